@@ -1,0 +1,40 @@
+"""azureml_v2: Azure ML 2.0 jobs, sweeps and assets from YAML or Python, locally or on Azure ML.
+
+Public names load on first use so that `import azureml_v2` stays fast.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    "ValidationError": ".exceptions",
+    "load_job": "._yaml.api",
+    "load_data": "._yaml.api",
+    "load_environment": "._yaml.api",
+    "load_model": "._yaml.api",
+    "load_component": "._yaml.api",
+    "load_code": "._yaml.api",
+    "load_datastore": "._yaml.api",
+    "Code": ".entities.assets",
+    "Data": ".entities.assets",
+    "Environment": ".entities.assets",
+    "BuildContext": ".entities.assets",
+    "Input": ".entities.inputs",
+    "Output": ".entities.inputs",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'azureml_v2' has no attribute {name!r}")
+    import importlib
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,0 +1,1 @@
+"""YAML <-> entities: the loader with locations, marshmallow schemas, dialects and dumping."""

@@ -1,0 +1,133 @@
+"""load_* and dump: the one path from YAML to entities and back."""
+from __future__ import annotations
+
+import importlib
+import os
+
+import yaml
+
+from .document import read
+
+# What each load_* reads: kind -> (module under _yaml, schema name). Loaded on first use.
+_LOADERS = {
+    "code": ("assets", "CodeSchema"),
+    "data": ("assets", "DataSchema"),
+    "environment": ("assets", "EnvironmentSchema"),
+    "model": ("models", "ModelSchema"),
+    "datastore": ("datastores", "DatastoreSchema"),
+    "component": ("jobs", "ComponentSchema"),
+    "job": ("jobs", "JobSchema"),
+}
+# What dump writes an entity with: entity class name -> (module, schema name).
+_DUMPERS = {
+    "Code": ("assets", "CodeSchema"),
+    "Data": ("assets", "DataSchema"),
+    "Environment": ("assets", "EnvironmentSchema"),
+    "Model": ("models", "ModelSchema"),
+    "CommandJob": ("jobs", "CommandJobSchema"),
+    "CommandComponent": ("jobs", "CommandComponentSchema"),
+    "SweepJob": ("sweep", "SweepJobSchema"),
+}
+_instances: dict = {}
+
+
+def _schema(module: str, name: str):
+    key = (module, name)
+    schema = _instances.get(key)
+    if schema is None:
+        cls = getattr(importlib.import_module(f"{__package__}.{module}"), name)
+        schema = _instances[key] = cls()
+    return schema
+
+
+def load(kind: str, source, *, params_override=None, **kwargs):
+    """Read `source` (path, stream or dict) as a `kind` and return its entity."""
+    from .base import load_with
+    from .dialect import NORMALISERS
+
+    doc = read(source, params_override=params_override)
+    for key, value in kwargs.items():  # load_job(path, name="x") overrides like --set
+        if value is not None:
+            doc.data[key] = value
+    normalise = NORMALISERS.get(kind)
+    if normalise is not None:
+        normalise(doc)
+    return load_with(_schema(*_LOADERS[kind]), doc)
+
+
+def register_dumper(entity_name: str, module: str, schema_name: str) -> None:
+    _DUMPERS[entity_name] = (module, schema_name)
+
+
+def dump(entity, dest=None, **_) -> str | None:
+    from .base import DUMP_DIR
+
+    kind = _DUMPERS.get(type(entity).__name__)
+    if kind is None:
+        raise TypeError(f"cannot write a {type(entity).__name__} as YAML")
+    to_file = isinstance(dest, (str, os.PathLike))
+    folder = os.path.dirname(os.path.abspath(dest)) if to_file else os.getcwd()
+    token = DUMP_DIR.set(folder)
+    try:
+        data = _schema(*kind).dump(entity)
+    finally:
+        DUMP_DIR.reset(token)
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120)
+    if dest is None:
+        return text
+    if to_file:
+        tmp = f"{dest}.tmp{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, dest)  # a crash never leaves half a file
+    else:
+        dest.write(text)
+    return None
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+    pass
+
+
+def _str(dumper, value: str):
+    # commands and scripts read best as literal blocks
+    style = "|" if "\n" in value and not value.endswith((" ", "\t")) and " \n" not in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def load_job(source, *, params_override=None, **kwargs):
+    """Load a command or sweep job from a YAML path, a text stream or a dict."""
+    return load("job", source, params_override=params_override, **kwargs)
+
+
+def load_data(source, *, params_override=None, **kwargs):
+    """Load a data asset (uri_file, uri_folder, mltable)."""
+    return load("data", source, params_override=params_override, **kwargs)
+
+
+def load_environment(source, *, params_override=None, **kwargs):
+    """Load an environment (image, conda file, build context)."""
+    return load("environment", source, params_override=params_override, **kwargs)
+
+
+def load_model(source, *, params_override=None, **kwargs):
+    """Load a model (custom_model, mlflow_model, triton_model)."""
+    return load("model", source, params_override=params_override, **kwargs)
+
+
+def load_component(source, *, params_override=None, **kwargs):
+    """Load a command component."""
+    return load("component", source, params_override=params_override, **kwargs)
+
+
+def load_code(source, *, params_override=None, **kwargs):
+    """Load a code asset."""
+    return load("code", source, params_override=params_override, **kwargs)
+
+
+def load_datastore(source, *, params_override=None, **kwargs):
+    """Load a datastore (azure_blob, azure_file, azure_data_lake_gen1/gen2, local)."""
+    return load("datastore", source, params_override=params_override, **kwargs)

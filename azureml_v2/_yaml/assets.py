@@ -1,0 +1,77 @@
+"""Schemas for Code, Data and Environment assets."""
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, validates_schema
+
+from ..entities.assets import DATA_TYPES, BuildContext, Code, Data, Environment, InferenceConfig, Route
+from .base import BaseSchema
+from .fields import Enum, LocalPath, Name, StrMap, Version
+
+
+class AssetSchema(BaseSchema):
+    schema = fields.String(data_key="$schema")
+    name = Name()
+    version = Version()
+    description = fields.String()
+    tags = StrMap()
+    properties = StrMap()
+
+
+class CodeSchema(AssetSchema):
+    entity = Code
+    path = LocalPath(required=True)
+
+
+class DataSchema(AssetSchema):
+    entity = Data
+    type = Enum(DATA_TYPES)
+    path = LocalPath(required=True)
+    not_supported = ("datastore",)
+
+
+class RouteSchema(BaseSchema):
+    entity = Route
+    path = fields.String(required=True)
+    port = fields.Integer(required=True)
+
+
+class InferenceConfigSchema(BaseSchema):
+    entity = InferenceConfig
+    liveness_route = fields.Nested(RouteSchema)
+    readiness_route = fields.Nested(RouteSchema)
+    scoring_route = fields.Nested(RouteSchema)
+
+
+class BuildSchema(BaseSchema):
+    entity = BuildContext
+    path = LocalPath(required=True)
+    dockerfile_path = fields.String()
+
+
+class CondaFile(LocalPath):
+    """A path to a conda YAML file, or its content inline."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, dict):
+            return value
+        return super()._deserialize(value, attr, data, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value if isinstance(value, dict) else super()._serialize(value, attr, obj, **kwargs)
+
+
+class EnvironmentSchema(AssetSchema):
+    entity = Environment
+    image = fields.String()
+    conda_file = CondaFile()
+    build = fields.Nested(BuildSchema)
+    inference_config = fields.Nested(InferenceConfigSchema)
+    os_type = Enum(("linux", "windows"))
+    not_supported = ("datastore", "intellectual_property")
+
+    @validates_schema
+    def _has_base(self, data, **_):
+        if data.get("image") is None and data.get("build") is None:
+            raise ValidationError("an environment needs an `image` or a `build` context", "image")
+        if data.get("image") is not None and data.get("build") is not None:
+            raise ValidationError("give either `image` or `build`, not both", "build")

@@ -1,0 +1,116 @@
+"""Marshmallow plumbing shared by every schema: entity building, hints, located errors."""
+from __future__ import annotations
+
+import contextvars
+import difflib
+
+from marshmallow import RAISE, Schema, ValidationError as MarshmallowError, post_dump, post_load
+
+from .document import Document, type_name
+
+# The folder relative paths are read from (while loading) or written against (while dumping).
+BASE_DIR: contextvars.ContextVar[str] = contextvars.ContextVar("azureml_v2_base_dir")
+DUMP_DIR: contextvars.ContextVar[str | None] = contextvars.ContextVar("azureml_v2_dump_dir", default=None)
+
+UNKNOWN = "Unknown field."
+NOT_SUPPORTED = "not supported yet"
+
+
+def suggest(word, choices) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+class BaseSchema(Schema):
+    """Unknown keys fail (with a hint); keys we know but do not handle yet say so."""
+
+    class Meta:
+        unknown = RAISE
+
+    entity: type | None = None  # built by post_load from the loaded fields
+    not_supported: tuple[str, ...] = ()  # real Azure ML keys this project does not handle yet
+
+    @post_load
+    def _build(self, data, **_):
+        return self.entity(**data) if self.entity is not None else data
+
+    @post_dump
+    def _drop_unset(self, data, **_):
+        return {k: v for k, v in data.items() if v is not None}
+
+    def handle_error(self, error, data, **_):
+        messages = error.messages
+        if not isinstance(messages, dict):
+            return
+        known = [f.data_key or name for name, f in self.fields.items() if not f.dump_only]
+        for key, msgs in messages.items():
+            if msgs == [UNKNOWN]:
+                messages[key] = [NOT_SUPPORTED if key in self.not_supported
+                                 else "unknown field" + suggest(key, known)]
+
+
+_WORDING = {
+    "Missing data for required field.": "required field is missing",
+    "Field may not be null.": "must have a value (got null)",
+    "Not a valid string.": "expected a string",
+    "Not a valid integer.": "expected an integer",
+    "Not a valid number.": "expected a number",
+    "Not a valid boolean.": "expected true or false",
+    "Not a valid mapping type.": "expected a mapping",
+    "Not a valid list.": "expected a list",
+    "Invalid input type.": "expected a mapping",
+    "Invalid type.": "expected a mapping",
+    "Invalid value.": "invalid value",
+}
+
+
+def flatten(messages, path=()) -> list[tuple[tuple, str]]:
+    """Marshmallow's nested error dict -> [(path, message)]."""
+    out = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            # Dict fields nest key errors under "key" and value errors under "value"
+            if isinstance(value, dict) and set(value) <= {"key", "value"} and value:
+                for sub in value.values():
+                    out += flatten(sub, path + (key,))
+            elif key == "_schema":
+                out += flatten(value, path)
+            else:
+                out += flatten(value, path + (key,))
+    elif isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            out += [(path, m) for m in messages]
+        else:
+            for m in messages:
+                out += flatten(m, path)
+    else:
+        out.append((path, str(messages)))
+    return out
+
+
+def value_at(data, path):
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def load_with(schema: Schema, doc: Document):
+    """Run `schema` over `doc`; every problem becomes one located line of one error."""
+    token = BASE_DIR.set(doc.base_dir)
+    try:
+        return schema.load(doc.data)
+    except MarshmallowError as exc:
+        items = []
+        for path, message in flatten(exc.messages):
+            wording = _WORDING.get(message)
+            if wording is not None and wording.startswith("expected"):
+                wording += f", got {type_name(value_at(doc.data, path))}"
+            items.append((path, wording or message))
+        raise doc.error(items) from None
+    except RecursionError:
+        raise doc.error([((), "nested too deeply (a recursive alias?)")]) from None
+    finally:
+        BASE_DIR.reset(token)

@@ -1,0 +1,105 @@
+"""Schemas for inputs and outputs (shared by jobs, sweeps and components)."""
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, validates_schema
+
+from ..entities.inputs import DATA_INPUT_TYPES, INPUT_MODES, INPUT_TYPES, LITERAL_TYPES, OUTPUT_MODES, Input, Output
+from .base import BaseSchema
+from .fields import Enum, LocalPath, Name, Version
+
+
+class InputSchema(BaseSchema):
+    entity = Input
+    type = Enum(INPUT_TYPES, required=True)
+    path = LocalPath()
+    mode = Enum(INPUT_MODES)
+    default = fields.Raw()
+    optional = fields.Boolean()
+    min = fields.Number()
+    max = fields.Number()
+    enum = fields.List(fields.Raw())
+    description = fields.String()
+    not_supported = ("datastore",)
+
+    @validates_schema
+    def _consistent(self, data, **_):
+        kind = data.get("type")
+        if kind in LITERAL_TYPES and (data.get("path") is not None or data.get("mode") is not None):
+            raise ValidationError(f"a {kind} input takes default/min/max/enum, not path or mode", "type")
+        if kind in DATA_INPUT_TYPES and any(data.get(k) is not None for k in ("min", "max", "enum")):
+            raise ValidationError(f"a {kind} input takes path and mode, not min/max/enum", "type")
+        low, high = data.get("min"), data.get("max")
+        if low is not None and high is not None and low > high:
+            raise ValidationError(f"min ({low}) is greater than max ({high})", "min")
+
+
+class OutputSchema(BaseSchema):
+    entity = Output
+    type = Enum(("uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model"))
+    path = LocalPath(must_exist=False)
+    mode = Enum(OUTPUT_MODES)
+    name = Name()
+    version = Version()
+    description = fields.String()
+
+
+class InputValue(fields.Field):
+    """A job input: a literal (string, number, boolean) or a mapping with a `type`."""
+
+    _schema = None
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, dict):
+            if InputValue._schema is None:
+                InputValue._schema = InputSchema()
+            return InputValue._schema.load(value)
+        if isinstance(value, (str, int, float, bool)):
+            return value
+        raise ValidationError("expected a literal value or a mapping with a type")
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, Input):
+            if InputValue._schema is None:
+                InputValue._schema = InputSchema()
+            return InputValue._schema.dump(value)
+        return value
+
+
+class OutputValue(fields.Field):
+    """A job output: a mapping, or empty for a default folder output."""
+
+    _schema = None
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if OutputValue._schema is None:
+            OutputValue._schema = OutputSchema()
+        if value is None:
+            return Output()
+        if isinstance(value, dict):
+            return OutputValue._schema.load(value)
+        raise ValidationError("expected a mapping with a type (or nothing, for a folder)")
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if OutputValue._schema is None:
+            OutputValue._schema = OutputSchema()
+        return OutputValue._schema.dump(value) if value is not None else None
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        return self._deserialize(value, attr, data, **kwargs)  # null is meaningful here
+
+
+class InputSpecValue(InputValue):
+    """A component input declaration: always a mapping with a type."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("expected a mapping with a type")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def inputs_field(**kwargs):
+    return fields.Dict(keys=fields.String(), values=InputValue(), **kwargs)
+
+
+def outputs_field(**kwargs):
+    return fields.Dict(keys=fields.String(), values=OutputValue(allow_none=True), **kwargs)

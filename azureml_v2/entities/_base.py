@@ -1,0 +1,34 @@
+"""What every entity shares: keyword construction, equality, YAML dump."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(kw_only=True)
+class Resource:
+    """A named resource with the metadata every Azure ML resource carries."""
+
+    name: str | None = None
+    description: str | None = None
+    tags: dict[str, Any] | None = None
+    properties: dict[str, Any] | None = None
+    schema: str | None = field(default=None, repr=False)  # `$schema`, kept for editors
+
+    def dump(self, dest=None, **kwargs) -> str | None:
+        """Write this resource as YAML to a path or stream; with no destination, return the text.
+
+        Local paths are written relative to the destination file's folder.
+        """
+        from .._yaml.api import dump
+        return dump(self, dest, **kwargs)
+
+    def __str__(self) -> str:
+        return self.dump()
+
+
+@dataclass(kw_only=True)
+class Asset(Resource):
+    """A versioned asset (code, data, environment, model, component)."""
+
+    version: str | None = None

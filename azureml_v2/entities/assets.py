@@ -1,0 +1,145 @@
+"""Code, Data and Environment assets."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ._base import Asset
+from ._refs import LOCAL_SCOPE
+from ._rest import compact, name_version_from_id
+
+DATA_TYPES = ("uri_file", "uri_folder", "mltable")
+
+
+def _asset_rest(asset: Asset, **own) -> dict:
+    return {"properties": compact({"description": asset.description, "tags": asset.tags,
+                                   "properties": asset.properties, **own})}
+
+
+def _asset_fields(resource: dict) -> dict:
+    props = resource.get("properties", {})
+    name, version = name_version_from_id(resource)
+    return {"name": name, "version": version, "description": props.get("description"),
+            "tags": props.get("tags") or None, "properties": props.get("properties") or None}
+
+
+@dataclass(kw_only=True)
+class Code(Asset):
+    """A snapshot of source code: a local folder or file, or a URI where it already lives."""
+
+    path: str | None = None
+
+    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
+        return _asset_rest(self, codeUri=self.path)
+
+    @classmethod
+    def _from_rest(cls, resource: dict) -> "Code":
+        return cls(path=resource.get("properties", {}).get("codeUri"), **_asset_fields(resource))
+
+
+@dataclass(kw_only=True)
+class Data(Asset):
+    """A data asset: a file, a folder or an MLTable, local or in a datastore."""
+
+    type: str = "uri_folder"
+    path: str | None = None
+
+    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
+        return _asset_rest(self, dataType=self.type, dataUri=self.path)
+
+    @classmethod
+    def _from_rest(cls, resource: dict) -> "Data":
+        props = resource.get("properties", {})
+        return cls(type=props.get("dataType", "uri_folder"), path=props.get("dataUri"), **_asset_fields(resource))
+
+
+@dataclass(kw_only=True)
+class Route:
+    path: str
+    port: int
+
+
+@dataclass(kw_only=True)
+class InferenceConfig:
+    liveness_route: Route | None = None
+    readiness_route: Route | None = None
+    scoring_route: Route | None = None
+
+    _REST = (("liveness_route", "livenessRoute"), ("readiness_route", "readinessRoute"),
+             ("scoring_route", "scoringRoute"))
+
+    def _to_rest(self) -> dict:
+        return {rest: {"path": r.path, "port": r.port} for attr, rest in self._REST
+                if (r := getattr(self, attr)) is not None}
+
+    @classmethod
+    def _from_rest(cls, body: dict) -> "InferenceConfig":
+        return cls(**{attr: Route(**body[rest]) for attr, rest in cls._REST if body.get(rest)})
+
+
+@dataclass(kw_only=True)
+class BuildContext:
+    """A docker build context: a folder (local or URI) and the Dockerfile inside it."""
+
+    path: str | None = None
+    dockerfile_path: str | None = None
+
+
+@dataclass(kw_only=True)
+class Environment(Asset):
+    """Where a job runs: a docker image, optionally with a conda file, or a docker build context.
+
+    `conda_file` is a path to a conda YAML file or the same content inline as a mapping.
+    """
+
+    image: str | None = None
+    conda_file: str | dict[str, Any] | None = None
+    build: BuildContext | None = None
+    inference_config: InferenceConfig | None = None
+    os_type: str | None = None
+
+    def conda_spec(self) -> dict | None:
+        """The conda specification as a mapping, read from the file when it is a path."""
+        if self.conda_file is None or isinstance(self.conda_file, dict):
+            return self.conda_file
+        import yaml
+        with open(self.conda_file, encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
+        conda = getattr(self, "_conda_text", None)  # REST text that was not a mapping
+        if isinstance(self.conda_file, dict):
+            import yaml
+            conda = yaml.safe_dump(self.conda_file, sort_keys=False)
+        elif self.conda_file is not None:
+            with open(self.conda_file, encoding="utf-8") as fh:
+                conda = fh.read()
+        build = None
+        if self.build is not None:
+            build = compact({"contextUri": self.build.path, "dockerfilePath": self.build.dockerfile_path})
+        return _asset_rest(self, image=self.image, condaFile=conda, build=build,
+                           inferenceConfig=self.inference_config._to_rest() if self.inference_config else None,
+                           osType=self.os_type.capitalize() if self.os_type else None)
+
+    @classmethod
+    def _from_rest(cls, resource: dict) -> "Environment":
+        props = resource.get("properties", {})
+        conda = props.get("condaFile")
+        if conda is not None:
+            import yaml
+            try:
+                parsed = yaml.safe_load(conda)
+            except yaml.YAMLError:
+                parsed = None
+            conda = parsed if isinstance(parsed, dict) else conda
+        build = props.get("build")
+        inference = props.get("inferenceConfig")
+        env = cls(image=props.get("image"), conda_file=conda if isinstance(conda, dict) else None,
+                  build=BuildContext(path=build.get("contextUri"), dockerfile_path=build.get("dockerfilePath"))
+                  if build else None,
+                  inference_config=InferenceConfig._from_rest(inference) if inference else None,
+                  os_type=props["osType"].lower() if props.get("osType") else None,
+                  **_asset_fields(resource))
+        if conda is not None and not isinstance(conda, dict):
+            env._conda_text = conda
+        return env

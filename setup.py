@@ -1,0 +1,21 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="azureml_v2",
+    version="0.1.0",
+    description="Azure ML 2.0 jobs, sweeps and assets from YAML or Python, on a local workspace or Azure ML",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["azureml_v2", "azureml_v2.*"]),
+    install_requires=[
+        "PyYAML>=6.0",
+        "marshmallow>=4.0,<5",
+        "isodate>=0.6.1",
+        "azure-core>=1.30",
+        "azure-mgmt-core>=1.4",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "hypothesis>=6.100", "jsonschema>=4.20"],
+    },
+)

@@ -1,0 +1,62 @@
+"""Shared fixtures: the reference corpus and REST spec from ../shared, copied or skipped clearly."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(os.environ.get("AZUREML_V2_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+CORPUS = SHARED / "corpus" / "azureml-examples"
+SPEC = SHARED / "azure-rest-spec"
+TOOLS = SHARED / "tools"
+SEED = SHARED / "seed" / "azureml-2.0-preview.md"
+
+
+def _needs(path: Path, what: str):
+    if not path.exists():
+        pytest.skip(f"{what} not found at {path} (reference data lives in ../shared beside the checkout)")
+
+
+@pytest.fixture(scope="session")
+def corpus_root(tmp_path_factory) -> Path:
+    """A private copy of the corpus with the source folders its YAMLs name (left out upstream) created."""
+    _needs(CORPUS, "the YAML corpus")
+    root = tmp_path_factory.mktemp("corpus") / "azureml-examples"
+    shutil.copytree(CORPUS, root)
+    from corpus_kinds import create_missing_paths
+    create_missing_paths(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def rest_validate():
+    """validate(body, definition) -> list of problems, using ../shared/tools/restcheck.py."""
+    _needs(SPEC, "the Azure REST spec")
+    _needs(TOOLS / "restcheck.py", "restcheck.py")
+    sys.path.insert(0, str(TOOLS))
+    try:
+        import restcheck
+    finally:
+        sys.path.remove(str(TOOLS))
+    def validate(body: dict, definition: str) -> list[str]:
+        return restcheck.validate(body, definition, str(SPEC))
+
+    return validate
+
+
+def pytest_terminal_summary(terminalreporter):
+    try:
+        import test_corpus
+    except ImportError:
+        return
+    if test_corpus.COUNTS:
+        counts = test_corpus.COUNTS
+        terminalreporter.write_line(
+            f"corpus: {counts['files']} files of supported kinds; {counts['loaded']} load, "
+            f"{counts['round-trip']} round-trip, {counts['spec-valid']} spec-valid, "
+            f"{counts['not supported']} located 'not supported yet'")
+        for line in test_corpus.UNSUPPORTED:
+            terminalreporter.write_line(f"  not supported yet: {line}")
