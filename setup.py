@@ -14,7 +14,9 @@ setup(
         "isodate>=0.6.1",
         "azure-core>=1.30",
         "azure-mgmt-core>=1.4",
+        "waitress>=3.0",
     ],
+    entry_points={"console_scripts": ["azml=azureml_v2.cli.main:main"]},
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100", "jsonschema>=4.20"],
     },

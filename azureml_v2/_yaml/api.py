@@ -131,3 +131,11 @@ def load_code(source, *, params_override=None, **kwargs):
 def load_datastore(source, *, params_override=None, **kwargs):
     """Load a datastore (azure_blob, azure_file, azure_data_lake_gen1/gen2, local)."""
     return load("datastore", source, params_override=params_override, **kwargs)
+
+
+def as_dict(entity) -> dict:
+    """The entity as its YAML mapping (paths relative to the current folder), for printing."""
+    kind = _DUMPERS.get(type(entity).__name__)
+    if kind is None:
+        raise TypeError(f"cannot show a {type(entity).__name__}")
+    return _schema(*kind).dump(entity)

@@ -1,0 +1,152 @@
+"""What each `azml` verb does: load, call the operation group, print."""
+from __future__ import annotations
+
+import sys
+
+
+def client_for(args):
+    from .._client import MLClient
+    cloud = (args.workspace_name, args.resource_group, args.subscription)
+    if not any(cloud):
+        return MLClient()
+    if not all(cloud):
+        raise UsageError("give --workspace-name, --resource-group and --subscription together "
+                         "(or none of them, for the local workspace)")
+    from azure.identity import DefaultAzureCredential
+    return MLClient(DefaultAzureCredential(), args.subscription, args.resource_group, args.workspace_name)
+
+
+class UsageError(Exception):
+    pass
+
+
+def _overrides(pairs: list[str]) -> list[dict]:
+    import yaml
+    out = []
+    for pair in pairs:
+        path, sep, raw = pair.partition("=")
+        if not sep or not path:
+            raise UsageError(f"--set expects PATH=VALUE, got {pair!r}")
+        out.append({path: yaml.safe_load(raw) if raw else ""})
+    return out
+
+
+def _list_view(args) -> str:
+    if getattr(args, "archived_only", False):
+        return "ArchivedOnly"
+    return "All" if getattr(args, "include_archived", False) else "ActiveOnly"
+
+
+def run(args, group: tuple) -> int:
+    """Carry out one asset verb; `group` is the (help, client attribute, loader, verbs) entry."""
+    _, attr, loader, _ = group
+    ops = getattr(client_for(args), attr)
+    verb = args.verb
+    if verb == "create":
+        import azureml_v2
+        kwargs = {"name": args.name}
+        if getattr(args, "version", None) is not None:
+            kwargs["version"] = args.version
+        entity = getattr(azureml_v2, loader)(args.file, params_override=_overrides(args.overrides), **kwargs)
+        result = ops.create_or_update(entity)
+    elif verb == "show":
+        if args.group in ("datastore", "compute"):
+            result = ops.get(args.name)
+        else:
+            result = ops.get(args.name, version=args.version, label=args.label)
+    elif verb == "list":
+        if args.group in ("datastore", "compute"):
+            result = list(ops.list())
+        else:
+            result = list(ops.list(name=args.name, list_view_type=_list_view(args)))
+    elif verb in ("archive", "restore"):
+        getattr(ops, verb)(args.name, version=args.version)
+        return 0
+    elif verb == "delete":
+        if not args.yes and sys.stdin.isatty():
+            answer = input(f"Delete {args.group} {args.name!r}? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                return 1
+        ops.delete(args.name)
+        return 0
+    else:  # argparse only lets known verbs through
+        raise UsageError(f"unknown verb {verb}")
+    print_result(result, args.output)
+    return 0
+
+
+def run_server(args) -> int:
+    from ..local import server
+    home = server.default_home()
+    if args.verb == "start":
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            sys.stderr.write(f"warning: serving on {args.host}, reachable beyond this machine\n")
+        state, token = server.start(home, args.host, args.port)
+        print(f"serving {home} at {state['endpoint']} (pid {state['pid']})")
+        if token:
+            print(f"bearer token (shown once; kept in {home / server.TOKEN_FILE}, mode 0600):\n{token}")
+        return 0
+    if args.verb == "stop":
+        stopped = server.stop(home)
+        print("stopped" if stopped else "no server was running")
+        return 0
+    state = server.status(home)
+    print(f"running at {state['endpoint']} (pid {state['pid']})" if state else "not running")
+    return 0 if state else 3
+
+
+def _as_dict(value):
+    if isinstance(value, dict):
+        return value
+    from .._yaml.api import as_dict
+    return as_dict(value)
+
+
+def print_result(result, fmt: str) -> None:
+    rows = [_as_dict(r) for r in result] if isinstance(result, list) else _as_dict(result)
+    out = sys.stdout
+    if fmt == "json":
+        import json
+        json.dump(rows, out, indent=2, default=str)
+        out.write("\n")
+    elif fmt == "yaml":
+        import yaml
+        yaml.safe_dump(rows, out, sort_keys=False, default_flow_style=False)
+    else:
+        items = rows if isinstance(rows, list) else [rows]
+        columns = [c for c in ("name", "version", "type", "path", "image", "description")
+                   if any(c in r for r in items)] or sorted({k for r in items for k in r})[:6]
+        table = [[_cell(r.get(c)) for c in columns] for r in items]
+        if fmt == "tsv":
+            for row in table:
+                out.write("\t".join(row) + "\n")
+            return
+        widths = [max([len(c)] + [len(row[i]) for row in table]) for i, c in enumerate(columns)]
+        out.write("  ".join(c.capitalize().ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
+        out.write("  ".join("-" * w for w in widths) + "\n")
+        for row in table:
+            out.write("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() + "\n")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    text = str(value) if not isinstance(value, (dict, list)) else __import__("json").dumps(value)
+    return text.replace("\t", " ").replace("\n", " ")
+
+
+def describe_error(exc: BaseException) -> str:
+    from ..exceptions import ValidationError
+    if isinstance(exc, (ValidationError, UsageError)):
+        return f"azml: error: {exc}" if isinstance(exc, UsageError) else str(exc)
+    try:
+        from azure.core.exceptions import HttpResponseError
+    except ImportError:  # pragma: no cover - azure-core is a dependency
+        HttpResponseError = ()
+    if isinstance(exc, HttpResponseError):
+        status = getattr(exc, "status_code", None)
+        message = exc.error.message if getattr(exc, "error", None) and exc.error.message else exc.message
+        return f"azml: error: {message}" + (f" (HTTP {status})" if status else "")
+    if isinstance(exc, OSError):
+        return f"azml: error: {exc.strerror or exc}: {exc.filename}" if exc.filename else f"azml: error: {exc}"
+    return f"azml: error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"

@@ -1,0 +1,111 @@
+"""`azml` entry point: argument parsing stays import-light; work modules load per command."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+# group -> (help, client attribute, load function, verbs)
+ASSET_GROUPS = {
+    "data": ("Manage data assets.", "data", "load_data", ("create", "show", "list", "archive", "restore")),
+    "environment": ("Manage environments.", "environments", "load_environment",
+                    ("create", "show", "list", "archive", "restore")),
+    "model": ("Manage models.", "models", "load_model", ("create", "show", "list", "archive", "restore")),
+    "component": ("Manage components.", "components", "load_component",
+                  ("create", "show", "list", "archive", "restore")),
+    "datastore": ("Manage datastores.", "datastores", "load_datastore", ("create", "show", "list", "delete")),
+    "compute": ("Show compute targets.", "compute", None, ("show", "list")),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"azml: error: {message}\n")
+        raise SystemExit(2)
+
+
+def _workspace_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("workspace (omit all three for the local workspace)")
+    group.add_argument("--workspace-name", "-w", help="Azure ML workspace name.")
+    group.add_argument("--resource-group", "-g", help="Azure resource group.")
+    group.add_argument("--subscription", help="Azure subscription id.")
+    parser.add_argument("--output", "-o", choices=("json", "yaml", "table", "tsv"), default="json",
+                        help="Output format (default: json).")
+    parser.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="azml", description="Azure ML 2.0 jobs and assets, locally or on Azure ML.")
+    groups = parser.add_subparsers(dest="group", metavar="<group>", parser_class=_Parser)
+    groups.required = True
+    for group_name, (help_text, _, loader, verbs) in ASSET_GROUPS.items():
+        group = groups.add_parser(group_name, help=help_text, description=help_text)
+        sub = group.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
+        sub.required = True
+        for verb in verbs:
+            p = sub.add_parser(verb, help=_VERB_HELP[verb].format(group=group_name))
+            if verb == "create":
+                p.add_argument("--file", "-f", required=True, help="YAML file describing the resource.")
+                p.add_argument("--name", "-n", help="Override the name in the file.")
+                if group_name not in ("datastore", "compute"):
+                    p.add_argument("--version", "-v", help="Override the version in the file.")
+                p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                               help="Override a field, e.g. --set tags.stage=dev (repeatable).")
+            elif verb == "list":
+                p.add_argument("--name", "-n", help="List the versions of this asset.")
+                if group_name not in ("datastore", "compute"):
+                    p.add_argument("--archived-only", action="store_true", help="List archived assets only.")
+                    p.add_argument("--include-archived", action="store_true", help="Include archived assets.")
+            else:
+                p.add_argument("--name", "-n", required=True, help="Name of the resource.")
+                if group_name not in ("datastore", "compute"):
+                    p.add_argument("--version", "-v", help="Version (default: all for archive/restore).")
+                    if verb == "show":
+                        p.add_argument("--label", "-l", help="Label, e.g. latest.")
+                if verb == "delete":
+                    p.add_argument("--yes", "-y", action="store_true", help="Do not ask for confirmation.")
+            _workspace_options(p)
+    server = groups.add_parser("server", help="Serve the local workspace over HTTP.",
+                               description="Serve the local workspace over HTTP (loopback, bearer token).")
+    verbs = server.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
+    verbs.required = True
+    start = verbs.add_parser("start", help="Start the server in the background.")
+    start.add_argument("--host", default="127.0.0.1", help="Address to bind (default: 127.0.0.1).")
+    start.add_argument("--port", type=int, default=0, help="Port (default: a free one).")
+    verbs.add_parser("stop", help="Stop the server.")
+    verbs.add_parser("status", help="Show whether the server runs, and where.")
+    for p in verbs.choices.values():
+        p.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
+    return parser
+
+
+_VERB_HELP = {
+    "create": "Create or update a {group} from a YAML file.",
+    "show": "Show a {group}.",
+    "list": "List {group} resources.",
+    "archive": "Archive a {group} (hidden from default lists).",
+    "restore": "Restore an archived {group}.",
+    "delete": "Delete a {group}.",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.group == "server":
+            from .commands import run_server
+            return run_server(args)
+        from .commands import run
+        return run(args, ASSET_GROUPS[args.group])
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one clear line; the traceback only when asked for
+        if getattr(args, "debug", False):
+            raise
+        from .commands import describe_error
+        sys.stderr.write(describe_error(exc) + "\n")
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
