@@ -22,6 +22,19 @@ _EXPORTS = {
     "BuildContext": ".entities.assets",
     "Input": ".entities.inputs",
     "Output": ".entities.inputs",
+    "command": "._builders",
+    "CommandJob": ".entities.job",
+    "CommandComponent": ".entities.component",
+    "JobResources": ".entities.job",
+    "CommandJobLimits": ".entities.job",
+    "QueueSettings": ".entities.job",
+    "JobService": ".entities.job",
+    "PyTorchDistribution": ".entities.job",
+    "MpiDistribution": ".entities.job",
+    "TensorFlowDistribution": ".entities.job",
+    "UserIdentity": ".entities.job",
+    "ManagedIdentity": ".entities.job",
+    "AmlTokenIdentity": ".entities.job",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -8,6 +8,15 @@ from .base import BaseSchema
 from .fields import Enum, LocalPath, Name, Version
 
 
+class Num(fields.Field):
+    """An integer or a number, kept as written (1 stays 1, 0.5 stays 0.5)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValidationError("expected a number")
+        return value
+
+
 class InputSchema(BaseSchema):
     entity = Input
     type = Enum(INPUT_TYPES, required=True)
@@ -15,8 +24,8 @@ class InputSchema(BaseSchema):
     mode = Enum(INPUT_MODES)
     default = fields.Raw()
     optional = fields.Boolean()
-    min = fields.Number()
-    max = fields.Number()
+    min = Num()
+    max = Num()
     enum = fields.List(fields.Raw())
     description = fields.String()
     not_supported = ("datastore",)
@@ -52,6 +61,8 @@ class InputValue(fields.Field):
         if isinstance(value, dict):
             if InputValue._schema is None:
                 InputValue._schema = InputSchema()
+            if "type" not in value and "path" in value:  # Azure ML's default for a data input
+                value = {**value, "type": "uri_folder"}
             return InputValue._schema.load(value)
         if isinstance(value, (str, int, float, bool)):
             return value

@@ -75,6 +75,13 @@ def run(args, group: tuple) -> int:
     return 0
 
 
+def run_job(args) -> int:
+    from .._yaml.api import load_job
+    job = load_job(args.file, params_override=_overrides(args.overrides))
+    print_result(job._to_rest() if args.rest else job, args.output)
+    return 0
+
+
 def run_server(args) -> int:
     from ..local import server
     home = server.default_home()

@@ -65,6 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
                 if verb == "delete":
                     p.add_argument("--yes", "-y", action="store_true", help="Do not ask for confirmation.")
             _workspace_options(p)
+    job = groups.add_parser("job", help="Manage jobs.", description="Manage jobs.")
+    job_verbs = job.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
+    job_verbs.required = True
+    validate = job_verbs.add_parser("validate", help="Check a job YAML file without submitting it.")
+    validate.add_argument("--file", "-f", required=True, help="YAML file describing the job.")
+    validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                          help="Override a field, e.g. --set compute=local (repeatable).")
+    validate.add_argument("--rest", action="store_true", help="Print the REST body that would be sent.")
+    validate.add_argument("--output", "-o", choices=("json", "yaml"), default="yaml",
+                          help="Output format (default: yaml).")
+    validate.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
     server = groups.add_parser("server", help="Serve the local workspace over HTTP.",
                                description="Serve the local workspace over HTTP (loopback, bearer token).")
     verbs = server.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
@@ -92,9 +103,9 @@ _VERB_HELP = {
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.group == "server":
-            from .commands import run_server
-            return run_server(args)
+        if args.group in ("server", "job"):
+            from . import commands
+            return getattr(commands, f"run_{args.group}")(args)
         from .commands import run
         return run(args, ASSET_GROUPS[args.group])
     except KeyboardInterrupt:

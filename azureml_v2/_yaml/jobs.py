@@ -1,0 +1,315 @@
+"""Schemas for command jobs and command components, and the dispatch on `type` for load_job/load_component."""
+from __future__ import annotations
+
+import os
+import re
+
+from marshmallow import ValidationError, fields, post_dump, post_load, validates_schema
+from marshmallow.validate import Range, Regexp
+
+from ..entities import job as J
+from ..entities.component import CommandComponent
+from .assets import EnvironmentSchema
+from .base import BASE_DIR, BaseSchema, suggest
+from .document import type_name
+from .fields import Duration, Enum, LocalPath, Name, Reference, StrMap, Switch, Version
+from .io import InputSpecValue, inputs_field, outputs_field
+
+
+def _at_least(n: int) -> Range:
+    return Range(min=n, error=f"must be at least {n}")
+
+
+class TypedSchema(BaseSchema):
+    """An entity whose `type` is a class attribute: `type` picks the class and is not passed on."""
+
+    type = fields.String()
+
+    @post_load
+    def _build(self, data, **_):
+        data.pop("type", None)
+        return self.entity(**data)
+
+
+# -- resources, distribution, identity, services, limits -----------------------------------
+class ResourcesSchema(BaseSchema):
+    entity = J.JobResources
+    instance_count = fields.Integer(strict=True, validate=_at_least(1))
+    instance_type = fields.String()
+    shm_size = fields.String(validate=Regexp(r"^\d+[bBkKmMgG]$", error="expected a size such as 2g, 512m or 1024k"))
+    docker_args = fields.String()
+    properties = fields.Dict(keys=fields.String())
+    not_supported = ("locations", "max_instance_count")
+
+
+class PyTorchSchema(TypedSchema):
+    entity = J.PyTorchDistribution
+    process_count_per_instance = fields.Integer(strict=True, validate=_at_least(1))
+
+
+class MpiSchema(TypedSchema):
+    entity = J.MpiDistribution
+    process_count_per_instance = fields.Integer(strict=True, validate=_at_least(1))
+
+
+class TensorFlowSchema(TypedSchema):
+    entity = J.TensorFlowDistribution
+    worker_count = fields.Integer(strict=True, validate=_at_least(1))
+    parameter_server_count = fields.Integer(strict=True, validate=_at_least(0))
+
+
+def distribution_field(**kwargs) -> Switch:
+    return Switch({"pytorch": PyTorchSchema, "mpi": MpiSchema, "tensorflow": TensorFlowSchema}, **kwargs)
+
+
+class UserIdentitySchema(TypedSchema):
+    entity = J.UserIdentity
+
+
+class ManagedIdentitySchema(TypedSchema):
+    entity = J.ManagedIdentity
+    client_id = fields.String()
+    object_id = fields.String()
+    resource_id = fields.String()
+
+
+class AmlTokenSchema(TypedSchema):
+    entity = J.AmlTokenIdentity
+
+
+def identity_field(**kwargs) -> Switch:
+    # `managed_identity` is the spelling azure-ai-ml also accepts
+    return Switch({"user_identity": UserIdentitySchema, "managed": ManagedIdentitySchema,
+                   "managed_identity": ManagedIdentitySchema, "aml_token": AmlTokenSchema}, **kwargs)
+
+
+class JobServiceSchema(BaseSchema):
+    entity = J.JobService
+    type = Enum(tuple(J.SERVICE_TYPES), required=True)
+    nodes = Enum(("all",))
+    port = fields.Integer(strict=True, validate=Range(min=1, max=65535, error="expected a port from 1 to 65535"))
+    properties = StrMap()
+    log_dir = fields.String()
+    ssh_public_keys = fields.String()
+
+    @validates_schema
+    def _own_fields(self, data, **_):
+        for key, kind in (("log_dir", "tensor_board"), ("ssh_public_keys", "ssh")):
+            if data.get(key) is not None and data.get("type") != kind:
+                raise ValidationError(f"only a {kind} service takes {key}", key)
+
+
+def services_field(**kwargs):
+    return fields.Dict(keys=fields.String(), values=fields.Nested(JobServiceSchema), **kwargs)
+
+
+class CommandJobLimitsSchema(BaseSchema):
+    entity = J.CommandJobLimits
+    timeout = Duration()
+
+
+class QueueSettingsSchema(BaseSchema):
+    entity = J.QueueSettings
+    job_tier = Enum(J.JOB_TIERS)
+    not_supported = ("priority",)
+
+
+# -- environment, code, compute ------------------------------------------------------------
+class EnvironmentField(fields.Field):
+    """`azureml:name:version` (or @label, ARM id, registry URI), `file:env.yml`, or an inline mapping."""
+
+    _reference = Reference("environments")
+    _schema = None
+
+    @classmethod
+    def schema(cls) -> EnvironmentSchema:
+        if cls._schema is None:
+            cls._schema = EnvironmentSchema()
+        return cls._schema
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, dict):
+            return self.schema().load(value)
+        if isinstance(value, str) and value.startswith("file:"):
+            from .api import load
+            path = os.path.join(BASE_DIR.get(os.getcwd()), value[len("file:"):])
+            if not os.path.isfile(path):
+                raise ValidationError(f"no such environment file: {os.path.normpath(path)} (from {value!r})")
+            return load("environment", path)  # problems inside it are located in that file
+        if isinstance(value, str):
+            return self._reference.deserialize(value)
+        raise ValidationError("expected a reference (azureml:<name>:<version>) or an environment mapping")
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None or isinstance(value, str):
+            return value
+        return self.schema().dump(value)
+
+
+def environment_field(**kwargs) -> EnvironmentField:
+    return EnvironmentField(**kwargs)
+
+
+def code_field(**kwargs) -> LocalPath:
+    return LocalPath(**kwargs)
+
+
+class ComputeField(fields.String):
+    """`cpu-cluster`, `azureml:cpu-cluster` or an ARM id."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if "/" in value:
+            from ..entities import _refs
+            try:
+                _refs.parse(value, "computes")
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
+        elif not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]*$", value.removeprefix("azureml:")):
+            raise ValidationError(f"invalid compute {value!r}: expected a compute name, azureml:<name> or an ARM id")
+        return value
+
+
+# -- ${{inputs.x}} placeholders ------------------------------------------------------------
+_PLACEHOLDER = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+_OPTIONAL_BLOCK = re.compile(r"\$\[\[.*?\]\]", re.S)
+
+
+def placeholder_problems(command: str, declared: dict[str, object]) -> list[str]:
+    """Problems with the `${{root.name}}` placeholders of `command`.
+
+    `declared` maps each root the command may use (inputs, outputs, search_space ...) to the
+    names declared under it (a mapping or list), or to None when those could not be read.
+    """
+    problems = []
+    if "$[[" in _OPTIONAL_BLOCK.sub("", command):
+        problems.append("unclosed optional block: every `$[[` needs its `]]`")
+    for expr in _PLACEHOLDER.findall(command):
+        root, _, name = expr.partition(".")
+        if root not in declared:
+            problems.append(f"${{{{{expr}}}}}: unknown placeholder; use " +
+                            " or ".join(f"${{{{{r}.<name>}}}}" for r in declared) + suggest(root, declared))
+            continue
+        names = declared[root]
+        if names is None:
+            continue
+        if not name or "." in name:
+            problems.append(f"${{{{{expr}}}}}: expected ${{{{{root}.<name>}}}}")
+        elif name not in names:
+            known = ", ".join(names) if names else "none"
+            singular = root.rstrip("s") if root.endswith("s") else root
+            problems.append(f"${{{{{expr}}}}}: no {singular} named {name!r} is declared (declared: {known})"
+                            + suggest(name, names))
+    return problems
+
+
+def _names(value):
+    return list(value) if isinstance(value, dict) else ([] if value is None else None)
+
+
+class _CommandBase(TypedSchema):
+    """What command jobs and command components share."""
+
+    type = Enum(("command",), load_only=True)  # the default: not written back
+    schema = fields.String(data_key="$schema")
+    display_name = fields.String()
+    description = fields.String()
+    tags = StrMap()
+    command = fields.String(required=True, validate=Regexp(r"\S", error="the command is empty"))
+    code = code_field()
+    environment = environment_field(required=True)
+    distribution = distribution_field()
+    resources = fields.Nested(ResourcesSchema)
+    placeholder_roots = ("inputs", "outputs")
+    order: tuple[str, ...] = ()  # key order of a dump, as people write these files
+
+    @post_dump
+    def _ordered(self, data, **_):
+        return {k: data[k] for k in sorted(data, key=lambda k: self.order.index(k) if k in self.order else 99)}
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _placeholders(self, data, original, **_):
+        command = original.get("command") if isinstance(original, dict) else None
+        if not isinstance(command, str):
+            return
+        problems = placeholder_problems(command, {r: _names(original.get(r)) for r in self.placeholder_roots})
+        if problems:
+            raise ValidationError(problems, "command")
+
+
+# -- the job -------------------------------------------------------------------------------
+class CommandJobSchema(_CommandBase):
+    entity = J.CommandJob
+    name = Name()
+    experiment_name = fields.String()
+    properties = StrMap()
+    compute = ComputeField()
+    inputs = inputs_field()
+    outputs = outputs_field()
+    environment_variables = StrMap()
+    limits = fields.Nested(CommandJobLimitsSchema)
+    identity = identity_field()
+    services = services_field()
+    queue_settings = fields.Nested(QueueSettingsSchema)
+    not_supported = ("component", "notification_setting", "parent_job_name", "job_tier", "priority")
+    order = ("$schema", "name", "display_name", "experiment_name", "description", "tags", "properties", "command",
+             "code", "environment", "environment_variables", "compute", "inputs", "outputs", "distribution",
+             "resources", "limits", "identity", "services", "queue_settings")
+
+
+# -- the component -------------------------------------------------------------------------
+class CommandComponentSchema(_CommandBase):
+    entity = CommandComponent
+    name = Name(required=True)
+    version = Version()
+    inputs = fields.Dict(keys=fields.String(), values=InputSpecValue())
+    outputs = outputs_field()
+    is_deterministic = fields.Boolean()
+    not_supported = ("additional_includes", "instance_count")
+    order = ("$schema", "name", "version", "display_name", "description", "tags", "is_deterministic", "inputs",
+             "outputs", "command", "code", "environment", "distribution", "resources")
+
+
+# -- dispatch on `type` --------------------------------------------------------------------
+class _Dispatch:
+    """Picks the schema for a document from its `type`; loads like a schema (for load_with)."""
+
+    kind: str
+    supported: dict  # type -> schema class, or a function that imports and returns one
+    known: tuple[str, ...] = ()  # real Azure ML types this project does not handle yet
+
+    def __init__(self):
+        self._instances: dict = {}
+
+    def load(self, data):
+        name = data.get("type", "command")
+        if not isinstance(name, str):
+            raise ValidationError({"type": [f"expected a string, got {type_name(name)}"]})
+        key = name.lower()
+        if key in self.supported:
+            schema = self._instances.get(key)
+            if schema is None:
+                schema = self._instances[key] = self.supported[key]()
+            return schema.load(data)
+        if key in self.known:
+            raise ValidationError({"type": [f"not supported yet: {key} {self.kind}s"]})
+        choices = tuple(self.supported) + self.known
+        raise ValidationError({"type": [f"invalid value {name!r}: expected one of {', '.join(choices)}"
+                                        + suggest(name, choices)]})
+
+
+def _sweep_schema():
+    from .sweep import SweepJobSchema
+    return SweepJobSchema()
+
+
+class JobSchema(_Dispatch):
+    kind = "job"
+    supported = {"command": CommandJobSchema, "sweep": _sweep_schema}
+    known = ("pipeline", "automl", "spark", "parallel", "import", "data_transfer", "finetuning", "distillation")
+
+
+class ComponentSchema(_Dispatch):
+    kind = "component"
+    supported = {"command": CommandComponentSchema}
+    known = ("pipeline", "parallel", "spark", "import", "data_transfer", "flow_parallel")

@@ -1,0 +1,62 @@
+"""Command components: a reusable, versioned command with declared inputs and outputs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ._base import Asset
+from ._refs import LOCAL_SCOPE, to_arm
+from ._rest import compact, name_version_from_id
+from .job import Distribution, JobResources, environment_to_rest_id, str_map
+
+
+def _azureml_ref(arm_id: str | None) -> str | None:
+    # componentSpec holds references as YAML does: `azureml:/subscriptions/...`
+    return f"azureml:{arm_id}" if arm_id and arm_id.startswith("/subscriptions/") else arm_id
+
+
+@dataclass(kw_only=True)
+class CommandComponent(Asset):
+    """A command with typed input declarations (type, default, optional, min/max, enum) and outputs.
+
+    On the wire its `componentSpec` is the component's YAML-shaped mapping, as Azure ML
+    sends it, with code and environment as `azureml:` ARM ids.
+    """
+
+    type: ClassVar[str] = "command"
+    display_name: str | None = None
+    command: str | None = None
+    code: str | None = None
+    environment: Any = None  # a reference string or an inline Environment
+    inputs: dict[str, Any] | None = None  # name -> Input declaration
+    outputs: dict[str, Any] | None = None
+    distribution: Distribution | None = None
+    resources: JobResources | None = None
+    is_deterministic: bool | None = None
+
+    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
+        from .._yaml.api import _schema
+        spec = _schema("jobs", "CommandComponentSchema").dump(self)
+        spec["type"] = "command"
+        if self.code is not None:
+            spec["code"] = _azureml_ref(to_arm(self.code, "codes", scope))
+        spec["environment"] = _azureml_ref(environment_to_rest_id(self.environment, scope))
+        return {"properties": compact({"description": self.description, "tags": str_map(self.tags),
+                                       "properties": str_map(self.properties), "componentSpec": spec})}
+
+    @classmethod
+    def _from_rest(cls, resource: dict) -> "CommandComponent":
+        from .._yaml.api import _schema
+        props = resource.get("properties", {})
+        schema = _schema("jobs", "CommandComponentSchema")
+        known = {f.data_key or name for name, f in schema.fields.items()}
+        spec = {k: v for k, v in (props.get("componentSpec") or {}).items() if k in known}  # drop server extras
+        name, version = name_version_from_id(resource)
+        spec.setdefault("name", name)
+        if version is not None:
+            spec.setdefault("version", version)
+        component = schema.load(spec)
+        component.description = props.get("description", component.description)
+        component.tags = props.get("tags") or component.tags
+        component.properties = props.get("properties") or None
+        return component

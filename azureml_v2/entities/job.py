@@ -1,0 +1,344 @@
+"""Command jobs and the parts they share with sweeps and components: resources, distribution,
+identity, services, limits; each with its REST form (api-version 2024-04-01)."""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+from ._base import Resource
+from ._refs import LOCAL_SCOPE, to_arm
+from ._rest import compact, iso_from_seconds, seconds_from_iso
+from .inputs import _literal, inputs_from_rest, inputs_to_rest, outputs_from_rest, outputs_to_rest
+
+
+# -- resources -----------------------------------------------------------------------------
+@dataclass(kw_only=True)
+class JobResources:
+    """Where and how big: node count, VM size, shared memory, extra docker arguments."""
+
+    instance_count: int | None = None
+    instance_type: str | None = None
+    shm_size: str | None = None
+    docker_args: str | None = None
+    properties: dict[str, Any] | None = None
+
+
+def resources_to_rest(r: JobResources | None) -> dict | None:
+    if r is None:
+        return None
+    return compact({"instanceCount": r.instance_count, "instanceType": r.instance_type, "shmSize": r.shm_size,
+                    "dockerArgs": r.docker_args, "properties": r.properties})
+
+
+def resources_from_rest(body: dict | None) -> JobResources | None:
+    if not body:
+        return None
+    return JobResources(instance_count=body.get("instanceCount"), instance_type=body.get("instanceType"),
+                        shm_size=body.get("shmSize"), docker_args=body.get("dockerArgs"),
+                        properties=body.get("properties") or None)
+
+
+# -- distribution --------------------------------------------------------------------------
+@dataclass(kw_only=True)
+class PyTorchDistribution:
+    """torch.distributed: one process per GPU usually (`process_count_per_instance`)."""
+
+    type: ClassVar[str] = "pytorch"
+    process_count_per_instance: int | None = None
+
+
+@dataclass(kw_only=True)
+class MpiDistribution:
+    """MPI (Horovod, DeepSpeed): `process_count_per_instance` ranks on each node."""
+
+    type: ClassVar[str] = "mpi"
+    process_count_per_instance: int | None = None
+
+
+@dataclass(kw_only=True)
+class TensorFlowDistribution:
+    """tf.distribute with TF_CONFIG: workers and parameter servers."""
+
+    type: ClassVar[str] = "tensorflow"
+    worker_count: int | None = None
+    parameter_server_count: int | None = None
+
+
+Distribution = PyTorchDistribution | MpiDistribution | TensorFlowDistribution
+
+
+def distribution_to_rest(d: Distribution | None) -> dict | None:
+    if d is None:
+        return None
+    if isinstance(d, TensorFlowDistribution):
+        return compact({"distributionType": "TensorFlow", "workerCount": d.worker_count,
+                        "parameterServerCount": d.parameter_server_count})
+    kind = "PyTorch" if isinstance(d, PyTorchDistribution) else "Mpi"
+    return compact({"distributionType": kind, "processCountPerInstance": d.process_count_per_instance})
+
+
+def distribution_from_rest(body: dict | None) -> Distribution | None:
+    if not body:
+        return None
+    kind = body.get("distributionType")
+    if kind == "TensorFlow":
+        return TensorFlowDistribution(worker_count=body.get("workerCount"),
+                                      parameter_server_count=body.get("parameterServerCount"))
+    if kind == "PyTorch":
+        return PyTorchDistribution(process_count_per_instance=body.get("processCountPerInstance"))
+    if kind == "Mpi":
+        return MpiDistribution(process_count_per_instance=body.get("processCountPerInstance"))
+    raise ValueError(f"unknown distributionType {kind!r}")
+
+
+# -- identity ------------------------------------------------------------------------------
+@dataclass(kw_only=True)
+class UserIdentity:
+    """Run as the submitting user (data access with the user's own permissions)."""
+
+    type: ClassVar[str] = "user_identity"
+
+
+@dataclass(kw_only=True)
+class ManagedIdentity:
+    """Run as a managed identity: the compute's system identity, or a user-assigned one by id."""
+
+    type: ClassVar[str] = "managed"
+    client_id: str | None = None
+    object_id: str | None = None
+    resource_id: str | None = None
+
+
+@dataclass(kw_only=True)
+class AmlTokenIdentity:
+    """Run with the workspace's AML token (the service default)."""
+
+    type: ClassVar[str] = "aml_token"
+
+
+Identity = UserIdentity | ManagedIdentity | AmlTokenIdentity
+_IDENTITY_REST = {UserIdentity: "UserIdentity", ManagedIdentity: "Managed", AmlTokenIdentity: "AMLToken"}
+
+
+def identity_to_rest(i: Identity | None) -> dict | None:
+    if i is None:
+        return None
+    body = {"identityType": _IDENTITY_REST[type(i)]}
+    if isinstance(i, ManagedIdentity):
+        body.update(compact({"clientId": i.client_id, "objectId": i.object_id, "resourceId": i.resource_id}))
+    return body
+
+
+def identity_from_rest(body: dict | None) -> Identity | None:
+    if not body:
+        return None
+    kind = body.get("identityType")
+    if kind == "Managed":
+        return ManagedIdentity(client_id=body.get("clientId"), object_id=body.get("objectId"),
+                               resource_id=body.get("resourceId"))
+    for cls, rest in _IDENTITY_REST.items():
+        if rest == kind:
+            return cls()
+    raise ValueError(f"unknown identityType {kind!r}")
+
+
+# -- interactive services ------------------------------------------------------------------
+SERVICE_TYPES = {"jupyter_lab": "JupyterLab", "ssh": "SSH", "tensor_board": "TensorBoard", "vs_code": "VSCode"}
+_SERVICE_YAML = {v: k for k, v in SERVICE_TYPES.items()}
+# YAML fields Azure ML keeps in a service's `properties` bag on the wire
+_SERVICE_PROPERTIES = (("log_dir", "logDir"), ("ssh_public_keys", "sshPublicKeys"))
+
+
+@dataclass(kw_only=True)
+class JobService:
+    """An interactive endpoint on a running job (JupyterLab, SSH, TensorBoard, VS Code).
+
+    `endpoint` and `status` are filled in by the service and never sent or written to YAML.
+    """
+
+    type: str | None = None
+    nodes: str | None = None  # "all": on every node; unset: the head node only
+    port: int | None = None
+    properties: dict[str, str] | None = None
+    log_dir: str | None = None  # tensor_board
+    ssh_public_keys: str | None = None  # ssh
+    endpoint: str | None = field(default=None, compare=False)
+    status: str | None = field(default=None, compare=False)
+
+
+def services_to_rest(d: dict[str, JobService] | None) -> dict | None:
+    if d is None:
+        return None
+    out = {}
+    for name, s in d.items():
+        props = dict(s.properties or {})
+        props.update({rest: getattr(s, attr) for attr, rest in _SERVICE_PROPERTIES if getattr(s, attr) is not None})
+        out[name] = compact({"jobServiceType": SERVICE_TYPES.get(s.type, s.type), "port": s.port,
+                             "nodes": {"nodesValueType": "All"} if s.nodes == "all" else None,
+                             "properties": props or None})
+    return out
+
+
+def services_from_rest(body: dict | None) -> dict[str, JobService] | None:
+    if not body:
+        return None
+    out = {}
+    for name, s in body.items():
+        props = dict(s.get("properties") or {})
+        own = {attr: props.pop(rest) for attr, rest in _SERVICE_PROPERTIES if rest in props}
+        kind = s.get("jobServiceType")
+        nodes = (s.get("nodes") or {}).get("nodesValueType")
+        out[name] = JobService(type=_SERVICE_YAML.get(kind, kind), port=s.get("port"), properties=props or None,
+                               nodes=nodes.lower() if nodes else None, endpoint=s.get("endpoint"),
+                               status=s.get("status"), **own)
+    return out
+
+
+# -- limits, queue -------------------------------------------------------------------------
+@dataclass(kw_only=True)
+class CommandJobLimits:
+    """`timeout`: seconds after which the job is cancelled."""
+
+    timeout: int | float | None = None
+
+
+@dataclass(kw_only=True)
+class QueueSettings:
+    """`job_tier`: null, spot, basic, standard or premium (Azure ML serverless compute)."""
+
+    job_tier: str | None = None
+
+
+JOB_TIERS = ("null", "spot", "basic", "standard", "premium")
+
+
+def queue_settings_to_rest(q: QueueSettings | None) -> dict | None:
+    if q is None:
+        return None
+    return compact({"jobTier": q.job_tier.capitalize() if q.job_tier else None})
+
+
+def queue_settings_from_rest(body: dict | None) -> QueueSettings | None:
+    if not body:
+        return None
+    return QueueSettings(job_tier=body["jobTier"].lower() if body.get("jobTier") else None)
+
+
+# -- environment ---------------------------------------------------------------------------
+ANONYMOUS_ENVIRONMENT = "CliV2AnonymousEnvironment"
+
+
+def environment_to_rest_id(env, scope: str = LOCAL_SCOPE) -> str | None:
+    """A reference -> its ARM id; an inline Environment -> a content-addressed anonymous id.
+
+    The anonymous version is the SHA-256 of the environment's canonical REST properties, so
+    the same inline environment always maps to the same id (and the operations layer can
+    create it under that id before the job is sent).
+    """
+    if env is None or isinstance(env, str):
+        return to_arm(env, "environments", scope)
+    props = env._to_rest(scope)["properties"]
+    digest = hashlib.sha256(json.dumps(props, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return f"{scope}/environments/{ANONYMOUS_ENVIRONMENT}/versions/{digest}"
+
+
+def compute_to_rest_id(compute: str | None, scope: str = LOCAL_SCOPE) -> str | None:
+    """`cpu-cluster` or `azureml:cpu-cluster` -> `{scope}/computes/cpu-cluster`; ARM ids pass."""
+    if compute is None or "/" in compute:
+        return to_arm(compute, "computes", scope)
+    return f"{scope}/computes/{compute.removeprefix('azureml:')}"
+
+
+def str_map(d: dict | None) -> dict[str, str] | None:
+    """Tags, properties, environment variables: YAML may hold numbers, the wire holds strings."""
+    return {k: _literal(v) for k, v in d.items()} if d is not None else None
+
+
+def _code_ref(code_id: str | None) -> str | None:
+    # YAML writes code assets as `azureml:<ARM id>`; a bare ARM id would read as a local path
+    return f"azureml:{code_id}" if code_id and code_id.startswith("/subscriptions/") else code_id
+
+
+# -- the job -------------------------------------------------------------------------------
+@dataclass(kw_only=True)
+class CommandJob(Resource):
+    """One command run in an environment on a compute, with inputs and outputs.
+
+    `code` is a local path (absolute once loaded) or a reference; the operations layer
+    uploads local code and sets the code asset's id before the job is sent. `status` is
+    the service's, read-only.
+    """
+
+    type: ClassVar[str] = "command"
+    display_name: str | None = None
+    experiment_name: str | None = None
+    command: str | None = None
+    code: str | None = None
+    environment: Any = None  # a reference string or an inline Environment
+    compute: str | None = None
+    inputs: dict[str, Any] | None = None
+    outputs: dict[str, Any] | None = None
+    environment_variables: dict[str, str] | None = None
+    distribution: Distribution | None = None
+    resources: JobResources | None = None
+    limits: CommandJobLimits | None = None
+    identity: Identity | None = None
+    services: dict[str, JobService] | None = None
+    queue_settings: QueueSettings | None = None
+    status: str | None = field(default=None, compare=False)
+
+    def __call__(self, **inputs) -> "CommandJob":
+        """A copy with these inputs set (e.g. search-space values before `.sweep(...)`)."""
+        return replace(copy.deepcopy(self), inputs={**(self.inputs or {}), **inputs})
+
+    def sweep(self, **kwargs):
+        """A SweepJob whose trial is this job; keyword arguments as `azureml_v2.sweep`."""
+        from .sweep import sweep_from_command
+        return sweep_from_command(self, **kwargs)
+
+    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
+        limits = None
+        if self.limits is not None:
+            limits = compact({"jobLimitsType": "Command", "timeout": iso_from_seconds(self.limits.timeout)})
+        return {"properties": compact({
+            "jobType": "Command",
+            "description": self.description, "tags": str_map(self.tags), "properties": str_map(self.properties),
+            "displayName": self.display_name, "experimentName": self.experiment_name,
+            "command": self.command,
+            "codeId": to_arm(self.code, "codes", scope),
+            "environmentId": environment_to_rest_id(self.environment, scope),
+            "computeId": compute_to_rest_id(self.compute, scope),
+            "inputs": inputs_to_rest(self.inputs, scope),
+            "outputs": outputs_to_rest(self.outputs, scope),
+            "environmentVariables": str_map(self.environment_variables),
+            "distribution": distribution_to_rest(self.distribution),
+            "resources": resources_to_rest(self.resources),
+            "limits": limits,
+            "identity": identity_to_rest(self.identity),
+            "services": services_to_rest(self.services),
+            "queueSettings": queue_settings_to_rest(self.queue_settings),
+        })}
+
+    @classmethod
+    def _from_rest(cls, resource: dict) -> "CommandJob":
+        props = resource.get("properties", {})
+        limits = props.get("limits")
+        return cls(
+            name=resource.get("name"), description=props.get("description"), tags=props.get("tags") or None,
+            properties=props.get("properties") or None, display_name=props.get("displayName"),
+            experiment_name=props.get("experimentName"), command=props.get("command"),
+            code=_code_ref(props.get("codeId")),
+            environment=props.get("environmentId"), compute=props.get("computeId"),
+            inputs=inputs_from_rest(props.get("inputs")), outputs=outputs_from_rest(props.get("outputs")),
+            environment_variables=props.get("environmentVariables") or None,
+            distribution=distribution_from_rest(props.get("distribution")),
+            resources=resources_from_rest(props.get("resources")),
+            limits=CommandJobLimits(timeout=seconds_from_iso(limits.get("timeout"))) if limits else None,
+            identity=identity_from_rest(props.get("identity")),
+            services=services_from_rest(props.get("services")),
+            queue_settings=queue_settings_from_rest(props.get("queueSettings")),
+            status=props.get("status"),
+        )
