@@ -35,6 +35,7 @@ _EXPORTS = {
     "UserIdentity": ".entities.job",
     "ManagedIdentity": ".entities.job",
     "AmlTokenIdentity": ".entities.job",
+    "SweepJob": ".entities.sweep",
 }
 __all__ = sorted(_EXPORTS)
 

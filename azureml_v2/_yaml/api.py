@@ -27,6 +27,11 @@ _DUMPERS = {
     "CommandJob": ("jobs", "CommandJobSchema"),
     "CommandComponent": ("jobs", "CommandComponentSchema"),
     "SweepJob": ("sweep", "SweepJobSchema"),
+    "AzureBlobDatastore": ("datastores", "DatastoreSchema"),
+    "AzureFileDatastore": ("datastores", "DatastoreSchema"),
+    "AzureDataLakeGen1Datastore": ("datastores", "DatastoreSchema"),
+    "AzureDataLakeGen2Datastore": ("datastores", "DatastoreSchema"),
+    "LocalDatastore": ("datastores", "DatastoreSchema"),
 }
 _instances: dict = {}
 
@@ -72,6 +77,8 @@ def dump(entity, dest=None, **_) -> str | None:
         data = _schema(*kind).dump(entity)
     finally:
         DUMP_DIR.reset(token)
+    if "$schema" in data:  # editors look for it on the first line
+        data = {"$schema": data.pop("$schema"), **data}
     text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120)
     if dest is None:
         return text

@@ -19,11 +19,18 @@ def _move(doc: Document, src: dict, src_path: tuple, key: str, dst: dict, dst_ke
         doc.aliases[dst_path + (dst_key,)] = src_path + (key,)
 
 
+_UNVERSIONED_ENV = re.compile(r"^(?:azureml:)?/subscriptions/[^/]+/resource[gG]roups/[^/]+/providers/"
+                              r"Microsoft\.MachineLearningServices/(?:workspaces/[^/]+/)?environments/"
+                              r"(?P<name>[^/]+)$", re.I)
+
+
 def _environment_ref(value):
-    # preview: `environment: {name: <ARM id>}` or a plain ARM id string
+    # preview: `environment: {name: <ARM id>}` or a plain ARM id string. Its ids name an
+    # environment without a version (often without a workspace); today that is `@latest`.
     if isinstance(value, dict) and set(value) == {"name"} and isinstance(value["name"], str):
-        return value["name"]
-    return value
+        value = value["name"]
+    m = _UNVERSIONED_ENV.match(value) if isinstance(value, str) else None
+    return f"azureml:{m.group('name')}@latest" if m else value
 
 
 def normalise_job(doc: Document) -> None:
@@ -70,6 +77,8 @@ def _normalise_sweep(doc: Document, new: dict) -> None:
             name = key.lstrip("-") if isinstance(key, str) else key
             if isinstance(spec, dict) and "spec" in spec:
                 spec = {("type" if k == "spec" else k): v for k, v in spec.items()}
+                # the longer alias first: locate() takes the first prefix that matches
+                doc.aliases[("search_space", name, "type")] = ("search_space", key, "spec")
             renamed[name] = spec
             if name != key:
                 flags.append((key, name))
@@ -97,7 +106,10 @@ def _normalise_sweep(doc: Document, new: dict) -> None:
         new["limits"] = limits
     policy = new.get("early_termination")
     if isinstance(policy, dict) and "spec" in policy:
-        new["early_termination"] = {("type" if k == "spec" else k): v for k, v in policy.items()}
+        policy = {("type" if k == "spec" else k): v for k, v in policy.items()}
+        if policy["type"] == "truncation":  # the preview's name for truncation_selection
+            policy["type"] = "truncation_selection"
+        new["early_termination"] = policy
         doc.aliases[("early_termination", "type")] = ("early_termination", "spec")
 
 

@@ -196,10 +196,10 @@ def placeholder_problems(command: str, declared: dict[str, object]) -> list[str]
         if not name or "." in name:
             problems.append(f"${{{{{expr}}}}}: expected ${{{{{root}.<name>}}}}")
         elif name not in names:
-            known = ", ".join(names) if names else "none"
+            known = ", ".join(map(str, names)) if names else "none"
             singular = root.rstrip("s") if root.endswith("s") else root
             problems.append(f"${{{{{expr}}}}}: no {singular} named {name!r} is declared (declared: {known})"
-                            + suggest(name, names))
+                            + suggest(name, [str(n) for n in names]))
     return problems
 
 

@@ -1,0 +1,606 @@
+"""Sweep jobs: search-space distributions, sampling, objective, limits, early termination.
+
+Names, YAML spellings and rules follow Azure ML's sweep job (CLI v2 `sweepJob` schema and
+the api-version 2024-04-01 REST contract).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ._base import Resource
+from ._refs import LOCAL_SCOPE, to_arm
+from ._rest import compact, iso_from_seconds, seconds_from_iso
+from .inputs import inputs_from_rest, inputs_to_rest, outputs_from_rest, outputs_to_rest
+from .job import (CommandJob, Identity, JobService, QueueSettings, compute_to_rest_id, distribution_from_rest,
+                  distribution_to_rest, environment_to_rest_id, identity_from_rest, identity_to_rest,
+                  resources_from_rest, resources_to_rest, services_from_rest, services_to_rest)
+
+
+# -- search-space distributions ------------------------------------------------------------
+@dataclass
+class SweepDistribution:
+    """A hyperparameter's distribution; its REST form is `[type, [parameters...]]`."""
+
+    type: ClassVar[str]
+
+    def _to_rest(self) -> list:
+        return [self.type, [getattr(self, f.name) for f in dataclasses.fields(self)]]
+
+    @classmethod
+    def _from_rest_params(cls, params: list) -> "SweepDistribution":
+        return cls(*params)
+
+    def _problems(self) -> list[tuple[str, str]]:
+        """(field, message) for values no sampler can use."""
+        return []
+
+
+@dataclass
+class Choice(SweepDistribution):
+    """One of a list of discrete values (a list, a range or any iterable)."""
+
+    type: ClassVar[str] = "choice"
+    values: list
+
+    def __post_init__(self):
+        if not isinstance(self.values, (list, str, dict)):  # range, tuple, generator ...
+            self.values = list(self.values)
+
+    def _to_rest(self) -> list:
+        return [self.type, [list(self.values)]]  # the service nests the value list once more
+
+    @classmethod
+    def _from_rest_params(cls, params: list) -> "Choice":
+        return cls(list(params[0]))
+
+    def _problems(self):
+        if not self.values:
+            return [("values", "a choice needs at least one value")]
+        return []
+
+
+@dataclass
+class Randint(SweepDistribution):
+    """An integer in [0, upper)."""
+
+    type: ClassVar[str] = "randint"
+    upper: int
+
+    def _problems(self):
+        if isinstance(self.upper, bool) or not isinstance(self.upper, int) or self.upper < 1:
+            return [("upper", f"upper is the exclusive bound of [0, upper): expected an integer of 1 or more, "
+                              f"got {self.upper!r}")]
+        return []
+
+
+@dataclass
+class _Range(SweepDistribution):
+    min_value: float
+    max_value: float
+
+    def _problems(self):
+        low, high = self.min_value, self.max_value
+        if low is not None and high is not None and low > high:
+            return [("min_value", f"min_value ({low}) is greater than max_value ({high})")]
+        return []
+
+
+@dataclass
+class _Gaussian(SweepDistribution):
+    mu: float
+    sigma: float
+
+    def _problems(self):
+        if self.sigma is not None and self.sigma <= 0:
+            return [("sigma", f"sigma is a standard deviation and must be positive, got {self.sigma}")]
+        return []
+
+
+def _q_problems(q) -> list[tuple[str, str]]:
+    if q is not None and q <= 0:
+        return [("q", f"q (the rounding step) must be positive, got {q}")]
+    return []
+
+
+@dataclass
+class _QRange(_Range):
+    q: float
+
+    def _problems(self):
+        return super()._problems() + _q_problems(self.q)
+
+
+@dataclass
+class _QGaussian(_Gaussian):
+    q: float
+
+    def _problems(self):
+        return super()._problems() + _q_problems(self.q)
+
+
+class Uniform(_Range):
+    """A real value uniformly distributed in [min_value, max_value]."""
+
+    type = "uniform"
+
+
+class LogUniform(_Range):
+    """exp(Uniform(min_value, max_value)): a value whose logarithm is uniform."""
+
+    type = "loguniform"
+
+
+class Normal(_Gaussian):
+    """A real value normally distributed with mean mu and standard deviation sigma."""
+
+    type = "normal"
+
+
+class LogNormal(_Gaussian):
+    """exp(Normal(mu, sigma)): a value whose logarithm is normal."""
+
+    type = "lognormal"
+
+
+class QUniform(_QRange):
+    """round(Uniform(min_value, max_value) / q) * q."""
+
+    type = "quniform"
+
+
+class QLogUniform(_QRange):
+    """round(exp(Uniform(min_value, max_value)) / q) * q."""
+
+    type = "qloguniform"
+
+
+class QNormal(_QGaussian):
+    """round(Normal(mu, sigma) / q) * q."""
+
+    type = "qnormal"
+
+
+class QLogNormal(_QGaussian):
+    """round(exp(Normal(mu, sigma)) / q) * q."""
+
+    type = "qlognormal"
+
+
+DISTRIBUTIONS: dict[str, type[SweepDistribution]] = {
+    cls.type: cls for cls in (Choice, Randint, Uniform, LogUniform, Normal, LogNormal,
+                              QUniform, QLogUniform, QNormal, QLogNormal)}
+
+
+def search_value_from_rest(value):
+    """`[type, [params]]` -> a distribution; a form this SDK does not know is kept as sent."""
+    if (isinstance(value, list) and len(value) == 2 and value[0] in DISTRIBUTIONS
+            and isinstance(value[1], list)):
+        try:
+            return DISTRIBUTIONS[value[0]]._from_rest_params(value[1])
+        except (TypeError, IndexError):
+            pass
+    return value
+
+
+# -- sampling --------------------------------------------------------------------------------
+SAMPLING_TYPES = ("random", "grid", "bayesian")
+RANDOM_RULES = ("random", "sobol")
+
+
+@dataclass(kw_only=True)
+class SamplingAlgorithm:
+    """How trial parameters are drawn from the search space."""
+
+    type: ClassVar[str]
+
+    def _to_rest(self) -> dict:
+        return {"samplingAlgorithmType": self.type.capitalize()}
+
+
+@dataclass(kw_only=True)
+class RandomSamplingAlgorithm(SamplingAlgorithm):
+    """Random sampling; `rule: sobol` draws a Sobol quasi-random sequence; `seed` makes it repeatable."""
+
+    type: ClassVar[str] = "random"
+    seed: int | None = None
+    rule: str | None = None
+
+    def __post_init__(self):
+        if isinstance(self.rule, str):
+            self.rule = self.rule.lower()
+
+    def _to_rest(self) -> dict:
+        return compact({**super()._to_rest(), "rule": self.rule.capitalize() if self.rule else None,
+                        "seed": self.seed})
+
+
+@dataclass(kw_only=True)
+class GridSamplingAlgorithm(SamplingAlgorithm):
+    """Every combination of the (choice-only) search space."""
+
+    type: ClassVar[str] = "grid"
+
+
+@dataclass(kw_only=True)
+class BayesianSamplingAlgorithm(SamplingAlgorithm):
+    """Parameters chosen from how earlier trials did."""
+
+    type: ClassVar[str] = "bayesian"
+
+
+SAMPLING_ALGORITHMS: dict[str, type[SamplingAlgorithm]] = {
+    cls.type: cls for cls in (RandomSamplingAlgorithm, GridSamplingAlgorithm, BayesianSamplingAlgorithm)}
+
+
+def sampling_type(value: str | SamplingAlgorithm | None) -> str | None:
+    """`random`, `grid` or `bayesian`, whether written as a string or an object."""
+    if isinstance(value, SamplingAlgorithm):
+        return value.type
+    return value.lower() if isinstance(value, str) else None
+
+
+def sampling_to_rest(value: str | SamplingAlgorithm) -> dict:
+    if isinstance(value, str):
+        return {"samplingAlgorithmType": value.capitalize()}
+    return value._to_rest()
+
+
+def sampling_from_rest(body: dict) -> str | SamplingAlgorithm:
+    """The string form unless the body carries options, as users write it."""
+    kind = body["samplingAlgorithmType"].lower()
+    if kind == "random" and (body.get("rule") is not None or body.get("seed") is not None):
+        return RandomSamplingAlgorithm(seed=body.get("seed"), rule=body.get("rule"))
+    return kind
+
+
+# -- objective and limits --------------------------------------------------------------------
+@dataclass(kw_only=True)
+class Objective:
+    """The metric each trial logs (with MLflow) and whether lower or higher is better."""
+
+    goal: str
+    primary_metric: str
+
+    def __post_init__(self):
+        if isinstance(self.goal, str):  # azure-ai-ml users write "Maximize"
+            self.goal = self.goal.lower()
+
+    def _to_rest(self) -> dict:
+        return {"goal": self.goal.capitalize(), "primaryMetric": self.primary_metric}
+
+    @classmethod
+    def _from_rest(cls, body: dict) -> "Objective":
+        return cls(goal=body["goal"], primary_metric=body["primaryMetric"])
+
+
+@dataclass(kw_only=True)
+class SweepJobLimits:
+    """Trial counts, and timeouts in seconds (ISO 8601 durations on the wire)."""
+
+    max_total_trials: int | None = None
+    max_concurrent_trials: int | None = None
+    timeout: int | float | None = None
+    trial_timeout: int | float | None = None
+
+    def _to_rest(self) -> dict:
+        return compact({"jobLimitsType": "Sweep", "maxTotalTrials": self.max_total_trials,
+                        "maxConcurrentTrials": self.max_concurrent_trials, "timeout": iso_from_seconds(self.timeout),
+                        "trialTimeout": iso_from_seconds(self.trial_timeout)})
+
+    @classmethod
+    def _from_rest(cls, body: dict) -> "SweepJobLimits":
+        return cls(max_total_trials=body.get("maxTotalTrials"), max_concurrent_trials=body.get("maxConcurrentTrials"),
+                   timeout=seconds_from_iso(body.get("timeout")),
+                   trial_timeout=seconds_from_iso(body.get("trialTimeout")))
+
+
+# -- early termination -----------------------------------------------------------------------
+@dataclass(kw_only=True)
+class EarlyTerminationPolicy:
+    """Cancels poorly performing trials; applied every `evaluation_interval` metric reports
+    once `delay_evaluation` reports have been made."""
+
+    type: ClassVar[str]
+    _REST_TYPE: ClassVar[str]
+    _REST_FIELDS: ClassVar[tuple[tuple[str, str], ...]] = ()
+    evaluation_interval: int | None = None
+    delay_evaluation: int | None = None
+
+    def _to_rest(self) -> dict:
+        return compact({"policyType": self._REST_TYPE, "evaluationInterval": self.evaluation_interval,
+                        "delayEvaluation": self.delay_evaluation,
+                        **{rest: getattr(self, attr) for attr, rest in self._REST_FIELDS}})
+
+    @staticmethod
+    def _from_rest(body: dict) -> "EarlyTerminationPolicy":
+        cls = next((c for c in POLICIES.values() if c._REST_TYPE == body.get("policyType")), None)
+        if cls is None:
+            raise ValueError(f"unknown policyType {body.get('policyType')!r}")
+        own = {attr: body.get(rest) for attr, rest in cls._REST_FIELDS}
+        if own.get("slack_factor") and own.get("slack_amount") == 0:  # the spec's default for the unused slack
+            own["slack_amount"] = None
+        elif own.get("slack_amount") and own.get("slack_factor") == 0:
+            own["slack_factor"] = None
+        return cls(evaluation_interval=body.get("evaluationInterval"), delay_evaluation=body.get("delayEvaluation"),
+                   **own)
+
+    def _problems(self) -> list[tuple[str, str]]:
+        return []
+
+
+@dataclass(kw_only=True)
+class BanditPolicy(EarlyTerminationPolicy):
+    """Cancels trials whose metric falls outside a slack (a ratio or an absolute amount) of the best trial."""
+
+    type: ClassVar[str] = "bandit"
+    _REST_TYPE: ClassVar[str] = "Bandit"
+    _REST_FIELDS: ClassVar = (("slack_factor", "slackFactor"), ("slack_amount", "slackAmount"))
+    slack_factor: float | None = None
+    slack_amount: float | None = None
+
+    def _problems(self):
+        if (self.slack_factor is None) == (self.slack_amount is None):
+            where = "slack_amount" if self.slack_factor is not None else ""
+            return [(where, "a bandit policy takes exactly one of slack_factor or slack_amount")]
+        return []
+
+
+@dataclass(kw_only=True)
+class MedianStoppingPolicy(EarlyTerminationPolicy):
+    """Cancels trials whose best metric is worse than the median of the running averages of all trials."""
+
+    type: ClassVar[str] = "median_stopping"
+    _REST_TYPE: ClassVar[str] = "MedianStopping"
+
+
+@dataclass(kw_only=True)
+class TruncationSelectionPolicy(EarlyTerminationPolicy):
+    """Cancels the given percentage of lowest performing trials at each evaluation."""
+
+    type: ClassVar[str] = "truncation_selection"
+    _REST_TYPE: ClassVar[str] = "TruncationSelection"
+    _REST_FIELDS: ClassVar = (("truncation_percentage", "truncationPercentage"),)
+    truncation_percentage: int | None = None
+
+    def _problems(self):
+        p = self.truncation_percentage
+        if p is None or isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= 99:
+            return [("truncation_percentage", f"truncation_percentage must be an integer from 1 to 99, got {p!r}")]
+        return []
+
+
+POLICIES: dict[str, type[EarlyTerminationPolicy]] = {
+    cls.type: cls for cls in (BanditPolicy, MedianStoppingPolicy, TruncationSelectionPolicy)}
+
+
+# -- the sweep job ---------------------------------------------------------------------------
+def trial_to_rest(trial: CommandJob, scope: str = LOCAL_SCOPE) -> dict:
+    """The trial's REST form: a command template, without inputs or a compute of its own."""
+    env_vars = trial.environment_variables
+    return compact({"command": trial.command, "codeId": to_arm(trial.code, "codes", scope),
+                    "environmentId": environment_to_rest_id(trial.environment, scope),
+                    "environmentVariables": {k: str(v) for k, v in env_vars.items()} if env_vars is not None else None,
+                    "distribution": distribution_to_rest(trial.distribution),
+                    "resources": resources_to_rest(trial.resources)})
+
+
+def trial_from_rest(body: dict) -> CommandJob:
+    return CommandJob(command=body.get("command"), code=body.get("codeId"), environment=body.get("environmentId"),
+                      environment_variables=body.get("environmentVariables") or None,
+                      distribution=distribution_from_rest(body.get("distribution")),
+                      resources=resources_from_rest(body.get("resources")))
+
+
+@dataclass(kw_only=True)
+class SweepJob(Resource):
+    """A hyperparameter sweep: trials of a command template, each with values drawn from
+    `search_space` by `sampling_algorithm`, judged by `objective`, within `limits`.
+
+    The trial command names search-space values as `${{search_space.<name>}}` and the
+    sweep's inputs as `${{inputs.<name>}}`. `sampling_algorithm` is `random`, `grid`,
+    `bayesian` or a SamplingAlgorithm object; the string form is kept as written.
+    """
+
+    type: ClassVar[str] = "sweep"
+    display_name: str | None = None
+    experiment_name: str | None = None
+    compute: str | None = None
+    inputs: dict[str, Any] | None = None
+    outputs: dict[str, Any] | None = None
+    trial: CommandJob | None = None  # the template of every trial: command, code, environment ...
+    search_space: dict[str, SweepDistribution] | None = None
+    sampling_algorithm: str | SamplingAlgorithm | None = None
+    objective: Objective | None = None
+    limits: SweepJobLimits | None = None
+    early_termination: EarlyTerminationPolicy | None = None
+    identity: Identity | None = None
+    services: dict[str, JobService] | None = None
+    queue_settings: QueueSettings | None = None
+    status: str | None = dataclasses.field(default=None, compare=False)
+
+    def __post_init__(self):
+        if isinstance(self.sampling_algorithm, str):
+            self.sampling_algorithm = self.sampling_algorithm.lower()
+
+    def set_limits(self, *, max_total_trials: int | None = None, max_concurrent_trials: int | None = None,
+                   timeout: int | float | None = None, trial_timeout: int | float | None = None) -> None:
+        """Set the limits given (timeouts in seconds), keeping the others."""
+        given = {"max_total_trials": max_total_trials, "max_concurrent_trials": max_concurrent_trials,
+                 "timeout": timeout, "trial_timeout": trial_timeout}
+        given = {k: v for k, v in given.items() if v is not None}
+        if given:
+            self.limits = dataclasses.replace(self.limits or SweepJobLimits(), **given)
+
+    def set_objective(self, *, goal: str | None = None, primary_metric: str | None = None) -> None:
+        """Set the goal and/or the primary metric, keeping the other."""
+        current = self.objective or Objective(goal=None, primary_metric=None)
+        self.objective = Objective(goal=goal or current.goal, primary_metric=primary_metric or current.primary_metric)
+
+    def validate(self) -> None:
+        """Raise azureml_v2.ValidationError, one line per problem, if Azure ML would refuse this sweep."""
+        problems = sweep_problems(vars(self), _declared(self.inputs, self.outputs, self.search_space))
+        if problems:
+            from .._yaml.document import format_path
+            from ..exceptions import Problem, ValidationError
+            raise ValidationError([Problem(message, format_path(path), "<SweepJob>") for path, message in problems])
+
+    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
+        space = self.search_space
+        queue = None
+        if self.queue_settings is not None:
+            tier = self.queue_settings.job_tier
+            queue = compact({"jobTier": tier.capitalize() if tier else None})
+        return {"properties": compact({
+            "jobType": "Sweep",
+            "description": self.description, "tags": self.tags, "properties": self.properties,
+            "displayName": self.display_name, "experimentName": self.experiment_name,
+            "computeId": compute_to_rest_id(self.compute, scope),
+            "inputs": inputs_to_rest(self.inputs, scope),
+            "outputs": outputs_to_rest(self.outputs, scope),
+            "searchSpace": {k: v._to_rest() if isinstance(v, SweepDistribution) else v for k, v in space.items()}
+            if space is not None else None,
+            "samplingAlgorithm": sampling_to_rest(self.sampling_algorithm)
+            if self.sampling_algorithm is not None else None,
+            "objective": self.objective._to_rest() if self.objective is not None else None,
+            "limits": self.limits._to_rest() if self.limits is not None else None,
+            "earlyTermination": self.early_termination._to_rest() if self.early_termination is not None else None,
+            "trial": trial_to_rest(self.trial, scope) if self.trial is not None else None,
+            "identity": identity_to_rest(self.identity),
+            "services": services_to_rest(self.services),
+            "queueSettings": queue,
+        })}
+
+    @classmethod
+    def _from_rest(cls, resource: dict) -> "SweepJob":
+        props = resource.get("properties", {})
+        space, sampling, objective = props.get("searchSpace"), props.get("samplingAlgorithm"), props.get("objective")
+        limits, policy, trial, queue = (props.get("limits"), props.get("earlyTermination"), props.get("trial"),
+                                        props.get("queueSettings"))
+        return cls(
+            name=resource.get("name"), description=props.get("description"), tags=props.get("tags") or None,
+            properties=props.get("properties") or None, display_name=props.get("displayName"),
+            experiment_name=props.get("experimentName"), compute=props.get("computeId"),
+            inputs=inputs_from_rest(props.get("inputs")), outputs=outputs_from_rest(props.get("outputs")),
+            search_space={k: search_value_from_rest(v) for k, v in space.items()} if space is not None else None,
+            sampling_algorithm=sampling_from_rest(sampling) if sampling else None,
+            objective=Objective._from_rest(objective) if objective else None,
+            limits=SweepJobLimits._from_rest(limits) if limits else None,
+            early_termination=EarlyTerminationPolicy._from_rest(policy) if policy else None,
+            trial=trial_from_rest(trial) if trial else None,
+            identity=identity_from_rest(props.get("identity")),
+            services=services_from_rest(props.get("services")),
+            queue_settings=QueueSettings(job_tier=queue["jobTier"].lower() if queue.get("jobTier") else None)
+            if queue else None,
+            status=props.get("status"),
+        )
+
+
+# -- Azure ML's rules ------------------------------------------------------------------------
+# Grid enumerates discrete values only; Bayesian sampling models choice, uniform and quniform
+# and takes no early termination (Azure ML: "Hyperparameter tuning a model (v2)").
+GRID_TYPES = ("choice",)
+BAYESIAN_TYPES = ("choice", "uniform", "quniform")
+MAX_TRIALS = 1000  # for both trial limits (Azure ML: "Set limits for your sweep job")
+
+
+def _declared(inputs, outputs, search_space) -> dict:
+    return {root: list(value or ()) for root, value in
+            (("inputs", inputs), ("outputs", outputs), ("search_space", search_space))}
+
+
+def sweep_problems(job: dict, declared: dict) -> list[tuple[tuple, str]]:
+    """Azure ML's cross-field rules for a sweep, as (path, message).
+
+    `job` maps SweepJob field names to entities (from the YAML loader or a SweepJob);
+    `declared` maps `inputs`, `outputs`, `search_space` to the names the trial command may use,
+    or to None where they could not be read.
+    """
+    problems = []
+    space = job.get("search_space") or {}
+    algorithm = sampling_type(job.get("sampling_algorithm"))
+    policy = job.get("early_termination")
+    for key, dist in space.items():
+        if not isinstance(dist, SweepDistribution):
+            problems.append((("search_space", key), "expected a distribution (Choice, Uniform, ...)"))
+            continue
+        problems += [(("search_space", key) + ((name,) if name else ()), message) for name, message in dist._problems()]
+        if algorithm == "grid" and dist.type not in GRID_TYPES:
+            problems.append((("search_space", key, "type"),
+                             f"grid sampling takes only choice, not {dist.type}: list the values to try, "
+                             "or use random sampling"))
+        elif algorithm == "bayesian" and dist.type not in BAYESIAN_TYPES:
+            problems.append((("search_space", key, "type"),
+                             f"bayesian sampling takes only {', '.join(BAYESIAN_TYPES)}, not {dist.type}"))
+    if algorithm not in (None, *SAMPLING_TYPES):
+        problems.append((("sampling_algorithm",), f"unknown sampling algorithm {algorithm!r}: expected one of "
+                                                  + ", ".join(SAMPLING_TYPES)))
+    if isinstance(policy, EarlyTerminationPolicy):
+        problems += [(("early_termination",) + ((name,) if name else ()), message)
+                     for name, message in policy._problems()]
+        if algorithm == "bayesian":
+            problems.append((("early_termination",), "bayesian sampling does not support early termination: "
+                                                     "remove early_termination or use random sampling"))
+    objective = job.get("objective")
+    if isinstance(objective, Objective) and objective.goal not in ("minimize", "maximize"):
+        problems.append((("objective", "goal"), f"goal must be minimize or maximize, got {objective.goal!r}"))
+    limits = job.get("limits")
+    if isinstance(limits, SweepJobLimits):
+        total, concurrent = limits.max_total_trials, limits.max_concurrent_trials
+        for name, value in (("max_total_trials", total), ("max_concurrent_trials", concurrent)):
+            if value is not None and not 1 <= value <= MAX_TRIALS:
+                problems.append((("limits", name), f"{name} must be from 1 to {MAX_TRIALS}, got {value}"))
+        if total is not None and concurrent is not None and concurrent > total:
+            problems.append((("limits", "max_concurrent_trials"),
+                             f"max_concurrent_trials ({concurrent}) is greater than max_total_trials ({total})"))
+    trial = job.get("trial")
+    command = getattr(trial, "command", None)
+    if isinstance(command, str):
+        from .._yaml.jobs import placeholder_problems
+        names = {root: None if found is None else [n for n in found if isinstance(n, str)]  # others: bad keys
+                 for root, found in declared.items()}
+        problems += [(("trial", "command"), message) for message in placeholder_problems(command, names)]
+    return problems
+
+
+# -- from a command job ----------------------------------------------------------------------
+def sweep_from_command(job, *, primary_metric: str, goal: str, sampling_algorithm="random",
+                       compute: str | None = None, max_total_trials: int | None = None,
+                       max_concurrent_trials: int | None = None, timeout=None, trial_timeout=None,
+                       early_termination_policy: EarlyTerminationPolicy | None = None,
+                       search_space: dict[str, SweepDistribution] | None = None,
+                       identity=None, queue_settings=None) -> SweepJob:
+    """A SweepJob over a CommandJob, as `command(...)(lr=Uniform(0.01, 0.1)).sweep(...)` builds it.
+
+    Inputs whose values are distributions become the search space, and the command's
+    `${{inputs.<name>}}` for them become `${{search_space.<name>}}`.
+    """
+    inputs = dict(job.inputs or {})
+    space = {k: v for k, v in inputs.items() if isinstance(v, SweepDistribution)}
+    space.update(search_space or {})
+    for key in space:
+        inputs.pop(key, None)
+    command = job.command
+    if isinstance(command, str) and space:
+        names = "|".join(re.escape(k) for k in space)
+        command = re.sub(rf"\$\{{\{{\s*inputs\.({names})\s*\}}\}}", r"${{search_space.\1}}", command)
+    trial = CommandJob(command=command, code=job.code, environment=copy.deepcopy(job.environment),
+                       environment_variables=copy.deepcopy(job.environment_variables),
+                       distribution=copy.deepcopy(job.distribution), resources=copy.deepcopy(job.resources))
+    sweep = SweepJob(
+        name=job.name, description=job.description, tags=copy.deepcopy(job.tags),
+        properties=copy.deepcopy(job.properties), display_name=job.display_name,
+        experiment_name=job.experiment_name, compute=compute if compute is not None else job.compute,
+        inputs=copy.deepcopy(inputs) or None, outputs=copy.deepcopy(job.outputs), trial=trial,
+        search_space=space,
+        sampling_algorithm=sampling_algorithm, objective=Objective(goal=goal, primary_metric=primary_metric),
+        early_termination=early_termination_policy,
+        identity=copy.deepcopy(identity if identity is not None else job.identity),
+        queue_settings=copy.deepcopy(queue_settings if queue_settings is not None else job.queue_settings))
+    sweep.set_limits(max_total_trials=max_total_trials, max_concurrent_trials=max_concurrent_trials, timeout=timeout,
+                     trial_timeout=trial_timeout)
+    sweep.validate()
+    return sweep
