@@ -264,31 +264,60 @@ def _code_ref(code_id: str | None) -> str | None:
 
 # -- the job -------------------------------------------------------------------------------
 @dataclass(kw_only=True)
-class CommandJob(Resource):
-    """One command run in an environment on a compute, with inputs and outputs.
+class Job(Resource):
+    """What every job kind shares, and its REST form. `status` is the service's, read-only."""
 
-    `code` is a local path (absolute once loaded) or a reference; the operations layer
-    uploads local code and sets the code asset's id before the job is sent. `status` is
-    the service's, read-only.
-    """
-
-    type: ClassVar[str] = "command"
     display_name: str | None = None
     experiment_name: str | None = None
-    command: str | None = None
-    code: str | None = None
-    environment: Any = None  # a reference string or an inline Environment
     compute: str | None = None
     inputs: dict[str, Any] | None = None
     outputs: dict[str, Any] | None = None
-    environment_variables: dict[str, str] | None = None
-    distribution: Distribution | None = None
-    resources: JobResources | None = None
-    limits: CommandJobLimits | None = None
     identity: Identity | None = None
     services: dict[str, JobService] | None = None
     queue_settings: QueueSettings | None = None
     status: str | None = field(default=None, compare=False)
+
+    def _job_rest(self, job_type: str, scope: str) -> dict:
+        return {
+            "jobType": job_type,
+            "description": self.description, "tags": str_map(self.tags), "properties": str_map(self.properties),
+            "displayName": self.display_name, "experimentName": self.experiment_name,
+            "computeId": compute_to_rest_id(self.compute, scope),
+            "inputs": inputs_to_rest(self.inputs, scope),
+            "outputs": outputs_to_rest(self.outputs, scope),
+            "identity": identity_to_rest(self.identity),
+            "services": services_to_rest(self.services),
+            "queueSettings": queue_settings_to_rest(self.queue_settings),
+        }
+
+    @staticmethod
+    def _job_fields(resource: dict) -> dict:
+        props = resource.get("properties", {})
+        return dict(
+            name=resource.get("name"), description=props.get("description"), tags=props.get("tags") or None,
+            properties=props.get("properties") or None, display_name=props.get("displayName"),
+            experiment_name=props.get("experimentName"), compute=props.get("computeId"),
+            inputs=inputs_from_rest(props.get("inputs")), outputs=outputs_from_rest(props.get("outputs")),
+            identity=identity_from_rest(props.get("identity")), services=services_from_rest(props.get("services")),
+            queue_settings=queue_settings_from_rest(props.get("queueSettings")), status=props.get("status"))
+
+
+@dataclass(kw_only=True)
+class CommandJob(Job):
+    """One command run in an environment on a compute, with inputs and outputs.
+
+    `code` is a local path (absolute once loaded) or a reference; the operations layer
+    uploads local code and sets the code asset's id before the job is sent.
+    """
+
+    type: ClassVar[str] = "command"
+    command: str | None = None
+    code: str | None = None
+    environment: Any = None  # a reference string or an inline Environment
+    environment_variables: dict[str, str] | None = None
+    distribution: Distribution | None = None
+    resources: JobResources | None = None
+    limits: CommandJobLimits | None = None
 
     def __call__(self, **inputs) -> "CommandJob":
         """A copy with these inputs set (e.g. search-space values before `.sweep(...)`)."""
@@ -304,22 +333,14 @@ class CommandJob(Resource):
         if self.limits is not None:
             limits = compact({"jobLimitsType": "Command", "timeout": iso_from_seconds(self.limits.timeout)})
         return {"properties": compact({
-            "jobType": "Command",
-            "description": self.description, "tags": str_map(self.tags), "properties": str_map(self.properties),
-            "displayName": self.display_name, "experimentName": self.experiment_name,
+            **self._job_rest("Command", scope),
             "command": self.command,
             "codeId": to_arm(self.code, "codes", scope),
             "environmentId": environment_to_rest_id(self.environment, scope),
-            "computeId": compute_to_rest_id(self.compute, scope),
-            "inputs": inputs_to_rest(self.inputs, scope),
-            "outputs": outputs_to_rest(self.outputs, scope),
             "environmentVariables": str_map(self.environment_variables),
             "distribution": distribution_to_rest(self.distribution),
             "resources": resources_to_rest(self.resources),
             "limits": limits,
-            "identity": identity_to_rest(self.identity),
-            "services": services_to_rest(self.services),
-            "queueSettings": queue_settings_to_rest(self.queue_settings),
         })}
 
     @classmethod
@@ -327,18 +348,10 @@ class CommandJob(Resource):
         props = resource.get("properties", {})
         limits = props.get("limits")
         return cls(
-            name=resource.get("name"), description=props.get("description"), tags=props.get("tags") or None,
-            properties=props.get("properties") or None, display_name=props.get("displayName"),
-            experiment_name=props.get("experimentName"), command=props.get("command"),
-            code=_code_ref(props.get("codeId")),
-            environment=props.get("environmentId"), compute=props.get("computeId"),
-            inputs=inputs_from_rest(props.get("inputs")), outputs=outputs_from_rest(props.get("outputs")),
+            **cls._job_fields(resource), command=props.get("command"), code=_code_ref(props.get("codeId")),
+            environment=props.get("environmentId"),
             environment_variables=props.get("environmentVariables") or None,
             distribution=distribution_from_rest(props.get("distribution")),
             resources=resources_from_rest(props.get("resources")),
             limits=CommandJobLimits(timeout=seconds_from_iso(limits.get("timeout"))) if limits else None,
-            identity=identity_from_rest(props.get("identity")),
-            services=services_from_rest(props.get("services")),
-            queue_settings=queue_settings_from_rest(props.get("queueSettings")),
-            status=props.get("status"),
         )

@@ -9,15 +9,12 @@ import copy
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from ._base import Resource
 from ._refs import LOCAL_SCOPE, to_arm
 from ._rest import compact, iso_from_seconds, seconds_from_iso
-from .inputs import inputs_from_rest, inputs_to_rest, outputs_from_rest, outputs_to_rest
-from .job import (CommandJob, Identity, JobService, QueueSettings, compute_to_rest_id, distribution_from_rest,
-                  distribution_to_rest, environment_to_rest_id, identity_from_rest, identity_to_rest,
-                  resources_from_rest, resources_to_rest, services_from_rest, services_to_rest)
+from .job import (CommandJob, Job, distribution_from_rest, distribution_to_rest, environment_to_rest_id,
+                  resources_from_rest, resources_to_rest)
 
 
 # -- search-space distributions ------------------------------------------------------------
@@ -396,7 +393,7 @@ def trial_from_rest(body: dict) -> CommandJob:
 
 
 @dataclass(kw_only=True)
-class SweepJob(Resource):
+class SweepJob(Job):
     """A hyperparameter sweep: trials of a command template, each with values drawn from
     `search_space` by `sampling_algorithm`, judged by `objective`, within `limits`.
 
@@ -406,21 +403,12 @@ class SweepJob(Resource):
     """
 
     type: ClassVar[str] = "sweep"
-    display_name: str | None = None
-    experiment_name: str | None = None
-    compute: str | None = None
-    inputs: dict[str, Any] | None = None
-    outputs: dict[str, Any] | None = None
     trial: CommandJob | None = None  # the template of every trial: command, code, environment ...
     search_space: dict[str, SweepDistribution] | None = None
     sampling_algorithm: str | SamplingAlgorithm | None = None
     objective: Objective | None = None
     limits: SweepJobLimits | None = None
     early_termination: EarlyTerminationPolicy | None = None
-    identity: Identity | None = None
-    services: dict[str, JobService] | None = None
-    queue_settings: QueueSettings | None = None
-    status: str | None = dataclasses.field(default=None, compare=False)
 
     def __post_init__(self):
         if isinstance(self.sampling_algorithm, str):
@@ -450,17 +438,8 @@ class SweepJob(Resource):
 
     def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
         space = self.search_space
-        queue = None
-        if self.queue_settings is not None:
-            tier = self.queue_settings.job_tier
-            queue = compact({"jobTier": tier.capitalize() if tier else None})
         return {"properties": compact({
-            "jobType": "Sweep",
-            "description": self.description, "tags": self.tags, "properties": self.properties,
-            "displayName": self.display_name, "experimentName": self.experiment_name,
-            "computeId": compute_to_rest_id(self.compute, scope),
-            "inputs": inputs_to_rest(self.inputs, scope),
-            "outputs": outputs_to_rest(self.outputs, scope),
+            **self._job_rest("Sweep", scope),
             "searchSpace": {k: v._to_rest() if isinstance(v, SweepDistribution) else v for k, v in space.items()}
             if space is not None else None,
             "samplingAlgorithm": sampling_to_rest(self.sampling_algorithm)
@@ -469,33 +448,21 @@ class SweepJob(Resource):
             "limits": self.limits._to_rest() if self.limits is not None else None,
             "earlyTermination": self.early_termination._to_rest() if self.early_termination is not None else None,
             "trial": trial_to_rest(self.trial, scope) if self.trial is not None else None,
-            "identity": identity_to_rest(self.identity),
-            "services": services_to_rest(self.services),
-            "queueSettings": queue,
         })}
 
     @classmethod
     def _from_rest(cls, resource: dict) -> "SweepJob":
         props = resource.get("properties", {})
         space, sampling, objective = props.get("searchSpace"), props.get("samplingAlgorithm"), props.get("objective")
-        limits, policy, trial, queue = (props.get("limits"), props.get("earlyTermination"), props.get("trial"),
-                                        props.get("queueSettings"))
+        limits, policy, trial = props.get("limits"), props.get("earlyTermination"), props.get("trial")
         return cls(
-            name=resource.get("name"), description=props.get("description"), tags=props.get("tags") or None,
-            properties=props.get("properties") or None, display_name=props.get("displayName"),
-            experiment_name=props.get("experimentName"), compute=props.get("computeId"),
-            inputs=inputs_from_rest(props.get("inputs")), outputs=outputs_from_rest(props.get("outputs")),
+            **cls._job_fields(resource),
             search_space={k: search_value_from_rest(v) for k, v in space.items()} if space is not None else None,
             sampling_algorithm=sampling_from_rest(sampling) if sampling else None,
             objective=Objective._from_rest(objective) if objective else None,
             limits=SweepJobLimits._from_rest(limits) if limits else None,
             early_termination=EarlyTerminationPolicy._from_rest(policy) if policy else None,
             trial=trial_from_rest(trial) if trial else None,
-            identity=identity_from_rest(props.get("identity")),
-            services=services_from_rest(props.get("services")),
-            queue_settings=QueueSettings(job_tier=queue["jobTier"].lower() if queue.get("jobTier") else None)
-            if queue else None,
-            status=props.get("status"),
         )
 
 
