@@ -15,9 +15,13 @@ setup(
         "azure-core>=1.30",
         "azure-mgmt-core>=1.4",
         "waitress>=3.0",
+        "pathspec>=0.12",
     ],
     entry_points={"console_scripts": ["azml=azureml_v2.cli.main:main"]},
     extras_require={
-        "test": ["pytest>=8", "hypothesis>=6.100", "jsonschema>=4.20"],
+        # an Azure ML workspace in the cloud: sign-in and blob uploads
+        "azure": ["azure-identity>=1.15", "azure-storage-blob>=12.19", "tqdm>=4.66"],
+        "test": ["pytest>=8", "hypothesis>=6.100", "jsonschema>=4.20", "azure-storage-blob>=12.19",
+                 "azure-identity>=1.15"],
     },
 )

@@ -36,6 +36,9 @@ _EXPORTS = {
     "ManagedIdentity": ".entities.job",
     "AmlTokenIdentity": ".entities.job",
     "SweepJob": ".entities.sweep",
+    "MLClient": "._client",
+    "ListViewType": ".operations._base",
+    "Compute": ".entities.compute",
 }
 __all__ = sorted(_EXPORTS)
 

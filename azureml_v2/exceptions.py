@@ -1,6 +1,18 @@
 """The one exception type for bad input, with one located line per problem."""
 from __future__ import annotations
 
+import re
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_MAX_MESSAGE = 300
+_MAX_PATH = 120
+
+
+def _one_line(text: str, limit: int) -> str:
+    # a problem is one short line whatever the input held (newlines in a value, a 1 MB key)
+    text = _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 class Problem:
     """One problem in one input: where it is and what is wrong."""
@@ -15,7 +27,8 @@ class Problem:
         where = self.source or "<input>"
         if self.line is not None:
             where += f":{self.line}:{self.column}"
-        return f"{where} {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        message = _one_line(self.message, _MAX_MESSAGE)
+        return f"{where} {_one_line(self.path, _MAX_PATH)}: {message}" if self.path else f"{where}: {message}"
 
     def __repr__(self) -> str:
         return f"Problem({str(self)!r})"

@@ -17,7 +17,11 @@ NOT_SUPPORTED = "not supported yet"
 
 
 def suggest(word, choices) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    """` (did you mean x?)` when one of `choices` is close to `word`, else ``."""
+    word = str(word)
+    if len(word) > 100:  # not a typo, and difflib is quadratic
+        return ""
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""
 
 
@@ -61,7 +65,12 @@ _WORDING = {
     "Invalid input type.": "expected a mapping",
     "Invalid type.": "expected a mapping",
     "Invalid value.": "invalid value",
+    "Unknown field.": "unknown field",
+    "Number too large.": "number too large",
+    "Not a valid utf-8 string.": "expected UTF-8 text",
+    "Special numeric values (nan or infinity) are not permitted.": "must be a finite number",
 }
+_MISSING = object()
 
 
 def flatten(messages, path=()) -> list[tuple[tuple, str]]:
@@ -88,29 +97,39 @@ def flatten(messages, path=()) -> list[tuple[tuple, str]]:
     return out
 
 
-def value_at(data, path):
+def value_at(data, path, default=None):
     for part in path:
         try:
             data = data[part]
         except (KeyError, IndexError, TypeError):
-            return None
+            return default
     return data
+
+
+def wording(message: str, value=_MISSING) -> str:
+    """A marshmallow message in this project's words; `expected ...` says what was found instead."""
+    text = _WORDING.get(message)
+    if text is None:
+        text = message
+        if text[:1].isupper() and text[1:2].islower() and text.endswith("."):  # "Must be at least 1."
+            text = text[0].lower() + text[1:-1]
+    if text.startswith("expected") and ", got " not in text and value is not _MISSING:
+        text += f", got {type_name(value)}"
+    return text
 
 
 def load_with(schema: Schema, doc: Document):
     """Run `schema` over `doc`; every problem becomes one located line of one error."""
     token = BASE_DIR.set(doc.base_dir)
     try:
-        return schema.load(doc.data)
+        entity = schema.load(doc.data)
     except MarshmallowError as exc:
-        items = []
-        for path, message in flatten(exc.messages):
-            wording = _WORDING.get(message)
-            if wording is not None and wording.startswith("expected"):
-                wording += f", got {type_name(value_at(doc.data, path))}"
-            items.append((path, wording or message))
-        raise doc.error(items) from None
-    except RecursionError:
-        raise doc.error([((), "nested too deeply (a recursive alias?)")]) from None
+        raise doc.error([(path, wording(message, value_at(doc.data, path, _MISSING)))
+                         for path, message in flatten(exc.messages)]) from None
+    except RecursionError:  # a dict input that contains itself
+        raise doc.error([((), "nested too deeply (does the input contain itself?)")]) from None
     finally:
         BASE_DIR.reset(token)
+    if doc.problems:  # the schema was content, but the text had problems of its own (duplicate keys)
+        raise doc.error([])
+    return entity

@@ -1,6 +1,7 @@
 """Custom marshmallow fields: local paths, references, enums with hints, type switches."""
 from __future__ import annotations
 
+import math
 import os
 import re
 
@@ -8,8 +9,15 @@ from marshmallow import ValidationError, fields
 
 from ..entities import _refs
 from .base import BASE_DIR, DUMP_DIR, suggest
+from .document import type_name
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$")
+
+
+def shown(value, limit: int = 60) -> str:
+    """A value as a message quotes it: repr, cut short so that one problem stays one short line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 class Name(fields.String):
@@ -18,7 +26,7 @@ class Name(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
         if not NAME_PATTERN.match(value):
-            raise ValidationError(f"invalid name {value!r}: use letters, digits, '-' and '_' (at most 255), "
+            raise ValidationError(f"invalid name {shown(value)}: use letters, digits, '-' and '_' (at most 255), "
                                   "starting with a letter or digit")
         return value
 
@@ -31,7 +39,7 @@ class Version(fields.Field):
             raise ValidationError("expected a version string")
         value = str(value)
         if not value or ":" in value or "/" in value:
-            raise ValidationError(f"invalid version {value!r}")
+            raise ValidationError(f"invalid version {shown(value)}: no ':' or '/' in a version")
         return value
 
     def _serialize(self, value, attr, obj, **kwargs):
@@ -50,7 +58,7 @@ class Enum(fields.String):
         value = super()._deserialize(value, attr, data, **kwargs)
         canonical = self._canonical.get(value.lower())
         if canonical is None:
-            raise ValidationError(f"invalid value {value!r}: expected one of {', '.join(self.values)}"
+            raise ValidationError(f"invalid value {shown(value)}: expected one of {', '.join(self.values)}"
                                   + suggest(value, self.values))
         return canonical
 
@@ -72,15 +80,18 @@ class LocalPath(fields.String):
             raise ValidationError("empty path")
         if not _refs.is_local(value):
             if self.local_only:
-                raise ValidationError(f"expected a local path, got {value!r}")
-            _refs.check_uri(value)
+                raise ValidationError(f"expected a local path, got {shown(value)}")
+            try:
+                _refs.check_uri(value)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
             return value
         if _refs.is_windows_path(value) and os.sep == "/":
-            raise ValidationError(f"{value!r} is a Windows path; on this machine write a path relative "
+            raise ValidationError(f"{shown(value)} is a Windows path; on this machine write a path relative "
                                   "to the YAML file")
         path = os.path.normpath(os.path.join(BASE_DIR.get(os.getcwd()), os.path.expanduser(value)))
         if self.must_exist and not os.path.exists(path):
-            raise ValidationError(f"no such file or folder: {path} (from {value!r})")
+            raise ValidationError(f"no such file or folder: {path} (from {shown(value)})")
         return path
 
     def _serialize(self, value, attr, obj, **kwargs):
@@ -102,16 +113,11 @@ class Reference(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
-        _refs.parse(value, self.kind)  # raises ValueError with the reason
-        return value
-
-    def deserialize(self, value, attr=None, data=None, **kwargs):
         try:
-            return super().deserialize(value, attr, data, **kwargs)
-        except ValueError as exc:
-            if isinstance(exc, ValidationError):
-                raise
+            _refs.parse(value, self.kind)
+        except ValueError as exc:  # the reason, in words
             raise ValidationError(str(exc)) from None
+        return value
 
 
 class Switch(fields.Field):
@@ -134,10 +140,12 @@ class Switch(fields.Field):
         name = value.get(self.key, self.default)
         if name is None:
             raise ValidationError({self.key: ["required field is missing"]})
+        if not isinstance(name, str):
+            raise ValidationError({self.key: [f"expected one of {', '.join(self.choices)}, got {type_name(name)}"]})
         if name not in self.choices:
             lowered = {str(k).lower(): k for k in self.choices}
             if str(name).lower() not in lowered:
-                raise ValidationError({self.key: [f"invalid value {name!r}: expected one of "
+                raise ValidationError({self.key: [f"invalid value {shown(name)}: expected one of "
                                                   f"{', '.join(self.choices)}" + suggest(name, self.choices)]})
             name = lowered[str(name).lower()]
         return self.schema_for(name).load(value)
@@ -158,31 +166,36 @@ class Duration(fields.Field):
     """Seconds as an integer in YAML (as Azure ML writes limits); ISO 8601 strings accepted too."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            raise ValidationError("expected a number of seconds")
-        if isinstance(value, (int, float)):
-            if value < 0:
-                raise ValidationError("must not be negative")
-            return int(value) if float(value).is_integer() else value
         if isinstance(value, str):
             from ..entities._rest import seconds_from_iso
             try:
-                return seconds_from_iso(value)
-            except ValueError:
-                raise ValidationError(f"expected seconds or an ISO 8601 duration, got {value!r}") from None
-        raise ValidationError("expected a number of seconds")
+                value = seconds_from_iso(value)
+            except (ValueError, OverflowError):
+                raise ValidationError(f"expected seconds or an ISO 8601 duration, got {shown(value)}") from None
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValidationError("expected a number of seconds")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValidationError("expected a finite number of seconds")
+        if value < 0:
+            raise ValidationError("must not be negative")
+        return int(value) if isinstance(value, float) and value.is_integer() else value
 
     def _serialize(self, value, attr, obj, **kwargs):
         return value
 
 
 class StrMap(fields.Dict):
-    """A mapping of names to strings (tags, properties, environment variables); numbers kept as written."""
+    """A mapping of names to strings (tags, properties, environment variables); numbers kept as written.
+
+    Keys YAML reads as numbers or booleans (`2021: x`) are names all the same: they become strings.
+    """
 
     def __init__(self, **kwargs):
         super().__init__(keys=fields.String(), values=fields.Raw(), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, dict):
+            value = {str(k) if isinstance(k, (int, float)) else k: v for k, v in value.items()}
         value = super()._deserialize(value, attr, data, **kwargs)
         bad = {k: ["expected a plain value"] for k, v in value.items()
                if isinstance(v, (dict, list))}

@@ -12,7 +12,10 @@ def client_for(args):
     if not all(cloud):
         raise UsageError("give --workspace-name, --resource-group and --subscription together "
                          "(or none of them, for the local workspace)")
-    from azure.identity import DefaultAzureCredential
+    try:
+        from azure.identity import DefaultAzureCredential
+    except ImportError:
+        raise UsageError("an Azure ML workspace needs azure-identity: pip install 'azureml_v2[azure]'") from None
     return MLClient(DefaultAzureCredential(), args.subscription, args.resource_group, args.workspace_name)
 
 
@@ -105,8 +108,11 @@ def run_server(args) -> int:
 def _as_dict(value):
     if isinstance(value, dict):
         return value
-    from .._yaml.api import as_dict
-    return as_dict(value)
+    from .._yaml.api import _DUMPERS, as_dict
+    if type(value).__name__ in _DUMPERS:
+        return as_dict(value)
+    import dataclasses  # entities with no YAML form yet (compute): their set fields
+    return {k: v for k, v in dataclasses.asdict(value).items() if v is not None}
 
 
 def print_result(result, fmt: str) -> None:

@@ -1,0 +1,1 @@
+"""Artifacts: code snapshots (ignore rules, content hash) and upload/download to a datastore."""

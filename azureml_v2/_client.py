@@ -1,0 +1,198 @@
+"""MLClient: one client, two backends (an Azure ML workspace over ARM, or the local workspace), the same
+operation groups. Importing this module is cheap: the pipeline and each group are built on first use."""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import threading
+from pathlib import Path
+
+from .entities._refs import LOCAL_SCOPE
+from .exceptions import Problem, ValidationError
+
+_, _, LOCAL_SUBSCRIPTION, _, LOCAL_RESOURCE_GROUP, _, _, _, LOCAL_WORKSPACE = LOCAL_SCOPE.split("/")
+# The in-process transport needs a URL to route; it never leaves this process.
+IN_PROCESS_URL = "http://localhost"
+
+
+class _Group:
+    """An operation group attribute, imported and built on first access, then cached on the client."""
+
+    def __init__(self, module: str, name: str):
+        self.module, self.name = module, name
+
+    def __set_name__(self, owner, attr):
+        self.attr = attr
+
+    def __get__(self, client, owner=None):
+        if client is None:
+            return self
+        group = getattr(importlib.import_module(self.module, __package__), self.name)(client)
+        client.__dict__[self.attr] = group
+        return group
+
+
+class MLClient:
+    """Talk to an Azure ML workspace or the local one; the operation groups are the same for both.
+
+    - Azure: `MLClient(credential, subscription_id, resource_group_name, workspace_name)` with any
+      azure-identity credential, or `MLClient.from_config(credential)`.
+    - Local, in this process: `MLClient()` or `MLClient.local(path)`; the workspace lives in `home`
+      ($AZUREML_V2_HOME, default ~/.azureml_v2) and is created on first use.
+    - Local, served by `azml server start`: `MLClient(endpoint="http://127.0.0.1:PORT", credential=token)`.
+
+    Other keywords configure the azure-core pipeline (retry_total, logging_enable, transport, ...);
+    `polling_interval` is the delay between polls of a long-running operation without Retry-After.
+    """
+
+    code = _Group(".operations.assets", "CodeOperations")
+    data = _Group(".operations.assets", "DataOperations")
+    environments = _Group(".operations.assets", "EnvironmentOperations")
+    models = _Group(".operations.assets", "ModelOperations")
+    components = _Group(".operations.assets", "ComponentOperations")
+    datastores = _Group(".operations.datastores", "DatastoreOperations")
+    compute = _Group(".operations.compute", "ComputeOperations")
+
+    def __init__(self, credential=None, subscription_id: str | None = None, resource_group_name: str | None = None,
+                 workspace_name: str | None = None, *, endpoint: str | None = None, home=None,
+                 polling_interval: float | None = None, **kwargs):
+        self.home: Path | None = None
+        if subscription_id or resource_group_name:
+            missing = [label for label, value in (("credential", credential), ("subscription_id", subscription_id),
+                                                  ("resource_group_name", resource_group_name),
+                                                  ("workspace_name", workspace_name)) if not value]
+            if missing:
+                raise ValidationError(f"an Azure ML workspace needs {', '.join(missing)} as well")
+            if isinstance(credential, str):
+                raise ValidationError("credential: Azure needs an azure-identity credential (for example "
+                                      "DefaultAzureCredential()), not a token string")
+            if endpoint is not None or home is not None:
+                raise ValidationError("endpoint and home are for a local workspace, not an Azure one")
+            self.endpoint = "https://management.azure.com"
+            self._auth = {"credential": credential}
+            default_interval = 30
+        elif endpoint is not None:
+            if credential is not None and not isinstance(credential, str):
+                raise ValidationError("credential: a served local workspace takes the token string "
+                                      "`azml server start` printed")
+            self.endpoint = endpoint.rstrip("/")
+            self._auth = {"token": credential}
+            default_interval = 1
+        else:
+            if credential is not None:
+                raise ValidationError("a credential needs a workspace: give subscription_id, resource_group_name "
+                                      "and workspace_name, use MLClient.from_config(credential), or "
+                                      "endpoint= for a served local workspace")
+            if home is None:
+                from .local.server import default_home
+                home = default_home()
+            self.home = Path(home).expanduser().resolve()
+            self.endpoint = IN_PROCESS_URL
+            self._auth = {}
+            default_interval = 1
+        self.subscription_id = subscription_id or LOCAL_SUBSCRIPTION
+        self.resource_group_name = resource_group_name or LOCAL_RESOURCE_GROUP
+        self.workspace_name = workspace_name or LOCAL_WORKSPACE
+        self.polling_interval = default_interval if polling_interval is None else polling_interval
+        self._options = kwargs
+        self._client = self._app = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def local(cls, path=None, **kwargs) -> "MLClient":
+        """The local workspace in `path` (default: $AZUREML_V2_HOME or ~/.azureml_v2), in this process."""
+        return cls(home=path, **kwargs)
+
+    @classmethod
+    def from_config(cls, credential, path=None, *, file_name: str | None = None, **kwargs) -> "MLClient":
+        """The Azure workspace named by `.azureml/config.json` or `config.json` in `path` (default: the current
+        folder) or the nearest folder above it; `path` may also name the file itself."""
+        config = find_config(path, file_name)
+        values = read_config(config)
+        return cls(credential, values["subscription_id"], values["resource_group"], values["workspace_name"],
+                   **kwargs)
+
+    @property
+    def is_local(self) -> bool:
+        return "credential" not in self._auth
+
+    @property
+    def _scope(self) -> str:
+        """The workspace's ARM id, prefix of every resource path."""
+        return (f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group_name}/providers/"
+                f"Microsoft.MachineLearningServices/workspaces/{self.workspace_name}")
+
+    @property
+    def _pipeline(self):
+        """The ARM pipeline client, built on the first call that needs it (once, whatever the threads)."""
+        with self._lock:
+            if self._client is None:
+                from ._http.pipeline import build_client
+                options = dict(self._options)
+                if self.home is not None and "transport" not in options:
+                    from ._http.inprocess import WSGITransport
+                    from .local.service import make_app
+                    self._app = make_app(self.home)
+                    options["transport"] = WSGITransport(self._app)
+                self._client = build_client(self.endpoint, **self._auth, **options)
+            return self._client
+
+    def close(self) -> None:
+        """Release the connection pool (Azure, served workspace) or the local store (in-process)."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+            if self._app is not None:
+                self._app.close()
+                self._app = None
+
+    def __enter__(self) -> "MLClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = f"home={str(self.home)!r}" if self.home else f"endpoint={self.endpoint!r}"
+        return (f"MLClient(subscription_id={self.subscription_id!r}, resource_group_name="
+                f"{self.resource_group_name!r}, workspace_name={self.workspace_name!r}, {where})")
+
+
+def find_config(path=None, file_name: str | None = None) -> Path:
+    """The nearest `.azureml/<file_name>` or `<file_name>` (default config.json) from `path` upwards."""
+    start = Path(path or os.getcwd()).expanduser().resolve()
+    if start.is_file():
+        return start
+    if not start.is_dir():
+        raise ValidationError(f"{path}: no such file or folder")
+    name = file_name or "config.json"
+    for folder in (start, *start.parents):
+        for candidate in (folder / ".azureml" / name, folder / name):
+            if candidate.is_file():
+                return candidate
+    raise ValidationError(f"no .azureml/{name} or {name} in {start} or any folder above it: download it from the "
+                          "Azure portal (workspace overview, 'Download config.json')")
+
+
+def read_config(path: Path) -> dict:
+    """subscription_id, resource_group and workspace_name from an Azure ML config.json (or its `Scope` id)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValidationError([Problem(f"not valid JSON: {err.msg}", source=str(path), line=err.lineno,
+                                       column=err.colno)]) from None
+    if not isinstance(data, dict):
+        raise ValidationError([Problem("expected a JSON object", source=str(path))])
+    scope = data.get("Scope") or data.get("scope")
+    if isinstance(scope, str):
+        parts = scope.strip("/").split("/")
+        pairs = {parts[i].lower(): parts[i + 1] for i in range(0, len(parts) - 1, 2)}
+        data.setdefault("subscription_id", pairs.get("subscriptions"))
+        data.setdefault("resource_group", pairs.get("resourcegroups"))
+        data.setdefault("workspace_name", pairs.get("workspaces"))
+    missing = [key for key in ("subscription_id", "resource_group", "workspace_name") if not data.get(key)]
+    if missing:
+        raise ValidationError([Problem(f"missing {key}", source=str(path)) for key in missing])
+    return data

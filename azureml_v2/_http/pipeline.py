@@ -1,0 +1,127 @@
+"""The azure-core pipeline every operation group sends through, for Azure and for a local workspace.
+
+One policy list for both backends; they differ only in authentication and transport:
+Azure takes a bearer token from any azure-identity credential, a served local workspace a static token,
+the in-process workspace none.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import platform
+
+from azure.core.credentials import AzureKeyCredential
+from azure.core.exceptions import ResponseNotReadError
+from azure.core.pipeline import policies
+from azure.mgmt.core import ARMPipelineClient
+from azure.mgmt.core.policies import (ARMAutoResourceProviderRegistrationPolicy, ARMChallengeAuthenticationPolicy,
+                                      ARMHttpLoggingPolicy)
+
+from .. import __version__
+
+ARM_ENDPOINT = "https://management.azure.com"
+ARM_SCOPE = "https://management.azure.com/.default"
+USER_AGENT = f"azureml_v2/{__version__}"
+
+# Operations whose response body is nothing but secrets; never logged, even redacted.
+_SECRET_OPERATIONS = ("/listsecrets", "/listkeys")
+# JSON members whose values are credentials wherever they appear (datastore PUT bodies carry them).
+_SECRET_MEMBERS = frozenset(m.lower() for m in (
+    "secrets", "key", "accountKey", "sasToken", "password", "clientSecret", "certificate", "token",
+    "accessToken", "primaryKey", "secondaryKey", "connectionString", "userKeys"))
+
+
+def _redact(value):
+    if isinstance(value, dict):
+        return {k: HttpLoggingPolicy.REDACTED_PLACEHOLDER if k.lower() in _SECRET_MEMBERS else _redact(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    return value
+
+
+def _body_text(body) -> str | None:
+    if isinstance(body, (bytes, bytearray)):
+        body = bytes(body).decode("utf-8", "replace")
+    if not isinstance(body, str) or not body:
+        return None
+    try:
+        return json.dumps(_redact(json.loads(body)))
+    except ValueError:
+        return f"<{len(body)} characters, not JSON: not logged>"
+
+
+class HttpLoggingPolicy(ARMHttpLoggingPolicy):
+    """ARM's HTTP logging (allow-listed headers and query parameters, everything else REDACTED),
+    plus JSON bodies at DEBUG when `logging_enable=True`, with credentials redacted.
+
+    It replaces azure-core's NetworkTraceLoggingPolicy, which would log the Authorization header and
+    listSecrets bodies verbatim.
+    """
+
+    def __init__(self, logging_enable: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.logging_enable = logging_enable
+
+    def _trace(self, request) -> bool:
+        context = request.context
+        if "trace_bodies" not in context:
+            context["trace_bodies"] = context.options.pop("logging_enable", self.logging_enable)
+        logger = context.get("logger") or self.logger
+        return bool(context["trace_bodies"]) and logger.isEnabledFor(logging.DEBUG)
+
+    def on_request(self, request) -> None:
+        super().on_request(request)
+        if self._trace(request):
+            text = _body_text(request.http_request.content)
+            if text:
+                (request.context.get("logger") or self.logger).debug("Request body: %s", text)
+
+    def on_response(self, request, response) -> None:
+        super().on_response(request, response)
+        if not self._trace(request) or request.context.options.get("stream"):
+            return
+        logger = request.context.get("logger") or self.logger
+        path = request.http_request.url.split("?", 1)[0].lower()
+        if path.endswith(_SECRET_OPERATIONS):
+            logger.debug("Response body: <secrets: not logged>")
+            return
+        try:
+            text = _body_text(response.http_response.text())
+        except ResponseNotReadError:  # streamed: the caller reads it later
+            return
+        if text:
+            logger.debug("Response body: %s", text)
+
+
+def build_client(base_url: str, *, credential=None, token: str | None = None, transport=None,
+                 **kwargs) -> ARMPipelineClient:
+    """An ARM pipeline client for `base_url`.
+
+    credential: an azure-identity TokenCredential (Azure); token: a static bearer token (a served local
+    workspace); neither: no authentication (the in-process workspace). Other keywords configure the
+    policies as in every azure-core client: retry_total, retry_backoff_factor, logging_enable, user_agent, ...
+    """
+    if credential is not None:
+        auth = ARMChallengeAuthenticationPolicy(credential, ARM_SCOPE, **kwargs)
+    elif token is not None:
+        auth = policies.AzureKeyCredentialPolicy(AzureKeyCredential(token), "Authorization", prefix="Bearer")
+    else:
+        auth = None
+    user_agent = f"{USER_AGENT} Python/{platform.python_version()} ({platform.platform()})"
+    pipeline = [
+        policies.RequestIdPolicy(**kwargs),
+        policies.HeadersPolicy(**kwargs),
+        policies.UserAgentPolicy(user_agent, **kwargs),
+        policies.ProxyPolicy(**kwargs),
+        policies.ContentDecodePolicy(**kwargs),
+        ARMAutoResourceProviderRegistrationPolicy(),
+        policies.RedirectPolicy(**kwargs),
+        policies.RetryPolicy(**kwargs),  # honours Retry-After on 429/503
+        auth,
+        policies.CustomHookPolicy(**kwargs),
+        policies.DistributedTracingPolicy(**kwargs),
+        policies.SensitiveHeaderCleanupPolicy(**kwargs),
+        HttpLoggingPolicy(**kwargs),
+    ]
+    return ARMPipelineClient(base_url, policies=[p for p in pipeline if p is not None], transport=transport, **kwargs)

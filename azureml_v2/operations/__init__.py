@@ -1,0 +1,1 @@
+"""Operation groups of MLClient: one per kind of resource, the same for Azure and the local workspace."""

@@ -1,0 +1,111 @@
+"""What every operation group shares: resource URLs under the workspace, sending through the client's
+pipeline, ARM errors as azure.core exceptions, nextLink paging and ARM long-running polling."""
+from __future__ import annotations
+
+from enum import Enum
+from urllib.parse import quote, urljoin
+
+from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, ResourceExistsError,
+                                   ResourceNotFoundError)
+from azure.core.paging import ItemPaged
+from azure.core.polling import LROPoller
+from azure.core.rest import HttpRequest
+from azure.mgmt.core.exceptions import ARMErrorFormat
+from azure.mgmt.core.polling.arm_polling import ARMPolling
+
+from ..entities._rest import API_VERSION
+
+_ERRORS = {401: ClientAuthenticationError, 404: ResourceNotFoundError, 409: ResourceExistsError}
+
+
+class ListViewType(str, Enum):
+    """Which assets a list shows: archived ones are hidden by default."""
+
+    ACTIVE_ONLY = "ActiveOnly"
+    ARCHIVED_ONLY = "ArchivedOnly"
+    ALL = "All"
+
+
+def http_error(response) -> HttpResponseError:
+    """The azure.core exception for an unexpected status, carrying the service's ARM error code and message."""
+    return _ERRORS.get(response.status_code, HttpResponseError)(response=response, error_format=ARMErrorFormat)
+
+
+class Operations:
+    """Base of the operation groups: knows the client (scope, pipeline), never which backend answers."""
+
+    def __init__(self, ml_client) -> None:
+        self._ml_client = ml_client
+
+    def _url(self, *segments) -> str:
+        path = "".join("/" + quote(str(s), safe="") for s in segments)
+        return f"{self._ml_client.endpoint}{self._ml_client._scope}{path}"
+
+    def _arm_id(self, *segments) -> str:
+        return self._ml_client._scope + "".join(f"/{s}" for s in segments)
+
+    def _request(self, method: str, *segments, params=None, json=None) -> HttpRequest:
+        return HttpRequest(method, self._url(*segments), params={"api-version": API_VERSION, **(params or {})},
+                           json=json)
+
+    def _send(self, method: str, *segments, params=None, json=None, ok=(200,)):
+        """Send one request; a status outside `ok` raises."""
+        response = self._ml_client._pipeline.send_request(self._request(method, *segments, params=params,
+                                                                        json=json))
+        if response.status_code not in ok:
+            raise http_error(response)
+        return response
+
+    def _get(self, *segments, params=None) -> dict:
+        return self._send("GET", *segments, params=params).json()
+
+    def _put(self, body: dict, *segments, params=None) -> dict:
+        return self._send("PUT", *segments, params=params, json=body, ok=(200, 201)).json()
+
+    def _delete(self, *segments) -> None:
+        self._send("DELETE", *segments, ok=(200, 204))
+
+    def _paged(self, from_rest, *segments, params=None, keep=None) -> ItemPaged:
+        """The list at `segments`, page by page, following each page's nextLink; `keep` filters items."""
+        pipeline = self._ml_client._pipeline
+
+        def get_next(next_link=None):
+            if next_link is None:
+                request = self._request("GET", *segments, params={k: v for k, v in (params or {}).items()
+                                                                  if v is not None})
+            else:
+                request = HttpRequest("GET", self._next_url(next_link))
+            response = pipeline.send_request(request)
+            if response.status_code != 200:
+                raise http_error(response)
+            return response
+
+        def extract_data(response):
+            body = response.json()
+            items = body.get("value", [])
+            return body.get("nextLink") or None, iter([from_rest(i) for i in items if keep is None or keep(i)])
+
+        return ItemPaged(get_next, extract_data)
+
+    def _next_url(self, link: str) -> str:
+        # ARM nextLinks are absolute and carry api-version; tolerate relative ones and ones without it
+        url = urljoin(self._ml_client.endpoint + "/", link)
+        if "api-version=" not in url:
+            url += ("&" if "?" in url else "?") + f"api-version={API_VERSION}"
+        return url
+
+    def _begin(self, method: str, *segments, params=None, json=None, ok=(200, 201, 202, 204),
+               from_rest=None) -> LROPoller:
+        """Start a long-running operation; the poller follows Azure-AsyncOperation/Location as ARM does."""
+        pipeline = self._ml_client._pipeline
+        initial = pipeline.send_request(self._request(method, *segments, params=params, json=json),
+                                        _return_pipeline_response=True)
+        if initial.http_response.status_code not in ok:
+            raise http_error(initial.http_response)
+
+        def deserialize(pipeline_response):
+            if from_rest is None:
+                return None
+            return from_rest(pipeline_response.http_response.json())
+
+        return LROPoller(pipeline, initial, deserialize, ARMPolling(self._ml_client.polling_interval))

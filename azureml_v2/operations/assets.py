@@ -1,0 +1,237 @@
+"""Versioned assets: code, data, environments, models and components, each a container of versions.
+
+The same methods for every kind, after the Azure SDK guidelines: `create_or_update`, `get` (by version or
+`label="latest"`), `list` (containers, or one asset's versions; archived ones hidden by default), `archive`,
+`restore` and `delete`. Local files are uploaded to the workspace's default datastore first.
+"""
+from __future__ import annotations
+
+import copy
+import importlib
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.core.paging import ItemPaged
+
+from ..entities._refs import is_local, parse
+from ..exceptions import ValidationError
+from ._base import ListViewType, Operations
+
+# Properties the service computes; sent back on archive/restore they would be refused or ignored.
+_READ_ONLY = frozenset(("latestVersion", "nextVersion", "provisioningState", "environmentType"))
+
+
+def _list_view(value) -> str:
+    try:
+        return ListViewType(value).value
+    except ValueError:
+        raise ValidationError(f"list_view_type: {value!r} is not one of "
+                              f"{', '.join(v.value for v in ListViewType)}") from None
+
+
+class _AssetOperations(Operations):
+    """What every asset kind shares; subclasses name the REST collection, the entity and what to upload."""
+
+    _KIND = ""  # the REST collection under the workspace
+    _ENTITY = ("", "")  # (module under azureml_v2.entities, class), imported on first use
+    _LIST_VIEW = False  # whether the service filters lists by listViewType (archived assets)
+
+    def _from_rest(self, resource: dict):
+        module, name = self._ENTITY
+        return getattr(importlib.import_module(f"..entities.{module}", __package__), name)._from_rest(resource)
+
+    def create_or_update(self, asset):
+        """Create a version of an asset (or get it back unchanged when it exists with the same content).
+
+        Local files are uploaded first. Without a version, the asset gets the next integer version
+        of its name. The caller's object is left as it was; the service's version is returned.
+        """
+        asset = copy.copy(asset)
+        self._prepare(asset)
+        return self._put_version(asset)
+
+    def _prepare(self, asset) -> None:
+        """Upload what lives on this machine and point the asset at it: by default its `path`."""
+        if asset.path and is_local(asset.path):
+            asset.path = self._upload(asset.path)
+
+    def _put_version(self, asset, *, anonymous: bool = False):
+        if not asset.name:
+            raise ValidationError(f"{self._KIND}: name is required")
+        if asset.version is None:
+            asset.version = self._next_version(asset.name)
+        body = asset._to_rest(self._ml_client._scope)
+        if anonymous:
+            body["properties"]["isAnonymous"] = True
+        return self._from_rest(self._put(body, self._KIND, asset.name, "versions", str(asset.version)))
+
+    def _next_version(self, name: str) -> str:
+        try:
+            container = self._get(self._KIND, name)
+        except ResourceNotFoundError:
+            return "1"
+        return str(container.get("properties", {}).get("nextVersion") or 1)
+
+    def get(self, name: str, version: str | None = None, label: str | None = None):
+        """One version of an asset: by `version`, or `label="latest"` for the newest active one."""
+        if (version is None) == (label is None):
+            raise ValidationError(f"{self._KIND} {name!r}: give either version or label (label='latest')")
+        if label is not None:
+            return self._from_rest(self._latest(name, label))
+        return self._from_rest(self._get(self._KIND, name, "versions", str(version)))
+
+    def _latest(self, name: str, label: str = "latest") -> dict:
+        if label != "latest":
+            raise ValidationError(f"label {label!r}: only 'latest' is supported")
+        params = {"$orderBy": "createdtime desc", "$top": 1}
+        if self._LIST_VIEW:
+            params["listViewType"] = ListViewType.ACTIVE_ONLY.value
+        versions = self._get(self._KIND, name, "versions", params=params).get("value") or []
+        if not versions:
+            raise ResourceNotFoundError(f"{self._KIND} {name!r} has no active version to be 'latest'")
+        return versions[0]
+
+    def _list(self, name: str | None, params: dict | None) -> ItemPaged:
+        segments = (self._KIND,) if name is None else (self._KIND, name, "versions")
+        return self._paged(self._from_rest, *segments, params=params)
+
+    def delete(self, name: str, version: str | None = None) -> None:
+        """Delete one version, or without version the asset with all its versions."""
+        if version is None:
+            self._delete(self._KIND, name)
+        else:
+            self._delete(self._KIND, name, "versions", str(version))
+
+    def _resolve(self, value: str) -> str:
+        """`azureml:name@latest` -> the ARM id of that version; other references are returned as they are."""
+        if not value.startswith("azureml:"):
+            return value
+        ref = parse(value, self._KIND)
+        if ref.form != "short" or ref.label is None:
+            return value
+        return self._latest(ref.name, ref.label)["id"]
+
+    def _upload(self, path: str) -> str:
+        """Upload a local file or folder to the default datastore; its URI there."""
+        from .._artifacts.snapshot import take_snapshot
+        return self._ml_client.datastores._upload(take_snapshot(path))
+
+
+class _ArchivableOperations(_AssetOperations):
+    """Assets whose versions (or whole containers) can be archived: hidden from lists and `latest`."""
+
+    _LIST_VIEW = True
+
+    def list(self, name: str | None = None, *, list_view_type=ListViewType.ACTIVE_ONLY) -> ItemPaged:
+        """The assets of this kind (one entry per name), or the versions of `name`, newest first.
+
+        list_view_type: ActiveOnly (default), ArchivedOnly or All.
+        """
+        return self._list(name, {"listViewType": _list_view(list_view_type)})
+
+    def archive(self, name: str, version: str | None = None) -> None:
+        """Hide a version (or, without version, the whole asset) from default lists and `latest`."""
+        self._set_archived(name, version, True)
+
+    def restore(self, name: str, version: str | None = None) -> None:
+        """Undo `archive`."""
+        self._set_archived(name, version, False)
+
+    def _set_archived(self, name: str, version: str | None, archived: bool) -> None:
+        segments = (self._KIND, name) if version is None else (self._KIND, name, "versions", str(version))
+        properties = {k: v for k, v in self._get(*segments).get("properties", {}).items() if k not in _READ_ONLY}
+        properties["isArchived"] = archived
+        self._put({"properties": properties}, *segments)
+
+
+class CodeOperations(_AssetOperations):
+    """Code snapshots. A local folder without a name becomes an anonymous asset named by its content hash
+    and uploaded once: the same snapshot again costs one GET. Code cannot be archived through the API."""
+
+    _KIND = "codes"
+    _ENTITY = ("assets", "Code")
+
+    def create_or_update(self, code):
+        return self._create(code)
+
+    def _create(self, code, ignore=()):
+        if not (code.path and is_local(code.path)):
+            return self._put_version(copy.copy(code))
+        from .._artifacts.snapshot import take_snapshot
+        snapshot = take_snapshot(code.path, ignore=ignore)
+        code = copy.copy(code)
+        anonymous = not code.name
+        if anonymous:
+            try:
+                return self.get(snapshot.content_hash, version="1")
+            except ResourceNotFoundError:
+                code.name, code.version = snapshot.content_hash, "1"
+        code.path = self._ml_client.datastores._upload(snapshot, blob_url=True)
+        return self._put_version(code, anonymous=anonymous)
+
+    def list(self, name: str | None = None) -> ItemPaged:
+        """The code assets, or the versions of `name`."""
+        return self._list(name, None)
+
+    def _arm_id_for(self, code: str) -> str:
+        """A job's or component's `code`: a local path becomes an anonymous code asset (with the ignores
+        azure-ai-ml adds for job code, so both SDKs name it alike); `@latest` is resolved."""
+        if not is_local(code):
+            return self._resolve(code)
+        from .._artifacts.snapshot import COMPONENT_IGNORES
+        from ..entities.assets import Code
+        created = self._create(Code(path=code), ignore=COMPONENT_IGNORES)
+        return self._arm_id(self._KIND, created.name, "versions", created.version)
+
+
+class DataOperations(_ArchivableOperations):
+    """Data assets: files, folders and MLTables; local paths are uploaded."""
+
+    _KIND = "data"
+    _ENTITY = ("assets", "Data")
+
+
+class EnvironmentOperations(_ArchivableOperations):
+    """Environments: docker images with a conda file, or docker build contexts (uploaded when local)."""
+
+    _KIND = "environments"
+    _ENTITY = ("assets", "Environment")
+
+    def _prepare(self, environment) -> None:
+        build = environment.build
+        if build is not None and build.path and is_local(build.path):
+            environment.build = copy.copy(build)
+            environment.build.path = self._upload(build.path)
+
+    def _arm_id_for(self, environment) -> str | None:
+        """A job's or component's `environment`: `@latest` is resolved; an inline Environment is created
+        as an anonymous version named by its content, so the same definition is stored once."""
+        from ..entities.job import ANONYMOUS_ENVIRONMENT, environment_to_rest_id
+        if environment is None or isinstance(environment, str):
+            return environment and self._resolve(environment)
+        environment = copy.copy(environment)
+        self._prepare(environment)  # the id hashes the uploaded context's URI, not a path on this machine
+        arm_id = environment_to_rest_id(environment, self._ml_client._scope)
+        environment.name, environment.version = ANONYMOUS_ENVIRONMENT, arm_id.rsplit("/", 1)[1]
+        self._put_version(environment, anonymous=True)
+        return arm_id
+
+
+class ModelOperations(_ArchivableOperations):
+    """Models: custom, MLflow and Triton; local files are uploaded."""
+
+    _KIND = "models"
+    _ENTITY = ("model", "Model")
+
+
+class ComponentOperations(_ArchivableOperations):
+    """Components: local code is uploaded as a code asset, an inline environment is created anonymously,
+    and `@latest` references are resolved before the component is sent."""
+
+    _KIND = "components"
+    _ENTITY = ("component", "CommandComponent")
+
+    def _prepare(self, component) -> None:
+        if component.code is not None:
+            component.code = self._ml_client.code._arm_id_for(component.code)
+        if component.environment is not None:
+            component.environment = self._ml_client.environments._arm_id_for(component.environment)
