@@ -39,6 +39,16 @@ _EXPORTS = {
     "MLClient": "._client",
     "ListViewType": ".operations._base",
     "Compute": ".entities.compute",
+    "Model": ".entities.model",
+    "AzureBlobDatastore": ".entities.datastore",
+    "AzureFileDatastore": ".entities.datastore",
+    "AzureDataLakeGen1Datastore": ".entities.datastore",
+    "AzureDataLakeGen2Datastore": ".entities.datastore",
+    "LocalDatastore": ".entities.datastore",
+    "AccountKeyConfiguration": ".entities.datastore",
+    "SasTokenConfiguration": ".entities.datastore",
+    "ServicePrincipalConfiguration": ".entities.datastore",
+    "CertificateConfiguration": ".entities.datastore",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -6,7 +6,7 @@ import difflib
 
 from marshmallow import RAISE, Schema, ValidationError as MarshmallowError, post_dump, post_load
 
-from .document import Document, type_name
+from .document import Document, type_name, value_at
 
 # The folder relative paths are read from (while loading) or written against (while dumping).
 BASE_DIR: contextvars.ContextVar[str] = contextvars.ContextVar("azureml_v2_base_dir")
@@ -80,8 +80,9 @@ def flatten(messages, path=()) -> list[tuple[tuple, str]]:
         for key, value in messages.items():
             # Dict fields nest key errors under "key" and value errors under "value"
             if isinstance(value, dict) and set(value) <= {"key", "value"} and value:
-                for sub in value.values():
-                    out += flatten(sub, path + (key,))
+                out += [(path + (key,), "invalid key: " + wording(m, key))
+                        for _, m in flatten(value.get("key", []))]
+                out += flatten(value.get("value", []), path + (key,))
             elif key == "_schema":
                 out += flatten(value, path)
             else:
@@ -95,15 +96,6 @@ def flatten(messages, path=()) -> list[tuple[tuple, str]]:
     else:
         out.append((path, str(messages)))
     return out
-
-
-def value_at(data, path, default=None):
-    for part in path:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return default
-    return data
 
 
 def wording(message: str, value=_MISSING) -> str:

@@ -239,7 +239,7 @@ class Document:
         if loader.problems:
             paths = _container_paths(data)
             doc.problems = [Problem(message, format_path(paths.get(id(container), ()) + ((key,) if key is not None
-                                                                                         else ())), source, *mark)
+                                                                                         else ()), data), source, *mark)
                             for container, key, mark, message in loader.problems]
         return doc
 
@@ -274,9 +274,9 @@ class Document:
         written = self._written(path)
         # at or below an overridden key, or above one the override created
         if any(written[: len(o)] == o or written and o[: len(written)] == written for o in self.overridden):
-            return Problem(message, format_path(path), OVERRIDE_SOURCE)
+            return Problem(message, format_path(path, self.data), OVERRIDE_SOURCE)
         mark = self.locate(path)
-        return Problem(message, format_path(path), self.source, *(mark or (None, None)))
+        return Problem(message, format_path(path, self.data), self.source, *(mark or (None, None)))
 
     def error(self, items: list[tuple[tuple, str]]) -> ValidationError:
         """One error with the given (path, message) problems and the text's own, in file order."""
@@ -285,13 +285,13 @@ class Document:
         return ValidationError(problems)
 
 
-def format_path(path: tuple) -> str:
-    out = ""
+def format_path(path: tuple, data=None) -> str:
+    """`a.b[0].c`; given the data, a number is an index only where the data has a list."""
+    out, node = "", data
     for part in path:
-        if isinstance(part, int) and not isinstance(part, bool):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
+        in_list = isinstance(node, list) if node is not None else isinstance(part, int) and not isinstance(part, bool)
+        out += f"[{part}]" if in_list else f".{part}" if out else str(part)
+        node = value_at(node, (part,)) if node is not None else None
     return out
 
 
@@ -350,6 +350,16 @@ def apply_override(data: dict, dotted: str, value) -> None:
 
 _TYPE_NAMES = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
                float: "a number", type(None): "nothing (null)", bytes: "binary data", set: "a set"}
+
+
+def value_at(data, path: tuple, default=None):
+    """The part of `data` at `path`, or `default` where the path leads nowhere."""
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return default
+    return data
 
 
 def type_name(value) -> str:

@@ -11,9 +11,21 @@ from ._rest import compact, name_version_from_id
 DATA_TYPES = ("uri_file", "uri_folder", "mltable")
 
 
+# service-held state that YAML does not describe, read from a response and sent back on update
+_KEPT = ("isAnonymous", "isArchived", "referencedUris")
+
+
 def _asset_rest(asset: Asset, **own) -> dict:
-    return {"properties": compact({"description": asset.description, "tags": asset.tags,
-                                   "properties": asset.properties, **own})}
+    return {"properties": compact({**getattr(asset, "_kept", {}), "description": asset.description,
+                                   "tags": asset.tags, "properties": asset.properties, **own})}
+
+
+def _keep(asset, resource: dict):
+    props = resource.get("properties", {})
+    kept = {key: props[key] for key in _KEPT if props.get(key) is not None}
+    if kept:
+        asset._kept = kept
+    return asset
 
 
 def _asset_fields(resource: dict) -> dict:
@@ -34,7 +46,7 @@ class Code(Asset):
 
     @classmethod
     def _from_rest(cls, resource: dict) -> "Code":
-        return cls(path=resource.get("properties", {}).get("codeUri"), **_asset_fields(resource))
+        return _keep(cls(path=resource.get("properties", {}).get("codeUri"), **_asset_fields(resource)), resource)
 
 
 @dataclass(kw_only=True)
@@ -50,7 +62,8 @@ class Data(Asset):
     @classmethod
     def _from_rest(cls, resource: dict) -> "Data":
         props = resource.get("properties", {})
-        return cls(type=props.get("dataType", "uri_folder"), path=props.get("dataUri"), **_asset_fields(resource))
+        data = cls(type=props.get("dataType", "uri_folder"), path=props.get("dataUri"), **_asset_fields(resource))
+        return _keep(data, resource)
 
 
 @dataclass(kw_only=True)
@@ -142,4 +155,4 @@ class Environment(Asset):
                   **_asset_fields(resource))
         if conda is not None and not isinstance(conda, dict):
             env._conda_text = conda
-        return env
+        return _keep(env, resource)

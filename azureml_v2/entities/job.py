@@ -156,7 +156,8 @@ _SERVICE_PROPERTIES = (("log_dir", "logDir"), ("ssh_public_keys", "sshPublicKeys
 class JobService:
     """An interactive endpoint on a running job (JupyterLab, SSH, TensorBoard, VS Code).
 
-    `endpoint` and `status` are filled in by the service and never sent or written to YAML.
+    `status` is the service's, never sent; `endpoint` is sent when set (the API allows it on
+    create) but not written to YAML.
     """
 
     type: str | None = None
@@ -177,6 +178,7 @@ def services_to_rest(d: dict[str, JobService] | None) -> dict | None:
         props = dict(s.properties or {})
         props.update({rest: getattr(s, attr) for attr, rest in _SERVICE_PROPERTIES if getattr(s, attr) is not None})
         out[name] = compact({"jobServiceType": SERVICE_TYPES.get(s.type, s.type), "port": s.port,
+                             "endpoint": s.endpoint,  # settable on create (x-ms-mutability create, read)
                              "nodes": {"nodesValueType": "All"} if s.nodes == "all" else None,
                              "properties": props or None})
     return out

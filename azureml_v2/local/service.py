@@ -10,9 +10,8 @@ datastores, jobs, computes (the built-in ``local``), and the status of long-runn
 Lists page with ``$skipToken`` (``$skip`` too, the spec's name) in ``nextLink``; errors are ARM error bodies.
 
 The built-in datastores ``workspaceblobstore`` (the default) and ``workspaceartifactstore`` are folders under
-``<home>/datastores/``. Their REST form: an AzureBlob datastore with ``protocol`` ``file``, ``accountName``
-``local``, ``containerName`` its name, credentials ``None``, and the absolute folder in the user property
-``properties.localPath``.
+``<home>/datastores/``. Their REST form, ``datastoreType: LocalFile`` with the absolute folder in ``path``,
+exists only in the local workspace (Azure ML has no such type and refuses it).
 
 Bodies are JSON dicts only, validated minimally (shape, types, discriminators, required fields); the spec files are
 not read at runtime.
@@ -58,7 +57,8 @@ _JOB_REQUIRED = {
     "Pipeline": (),
 }
 _DATA_TYPES = ("uri_file", "uri_folder", "mltable")
-_DATASTORE_TYPES = ("AzureBlob", "AzureDataLakeGen1", "AzureDataLakeGen2", "AzureFile", "OneLake")
+# LocalFile (a folder on this machine) exists only here: Azure ML has no such datastore type
+_DATASTORE_TYPES = ("AzureBlob", "AzureDataLakeGen1", "AzureDataLakeGen2", "AzureFile", "OneLake", "LocalFile")
 _CREDENTIALS_TYPES = ("AccountKey", "Certificate", "None", "Sas", "ServicePrincipal")
 _SECRETS_TYPES = ("AccountKey", "Certificate", "Sas", "ServicePrincipal")
 _VIEWS = ("ActiveOnly", "ArchivedOnly", "All")
@@ -162,6 +162,8 @@ def _datastore_props(props: dict) -> tuple[dict, dict | None]:
     """Checked datastore properties and the secret values apart (None: none sent, keep the stored ones)."""
     props = _base(props)
     _check_enum(props, "datastoreType", _DATASTORE_TYPES, required=True)
+    if props["datastoreType"] == "LocalFile":
+        _check(props, "path", str, required=True)
     props["credentials"] = credentials = dict(_check(props, "credentials", dict, required=True))
     _check_enum(credentials, "credentialsType", _CREDENTIALS_TYPES, required=True, where="properties.credentials")
     secrets = credentials.get("secrets")
@@ -586,11 +588,9 @@ class LocalService:
     def _datastore(self, ws: str, record: dict) -> dict:
         name = record["name"]
         if record["builtin"]:
-            props = {"datastoreType": "AzureBlob", "accountName": "local", "containerName": name,
-                     "endpoint": "local", "protocol": "file", "credentials": {"credentialsType": "None"},
-                     "serviceDataAccessAuthIdentity": "None",
-                     "description": f"Local file datastore {name} (a folder of the local workspace)",
-                     "tags": {}, "properties": {"localPath": str(self.store.datastore_folder(name))}}
+            props = {"datastoreType": "LocalFile", "path": str(self.store.datastore_folder(name)),
+                     "credentials": {"credentialsType": "None"},
+                     "description": f"Local file datastore {name} (a folder of the local workspace)"}
         else:
             props = dict(record["doc"])
         props["isDefault"] = bool(record["is_default"])

@@ -49,9 +49,6 @@ class DatastoreOperations(Operations):
         from ..entities.datastore import AccountKeyConfiguration, AzureBlobDatastore, LocalDatastore
         if isinstance(store, LocalDatastore):
             return store.path
-        if isinstance(store, AzureBlobDatastore) and store.protocol == "file":
-            # how the local workspace shows its built-in folders: spec-valid blob stores with the folder
-            return (store.properties or {}).get("localPath")
         if not isinstance(store, AzureBlobDatastore):
             raise ValidationError(f"datastore {store.name!r} ({store.type}): uploads go to a blob or local "
                                   "datastore only")

@@ -18,7 +18,7 @@ from .conftest import local_client
 def _datastore_folder(ml_client, uri: str) -> Path:
     """The file behind azureml://datastores/<name>/paths/<path> in the local workspace."""
     store, _, path = uri.removeprefix("azureml://datastores/").partition("/paths/")
-    return Path(ml_client.datastores.get(store).properties["localPath"]) / path
+    return Path(ml_client.datastores.get(store).path) / path
 
 
 @pytest.fixture
