@@ -198,6 +198,22 @@ def test_numeric_keys_in_tags_are_names(here):
     assert azureml_v2.load_data(path).tags == {"2021": "release", "True": True}
 
 
+def test_keys_that_are_not_names(here):
+    requires("jobs")
+    path = write("job.yml", f"""
+        command: python train.py --lr ${{{{inputs.lr}}}}
+        environment: {ENV_REF}
+        inputs:
+          lr: 0.1
+          1: 0.5
+        7: seven
+    """)
+    assert problems(azureml_v2.load_job, path) == [
+        "job.yml:5:3 inputs.1: invalid key: expected a string, got an integer",
+        "job.yml:6:1 7: unknown field",
+    ]
+
+
 # -- enum values, with hints -----------------------------------------------------------------------
 def test_enum_values_list_the_choices_and_hint(here):
     path = write("env.yml", """
@@ -393,7 +409,11 @@ def test_missing_file_to_load(here):
     assert problems(azureml_v2.load_data, "nowhere.yml") == ["nowhere.yml: cannot read file: No such file or directory"]
 
 
-# -- YAML syntax, tabs, duplicates ----------------------------------------------------------------------
+# -- YAML syntax, tabs, recursive aliases, duplicates -----------------------------------------------------
+TAB = "YAML syntax: a tab cannot indent or start a value here; indent with spaces"
+RECURSIVE = "an alias refers to a node that contains it (recursive anchors are not supported)"
+
+
 @pytest.mark.parametrize("text,line", [
     ("name: iris\n  type: [uri_file\n", "data.yml:2:7: YAML syntax: mapping values are not allowed in this context"),
     ("name: iris\npath: 'https://example.com\n", "data.yml:3:1: YAML syntax: found unexpected end of stream "
@@ -408,19 +428,15 @@ def test_missing_file_to_load(here):
     ("name: !!python/object:os.system iris\n", "data.yml:1:7: unsupported tag "
                                                 "'tag:yaml.org,2002:python/object:os.system'"),
     ("name: !secret iris\n", "data.yml:1:7: unsupported tag '!secret'"),
+    ("name: iris\n\tpath: x\n", f"data.yml:2:1: {TAB}"),
+    ("name: iris\ntags:\n\ta: 1\n", f"data.yml:3:1: {TAB}"),
+    ("name:\tiris\npath:\n\t- x\n", f"data.yml:3:1: {TAB}"),
+    ("name: &a [*a]\n", f"data.yml:1:7: {RECURSIVE}"),
+    ("name: iris\ntags: &t {self: *t}\n", f"data.yml:2:7: {RECURSIVE}"),
+    ("a: &a\n  b: &b\n    c: *a\n", f"data.yml:1:4: {RECURSIVE}"),
 ])
-def test_yaml_syntax_errors_are_located(here, text, line):
+def test_yaml_syntax_errors_tabs_and_recursive_aliases_are_located(here, text, line):
     assert problems(azureml_v2.load_data, write("data.yml", text)) == [line]
-
-
-@pytest.mark.parametrize("text,where", [
-    ("name: iris\n\tpath: x\n", "2:1"),
-    ("name: iris\ntags:\n\ta: 1\n", "3:1"),
-    ("name:\tiris\npath:\n\t- x\n", "3:1"),
-])
-def test_tabs(here, text, where):
-    assert problems(azureml_v2.load_data, write("data.yml", text)) == [
-        f"data.yml:{where}: YAML syntax: a tab cannot indent or start a value here; indent with spaces"]
 
 
 def test_tab_inside_a_value_is_fine(here):
@@ -489,6 +505,13 @@ def test_non_utf8_text(here):
         "data.yml:2:17: not UTF-8 text: byte 0xe9 cannot be decoded (save the file as UTF-8)"]
 
 
+def test_non_utf8_text_stream(here):
+    path = write("data.yml", "name: iris\ndescription: caf\xe9\n".encode("latin-1"))
+    with open(path, encoding="utf-8") as fh:
+        assert problems(azureml_v2.load_data, fh) == [
+            "data.yml:2:17: not UTF-8 text: byte 0xe9 cannot be decoded (save the file as UTF-8)"]
+
+
 def test_control_characters(here):
     path = write("data.yml", b"name: iris\ndescription: a\x00b\x07\n")
     assert problems(azureml_v2.load_data, path) == [
@@ -502,7 +525,7 @@ def test_utf16_and_bom_files_are_read(here):
     assert azureml_v2.load_data(path).name == "iris"
 
 
-# -- deep nesting, recursive and exploding aliases ----------------------------------------------------------
+# -- deep nesting, exploding aliases ----------------------------------------------------------
 def test_deep_block_nesting(here):
     text = "name: iris\npath: https://example.com/x\ntags:\n" + "".join(
         "  " * (i + 1) + f"k{i}:\n" for i in range(150)) + "  " * 151 + "v\n"
@@ -514,16 +537,6 @@ def test_deep_flow_nesting(here):
     text = "name: iris\ntags: " + "[" * 5000 + "]" * 5000 + "\n"
     assert problems(azureml_v2.load_data, write("data.yml", text)) == [
         "data.yml:2:1006: YAML syntax: exceeded maximum nesting depth (while increasing flow level at line 2)"]
-
-
-@pytest.mark.parametrize("text,where", [
-    ("name: &a [*a]\n", "1:7"),
-    ("name: iris\ntags: &t {self: *t}\n", "2:7"),
-    ("a: &a\n  b: &b\n    c: *a\n", "1:4"),
-])
-def test_recursive_aliases(here, text, where):
-    assert problems(azureml_v2.load_data, write("data.yml", text)) == [
-        f"data.yml:{where}: an alias refers to a node that contains it (recursive anchors are not supported)"]
 
 
 def test_alias_bomb_is_cheap(here):

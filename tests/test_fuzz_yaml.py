@@ -43,8 +43,8 @@ SCALAR_TEXT = st.sampled_from(["9" * 5000, "1e999", "-.inf", ".nan", "0b_", "0x_
 _SEEDS: dict = {}
 
 
-def seeds(corpus_root: Path) -> list[tuple[Path, str]]:
-    """(path, text) of every corpus file of a kind we load, and of every YAML example in the seed."""
+def seeds(corpus_root: Path) -> list[tuple[Path, str, dict | None]]:
+    """(path, text, data) of every corpus file of a kind we load and of every YAML example in the seed."""
     if corpus_root not in _SEEDS:
         found = [(p, p.read_text(encoding="utf-8")) for p in corpus_files(corpus_root) if kind_of(p) in ASSET_KINDS]
         if SEED.exists():
@@ -54,8 +54,12 @@ def seeds(corpus_root: Path) -> list[tuple[Path, str]]:
             for i, block in enumerate(blocks):
                 if _parsed(block) is not None:
                     found.append((folder / f"example{i}.yml", block))
-        _SEEDS[corpus_root] = found
+        _SEEDS[corpus_root] = [(path, text, _parsed(text)) for path, text in found]
     return _SEEDS[corpus_root]
+
+
+def a_seed(corpus_root: Path, *, with_data: bool = False):
+    return st.sampled_from([s for s in seeds(corpus_root) if s[2] is not None or not with_data])
 
 
 # -- the property -------------------------------------------------------------------------------------
@@ -214,7 +218,7 @@ def _parsed(text: str):
 @FUZZ
 @given(st.data())
 def test_mutated_text(corpus_root, data):
-    path, text = data.draw(st.sampled_from(seeds(corpus_root)), label="seed")
+    path, text, _ = data.draw(a_seed(corpus_root), label="seed")
     for _ in range(data.draw(st.integers(1, 3), label="mutations")):
         if isinstance(text, bytes):
             break
@@ -224,32 +228,20 @@ def test_mutated_text(corpus_root, data):
 
 @FUZZ
 @given(st.data())
-def test_mutated_data_as_yaml(corpus_root, data):
-    path, text = data.draw(st.sampled_from(seeds(corpus_root)), label="seed")
-    parsed = _parsed(text)
-    if parsed is None:
-        return
+def test_mutated_data(corpus_root, data):
+    """Mutated data, given as a dict or written back as YAML."""
+    path, _, parsed = data.draw(a_seed(corpus_root, with_data=True), label="seed")
     mutated = data.draw(data_mutation(parsed), label="data")
-    load_text(path, yaml.safe_dump(mutated, sort_keys=False, allow_unicode=data.draw(st.booleans())))
-
-
-@FUZZ
-@given(st.data())
-def test_mutated_data_as_dict(corpus_root, data):
-    _, text = data.draw(st.sampled_from(seeds(corpus_root)), label="seed")
-    parsed = _parsed(text)
-    if parsed is None:
-        return
-    check_every_loader(data.draw(data_mutation(parsed), label="data"))
+    if data.draw(st.booleans(), label="as a dict"):
+        check_every_loader(mutated)
+    else:
+        load_text(path, yaml.safe_dump(mutated, sort_keys=False, allow_unicode=data.draw(st.booleans())))
 
 
 @FUZZ
 @given(st.data())
 def test_params_override(corpus_root, data):
-    path, text = data.draw(st.sampled_from(seeds(corpus_root)), label="seed")
-    parsed = _parsed(text)
-    if parsed is None:
-        return
+    path, text, parsed = data.draw(a_seed(corpus_root, with_data=True), label="seed")
     dotted = [".".join(str(k) for k in p) for p in _dotted_paths(parsed)] + ["resources.instance_count", "x.y"]
     override = data.draw(st.lists(st.dictionaries(st.sampled_from(dotted), ODD_VALUES, min_size=1, max_size=2),
                                   max_size=3), label="params_override")
@@ -289,7 +281,7 @@ _PyYAML.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct
 @given(st.data())
 def test_parser_builds_what_pyyaml_builds(corpus_root, data):
     """Our direct construction (marks, fast paths) gives PyYAML's data wherever PyYAML gives any."""
-    _, text = data.draw(st.sampled_from(seeds(corpus_root)), label="seed")
+    _, text, _ = data.draw(a_seed(corpus_root), label="seed")
     for _ in range(data.draw(st.integers(0, 2), label="mutations")):
         mutated = data.draw(text_mutation(text), label="text")
         text = mutated if isinstance(mutated, str) else text
@@ -308,5 +300,5 @@ def test_parser_builds_what_pyyaml_builds(corpus_root, data):
 def test_the_seeds_themselves(corpus_root):
     """Unmutated seeds: loaded by their own load_* or refused with located problems."""
     assert len(seeds(corpus_root)) > 50
-    for path, text in seeds(corpus_root):
+    for path, text, _ in seeds(corpus_root):
         load_text(path, text)

@@ -67,7 +67,7 @@ class EnvironmentSchema(AssetSchema):
     build = fields.Nested(BuildSchema)
     inference_config = fields.Nested(InferenceConfigSchema)
     os_type = Enum(("linux", "windows"))
-    not_supported = ("datastore", "intellectual_property")
+    not_supported = ("datastore", "intellectual_property", "interpreter_path")  # the last: preview only
 
     @validates_schema
     def _has_base(self, data, **_):

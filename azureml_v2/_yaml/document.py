@@ -303,8 +303,17 @@ def read(source, *, params_override=None) -> Document:
     elif hasattr(source, "read"):
         name = getattr(source, "name", None)
         name = name if isinstance(name, str) else None
-        base = os.path.dirname(os.path.abspath(name)) if name and os.path.exists(name) else os.getcwd()
-        doc = Document.parse(source.read(), name or "<stream>", base)
+        exists = bool(name) and os.path.isfile(name)
+        base = os.path.dirname(os.path.abspath(name)) if exists else os.getcwd()
+        try:
+            text = source.read()
+        except UnicodeDecodeError as exc:  # a text stream opened with another encoding than the file's
+            if not exists:
+                raise ValidationError([Problem(f"not {exc.encoding.upper()} text: byte 0x{exc.object[exc.start]:02x} "
+                                               "cannot be decoded", "", name or "<stream>")]) from None
+            with open(name, "rb") as fh:  # read again as bytes, to say where
+                text = fh.read()
+        doc = Document.parse(text, name or "<stream>", base)
     else:
         path = os.fsdecode(source)
         try:
