@@ -15,7 +15,7 @@ setup(
         "azure-core>=1.30",
         "azure-mgmt-core>=1.4",
         "waitress>=3.0",
-        "pathspec>=0.12",
+        "pathspec>=1.0",
     ],
     entry_points={"console_scripts": ["azml=azureml_v2.cli.main:main"]},
     extras_require={

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import filecmp
 import os
+from pathlib import Path
 
 import pytest
 
@@ -31,8 +32,8 @@ def snap(tmp_path):
 
 
 def tree(root) -> dict[str, bytes]:
-    return {os.path.relpath(os.path.join(d, f), root).replace(os.sep, "/"): open(os.path.join(d, f), "rb").read()
-            for d, _, files in os.walk(root) for f in files}
+    root = Path(root)
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 def expected(snap) -> dict[str, bytes]:
