@@ -156,9 +156,12 @@ class CodeOperations(_AssetOperations):
     def _create(self, code, ignore=()):
         if not (code.path and is_local(code.path)):
             return self._put_version(copy.copy(code))
-        from .._artifacts.snapshot import take_snapshot
+        from .._artifacts.snapshot import HASH_VERSION, take_snapshot
         snapshot = take_snapshot(code.path, ignore=ignore)
         code = copy.copy(code)
+        # as azure-ai-ml records them, so either SDK finds the other's snapshot by content
+        code.properties = {**(code.properties or {}), "hash_sha256": snapshot.content_hash,
+                           "hash_version": str(HASH_VERSION)}
         anonymous = not code.name
         if anonymous:
             try:

@@ -151,6 +151,7 @@ def src(tmp_path) -> Path:
 def test_anonymous_code_is_named_by_content_hash_and_uploaded_once(ml_client, src):
     code = ml_client.code.create_or_update(Code(path=str(src)))
     assert len(code.name) == 64 and code.version == "1"
+    assert code.properties == {"hash_sha256": code.name, "hash_version": "202208"}  # as azure-ai-ml records
     uploaded = _datastore_folder(ml_client, code.path)
     assert sorted(p.name for p in uploaded.iterdir()) == [".amlignore", "train.py"]  # *.tmp ignored
 
