@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import re
 
-from marshmallow import ValidationError, fields, post_dump, post_load, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_dump, post_load, validates_schema
 from marshmallow.validate import Range, Regexp
 
 from ..entities import job as J
@@ -24,11 +24,16 @@ class TypedSchema(BaseSchema):
     """An entity whose `type` is a class attribute: `type` picks the class and is not passed on."""
 
     type = fields.String()
+    order: tuple[str, ...] = ()  # key order of a dump, as people write these files
 
     @post_load
     def _build(self, data, **_):
         data.pop("type", None)
         return self.entity(**data)
+
+    @post_dump
+    def _ordered(self, data, **_):
+        return {k: data[k] for k in sorted(data, key=lambda k: self.order.index(k) if k in self.order else 99)}
 
 
 # -- resources, distribution, identity, services, limits -----------------------------------
@@ -221,11 +226,6 @@ class _CommandBase(TypedSchema):
     distribution = distribution_field()
     resources = fields.Nested(ResourcesSchema)
     placeholder_roots = ("inputs", "outputs")
-    order: tuple[str, ...] = ()  # key order of a dump, as people write these files
-
-    @post_dump
-    def _ordered(self, data, **_):
-        return {k: data[k] for k in sorted(data, key=lambda k: self.order.index(k) if k in self.order else 99)}
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _placeholders(self, data, original, **_):
@@ -238,19 +238,27 @@ class _CommandBase(TypedSchema):
 
 
 # -- the job -------------------------------------------------------------------------------
-class CommandJobSchema(_CommandBase):
-    entity = J.CommandJob
+class JobFields(Schema):
+    """The fields every job kind has (entities.job.Job), mixed into each job schema."""
+
     name = Name()
+    display_name = fields.String()
     experiment_name = fields.String()
+    description = fields.String()
+    tags = StrMap()
     properties = StrMap()
     compute = ComputeField()
     inputs = inputs_field()
     outputs = outputs_field()
-    environment_variables = StrMap()
-    limits = fields.Nested(CommandJobLimitsSchema)
     identity = identity_field()
     services = services_field()
     queue_settings = fields.Nested(QueueSettingsSchema)
+
+
+class CommandJobSchema(_CommandBase, JobFields):
+    entity = J.CommandJob
+    environment_variables = StrMap()
+    limits = fields.Nested(CommandJobLimitsSchema)
     not_supported = ("component", "notification_setting", "parent_job_name", "job_tier", "priority")
     order = ("$schema", "name", "display_name", "experiment_name", "description", "tags", "properties", "command",
              "code", "environment", "environment_variables", "compute", "inputs", "outputs", "distribution",

@@ -9,10 +9,9 @@ from ..entities.job import CommandJob
 from .api import _schema
 from .base import BaseSchema, suggest
 from .document import type_name
-from .fields import Duration, Enum, Name, StrMap, Switch
-from .io import inputs_field, outputs_field
-from .jobs import (ComputeField, QueueSettingsSchema, ResourcesSchema, TypedSchema, _names, code_field,
-                   distribution_field, environment_field, identity_field, services_field)
+from .fields import Duration, Enum, StrMap, Switch
+from .jobs import (JobFields, ResourcesSchema, TypedSchema, _names, code_field, distribution_field,
+                   environment_field)
 
 
 class Real(fields.Field):
@@ -154,28 +153,19 @@ class TrialSchema(BaseSchema):
 
 
 # -- the job ---------------------------------------------------------------------------------
-class SweepJobSchema(TypedSchema):
+class SweepJobSchema(TypedSchema, JobFields):
     entity = S.SweepJob
     schema = fields.String(data_key="$schema")
     type = Enum(("sweep",), required=True)
-    name = Name()
-    display_name = fields.String()
-    experiment_name = fields.String()
-    description = fields.String()
-    tags = StrMap()
-    properties = StrMap()
-    compute = ComputeField()
-    inputs = inputs_field()
-    outputs = outputs_field()
     trial = fields.Nested(TrialSchema, required=True)
     search_space = fields.Dict(keys=fields.String(), values=Switch(DISTRIBUTION_SCHEMAS), required=True)
     sampling_algorithm = SamplingAlgorithmField(required=True)
     objective = fields.Nested(ObjectiveSchema, required=True)
     limits = fields.Nested(SweepJobLimitsSchema)
     early_termination = Switch(POLICY_SCHEMAS)
-    identity = identity_field()
-    services = services_field()
-    queue_settings = fields.Nested(QueueSettingsSchema)
+    order = ("$schema", "type", "name", "display_name", "experiment_name", "description", "tags", "properties",
+             "compute", "inputs", "outputs", "trial", "search_space", "sampling_algorithm", "objective", "limits",
+             "early_termination", "identity", "services", "queue_settings")
     not_supported = ("resources", "component", "notification_setting", "parent_job_name")
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
