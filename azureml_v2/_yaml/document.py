@@ -13,7 +13,7 @@ import re
 
 import yaml
 from yaml.constructor import ConstructorError
-from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, ScalarNode
 
 from ..exceptions import Problem, ValidationError
 
