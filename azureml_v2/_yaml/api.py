@@ -79,7 +79,9 @@ def dump(entity, dest=None, **_) -> str | None:
         DUMP_DIR.reset(token)
     if "$schema" in data:  # editors look for it on the first line
         data = {"$schema": data.pop("$schema"), **data}
-    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1 << 16)  # long commands stay on one line
+    # a wide line limit keeps long commands on one line instead of folding them
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True,
+                     width=1 << 16)
     if dest is None:
         return text
     if to_file:
