@@ -22,6 +22,6 @@ setup(
         # an Azure ML workspace in the cloud: sign-in and blob uploads
         "azure": ["azure-identity>=1.15", "azure-storage-blob>=12.19", "tqdm>=4.66"],
         "test": ["pytest>=8", "hypothesis>=6.100", "jsonschema>=4.20", "azure-storage-blob>=12.19",
-                 "azure-identity>=1.15", "tqdm>=4.66"],
+                 "azure-identity>=1.15", "tqdm>=4.66", "vcrpy>=6"],
     },
 )

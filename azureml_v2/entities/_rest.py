@@ -35,3 +35,19 @@ def name_version_from_id(resource: dict) -> tuple[str | None, str | None]:
     if len(parts) >= 4 and parts[-2] == "versions":
         return parts[-3], parts[-1]
     return resource.get("name"), None
+
+
+# state the service holds that YAML does not describe: read from a response, sent back on update
+_SERVICE_STATE = ("isAnonymous", "isArchived", "referencedUris")
+
+
+def keep_service_state(entity, resource: dict):
+    props = resource.get("properties", {})
+    kept = {key: props[key] for key in _SERVICE_STATE if props.get(key) is not None}
+    if kept:
+        entity._kept = kept
+    return entity
+
+
+def service_state(entity) -> dict:
+    return getattr(entity, "_kept", {})

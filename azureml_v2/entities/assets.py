@@ -6,26 +6,14 @@ from typing import Any
 
 from ._base import Asset
 from ._refs import LOCAL_SCOPE
-from ._rest import compact, name_version_from_id
+from ._rest import compact, keep_service_state, name_version_from_id, service_state
 
 DATA_TYPES = ("uri_file", "uri_folder", "mltable")
 
 
-# service-held state that YAML does not describe, read from a response and sent back on update
-_KEPT = ("isAnonymous", "isArchived", "referencedUris")
-
-
 def _asset_rest(asset: Asset, **own) -> dict:
-    return {"properties": compact({**getattr(asset, "_kept", {}), "description": asset.description,
+    return {"properties": compact({**service_state(asset), "description": asset.description,
                                    "tags": asset.tags, "properties": asset.properties, **own})}
-
-
-def _keep(asset, resource: dict):
-    props = resource.get("properties", {})
-    kept = {key: props[key] for key in _KEPT if props.get(key) is not None}
-    if kept:
-        asset._kept = kept
-    return asset
 
 
 def _asset_fields(resource: dict) -> dict:
@@ -46,7 +34,7 @@ class Code(Asset):
 
     @classmethod
     def _from_rest(cls, resource: dict) -> "Code":
-        return _keep(cls(path=resource.get("properties", {}).get("codeUri"), **_asset_fields(resource)), resource)
+        return keep_service_state(cls(path=resource.get("properties", {}).get("codeUri"), **_asset_fields(resource)), resource)
 
 
 @dataclass(kw_only=True)
@@ -63,7 +51,7 @@ class Data(Asset):
     def _from_rest(cls, resource: dict) -> "Data":
         props = resource.get("properties", {})
         data = cls(type=props.get("dataType", "uri_folder"), path=props.get("dataUri"), **_asset_fields(resource))
-        return _keep(data, resource)
+        return keep_service_state(data, resource)
 
 
 @dataclass(kw_only=True)
@@ -155,4 +143,4 @@ class Environment(Asset):
                   **_asset_fields(resource))
         if conda is not None and not isinstance(conda, dict):
             env._conda_text = conda
-        return _keep(env, resource)
+        return keep_service_state(env, resource)

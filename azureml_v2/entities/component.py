@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from ._base import Asset
 from ._refs import LOCAL_SCOPE, to_arm
-from ._rest import compact, name_version_from_id
+from ._rest import compact, keep_service_state, name_version_from_id, service_state
 from .job import Distribution, JobResources, environment_to_rest_id, str_map
 
 
@@ -41,7 +41,8 @@ class CommandComponent(Asset):
         if self.code is not None:
             spec["code"] = _azureml_ref(to_arm(self.code, "codes", scope))
         spec["environment"] = _azureml_ref(environment_to_rest_id(self.environment, scope))
-        return {"properties": compact({"description": self.description, "tags": str_map(self.tags),
+        return {"properties": compact({**service_state(self), "description": self.description,
+                                       "tags": str_map(self.tags),
                                        "properties": str_map(self.properties), "componentSpec": spec})}
 
     @classmethod
@@ -59,4 +60,4 @@ class CommandComponent(Asset):
         component.description = props.get("description", component.description)
         component.tags = props.get("tags") or component.tags
         component.properties = props.get("properties") or None
-        return component
+        return keep_service_state(component, resource)

@@ -232,3 +232,14 @@ def test_references_with_at_latest_are_resolved(ml_client):
                                 "environment": "azureml:base@latest"})
     created = ml_client.components.create_or_update(component)
     assert created.environment == f"azureml:{ml_client._scope}/environments/base/versions/7"
+
+
+def test_updating_an_archived_asset_keeps_it_archived(ml_client):
+    from azureml_v2.entities.component import CommandComponent
+    ml_client.environments.create_or_update(Environment(name="env", version="1", image="python:3.11"))
+    ml_client.components.create_or_update(CommandComponent(name="comp", version="1", command="echo hi",
+                                                           environment="azureml:env:1"))
+    ml_client.components.archive("comp", version="1")
+    ml_client.components.create_or_update(ml_client.components.get("comp", version="1"))
+    assert [c.version for c in ml_client.components.list("comp", list_view_type="ArchivedOnly")] == ["1"]
+    assert list(ml_client.components.list("comp")) == []
