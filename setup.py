@@ -16,6 +16,7 @@ setup(
         "azure-mgmt-core>=1.4",
         "waitress>=3.0",
         "pathspec>=1.0",
+        "uv>=0.4",  # builds job environments; pip is the fallback
     ],
     entry_points={"console_scripts": ["azml=azureml_v2.cli.main:main"]},
     extras_require={

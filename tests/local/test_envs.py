@@ -1,0 +1,211 @@
+"""Job environments: host interpreter for images, cached virtual environments for conda files, curated names.
+
+Builds install tiny real packages (six, tomli) from PyPI; uv's own cache keeps reruns fast.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from azureml_v2.local import envs
+from azureml_v2.local.envs import EnvironmentBuildError, curated, pip_requirements, prepare
+
+SIX = "name: tiny\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n      - six\n"
+
+
+def run(python: str, code: str) -> str:
+    return subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_image_only_runs_on_the_host_interpreter(tmp_path):
+    env = prepare({"image": "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04", "osType": "Linux"}, tmp_path,
+                  log=io.StringIO())
+    assert (env.python, env.cached) == (sys.executable, True)
+    assert env.notice == (f"image mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04: running on this machine's "
+                          f"Python {sys.version_info.major}.{sys.version_info.minor} (no docker)")
+    assert not (tmp_path / "envs").exists()
+
+
+def test_no_environment_runs_on_the_host_interpreter_with_a_notice(tmp_path):
+    env = prepare(None, tmp_path, log=io.StringIO())
+    assert env.python == sys.executable and env.notice.startswith("no environment: running on this machine's Python")
+
+
+def test_conda_file_builds_a_virtual_environment_once_then_reuses_it(tmp_path):
+    log = io.StringIO()
+    first = prepare({"image": "python:3.11", "condaFile": SIX}, tmp_path, log=log)
+    assert first.cached is False
+    assert first.python.startswith(str(tmp_path / "envs")) and Path(first.bin_dir) == Path(first.python).parent
+    assert run(first.python, "import six, sys; print(sys.prefix != sys.base_prefix)") == "True"
+    assert first.notice == "conda channels conda-forge ignored (packages come from PyPI)"
+    root = Path(first.python).parents[2]
+    assert "+ six==" in (root / "build.log").read_text() and "+ six==" in log.getvalue()
+    assert json.loads((root / "ready").read_text())["requirements"] == ["six"]
+
+    # The same packages written differently (order, comments, formatting) are the same environment.
+    same = "dependencies:\n- pip:   # from PyPI\n  - six   # tiny\n- python=3.11\nchannels: [conda-forge]\n"
+    log = io.StringIO()
+    again = prepare({"condaFile": same}, tmp_path, log=log)
+    assert (again.python, again.cached, log.getvalue()) == (first.python, True, "")
+
+
+def test_pip_requirements_text_in_place_of_a_conda_file(tmp_path):
+    env = prepare({"condaFile": "tomli>=2  # toml reader\nsix\n"}, tmp_path, log=io.StringIO())
+    assert env.notice is None
+    assert run(env.python, "import six, tomli; print('ok')") == "ok"
+
+
+def test_failed_build_quotes_the_log_and_is_retried(tmp_path):
+    spec = {"condaFile": "dependencies:\n  - pip:\n      - azureml-v2-no-such-package-0\n"}
+    with pytest.raises(EnvironmentBuildError) as failure:
+        prepare(spec, tmp_path, log=io.StringIO())
+    message = str(failure.value)
+    assert re.search(r"building failed: `(uv pip install|python -m pip)` exited with code 1", message)
+    assert "azureml-v2-no-such-package-0" in message.split("build.log:", 1)[1]  # the log's tail is quoted
+    root = next((tmp_path / "envs").iterdir())
+    assert not (root / "ready").exists()
+
+    log = io.StringIO()
+    with pytest.raises(EnvironmentBuildError):
+        prepare(spec, tmp_path, log=log)
+    assert "building with" in log.getvalue()  # built again, not remembered as ready
+
+
+def test_an_interrupted_build_is_redone(tmp_path):
+    first = prepare({"condaFile": SIX}, tmp_path, log=io.StringIO())
+    root = Path(first.python).parents[2]
+    (root / "ready").unlink()  # as if the build had been killed before its last step
+    (root / "venv" / "half-written").write_text("")
+    env = prepare({"condaFile": SIX}, tmp_path, log=io.StringIO())
+    assert env.cached is False and not (root / "venv" / "half-written").exists()
+    assert run(env.python, "import six; print('ok')") == "ok"
+
+
+def test_two_jobs_preparing_the_same_environment_at_once_build_it_once(tmp_path):
+    go = tmp_path / "go"
+    script = textwrap.dedent(f"""
+        import io, json, os, time
+        from pathlib import Path
+        from azureml_v2.local.envs import prepare
+        print("started", flush=True)
+        while not os.path.exists({str(go)!r}):
+            time.sleep(0.005)
+        env = prepare({{"condaFile": {SIX!r}}}, Path({str(tmp_path)!r}), log=io.StringIO())
+        print(json.dumps(env.cached))
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    for proc in procs:  # all three imported and waiting: they start preparing within milliseconds of each other
+        assert proc.stdout.readline().strip() == "started"
+    go.touch()
+    cached = sorted(json.loads(proc.communicate()[0]) for proc in procs)
+    assert cached == [False, True, True]
+    (root,) = (tmp_path / "envs").iterdir()
+    assert (root / "build.log").read_text().count("building with") == 1
+
+
+def test_importing_the_module_loads_no_yaml_uv_or_subprocess():
+    from test_import_light import modules_after
+    added = modules_after("import azureml_v2.local.envs") - modules_after("")
+    assert "azureml_v2.local.envs" in added
+    assert sorted(added & {"yaml", "uv", "subprocess", "fcntl", "shutil"}) == []
+
+
+@pytest.fixture
+def pip_reaches_pypi(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir", "-q", "-d",
+                          str(tmp_path / "dl"), "six"], capture_output=True, timeout=120, check=False)
+    if out.returncode:
+        pytest.skip("pip cannot download from the package index here")
+
+
+def test_without_uv_pip_builds_the_environment(tmp_path, monkeypatch, pip_reaches_pypi):
+    monkeypatch.setattr(envs, "_uv", lambda: None)
+    log = io.StringIO()
+    env = prepare({"condaFile": SIX}, tmp_path / "home", log=log)
+    assert env.cached is False and "building with pip (uv is not installed)" in log.getvalue()
+    assert run(env.python, "import six; print('ok')") == "ok"
+
+
+def test_docker_build_context_is_refused_with_the_reason(tmp_path):
+    with pytest.raises(EnvironmentBuildError, match=r"docker build context azureml://datastores/x/paths/ctx.*docker"):
+        prepare({"build": {"contextUri": "azureml://datastores/x/paths/ctx", "dockerfilePath": "Dockerfile"}},
+                tmp_path, log=io.StringIO())
+
+
+@pytest.mark.parametrize("conda, message", [
+    ("dependencies: [numpy\n", "the conda file is not valid YAML"),
+    ("dependencies: numpy\n", "`dependencies` must be a list"),
+    ("dependencies:\n  - {npm: [left-pad]}\n", "unsupported dependency {'npm': ['left-pad']}"),
+])
+def test_bad_conda_file_says_what_is_wrong(tmp_path, conda, message):
+    with pytest.raises(EnvironmentBuildError, match=re.escape(message)):
+        prepare({"condaFile": conda}, tmp_path, log=io.StringIO())
+    assert not (tmp_path / "envs").exists()
+
+
+def test_conda_packages_become_pip_requirements():
+    conda = textwrap.dedent("""\
+        channels: [pytorch, conda-forge]
+        dependencies:
+          - python=3.8
+          - pip=21.2.4
+          - pytorch::pytorch=2.1=py3.8_cuda11.8_0
+          - cudatoolkit=11.8
+          - numpy==1.26.4=py311h64a7726_0
+          - conda-forge::pandas>=2,<3
+          - py-xgboost
+          - scikit-learn 1.4
+          - pip:
+              - --extra-index-url https://example.com/simple
+              - mlflow-skinny>=2.12  # tracking
+        """)
+    requirements, notice = pip_requirements({"condaFile": conda})
+    assert requirements == ["--extra-index-url https://example.com/simple", "mlflow-skinny>=2.12", "numpy==1.26.4",
+                            "pandas>=2,<3", "scikit-learn==1.4.*", "torch==2.1.*", "xgboost"]
+    host = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert notice == ("conda channels pytorch, conda-forge ignored (packages come from PyPI); "
+                      f"Python 3.8 asked for, running on this machine's Python {host}; "
+                      "conda-only packages skipped: cudatoolkit")
+
+
+@pytest.mark.parametrize("reference, pin", [
+    ("azureml:AzureML-sklearn-1.5@latest", "scikit-learn~=1.5.0"),
+    ("azureml:AzureML-sklearn-1.5:3", "scikit-learn~=1.5.0"),
+    ("azureml://registries/azureml/environments/sklearn-1.5/labels/latest", "scikit-learn~=1.5.0"),
+    ("azureml://registries/azureml/environments/sklearn-1.5/versions/12", "scikit-learn~=1.5.0"),
+    (("/subscriptions/0/resourceGroups/r/providers/Microsoft.MachineLearningServices/workspaces/w/environments/"
+      "AzureML-sklearn-1.5/versions/3"), "scikit-learn~=1.5.0"),
+    ("azureml:AzureML-lightgbm-3.3@latest", "lightgbm~=3.3.0"),
+    ("azureml:AzureML-acpt-pytorch-2.8-cuda12.6@latest", "torch~=2.8.0"),
+    ("azureml:AzureML-tensorflow-2.16-cuda12@latest", "tensorflow~=2.16.0"),
+    ("azureml:AzureML-minimal-ubuntu22.04-py311-cpu@latest", "mlflow-skinny"),
+])
+def test_curated_names_map_to_local_equivalents(reference, pin):
+    spec = curated(reference)
+    requirements, notice = pip_requirements(spec)
+    assert pin in requirements and "mlflow-skinny" in requirements and notice is None
+    assert spec["description"].startswith("Local equivalent of the curated environment AzureML-")
+
+
+def test_lightgbm_3_keeps_numpy_1():
+    assert "numpy<2" in pip_requirements(curated("azureml:AzureML-lightgbm-3.3@latest"))[0]
+
+
+@pytest.mark.parametrize("reference", ["azureml:my-env:1", "azureml:AzureML-unknown-9.9@latest",
+                                       "azureml://registries/other/environments/sklearn-1.5/labels/latest"])
+def test_other_references_are_not_curated(reference):
+    assert curated(reference) is None
+
+
+def test_every_curated_reference_in_the_corpus_maps(corpus_root):
+    pattern = re.compile(r"azureml:(?://registries/azureml/environments/[^\s\"']+|AzureML-[^\s\"']+)")
+    found = {m.group() for path in corpus_root.rglob("*.y*ml") for m in pattern.finditer(path.read_text())}
+    assert found  # the corpus still names curated environments
+    assert sorted(ref for ref in found if curated(ref) is None) == []
