@@ -9,6 +9,11 @@ datastores, jobs, computes (the built-in ``local``), and the status of long-runn
 (``operationResults/{id}`` behind ``Location``, ``operationsStatus/{id}`` behind ``Azure-AsyncOperation``).
 Lists page with ``$skipToken`` (``$skip`` too, the spec's name) in ``nextLink``; errors are ARM error bodies.
 
+A created command job starts a detached runner process (``azureml_v2.local.runner``) unless ``run_jobs=False``. A
+job's REST body shows how it ran in ``properties`` (the spec has no fields for it): ``StartTimeUtc``, ``EndTimeUtc``,
+``ExitCode``, ``Error``; a GET or list finds jobs whose runner died and marks them Failed. MLflow's tracking API
+(``azureml_v2.local.tracking``) answers under ``/api/2.0/mlflow/``, at the root or under a workspace's ARM path.
+
 The built-in datastores ``workspaceblobstore`` (the default) and ``workspaceartifactstore`` are folders under
 ``<home>/datastores/``. Their REST form, ``datastoreType: LocalFile`` with the absolute folder in ``path``,
 exists only in the local workspace (Azure ML has no such type and refuses it).
@@ -21,8 +26,12 @@ from __future__ import annotations
 import getpass
 import json
 import logging
+import os
 import re
 import sqlite3
+import subprocess
+import sys
+import threading
 import uuid
 from http import HTTPStatus
 from urllib.parse import parse_qsl, quote, urlencode
@@ -42,10 +51,15 @@ _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}")
 _VERSION = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_.]{0,254}")
 _WORKSPACE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}")
 _OPERATION = re.compile(r"[0-9a-f]{32}")
+# MLflow's tracking API, at the root or under a workspace's ARM path (as Azure ML's tracking URI has it)
+_MLFLOW_PATH = re.compile(r"^(?:/subscriptions/[^/]+/resourceGroups/[^/]+/providers/[^/]+/workspaces/[^/]+)?"
+                          r"/api/2\.0/mlflow/", re.IGNORECASE)
 
 # Fields a PUT may change on an existing version or job; any other difference is a 409.
 VERSION_MUTABLE = frozenset({"description", "tags", "isArchived", "stage"})
 JOB_MUTABLE = frozenset({"description", "displayName", "tags", "isArchived"})
+# How a job ran, in its `properties` (the spec has no fields for these); read-only, a PUT ignores them.
+RUN_PROPERTIES = ("StartTimeUtc", "EndTimeUtc", "ExitCode", "Error")
 # Read-only fields clients echo back from a GET; a PUT ignores them.
 _READ_ONLY = frozenset({"provisioningState", "latestVersion", "nextVersion", "environmentType", "isDefault",
                         "status", "parameters"})
@@ -367,17 +381,32 @@ class LocalService:
     """The WSGI application over one home folder (see the module docstring)."""
 
     def __init__(self, home, *, page_size: int = 100, max_body: int = 16 * 1024 * 1024, retry_after: int = 1,
-                 user: str | None = None):
+                 user: str | None = None, run_jobs: bool = True):
         self.store = Store(home)
         self.page_size, self.max_body, self.retry_after = page_size, max_body, retry_after
         self.user = user or _login()
+        self.run_jobs = run_jobs
+        self._runners: list[subprocess.Popen] = []
+        self._runners_lock = threading.Lock()
+        self._tracking = None
 
     def close(self) -> None:
+        self._reap()
         self.store.close()
+
+    def _reap(self) -> None:
+        """Collect ended runner processes so that none lingers as a zombie (they are children of this one)."""
+        with self._runners_lock:
+            self._runners = [p for p in self._runners if p.poll() is None]
 
     # -- WSGI
 
     def __call__(self, environ, start_response):
+        if _MLFLOW_PATH.match(environ.get("PATH_INFO", "")):
+            if self._tracking is None:
+                from .tracking import make_tracking_app
+                self._tracking = make_tracking_app(self.store.home)
+            return self._tracking(environ, start_response)
         headers = {"x-ms-request-id": str(uuid.uuid4())}
         client_id = environ.get("HTTP_X_MS_CLIENT_REQUEST_ID")
         if client_id:
@@ -571,13 +600,7 @@ class LocalService:
         return 200, self._version(ws, kind, self.store.get_version(ws, kind, name, version)), {}
 
     def put_version(self, req, ws, kind, name, version):
-        props = _base(req.body(), ("isAnonymous", "isArchived"))
-        _ASSETS[kind].check(props)
-        container = {"isArchived": False, "tags": {}, "properties": {}}
-        if kind == "data":
-            container["dataType"] = props["dataType"]
-        record, created = self.store.put_version(ws, kind, name, version, props, self.user,
-                                                 mutable=VERSION_MUTABLE, container_doc=container)
+        record, created = put_asset_version(self.store, ws, kind, name, version, req.body(), self.user)
         return (201 if created else 200), self._version(ws, kind, record), {}
 
     def delete_version(self, req, ws, kind, name, version):
@@ -642,7 +665,11 @@ class LocalService:
     # -- jobs
 
     def _job(self, ws: str, record: dict) -> dict:
-        props = {**record["doc"], "status": record["status"]}
+        record = self.store.fail_if_runner_died(record)
+        run = {"StartTimeUtc": record["started_at"], "EndTimeUtc": record["ended_at"], "Error": record["error"],
+               "ExitCode": None if record["exit_code"] is None else str(record["exit_code"])}
+        props = {**record["doc"], "status": record["status"],
+                 "properties": {**record["doc"].get("properties", {}), **{k: v for k, v in run.items() if v}}}
         return _resource(ws, ("jobs", record["name"]), record["name"], "jobs", props, record)
 
     def list_jobs(self, req, ws):
@@ -660,6 +687,7 @@ class LocalService:
 
     def put_job(self, req, ws, name):
         props = _base(req.body(), ("isArchived",))
+        props["properties"] = {k: v for k, v in props["properties"].items() if k not in RUN_PROPERTIES}
         _check_enum(props, "jobType", tuple(_JOB_REQUIRED), required=True)
         for key in _JOB_REQUIRED[props["jobType"]]:
             if props.get(key) in (None, ""):
@@ -669,7 +697,31 @@ class LocalService:
         props.setdefault("experimentName", "Default")
         props.setdefault("displayName", name)
         record, created = self.store.put_job(ws, name, props, self.user, mutable=JOB_MUTABLE)
+        if created and self.run_jobs and props["jobType"] == "Command":
+            self._start_runner(record)
+            record = self.store.get_job(ws, name)
         return (201 if created else 200), self._job(ws, record), {}
+
+    def _start_runner(self, record: dict) -> None:
+        """Start the detached process that runs a new job (its own session: it outlives this process)."""
+        ws, name = record["workspace"], record["name"]
+        logs = self.store.job_folder(ws, name) / "system_logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        self._reap()
+        try:
+            with open(logs / "runner.log", "ab") as stderr:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "azureml_v2.local.runner", "--home", str(self.store.home),
+                     "--workspace", ws, "--job", name],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, cwd=self.store.home,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+        except OSError as exc:
+            self.store.set_job_status(ws, name, "Failed", expect="NotStarted",
+                                      error=f"the local runner could not start: {exc}")
+            return
+        with self._runners_lock:
+            self._runners.append(proc)
+        self.store.set_runner(ws, name, proc.pid)
 
     def delete_job(self, req, ws, name):
         try:
@@ -697,6 +749,17 @@ class LocalService:
         if op["ended_at"]:
             body["endTime"] = op["ended_at"]
         return 200, body, {}
+
+
+def put_asset_version(store: Store, ws: str, kind: str, name: str, version: str, props: dict,
+                      user: str) -> tuple[dict, bool]:
+    """Check and store an asset version's REST `properties` (as a PUT does) -> (record, created)."""
+    props = _base(props, ("isAnonymous", "isArchived"))
+    _ASSETS[kind].check(props)
+    container = {"isArchived": False, "tags": {}, "properties": {}}
+    if kind == "data":
+        container["dataType"] = props["dataType"]
+    return store.put_version(ws, kind, name, version, props, user, mutable=VERSION_MUTABLE, container_doc=container)
 
 
 def _doc_filters(query: _Query, *params: tuple[str, str]) -> tuple[list[str], list]:
@@ -737,8 +800,11 @@ def _login() -> str:
 
 
 def make_app(home, **options) -> LocalService:
-    """The WSGI application of the local workspace stored in folder `home` (created on first use)."""
+    """The WSGI application of the local workspace stored in folder `home` (created on first use).
+
+    With `run_jobs=True` (the default) a created command job starts a runner process that executes it here.
+    """
     return LocalService(home, **options)
 
 
-__all__ = ["API_VERSION", "DEFAULT_WORKSPACE", "LocalService", "make_app", "workspace_id"]
+__all__ = ["API_VERSION", "DEFAULT_WORKSPACE", "LocalService", "make_app", "put_asset_version", "workspace_id"]

@@ -8,14 +8,18 @@ the read-only fields the service adds when it renders them. Records are plain di
 
 Job status is a column of its own so that a runner can move it with :meth:`Store.set_job_status` (compare and set);
 that also completes the cancel/delete operations waiting on the job, in the same transaction.
+A runner claims a job with its pid (:meth:`Store.claim_job`) and writes a heartbeat every second;
+:meth:`Store.fail_if_runner_died` fails a job whose runner is gone or silent.
 """
 from __future__ import annotations
 
 import base64
 import json
 import os
+import signal
 import sqlite3
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -29,6 +33,8 @@ PARENT_JOB_PROPERTY = "azureml.parentJobName"
 TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Canceled"})
 # Statuses a job can leave at once, without a runner to stop first.
 IDLE_STATUSES = TERMINAL_STATUSES | {"NotStarted"}
+# A runner writes its heartbeat every second; one silent for longer than this has stopped.
+HEARTBEAT_TIMEOUT = 3.0
 _OPERATION_RETENTION = timedelta(days=1)
 MAX_FILTER_TERMS = 100  # terms of one list filter, well under SQLite's expression and variable limits
 
@@ -99,6 +105,13 @@ MIGRATIONS: list[tuple[str, ...]] = [
             started_at TEXT NOT NULL,
             ended_at TEXT)""",
         "CREATE INDEX operations_job ON operations (workspace, job, status)",
+    ),
+    (  # 2: the runner of a job (pid, heartbeat in unix seconds, its command's process groups) and how the job ended
+        "ALTER TABLE jobs ADD COLUMN runner_pid INTEGER",
+        "ALTER TABLE jobs ADD COLUMN heartbeat_at REAL",
+        "ALTER TABLE jobs ADD COLUMN process_groups TEXT",
+        "ALTER TABLE jobs ADD COLUMN exit_code INTEGER",
+        "ALTER TABLE jobs ADD COLUMN error TEXT",
     ),
 ]
 
@@ -284,6 +297,10 @@ class Store:
     def datastore_folder(self, name: str) -> Path:
         """The folder of a built-in file datastore (shared by the workspaces of this home)."""
         return self.home / "datastores" / name
+
+    def job_folder(self, ws: str, name: str) -> Path:
+        """Where a job runs and keeps its logs: wd/, user_logs/, system_logs/, outputs/."""
+        return self.home / "jobs" / ws / name
 
     def ensure_workspace(self, name: str, user: str) -> None:
         """Create workspace `name` with its built-in datastores unless it exists."""
@@ -495,26 +512,97 @@ class Store:
                          what=f"job {name!r}", frozen=lambda key: key not in mutable)
         return self.get_job(ws, name), row is None
 
-    def set_job_status(self, ws: str, name: str, status: str, *, expect: str | tuple[str, ...] | None = None) -> bool:
+    def set_job_status(self, ws: str, name: str, status: str, *, expect: str | tuple[str, ...] | None = None,
+                       exit_code: int | None = None, error: str | None = None) -> bool:
         """Move a job to `status` if its status is in `expect` (any when None) -> whether it moved.
 
-        Sets started_at on leaving NotStarted and ended_at on a terminal status, and completes the cancel/delete
-        operations waiting on the job (a waiting delete then removes it).
+        Sets started_at on Running and ended_at on a terminal status (with `exit_code` and `error` when given),
+        and completes the cancel/delete operations waiting on the job (a waiting delete then removes it).
         """
         expected = (expect,) if isinstance(expect, str) else expect
         with self.write() as conn:
             row = conn.execute("SELECT status FROM jobs WHERE workspace = ? AND name = ?", (ws, name)).fetchone()
             if row is None or (expected is not None and row["status"] not in expected):
                 return False
-            stamp = now()
-            conn.execute(
-                "UPDATE jobs SET status = ?, status_at = ?, "
-                "started_at = coalesce(started_at, CASE WHEN ? NOT IN ('NotStarted', 'Canceled') THEN ? END), "
-                "ended_at = CASE WHEN ? IN ('Completed', 'Failed', 'Canceled') THEN ? ELSE ended_at END "
-                "WHERE workspace = ? AND name = ?", (status, stamp, status, stamp, status, stamp, ws, name))
-            if status in TERMINAL_STATUSES:
-                self._settle(conn, ws, name, stamp)
+            self._move(conn, ws, name, status, exit_code, error)
         return True
+
+    def _move(self, conn, ws: str, name: str, status: str, exit_code: int | None = None,
+              error: str | None = None) -> None:
+        stamp = now()
+        conn.execute(
+            "UPDATE jobs SET status = ?, status_at = ?, "
+            "started_at = coalesce(started_at, CASE WHEN ? IN ('Running', 'Finalizing') THEN ? END), "
+            "ended_at = CASE WHEN ? IN ('Completed', 'Failed', 'Canceled') THEN ? ELSE ended_at END, "
+            "exit_code = coalesce(?, exit_code), error = coalesce(?, error) "
+            "WHERE workspace = ? AND name = ?",
+            (status, stamp, status, stamp, status, stamp, exit_code, error, ws, name))
+        if status in TERMINAL_STATUSES:
+            self._settle(conn, ws, name, stamp)
+
+    def set_runner(self, ws: str, name: str, pid: int) -> None:
+        """Record the process that will run a job (its heartbeat starts now)."""
+        with self.write() as conn:
+            conn.execute("UPDATE jobs SET runner_pid = ?, heartbeat_at = ? WHERE workspace = ? AND name = ?",
+                         (pid, time.time(), ws, name))
+
+    def claim_job(self, ws: str, name: str, pid: int) -> bool:
+        """A runner takes a NotStarted job: Queued, with its pid and a first heartbeat -> whether it got it."""
+        with self.write() as conn:
+            return conn.execute(
+                "UPDATE jobs SET status = 'Queued', status_at = ?, runner_pid = ?, heartbeat_at = ? "
+                "WHERE workspace = ? AND name = ? AND status = 'NotStarted'",
+                (now(), pid, time.time(), ws, name)).rowcount > 0
+
+    def set_process_groups(self, ws: str, name: str, groups: list[tuple[int, int]]) -> None:
+        """Record the (process group, leader start time) pairs a runner started, to stop them if it dies."""
+        with self.write() as conn:
+            conn.execute("UPDATE jobs SET process_groups = ? WHERE workspace = ? AND name = ?",
+                         (json.dumps(groups), ws, name))
+
+    def heartbeat(self, ws: str, name: str, pid: int) -> str | None:
+        """The runner `pid` is alive -> the job's status (None when the job is gone or has another runner)."""
+        with self.write() as conn:
+            conn.execute("UPDATE jobs SET heartbeat_at = ? WHERE workspace = ? AND name = ? AND runner_pid = ?",
+                         (time.time(), ws, name, pid))
+            row = conn.execute("SELECT status, runner_pid FROM jobs WHERE workspace = ? AND name = ?",
+                               (ws, name)).fetchone()
+        return row["status"] if row is not None and row["runner_pid"] == pid else None
+
+    def fail_if_runner_died(self, record: dict) -> dict:
+        """Fail a job whose runner stopped without ending it (one transaction) -> the current record.
+
+        The runner is dead when its process is gone or its heartbeat is older than HEARTBEAT_TIMEOUT (a zombie or a
+        reused pid). The command's process groups it left behind are killed.
+        """
+        def dead(row) -> bool:
+            if row["status"] in TERMINAL_STATUSES or row["runner_pid"] is None:
+                return False
+            if not process_alive(row["runner_pid"]):
+                return True
+            # a runner that has not claimed its job yet (a busy machine) writes no heartbeat
+            return row["status"] != "NotStarted" and time.time() - (row["heartbeat_at"] or 0) > HEARTBEAT_TIMEOUT
+
+        if not dead(record):
+            return record
+        ws, name = record["workspace"], record["name"]
+        with self.write() as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE workspace = ? AND name = ?", (ws, name)).fetchone()
+            failed = row is not None and dead(row)
+            if failed:
+                self._move(conn, ws, name, "Failed", error=f"the runner stopped: process {row['runner_pid']} "
+                                                           "ended without finishing the job (see system_logs/runner.log)")
+        if failed and row["process_groups"]:
+            for group, started in json.loads(row["process_groups"]):
+                if process_start(group) == started:  # the command the runner left behind, not a reused pid
+                    try:
+                        os.killpg(group, signal.SIGKILL)
+                    except OSError:
+                        pass
+        try:
+            return self.get_job(ws, name)
+        except NotFound:  # a delete was waiting for the job to end
+            return {**record, "status": "Failed"}
 
     def request_cancel(self, ws: str, name: str) -> dict:
         """Cancel a job: at once when it has not started, else ask its runner (CancelRequested).
@@ -581,6 +669,32 @@ class Store:
             conn.execute("DELETE FROM jobs WHERE workspace = ? AND name = ?", (ws, job))
         conn.execute("UPDATE operations SET status = 'Succeeded', ended_at = ? "
                      "WHERE workspace = ? AND job = ? AND status = 'InProgress'", (stamp, ws, job))
+
+
+def process_start(pid: int) -> int | None:
+    """When process `pid` started (clock ticks since boot; Linux), None when it is gone or unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` exists on this machine and is not a zombie."""
+    if os.path.isdir("/proc/self"):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+        except OSError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def _record(row: sqlite3.Row) -> dict:

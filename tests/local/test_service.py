@@ -35,6 +35,14 @@ COMMAND_JOB = {"jobType": "Command", "command": "python train.py", "environmentI
                "computeId": "local"}
 
 
+@pytest.fixture
+def app(home):
+    """The REST layer alone: created jobs stay NotStarted (tests/local/test_runner.py runs them)."""
+    app = make_app(home, page_size=3, max_body=64 * 1024, user="tester", run_jobs=False)
+    yield app
+    app.close()
+
+
 def version_definition(kind):
     return ASSETS[kind][0] + ("VersionBase" if kind == "data" else "Version") + "Resource"
 
@@ -338,6 +346,47 @@ def test_set_job_status_is_compare_and_set(client, app):
     assert client.get("/jobs/j").json["properties"]["status"] == "Starting"
 
 
+def test_a_job_whose_runner_died_reads_as_failed(client, app):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    for name in ("gone", "silent", "alive", "starting"):
+        client.put(f"/jobs/{name}", {"properties": COMMAND_JOB})
+    app.store.set_runner("local", "starting", os.getpid())  # started, not yet claimed: no heartbeat to judge
+    assert app.store.claim_job("local", "gone", dead.pid)
+    assert not app.store.claim_job("local", "gone", os.getpid())  # claimed once
+    assert app.store.claim_job("local", "silent", os.getpid())
+    assert app.store.claim_job("local", "alive", os.getpid())
+    app.store.connection().execute("UPDATE jobs SET heartbeat_at = heartbeat_at - 10 "
+                                   "WHERE name IN ('silent', 'starting')")
+    gone = client.get("/jobs/gone").json["properties"]
+    assert gone["status"] == "Failed" and "the runner stopped" in gone["properties"]["Error"]
+    assert {job["name"]: job["properties"]["status"] for page in client.pages("/jobs") for job in page} == {
+        "gone": "Failed", "silent": "Failed", "alive": "Queued", "starting": "NotStarted"}
+    assert app.store.heartbeat("local", "alive", os.getpid()) == "Queued"
+    assert app.store.heartbeat("local", "alive", dead.pid) is None  # not this runner's job
+    assert app.store.get_job("local", "silent")["ended_at"]
+
+
+def test_run_properties_are_read_only(client, app):
+    client.put("/jobs/j", {"properties": COMMAND_JOB})
+    app.store.claim_job("local", "j", os.getpid())
+    app.store.set_job_status("local", "j", "Running")
+    app.store.set_job_status("local", "j", "Failed", exit_code=2, error="it broke")
+    job = client.get("/jobs/j").json
+    run = job["properties"]["properties"]
+    assert run["ExitCode"] == "2" and run["Error"] == "it broke" and run["StartTimeUtc"] <= run["EndTimeUtc"]
+    job["properties"]["properties"]["mine"] = "x"  # a changed user property is still a conflict; run ones are not
+    assert client.put("/jobs/j", job).status == 409
+    del job["properties"]["properties"]["mine"]
+    assert client.put("/jobs/j", job).status == 200
+
+
+def test_mlflow_tracking_answers_at_the_root_and_under_a_workspace(client):
+    for prefix in ("", WS):
+        response = client.call("GET", f"{prefix}/api/2.0/mlflow/experiments/get-by-name", query="experiment_name=nope")
+        assert response.status == 404 and response.json["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+
 def test_computes_have_the_builtin_local(client, rest_response):
     listed = client.get("/computes")
     assert names(listed.json["value"]) == ["local"]
@@ -466,7 +515,7 @@ def test_no_path_or_query_makes_a_server_error(client, segments, query, method):
 
 
 def test_concurrent_writers_keep_the_store_consistent(home):
-    app = make_app(home)
+    app = make_app(home, run_jobs=False)
     errors = []
 
     def writer(worker):
@@ -503,7 +552,7 @@ WRITER = """
 import sys
 from azureml_v2.local.service import make_app
 from local.conftest import Client
-client = Client(make_app(sys.argv[1]))
+client = Client(make_app(sys.argv[1], run_jobs=False))
 i = 0
 while True:
     i += 1
@@ -548,6 +597,25 @@ def test_migrations_run_from_an_empty_file_once(home):
     again = Store(home)  # reopening applies nothing twice
     assert again.schema_version == len(MIGRATIONS)
     again.close()
+
+
+def test_a_store_of_schema_1_is_migrated_keeping_its_jobs(home):
+    home.mkdir()
+    conn = sqlite3.connect(home / DB_NAME)
+    for sql in MIGRATIONS[0]:
+        conn.execute(sql)
+    conn.execute("INSERT INTO workspaces VALUES ('local', 'id', '{}', 't', 'u', 't', 'u')")
+    conn.execute("INSERT INTO jobs (workspace, name, doc, job_type, status, status_at, created_at, created_by, "
+                 "modified_at, modified_by) VALUES ('local', 'old', '{}', 'Command', 'Running', 't', 't', 'u', 't', 'u')")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    store = Store(home)
+    assert store.schema_version == len(MIGRATIONS)
+    job = store.get_job("local", "old")
+    assert job["status"] == "Running" and job["runner_pid"] is None and job["error"] is None
+    assert store.fail_if_runner_died(job)["status"] == "Running"  # no runner recorded: nothing to judge
+    store.close()
 
 
 def test_a_store_from_a_newer_version_or_not_a_database_is_refused(home, tmp_path):
