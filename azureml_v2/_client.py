@@ -53,6 +53,7 @@ class MLClient:
     components = _Group(".operations.assets", "ComponentOperations")
     datastores = _Group(".operations.datastores", "DatastoreOperations")
     compute = _Group(".operations.compute", "ComputeOperations")
+    jobs = _Group(".operations.jobs", "JobOperations")
 
     def __init__(self, credential=None, subscription_id: str | None = None, resource_group_name: str | None = None,
                  workspace_name: str | None = None, *, endpoint: str | None = None, home=None,

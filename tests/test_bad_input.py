@@ -644,11 +644,14 @@ def test_dicts_have_no_lines(here):
     ]
 
 
-def test_dict_input_is_not_changed_by_overrides(here):
+def test_inputs_are_not_changed_by_overrides(here):
     data = {"name": "iris", "path": "https://example.com/x", "tags": {"a": "1"}}
     loaded = azureml_v2.load_data(data, params_override=[{"tags.b": "2"}, {"name": "other"}])
     assert (loaded.name, loaded.tags) == ("other", {"a": "1", "b": "2"})
     assert data == {"name": "iris", "path": "https://example.com/x", "tags": {"a": "1"}}
+    overrides = [{"tags": {"a": "1"}}, {"tags.b": "2"}]
+    assert azureml_v2.load_data(data, params_override=overrides).tags == {"a": "1", "b": "2"}
+    assert overrides == [{"tags": {"a": "1"}}, {"tags.b": "2"}]
 
 
 # -- short messages -----------------------------------------------------------------------------------------

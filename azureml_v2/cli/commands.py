@@ -79,10 +79,60 @@ def run(args, group: tuple) -> int:
 
 
 def run_job(args) -> int:
-    from .._yaml.api import load_job
-    job = load_job(args.file, params_override=_overrides(args.overrides))
-    print_result(job._to_rest() if args.rest else job, args.output)
+    """Carry out one `azml job` verb."""
+    verb = args.verb
+    if verb in ("create", "validate"):
+        from .._yaml.api import load_job
+        job = load_job(args.file, params_override=_overrides(args.overrides))
+        if verb == "validate":
+            print_result(job._to_rest() if args.rest else job, args.output)
+            return 0
+    ops = client_for(args).jobs
+    if verb == "create":
+        created = ops.create_or_update(job, name=args.name)
+        if args.stream:
+            return _stream(ops, created.name)
+        result = _job_dict(created)
+    elif verb == "show":
+        result = _job_dict(ops.get(args.name))
+    elif verb == "list":
+        import itertools
+        if args.max_results < 1:
+            raise UsageError("--max-results must be at least 1")
+        jobs = ops.list(parent_job_name=args.parent_job_name, list_view_type=_list_view(args))
+        result = [_job_dict(j) for j in (jobs if args.all_results else itertools.islice(jobs, args.max_results))]
+    elif verb == "stream":
+        return _stream(ops, args.name)
+    elif verb == "cancel":
+        ops.begin_cancel(args.name).result()
+        return 0
+    elif verb == "download":
+        ops.download(args.name, download_path=args.download_path, output_name=args.output_name, all=args.all)
+        return 0
+    else:  # archive, restore: argparse lets no other verb through
+        getattr(ops, verb)(args.name)
+        return 0
+    print_result(result, args.output)
     return 0
+
+
+def _stream(ops, name: str) -> int:
+    """Follow a job to its end: 0 when it completed, else its failure on one line and 1."""
+    from ..operations.jobs import JobFailedError
+    try:
+        ops.stream(name)
+    except JobFailedError as err:
+        # the log was just shown: its first line and the last (the exception, usually) say enough
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        sys.stdout.flush()
+        sys.stderr.write(f"azml: error: {' '.join(lines[:1] + lines[1:][-1:])}\n")
+        return 1
+    return 0
+
+
+def _job_dict(job) -> dict:
+    # the YAML form has no status: it is the service's, and what `show` and `list` are read for
+    return {**_as_dict(job), "status": job.status}
 
 
 def run_server(args) -> int:
@@ -127,7 +177,7 @@ def print_result(result, fmt: str) -> None:
         yaml.safe_dump(rows, out, sort_keys=False, default_flow_style=False)
     else:
         items = rows if isinstance(rows, list) else [rows]
-        columns = [c for c in ("name", "version", "type", "path", "image", "description")
+        columns = [c for c in ("name", "version", "type", "status", "path", "image", "description")
                    if any(c in r for r in items)] or sorted({k for r in items for k in r})[:6]
         table = [[_cell(r.get(c)) for c in columns] for r in items]
         if fmt == "tsv":

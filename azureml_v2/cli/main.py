@@ -68,14 +68,37 @@ def build_parser() -> argparse.ArgumentParser:
     job = groups.add_parser("job", help="Manage jobs.", description="Manage jobs.")
     job_verbs = job.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
     job_verbs.required = True
-    validate = job_verbs.add_parser("validate", help="Check a job YAML file without submitting it.")
-    validate.add_argument("--file", "-f", required=True, help="YAML file describing the job.")
-    validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-                          help="Override a field, e.g. --set compute=local (repeatable).")
-    validate.add_argument("--rest", action="store_true", help="Print the REST body that would be sent.")
-    validate.add_argument("--output", "-o", choices=("json", "yaml"), default="yaml",
-                          help="Output format (default: yaml).")
-    validate.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
+    for verb, help_text in _JOB_VERBS.items():
+        p = job_verbs.add_parser(verb, help=help_text, description=help_text)
+        if verb in ("create", "validate"):
+            p.add_argument("--file", "-f", required=True, help="YAML file describing the job.")
+            p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                           help="Override a field, e.g. --set compute=local (repeatable).")
+        elif verb == "list":
+            p.add_argument("--parent-job-name", "-p", help="List the child jobs of this job.")
+            p.add_argument("--archived-only", action="store_true", help="List archived jobs only.")
+            p.add_argument("--include-archived", action="store_true", help="Include archived jobs.")
+            p.add_argument("--max-results", "-r", type=int, default=50,
+                           help="At most this many jobs, newest first (default: 50).")
+            p.add_argument("--all-results", action="store_true", help="List every job.")
+        else:
+            p.add_argument("--name", "-n", required=True, help="Name of the job.")
+        if verb == "create":
+            p.add_argument("--name", "-n", help="Name of the job (default: the file's, else a new one).")
+            p.add_argument("--stream", "-s", action="store_true",
+                           help="Follow the job's log; exit 0 only if it completes.")
+        elif verb == "validate":
+            p.add_argument("--rest", action="store_true", help="Print the REST body that would be sent.")
+        elif verb == "download":
+            p.add_argument("--output-name", help="The named output to download (default: the job's artifacts).")
+            p.add_argument("--all", action="store_true", help="Download the artifacts and every named output.")
+            p.add_argument("--download-path", "-p", default=".", help="Folder to download into (default: .).")
+        if verb == "validate":
+            p.add_argument("--output", "-o", choices=("json", "yaml"), default="yaml",
+                           help="Output format (default: yaml).")
+            p.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
+        else:
+            _workspace_options(p)
     server = groups.add_parser("server", help="Serve the local workspace over HTTP.",
                                description="Serve the local workspace over HTTP (loopback, bearer token).")
     verbs = server.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
@@ -97,6 +120,19 @@ _VERB_HELP = {
     "archive": "Archive a {group} (hidden from default lists).",
     "restore": "Restore an archived {group}.",
     "delete": "Delete a {group}.",
+}
+
+
+_JOB_VERBS = {
+    "create": "Submit a job from a YAML file.",
+    "show": "Show a job and its status.",
+    "list": "List jobs, newest first.",
+    "stream": "Follow a job's log and status until it ends; exit 0 only if it completed.",
+    "cancel": "Cancel a job.",
+    "download": "Download a finished job's artifacts or outputs.",
+    "archive": "Archive a job (hidden from default lists).",
+    "restore": "Restore an archived job.",
+    "validate": "Check a job YAML file without submitting it.",
 }
 
 

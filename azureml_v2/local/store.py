@@ -221,21 +221,17 @@ def _view(view: str) -> list[str]:
     return {"ActiveOnly": ["t.archived = 0"], "ArchivedOnly": ["t.archived = 1"], "All": []}[view]
 
 
-class Store:
-    """The database of one home folder (created on first use, migrated on open)."""
+class SQLiteFile:
+    """One SQLite file of a home folder: WAL, a connection per thread, one transaction per write, and
+    `PRAGMA user_version` migrations (a list of steps, each a list of SQL statements)."""
 
-    def __init__(self, home: str | os.PathLike, *, busy_timeout: float = 30.0):
-        self.home = Path(home).expanduser().resolve()
-        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.path = self.home / DB_NAME
-        if not self.path.exists():  # the database holds datastore secrets: owner only
+    def __init__(self, path: Path, migrations: list, *, busy_timeout: float = 30.0):
+        self.path = path
+        if not self.path.exists():  # the local databases hold secrets: owner only
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         self.busy_timeout = busy_timeout
         self._local = threading.local()
-        self._workspaces: set[str] = set()
-        self._migrate(self.connection())
-
-    # -- connections and transactions
+        self._migrate(self.connection(), migrations)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (autocommit; use :meth:`write` for changes)."""
@@ -275,18 +271,28 @@ class Store:
                 conn.execute("ROLLBACK")
             raise
 
-    def _migrate(self, conn) -> None:
-        if conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
+    def _migrate(self, conn, migrations: list) -> None:
+        if conn.execute("PRAGMA user_version").fetchone()[0] == len(migrations):
             return
         with self.write():
             current = conn.execute("PRAGMA user_version").fetchone()[0]  # again: another process may have won
-            if current > len(MIGRATIONS):
+            if current > len(migrations):
                 raise StoreError(f"{self.path} has schema version {current}, newer than this azureml_v2 "
-                                 f"understands ({len(MIGRATIONS)}): upgrade azureml_v2")
-            for number, steps in enumerate(MIGRATIONS[current:], start=current + 1):
+                                 f"understands ({len(migrations)}): upgrade azureml_v2")
+            for number, steps in enumerate(migrations[current:], start=current + 1):
                 for sql in steps:
                     conn.execute(sql)
                 conn.execute(f"PRAGMA user_version = {number}")
+
+
+class Store(SQLiteFile):
+    """The database of one home folder (created on first use, migrated on open)."""
+
+    def __init__(self, home: str | os.PathLike, *, busy_timeout: float = 30.0):
+        self.home = Path(home).expanduser().resolve()
+        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._workspaces: set[str] = set()
+        super().__init__(self.home / DB_NAME, MIGRATIONS, busy_timeout=busy_timeout)
 
     @property
     def schema_version(self) -> int:

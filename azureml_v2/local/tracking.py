@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
-from azureml_v2.local.store import Store, StoreError
+from .store import SQLiteFile
 
 DB_NAME = "tracking.db"
 DEFAULT_WORKSPACE = "local"
@@ -174,34 +174,13 @@ def _kv(pairs) -> list[dict]:
 # -- the database
 
 
-class TrackingStore:
+class TrackingStore(SQLiteFile):
     """``<home>/tracking.db``: one connection per thread, one ``BEGIN IMMEDIATE`` transaction per write."""
 
     def __init__(self, home: str | os.PathLike, *, busy_timeout: float = 30.0):
         self.home = Path(home).expanduser().resolve()
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.path = self.home / DB_NAME
-        self.busy_timeout = busy_timeout
-        self._local = threading.local()
-        self._migrate()
-
-    # the workspace store's per-thread connection (WAL, busy timeout, foreign keys) and write transaction
-    connection = Store.connection
-    write = Store.write
-
-    def _migrate(self) -> None:
-        conn = self.connection()
-        if conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
-            return
-        with self.write():
-            current = conn.execute("PRAGMA user_version").fetchone()[0]  # again: another process may have won
-            if current > len(MIGRATIONS):
-                raise StoreError(f"{self.path} has schema version {current}, newer than this azureml_v2 "
-                                 f"understands ({len(MIGRATIONS)}): upgrade azureml_v2")
-            for number, steps in enumerate(MIGRATIONS[current:], start=current + 1):
-                for sql in steps:
-                    conn.execute(sql)
-                conn.execute(f"PRAGMA user_version = {number}")
+        super().__init__(self.home / DB_NAME, MIGRATIONS, busy_timeout=busy_timeout)
 
     # -- experiments
 
