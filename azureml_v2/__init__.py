@@ -37,6 +37,7 @@ _EXPORTS = {
     "AmlTokenIdentity": ".entities.job",
     "SweepJob": ".entities.sweep",
     "MLClient": "._client",
+    "JobFailedError": ".operations.jobs",
     "ListViewType": ".operations._base",
     "Compute": ".entities.compute",
     "Model": ".entities.model",

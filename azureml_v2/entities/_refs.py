@@ -8,6 +8,18 @@ from typing import NamedTuple
 LOCAL_SCOPE = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local/providers/"
                "Microsoft.MachineLearningServices/workspaces/local")
 
+# Where Azure ML keeps a job's artifacts and unnamed outputs: a folder of this datastore.
+ARTIFACT_STORE = "workspaceartifactstore"
+
+
+def job_artifacts_path(job: str) -> str:
+    return f"ExperimentRun/dcid.{job}"
+
+
+def job_artifacts_uri(job: str) -> str:
+    return f"azureml://datastores/{ARTIFACT_STORE}/paths/{job_artifacts_path(job)}"
+
+
 # Curated names carry dots (AzureML-sklearn-1.5), so references are looser than new names.
 _REF_NAME = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,254}"
 _SHORT = re.compile(rf"^azureml:(?P<name>{_REF_NAME})(?::(?P<version>[^:@/\s]+)|@(?P<label>[A-Za-z0-9._\-]+))?$")

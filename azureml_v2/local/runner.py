@@ -26,12 +26,12 @@ import time
 from collections import deque
 from pathlib import Path
 
+from ..entities._refs import ARTIFACT_STORE, job_artifacts_path, job_artifacts_uri
 from . import envs, tracking
 from .service import RESOURCE_GROUP, SUBSCRIPTION_ID, put_asset_version
 from .store import TERMINAL_STATUSES, NotFound, Page, Store, now, process_start
 
 ACTIVE_STATUSES = ("Queued", "Preparing", "Running", "Finalizing", "CancelRequested")
-ARTIFACT_STORE = "workspaceartifactstore"
 KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
 TAIL_LINES = 20  # lines of stderr quoted in a failed job's error
 _POLL = 0.25
@@ -70,7 +70,7 @@ class Runner:
         self.folder = self.store.job_folder(self.ws, name)
         self.wd = self.folder / "wd"
         self.user_logs = self.folder / "user_logs"
-        self.artifacts = self.store.datastore_folder(ARTIFACT_STORE) / "ExperimentRun" / f"dcid.{name}"
+        self.artifacts = self.store.datastore_folder(ARTIFACT_STORE) / job_artifacts_path(name)
         self.pid = os.getpid()
         self.stop = threading.Event()  # cancel requested, or the job left this runner's hands
         self._done = threading.Event()
@@ -537,8 +537,7 @@ class Runner:
         """Register an output with a name as a data or model asset version pointing at the stored output."""
         kind = item.get("jobOutputType", "uri_folder")
         m = _DATASTORE_URI.match(item.get("uri") or "")
-        uri = item.get("uri") if m else (f"azureml://datastores/{ARTIFACT_STORE}/paths/ExperimentRun/"
-                                         f"dcid.{self.name}/{key}")
+        uri = item.get("uri") if m else f"{job_artifacts_uri(self.name)}/{key}"
         if kind in _FOLDER_TYPES and not uri.endswith("/"):
             uri += "/"
         name = item["assetName"]

@@ -13,6 +13,7 @@ from azureml_v2.local.service import make_app
 
 # PUT path under the workspace -> the spec definition of its body
 _BODY_DEFINITIONS = [
+    (re.compile(r"/(jobs)/[^/]+$"), {"jobs": "JobBaseResource"}),
     (re.compile(r"/(codes|data|environments|models|components)/[^/]+/versions/[^/]+$"), {
         "codes": "CodeVersionResource", "data": "DataVersionBaseResource",
         "environments": "EnvironmentVersionResource", "models": "ModelVersionResource",

@@ -1,0 +1,376 @@
+"""Jobs: submit (uploading local code and data first), get, list, cancel, archive, stream logs, download
+outputs and read metrics. The same calls serve an Azure ML workspace and the local one."""
+from __future__ import annotations
+
+import codecs
+import copy
+import re
+import secrets
+import sys
+import time
+from pathlib import Path
+
+from azure.core.paging import ItemPaged
+from azure.core.polling import LROPoller
+from azure.core.rest import HttpRequest
+
+from ..entities._refs import _DATASTORE, is_local, job_artifacts_uri, to_arm
+from ..exceptions import Problem, ValidationError
+from ..local.store import TERMINAL_STATUSES
+from ._base import ListViewType, Operations, http_error
+
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$")
+_MODEL_INPUTS = ("mlflow_model", "custom_model", "triton_model")
+# Where Azure ML (and the local runner) keep a job's artifacts and its unnamed outputs.
+_LOCAL_KINDS = ("Command",)  # job types the local workspace runs (sweeps come later)
+_LOCAL_LOG_POLL = 0.25  # seconds between reads of a local job's log file and status
+_METRICS_PAGE = 1000
+
+_ADJECTIVES = ("amber", "bold", "brave", "calm", "clever", "crisp", "eager", "gentle", "golden", "happy", "keen",
+               "lively", "lucid", "mellow", "nimble", "patient", "quiet", "rapid", "shiny", "steady", "sunny",
+               "swift", "tidy", "witty")
+_NOUNS = ("apple", "badger", "brook", "cactus", "canyon", "comet", "falcon", "fern", "garden", "harbor", "island",
+          "lantern", "maple", "meadow", "otter", "pepper", "pine", "river", "rocket", "sparrow", "summit", "tiger",
+          "tulip", "willow")
+
+
+class JobFailedError(RuntimeError):
+    """A streamed job ended Failed or Canceled; `job` is its final state."""
+
+    def __init__(self, message: str, job=None):
+        super().__init__(message)
+        self.job = job
+
+
+def generate_name() -> str:
+    """A fresh job name as Azure ML makes them: adjective_noun_<10 random characters>."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    suffix = "".join(secrets.choice(alphabet) for _ in range(10))
+    return f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}_{suffix}"
+
+
+def job_from_rest(resource: dict):
+    """A CommandJob or SweepJob by jobType; other kinds as a plain Job with the fields all jobs share."""
+    kind = resource.get("properties", {}).get("jobType")
+    if kind == "Command":
+        from ..entities.job import CommandJob
+        return CommandJob._from_rest(resource)
+    if kind == "Sweep":
+        from ..entities.sweep import SweepJob
+        return SweepJob._from_rest(resource)
+    from ..entities.job import Job
+    return Job(**Job._job_fields(resource))
+
+
+class JobOperations(Operations):
+    """create_or_update, get, list, begin_cancel, archive, restore, validate, stream, download, get_metrics."""
+
+    def create_or_update(self, job, *, name: str | None = None, description: str | None = None,
+                         compute: str | None = None, tags: dict | None = None, experiment_name: str | None = None,
+                         display_name: str | None = None):
+        """Submit a job; the keywords override its fields. A job without a name gets a fresh one, without
+        an experiment the current folder's name (as azure-ai-ml does).
+
+        Local code and local data inputs are uploaded to the workspace's default datastore, an inline
+        environment is created, `@latest` references are resolved, then the job is sent. The caller's
+        object is left as it was; the job as the service recorded it is returned.
+        """
+        job = copy.deepcopy(job)
+        for attr, value in (("name", name), ("description", description), ("compute", compute), ("tags", tags),
+                            ("experiment_name", experiment_name), ("display_name", display_name)):
+            if value is not None:
+                setattr(job, attr, value)
+        job.name = job.name or generate_name()
+        job.experiment_name = job.experiment_name or Path.cwd().name.replace(" ", "") or "Default"
+        self.validate(job, raise_on_failure=True)
+        self._resolve_dependencies(job)
+        return job_from_rest(self._put(job._to_rest(self._ml_client._scope), "jobs", job.name))
+
+    def _resolve_dependencies(self, job) -> None:
+        ml = self._ml_client
+        template = getattr(job, "trial", job)  # a sweep's trial holds its code and environment
+        if template.code is not None:
+            template.code = ml.code._arm_id_for(template.code)
+        template.environment = self._environment_id(template.environment)
+        from ..entities.inputs import LITERAL_TYPES, Input
+        for value in (job.inputs or {}).values():
+            if isinstance(value, Input) and value.type not in LITERAL_TYPES and value.path:
+                value.path = self._input_uri(value)
+
+    def _environment_id(self, environment):
+        # curated environments are not stored in a local workspace: its runner maps them to local equivalents
+        if self._ml_client.is_local and isinstance(environment, str):
+            from ..local.envs import curated
+            if curated(environment) is not None:
+                return environment
+        return self._ml_client.environments._arm_id_for(environment)
+
+    def _input_uri(self, value) -> str:
+        """A data input's path as the service takes it: local paths uploaded, `@latest` resolved, ARM ids."""
+        ml = self._ml_client
+        if is_local(value.path):
+            return ml.data._upload(value.path)
+        kind = "models" if value.type in _MODEL_INPUTS else "data"
+        return to_arm(getattr(ml, kind)._resolve(value.path), kind, ml._scope)
+
+    def validate(self, job, *, raise_on_failure: bool = False) -> list[Problem]:
+        """What the service would refuse in `job`, checked here without sending anything.
+
+        Returns the problems (empty when the job looks right); with raise_on_failure=True raises them as
+        one azureml_v2.ValidationError instead.
+        """
+        from ..entities.job import CommandJob
+        from ..entities.sweep import SweepJob
+        source = f"<{type(job).__name__}>"
+        problems = []
+
+        def problem(path: str, message: str) -> None:
+            problems.append(Problem(message, path, source))
+
+        if job.name is not None and not _NAME.match(job.name):
+            problem("name", f"invalid job name {job.name!r}: letters, digits, '-' and '_', starting with a letter "
+                            "or digit, at most 255 characters")
+        if isinstance(job, SweepJob):
+            try:
+                job.validate()
+            except ValidationError as err:
+                problems += err.problems
+            template, prefix = job.trial, "trial."
+            if template is None:
+                problem("trial", "a sweep job needs a trial (command, code, environment)")
+        elif isinstance(job, CommandJob):
+            template, prefix = job, ""
+        else:
+            problem("type", f"only command and sweep jobs can be submitted, not {type(job).__name__}")
+            template = None
+        if template is not None:
+            if not (template.command or "").strip():
+                problem(prefix + "command", "the command is empty")
+            elif template is job:
+                from .._yaml.jobs import placeholder_problems
+                declared = {"inputs": list(job.inputs or ()), "outputs": list(job.outputs or ())}
+                for message in placeholder_problems(job.command, declared):
+                    problem("command", message)
+            if template.environment is None:
+                problem(prefix + "environment", "an environment is required (a reference or an inline one)")
+            if template.code is not None and is_local(template.code) and not Path(template.code).exists():
+                problem(prefix + "code", f"{template.code}: no such file or folder")
+        from ..entities.inputs import Input
+        for key, value in (job.inputs or {}).items():
+            if isinstance(value, Input) and value.path and is_local(value.path) and not Path(value.path).exists():
+                problem(f"inputs.{key}.path", f"{value.path}: no such file or folder")
+        if problems and raise_on_failure:
+            raise ValidationError(problems)
+        return problems
+
+    def get(self, name: str):
+        """A job by name, with its current status."""
+        return job_from_rest(self._get("jobs", name))
+
+    def list(self, *, parent_job_name: str | None = None,
+             list_view_type=ListViewType.ACTIVE_ONLY) -> ItemPaged:
+        """The workspace's top-level jobs, newest first, or the child jobs of `parent_job_name`.
+
+        list_view_type: ActiveOnly (default), ArchivedOnly or All.
+        """
+        from .assets import _list_view
+        params = {"listViewType": _list_view(list_view_type)}
+        if parent_job_name is not None:
+            if not self._ml_client.is_local:
+                raise ValidationError("parent_job_name: Azure ML lists child jobs through its run history service, "
+                                      "which is not part of the ARM API this client uses")
+            params["parentJobName"] = parent_job_name
+        return self._paged(job_from_rest, "jobs", params=params)
+
+    def begin_cancel(self, name: str) -> LROPoller:
+        """Ask the job to stop; the poller completes when it has (Canceled, or already ended)."""
+        return self._begin("POST", "jobs", name, "cancel")
+
+    def archive(self, name: str) -> None:
+        """Hide a job from default lists."""
+        self._set_archived(name, True)
+
+    def restore(self, name: str) -> None:
+        """Undo `archive`."""
+        self._set_archived(name, False)
+
+    def _set_archived(self, name: str, archived: bool) -> None:
+        properties = {k: v for k, v in self._get("jobs", name).get("properties", {}).items() if k != "status"}
+        properties["isArchived"] = archived
+        self._put({"properties": properties}, "jobs", name)
+
+    # -- following a job -----------------------------------------------------------------------------------
+    def _job_folder(self, name: str) -> Path | None:
+        """The job's folder on this machine, for a local workspace served in this process."""
+        home = self._ml_client.home
+        return None if home is None else home / "jobs" / self._ml_client.workspace_name / name
+
+    def stream(self, name: str, *, out=None):
+        """Print the job's status changes and, on the local workspace, its log as it grows (from the start);
+        return the job when it has ended. Raises JobFailedError when it ended Failed or Canceled.
+
+        Azure ML streams logs through its run history service, which is not part of ARM: for a cloud
+        workspace (or a served local one) only status changes are shown.
+        """
+        out = out or sys.stdout
+        folder = self._job_folder(name)
+        tail = _Tail(folder / "user_logs" / "std_log.txt") if folder is not None else None
+        interval = _LOCAL_LOG_POLL if tail is not None else self._ml_client.polling_interval
+        out.write(f"RunId: {name}\n")
+        if tail is None:
+            out.write("(logs are not streamed from this workspace: status changes only)\n")
+        status = None
+        while True:
+            resource = self._get("jobs", name)
+            current = resource.get("properties", {}).get("status")
+            final = current in TERMINAL_STATUSES
+            kind = resource.get("properties", {}).get("jobType")
+            if self._ml_client.is_local and kind not in _LOCAL_KINDS and current == "NotStarted":
+                raise ValidationError(f"job {name}: {kind} jobs do not run on the local workspace yet, so it "
+                                      "stays NotStarted (submit it to an Azure ML workspace to run it)")
+            if current != status and not final:
+                self._status_line(out, tail, current)
+            status = current
+            if tail is not None:  # read after the status: a final status means the log is complete
+                tail.pump(out)
+            if final:
+                self._status_line(out, tail, current)
+                break
+            out.flush()
+            time.sleep(interval)
+        out.flush()
+        job = job_from_rest(resource)
+        if current != "Completed":
+            error = _error_message(resource)
+            raise JobFailedError(f"job {name} {current.lower()}" + (f": {error}" if error else ""), job)
+        return job
+
+    @staticmethod
+    def _status_line(out, tail, status: str) -> None:
+        if tail is not None:
+            tail.close_line(out)
+        out.write(f"Status: {status}\n")
+
+    # -- outputs and metrics -----------------------------------------------------------------------------
+    def download(self, name: str, *, download_path=".", output_name: str | None = None, all: bool = False) -> None:
+        """Copy a finished job's files from the datastore to `download_path`.
+
+        By default its artifacts (the `./outputs` and `./logs` it wrote) go to `<download_path>/artifacts/`;
+        `output_name` copies that named output to `<download_path>/<output_name>/`; all=True copies the
+        artifacts and every named output.
+        """
+        props = self._get("jobs", name).get("properties", {})
+        status = props.get("status")
+        if status not in TERMINAL_STATUSES:
+            raise ValidationError(f"job {name} is {status}: its files can be downloaded once it has ended")
+        outputs = props.get("outputs") or {}
+        if output_name is not None and output_name not in outputs:
+            raise ValidationError(f"job {name} has no output named {output_name!r} (outputs: "
+                                  f"{', '.join(outputs) or 'none'})")
+        root = Path(download_path)
+        wanted = [] if output_name is None and not all else [output_name] if output_name else list(outputs)
+        for key in wanted:
+            if not _NAME.match(key):  # the name becomes a folder under download_path
+                raise ValidationError(f"refusing to download output {key!r}: not a valid output name")
+            self._download_uri(_output_uri(name, key, outputs[key]), root / key)
+        if output_name is None:
+            for part in ("outputs", "logs"):
+                self._download_uri(f"{job_artifacts_uri(name)}/{part}", root / "artifacts" / part, missing_ok=True)
+
+    def _download_uri(self, uri: str, dest: Path, *, missing_ok: bool = False) -> None:
+        m = _DATASTORE.match(uri)
+        if not m or not m.group("path"):
+            raise ValidationError(f"cannot download {uri!r}: only azureml://datastores/<name>/paths/<path> "
+                                  "locations can be downloaded")
+        from .._artifacts.storage import download
+        datastores = self._ml_client.datastores
+        storage = datastores._storage(datastores.get(m.group("name"), include_secrets=True))
+        if missing_ok and not _has_files(storage, m.group("path")):
+            return
+        download(storage, m.group("path"), dest)
+
+    def get_metrics(self, name: str) -> dict[str, list[tuple[int, float, int]]]:
+        """The job's MLflow metrics on the local workspace: key -> [(step, value, timestamp ms)] in logging
+        order. On Azure ML, read them with MLflow at the workspace's tracking URI."""
+        if not self._ml_client.is_local:
+            raise ValidationError("get_metrics reads the local workspace's tracking store; for Azure ML use "
+                                  "mlflow with the workspace's tracking URI")
+        run = self._mlflow("runs/get", {"run_id": name})["run"]
+        history = {}
+        for metric in run.get("data", {}).get("metrics", []):
+            key, token, points = metric["key"], None, []
+            while True:
+                params = {"run_id": name, "metric_key": key, "max_results": _METRICS_PAGE}
+                if token:
+                    params["page_token"] = token
+                page = self._mlflow("metrics/get-history", params)
+                points += [(int(p.get("step", 0)), float(p["value"]), int(p["timestamp"]))
+                           for p in page.get("metrics", [])]
+                token = page.get("next_page_token")
+                if not token:
+                    break
+            history[key] = points
+        return history
+
+    def _mlflow(self, path: str, params: dict) -> dict:
+        # under the workspace's ARM path, as Azure ML's tracking URI has it: the service picks the workspace from it
+        request = HttpRequest("GET", f"{self._url()}/api/2.0/mlflow/{path}", params=params)
+        response = self._ml_client._pipeline.send_request(request)
+        if response.status_code != 200:
+            error = type(http_error(response))
+            try:  # MLflow's error body: {"error_code": ..., "message": ...}
+                message = response.json().get("message")
+            except (ValueError, AttributeError):
+                message = None
+            exc = error(message=message or response.text())  # not response=: it would parse an ARM error body
+            exc.status_code, exc.reason = response.status_code, response.reason
+            raise exc
+        return response.json()
+
+
+def _output_uri(job: str, key: str, output: dict) -> str:
+    """Where a named output is stored: its own `uri`, else the job's folder in the artifact store."""
+    return output.get("uri") or f"{job_artifacts_uri(job)}/{key}"
+
+
+def _has_files(storage, remote: str) -> bool:
+    """Whether datastore path `remote` holds a file (a job's empty ./outputs is left out of a download)."""
+    if isinstance(storage, (str, Path)):
+        start = Path(storage) / remote
+        return start.is_file() or any(p.is_file() for p in start.rglob("*"))
+    return next(iter(storage.list_blobs(name_starts_with=remote.rstrip("/") + "/")), None) is not None
+
+
+def _error_message(resource: dict) -> str | None:
+    """The failure reason the local workspace records with a job (its run property `Error`)."""
+    return (resource.get("properties", {}).get("properties") or {}).get("Error") or None
+
+
+class _Tail:
+    """Follows a growing text file from its start, as `tail -f` does; a file not there yet reads as empty."""
+
+    def __init__(self, path: Path):
+        self.path, self.offset = path, 0
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.ends_line = True
+
+    def pump(self, out) -> None:
+        """Write what was appended since the last call."""
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self.offset)
+                data = fh.read()
+        except FileNotFoundError:
+            return
+        if not data:
+            return
+        self.offset += len(data)
+        text = self.decoder.decode(data)
+        if text:
+            out.write(text)
+            self.ends_line = text.endswith("\n")
+
+    def close_line(self, out) -> None:
+        if not self.ends_line:
+            out.write("\n")
+            self.ends_line = True
