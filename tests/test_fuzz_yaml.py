@@ -11,7 +11,6 @@ import copy
 import re
 from pathlib import Path
 
-import pytest
 import yaml
 from hypothesis import HealthCheck, currently_in_test_context, event, given, settings, strategies as st
 
@@ -25,8 +24,8 @@ LOADERS = [getattr(azureml_v2, f"load_{kind}") for kind in ("job", "data", "envi
                                                            "code", "datastore")]
 FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
-ODD_TEXT = st.text(st.characters(categories=("Cc", "Cf", "Zl", "Zp", "Zs", "Mn", "So", "Lo", "Co", "Nd",
-                                                          "Po")), min_size=1, max_size=12)
+ODD_TEXT = st.text(st.characters(categories=("Cc", "Cf", "Zl", "Zp", "Zs", "Mn", "So", "Lo", "Co", "Nd", "Po")),
+                   min_size=1, max_size=12)
 ODD_VALUES = st.one_of(
     st.sampled_from([None, True, False, 0, -1, 1.5, float("inf"), float("nan"), 10 ** 400, -(10 ** 30), "", " ",
                      "azureml:", "azureml://", "azureml:x:1:2", "azureml://datastores/x", "/subscriptions/x",
@@ -69,7 +68,7 @@ def check_every_loader(source) -> None:
     before = repr(source)
     for load in LOADERS:
         try:
-            load(copy.deepcopy(source) if is_dict else source)
+            load(source)
             outcome = "loaded"
         except ValidationError as exc:
             outcome = "ValidationError"
@@ -292,8 +291,8 @@ def test_parser_builds_what_pyyaml_builds(corpus_root, data):
         return
     try:
         found = Document.parse(text, "x.yml").data
-    except ValidationError as exc:
-        assert f"nested more than {MAX_DEPTH} levels deep" in str(exc), str(exc)
+    except ValidationError as exc:  # what we refuse on purpose
+        assert f"nested more than {MAX_DEPTH} levels deep" in str(exc) or "recursive anchors" in str(exc), str(exc)
         return
     assert repr(found) == repr(expected)
 

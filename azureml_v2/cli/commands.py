@@ -94,7 +94,13 @@ def run_job(args) -> int:
             return _stream(ops, created.name)
         result = _job_dict(created)
     elif verb == "show":
-        result = _job_dict(ops.get(args.name))
+        job = ops.get(args.name)
+        if type(job).__name__ == "SweepJob" and ops._ml_client.is_local:
+            return _show_sweep(ops, job, args.output)
+        result = _job_dict(job)
+    elif verb == "plot":
+        print(ops.plot(args.name, args.path))
+        return 0
     elif verb == "list":
         import itertools
         if args.max_results < 1:
@@ -127,6 +133,21 @@ def _stream(ops, name: str) -> int:
         sys.stdout.flush()
         sys.stderr.write(f"azml: error: {' '.join(lines[:1] + lines[1:][-1:])}\n")
         return 1
+    return 0
+
+
+def _show_sweep(ops, job, fmt: str) -> int:
+    """A sweep with its trials: as a table of trials and the best one, or its fields plus `trials`."""
+    view = ops._sweep_view(ops._get("jobs", job.name))
+    if fmt in ("table", "tsv"):
+        from .._trials import cells, summary, table
+        lines = table(view) + summary(view) if fmt == "table" else ["\t".join(row) for row in cells(view)[1]]
+        sys.stdout.write("".join(line + "\n" for line in lines))
+        return 0
+    best = view.best()
+    trials = [{"trial": t.number, "name": t.name, "status": t.status, "params": t.params,
+               view.primary_metric: t.metric} for t in view.trials]
+    print_result({**_job_dict(job), "best_trial": best.name if best else None, "trials": trials}, fmt)
     return 0
 
 

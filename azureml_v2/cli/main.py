@@ -86,13 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
         if verb == "create":
             p.add_argument("--name", "-n", help="Name of the job (default: the file's, else a new one).")
             p.add_argument("--stream", "-s", action="store_true",
-                           help="Follow the job's log; exit 0 only if it completes.")
+                           help="Follow the job's log (a sweep: its trials); exit 0 only if it completes.")
         elif verb == "validate":
             p.add_argument("--rest", action="store_true", help="Print the REST body that would be sent.")
         elif verb == "download":
             p.add_argument("--output-name", help="The named output to download (default: the job's artifacts).")
             p.add_argument("--all", action="store_true", help="Download the artifacts and every named output.")
             p.add_argument("--download-path", "-p", default=".", help="Folder to download into (default: .).")
+        elif verb == "plot":
+            p.add_argument("--path", required=True,
+                           help="Picture to write: .html (self-contained) or .png (needs azureml_v2[plot]).")
         if verb == "validate":
             p.add_argument("--output", "-o", choices=("json", "yaml"), default="yaml",
                            help="Output format (default: yaml).")
@@ -125,14 +128,15 @@ _VERB_HELP = {
 
 _JOB_VERBS = {
     "create": "Submit a job from a YAML file.",
-    "show": "Show a job and its status.",
+    "show": "Show a job and its status (a sweep: with its trials).",
     "list": "List jobs, newest first.",
-    "stream": "Follow a job's log and status until it ends; exit 0 only if it completed.",
+    "stream": "Follow a job's log (a sweep: its trials) until it ends; exit 0 only if it completed.",
     "cancel": "Cancel a job.",
     "download": "Download a finished job's artifacts or outputs.",
     "archive": "Archive a job (hidden from default lists).",
     "restore": "Restore an archived job.",
     "validate": "Check a job YAML file without submitting it.",
+    "plot": "Draw a sweep: metric per trial, best so far, parameters in parallel coordinates.",
 }
 
 

@@ -37,7 +37,7 @@ TAIL_LINES = 20  # lines of stderr quoted in a failed job's error
 _POLL = 0.25
 _HEARTBEAT = 1.0
 
-_EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
+EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
 _OPTIONAL_BLOCK = re.compile(r"\$\[\[(.*?)\]\]", re.DOTALL)
 _DATASTORE_URI = re.compile(r"^azureml://(?:subscriptions/[^/]+/resource[gG]roups/[^/]+/workspaces/[^/]+/)?"
                             r"datastores/(?P<datastore>[^/]+)/paths(?:/(?P<path>.*))?$")
@@ -571,7 +571,7 @@ class Runner:
 def substitute(command: str, inputs: dict[str, str], outputs: dict[str, str]) -> str:
     """Fill ${{inputs.x}} and ${{outputs.y}}; drop each $[[ ... ]] block that names an absent input."""
     def block(m: re.Match) -> str:
-        names = [e.removeprefix("inputs.") for e in _EXPRESSION.findall(m.group(1)) if e.startswith("inputs.")]
+        names = [e.removeprefix("inputs.") for e in EXPRESSION.findall(m.group(1)) if e.startswith("inputs.")]
         return m.group(1) if all(n in inputs for n in names) else ""
 
     def value(m: re.Match) -> str:
@@ -584,7 +584,7 @@ def substitute(command: str, inputs: dict[str, str], outputs: dict[str, str]) ->
                               if group == "inputs" else ""))
         return values[key]
 
-    return _EXPRESSION.sub(value, _OPTIONAL_BLOCK.sub(block, command))
+    return EXPRESSION.sub(value, _OPTIONAL_BLOCK.sub(block, command))
 
 
 def _move_into(source: Path, target: Path) -> None:

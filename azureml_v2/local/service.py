@@ -9,9 +9,11 @@ datastores, jobs, computes (the built-in ``local``), and the status of long-runn
 (``operationResults/{id}`` behind ``Location``, ``operationsStatus/{id}`` behind ``Azure-AsyncOperation``).
 Lists page with ``$skipToken`` (``$skip`` too, the spec's name) in ``nextLink``; errors are ARM error bodies.
 
-A created command job starts a detached runner process (``azureml_v2.local.runner``) unless ``run_jobs=False``. A
-job's REST body shows how it ran in ``properties`` (the spec has no fields for it): ``StartTimeUtc``, ``EndTimeUtc``,
-``ExitCode``, ``Error``; a GET or list finds jobs whose runner died and marks them Failed. MLflow's tracking API
+A created command job starts a detached runner process (``azureml_v2.local.runner``), a sweep job its controller
+(``azureml_v2.local.sweep``), unless ``run_jobs=False``. A job's REST body shows how it ran in ``properties`` (the spec
+has no fields for it): ``StartTimeUtc``, ``EndTimeUtc``, ``ExitCode``, ``Error``, and what a sweep controller reports
+(``best_child_run_id``, ``score``, ``azureml.sweep.summary``). A GET or list finds jobs whose runner died and marks
+them Failed, except a sweep: its controller is started again and resumes the sweep. MLflow's tracking API
 (``azureml_v2.local.tracking``) answers under ``/api/2.0/mlflow/``, at the root or under a workspace's ARM path.
 
 The built-in datastores ``workspaceblobstore`` (the default) and ``workspaceartifactstore`` are folders under
@@ -60,6 +62,13 @@ VERSION_MUTABLE = frozenset({"description", "tags", "isArchived", "stage"})
 JOB_MUTABLE = frozenset({"description", "displayName", "tags", "isArchived"})
 # How a job ran, in its `properties` (the spec has no fields for these); read-only, a PUT ignores them.
 RUN_PROPERTIES = ("StartTimeUtc", "EndTimeUtc", "ExitCode", "Error")
+# What a sweep controller reports in `properties` of the sweep (Azure ML's names) and of a trial it stopped early;
+# read-only, a PUT ignores them.
+BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED = ("best_child_run_id", "score", "azureml.sweep.summary",
+                                                      "azureml.sweep.earlyTerminated")
+RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED)
+# The process that runs a created job, by jobType (python -m <module> --home H --workspace WS --job NAME)
+_RUNNERS = {"Command": "azureml_v2.local.runner", "Sweep": "azureml_v2.local.sweep"}
 # Read-only fields clients echo back from a GET; a PUT ignores them.
 _READ_ONLY = frozenset({"provisioningState", "latestVersion", "nextVersion", "environmentType", "isDefault",
                         "status", "parameters"})
@@ -665,11 +674,16 @@ class LocalService:
     # -- jobs
 
     def _job(self, ws: str, record: dict) -> dict:
+        if record["job_type"] == "Sweep" and self.run_jobs and self.store.take_over(record, os.getpid()):
+            self.start_runner(record)  # a sweep resumes: its trials and state are in the store
+            record = self.store.get_job(ws, record["name"])
         record = self.store.fail_if_runner_died(record)
         run = {"StartTimeUtc": record["started_at"], "EndTimeUtc": record["ended_at"], "Error": record["error"],
                "ExitCode": None if record["exit_code"] is None else str(record["exit_code"])}
+        results = json.loads(record["results"] or "{}")
         props = {**record["doc"], "status": record["status"],
-                 "properties": {**record["doc"].get("properties", {}), **{k: v for k, v in run.items() if v}}}
+                 "properties": {**record["doc"].get("properties", {}), **results,
+                                **{k: v for k, v in run.items() if v}}}
         return _resource(ws, ("jobs", record["name"]), record["name"], "jobs", props, record)
 
     def list_jobs(self, req, ws):
@@ -686,8 +700,15 @@ class LocalService:
         return 200, self._job(ws, self.store.get_job(ws, name)), {}
 
     def put_job(self, req, ws, name):
-        props = _base(req.body(), ("isArchived",))
-        props["properties"] = {k: v for k, v in props["properties"].items() if k not in RUN_PROPERTIES}
+        record, created = self.create_job(ws, name, req.body())
+        return (201 if created else 200), self._job(ws, record), {}
+
+    def create_job(self, ws: str, name: str, props: dict) -> tuple[dict, bool]:
+        """Check and record a job's REST `properties`, as a PUT does, and start its runner when it is new
+        -> (record, created)."""
+        props = _base(props, ("isArchived",))
+        props["properties"] = {k: v for k, v in props["properties"].items()
+                               if k not in RUN_PROPERTIES and k not in RESULT_PROPERTIES}
         _check_enum(props, "jobType", tuple(_JOB_REQUIRED), required=True)
         for key in _JOB_REQUIRED[props["jobType"]]:
             if props.get(key) in (None, ""):
@@ -697,13 +718,13 @@ class LocalService:
         props.setdefault("experimentName", "Default")
         props.setdefault("displayName", name)
         record, created = self.store.put_job(ws, name, props, self.user, mutable=JOB_MUTABLE)
-        if created and self.run_jobs and props["jobType"] == "Command":
-            self._start_runner(record)
+        if created and self.run_jobs and props["jobType"] in _RUNNERS:
+            self.start_runner(record)
             record = self.store.get_job(ws, name)
-        return (201 if created else 200), self._job(ws, record), {}
+        return record, created
 
-    def _start_runner(self, record: dict) -> None:
-        """Start the detached process that runs a new job (its own session: it outlives this process)."""
+    def start_runner(self, record: dict) -> None:
+        """Start the detached process that runs a job (its own session: it outlives this process)."""
         ws, name = record["workspace"], record["name"]
         logs = self.store.job_folder(ws, name) / "system_logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -711,7 +732,7 @@ class LocalService:
         try:
             with open(logs / "runner.log", "ab") as stderr:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "azureml_v2.local.runner", "--home", str(self.store.home),
+                    [sys.executable, "-m", _RUNNERS[record["job_type"]], "--home", str(self.store.home),
                      "--workspace", ws, "--job", name],
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, cwd=self.store.home,
                     env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
@@ -802,7 +823,8 @@ def _login() -> str:
 def make_app(home, **options) -> LocalService:
     """The WSGI application of the local workspace stored in folder `home` (created on first use).
 
-    With `run_jobs=True` (the default) a created command job starts a runner process that executes it here.
+    With `run_jobs=True` (the default) a created command job starts a runner process that executes it here, a sweep
+    job its controller.
     """
     return LocalService(home, **options)
 

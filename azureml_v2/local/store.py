@@ -9,7 +9,8 @@ the read-only fields the service adds when it renders them. Records are plain di
 Job status is a column of its own so that a runner can move it with :meth:`Store.set_job_status` (compare and set);
 that also completes the cancel/delete operations waiting on the job, in the same transaction.
 A runner claims a job with its pid (:meth:`Store.claim_job`) and writes a heartbeat every second;
-:meth:`Store.fail_if_runner_died` fails a job whose runner is gone or silent.
+:meth:`Store.fail_if_runner_died` fails a job whose runner is gone or silent, and :meth:`Store.take_over` gives it
+to a new runner instead (a sweep controller resumes its sweep, and reruns its trials left without a runner).
 """
 from __future__ import annotations
 
@@ -112,6 +113,9 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE jobs ADD COLUMN process_groups TEXT",
         "ALTER TABLE jobs ADD COLUMN exit_code INTEGER",
         "ALTER TABLE jobs ADD COLUMN error TEXT",
+    ),
+    (  # 3: read-only properties a job's runner reports (a sweep's best trial, a trial's early termination)
+        "ALTER TABLE jobs ADD COLUMN results TEXT",
     ),
 ]
 
@@ -581,34 +585,72 @@ class Store(SQLiteFile):
         The runner is dead when its process is gone or its heartbeat is older than HEARTBEAT_TIMEOUT (a zombie or a
         reused pid). The command's process groups it left behind are killed.
         """
-        def dead(row) -> bool:
-            if row["status"] in TERMINAL_STATUSES or row["runner_pid"] is None:
-                return False
-            if not process_alive(row["runner_pid"]):
-                return True
-            # a runner that has not claimed its job yet (a busy machine) writes no heartbeat
-            return row["status"] != "NotStarted" and time.time() - (row["heartbeat_at"] or 0) > HEARTBEAT_TIMEOUT
+        def fail(conn, row):
+            self._move(conn, row["workspace"], row["name"], "Failed",
+                       error=f"the runner stopped: process {row['runner_pid']} ended without finishing the job "
+                             "(see system_logs/runner.log)")
 
-        if not dead(record):
+        if not self._orphaned(record, runner_died, fail):
             return record
-        ws, name = record["workspace"], record["name"]
-        with self.write() as conn:
-            row = conn.execute("SELECT * FROM jobs WHERE workspace = ? AND name = ?", (ws, name)).fetchone()
-            failed = row is not None and dead(row)
-            if failed:
-                self._move(conn, ws, name, "Failed", error=f"the runner stopped: process {row['runner_pid']} "
-                                                           "ended without finishing the job (see system_logs/runner.log)")
-        if failed and row["process_groups"]:
-            for group, started in json.loads(row["process_groups"]):
-                if process_start(group) == started:  # the command the runner left behind, not a reused pid
-                    try:
-                        os.killpg(group, signal.SIGKILL)
-                    except OSError:
-                        pass
         try:
-            return self.get_job(ws, name)
+            return self.get_job(record["workspace"], record["name"])
         except NotFound:  # a delete was waiting for the job to end
             return {**record, "status": "Failed"}
+
+    def take_over(self, record: dict, pid: int, *, rerun: bool = False) -> bool:
+        """Give a job whose runner died (or, with `rerun`, never started) to the runner `pid` will start -> whether
+        this caller won it (one transaction: of concurrent callers, one wins).
+
+        `rerun` starts the job again from NotStarted (a sweep trial); otherwise it keeps its status (a sweep
+        controller resumes where the dead one stopped). The dead runner's process groups are killed.
+        """
+        def orphan(row) -> bool:
+            if rerun and row["status"] == "NotStarted" and row["runner_pid"] is None:
+                return True
+            return runner_died(row)
+
+        def take(conn, row):
+            conn.execute(
+                "UPDATE jobs SET runner_pid = ?, heartbeat_at = ?, process_groups = NULL, "
+                "status = CASE WHEN ? THEN 'NotStarted' ELSE status END, status_at = ?, "
+                "started_at = CASE WHEN ? THEN NULL ELSE started_at END WHERE workspace = ? AND name = ?",
+                (pid, time.time(), rerun, now(), rerun, row["workspace"], row["name"]))
+
+        return self._orphaned(record, orphan, take)
+
+    def _orphaned(self, record: dict, orphan, change) -> bool:
+        """`change(conn, row)` a job that `orphan(row)` judges left by its runner, checked again inside the write
+        transaction, then kill the process groups that runner left -> whether it was changed."""
+        if not orphan(record):
+            return False
+        with self.write() as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE workspace = ? AND name = ?",
+                               (record["workspace"], record["name"])).fetchone()
+            if row is None or not orphan(row):
+                return False
+            change(conn, row)
+        _kill_groups(row)
+        return True
+
+    def claim_controller(self, ws: str, name: str, pid: int, launcher: int) -> str | None:
+        """A sweep controller takes its job: a NotStarted one (Queued), or one its `launcher` took over for it
+        (:meth:`take_over`) -> the job's status, None when it is not this controller's."""
+        with self.write() as conn:
+            conn.execute(
+                "UPDATE jobs SET runner_pid = ?, heartbeat_at = ?, "
+                "status = CASE WHEN status = 'NotStarted' THEN 'Queued' ELSE status END "
+                "WHERE workspace = ? AND name = ? AND status NOT IN ('Completed', 'Failed', 'Canceled') "
+                "AND (status = 'NotStarted' OR runner_pid IN (?, ?))",
+                (pid, time.time(), ws, name, pid, launcher))
+            row = conn.execute("SELECT status, runner_pid FROM jobs WHERE workspace = ? AND name = ?",
+                               (ws, name)).fetchone()
+        return row["status"] if row is not None and row["runner_pid"] == pid else None
+
+    def set_results(self, ws: str, name: str, results: dict[str, str]) -> None:
+        """Merge read-only result properties into a job (the service shows them in its `properties`)."""
+        with self.write() as conn:
+            conn.execute("UPDATE jobs SET results = json_patch(coalesce(results, '{}'), ?) "
+                         "WHERE workspace = ? AND name = ?", (_dumps(results), ws, name))
 
     def request_cancel(self, ws: str, name: str) -> dict:
         """Cancel a job: at once when it has not started, else ask its runner (CancelRequested).
@@ -675,6 +717,27 @@ class Store(SQLiteFile):
             conn.execute("DELETE FROM jobs WHERE workspace = ? AND name = ?", (ws, job))
         conn.execute("UPDATE operations SET status = 'Succeeded', ended_at = ? "
                      "WHERE workspace = ? AND job = ? AND status = 'InProgress'", (stamp, ws, job))
+
+
+def runner_died(row) -> bool:
+    """Whether the runner of a job stopped without ending it: its process is gone, or its heartbeat is older than
+    HEARTBEAT_TIMEOUT (a zombie or a reused pid)."""
+    if row["status"] in TERMINAL_STATUSES or row["runner_pid"] is None:
+        return False
+    if not process_alive(row["runner_pid"]):
+        return True
+    # a runner that has not claimed its job yet (a busy machine) writes no heartbeat
+    return row["status"] != "NotStarted" and time.time() - (row["heartbeat_at"] or 0) > HEARTBEAT_TIMEOUT
+
+
+def _kill_groups(row) -> None:
+    """Kill the process groups a dead runner left behind (checked against their start time: not a reused pid)."""
+    for group, started in json.loads(row["process_groups"] or "[]"):
+        if process_start(group) == started:
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 def process_start(pid: int) -> int | None:

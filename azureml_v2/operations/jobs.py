@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import codecs
 import copy
+import json
 import re
 import secrets
 import sys
 import time
 from pathlib import Path
 
+from azure.core.exceptions import ResourceNotFoundError
 from azure.core.paging import ItemPaged
 from azure.core.polling import LROPoller
 from azure.core.rest import HttpRequest
@@ -22,7 +24,6 @@ from ._base import ListViewType, Operations, http_error
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$")
 _MODEL_INPUTS = ("mlflow_model", "custom_model", "triton_model")
 # Where Azure ML (and the local runner) keep a job's artifacts and its unnamed outputs.
-_LOCAL_KINDS = ("Command",)  # job types the local workspace runs (sweeps come later)
 _LOCAL_LOG_POLL = 0.25  # seconds between reads of a local job's log file and status
 _METRICS_PAGE = 1000
 
@@ -103,7 +104,13 @@ class JobOperations(Operations):
             from ..local.envs import curated
             if curated(environment) is not None:
                 return environment
-        return self._ml_client.environments._arm_id_for(environment)
+        arm_id = self._ml_client.environments._arm_id_for(environment)
+        if self._ml_client.is_local and isinstance(environment, str):
+            # the local runner would only find out at run time: refuse now, as Azure ML does
+            parts = to_arm(arm_id, "environments", self._ml_client._scope).rsplit("/", 4)
+            if len(parts) == 5 and parts[1] == "environments" and parts[3] == "versions":
+                self._ml_client.environments.get(parts[2], version=parts[4])
+        return arm_id
 
     def _input_uri(self, value) -> str:
         """A data input's path as the service takes it: local paths uploaded, `@latest` resolved, ARM ids."""
@@ -209,10 +216,14 @@ class JobOperations(Operations):
         """Print the job's status changes and, on the local workspace, its log as it grows (from the start);
         return the job when it has ended. Raises JobFailedError when it ended Failed or Canceled.
 
-        Azure ML streams logs through its run history service, which is not part of ARM: for a cloud
-        workspace (or a served local one) only status changes are shown.
+        A sweep on the local workspace shows its trials instead (number, parameters, primary metric, status),
+        then the best trial. Azure ML streams logs through its run history service, which is not part of ARM:
+        for a cloud workspace (or a served local one) only status changes are shown.
         """
         out = out or sys.stdout
+        resource = self._get("jobs", name)
+        if self._ml_client.is_local and resource.get("properties", {}).get("jobType") == "Sweep":
+            return self._stream_sweep(name, resource, out)
         folder = self._job_folder(name)
         tail = _Tail(folder / "user_logs" / "std_log.txt") if folder is not None else None
         interval = _LOCAL_LOG_POLL if tail is not None else self._ml_client.polling_interval
@@ -221,13 +232,8 @@ class JobOperations(Operations):
             out.write("(logs are not streamed from this workspace: status changes only)\n")
         status = None
         while True:
-            resource = self._get("jobs", name)
             current = resource.get("properties", {}).get("status")
             final = current in TERMINAL_STATUSES
-            kind = resource.get("properties", {}).get("jobType")
-            if self._ml_client.is_local and kind not in _LOCAL_KINDS and current == "NotStarted":
-                raise ValidationError(f"job {name}: {kind} jobs do not run on the local workspace yet, so it "
-                                      "stays NotStarted (submit it to an Azure ML workspace to run it)")
             if current != status and not final:
                 self._status_line(out, tail, current)
             status = current
@@ -238,12 +244,85 @@ class JobOperations(Operations):
                 break
             out.flush()
             time.sleep(interval)
+            resource = self._get("jobs", name)
         out.flush()
-        job = job_from_rest(resource)
-        if current != "Completed":
-            error = _error_message(resource)
-            raise JobFailedError(f"job {name} {current.lower()}" + (f": {error}" if error else ""), job)
-        return job
+        return _ended(name, resource)
+
+    def _stream_sweep(self, name: str, resource: dict, out):
+        from .._trials import LiveTable
+        live = LiveTable(out)
+        interval = _LOCAL_LOG_POLL if self._ml_client.home is not None else self._ml_client.polling_interval
+        out.write(f"RunId: {name}\n")
+        metrics: dict[str, float | None] = {}  # ended trials' metrics: read once
+        while True:
+            view = self._sweep_view(resource, metrics)
+            if view.status in TERMINAL_STATUSES:
+                live.finish(view)
+                break
+            live.update(view)
+            time.sleep(interval)
+            resource = self._get("jobs", name)
+        return _ended(name, resource)
+
+    def list_trials(self, name: str) -> list:
+        """The trials of sweep `name` on the local workspace, by number: each a `Trial` with number, name (the
+        trial's job), status, params and metric (the last value of the primary metric it logged, else None)."""
+        return self._sweep_view(self._get("jobs", name)).trials
+
+    def plot(self, name: str, path) -> Path:
+        """Draw sweep `name` into `path`: its primary metric per trial (coloured by status), the best-so-far
+        line and the parameters in parallel coordinates (coloured by the metric).
+
+        `.html` writes one self-contained page (inline SVG, nothing to install); `.png` needs matplotlib
+        (pip install 'azureml_v2[plot]'). Returns the path written.
+        """
+        from .._plot import save
+        return save(self._sweep_view(self._get("jobs", name)), path)
+
+    def _sweep_view(self, resource: dict, metrics: dict | None = None):
+        """The sweep in `resource` with its trials and their metrics; `metrics` caches ended trials' ones."""
+        from .._trials import SweepView, Trial
+        from ..local.service import BEST_CHILD, EARLY_TERMINATED
+        from ..local.sweep import PARAMS_PROPERTY, TRIAL_PROPERTY
+        props = resource.get("properties", {})
+        name = resource["name"]
+        if props.get("jobType") != "Sweep":
+            raise ValidationError(f"job {name} is a {props.get('jobType')} job, not a sweep: it has no trials")
+        if not self._ml_client.is_local:
+            raise ValidationError("a sweep's trials are read from the local workspace; Azure ML lists them through "
+                                  "its run history service, which is not part of the ARM API this client uses")
+        objective = props.get("objective") or {}
+        key = objective.get("primaryMetric", "")
+        metrics = {} if metrics is None else metrics
+        trials = []
+        children = self._paged(lambda r: r, "jobs", params={"parentJobName": name, "listViewType": "All"})
+        for child in children:
+            child_props = child.get("properties", {})
+            user = child_props.get("properties") or {}
+            status = child_props.get("status")
+            number = user.get(TRIAL_PROPERTY, child["name"].rpartition("_")[2])
+            if child["name"] in metrics:
+                metric = metrics[child["name"]]
+            else:
+                metric = self._last_metric(child["name"], key) if status != "NotStarted" else None
+                if status in TERMINAL_STATUSES:
+                    metrics[child["name"]] = metric
+            trials.append(Trial(number=int(number) if str(number).isdigit() else -1, name=child["name"],
+                                status=status, params=json.loads(user.get(PARAMS_PROPERTY) or "{}"),
+                                metric=metric, early_terminated=user.get(EARLY_TERMINATED) == "true",
+                                error=_error_message(child)))
+        trials.sort(key=lambda t: t.number)
+        return SweepView(name=name, status=props.get("status"), goal=(objective.get("goal") or "Minimize").lower(),
+                         primary_metric=key, parameters=list(props.get("searchSpace") or {}), trials=trials,
+                         best_name=(props.get("properties") or {}).get(BEST_CHILD))
+
+    def _last_metric(self, run: str, key: str) -> float | None:
+        """The last value `run` logged for metric `key` (None: none yet, or the run has not started)."""
+        try:
+            points = self._metric_history(run, key)
+        except ResourceNotFoundError:
+            return None
+        return points[-1][1] if points else None
 
     @staticmethod
     def _status_line(out, tail, status: str) -> None:
@@ -296,21 +375,20 @@ class JobOperations(Operations):
             raise ValidationError("get_metrics reads the local workspace's tracking store; for Azure ML use "
                                   "mlflow with the workspace's tracking URI")
         run = self._mlflow("runs/get", {"run_id": name})["run"]
-        history = {}
-        for metric in run.get("data", {}).get("metrics", []):
-            key, token, points = metric["key"], None, []
-            while True:
-                params = {"run_id": name, "metric_key": key, "max_results": _METRICS_PAGE}
-                if token:
-                    params["page_token"] = token
-                page = self._mlflow("metrics/get-history", params)
-                points += [(int(p.get("step", 0)), float(p["value"]), int(p["timestamp"]))
-                           for p in page.get("metrics", [])]
-                token = page.get("next_page_token")
-                if not token:
-                    break
-            history[key] = points
-        return history
+        return {m["key"]: self._metric_history(name, m["key"]) for m in run.get("data", {}).get("metrics", [])}
+
+    def _metric_history(self, run: str, key: str) -> list[tuple[int, float, int]]:
+        token, points = None, []
+        while True:
+            params = {"run_id": run, "metric_key": key, "max_results": _METRICS_PAGE}
+            if token:
+                params["page_token"] = token
+            page = self._mlflow("metrics/get-history", params)
+            points += [(int(p.get("step", 0)), float(p["value"]), int(p["timestamp"]))
+                       for p in page.get("metrics", [])]
+            token = page.get("next_page_token")
+            if not token:
+                return points
 
     def _mlflow(self, path: str, params: dict) -> dict:
         # under the workspace's ARM path, as Azure ML's tracking URI has it: the service picks the workspace from it
@@ -339,6 +417,16 @@ def _has_files(storage, remote: str) -> bool:
         start = Path(storage) / remote
         return start.is_file() or any(p.is_file() for p in start.rglob("*"))
     return next(iter(storage.list_blobs(name_starts_with=remote.rstrip("/") + "/")), None) is not None
+
+
+def _ended(name: str, resource: dict):
+    """The ended job in `resource`; raises JobFailedError unless it completed."""
+    job = job_from_rest(resource)
+    current = resource.get("properties", {}).get("status")
+    if current != "Completed":
+        error = _error_message(resource)
+        raise JobFailedError(f"job {name} {current.lower()}" + (f": {error}" if error else ""), job)
+    return job
 
 
 def _error_message(resource: dict) -> str | None:

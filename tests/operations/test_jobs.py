@@ -171,8 +171,14 @@ def test_a_sweep_uploads_its_trial_code_and_creates_its_environment(ml_client):
     trial = _job_puts(ml_client)[0]["properties"]["trial"]
     assert "/codes/" in trial["codeId"] and "/environments/CliV2AnonymousEnvironment/" in trial["environmentId"]
     assert type(created).__name__ == "SweepJob" and created.trial.code.endswith("/versions/1")
-    with pytest.raises(ValidationError, match="Sweep jobs do not run on the local workspace yet"):
-        ml_client.jobs.stream(created.name, out=io.StringIO())  # rather than wait forever
+
+
+def test_a_missing_environment_is_refused_at_submit(ml_client, tmp_path):
+    job = _job(tmp_path)
+    job.environment = "azureml:no-such-env:1"
+    with pytest.raises(ResourceNotFoundError, match="no-such-env"):
+        ml_client.jobs.create_or_update(job)
+    assert _job_puts(ml_client) == []
 
 
 # -- validate ------------------------------------------------------------------------------------------
