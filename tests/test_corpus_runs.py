@@ -93,7 +93,7 @@ def _expectations(online: bool) -> dict[str, Expect]:
         "hello-iris-file.yml": (Expect("Completed", log=("hello-iris: ",)) if online
                                 else Expect("Failed", error=download_failed)),
         "hello-iris-folder.yml": Expect("Failed", error=(
-            "input 'data_dir'", f"'wasbs://datasets@{DATA_HOST}/' is not a path or URI the local workspace can read")),
+            "input 'data_dir'", f"'wasbs://datasets@{DATA_HOST}/' is cloud storage the local workspace cannot read")),
         # `inputs: {type: uri_file, iris_csv: <url>}` makes two literal inputs: the script itself reads the URL
         "hello-iris-literal.yml": (Expect("Completed", log=("hello-iris: ",)) if online
                                    else Expect("Failed", log=(f"--iris-csv: {IRIS_URL}",),

@@ -103,11 +103,11 @@ class PythonEnv:
 def prepare(environment: dict | None, home: Path, *, log: TextIO) -> PythonEnv:
     """Make the interpreter for an EnvironmentVersion's REST `properties` ready (None: no environment)."""
     if environment is None:
-        return _host("no environment")
+        return _host("no environment", Path(home), log)
     if environment.get("build"):
         raise EnvironmentBuildError(_docker_message(environment["build"]))
     if not environment.get("condaFile"):
-        return _host(f"image {environment.get('image') or '(none)'}")
+        return _host(f"image {environment.get('image') or '(none)'}", Path(home), log)
     requirements, notice = pip_requirements(environment)
     return _virtual_env(requirements, notice, Path(home), log)
 
@@ -147,9 +147,26 @@ def curated(reference: str) -> dict | None:
     return None
 
 
-def _host(what: str) -> PythonEnv:
-    return PythonEnv(sys.executable, os.path.dirname(sys.executable),
-                     f"{what}: running on this machine's Python {_HOST} (no docker)", True)
+def _host(what: str, home: Path, log: TextIO) -> PythonEnv:
+    """This machine's Python with the packages beside it, seen through a virtual environment of its own so
+    that a job's `pip install` lands there and never in the environment azureml_v2 runs in."""
+    return _virtual_env([], f"{what}: running on this machine's Python {_HOST} (no docker)", home, log,
+                        host_packages=True)
+
+
+def _see_host_packages(venv: Path) -> None:
+    """Make the host's site-packages importable in `venv` (after its own), with a `pip` that installs into it."""
+    import site
+    dirs = [d for d in site.getsitepackages() + [site.getusersitepackages()] if os.path.isdir(d)]
+    purelib = next(venv.glob("lib/python*/site-packages"))
+    # an `import` line in a .pth file runs at start-up: addsitedir also reads the host's own .pth files
+    (purelib / "_azureml_v2_host.pth").write_text(
+        "import site; " + "; ".join(f"site.addsitedir({d!r})" for d in dirs) + "\n", encoding="utf-8")
+    for name in ("pip", "pip3"):
+        script = venv / "bin" / name
+        script.write_text(f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom pip._internal.cli.main import main\n"
+                          "sys.exit(main())\n", encoding="utf-8")
+        script.chmod(0o755)
 
 
 def _docker_message(build: dict) -> str:
@@ -234,14 +251,15 @@ def _conda_version(spec: str) -> str:
     return f"=={version}.*" if version else ""
 
 
-def _key(requirements: list[str]) -> str:
+def _key(requirements: list[str], host_packages: bool = False) -> str:
     spec = json.dumps({"format": _KEY_FORMAT, "python": _HOST, "base": sys.base_prefix,
-                       "requirements": requirements})
+                       "requirements": requirements, **({"host": sys.prefix} if host_packages else {})})
     return hashlib.sha256(spec.encode()).hexdigest()[:20]
 
 
-def _virtual_env(requirements: list[str], notice: str | None, home: Path, log: TextIO) -> PythonEnv:
-    key = _key(requirements)
+def _virtual_env(requirements: list[str], notice: str | None, home: Path, log: TextIO,
+                 host_packages: bool = False) -> PythonEnv:
+    key = _key(requirements, host_packages)
     root = home / "envs" / key
     python = root / "venv" / "bin" / "python"
     ready = root / "ready"
@@ -261,7 +279,7 @@ def _virtual_env(requirements: list[str], notice: str | None, home: Path, log: T
             fcntl.flock(lock, fcntl.LOCK_EX)
         if ready.exists() and python.exists():
             return result(True)
-        _build(root, key, requirements, log)
+        _build(root, key, requirements, log, host_packages)
     return result(False)
 
 
@@ -280,7 +298,7 @@ def _say(log: TextIO, line: str, *more: TextIO) -> None:
         out.flush()
 
 
-def _build(root: Path, key: str, requirements: list[str], log: TextIO) -> None:
+def _build(root: Path, key: str, requirements: list[str], log: TextIO, host_packages: bool = False) -> None:
     import shlex
     import shutil
     import subprocess
@@ -331,6 +349,8 @@ def _build(root: Path, key: str, requirements: list[str], log: TextIO) -> None:
                 raise EnvironmentBuildError(
                     f"environment {key}: building failed: `{command}` exited with code {proc.returncode}; "
                     f"last lines of {build_log}:\n" + "\n".join(tail))
+        if host_packages:
+            _see_host_packages(venv)
         marker = root / "ready.tmp"
         marker.write_text(json.dumps({"requirements": requirements, "python": sys.version.split()[0],
                                       "tool": tool, "seconds": round(time.monotonic() - start, 3)}),

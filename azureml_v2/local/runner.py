@@ -222,6 +222,10 @@ class Runner:
         compute = (doc.get("computeId") or "local").rstrip("/").rsplit("/", 1)[-1].removeprefix("azureml:")
         if compute != "local":
             self.notice(f"compute '{compute}' is not on this machine: the local workspace runs the job here")
+        services = sorted((doc.get("services") or {}).items())
+        if services:
+            kinds = ", ".join(f"{name} ({(s or {}).get('jobServiceType', '?')})" for name, s in services)
+            self.notice(f"services {kinds} are not started by the local workspace")
 
     def _materialise_code(self, code_id: str | None) -> None:
         if not code_id:
@@ -389,6 +393,9 @@ class Runner:
             path = Path(unquote(urlsplit(uri).path))
         elif os.path.isabs(uri):
             path = Path(uri)
+        elif uri.split("://", 1)[0] in ("wasbs", "wasb", "abfss", "abfs", "adl", "s3", "gs"):
+            raise JobError(f"{what}: {uri!r} is cloud storage the local workspace cannot read: register a "
+                           "datastore folder for it or copy the data to this machine and use its path")
         else:
             raise JobError(f"{what}: {uri!r} is not a path or URI the local workspace can read (expected "
                            "azureml://datastores/<datastore>/paths/<path>, azureml://jobs/<job>/outputs/<output>, "

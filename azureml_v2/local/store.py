@@ -636,15 +636,14 @@ class Store(SQLiteFile):
         """A sweep controller takes its job: a NotStarted one (Queued), or one its `launcher` took over for it
         (:meth:`take_over`) -> the job's status, None when it is not this controller's."""
         with self.write() as conn:
-            conn.execute(
+            claimed = conn.execute(
                 "UPDATE jobs SET runner_pid = ?, heartbeat_at = ?, "
                 "status = CASE WHEN status = 'NotStarted' THEN 'Queued' ELSE status END "
                 "WHERE workspace = ? AND name = ? AND status NOT IN ('Completed', 'Failed', 'Canceled') "
                 "AND (status = 'NotStarted' OR runner_pid IN (?, ?))",
-                (pid, time.time(), ws, name, pid, launcher))
-            row = conn.execute("SELECT status, runner_pid FROM jobs WHERE workspace = ? AND name = ?",
-                               (ws, name)).fetchone()
-        return row["status"] if row is not None and row["runner_pid"] == pid else None
+                (pid, time.time(), ws, name, pid, launcher)).rowcount
+            row = conn.execute("SELECT status FROM jobs WHERE workspace = ? AND name = ?", (ws, name)).fetchone()
+        return row["status"] if claimed else None
 
     def set_results(self, ws: str, name: str, results: dict[str, str]) -> None:
         """Merge read-only result properties into a job (the service shows them in its `properties`)."""

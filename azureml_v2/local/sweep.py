@@ -45,7 +45,7 @@ class SweepError(Exception):
 
 
 class _Lost(Exception):
-    """The sweep was deleted, or another controller has it: this one leaves without a word."""
+    """The sweep was deleted or ended elsewhere, or another controller has it: this one leaves it as it is."""
 
 
 class Controller:
@@ -84,7 +84,7 @@ class Controller:
         try:
             final, error = self._sweep()
         except _Lost:
-            self.log("leaving: the sweep was deleted or has another controller")
+            self.log("leaving: the sweep was deleted, ended elsewhere or has another controller")
             return None
         except Exception as exc:  # noqa: BLE001 - the sweep must end, with the reason
             if isinstance(exc, SweepError):
@@ -121,6 +121,9 @@ class Controller:
         next_n = max(self.trials, default=-1) + 1
         while True:
             status = self._status()
+            if status in TERMINAL_STATUSES:  # ended elsewhere (a runner judged dead): its trials end too
+                self._cancel_all()
+                raise _Lost()
             if status == "CancelRequested":
                 self._cancel_all()
                 return "Canceled", None

@@ -25,17 +25,24 @@ def run(python: str, code: str) -> str:
 
 
 def test_image_only_runs_on_the_host_interpreter(tmp_path):
-    env = prepare({"image": "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04", "osType": "Linux"}, tmp_path,
-                  log=io.StringIO())
-    assert (env.python, env.cached) == (sys.executable, True)
+    image = {"image": "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04", "osType": "Linux"}
+    env = prepare(image, tmp_path, log=io.StringIO())
     assert env.notice == (f"image mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04: running on this machine's "
                           f"Python {sys.version_info.major}.{sys.version_info.minor} (no docker)")
-    assert not (tmp_path / "envs").exists()
+    # this machine's Python and its packages (yaml is beside azureml_v2) ...
+    assert run(env.python, "import sys, yaml; print(sys.version.split()[0])") == sys.version.split()[0]
+    # ... but what a job installs goes into a folder of the workspace, never into this environment
+    purelib = run(env.python, "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+    assert purelib.startswith(str(tmp_path / "envs")) and not purelib.startswith(sys.prefix)
+    assert "site-packages" in subprocess.run([str(Path(env.bin_dir) / "pip"), "--version"], capture_output=True,
+                                             text=True, check=True).stdout
+    assert prepare(image, tmp_path, log=io.StringIO()).cached is True  # built once per workspace
 
 
 def test_no_environment_runs_on_the_host_interpreter_with_a_notice(tmp_path):
     env = prepare(None, tmp_path, log=io.StringIO())
-    assert env.python == sys.executable and env.notice.startswith("no environment: running on this machine's Python")
+    assert env.notice.startswith("no environment: running on this machine's Python")
+    assert run(env.python, "import sys; print(sys.base_prefix)") == sys.base_prefix
 
 
 def test_conda_file_builds_a_virtual_environment_once_then_reuses_it(tmp_path):

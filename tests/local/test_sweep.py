@@ -11,7 +11,7 @@ import pytest
 from azureml_v2.local.store import Page
 
 from .conftest import WS, Client
-from .test_runner import ENV_ID, app, wait  # noqa: F401 - app is a fixture
+from .test_runner import ENV_ID, app, gone, wait  # noqa: F401 - app is a fixture
 
 # A trial: logs metric `loss` with MLflow, one value per step (`values`, comma-separated), `pause` s apart.
 TRAIN = """
@@ -175,6 +175,17 @@ def test_cancel_of_the_sweep_cancels_every_running_trial(client):
     assert props["status"] == "Canceled"
     found = trials(client, "k")
     assert len(found) == 2 and {t["status"] for t in found} == {"Canceled"}
+
+
+def test_a_sweep_canceled_before_its_controller_starts_runs_no_trial(client, app):
+    sweep(client, "early", "echo ${{search_space.x}}", {"x": [1, 2]})
+    assert client.post("/jobs/early/cancel").status == 202
+    controller = app.store.get_job("local", "early")["runner_pid"]
+    deadline = time.monotonic() + 30
+    while not gone(controller):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert wait(client, "early")["status"] == "Canceled" and trials(client, "early") == []
 
 
 def test_kill_9_of_the_controller_then_a_read_resumes_the_sweep(client, app):
