@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("long", max_examples=20_000)  # pytest --hypothesis-profile=long: >= 100,000 fuzzed inputs
 
 SHARED = Path(os.environ.get("AZUREML_V2_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 CORPUS = SHARED / "corpus" / "azureml-examples"

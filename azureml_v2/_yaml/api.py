@@ -50,10 +50,8 @@ def load(kind: str, source, *, params_override=None, **kwargs):
     from .base import load_with
     from .dialect import NORMALISERS
 
-    doc = read(source, params_override=params_override)
-    for key, value in kwargs.items():  # load_job(path, name="x") overrides like --set
-        if value is not None:
-            doc.data[key] = value
+    extra = {k: v for k, v in kwargs.items() if v is not None}  # load_job(path, name="x"): like --set
+    doc = read(source, params_override=[*(params_override or ()), extra] if extra else params_override)
     normalise = NORMALISERS.get(kind)
     if normalise is not None:
         normalise(doc)

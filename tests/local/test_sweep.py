@@ -140,7 +140,7 @@ def test_bandit_stops_a_clearly_bad_trial(client):
     sweep(client, "b", "python train.py ${{search_space.seq}}",
           {"seq": ["1,1,1,1 0.3", "9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9 0.5"]}, concurrent=2, policy=policy)
     props = wait(client, "b")
-    assert props["status"] == "Completed"
+    assert props["status"] == "Completed", (props, trials(client, "b"))
     good, bad = trials(client, "b")
     assert good["status"] == "Completed"
     assert bad["status"] == "Canceled" and bad["properties"]["azureml.sweep.earlyTerminated"] == "true"
