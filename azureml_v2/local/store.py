@@ -245,7 +245,7 @@ class SQLiteFile:
                                    check_same_thread=False)
             conn.row_factory = sqlite3.Row
             try:
-                conn.execute("PRAGMA journal_mode = WAL")
+                self._use_wal(conn)
             except sqlite3.DatabaseError as exc:
                 conn.close()
                 raise StoreError(f"{self.path} is not a local workspace database: {exc}") from None
@@ -254,6 +254,19 @@ class SQLiteFile:
             conn.execute("PRAGMA foreign_keys = ON")
             self._local.conn = conn
         return conn
+
+    def _use_wal(self, conn) -> None:
+        """Switch to WAL. Processes opening a new file at once (a sweep starting its trials' runners) race for
+        the switch, and the loser is refused without the busy handler: it tries again until the busy timeout."""
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def close(self) -> None:
         """Close this thread's connection (other threads' close when they end)."""

@@ -1,17 +1,20 @@
-"""The local sweep controller, driven through the service's REST API: a PUT of a sweep job really runs its trials here."""
+"""The local sweep controller, through the service's REST API: a PUT of a sweep job really runs its trials here."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
-from azureml_v2.local.store import Page
+from azureml_v2.local.service import make_app
+from azureml_v2.local.store import Page, SQLiteFile, StoreError
 
 from .conftest import WS, Client
-from .test_runner import ENV_ID, app, gone, wait  # noqa: F401 - app is a fixture
+from .test_runner import ENV_ID, gone, wait
 
 # A trial: logs metric `loss` with MLflow, one value per step (`values`, comma-separated), `pause` s apart.
 TRAIN = """
@@ -22,6 +25,13 @@ for step, value in enumerate(values):
     mlflow.log_metric("loss", value, step=step)
     time.sleep(pause)
 """
+
+
+@pytest.fixture
+def app(home):
+    app = make_app(home, user="tester")
+    yield app
+    app.close()
 
 
 @pytest.fixture
@@ -137,8 +147,9 @@ def test_sweep_timeout_cancels_the_sweep_with_its_running_trials(client):
 
 def test_bandit_stops_a_clearly_bad_trial(client):
     policy = {"policyType": "Bandit", "slackFactor": 0.1, "evaluationInterval": 1, "delayEvaluation": 0}
+    # the same number of reports, the bad trial much slower: it is compared with the good one at every interval
     sweep(client, "b", "python train.py ${{search_space.seq}}",
-          {"seq": ["1,1,1,1 0.3", "9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9 0.5"]}, concurrent=2, policy=policy)
+          {"seq": [",".join(["1"] * 20) + " 0.05", ",".join(["9"] * 20) + " 0.5"]}, concurrent=2, policy=policy)
     props = wait(client, "b")
     assert props["status"] == "Completed", (props, trials(client, "b"))
     good, bad = trials(client, "b")
@@ -229,3 +240,20 @@ def test_the_same_seed_gives_the_same_params_whatever_the_concurrency(client):
         runs[concurrent] = [params(t) for t in trials(client, f"seed{concurrent}")]
     assert len(runs[1]) == 5 and runs[1] == runs[3]
     assert len({p["x"] for p in runs[1]}) == 5  # really drawn, not one value
+
+
+def _open_new_database(path: str, barrier) -> str:
+    barrier.wait()
+    try:
+        SQLiteFile(Path(path), [("CREATE TABLE t (x)",)]).connection().execute("SELECT 1")
+        return "ok"
+    except StoreError as exc:
+        return str(exc)
+
+
+def test_processes_opening_a_new_database_at_once_all_get_it(tmp_path):
+    """A sweep starts its trials' runners together: on a new home they race to create tracking.db."""
+    with multiprocessing.Manager() as manager, multiprocessing.Pool(4) as pool:
+        for round_ in range(10):
+            barrier = manager.Barrier(4)
+            assert pool.starmap(_open_new_database, [(str(tmp_path / f"{round_}.db"), barrier)] * 4) == ["ok"] * 4

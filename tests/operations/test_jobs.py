@@ -171,6 +171,7 @@ def test_a_sweep_uploads_its_trial_code_and_creates_its_environment(ml_client):
     trial = _job_puts(ml_client)[0]["properties"]["trial"]
     assert "/codes/" in trial["codeId"] and "/environments/CliV2AnonymousEnvironment/" in trial["environmentId"]
     assert type(created).__name__ == "SweepJob" and created.trial.code.endswith("/versions/1")
+    ml_client.jobs.begin_cancel(created.name).result()  # no LightGBM trials left running behind the test
 
 
 def test_a_missing_environment_is_refused_at_submit(ml_client, tmp_path):
