@@ -35,6 +35,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from datetime import datetime, timezone
 from http import HTTPStatus
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -677,6 +678,9 @@ class LocalService:
         if record["job_type"] == "Sweep" and self.run_jobs and self.store.take_over(record, os.getpid()):
             self.start_runner(record)  # a sweep resumes: its trials and state are in the store
             record = self.store.get_job(ws, record["name"])
+        elif self.run_jobs and _never_started(record) and self.store.take_over(record, os.getpid(), rerun=True):
+            self.start_runner(record)  # the submitting process died between recording the job and starting it
+            record = self.store.get_job(ws, record["name"])
         record = self.store.fail_if_runner_died(record)
         run = {"StartTimeUtc": record["started_at"], "EndTimeUtc": record["ended_at"], "Error": record["error"],
                "ExitCode": None if record["exit_code"] is None else str(record["exit_code"])}
@@ -830,3 +834,15 @@ def make_app(home, **options) -> LocalService:
 
 
 __all__ = ["API_VERSION", "DEFAULT_WORKSPACE", "LocalService", "make_app", "put_asset_version", "workspace_id"]
+
+
+START_GRACE = 5.0  # seconds a new job may wait for the runner its submitter starts
+
+
+def _never_started(record: dict) -> bool:
+    """A job recorded but whose runner was never started: its submitter died in between."""
+    if record["status"] != "NotStarted" or record["runner_pid"] is not None or record["job_type"] not in _RUNNERS:
+        return False
+    created = datetime.strptime(record["status_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return (datetime.now(timezone.utc) - created).total_seconds() > START_GRACE
+

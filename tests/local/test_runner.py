@@ -387,3 +387,21 @@ def test_concurrent_submissions_all_run_to_the_end(home, tmp_path):
     assert counts == {"Completed": processes * jobs}
     logs = [p.read_text() for p in home.glob("jobs/local/*/system_logs/runner.log")]
     assert len(logs) == processes * jobs and not any("locked" in log for log in logs)
+
+
+def test_a_job_whose_submitter_died_before_starting_its_runner_runs_on_the_next_read(home):
+    # the submitter records the job and dies before it can start the runner (an app that runs nothing)
+    quiet = make_app(home, user="tester", run_jobs=False)
+    quiet_client = Client(quiet)
+    assert quiet_client.put("/environments/host/versions/1", {"properties": {"image": "python:3.11"}}).status == 201
+    submit(quiet_client, "orphan", "echo picked up")
+    quiet.close()
+    store = Store(home)
+    with store.write() as conn:  # as if it were recorded a while ago
+        conn.execute("UPDATE jobs SET status_at = '2020-01-01T00:00:00.000000Z' WHERE name = 'orphan'")
+    app = make_app(home, user="tester")
+    try:
+        assert wait(Client(app), "orphan")["status"] == "Completed"
+        assert "picked up" in user_log(home, "orphan")
+    finally:
+        app.close()
