@@ -164,8 +164,12 @@ def run_server(args) -> int:
             sys.stderr.write(f"warning: serving on {args.host}, reachable beyond this machine\n")
         state, token = server.start(home, args.host, args.port)
         print(f"serving {home} at {state['endpoint']} (pid {state['pid']})")
+        print(f"read-only (reader) token in {home / server.TOKEN_FILES[server.READER]}, mode 0600")
         if token:
             print(f"bearer token (shown once; kept in {home / server.TOKEN_FILE}, mode 0600):\n{token}")
+        return 0
+    if args.verb == "token":
+        print(server.ensure_token(home, args.role)[0])
         return 0
     if args.verb == "stop":
         stopped = server.stop(home)

@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--port", type=int, default=0, help="Port (default: a free one).")
     verbs.add_parser("stop", help="Stop the server.")
     verbs.add_parser("status", help="Show whether the server runs, and where.")
+    token = verbs.add_parser("token", help="Print a bearer token of the server (created if missing).")
+    token.add_argument("--role", choices=("contributor", "reader"), default="contributor",
+                       help="contributor: read and write (default); reader: read only.")
     for p in verbs.choices.values():
         p.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
     return parser
