@@ -27,7 +27,7 @@ setup(
         # PNG pictures of sweeps (HTML needs nothing)
         "plot": ["matplotlib>=3.8"],
         "test": ["pytest>=8", "hypothesis>=6.100", "jsonschema>=4.20", "azure-storage-blob>=12.19",
-                 "azure-identity>=1.15", "tqdm>=4.66", "vcrpy>=6", "optuna>=4.0", "scipy>=1.10",
+                 "azure-identity>=1.15", "tqdm>=4.66", "vcrpy>=6", "optuna>=4.0", "scipy>=1.10", "schemathesis>=4.0",
                  # a real MLflow client against the local tracking API
                  "mlflow-skinny>=3.0", "scikit-learn>=1.5", "pandas>=2.0"],
     },

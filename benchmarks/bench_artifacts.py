@@ -96,10 +96,11 @@ def bench_ignored(base: Path) -> list[tuple]:
             ("added cost (ms)", f"{(with_nm - without) * 1e3:.2f}")]
 
 
-def bench_blob(base: Path, quick: bool) -> list[tuple] | str:
+def blob_rounds(base: Path, quick: bool, rounds: int = ROUNDS) -> list[tuple[str, int, list[dict]]] | str:
+    """Upload to Azurite: (case, bytes, [{contender: seconds} per round]), or why it was skipped."""
     from artifacts.conftest import azurite, connection_string
 
-    rows = []
+    out = []
     with azurite() as url:
         if url is None:
             return "skipped: Azurite is not available"
@@ -116,7 +117,6 @@ def bench_blob(base: Path, quick: bool) -> list[tuple] | str:
             snap = take_snapshot(root)
             snap.content_hash  # hashed before timing: identity is needed before any upload
             files = [(f"raw/{f.name}", f.path, f.size) for f in snap.files]
-            total = snap.total_size
 
             def raw_parallel():
                 container = fresh()
@@ -141,13 +141,23 @@ def bench_blob(base: Path, quick: bool) -> list[tuple] | str:
                 upload_snapshot(take_snapshot(root), fresh(), show_progress=False)
 
             contenders = (raw_sequential, raw_parallel, ours, ours_with_snapshot)
-            rounds = [{fn.__name__: best(fn, 1) for fn in contenders} for _ in range(ROUNDS)]
-            mbps = {fn.__name__: total / min(r[fn.__name__] for r in rounds) / 1e6 for fn in contenders}
-            # ratios per round (contenders of a round share the machine's mood), median over rounds
-            ratio = statistics.median(r["raw_parallel"] / r["ours"] for r in rounds)
-            ratio_snap = statistics.median(r["raw_parallel"] / r["ours_with_snapshot"] for r in rounds)
-            rows.append((name, f"{mbps['raw_sequential']:.1f}", f"{mbps['raw_parallel']:.1f}", f"{mbps['ours']:.1f}",
-                         f"{ratio:.2f}x", f"{ratio_snap:.2f}x"))
+            out.append((name, snap.total_size,
+                         [{fn.__name__: best(fn, 1) for fn in contenders} for _ in range(rounds)]))
+    return out
+
+
+def bench_blob(base: Path, quick: bool) -> list[tuple] | str:
+    measured = blob_rounds(base, quick)
+    if isinstance(measured, str):
+        return measured
+    rows = []
+    for name, total, rounds in measured:
+        mbps = {key: total / min(r[key] for r in rounds) / 1e6 for key in rounds[0]}
+        # ratios per round (contenders of a round share the machine's mood), median over rounds
+        ratio = statistics.median(r["raw_parallel"] / r["ours"] for r in rounds)
+        ratio_snap = statistics.median(r["raw_parallel"] / r["ours_with_snapshot"] for r in rounds)
+        rows.append((name, f"{mbps['raw_sequential']:.1f}", f"{mbps['raw_parallel']:.1f}", f"{mbps['ours']:.1f}",
+                     f"{ratio:.2f}x", f"{ratio_snap:.2f}x"))
     return rows
 
 
