@@ -2,7 +2,6 @@
 dumps to YAML that loads back equal wherever it is written, and maps to a spec-valid REST body."""
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 
