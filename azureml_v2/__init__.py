@@ -46,6 +46,7 @@ _EXPORTS = {
     "AzureDataLakeGen1Datastore": ".entities.datastore",
     "AzureDataLakeGen2Datastore": ".entities.datastore",
     "LocalDatastore": ".entities.datastore",
+    "UnsupportedDatastore": ".entities.datastore",
     "AccountKeyConfiguration": ".entities.datastore",
     "SasTokenConfiguration": ".entities.datastore",
     "ServicePrincipalConfiguration": ".entities.datastore",

@@ -40,7 +40,8 @@ class MLClient:
       azure-identity credential, or `MLClient.from_config(credential)`.
     - Local, in this process: `MLClient()` or `MLClient.local(path)`; the workspace lives in `home`
       ($AZUREML_V2_HOME, default ~/.azureml_v2) and is created on first use.
-    - Local, served by `azml server start`: `MLClient(endpoint="http://127.0.0.1:PORT", credential=token)`.
+    - Local, served by `azml server start`: `MLClient(endpoint="http://127.0.0.1:PORT", credential=token)`;
+      without a credential, the token of $AZUREML_V2_HOME's server when that server listens on `endpoint`.
 
     Other keywords configure the azure-core pipeline (retry_total, logging_enable, transport, ...);
     `polling_interval` is the delay between polls of a long-running operation without Retry-After.
@@ -78,6 +79,9 @@ class MLClient:
                 raise ValidationError("credential: a served local workspace takes the token string "
                                       "`azml server start` printed")
             self.endpoint = endpoint.rstrip("/")
+            if credential is None:
+                from .local.server import served_token
+                credential = served_token(self.endpoint)
             self._auth = {"token": credential}
             default_interval = 1
         else:

@@ -1,4 +1,4 @@
-"""Shared fixtures: the reference corpus and REST spec from ../shared, copied or skipped clearly."""
+"""Shared fixtures: the reference corpus and REST spec from ../shared, copied or skipped clearly; Azurite."""
 from __future__ import annotations
 
 import os
@@ -48,6 +48,38 @@ def rest_validate():
         return restcheck.validate(body, definition, str(SPEC))
 
     return validate
+
+
+@pytest.fixture(scope="session")
+def azurite_url():
+    """The blob endpoint of a running Azurite (`http://127.0.0.1:PORT/devstoreaccount1`); skipped without one,
+    a failure when CI=true."""
+    import azurite
+    with azurite.azurite() as url:
+        if url is None:
+            if os.environ.get("CI") == "true":
+                pytest.fail(azurite.MISSING + " (CI=true: a missing Azurite is a failure)")
+            pytest.skip(azurite.MISSING)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def azurite_connection_string(azurite_url):
+    import azurite
+    return azurite.connection_string(azurite_url)
+
+
+@pytest.fixture
+def blob_container(azurite_connection_string):
+    """A fresh, empty container on Azurite, deleted afterwards."""
+    import uuid
+
+    from azureml_v2._artifacts.storage import open_container
+
+    container = open_container(f"test-{uuid.uuid4().hex[:16]}", connection_string=azurite_connection_string)
+    container.create_container()
+    yield container
+    container.delete_container()
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -144,6 +144,132 @@ def test_unknown_fields_in_sweep_parts(here):
     ]
 
 
+# -- cross-field rules are reported with the per-field problems, not after they are fixed ----------
+def test_environment_reports_an_unknown_field_and_a_missing_base_at_once(here):
+    path = write("env.yml", """
+        name: serve
+        descripton: no image
+    """)
+    assert problems(azureml_v2.load_environment, path) == [
+        "env.yml:1:1 image: an environment needs an `image` or a `build` context",
+        "env.yml:2:1 descripton: unknown field (did you mean description?)",
+    ]
+
+
+def test_environment_with_a_bad_build_and_an_image_reports_both(here):
+    path = write("env.yml", """
+        name: serve
+        image: python:3.11-slim
+        build:
+          pth: src
+    """)
+    assert problems(azureml_v2.load_environment, path) == [
+        "env.yml:3:1 build: give either `image` or `build`, not both",
+        "env.yml:3:1 build.path: required field is missing",
+        "env.yml:4:3 build.pth: unknown field (did you mean path?)",
+    ]
+
+
+def test_a_failed_field_does_not_make_up_an_environment_rule(here):
+    path = write("env.yml", """
+        name: serve
+        image: 5
+    """)
+    assert problems(azureml_v2.load_environment, path) == ["env.yml:2:1 image: expected a string, got an integer"]
+
+
+def test_sweep_reports_unknown_fields_and_cross_field_rules_at_once(here):
+    requires("sweep")
+    path = write("sweep.yml", f"""
+        type: sweep
+        trial:
+          command: python train.py --lr ${{{{search_space.lr}}}}
+          environment: {ENV_REF}
+          code: src
+        sampling_algorithm:
+          type: bayesian
+          seed: 3
+          sede: 4
+        search_space:
+          lr:
+            type: uniform
+            min_value: 0.01
+            max_value: 0.1
+        objective:
+          goal: minimize
+          primary_metric: loss
+        limits:
+          max_total_trials: 2
+          max_concurrent_trials: 5
+        computee: cpu
+    """)
+    assert problems(azureml_v2.load_job, path) == [
+        "sweep.yml:8:3 sampling_algorithm.seed: seed applies to random sampling only (type: random), not bayesian",
+        "sweep.yml:9:3 sampling_algorithm.sede: unknown field (did you mean seed?)",
+        "sweep.yml:20:3 limits.max_concurrent_trials: max_concurrent_trials (5) is greater than max_total_trials (2)",
+        "sweep.yml:21:1 computee: unknown field (did you mean compute?)",
+    ]
+
+
+def test_a_failed_sampling_type_does_not_make_up_a_seed_rule(here):
+    requires("sweep")
+    path = write("sweep.yml", f"""
+        type: sweep
+        trial:
+          command: python train.py --lr ${{{{search_space.lr}}}}
+          environment: {ENV_REF}
+        sampling_algorithm:
+          type: rnadom
+          seed: 3
+        search_space:
+          lr: {{type: uniform, min_value: 0.01, max_value: 0.1}}
+        objective: {{goal: minimize, primary_metric: loss}}
+    """)
+    assert problems(azureml_v2.load_job, path) == [
+        "sweep.yml:6:3 sampling_algorithm.type: invalid value 'rnadom': expected one of random, grid, bayesian "
+        "(did you mean random?)"]
+
+
+def test_input_rules_are_reported_with_an_unknown_field(here):
+    requires("jobs")
+    path = write("job.yml", f"""
+        command: python train.py --n ${{{{inputs.n}}}}
+        environment: {ENV_REF}
+        inputs:
+          n:
+            type: integer
+            min: 5
+            max: 1
+            mdoe: ro_mount
+    """)
+    assert problems(azureml_v2.load_job, path) == [
+        "job.yml:6:5 inputs.n.min: min (5) is greater than max (1)",
+        "job.yml:8:5 inputs.n.mdoe: unknown field (did you mean mode?)",
+    ]
+
+
+def test_job_service_rules_are_reported_with_an_unknown_field_but_not_for_a_bad_type(here):
+    requires("jobs")
+    path = write("job.yml", f"""
+        command: python train.py
+        environment: {ENV_REF}
+        services:
+          a:
+            type: jupyterlab
+            log_dir: logs
+          b:
+            type: jupyter_lab
+            log_dir: logs
+            prot: 8888
+    """)
+    assert problems(azureml_v2.load_job, path) == [
+        "job.yml:5:5 services.a.type: invalid value 'jupyterlab': expected one of jupyter_lab, ssh, tensor_board, "
+        "vs_code (did you mean jupyter_lab?)",
+        "job.yml:9:5 services.b.log_dir: only a tensor_board service takes log_dir",
+        "job.yml:10:5 services.b.prot: unknown field (did you mean port?)",
+    ]
+
+
 def test_known_but_unsupported_field_says_so(here):
     path = write("data.yml", """
         name: iris

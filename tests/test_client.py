@@ -292,13 +292,66 @@ def test_a_served_local_workspace_over_http_needs_its_token(tmp_path):
     try:
         with MLClient(endpoint=endpoint, credential="tok-1") as client:
             assert [c.name for c in client.compute.list()] == ["local"]
-        with MLClient(endpoint=endpoint, retry_total=0) as anonymous:
+        with MLClient(endpoint=endpoint, credential="tok-2", retry_total=0) as stranger:
             with pytest.raises(ClientAuthenticationError, match="missing or invalid bearer token"):
-                anonymous.compute.get("local")
+                stranger.compute.get("local")
     finally:
         server.shutdown()
         thread.join()
         app.close()
+
+
+def _serve_home(home):
+    """Serve the workspace `home` in a thread with its own tokens and write its server.json as `azml server
+    start` does (this process stands in for the server's)."""
+    import os
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from azureml_v2.local.server import READER, STATE_FILE, ensure_token, require_token
+    from azureml_v2.local.service import make_app
+    from azureml_v2.local.store import process_start
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    app = make_app(home)
+    server = make_server("127.0.0.1", 0, require_token(app, ensure_token(home)[0], ensure_token(home, READER)[0]),
+                         handler_class=Quiet)
+    endpoint = f"http://127.0.0.1:{server.server_port}"
+    (home / STATE_FILE).write_text(json.dumps({"pid": os.getpid(), "started": process_start(os.getpid()),
+                                               "host": "127.0.0.1", "port": server.server_port,
+                                               "endpoint": endpoint}))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread, app, endpoint
+
+
+def test_a_served_endpoint_without_credential_uses_the_token_of_the_home_serving_it(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("AZUREML_V2_HOME", str(home))
+    server, thread, app, endpoint = _serve_home(home)
+    try:
+        with MLClient(endpoint=endpoint + "/", retry_total=0) as client:
+            assert [c.name for c in client.compute.list()] == ["local"]
+        with MLClient(endpoint=endpoint.replace("127.0.0.1", "localhost"), retry_total=0) as client:
+            assert client.compute.get("local").name == "local"
+        other = f"http://127.0.0.1:{server.server_port + 1 if server.server_port < 65535 else 1}"
+        with pytest.raises(ValidationError, match=r"listens on http://127\.0\.0\.1:.*pass credential=<token>"
+                                                  r".*azml server token"):
+            MLClient(endpoint=other)
+    finally:
+        server.shutdown()
+        thread.join()
+        app.close()
+
+
+def test_an_endpoint_without_credential_and_no_server_in_home_asks_for_the_token(tmp_path, monkeypatch):
+    monkeypatch.setenv("AZUREML_V2_HOME", str(tmp_path / "nothing-served"))
+    with pytest.raises(ValidationError, match="no server runs for .*nothing-served.*pass credential=<token>"):
+        MLClient(endpoint="http://127.0.0.1:9")
+    assert not (tmp_path / "nothing-served").exists()
 
 
 @pytest.mark.parametrize("verb", ["start", "stop", "restart"])

@@ -69,9 +69,12 @@ class EnvironmentSchema(AssetSchema):
     os_type = Enum(("linux", "windows"))
     not_supported = ("datastore", "intellectual_property", "interpreter_path")  # the last: preview only
 
-    @validates_schema
-    def _has_base(self, data, **_):
-        if data.get("image") is None and data.get("build") is None:
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _has_base(self, data, original, **_):
+        # what was written, not what loaded: an `image` or `build` that failed its field still counts
+        if not isinstance(original, dict):
+            return
+        if original.get("image") is None and original.get("build") is None:
             raise ValidationError("an environment needs an `image` or a `build` context", "image")
-        if data.get("image") is not None and data.get("build") is not None:
+        if original.get("image") is not None and original.get("build") is not None:
             raise ValidationError("give either `image` or `build`, not both", "build")

@@ -30,7 +30,7 @@ class InputSchema(BaseSchema):
     description = fields.String()
     not_supported = ("datastore",)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)  # a field that failed is absent from `data`
     def _consistent(self, data, **_):
         kind = data.get("type")
         if kind in LITERAL_TYPES and (data.get("path") is not None or data.get("mode") is not None):

@@ -97,8 +97,10 @@ class JobServiceSchema(BaseSchema):
     log_dir = fields.String()
     ssh_public_keys = fields.String()
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _own_fields(self, data, **_):
+        if data.get("type") is None:  # missing or invalid: reported by its field
+            return
         for key, kind in (("log_dir", "tensor_board"), ("ssh_public_keys", "ssh")):
             if data.get(key) is not None and data.get("type") != kind:
                 raise ValidationError(f"only a {kind} service takes {key}", key)

@@ -65,10 +65,10 @@ class SamplingAlgorithmSchema(TypedSchema):
     rule = Enum(S.RANDOM_RULES)
     not_supported = ("logbase",)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _random_only(self, data, **_):
         kind = data.get("type")
-        if kind != "random":
+        if kind is not None and kind != "random":  # None: missing or invalid, reported by its field
             wrong = {key: [f"{key} applies to random sampling only (type: random), not {kind}"]
                      for key in ("rule", "seed") if data.get(key) is not None}
             if wrong:

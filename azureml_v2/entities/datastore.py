@@ -136,7 +136,8 @@ class Datastore(Resource):
         kind = props.get("datastoreType")
         target = _BY_REST_TYPE.get(kind)
         if target is None:
-            raise ValueError(f"unknown datastoreType {kind!r}: expected one of {', '.join(_BY_REST_TYPE)}")
+            return UnsupportedDatastore(name=resource.get("name"), type=kind, description=props.get("description"),
+                                        tags=props.get("tags") or None, is_default=bool(props.get("isDefault")))
         body = props.get("credentials") or {}
         credential_cls = _CREDENTIALS.get(body.get("credentialsType"))
         store = target(name=resource.get("name"), description=props.get("description"),
@@ -234,6 +235,28 @@ class LocalDatastore(Datastore):
     path: str | None = None
     _REST_TYPE = "LocalFile"
     _REST_FIELDS = (("path", "path"),)
+
+
+@dataclass(kw_only=True)
+class UnsupportedDatastore(Datastore):
+    """A datastore of a type this project does not handle yet (OneLake, Hdfs, ...), as Azure ML lists it:
+    name, type as the service spells it, description, tags, whether it is the default. Read only."""
+
+    type: str | None = None
+    is_default: bool = False
+
+    def _refuse(self):
+        from ..exceptions import ValidationError
+        return ValidationError(f"datastore {self.name!r}: type {self.type} is not supported yet")
+
+    def __str__(self) -> str:
+        return repr(self)
+
+    def dump(self, dest=None, **kwargs):
+        raise self._refuse()
+
+    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
+        raise self._refuse()
 
 
 _BY_REST_TYPE = {c._REST_TYPE: c for c in (AzureBlobDatastore, AzureFileDatastore, AzureDataLakeGen1Datastore,

@@ -22,7 +22,7 @@ from ..entities.sweep import DISTRIBUTIONS, GRID_TYPES, SweepDistribution, searc
 from ..exceptions import Problem, ValidationError
 
 _EPS = 1e-12  # keeps inv_cdf finite at the ends of the unit interval
-DEFAULT_SEED = 0  # without a seed the sequence is still fixed, so that a resumed sweep continues it
+DEFAULT_SEED = 0  # the sweep controller gives an unseeded sweep a random seed; this one serves direct callers
 
 
 def _require(module: str):

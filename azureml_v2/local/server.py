@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 STATE_FILE = "server.json"
 LOG_FILE = "server.log"
@@ -121,6 +122,29 @@ def status(home: Path) -> dict | None:
     if not process_alive(pid) or state.get("started") != process_start(pid):
         return None
     return state
+
+
+def served_token(endpoint: str, home: Path | None = None) -> str:
+    """The contributor token of the workspace `home` (default: $AZUREML_V2_HOME) when `endpoint` is where
+    its running server listens; else a ValidationError telling the user to pass the token."""
+    from ..exceptions import ValidationError
+
+    home = default_home() if home is None else home
+    state = status(home)
+    if state is None or _address(state.get("endpoint", "")) != _address(endpoint):
+        where = f"the server of {home} listens on {state.get('endpoint')}" if state else f"no server runs for {home}"
+        raise ValidationError(f"endpoint {endpoint}: {where}, so its token is unknown; pass credential=<token> "
+                              "(`azml server token` in that workspace prints it)")
+    return ensure_token(home)[0]
+
+
+def _address(url: str) -> tuple:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        return parts.scheme, "127.0.0.1" if host == "localhost" else host, parts.port
+    except ValueError:  # a port that is not a number
+        return parts.scheme, host, None
 
 
 def start(home: Path, host: str = "127.0.0.1", port: int = 0, timeout: float = 15.0) -> tuple[dict, str | None]:

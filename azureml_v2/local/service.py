@@ -67,7 +67,8 @@ RUN_PROPERTIES = ("StartTimeUtc", "EndTimeUtc", "ExitCode", "Error")
 # read-only, a PUT ignores them.
 BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED = ("best_child_run_id", "score", "azureml.sweep.summary",
                                                       "azureml.sweep.earlyTerminated")
-RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED)
+SWEEP_SEED = "azureml.sweep.seed"  # the seed an unseeded sweep drew, to reproduce it
+RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED)
 # The process that runs a created job, by jobType (python -m <module> --home H --workspace WS --job NAME)
 _RUNNERS = {"Command": "azureml_v2.local.runner", "Sweep": "azureml_v2.local.sweep"}
 # Read-only fields clients echo back from a GET; a PUT ignores them.

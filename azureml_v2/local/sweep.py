@@ -14,7 +14,9 @@ canceled with its running trials).
 
 All state is in the store: the trials are child jobs whose properties hold their number and parameters, so a new
 controller rebuilds the sampler from them, adopts the trials still running, reruns those whose runner died and goes
-on with the next number: no trial is created twice and none is lost.
+on with the next number: no trial is created twice and none is lost. An unseeded random or bayesian sweep gets a
+random seed when its controller first starts it, kept in its ``azureml.sweep.seed`` property, so two unseeded sweeps
+differ while a resumed one continues its sequence.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import argparse
 import json
 import math
 import os
+import secrets
 import select
 import signal
 import sys
@@ -32,7 +35,7 @@ from datetime import datetime
 from ..entities._rest import seconds_from_iso
 from . import tracking
 from .runner import ACTIVE_STATUSES, EXPRESSION
-from .service import BEST_CHILD, EARLY_TERMINATED, SCORE, SWEEP_SUMMARY, LocalService
+from .service import BEST_CHILD, EARLY_TERMINATED, SCORE, SWEEP_SEED, SWEEP_SUMMARY, LocalService
 from .store import PARENT_JOB_PROPERTY, TERMINAL_STATUSES, NotFound, Page, now
 
 POLL = 0.2  # seconds between two looks at the trials (sooner when a trial's runner, a child process, exits)
@@ -112,7 +115,7 @@ class Controller:
         from .sampling import TrialSampler
 
         try:
-            sampler = TrialSampler(self.doc["searchSpace"], self.doc["samplingAlgorithm"], self.goal)
+            sampler = TrialSampler(self.doc["searchSpace"], self._sampling(), self.goal)
         except ValueError as exc:  # ValidationError: a search space no sampler can use
             raise SweepError(f"the search space cannot be sampled: {exc}") from None
         limits = self.doc.get("limits") or {}
@@ -152,6 +155,18 @@ class Controller:
             if not running and next_n >= total:
                 return self._outcome()
             self._nap()
+
+    def _sampling(self) -> dict:
+        """The sampling algorithm with its seed: an unseeded one gets a random seed once, kept on the sweep."""
+        sampling = self.doc["samplingAlgorithm"]
+        if sampling.get("seed") is not None or str(sampling.get("samplingAlgorithmType")).lower() == "grid":
+            return sampling
+        seed = json.loads(self.store.get_job(self.ws, self.name)["results"] or "{}").get(SWEEP_SEED)
+        if seed is None:  # kept before the first trial is created: a resumed sweep reads it back
+            seed = str(secrets.randbits(31))
+            self.store.set_results(self.ws, self.name, {SWEEP_SEED: seed})
+            self.log(f"unseeded sampling: seed {seed}")
+        return {**sampling, "seed": int(seed)}
 
     def _outcome(self) -> tuple[str, str | None]:
         if self._count("Completed"):

@@ -13,11 +13,12 @@ class DatastoreOperations(Operations):
 
     def _from_rest(self, resource: dict, include_secrets: bool = False):
         from ..entities.datastore import Datastore
-        if include_secrets:
-            credentials = resource.get("properties", {}).get("credentials") or {}
-            if credentials.get("credentialsType", "None") != "None":
-                credentials["secrets"] = self._send("POST", "datastores", resource["name"], "listSecrets").json()
-        return Datastore._from_rest(resource)
+        store = Datastore._from_rest(resource)
+        if include_secrets and store.credentials is not None:
+            credentials = resource["properties"]["credentials"]
+            credentials["secrets"] = self._send("POST", "datastores", resource["name"], "listSecrets").json()
+            store.credentials = type(store.credentials)._from_rest(credentials)
+        return store
 
     def create_or_update(self, datastore):
         """Create or replace a datastore; the returned one carries no secrets."""
@@ -36,7 +37,8 @@ class DatastoreOperations(Operations):
         raise ResourceNotFoundError("this workspace has no default datastore")
 
     def list(self, *, include_secrets: bool = False) -> ItemPaged:
-        """All datastores of the workspace."""
+        """All datastores of the workspace; those of a type not handled yet (OneLake, Hdfs) come as read-only
+        UnsupportedDatastore (name, type, description, tags, is_default)."""
         return self._paged(lambda r: self._from_rest(r, include_secrets), "datastores")
 
     def delete(self, name: str) -> None:
@@ -60,8 +62,7 @@ class DatastoreOperations(Operations):
             secret = credentials.account_key
         else:
             secret = credentials.sas_token
-        account_url = f"{store.protocol or 'https'}://{store.account_name}.blob.{store.endpoint or 'core.windows.net'}"
-        return open_container(store.container_name, account_url=account_url, credential=secret)
+        return open_container(store.container_name, account_url=_account_url(store), credential=secret)
 
     def _upload(self, snapshot, *, blob_url: bool = False) -> str:
         """Upload a snapshot to the default datastore (nothing moves when it is there already); its
@@ -74,3 +75,15 @@ class DatastoreOperations(Operations):
         if blob_url and not isinstance(storage, str):
             return f"{storage.url}/{result.path}"
         return f"azureml://datastores/{store.name}/paths/{result.path}"
+
+
+def _account_url(store) -> str:
+    """A blob datastore's account URL: `https://<account>.blob.<endpoint suffix>`, or, when `endpoint` is a URL or
+    host:port (an emulator such as Azurite), that address path-style: `http://127.0.0.1:10000/devstoreaccount1`."""
+    endpoint = (store.endpoint or "core.windows.net").rstrip("/")
+    scheme = {"wasbs": "https", "wasb": "http"}.get(store.protocol, store.protocol)
+    if "://" in endpoint:
+        return endpoint
+    if ":" in endpoint:
+        return f"{scheme or 'http'}://{endpoint}/{store.account_name}"
+    return f"{scheme or 'https'}://{store.account_name}.blob.{endpoint}"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from azureml_v2.local.sampling import TrialSampler
 from azureml_v2.local.service import make_app
 from azureml_v2.local.store import Page, SQLiteFile, StoreError
 
@@ -240,6 +241,52 @@ def test_the_same_seed_gives_the_same_params_whatever_the_concurrency(client):
         runs[concurrent] = [params(t) for t in trials(client, f"seed{concurrent}")]
     assert len(runs[1]) == 5 and runs[1] == runs[3]
     assert len({p["x"] for p in runs[1]}) == 5  # really drawn, not one value
+
+
+def _unseeded(client, name, command, total):
+    """PUT a random sweep without a seed over a continuous x (trials run `command`, one at a time)."""
+    body = {"properties": {
+        "jobType": "Sweep", "searchSpace": {"x": ["uniform", [0, 1]]},
+        "samplingAlgorithm": {"samplingAlgorithmType": "Random"},
+        "objective": {"goal": "Minimize", "primaryMetric": "loss"},
+        "limits": {"jobLimitsType": "Sweep", "maxTotalTrials": total, "maxConcurrentTrials": 1},
+        "trial": {"command": command, "environmentId": ENV_ID}}}
+    assert client.put(f"/jobs/{name}", body).status == 201
+
+
+def _draws(seed: str, count: int) -> list[dict]:
+    """The params of the first `count` trials of a random sweep over x seeded with `seed`."""
+    sampler = TrialSampler({"x": ["uniform", [0, 1]]}, {"samplingAlgorithmType": "Random", "seed": int(seed)},
+                           "Minimize")
+    return [sampler.params(n) for n in range(count)]
+
+
+def test_two_unseeded_sweeps_draw_different_params_and_show_their_seed(client):
+    for name in ("u1", "u2"):
+        _unseeded(client, name, "echo ${{search_space.x}}", 1)
+    seeds, firsts = [], []
+    for name in ("u1", "u2"):
+        props = wait(client, name)
+        assert props["status"] == "Completed"
+        seeds.append(props["properties"]["azureml.sweep.seed"])
+        firsts.append(params(trials(client, name)[0]))
+    assert seeds[0] != seeds[1] and firsts[0] != firsts[1]
+    assert firsts == [_draws(seed, 1)[0] for seed in seeds]  # the recorded seed reproduces the sweep
+
+
+def test_a_resumed_unseeded_sweep_keeps_its_seed_and_sequence(client, app):
+    _unseeded(client, "k", "sleep 0.5; echo ${{search_space.x}}", 4)
+    deadline = time.monotonic() + 30
+    while not app.store.list_jobs("local", Page(10), "All", parent="k")[0]:  # trial 0 exists
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    seed = json.loads(app.store.get_job("local", "k")["results"])["azureml.sweep.seed"]
+    os.kill(app.store.get_job("local", "k")["runner_pid"], signal.SIGKILL)
+    props = wait(client, "k")  # a read starts a new controller
+    assert props["status"] == "Completed" and props["properties"]["azureml.sweep.seed"] == seed
+    assert [params(t) for t in trials(client, "k")] == _draws(seed, 4)
+    log = (app.store.job_folder("local", "k") / "system_logs" / "runner.log").read_text()
+    assert log.count("has the sweep") == 2 and log.count("unseeded sampling: seed") == 1
 
 
 def _open_new_database(path: str, barrier) -> str:

@@ -34,3 +34,107 @@ def test_default_list_and_delete(ml_client):
     ml_client.datastores.delete("training")
     with pytest.raises(ResourceNotFoundError, match="training"):
         ml_client.datastores.get("training")
+
+
+@pytest.mark.parametrize("endpoint, protocol, url", [
+    (None, None, "https://mystorage.blob.core.windows.net"),
+    ("core.chinacloudapi.cn", "wasbs", "https://mystorage.blob.core.chinacloudapi.cn"),
+    ("http://127.0.0.1:10000/devstoreaccount1/", None, "http://127.0.0.1:10000/devstoreaccount1"),
+    ("127.0.0.1:10000", None, "http://127.0.0.1:10000/mystorage"),
+    ("azurite:10000", "https", "https://azurite:10000/mystorage"),
+])
+def test_blob_account_url_is_the_cloud_suffix_or_an_emulator_address(endpoint, protocol, url):
+    from azureml_v2.operations.datastores import _account_url
+    assert _account_url(_blob(endpoint=endpoint, protocol=protocol)) == url
+
+
+@pytest.mark.parametrize("form", ["url", "host:port"])
+def test_code_uploads_to_a_default_blob_datastore_on_azurite(tmp_path, azurite_url, blob_container, form):
+    import sqlite3
+    from urllib.parse import urlsplit
+
+    from azurite import DEV_ACCOUNT, DEV_KEY
+
+    from azureml_v2._client import MLClient
+    from azureml_v2.entities.assets import Code
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "train.py").write_text("print('hi')\n")
+    endpoint = azurite_url if form == "url" else urlsplit(azurite_url).netloc
+    container = blob_container.container_name
+    with MLClient.local(tmp_path / "home") as client:
+        client.datastores.create_or_update(AzureBlobDatastore(
+            name="azurite", account_name=DEV_ACCOUNT, container_name=container, endpoint=endpoint,
+            credentials=AccountKeyConfiguration(account_key=DEV_KEY)))
+        # Azure ML changes a workspace's default datastore outside the datastore API (studio); do it in the store
+        db = sqlite3.connect(tmp_path / "home" / "workspace.db")
+        with db:
+            db.execute("UPDATE datastores SET is_default = (name = 'azurite')")
+        db.close()
+        assert client.datastores.get_default().name == "azurite"
+        code = client.code.create_or_update(Code(name="train-src", version="1", path=str(src)))
+    prefix = f"{azurite_url}/{container}/"
+    assert code.path.startswith(prefix + "LocalUpload/")
+    blob = code.path[len(prefix):] + "/train.py"
+    assert blob_container.download_blob(blob).readall() == b"print('hi')\n"
+
+
+_ONE_LAKE = {"name": "fabric", "properties": {
+    "datastoreType": "OneLake", "description": "lakehouse", "tags": {"team": "bi"}, "isDefault": True,
+    "oneLakeWorkspaceName": "ws", "endpoint": "onelake.dfs.fabric.microsoft.com",
+    "artifact": {"artifactType": "LakeHouse", "artifactName": "sales"}, "credentials": {"credentialsType": "None"}}}
+_HDFS = {"name": "cluster", "properties": {
+    "datastoreType": "Hdfs", "nameNodeAddress": "namenode", "protocol": "http",
+    "credentials": {"credentialsType": "KerberosPassword", "kerberosPrincipal": "me", "kerberosRealm": "R",
+                    "kerberosKdcAddress": "kdc"}}}
+
+
+def _azure_workspace_with(*datastores):
+    """An MLClient on a stub Azure ML workspace that answers datastore GETs (list and by name) and counts
+    requests; listSecrets must never be asked for a type we cannot read."""
+    import json
+
+    from azure.core.credentials import AccessToken
+
+    from azureml_v2._client import MLClient
+    from azureml_v2._http.inprocess import WSGITransport
+
+    by_name = {d["name"]: d for d in datastores}
+    requests = []
+
+    def app(environ, start_response):
+        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        requests.append((method, path))
+        name = path.rsplit("/datastores", 1)[1].strip("/")
+        body = by_name.get(name) if name else {"value": list(datastores)}
+        status = "200 OK" if method == "GET" and body else "404 Not Found"
+        start_response(status, [("Content-Type", "application/json")])
+        return [json.dumps(body or {"error": {"code": "NotFound", "message": f"{method} {path}"}}).encode()]
+
+    class Credential:
+        def get_token(self, *scopes, **kwargs):
+            return AccessToken("t", 2**40)
+
+    client = MLClient(Credential(), "11111111-2222-3333-4444-555555555555", "rg", "ws",
+                      transport=WSGITransport(app), retry_total=0)
+    return client, requests
+
+
+def test_datastore_types_we_do_not_handle_are_listed_and_read_but_not_written():
+    from azureml_v2 import ValidationError
+
+    client, requests = _azure_workspace_with(_ONE_LAKE, _HDFS)
+    listed = {d.name: d for d in client.datastores.list(include_secrets=True)}
+    fabric, cluster = listed["fabric"], listed["cluster"]
+    assert (fabric.type, fabric.description, fabric.tags, fabric.is_default) == ("OneLake", "lakehouse",
+                                                                                  {"team": "bi"}, True)
+    assert (cluster.type, cluster.description, cluster.tags, cluster.is_default) == ("Hdfs", None, None, False)
+    assert all(method == "GET" for method, _ in requests)  # no listSecrets for what we cannot read
+    assert client.datastores.get("cluster", include_secrets=True) == cluster
+    assert "OneLake" in str(fabric)
+    with pytest.raises(ValidationError, match="datastore 'fabric': type OneLake is not supported yet"):
+        client.datastores.create_or_update(fabric)
+    with pytest.raises(ValidationError, match="not supported yet"):
+        fabric.dump()
+    assert [m for m, _ in requests].count("PUT") == 0

@@ -1,6 +1,6 @@
 """Azurite for the blob tests: one already listening (AZURITE_BLOB_URL or 127.0.0.1:10000) or a fresh `azurite-blob`.
 
-Without Azurite the blob tests skip locally and fail when CI=true.
+The fixtures in conftest.py use it: without Azurite the blob tests skip locally and fail when CI=true.
 """
 from __future__ import annotations
 
@@ -10,11 +10,8 @@ import socket
 import subprocess
 import tempfile
 import time
-import uuid
 from contextlib import contextmanager
 from urllib.parse import urlsplit
-
-import pytest
 
 # The well-known Azurite development account (public, documented by Microsoft; not a secret).
 DEV_ACCOUNT = "devstoreaccount1"
@@ -78,24 +75,3 @@ def azurite():
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-
-
-@pytest.fixture(scope="session")
-def azurite_connection_string():
-    with azurite() as url:
-        if url is None:
-            if os.environ.get("CI") == "true":
-                pytest.fail(MISSING + " (CI=true: a missing Azurite is a failure)")
-            pytest.skip(MISSING)
-        yield connection_string(url)
-
-
-@pytest.fixture
-def blob_container(azurite_connection_string):
-    """A fresh, empty container on Azurite, deleted afterwards."""
-    from azureml_v2._artifacts.storage import open_container
-
-    container = open_container(f"test-{uuid.uuid4().hex[:16]}", connection_string=azurite_connection_string)
-    container.create_container()
-    yield container
-    container.delete_container()
