@@ -9,7 +9,7 @@ seeded with one data asset of 20 versions; readers (reader token) spread over ge
 list-containers, writers (contributor token) PUT new data versions. Two runs: every client as fast as it is
 answered (throughput), then paced on a fixed schedule at the goal rate (latency at that rate). The client threads
 are spread over `--processes` worker processes so that the load generator's GIL does not cap the figures; they
-share the server's CPUs. Goal (issue 6): >= 1,000 GET/s on 2 cores, p99 < 50 ms, 0 errors. Results go to
+share the server's CPUs. Goal: >= 1,000 GET/s on 2 cores, p99 < 50 ms, 0 errors. Results go to
 benchmarks/results/server-<UTC>.json. `measure()` gives benchmarks/run.py its figure.
 """
 from __future__ import annotations

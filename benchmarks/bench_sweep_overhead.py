@@ -2,7 +2,7 @@
 
 Run: python benchmarks/bench_sweep_overhead.py [--trials 20] [--sleep 0.5] [--concurrent 2]
 
-Figures (goals from issue 5):
+Figures (and their goals):
 - total wall: the PUT of the sweep to its end, against the ideal, sum of the trials' times / C (goal <= 1.3x). A
   trial's time is its job's life, created to ended (runner start, environment, command, finalising); the ideal over
   the commands alone (N * S / C) is shown too;

@@ -6,7 +6,6 @@ problem, in file order.
 """
 from __future__ import annotations
 
-import importlib
 import io
 import textwrap
 import time
@@ -18,16 +17,6 @@ import azureml_v2
 from azureml_v2 import ValidationError
 
 ENV_REF = "azureml:AzureML-sklearn-1.5@latest"
-
-
-def requires(module: str) -> None:
-    """Skip while another engineer's schema module has not landed yet."""
-    try:
-        importlib.import_module(f"azureml_v2._yaml.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"azureml_v2._yaml.{module}":
-            raise
-        pytest.skip(f"azureml_v2/_yaml/{module}.py does not exist yet")
 
 
 @pytest.fixture
@@ -93,7 +82,6 @@ def test_unknown_field_nested_in_environment(here):
 
 
 def test_unknown_field_in_job_resources(here):
-    requires("jobs")
     path = write("job.yml", f"""
         command: python train.py
         environment: {ENV_REF}
@@ -105,7 +93,6 @@ def test_unknown_field_in_job_resources(here):
 
 
 def test_unknown_field_in_datastore_credentials(here):
-    requires("datastores")
     path = write("blob.yml", """
         name: blobstore
         type: azure_blob
@@ -119,7 +106,6 @@ def test_unknown_field_in_datastore_credentials(here):
 
 
 def test_unknown_fields_in_sweep_parts(here):
-    requires("sweep")
     path = write("sweep.yml", f"""
         type: sweep
         trial:
@@ -179,7 +165,6 @@ def test_a_failed_field_does_not_make_up_an_environment_rule(here):
 
 
 def test_sweep_reports_unknown_fields_and_cross_field_rules_at_once(here):
-    requires("sweep")
     path = write("sweep.yml", f"""
         type: sweep
         trial:
@@ -212,7 +197,6 @@ def test_sweep_reports_unknown_fields_and_cross_field_rules_at_once(here):
 
 
 def test_a_failed_sampling_type_does_not_make_up_a_seed_rule(here):
-    requires("sweep")
     path = write("sweep.yml", f"""
         type: sweep
         trial:
@@ -231,7 +215,6 @@ def test_a_failed_sampling_type_does_not_make_up_a_seed_rule(here):
 
 
 def test_input_rules_are_reported_with_an_unknown_field(here):
-    requires("jobs")
     path = write("job.yml", f"""
         command: python train.py --n ${{{{inputs.n}}}}
         environment: {ENV_REF}
@@ -249,7 +232,6 @@ def test_input_rules_are_reported_with_an_unknown_field(here):
 
 
 def test_job_service_rules_are_reported_with_an_unknown_field_but_not_for_a_bad_type(here):
-    requires("jobs")
     path = write("job.yml", f"""
         command: python train.py
         environment: {ENV_REF}
@@ -298,7 +280,6 @@ def test_wrong_types_say_what_was_expected_and_found(here):
 
 
 def test_wrong_types_in_a_command_job(here):
-    requires("jobs")
     path = write("job.yml", f"""
         command: python train.py
         environment: {ENV_REF}
@@ -325,7 +306,6 @@ def test_numeric_keys_in_tags_are_names(here):
 
 
 def test_keys_that_are_not_names(here):
-    requires("jobs")
     path = write("job.yml", f"""
         command: python train.py --lr ${{{{inputs.lr}}}}
         environment: {ENV_REF}
@@ -357,7 +337,6 @@ def test_enum_case_is_not_a_mistake(here):
 
 
 def test_job_enums_and_types(here):
-    requires("jobs")
     path = write("job.yml", f"""
         type: comand
         command: python train.py
@@ -378,7 +357,6 @@ def test_job_enums_and_types(here):
 
 
 def test_model_type_hint(here):
-    requires("models")
     Path("model.pkl").write_bytes(b"")
     path = write("model.yml", "name: clf\npath: model.pkl\ntype: mlflow\n")
     assert problems(azureml_v2.load_model, path) == [
@@ -387,7 +365,6 @@ def test_model_type_hint(here):
 
 
 def test_sweep_goal_hint(here):
-    requires("sweep")
     path = write("sweep.yml", f"""
         type: sweep
         trial:
@@ -419,7 +396,6 @@ def test_required_fields_are_located_at_their_mapping(here):
 
 
 def test_job_required_fields(here):
-    requires("jobs")
     path = write("job.yml", "display_name: no command, no environment\n")
     assert problems(azureml_v2.load_job, path) == [
         "job.yml:1:1 command: required field is missing",
@@ -444,7 +420,6 @@ def test_good_names_load(here, name):
 
 
 def test_job_name_pattern(here):
-    requires("jobs")
     path = write("job.yml", f"name: my job\ncommand: echo hi\nenvironment: {ENV_REF}\n")
     assert problems(azureml_v2.load_job, path) == [
         "job.yml:1:1 name: invalid name 'my job': use letters, digits, '-' and '_' (at most 255), "
@@ -496,7 +471,6 @@ ARM_ENV = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/r
      "resourceGroups/rg/environments/x': expected azureml:<name>:<version>, azureml:<name>@<label> or an ARM id"),
 ])
 def test_malformed_environment_references(here, value, message):
-    requires("jobs")
     path = write("job.yml", f"command: echo hi\nenvironment: '{value}'\n")
     assert problems(azureml_v2.load_job, path) == [f"job.yml:2:1 environment: {message}"]
 
@@ -504,7 +478,6 @@ def test_malformed_environment_references(here, value, message):
 @pytest.mark.parametrize("value", ["azureml:sklearn:3", "azureml:sklearn@latest", ARM_ENV, f"azureml:{ARM_ENV}",
                                    "azureml://registries/azureml/environments/sklearn/versions/3"])
 def test_good_environment_references_load(here, value):
-    requires("jobs")
     path = write("job.yml", f"command: echo hi\nenvironment: '{value}'\n")
     assert azureml_v2.load_job(path).environment == value
 
@@ -525,7 +498,6 @@ def test_missing_local_paths_name_the_resolved_path(here):
 
 
 def test_missing_code_of_a_job(here):
-    requires("jobs")
     path = write("job.yml", f"command: echo hi\ncode: ./sources\nenvironment: {ENV_REF}\n")
     assert problems(azureml_v2.load_job, path) == [
         f"job.yml:2:1 code: no such file or folder: {here}/sources (from './sources')"]
@@ -679,7 +651,6 @@ def test_alias_bomb_is_cheap(here):
 
 # -- all problems at once, in file order --------------------------------------------------------------------
 def test_every_problem_of_a_job_at_once_in_file_order(here):
-    requires("jobs")
     path = write("job.yml", f"""
         name: train model
         command: python train.py --data ${{{{inputs.data}}}}
@@ -745,7 +716,6 @@ def test_params_override_of_the_wrong_shape(here, override, message):
 
 
 def test_job_params_override(here):
-    requires("jobs")
     path = write("job.yml", f"command: echo hi\nenvironment: {ENV_REF}\nresources:\n  instance_count: 1\n")
     assert problems(azureml_v2.load_job, path, params_override=[{"resources.instance_count": "two"}]) == [
         "<params_override> resources.instance_count: expected an integer, got a string"]

@@ -1,8 +1,8 @@
 """MLClient construction, config.json discovery, and the pipeline (auth, user agent, retries, logging,
 errors, paging, polling) driven through the in-process transport against small WSGI apps.
 
-The Azure path is exercised here against scripted responses; vcrpy cassettes recorded against (or shaped on
-the spec's examples of) a real workspace, in recordings/, are not written yet.
+The Azure path is exercised here against scripted responses; tests/cloud replays vcrpy cassettes shaped on the
+spec's examples (recordings/).
 """
 from __future__ import annotations
 
