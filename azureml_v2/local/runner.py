@@ -670,15 +670,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m azureml_v2.local.runner", description=__doc__.split("\n")[0])
+def run_job_process(cls, module: str, doc: str, argv: list[str] | None = None) -> int:
+    """The command line every job process shares (as the service launches it): run `cls` on one job."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.split("\n")[0])
     parser.add_argument("--home", required=True)
     parser.add_argument("--workspace", required=True)
     parser.add_argument("--job", required=True)
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a stopped runner still ends its job
-    status = Runner(args.home, args.workspace, args.job).run()
+    status = cls(args.home, args.workspace, args.job).run()
     return 0 if status in (None, "Completed") else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a stopped runner still ends its job
+    return run_job_process(Runner, "azureml_v2.local.runner", __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ differ while a resumed one continues its sequence.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -34,7 +33,7 @@ from datetime import datetime
 
 from ..entities._rest import seconds_from_iso
 from . import tracking
-from .runner import ACTIVE_STATUSES, EXPRESSION
+from .runner import ACTIVE_STATUSES, EXPRESSION, run_job_process
 from .service import BEST_CHILD, EARLY_TERMINATED, SCORE, SWEEP_SEED, SWEEP_SUMMARY, LocalService
 from .store import PARENT_JOB_PROPERTY, TERMINAL_STATUSES, NotFound, Page, now
 
@@ -356,13 +355,7 @@ class Controller:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m azureml_v2.local.sweep", description=__doc__.split("\n")[0])
-    parser.add_argument("--home", required=True)
-    parser.add_argument("--workspace", required=True)
-    parser.add_argument("--job", required=True)
-    args = parser.parse_args(argv)
-    status = Controller(args.home, args.workspace, args.job).run()
-    return 0 if status in (None, "Completed") else 1
+    return run_job_process(Controller, "azureml_v2.local.sweep", __doc__, argv)
 
 
 if __name__ == "__main__":
