@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .local.store import TERMINAL_STATUSES
+from .entities.job import TERMINAL_STATUSES
 
 
 @dataclass

@@ -19,7 +19,6 @@ from azure.mgmt.core.policies import (ARMAutoResourceProviderRegistrationPolicy,
 
 from .. import __version__
 
-ARM_ENDPOINT = "https://management.azure.com"
 ARM_SCOPE = "https://management.azure.com/.default"
 USER_AGENT = f"azureml_v2/{__version__}"
 

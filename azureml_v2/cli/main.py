@@ -52,8 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                 p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                                help="Override a field, e.g. --set tags.stage=dev (repeatable).")
             elif verb == "list":
-                p.add_argument("--name", "-n", help="List the versions of this asset.")
                 if group_name not in ("datastore", "compute"):
+                    p.add_argument("--name", "-n", help="List the versions of this asset.")
                     p.add_argument("--archived-only", action="store_true", help="List archived assets only.")
                     p.add_argument("--include-archived", action="store_true", help="Include archived assets.")
             else:

@@ -20,6 +20,11 @@ def job_artifacts_uri(job: str) -> str:
     return f"azureml://datastores/{ARTIFACT_STORE}/paths/{job_artifacts_path(job)}"
 
 
+def output_uri(job: str, key: str, uri: str | None) -> str:
+    """Where a job's named output is stored: its own datastore `uri`, else the job's artifacts folder."""
+    return uri if uri and _DATASTORE.match(uri) else f"{job_artifacts_uri(job)}/{key}"
+
+
 # Curated names carry dots (AzureML-sklearn-1.5), so references are looser than new names.
 _REF_NAME = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,254}"
 _SHORT = re.compile(rf"^azureml:(?P<name>{_REF_NAME})(?::(?P<version>[^:@/\s]+)|@(?P<label>[A-Za-z0-9._\-]+))?$")

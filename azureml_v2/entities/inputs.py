@@ -7,7 +7,8 @@ from typing import Any
 from ._refs import LOCAL_SCOPE, to_arm
 from ._rest import compact
 
-DATA_INPUT_TYPES = ("uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model")
+MODEL_TYPES = ("mlflow_model", "custom_model", "triton_model")
+DATA_INPUT_TYPES = ("uri_file", "uri_folder", "mltable", *MODEL_TYPES)
 LITERAL_TYPES = ("integer", "number", "string", "boolean")
 INPUT_TYPES = DATA_INPUT_TYPES + LITERAL_TYPES
 INPUT_MODES = ("ro_mount", "download", "direct", "eval_mount", "eval_download")

@@ -14,6 +14,11 @@ from ._rest import compact, iso_from_seconds, seconds_from_iso
 from .inputs import _literal, inputs_from_rest, inputs_to_rest, outputs_from_rest, outputs_to_rest
 
 
+# The spec's JobStatus values a job ends in, and those of a job on its way there.
+TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Canceled"})
+ACTIVE_STATUSES = ("Queued", "Preparing", "Running", "Finalizing", "CancelRequested")
+
+
 # -- resources -----------------------------------------------------------------------------
 @dataclass(kw_only=True)
 class JobResources:

@@ -26,12 +26,13 @@ import time
 from collections import deque
 from pathlib import Path
 
-from ..entities._refs import ARTIFACT_STORE, job_artifacts_path, job_artifacts_uri
+from ..entities._refs import _DATASTORE, _JOB_OUTPUT, ARTIFACT_STORE, job_artifacts_path, output_uri
+from ..entities.inputs import MODEL_TYPES
+from ..entities.job import ACTIVE_STATUSES, TERMINAL_STATUSES
 from . import envs, tracking
 from .service import RESOURCE_GROUP, SUBSCRIPTION_ID, put_asset_version
-from .store import TERMINAL_STATUSES, NotFound, Page, Store, now, process_start
+from .store import NotFound, Page, Store, now, process_start
 
-ACTIVE_STATUSES = ("Queued", "Preparing", "Running", "Finalizing", "CancelRequested")
 KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
 TAIL_LINES = 20  # lines of stderr quoted in a failed job's error
 _POLL = 0.25
@@ -39,16 +40,11 @@ _HEARTBEAT = 1.0
 
 EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
 _OPTIONAL_BLOCK = re.compile(r"\$\[\[(.*?)\]\]", re.DOTALL)
-_DATASTORE_URI = re.compile(r"^azureml://(?:subscriptions/[^/]+/resource[gG]roups/[^/]+/workspaces/[^/]+/)?"
-                            r"datastores/(?P<datastore>[^/]+)/paths(?:/(?P<path>.*))?$")
-_JOB_OUTPUT_URI = re.compile(r"^azureml://jobs/(?P<job>[^/]+)/outputs/(?P<output>[^/]+)(?:/paths/(?P<path>.*))?$")
 _ASSET_ID = re.compile(r"^(?:azureml:)?/subscriptions/[^/]+/resource[gG]roups/[^/]+/providers/"
                        r"Microsoft\.MachineLearningServices/workspaces/(?P<workspace>[^/]+)/"
                        r"(?P<kind>[a-zA-Z]+)/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?$", re.IGNORECASE)
 _SHORT_REF = re.compile(r"^azureml:(?P<name>[^:@/]+)(?::(?P<version>[^:@/]+)|@(?P<label>[^:@/]+))?$")
-_MODEL_TYPES = ("custom_model", "mlflow_model", "triton_model")
-_FOLDER_TYPES = ("uri_folder", "mltable", *_MODEL_TYPES)
-_MLFLOW_STATUS = {"Completed": "FINISHED", "Failed": "FAILED", "Canceled": "KILLED"}
+_FOLDER_TYPES = ("uri_folder", "mltable", *MODEL_TYPES)
 
 
 class JobError(Exception):
@@ -383,11 +379,11 @@ class Runner:
         uri = self._uri_of(uri)
         if uri.startswith(("http://", "https://")):
             return self._download(uri, what, key or "download")
-        m = _DATASTORE_URI.match(uri)
+        m = _DATASTORE.match(uri)
         if m:
-            path = self._datastore_path(m.group("datastore"), m.group("path") or "", what)
-        elif (m := _JOB_OUTPUT_URI.match(uri)) is not None:
-            path = self._job_output(m.group("job"), m.group("output"), what) / (m.group("path") or "")
+            path = self._datastore_path(m.group("name"), m.group("path") or "", what)
+        elif (m := _JOB_OUTPUT.match(uri)) is not None:
+            path = self._job_output(m.group("name"), m.group("output"), what) / (m.group("path") or "")
         elif uri.startswith("file://"):
             from urllib.parse import unquote, urlsplit
             path = Path(unquote(urlsplit(uri).path))
@@ -428,7 +424,7 @@ class Runner:
         if record["status"] != "Completed":
             raise JobError(f"{what}: job {job!r} is {record['status']}; its outputs exist once it has Completed")
         if output == "artifacts":
-            return self.artifacts.parent / f"dcid.{job}"
+            return self.store.datastore_folder(ARTIFACT_STORE) / job_artifacts_path(job)
         spec = (record["doc"].get("outputs") or {}).get(output)
         if spec is None:
             raise JobError(f"{what}: job {job!r} has no output {output!r}")
@@ -436,10 +432,8 @@ class Runner:
 
     def _output_target(self, job: str, output: str, spec: dict) -> Path:
         """Where a job's named output is stored after success."""
-        m = _DATASTORE_URI.match(spec.get("uri") or "")
-        if m:
-            return self._datastore_path(m.group("datastore"), m.group("path") or "", f"output {output!r}")
-        return self.artifacts.parent / f"dcid.{job}" / output
+        m = _DATASTORE.match(output_uri(job, output, spec.get("uri")))
+        return self._datastore_path(m.group("name"), m.group("path") or "", f"output {output!r}")
 
     def _download(self, url: str, what: str, key: str) -> Path:
         from urllib.parse import unquote, urlsplit
@@ -543,12 +537,11 @@ class Runner:
     def _register(self, key: str, item: dict, target: Path) -> None:
         """Register an output with a name as a data or model asset version pointing at the stored output."""
         kind = item.get("jobOutputType", "uri_folder")
-        m = _DATASTORE_URI.match(item.get("uri") or "")
-        uri = item.get("uri") if m else f"{job_artifacts_uri(self.name)}/{key}"
+        uri = output_uri(self.name, key, item.get("uri"))
         if kind in _FOLDER_TYPES and not uri.endswith("/"):
             uri += "/"
         name = item["assetName"]
-        if kind in _MODEL_TYPES:
+        if kind in MODEL_TYPES:
             assets, props = "models", {"modelType": kind, "modelUri": uri, "jobName": self.name}
         else:
             assets, props = "data", {"dataType": kind, "dataUri": uri}
@@ -570,7 +563,7 @@ class Runner:
 
     def _finish_tracking(self, status: str) -> None:
         try:
-            tracking.finish_run(self.store.home, self.ws, self.name, _MLFLOW_STATUS[status])
+            tracking.finish_run(self.store.home, self.ws, self.name, status)
         except Exception as exc:  # noqa: BLE001 - the job's own status is already recorded
             self.log(f"MLflow run not finished: {type(exc).__name__}: {exc}")
 

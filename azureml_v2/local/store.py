@@ -26,12 +26,14 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from ..entities._refs import ARTIFACT_STORE
+from ..entities.job import TERMINAL_STATUSES
+
 DB_NAME = "workspace.db"
-BUILTIN_DATASTORES = ("workspaceblobstore", "workspaceartifactstore")
 DEFAULT_DATASTORE = "workspaceblobstore"
+BUILTIN_DATASTORES = (DEFAULT_DATASTORE, ARTIFACT_STORE)
 # A child job (pipeline step, sweep trial) names its parent in this user property; `parentJobName` lists by it.
 PARENT_JOB_PROPERTY = "azureml.parentJobName"
-TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Canceled"})
 # Statuses a job can leave at once, without a runner to stop first.
 IDLE_STATUSES = TERMINAL_STATUSES | {"NotStarted"}
 # A runner writes its heartbeat every second; one silent for longer than this has stopped.

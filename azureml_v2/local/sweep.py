@@ -33,9 +33,10 @@ from datetime import datetime
 
 from ..entities._rest import seconds_from_iso
 from . import tracking
-from .runner import ACTIVE_STATUSES, EXPRESSION, run_job_process
+from ..entities.job import ACTIVE_STATUSES, TERMINAL_STATUSES
+from .runner import EXPRESSION, run_job_process
 from .service import BEST_CHILD, EARLY_TERMINATED, SCORE, SWEEP_SEED, SWEEP_SUMMARY, LocalService
-from .store import PARENT_JOB_PROPERTY, TERMINAL_STATUSES, NotFound, Page, now
+from .store import PARENT_JOB_PROPERTY, NotFound, Page, now
 
 POLL = 0.2  # seconds between two looks at the trials (sooner when a trial's runner, a child process, exits)
 HEARTBEAT = 1.0
@@ -247,7 +248,7 @@ class Controller:
             self.trials[n] = record
             if n in self.final:
                 continue
-            points = tracking.metrics(self.store.home, self.ws, record["name"]).get(self.metric, [])
+            points = tracking.metrics(self.store.home, self.ws, record["name"], self.metric).get(self.metric, [])
             self.scores[n] = [v for _, v, _ in points if not math.isnan(v)]
             if record["status"] in TERMINAL_STATUSES:
                 self.final.add(n)

@@ -1010,12 +1010,12 @@ def finish_run(home, workspace: str, run_id: str, status: str) -> bool:
     return True
 
 
-def metrics(home, workspace: str, run_id: str) -> dict[str, list[tuple[int, float, int]]]:
-    """Every logged point of every metric of a run: key -> [(step, value, timestamp_ms)] in logging order.
-    A run that does not exist (yet) has no metrics."""
+def metrics(home, workspace: str, run_id: str, key: str | None = None) -> dict[str, list[tuple[int, float, int]]]:
+    """Every logged point of every metric of a run (or of metric `key` only): key -> [(step, value, timestamp_ms)]
+    in logging order. A run that does not exist (yet) has no metrics."""
     result: dict[str, list[tuple[int, float, int]]] = {}
     try:
-        points = _store(home).history(workspace, run_id)
+        points = _store(home).history(workspace, run_id, key)
     except MlflowError:
         return result
     for key, step, value, timestamp in points:

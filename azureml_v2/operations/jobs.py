@@ -16,13 +16,13 @@ from azure.core.paging import ItemPaged
 from azure.core.polling import LROPoller
 from azure.core.rest import HttpRequest
 
-from ..entities._refs import _DATASTORE, is_local, job_artifacts_uri, to_arm
+from ..entities._refs import _DATASTORE, is_local, job_artifacts_uri, output_uri, to_arm
+from ..entities.inputs import MODEL_TYPES
+from ..entities.job import TERMINAL_STATUSES
 from ..exceptions import Problem, ValidationError
-from ..local.store import TERMINAL_STATUSES
 from ._base import ListViewType, Operations, http_error
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$")
-_MODEL_INPUTS = ("mlflow_model", "custom_model", "triton_model")
 # Where Azure ML (and the local runner) keep a job's artifacts and its unnamed outputs.
 _LOCAL_LOG_POLL = 0.25  # seconds between reads of a local job's log file and status
 _METRICS_PAGE = 1000
@@ -117,7 +117,7 @@ class JobOperations(Operations):
         ml = self._ml_client
         if is_local(value.path):
             return ml.data._upload(value.path)
-        kind = "models" if value.type in _MODEL_INPUTS else "data"
+        kind = "models" if value.type in MODEL_TYPES else "data"
         return to_arm(getattr(ml, kind)._resolve(value.path), kind, ml._scope)
 
     def validate(self, job, *, raise_on_failure: bool = False) -> list[Problem]:
@@ -351,7 +351,7 @@ class JobOperations(Operations):
         for key in wanted:
             if not _NAME.match(key):  # the name becomes a folder under download_path
                 raise ValidationError(f"refusing to download output {key!r}: not a valid output name")
-            self._download_uri(_output_uri(name, key, outputs[key]), root / key)
+            self._download_uri(output_uri(name, key, outputs[key].get("uri")), root / key)
         if output_name is None:
             for part in ("outputs", "logs"):
                 self._download_uri(f"{job_artifacts_uri(name)}/{part}", root / "artifacts" / part, missing_ok=True)
@@ -404,11 +404,6 @@ class JobOperations(Operations):
             exc.status_code, exc.reason = response.status_code, response.reason
             raise exc
         return response.json()
-
-
-def _output_uri(job: str, key: str, output: dict) -> str:
-    """Where a named output is stored: its own `uri`, else the job's folder in the artifact store."""
-    return output.get("uri") or f"{job_artifacts_uri(job)}/{key}"
 
 
 def _has_files(storage, remote: str) -> bool:

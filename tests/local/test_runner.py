@@ -14,7 +14,8 @@ import pytest
 
 from azureml_v2.local.runner import JobError, substitute
 from azureml_v2.local.service import make_app
-from azureml_v2.local.store import TERMINAL_STATUSES, Store
+from azureml_v2.entities.job import TERMINAL_STATUSES
+from azureml_v2.local.store import Store
 
 from .conftest import WS, Client
 
