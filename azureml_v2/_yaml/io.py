@@ -44,7 +44,7 @@ class InputSchema(BaseSchema):
 
 class OutputSchema(BaseSchema):
     entity = Output
-    type = Enum(("uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model"))
+    type = Enum(DATA_INPUT_TYPES)
     path = LocalPath(must_exist=False)
     mode = Enum(OUTPUT_MODES)
     name = Name()

@@ -4,6 +4,18 @@ from __future__ import annotations
 API_VERSION = "2024-04-01"
 
 
+def literal(value) -> str:
+    """A YAML scalar as the wire's string (booleans as JSON spells them)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def str_map(d: dict | None) -> dict | None:
+    """Tags, properties, environment variables: YAML may hold numbers, the wire holds strings."""
+    return {k: None if v is None else literal(v) for k, v in d.items()} if d is not None else None
+
+
 def compact(d: dict) -> dict:
     """Drop unset (None) members so bodies carry only what the user gave."""
     return {k: v for k, v in d.items() if v is not None}

@@ -6,14 +6,14 @@ from typing import Any
 
 from ._base import Asset
 from ._refs import LOCAL_SCOPE
-from ._rest import compact, keep_service_state, name_version_from_id, service_state
+from ._rest import compact, keep_service_state, name_version_from_id, service_state, str_map
 
 DATA_TYPES = ("uri_file", "uri_folder", "mltable")
 
 
 def _asset_rest(asset: Asset, **own) -> dict:
     return {"properties": compact({**service_state(asset), "description": asset.description,
-                                   "tags": asset.tags, "properties": asset.properties, **own})}
+                                   "tags": str_map(asset.tags), "properties": str_map(asset.properties), **own})}
 
 
 def _asset_fields(resource: dict) -> dict:
@@ -34,7 +34,8 @@ class Code(Asset):
 
     @classmethod
     def _from_rest(cls, resource: dict) -> "Code":
-        return keep_service_state(cls(path=resource.get("properties", {}).get("codeUri"), **_asset_fields(resource)), resource)
+        code = cls(path=resource.get("properties", {}).get("codeUri"), **_asset_fields(resource))
+        return keep_service_state(code, resource)
 
 
 @dataclass(kw_only=True)

@@ -6,13 +6,10 @@ from typing import Any, ClassVar
 
 from ._base import Asset
 from ._refs import LOCAL_SCOPE, to_arm
-from ._rest import compact, keep_service_state, name_version_from_id, service_state
-from .job import Distribution, JobResources, environment_to_rest_id, str_map
+from ._rest import compact, keep_service_state, name_version_from_id, service_state, str_map
+from .job import Distribution, JobResources, code_ref, environment_to_rest_id
 
 
-def _azureml_ref(arm_id: str | None) -> str | None:
-    # componentSpec holds references as YAML does: `azureml:/subscriptions/...`
-    return f"azureml:{arm_id}" if arm_id and arm_id.startswith("/subscriptions/") else arm_id
 
 
 @dataclass(kw_only=True)
@@ -39,8 +36,8 @@ class CommandComponent(Asset):
         spec = _schema("jobs", "CommandComponentSchema").dump(self)
         spec["type"] = "command"
         if self.code is not None:
-            spec["code"] = _azureml_ref(to_arm(self.code, "codes", scope))
-        spec["environment"] = _azureml_ref(environment_to_rest_id(self.environment, scope))
+            spec["code"] = code_ref(to_arm(self.code, "codes", scope))
+        spec["environment"] = code_ref(environment_to_rest_id(self.environment, scope))
         return {"properties": compact({**service_state(self), "description": self.description,
                                        "tags": str_map(self.tags),
                                        "properties": str_map(self.properties), "componentSpec": spec})}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ._base import Resource
-from ._rest import compact, iso_from_seconds, seconds_from_iso
+from ._rest import compact, iso_from_seconds, seconds_from_iso, str_map
 
 # REST computeType -> the `type` az ml and azure-ai-ml show
 _TYPES = {t.lower(): t for t in ("AmlCompute", "ComputeInstance", "Kubernetes", "VirtualMachine", "AKS",
@@ -41,7 +41,7 @@ class Compute(Resource):
                            "scaleSettings": scale})
         elif rest_type == "ComputeInstance":
             own = compact({"vmSize": self.size})
-        return compact({"location": self.location, "tags": self.tags, "properties": compact({
+        return compact({"location": self.location, "tags": str_map(self.tags), "properties": compact({
             "computeType": rest_type, "description": self.description, "resourceId": self.resource_id,
             "properties": own or None})})
 

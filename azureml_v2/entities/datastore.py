@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from ._base import Resource
 from ._refs import LOCAL_SCOPE
-from ._rest import compact
+from ._rest import compact, str_map
 
 MASK = "***"
 
@@ -125,8 +125,8 @@ class Datastore(Resource):
 
     def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
         credentials = self.credentials._to_rest() if self.credentials else {"credentialsType": "None"}
-        return {"properties": compact({"description": self.description, "tags": self.tags,
-                                       "properties": self.properties, "credentials": credentials,
+        return {"properties": compact({"description": self.description, "tags": str_map(self.tags),
+                                       "properties": str_map(self.properties), "credentials": credentials,
                                        "datastoreType": self._REST_TYPE, **self._own_rest()})}
 
     @classmethod

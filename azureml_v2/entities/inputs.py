@@ -5,10 +5,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._refs import LOCAL_SCOPE, to_arm
-from ._rest import compact
+from ._rest import compact, literal
 
-MODEL_TYPES = ("mlflow_model", "custom_model", "triton_model")
-DATA_INPUT_TYPES = ("uri_file", "uri_folder", "mltable", *MODEL_TYPES)
+DATA_INPUT_TYPES = ("uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model")
 LITERAL_TYPES = ("integer", "number", "string", "boolean")
 INPUT_TYPES = DATA_INPUT_TYPES + LITERAL_TYPES
 INPUT_MODES = ("ro_mount", "download", "direct", "eval_mount", "eval_download")
@@ -46,21 +45,15 @@ class Output:
     description: str | None = None
 
 
-def _literal(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def inputs_to_rest(inputs: dict | None, scope: str = LOCAL_SCOPE) -> dict | None:
     if inputs is None:
         return None
     out = {}
     for key, value in inputs.items():
         if not isinstance(value, Input):
-            out[key] = {"jobInputType": "literal", "value": _literal(value)}
+            out[key] = {"jobInputType": "literal", "value": literal(value)}
         elif value.type in LITERAL_TYPES:
-            out[key] = compact({"jobInputType": "literal", "value": _literal(value.default),
+            out[key] = compact({"jobInputType": "literal", "value": literal(value.default),
                                 "description": value.description})
         else:
             out[key] = compact({"jobInputType": value.type, "uri": to_arm(value.path, "data", scope),

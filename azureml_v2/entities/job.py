@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 
 from ._base import Resource
 from ._refs import LOCAL_SCOPE, to_arm
-from ._rest import compact, iso_from_seconds, seconds_from_iso
-from .inputs import _literal, inputs_from_rest, inputs_to_rest, outputs_from_rest, outputs_to_rest
+from ._rest import compact, iso_from_seconds, seconds_from_iso, str_map
+from .inputs import inputs_from_rest, inputs_to_rest, outputs_from_rest, outputs_to_rest
 
 
 # The spec's JobStatus values a job ends in, and those of a job on its way there.
@@ -259,12 +259,7 @@ def compute_to_rest_id(compute: str | None, scope: str = LOCAL_SCOPE) -> str | N
     return f"{scope}/computes/{compute.removeprefix('azureml:')}"
 
 
-def str_map(d: dict | None) -> dict[str, str] | None:
-    """Tags, properties, environment variables: YAML may hold numbers, the wire holds strings."""
-    return {k: _literal(v) for k, v in d.items()} if d is not None else None
-
-
-def _code_ref(code_id: str | None) -> str | None:
+def code_ref(code_id: str | None) -> str | None:
     # YAML writes code assets as `azureml:<ARM id>`; a bare ARM id would read as a local path
     return f"azureml:{code_id}" if code_id and code_id.startswith("/subscriptions/") else code_id
 
@@ -355,7 +350,7 @@ class CommandJob(Job):
         props = resource.get("properties", {})
         limits = props.get("limits")
         return cls(
-            **cls._job_fields(resource), command=props.get("command"), code=_code_ref(props.get("codeId")),
+            **cls._job_fields(resource), command=props.get("command"), code=code_ref(props.get("codeId")),
             environment=props.get("environmentId"),
             environment_variables=props.get("environmentVariables") or None,
             distribution=distribution_from_rest(props.get("distribution")),

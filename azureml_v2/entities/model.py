@@ -7,7 +7,7 @@ from typing import Any
 from ._base import Asset
 from ._refs import LOCAL_SCOPE
 from .assets import _asset_fields, _asset_rest
-from .inputs import _literal
+from ._rest import literal
 
 MODEL_TYPES = ("custom_model", "mlflow_model", "triton_model")
 
@@ -46,7 +46,7 @@ class Model(Asset):
         if self.flavors is not None:
             # flavor data is a string map on the wire; YAML users also write numbers and booleans
             flavors = {name: None if data is None else
-                       {"data": {k: None if v is None else _literal(v) for k, v in data.items()}}
+                       {"data": {k: None if v is None else literal(v) for k, v in data.items()}}
                        for name, data in self.flavors.items()}
         return _asset_rest(self, modelType=model_type, modelUri=self.path, flavors=flavors, stage=self.stage,
                            jobName=self.job_name, isAnonymous=kept.get("isAnonymous"),

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ._refs import LOCAL_SCOPE, to_arm
-from ._rest import compact, iso_from_seconds, seconds_from_iso
-from .job import (CommandJob, Job, distribution_from_rest, distribution_to_rest, environment_to_rest_id,
+from ._rest import compact, iso_from_seconds, seconds_from_iso, str_map
+from .job import (CommandJob, Job, code_ref, distribution_from_rest, distribution_to_rest, environment_to_rest_id,
                   resources_from_rest, resources_to_rest)
 
 
@@ -377,16 +377,16 @@ POLICIES: dict[str, type[EarlyTerminationPolicy]] = {
 # -- the sweep job ---------------------------------------------------------------------------
 def trial_to_rest(trial: CommandJob, scope: str = LOCAL_SCOPE) -> dict:
     """The trial's REST form: a command template, without inputs or a compute of its own."""
-    env_vars = trial.environment_variables
     return compact({"command": trial.command, "codeId": to_arm(trial.code, "codes", scope),
                     "environmentId": environment_to_rest_id(trial.environment, scope),
-                    "environmentVariables": {k: str(v) for k, v in env_vars.items()} if env_vars is not None else None,
+                    "environmentVariables": str_map(trial.environment_variables),
                     "distribution": distribution_to_rest(trial.distribution),
                     "resources": resources_to_rest(trial.resources)})
 
 
 def trial_from_rest(body: dict) -> CommandJob:
-    return CommandJob(command=body.get("command"), code=body.get("codeId"), environment=body.get("environmentId"),
+    return CommandJob(command=body.get("command"), code=code_ref(body.get("codeId")),
+                      environment=body.get("environmentId"),
                       environment_variables=body.get("environmentVariables") or None,
                       distribution=distribution_from_rest(body.get("distribution")),
                       resources=resources_from_rest(body.get("resources")))

@@ -27,7 +27,7 @@ from collections import deque
 from pathlib import Path
 
 from ..entities._refs import _DATASTORE, _JOB_OUTPUT, ARTIFACT_STORE, job_artifacts_path, output_uri
-from ..entities.inputs import MODEL_TYPES
+from ..entities.model import MODEL_TYPES
 from ..entities.job import ACTIVE_STATUSES, TERMINAL_STATUSES
 from . import envs, tracking
 from .service import RESOURCE_GROUP, SUBSCRIPTION_ID, put_asset_version

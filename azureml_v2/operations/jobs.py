@@ -17,7 +17,7 @@ from azure.core.polling import LROPoller
 from azure.core.rest import HttpRequest
 
 from ..entities._refs import _DATASTORE, is_local, job_artifacts_uri, output_uri, to_arm
-from ..entities.inputs import MODEL_TYPES
+from ..entities.model import MODEL_TYPES
 from ..entities.job import TERMINAL_STATUSES
 from ..exceptions import Problem, ValidationError
 from ._base import ListViewType, Operations, http_error
