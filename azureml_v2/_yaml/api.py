@@ -58,10 +58,6 @@ def load(kind: str, source, *, params_override=None, **kwargs):
     return load_with(_schema(*_LOADERS[kind]), doc)
 
 
-def register_dumper(entity_name: str, module: str, schema_name: str) -> None:
-    _DUMPERS[entity_name] = (module, schema_name)
-
-
 def dump(entity, dest=None, **_) -> str | None:
     from .base import DUMP_DIR
 

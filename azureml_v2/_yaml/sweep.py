@@ -8,19 +8,10 @@ from ..entities import sweep as S
 from ..entities.job import CommandJob
 from .api import _schema
 from .base import BaseSchema, suggest
-from .document import type_name
 from .fields import Duration, Enum, StrMap, Switch
+from .io import Num
 from .jobs import (JobFields, ResourcesSchema, TypedSchema, _names, code_field, distribution_field,
                    environment_field)
-
-
-class Real(fields.Field):
-    """An integer or real number, kept as written (so `1` is dumped as `1`, not `1.0`)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValidationError(f"expected a number, got {type_name(value)}")
-        return value
 
 
 # -- search space ----------------------------------------------------------------------------
@@ -41,7 +32,7 @@ def _distribution_schema(entity, **own) -> type:
 
 
 def _reals(*names) -> dict:
-    return {name: Real(required=True) for name in names}
+    return {name: Num(required=True) for name in names}
 
 
 DISTRIBUTION_SCHEMAS = {
@@ -120,8 +111,8 @@ class _PolicySchema(TypedSchema):
 
 class BanditPolicySchema(_PolicySchema):
     entity = S.BanditPolicy
-    slack_factor = Real(validate=Range(min=0))
-    slack_amount = Real(validate=Range(min=0))
+    slack_factor = Num(validate=Range(min=0))
+    slack_amount = Num(validate=Range(min=0))
 
 
 class MedianStoppingPolicySchema(_PolicySchema):

@@ -39,14 +39,13 @@ from datetime import datetime, timezone
 from http import HTTPStatus
 from urllib.parse import parse_qsl, quote, urlencode
 
+from azureml_v2.entities._refs import LOCAL_SCOPE
 from azureml_v2.local.store import (BUILTIN_DATASTORES, MAX_FILTER_TERMS, BadRequest, Conflict, NotFound, Page, Store,
                                     kv_filter)
 
 API_VERSION = "2024-04-01"
-SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
-RESOURCE_GROUP = "local"
-PROVIDER = "Microsoft.MachineLearningServices"
-DEFAULT_WORKSPACE = "local"
+# the local scope's parts, from the one string entities use for ARM ids
+_, _, SUBSCRIPTION_ID, _, RESOURCE_GROUP, _, PROVIDER, _, DEFAULT_WORKSPACE = LOCAL_SCOPE.split("/")
 LOCAL_COMPUTE = "local"
 _SCOPE = ("subscriptions", SUBSCRIPTION_ID, "resourceGroups", RESOURCE_GROUP, "providers", PROVIDER, "workspaces")
 

@@ -30,10 +30,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
+from .service import DEFAULT_WORKSPACE
 from .store import SQLiteFile
 
 DB_NAME = "tracking.db"
-DEFAULT_WORKSPACE = "local"
 DEFAULT_EXPERIMENT = "Default"
 RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 MODEL_STATUSES = ("LOGGED_MODEL_STATUS_UNSPECIFIED", "LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY",
