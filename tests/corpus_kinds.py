@@ -30,6 +30,8 @@ def kind_of(path: Path) -> str:
         return _KINDS_BY_SCHEMA[stem]
     if not schema and ("dependencies" in data or "channels" in data or "paths" in data):
         return "other"  # conda files and MLTable specs that assets point at
+    if not schema and ("managed_network" in data or set(data) <= {"identity", "name", "description", "tags"}):
+        return "workspace"  # `az ml workspace update` fragments kept beside the spark jobs
     parts = path.parts
     for folder, kind in (("datastore", "datastore"), ("compute", "compute"), ("connections", "connection"),
                          ("registry", "registry"), ("workspace", "workspace"), ("jobs", "job"),
