@@ -57,7 +57,7 @@ class DatastoreOperations(Operations):
         from .._artifacts.storage import open_container
         credentials = store.credentials
         if credentials is None:
-            secret = self._ml_client._auth.get("credential")
+            secret = self._backend.storage_credential
         elif isinstance(credentials, AccountKeyConfiguration):
             secret = credentials.account_key
         else:
