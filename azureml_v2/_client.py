@@ -25,6 +25,7 @@ class _Group:
     def __get__(self, client, owner=None):
         if client is None:
             return self
+        # import-time budget: the operation modules load azure-core and the schemas
         group = getattr(importlib.import_module(self.module, __package__), self.name)(client)
         client.__dict__[self.attr] = group
         return group
@@ -78,7 +79,7 @@ class MLClient:
         self.subscription_id = subscription_id or LOCAL_SUBSCRIPTION
         self.resource_group_name = resource_group_name or LOCAL_RESOURCE_GROUP
         self.workspace_name = workspace_name or LOCAL_WORKSPACE
-        # the backend modules load azure-core: here, on first use, not when this module is imported
+        # import-time budget: the backends load azure-core, so they are imported here, when a client is made
         if subscription_id:
             from ._backends.azure import AzureBackend
             self._backend = AzureBackend(credential, self._scope, kwargs)
