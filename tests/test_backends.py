@@ -2,8 +2,10 @@
 where workspaces differ, and the one error a capability a backend lacks raises."""
 from __future__ import annotations
 
+import argparse
 import ast
 import io
+import json
 import time
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from azureml_v2._backends.local import IN_PROCESS_URL, LOG_POLL, LocalBackend
 from azureml_v2._client import MLClient
 from azureml_v2._http.inprocess import WSGITransport
 from azureml_v2._yaml.api import load_job
+from azureml_v2.cli import commands
 from azureml_v2.exceptions import NotAvailableError
 
 from operations.conftest import local_client  # tests/ is on sys.path, as for tests/conftest.py
@@ -187,3 +190,14 @@ def test_only_the_local_backend_and_the_server_command_import_the_local_workspac
         "_backends/local.py": ["azureml_v2.local", "azureml_v2.local.service", "azureml_v2.local.sweep"],
         "cli/commands.py": ["azureml_v2.local"],
     }
+
+
+def test_azml_job_show_of_a_sweep_lists_trials_where_they_can_be_listed(cloud, local, monkeypatch, capsys):
+    _sweep(local)
+    args = argparse.Namespace(verb="show", name="sweep", output="json")
+    for client, has_trials in ((cloud, False), (local, True)):
+        monkeypatch.setattr(commands, "client_for", lambda _: client)
+        assert commands.run_job(args) == 0
+        shown = json.loads(capsys.readouterr().out)
+        assert shown["name"] == "sweep" and shown["status"] == "Completed"
+        assert ("trials" in shown) is has_trials
