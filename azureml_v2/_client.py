@@ -5,15 +5,12 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import threading
 from pathlib import Path
 
 from .entities._refs import LOCAL_SCOPE
 from .exceptions import Problem, ValidationError
 
 _, _, LOCAL_SUBSCRIPTION, _, LOCAL_RESOURCE_GROUP, _, _, _, LOCAL_WORKSPACE = LOCAL_SCOPE.split("/")
-# The in-process transport needs a URL to route; it never leaves this process.
-IN_PROCESS_URL = "http://localhost"
 
 
 class _Group:
@@ -28,6 +25,7 @@ class _Group:
     def __get__(self, client, owner=None):
         if client is None:
             return self
+        # import-time budget: the operation modules load azure-core and the schemas
         group = getattr(importlib.import_module(self.module, __package__), self.name)(client)
         client.__dict__[self.attr] = group
         return group
@@ -59,7 +57,6 @@ class MLClient:
     def __init__(self, credential=None, subscription_id: str | None = None, resource_group_name: str | None = None,
                  workspace_name: str | None = None, *, endpoint: str | None = None, home=None,
                  polling_interval: float | None = None, **kwargs):
-        self.home: Path | None = None
         if subscription_id or resource_group_name:
             missing = [label for label, value in (("credential", credential), ("subscription_id", subscription_id),
                                                   ("resource_group_name", resource_group_name),
@@ -71,38 +68,26 @@ class MLClient:
                                       "DefaultAzureCredential()), not a token string")
             if endpoint is not None or home is not None:
                 raise ValidationError("endpoint and home are for a local workspace, not an Azure one")
-            self.endpoint = "https://management.azure.com"
-            self._auth = {"credential": credential}
-            default_interval = 30
         elif endpoint is not None:
             if credential is not None and not isinstance(credential, str):
                 raise ValidationError("credential: a served local workspace takes the token string "
                                       "`azml server start` printed")
-            self.endpoint = endpoint.rstrip("/")
-            if credential is None:
-                from .local.server import served_token
-                credential = served_token(self.endpoint)
-            self._auth = {"token": credential}
-            default_interval = 1
-        else:
-            if credential is not None:
-                raise ValidationError("a credential needs a workspace: give subscription_id, resource_group_name "
-                                      "and workspace_name, use MLClient.from_config(credential), or "
-                                      "endpoint= for a served local workspace")
-            if home is None:
-                from .local.server import default_home
-                home = default_home()
-            self.home = Path(home).expanduser().resolve()
-            self.endpoint = IN_PROCESS_URL
-            self._auth = {}
-            default_interval = 1
+        elif credential is not None:
+            raise ValidationError("a credential needs a workspace: give subscription_id, resource_group_name "
+                                  "and workspace_name, use MLClient.from_config(credential), or "
+                                  "endpoint= for a served local workspace")
         self.subscription_id = subscription_id or LOCAL_SUBSCRIPTION
         self.resource_group_name = resource_group_name or LOCAL_RESOURCE_GROUP
         self.workspace_name = workspace_name or LOCAL_WORKSPACE
-        self.polling_interval = default_interval if polling_interval is None else polling_interval
-        self._options = kwargs
-        self._client = self._app = None
-        self._lock = threading.Lock()
+        # import-time budget: the backends load azure-core, so they are imported here, when a client is made
+        if subscription_id:
+            from ._backends.azure import AzureBackend
+            self._backend = AzureBackend(credential, self._scope, kwargs)
+        else:
+            from ._backends.local import LocalBackend
+            self._backend = LocalBackend(self._scope, kwargs, home=home, endpoint=endpoint, token=credential)
+        self.polling_interval = (self._backend.default_polling_interval if polling_interval is None
+                                 else polling_interval)
 
     @classmethod
     def local(cls, path=None, **kwargs) -> "MLClient":
@@ -120,7 +105,18 @@ class MLClient:
 
     @property
     def is_local(self) -> bool:
-        return "credential" not in self._auth
+        """Whether this client talks to the local workspace (in this process or served), not Azure ML."""
+        return self._backend.is_local
+
+    @property
+    def home(self) -> Path | None:
+        """The folder of the local workspace this process serves itself; None otherwise."""
+        return self._backend.home
+
+    @property
+    def endpoint(self) -> str:
+        """Where requests go: Azure Resource Manager, a served local workspace, or this process."""
+        return self._backend.endpoint
 
     @property
     def _scope(self) -> str:
@@ -130,28 +126,12 @@ class MLClient:
 
     @property
     def _pipeline(self):
-        """The ARM pipeline client, built on the first call that needs it (once, whatever the threads)."""
-        with self._lock:
-            if self._client is None:
-                from ._http.pipeline import build_client
-                options = dict(self._options)
-                if self.home is not None and "transport" not in options:
-                    from ._http.inprocess import WSGITransport
-                    from .local.service import make_app
-                    self._app = make_app(self.home)
-                    options["transport"] = WSGITransport(self._app)
-                self._client = build_client(self.endpoint, **self._auth, **options)
-            return self._client
+        """The ARM pipeline client, built on the first call that needs it."""
+        return self._backend.pipeline
 
     def close(self) -> None:
         """Release the connection pool (Azure, served workspace) or the local store (in-process)."""
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
-            if self._app is not None:
-                self._app.close()
-                self._app = None
+        self._backend.close()
 
     def __enter__(self) -> "MLClient":
         return self

@@ -42,3 +42,12 @@ class ValidationError(ValueError):
             problems = [Problem(problems)]
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class NotAvailableError(ValidationError):
+    """A call this workspace cannot answer, such as metrics on an Azure ML workspace: `what` is not available
+    on `where`; `hint` says what to use instead."""
+
+    def __init__(self, what: str, where: str, hint: str):
+        super().__init__(f"{what} is not available on {where}: {hint}")
+        self.what, self.where, self.hint = what, where, hint

@@ -11,9 +11,11 @@ import logging
 import platform
 
 from azure.core.credentials import AzureKeyCredential
-from azure.core.exceptions import ResponseNotReadError
+from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, ResourceExistsError,
+                                   ResourceNotFoundError, ResponseNotReadError)
 from azure.core.pipeline import policies
 from azure.mgmt.core import ARMPipelineClient
+from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.core.policies import (ARMAutoResourceProviderRegistrationPolicy, ARMChallengeAuthenticationPolicy,
                                       ARMHttpLoggingPolicy)
 
@@ -22,6 +24,7 @@ from .. import __version__
 ARM_SCOPE = "https://management.azure.com/.default"
 USER_AGENT = f"azureml_v2/{__version__}"
 
+_ERRORS = {401: ClientAuthenticationError, 404: ResourceNotFoundError, 409: ResourceExistsError}
 # Operations whose response body is nothing but secrets; never logged, even redacted.
 _SECRET_OPERATIONS = ("/listsecrets", "/listkeys")
 # JSON members whose values are credentials wherever they appear (datastore PUT bodies carry them).
@@ -124,3 +127,8 @@ def build_client(base_url: str, *, credential=None, token: str | None = None, tr
         HttpLoggingPolicy(**kwargs),
     ]
     return ARMPipelineClient(base_url, policies=[p for p in pipeline if p is not None], transport=transport, **kwargs)
+
+
+def http_error(response) -> HttpResponseError:
+    """The azure.core exception for an unexpected status, carrying the service's ARM error code and message."""
+    return _ERRORS.get(response.status_code, HttpResponseError)(response=response, error_format=ARMErrorFormat)

@@ -146,17 +146,16 @@ _JOB_VERBS = {
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        from . import commands  # import-time budget: `azml --help` loads no client, schema or YAML
         if args.group in ("server", "job"):
-            from . import commands
             return getattr(commands, f"run_{args.group}")(args)
-        from .commands import run
-        return run(args, ASSET_GROUPS[args.group])
+        return commands.run(args, ASSET_GROUPS[args.group])
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one clear line; the traceback only when asked for
         if getattr(args, "debug", False):
             raise
-        from .commands import describe_error
+        from .commands import describe_error  # import-time budget, as above
         sys.stderr.write(describe_error(exc) + "\n")
         return 1
 

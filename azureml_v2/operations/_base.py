@@ -5,17 +5,13 @@ from __future__ import annotations
 from enum import Enum
 from urllib.parse import quote, urljoin
 
-from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, ResourceExistsError,
-                                   ResourceNotFoundError)
 from azure.core.paging import ItemPaged
 from azure.core.polling import LROPoller
 from azure.core.rest import HttpRequest
-from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 
+from .._http.pipeline import http_error
 from ..entities._rest import API_VERSION
-
-_ERRORS = {401: ClientAuthenticationError, 404: ResourceNotFoundError, 409: ResourceExistsError}
 
 
 class ListViewType(str, Enum):
@@ -26,16 +22,16 @@ class ListViewType(str, Enum):
     ALL = "All"
 
 
-def http_error(response) -> HttpResponseError:
-    """The azure.core exception for an unexpected status, carrying the service's ARM error code and message."""
-    return _ERRORS.get(response.status_code, HttpResponseError)(response=response, error_format=ARMErrorFormat)
-
-
 class Operations:
     """Base of the operation groups: knows the client (scope, pipeline), never which backend answers."""
 
     def __init__(self, ml_client) -> None:
         self._ml_client = ml_client
+
+    @property
+    def _backend(self):
+        """What differs between workspaces (logs, child jobs, metrics, ...), asked, never tested."""
+        return self._ml_client._backend
 
     def _url(self, *segments) -> str:
         path = "".join("/" + quote(str(s), safe="") for s in segments)

@@ -7,12 +7,16 @@ The same methods for every kind, after the Azure SDK guidelines: `create_or_upda
 from __future__ import annotations
 
 import copy
-import importlib
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.core.paging import ItemPaged
 
+from .._artifacts.snapshot import COMPONENT_IGNORES, HASH_VERSION, take_snapshot
 from ..entities._refs import is_local, parse
+from ..entities.assets import Code, Data, Environment
+from ..entities.component import CommandComponent
+from ..entities.job import ANONYMOUS_ENVIRONMENT, environment_to_rest_id
+from ..entities.model import Model
 from ..exceptions import ValidationError
 from ._base import ListViewType, Operations
 
@@ -32,12 +36,11 @@ class _AssetOperations(Operations):
     """What every asset kind shares; subclasses name the REST collection, the entity and what to upload."""
 
     _KIND = ""  # the REST collection under the workspace
-    _ENTITY = ("", "")  # (module under azureml_v2.entities, class), imported on first use
+    _ENTITY = None  # the entity class, read from REST with its _from_rest
     _LIST_VIEW = False  # whether the service filters lists by listViewType (archived assets)
 
     def _from_rest(self, resource: dict):
-        module, name = self._ENTITY
-        return getattr(importlib.import_module(f"..entities.{module}", __package__), name)._from_rest(resource)
+        return self._ENTITY._from_rest(resource)
 
     def create_or_update(self, asset):
         """Create a version of an asset (or get it back unchanged when it exists with the same content).
@@ -112,7 +115,6 @@ class _AssetOperations(Operations):
 
     def _upload(self, path: str) -> str:
         """Upload a local file or folder to the default datastore; its URI there."""
-        from .._artifacts.snapshot import take_snapshot
         return self._ml_client.datastores._upload(take_snapshot(path))
 
 
@@ -148,7 +150,7 @@ class CodeOperations(_AssetOperations):
     and uploaded once: the same snapshot again costs one GET. Code cannot be archived through the API."""
 
     _KIND = "codes"
-    _ENTITY = ("assets", "Code")
+    _ENTITY = Code
 
     def create_or_update(self, code):
         return self._create(code)
@@ -156,7 +158,6 @@ class CodeOperations(_AssetOperations):
     def _create(self, code, ignore=()):
         if not (code.path and is_local(code.path)):
             return self._put_version(copy.copy(code))
-        from .._artifacts.snapshot import HASH_VERSION, take_snapshot
         snapshot = take_snapshot(code.path, ignore=ignore)
         code = copy.copy(code)
         # as azure-ai-ml records them, so either SDK finds the other's snapshot by content
@@ -180,8 +181,6 @@ class CodeOperations(_AssetOperations):
         azure-ai-ml adds for job code, so both SDKs name it alike); `@latest` is resolved."""
         if not is_local(code):
             return self._resolve(code)
-        from .._artifacts.snapshot import COMPONENT_IGNORES
-        from ..entities.assets import Code
         created = self._create(Code(path=code), ignore=COMPONENT_IGNORES)
         return self._arm_id(self._KIND, created.name, "versions", created.version)
 
@@ -190,14 +189,14 @@ class DataOperations(_ArchivableOperations):
     """Data assets: files, folders and MLTables; local paths are uploaded."""
 
     _KIND = "data"
-    _ENTITY = ("assets", "Data")
+    _ENTITY = Data
 
 
 class EnvironmentOperations(_ArchivableOperations):
     """Environments: docker images with a conda file, or docker build contexts (uploaded when local)."""
 
     _KIND = "environments"
-    _ENTITY = ("assets", "Environment")
+    _ENTITY = Environment
 
     def _prepare(self, environment) -> None:
         build = environment.build
@@ -208,7 +207,6 @@ class EnvironmentOperations(_ArchivableOperations):
     def _arm_id_for(self, environment) -> str | None:
         """A job's or component's `environment`: `@latest` is resolved; an inline Environment is created
         as an anonymous version named by its content, so the same definition is stored once."""
-        from ..entities.job import ANONYMOUS_ENVIRONMENT, environment_to_rest_id
         if environment is None or isinstance(environment, str):
             return environment and self._resolve(environment)
         environment = copy.copy(environment)
@@ -223,7 +221,7 @@ class ModelOperations(_ArchivableOperations):
     """Models: custom, MLflow and Triton; local files are uploaded."""
 
     _KIND = "models"
-    _ENTITY = ("model", "Model")
+    _ENTITY = Model
 
 
 class ComponentOperations(_ArchivableOperations):
@@ -231,7 +229,7 @@ class ComponentOperations(_ArchivableOperations):
     and `@latest` references are resolved before the component is sent."""
 
     _KIND = "components"
-    _ENTITY = ("component", "CommandComponent")
+    _ENTITY = CommandComponent
 
     def _prepare(self, component) -> None:
         if component.code is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from azure.core.exceptions import ResourceNotFoundError
 from azure.core.paging import ItemPaged
 
+from .._artifacts.storage import open_container, upload_snapshot
+from ..entities.datastore import AccountKeyConfiguration, AzureBlobDatastore, Datastore, LocalDatastore
 from ..exceptions import ValidationError
 from ._base import Operations
 
@@ -12,7 +14,6 @@ class DatastoreOperations(Operations):
     """create_or_update, get, get_default, list and delete datastores."""
 
     def _from_rest(self, resource: dict, include_secrets: bool = False):
-        from ..entities.datastore import Datastore
         store = Datastore._from_rest(resource)
         if include_secrets and store.credentials is not None:
             credentials = resource["properties"]["credentials"]
@@ -48,16 +49,14 @@ class DatastoreOperations(Operations):
     def _storage(self, store):
         """What the artifact layer reads and writes: a local datastore's folder, or a blob ContainerClient
         authenticated by the datastore's key or SAS token, else by the client's own credential."""
-        from ..entities.datastore import AccountKeyConfiguration, AzureBlobDatastore, LocalDatastore
         if isinstance(store, LocalDatastore):
             return store.path
         if not isinstance(store, AzureBlobDatastore):
             raise ValidationError(f"datastore {store.name!r} ({store.type}): uploads go to a blob or local "
                                   "datastore only")
-        from .._artifacts.storage import open_container
         credentials = store.credentials
         if credentials is None:
-            secret = self._ml_client._auth.get("credential")
+            secret = self._backend.storage_credential
         elif isinstance(credentials, AccountKeyConfiguration):
             secret = credentials.account_key
         else:
@@ -68,7 +67,6 @@ class DatastoreOperations(Operations):
         """Upload a snapshot to the default datastore (nothing moves when it is there already); its
         `azureml://datastores/<name>/paths/LocalUpload/<hash>/<name>` URI, or with blob_url=True its https
         URL on a blob datastore (what Azure wants in a code version's codeUri)."""
-        from .._artifacts.storage import upload_snapshot
         store = self.get_default(include_secrets=True)
         storage = self._storage(store)
         result = upload_snapshot(snapshot, storage)

@@ -4,28 +4,29 @@ from __future__ import annotations
 
 import codecs
 import copy
-import json
 import re
 import secrets
 import sys
 import time
 from pathlib import Path
 
-from azure.core.exceptions import ResourceNotFoundError
 from azure.core.paging import ItemPaged
 from azure.core.polling import LROPoller
-from azure.core.rest import HttpRequest
 
+from .._artifacts.storage import download
+from .._plot import save
+from .._trials import LiveTable
+from .._yaml.jobs import placeholder_problems
 from ..entities._refs import _DATASTORE, is_local, job_artifacts_uri, output_uri, to_arm
+from ..entities.inputs import LITERAL_TYPES, Input
+from ..entities.job import TERMINAL_STATUSES, CommandJob, Job
 from ..entities.model import MODEL_TYPES
-from ..entities.job import TERMINAL_STATUSES
-from ..exceptions import Problem, ValidationError
-from ._base import ListViewType, Operations, http_error
+from ..entities.sweep import SweepJob
+from ..exceptions import NotAvailableError, Problem, ValidationError
+from ._base import ListViewType, Operations
+from .assets import _list_view
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$")
-# Where Azure ML (and the local runner) keep a job's artifacts and its unnamed outputs.
-_LOCAL_LOG_POLL = 0.25  # seconds between reads of a local job's log file and status
-_METRICS_PAGE = 1000
 
 _ADJECTIVES = ("amber", "bold", "brave", "calm", "clever", "crisp", "eager", "gentle", "golden", "happy", "keen",
                "lively", "lucid", "mellow", "nimble", "patient", "quiet", "rapid", "shiny", "steady", "sunny",
@@ -54,12 +55,9 @@ def job_from_rest(resource: dict):
     """A CommandJob or SweepJob by jobType; other kinds as a plain Job with the fields all jobs share."""
     kind = resource.get("properties", {}).get("jobType")
     if kind == "Command":
-        from ..entities.job import CommandJob
         return CommandJob._from_rest(resource)
     if kind == "Sweep":
-        from ..entities.sweep import SweepJob
         return SweepJob._from_rest(resource)
-    from ..entities.job import Job
     return Job(**Job._job_fields(resource))
 
 
@@ -93,20 +91,17 @@ class JobOperations(Operations):
         if template.code is not None:
             template.code = ml.code._arm_id_for(template.code)
         template.environment = self._environment_id(template.environment)
-        from ..entities.inputs import LITERAL_TYPES, Input
         for value in (job.inputs or {}).values():
             if isinstance(value, Input) and value.type not in LITERAL_TYPES and value.path:
                 value.path = self._input_uri(value)
 
     def _environment_id(self, environment):
-        # curated environments are not stored in a local workspace: its runner maps them to local equivalents
-        if self._ml_client.is_local and isinstance(environment, str):
-            from ..local.envs import curated
-            if curated(environment) is not None:
-                return environment
+        reference = isinstance(environment, str)
+        if reference and self._backend.keeps_curated_environment(environment):
+            return environment
         arm_id = self._ml_client.environments._arm_id_for(environment)
-        if self._ml_client.is_local and isinstance(environment, str):
-            # the local runner would only find out at run time: refuse now, as Azure ML does
+        if reference and self._backend.verifies_environment_at_submit:
+            # refused now rather than when the job would start, as Azure ML does
             parts = to_arm(arm_id, "environments", self._ml_client._scope).rsplit("/", 4)
             if len(parts) == 5 and parts[1] == "environments" and parts[3] == "versions":
                 self._ml_client.environments.get(parts[2], version=parts[4])
@@ -126,8 +121,6 @@ class JobOperations(Operations):
         Returns the problems (empty when the job looks right); with raise_on_failure=True raises them as
         one azureml_v2.ValidationError instead.
         """
-        from ..entities.job import CommandJob
-        from ..entities.sweep import SweepJob
         source = f"<{type(job).__name__}>"
         problems = []
 
@@ -154,7 +147,6 @@ class JobOperations(Operations):
             if not (template.command or "").strip():
                 problem(prefix + "command", "the command is empty")
             elif template is job:
-                from .._yaml.jobs import placeholder_problems
                 declared = {"inputs": list(job.inputs or ()), "outputs": list(job.outputs or ())}
                 for message in placeholder_problems(job.command, declared):
                     problem("command", message)
@@ -162,7 +154,6 @@ class JobOperations(Operations):
                 problem(prefix + "environment", "an environment is required (a reference or an inline one)")
             if template.code is not None and is_local(template.code) and not Path(template.code).exists():
                 problem(prefix + "code", f"{template.code}: no such file or folder")
-        from ..entities.inputs import Input
         for key, value in (job.inputs or {}).items():
             if isinstance(value, Input) and value.path and is_local(value.path) and not Path(value.path).exists():
                 problem(f"inputs.{key}.path", f"{value.path}: no such file or folder")
@@ -180,13 +171,9 @@ class JobOperations(Operations):
 
         list_view_type: ActiveOnly (default), ArchivedOnly or All.
         """
-        from .assets import _list_view
         params = {"listViewType": _list_view(list_view_type)}
         if parent_job_name is not None:
-            if not self._ml_client.is_local:
-                raise ValidationError("parent_job_name: Azure ML lists child jobs through its run history service, "
-                                      "which is not part of the ARM API this client uses")
-            params["parentJobName"] = parent_job_name
+            params.update(self._backend.child_jobs(parent_job_name, "listing child jobs (parent_job_name)"))
         return self._paged(job_from_rest, "jobs", params=params)
 
     def begin_cancel(self, name: str) -> LROPoller:
@@ -207,26 +194,28 @@ class JobOperations(Operations):
         self._put({"properties": properties}, "jobs", name)
 
     # -- following a job -----------------------------------------------------------------------------------
-    def _job_folder(self, name: str) -> Path | None:
-        """The job's folder on this machine, for a local workspace served in this process."""
-        home = self._ml_client.home
-        return None if home is None else home / "jobs" / self._ml_client.workspace_name / name
-
     def stream(self, name: str, *, out=None):
-        """Print the job's status changes and, on the local workspace, its log as it grows (from the start);
-        return the job when it has ended. Raises JobFailedError when it ended Failed or Canceled.
+        """Print the job's status changes and, when its log is readable here (the local workspace in this
+        process), its log as it grows (from the start); return the job when it has ended. Raises JobFailedError
+        when it ended Failed or Canceled.
 
-        A sweep on the local workspace shows its trials instead (number, parameters, primary metric, status),
-        then the best trial. Azure ML streams logs through its run history service, which is not part of ARM:
-        for a cloud workspace (or a served local one) only status changes are shown.
+        A sweep shows its trials instead (number, parameters, primary metric, status), then the best trial,
+        where trials can be listed (the local workspace). Azure ML streams logs and lists trials through its run
+        history service, which is not part of ARM: for a cloud workspace only status changes are shown.
         """
         out = out or sys.stdout
         resource = self._get("jobs", name)
-        if self._ml_client.is_local and resource.get("properties", {}).get("jobType") == "Sweep":
-            return self._stream_sweep(name, resource, out)
-        folder = self._job_folder(name)
-        tail = _Tail(folder / "user_logs" / "std_log.txt") if folder is not None else None
-        interval = _LOCAL_LOG_POLL if tail is not None else self._ml_client.polling_interval
+        interval = self._backend.follow_interval(self._ml_client.polling_interval)
+        if resource.get("properties", {}).get("jobType") == "Sweep":
+            metrics: dict[str, float | None] = {}  # ended trials' metrics: read once
+            try:
+                view = self._sweep_view(resource, metrics)
+            except NotAvailableError:  # no trials to show here: status changes, as for any job
+                pass
+            else:
+                return self._stream_sweep(resource, view, metrics, interval, out)
+        log = self._backend.job_log(self._ml_client.workspace_name, name)
+        tail = _Tail(log) if log is not None else None
         out.write(f"RunId: {name}\n")
         if tail is None:
             out.write("(logs are not streamed from this workspace: status changes only)\n")
@@ -248,21 +237,16 @@ class JobOperations(Operations):
         out.flush()
         return _ended(name, resource)
 
-    def _stream_sweep(self, name: str, resource: dict, out):
-        from .._trials import LiveTable
+    def _stream_sweep(self, resource: dict, view, metrics: dict, interval: float, out):
         live = LiveTable(out)
-        interval = _LOCAL_LOG_POLL if self._ml_client.home is not None else self._ml_client.polling_interval
-        out.write(f"RunId: {name}\n")
-        metrics: dict[str, float | None] = {}  # ended trials' metrics: read once
-        while True:
-            view = self._sweep_view(resource, metrics)
-            if view.status in TERMINAL_STATUSES:
-                live.finish(view)
-                break
+        out.write(f"RunId: {view.name}\n")
+        while view.status not in TERMINAL_STATUSES:
             live.update(view)
             time.sleep(interval)
-            resource = self._get("jobs", name)
-        return _ended(name, resource)
+            resource = self._get("jobs", view.name)
+            view = self._sweep_view(resource, metrics)
+        live.finish(view)
+        return _ended(view.name, resource)
 
     def list_trials(self, name: str) -> list:
         """The trials of sweep `name` on the local workspace, by number: each a `Trial` with number, name (the
@@ -276,53 +260,17 @@ class JobOperations(Operations):
         `.html` writes one self-contained page (inline SVG, nothing to install); `.png` needs matplotlib
         (pip install 'azureml_v2[plot]'). Returns the path written.
         """
-        from .._plot import save
         return save(self._sweep_view(self._get("jobs", name)), path)
 
     def _sweep_view(self, resource: dict, metrics: dict | None = None):
         """The sweep in `resource` with its trials and their metrics; `metrics` caches ended trials' ones."""
-        from .._trials import SweepView, Trial
-        from ..local.service import BEST_CHILD, EARLY_TERMINATED
-        from ..local.sweep import PARAMS_PROPERTY, TRIAL_PROPERTY
         props = resource.get("properties", {})
         name = resource["name"]
         if props.get("jobType") != "Sweep":
             raise ValidationError(f"job {name} is a {props.get('jobType')} job, not a sweep: it has no trials")
-        if not self._ml_client.is_local:
-            raise ValidationError("a sweep's trials are read from the local workspace; Azure ML lists them through "
-                                  "its run history service, which is not part of the ARM API this client uses")
-        objective = props.get("objective") or {}
-        key = objective.get("primaryMetric", "")
-        metrics = {} if metrics is None else metrics
-        trials = []
-        children = self._paged(lambda r: r, "jobs", params={"parentJobName": name, "listViewType": "All"})
-        for child in children:
-            child_props = child.get("properties", {})
-            user = child_props.get("properties") or {}
-            status = child_props.get("status")
-            number = user.get(TRIAL_PROPERTY, child["name"].rpartition("_")[2])
-            if child["name"] in metrics:
-                metric = metrics[child["name"]]
-            else:
-                metric = self._last_metric(child["name"], key) if status != "NotStarted" else None
-                if status in TERMINAL_STATUSES:
-                    metrics[child["name"]] = metric
-            trials.append(Trial(number=int(number) if str(number).isdigit() else -1, name=child["name"],
-                                status=status, params=json.loads(user.get(PARAMS_PROPERTY) or "{}"),
-                                metric=metric, early_terminated=user.get(EARLY_TERMINATED) == "true",
-                                error=_error_message(child)))
-        trials.sort(key=lambda t: t.number)
-        return SweepView(name=name, status=props.get("status"), goal=(objective.get("goal") or "Minimize").lower(),
-                         primary_metric=key, parameters=list(props.get("searchSpace") or {}), trials=trials,
-                         best_name=(props.get("properties") or {}).get(BEST_CHILD))
-
-    def _last_metric(self, run: str, key: str) -> float | None:
-        """The last value `run` logged for metric `key` (None: none yet, or the run has not started)."""
-        try:
-            points = self._metric_history(run, key)
-        except ResourceNotFoundError:
-            return None
-        return points[-1][1] if points else None
+        params = {**self._backend.child_jobs(name, "listing a sweep's trials"), "listViewType": "All"}
+        children = self._paged(lambda r: r, "jobs", params=params)
+        return self._backend.sweep_view(resource, children, {} if metrics is None else metrics)
 
     @staticmethod
     def _status_line(out, tail, status: str) -> None:
@@ -361,7 +309,6 @@ class JobOperations(Operations):
         if not m or not m.group("path"):
             raise ValidationError(f"cannot download {uri!r}: only azureml://datastores/<name>/paths/<path> "
                                   "locations can be downloaded")
-        from .._artifacts.storage import download
         datastores = self._ml_client.datastores
         storage = datastores._storage(datastores.get(m.group("name"), include_secrets=True))
         if missing_ok and not _has_files(storage, m.group("path")):
@@ -371,39 +318,7 @@ class JobOperations(Operations):
     def get_metrics(self, name: str) -> dict[str, list[tuple[int, float, int]]]:
         """The job's MLflow metrics on the local workspace: key -> [(step, value, timestamp ms)] in logging
         order. On Azure ML, read them with MLflow at the workspace's tracking URI."""
-        if not self._ml_client.is_local:
-            raise ValidationError("get_metrics reads the local workspace's tracking store; for Azure ML use "
-                                  "mlflow with the workspace's tracking URI")
-        run = self._mlflow("runs/get", {"run_id": name})["run"]
-        return {m["key"]: self._metric_history(name, m["key"]) for m in run.get("data", {}).get("metrics", [])}
-
-    def _metric_history(self, run: str, key: str) -> list[tuple[int, float, int]]:
-        token, points = None, []
-        while True:
-            params = {"run_id": run, "metric_key": key, "max_results": _METRICS_PAGE}
-            if token:
-                params["page_token"] = token
-            page = self._mlflow("metrics/get-history", params)
-            points += [(int(p.get("step", 0)), float(p["value"]), int(p["timestamp"]))
-                       for p in page.get("metrics", [])]
-            token = page.get("next_page_token")
-            if not token:
-                return points
-
-    def _mlflow(self, path: str, params: dict) -> dict:
-        # under the workspace's ARM path, as Azure ML's tracking URI has it: the service picks the workspace from it
-        request = HttpRequest("GET", f"{self._url()}/api/2.0/mlflow/{path}", params=params)
-        response = self._ml_client._pipeline.send_request(request)
-        if response.status_code != 200:
-            error = type(http_error(response))
-            try:  # MLflow's error body: {"error_code": ..., "message": ...}
-                message = response.json().get("message")
-            except (ValueError, AttributeError):
-                message = None
-            exc = error(message=message or response.text())  # not response=: it would parse an ARM error body
-            exc.status_code, exc.reason = response.status_code, response.reason
-            raise exc
-        return response.json()
+        return self._backend.metrics(name)
 
 
 def _has_files(storage, remote: str) -> bool:

@@ -1,0 +1,88 @@
+"""The backend interface, with the answers of a workspace that offers only the ARM API (Azure ML's)."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from .._http.pipeline import build_client
+from ..exceptions import NotAvailableError
+
+# Azure ML reads child jobs, trials and metrics through its run history and tracking services, not ARM.
+RUN_HISTORY_HINT = "Azure ML lists them through its run history service, which is not part of the ARM API " \
+                   "this client uses"
+
+
+class Backend:
+    """One workspace as the operation groups see it: an ARM pipeline plus what differs between workspaces.
+
+    This base answers as a workspace that offers only the ARM API does: no logs, no child jobs or trials, no
+    metrics, curated environments registered like any other.
+    """
+
+    where = "this workspace"  # how messages name the workspace
+    is_local = False
+    home: Path | None = None  # the folder of a workspace served in this process
+    default_polling_interval: float = 30  # seconds between polls of a long-running operation
+    storage_credential = None  # what signs blob access for a datastore without credentials of its own
+    verifies_environment_at_submit = False  # whether a job's environment reference is looked up before sending
+
+    def __init__(self, endpoint: str, scope: str, options: dict, **auth):
+        self.endpoint, self.scope = endpoint.rstrip("/"), scope
+        self._options, self._auth = dict(options), auth
+        self._client = None
+        self._lock = threading.Lock()
+
+    # -- transport -----------------------------------------------------------------------------------------
+    @property
+    def pipeline(self):
+        """The ARM pipeline client, built on the first call that needs it (once, whatever the threads)."""
+        with self._lock:
+            if self._client is None:
+                self._client = build_client(self.endpoint, **self._auth, **self._pipeline_options(self._options))
+            return self._client
+
+    def _pipeline_options(self, options: dict) -> dict:
+        """The pipeline's keywords; a backend may add its transport."""
+        return options
+
+    def close(self) -> None:
+        """Release the connection pool and whatever else the pipeline opened."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    @property
+    def workspace_url(self) -> str:
+        return self.endpoint + self.scope
+
+    # -- what differs --------------------------------------------------------------------------------------
+    def not_available(self, what: str, hint: str) -> NotAvailableError:
+        return NotAvailableError(what, self.where, hint)
+
+    def job_log(self, workspace: str, name: str) -> Path | None:
+        """The file job `name` writes its log to, when this machine can read it; else None."""
+        return None
+
+    def follow_interval(self, polling_interval: float) -> float:
+        """Seconds between two looks at a job being followed (its status, its log)."""
+        return polling_interval
+
+    def keeps_curated_environment(self, reference: str) -> bool:
+        """Whether environment `reference` names a curated environment that goes to the service as it is
+        (mapped to an equivalent there) instead of being resolved as a registered one."""
+        return False
+
+    def child_jobs(self, parent: str, what: str) -> dict:
+        """The list parameters that select the child jobs of `parent`; `what` names the call for errors."""
+        raise self.not_available(what, RUN_HISTORY_HINT)
+
+    def sweep_view(self, resource: dict, children, metrics: dict):
+        """The sweep in `resource` with its trials, read from its child job resources `children`; `metrics`
+        caches ended trials' primary metric by name."""
+        raise self.not_available("listing a sweep's trials", RUN_HISTORY_HINT)
+
+    def metrics(self, run: str) -> dict[str, list[tuple[int, float, int]]]:
+        """Every metric `run` logged: key -> [(step, value, timestamp ms)] in logging order."""
+        raise self.not_available("get_metrics", "read the metrics with mlflow at the workspace's tracking URI "
+                                                "(Azure ML keeps them in its tracking service, not in ARM)")

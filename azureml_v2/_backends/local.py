@@ -1,0 +1,151 @@
+"""The local workspace: answered in this process (through a WSGI transport, no socket) or served by
+`azml server` (a bearer token). It also offers what Azure ML keeps outside ARM: a job's log file (in this
+process), child jobs and sweep trials, and metrics through its MLflow tracking API."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.core.rest import HttpRequest
+
+from .._http.inprocess import WSGITransport
+from .._http.pipeline import http_error
+from .._trials import SweepView, Trial
+from ..entities.job import TERMINAL_STATUSES
+from ..exceptions import ValidationError
+from ..local import curated_environment, default_home, job_folder, make_app, served_token
+# The property names the local sweep controller records on a sweep (best trial) and on its trials (number,
+# parameters, early termination): their one import here.
+from ..local.service import BEST_CHILD, EARLY_TERMINATED
+from ..local.sweep import PARAMS_PROPERTY, TRIAL_PROPERTY
+from .base import Backend
+
+# The in-process transport needs a URL to route; it never leaves this process.
+IN_PROCESS_URL = "http://localhost"
+LOG_POLL = 0.25  # seconds between reads of a job's log file and status, in this process
+METRICS_PAGE = 1000
+PARENT_JOB_PARAM = "parentJobName"
+
+
+class LocalBackend(Backend):
+    """The local workspace in folder `home`, in this process, or the one served at `endpoint`."""
+
+    where = "the local workspace"
+    is_local = True
+    default_polling_interval = 1
+    verifies_environment_at_submit = True  # its runner would only find a missing one at run time
+
+    def __init__(self, scope: str, options: dict, *, home=None, endpoint: str | None = None,
+                 token: str | None = None):
+        if endpoint is None:
+            self.home = Path(default_home() if home is None else home).expanduser().resolve()
+            super().__init__(IN_PROCESS_URL, scope, options)
+        else:
+            if token is None:
+                token = served_token(endpoint.rstrip("/"))
+            if token is None:
+                raise ValidationError(f"endpoint {endpoint}: its token is unknown; pass credential=<token> "
+                                      "(`azml server token` in that workspace prints it)")
+            super().__init__(endpoint, scope, options, token=token)
+        self._app = None
+
+    # -- transport -----------------------------------------------------------------------------------------
+    def _pipeline_options(self, options: dict) -> dict:
+        if self.home is None or "transport" in options:
+            return options
+        self._app = make_app(self.home)
+        return {**options, "transport": WSGITransport(self._app)}
+
+    def close(self) -> None:
+        """Release the pipeline and the workspace's store (in this process)."""
+        super().close()
+        with self._lock:
+            if self._app is not None:
+                self._app.close()
+                self._app = None
+
+    # -- logs ----------------------------------------------------------------------------------------------
+    def job_log(self, workspace: str, name: str) -> Path | None:
+        if self.home is None:  # served: the job's files are the server's
+            return None
+        return job_folder(self.home, workspace, name) / "user_logs" / "std_log.txt"
+
+    def follow_interval(self, polling_interval: float) -> float:
+        return LOG_POLL if self.home is not None else polling_interval
+
+    # -- environments --------------------------------------------------------------------------------------
+    def keeps_curated_environment(self, reference: str) -> bool:
+        # not stored in the workspace: its runner maps them to local equivalents
+        return curated_environment(reference) is not None
+
+    # -- child jobs and trials -----------------------------------------------------------------------------
+    def child_jobs(self, parent: str, what: str) -> dict:
+        return {PARENT_JOB_PARAM: parent}
+
+    def sweep_view(self, resource: dict, children, metrics: dict) -> SweepView:
+        props = resource.get("properties", {})
+        objective = props.get("objective") or {}
+        key = objective.get("primaryMetric", "")
+        trials = []
+        for child in children:
+            child_props = child.get("properties", {})
+            user = child_props.get("properties") or {}
+            status = child_props.get("status")
+            number = user.get(TRIAL_PROPERTY, child["name"].rpartition("_")[2])
+            if child["name"] in metrics:
+                metric = metrics[child["name"]]
+            else:
+                metric = self._last_metric(child["name"], key) if status != "NotStarted" else None
+                if status in TERMINAL_STATUSES:
+                    metrics[child["name"]] = metric
+            trials.append(Trial(number=int(number) if str(number).isdigit() else -1, name=child["name"],
+                                status=status, params=json.loads(user.get(PARAMS_PROPERTY) or "{}"),
+                                metric=metric, early_terminated=user.get(EARLY_TERMINATED) == "true",
+                                error=user.get("Error") or None))
+        trials.sort(key=lambda t: t.number)
+        return SweepView(name=resource["name"], status=props.get("status"),
+                         goal=(objective.get("goal") or "Minimize").lower(), primary_metric=key,
+                         parameters=list(props.get("searchSpace") or {}), trials=trials,
+                         best_name=(props.get("properties") or {}).get(BEST_CHILD))
+
+    def _last_metric(self, run: str, key: str) -> float | None:
+        """The last value `run` logged for metric `key` (None: none yet, or the run has not started)."""
+        try:
+            points = self._metric_history(run, key)
+        except ResourceNotFoundError:
+            return None
+        return points[-1][1] if points else None
+
+    # -- metrics -------------------------------------------------------------------------------------------
+    def metrics(self, run: str) -> dict[str, list[tuple[int, float, int]]]:
+        found = self._mlflow("runs/get", {"run_id": run})["run"]
+        return {m["key"]: self._metric_history(run, m["key"]) for m in found.get("data", {}).get("metrics", [])}
+
+    def _metric_history(self, run: str, key: str) -> list[tuple[int, float, int]]:
+        token, points = None, []
+        while True:
+            params = {"run_id": run, "metric_key": key, "max_results": METRICS_PAGE}
+            if token:
+                params["page_token"] = token
+            page = self._mlflow("metrics/get-history", params)
+            points += [(int(p.get("step", 0)), float(p["value"]), int(p["timestamp"]))
+                       for p in page.get("metrics", [])]
+            token = page.get("next_page_token")
+            if not token:
+                return points
+
+    def _mlflow(self, path: str, params: dict) -> dict:
+        # under the workspace's ARM path, as Azure ML's tracking URI has it: the service picks the workspace from it
+        request = HttpRequest("GET", f"{self.workspace_url}/api/2.0/mlflow/{path}", params=params)
+        response = self.pipeline.send_request(request)
+        if response.status_code != 200:
+            error = type(http_error(response))
+            try:  # MLflow's error body: {"error_code": ..., "message": ...}
+                message = response.json().get("message")
+            except (ValueError, AttributeError):
+                message = None
+            exc = error(message=message or response.text())  # not response=: it would parse an ARM error body
+            exc.status_code, exc.reason = response.status_code, response.reason
+            raise exc
+        return response.json()
