@@ -80,8 +80,12 @@ class MLClient:
                                       "`azml server start` printed")
             self.endpoint = endpoint.rstrip("/")
             if credential is None:
-                from .local.server import served_token
+                from .local import default_home, served_token
                 credential = served_token(self.endpoint)
+                if credential is None:
+                    raise ValidationError(f"endpoint {self.endpoint}: no server of {default_home()} listens there, so "
+                                          "its token is unknown; pass credential=<token> (`azml server token` in "
+                                          "that workspace prints it)")
             self._auth = {"token": credential}
             default_interval = 1
         else:
@@ -90,7 +94,7 @@ class MLClient:
                                       "and workspace_name, use MLClient.from_config(credential), or "
                                       "endpoint= for a served local workspace")
             if home is None:
-                from .local.server import default_home
+                from .local import default_home
                 home = default_home()
             self.home = Path(home).expanduser().resolve()
             self.endpoint = IN_PROCESS_URL
@@ -137,7 +141,7 @@ class MLClient:
                 options = dict(self._options)
                 if self.home is not None and "transport" not in options:
                     from ._http.inprocess import WSGITransport
-                    from .local.service import make_app
+                    from .local import make_app
                     self._app = make_app(self.home)
                     options["transport"] = WSGITransport(self._app)
                 self._client = build_client(self.endpoint, **self._auth, **options)

@@ -157,7 +157,7 @@ def _job_dict(job) -> dict:
 
 
 def run_server(args) -> int:
-    from ..local import server
+    from ..local.api import server
     home = server.default_home()
     if args.verb == "start":
         if args.host not in ("127.0.0.1", "localhost", "::1"):

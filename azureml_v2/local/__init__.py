@@ -1,1 +1,35 @@
-"""The embedded local workspace: the Azure ML REST API (service) over SQLite and file datastores (store)."""
+"""The embedded local workspace: Azure ML's ARM and MLflow REST APIs on this machine (``api``), job lifecycle and
+supervision (``core``), SQLite and file storage (``storage``), and the processes that run jobs (``executors``).
+
+These are the only names the client and the CLI use; importing this module loads no store and no server.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .storage.paths import default_home, job_folder
+
+__all__ = ["curated_environment", "default_home", "job_folder", "make_app", "served_token"]
+
+
+def make_app(home, **options):
+    """The WSGI application of the local workspace in folder `home` (created on first use), with ``.close()``;
+    see :func:`azureml_v2.local.api.app.make_app` for the options."""
+    from .api.app import make_app as make  # import-time budget: the store and the APIs load on first use
+
+    return make(home, **options)
+
+
+def served_token(endpoint: str, home: Path | None = None) -> str | None:
+    """The contributor token of the served local workspace `home` (default: $AZUREML_V2_HOME) when `endpoint` is
+    where its server listens, else None."""
+    from .api.server import served_token as token  # import-time budget: the server module loads waitress
+
+    return token(endpoint, home)
+
+
+def curated_environment(name: str) -> dict | None:
+    """The local equivalent of Azure ML curated environment `name` (its REST properties), None when not curated."""
+    from .executors.envs import curated  # import-time budget: only job submission asks
+
+    return curated(name)

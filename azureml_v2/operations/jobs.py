@@ -101,8 +101,8 @@ class JobOperations(Operations):
     def _environment_id(self, environment):
         # curated environments are not stored in a local workspace: its runner maps them to local equivalents
         if self._ml_client.is_local and isinstance(environment, str):
-            from ..local.envs import curated
-            if curated(environment) is not None:
+            from ..local import curated_environment
+            if curated_environment(environment) is not None:
                 return environment
         arm_id = self._ml_client.environments._arm_id_for(environment)
         if self._ml_client.is_local and isinstance(environment, str):
@@ -282,8 +282,7 @@ class JobOperations(Operations):
     def _sweep_view(self, resource: dict, metrics: dict | None = None):
         """The sweep in `resource` with its trials and their metrics; `metrics` caches ended trials' ones."""
         from .._trials import SweepView, Trial
-        from ..local.service import BEST_CHILD, EARLY_TERMINATED
-        from ..local.sweep import PARAMS_PROPERTY, TRIAL_PROPERTY
+        from ..local.core.jobs import BEST_CHILD, EARLY_TERMINATED, PARAMS_PROPERTY, TRIAL_PROPERTY
         props = resource.get("properties", {})
         name = resource["name"]
         if props.get("jobType") != "Sweep":
