@@ -52,7 +52,7 @@ def run(home: Path, trials: int, sleep: float, concurrent: int) -> dict:
                   "environmentId": f"{workspace_id(WS)}/environments/host/versions/1"},
     }
     start = time.time()
-    app.create_job(WS, "bench", props)
+    app.jobs.create(WS, "bench", props)
     while (sweep := store.get_job(WS, "bench"))["status"] not in TERMINAL_STATUSES:
         time.sleep(0.02)
     wall = time.time() - start

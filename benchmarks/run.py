@@ -190,7 +190,7 @@ def job_list_figure(table: Table, runs: int, quick: bool, base: Path) -> None:
     props = {"jobType": "Command", "command": "echo hello",
              "environmentId": f"{workspace_id(WS)}/environments/host/versions/1"}
     for i in range(count):
-        app.create_job(WS, f"job-{i:05d}", dict(props))
+        app.jobs.create(WS, f"job-{i:05d}", dict(props))
     app.close()
     exe = azml()
     env = {**os.environ, "AZUREML_V2_HOME": str(home)}

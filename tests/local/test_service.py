@@ -372,6 +372,17 @@ def test_supervision_fails_a_job_whose_runner_died_and_a_read_changes_nothing(cl
     assert app.store.get_job("local", "silent")["ended_at"]
 
 
+def test_a_read_never_starts_a_job_and_supervision_without_run_jobs_starts_none(client, app):
+    client.put("/jobs/j", {"properties": COMMAND_JOB})
+    with app.store.write() as conn:  # recorded long ago by a submitter that died before starting its runner
+        conn.execute("UPDATE jobs SET status_at = '2020-01-01T00:00:00.000000Z' WHERE name = 'j'")
+    assert client.get("/jobs/j").json["properties"]["status"] == "NotStarted"
+    assert [job["name"] for page in client.pages("/jobs") for job in page] == ["j"]
+    app.supervise()
+    job = app.store.get_job("local", "j")
+    assert job["status"] == "NotStarted" and job["runner_pid"] is None
+
+
 def test_run_properties_are_read_only(client, app):
     client.put("/jobs/j", {"properties": COMMAND_JOB})
     app.store.claim_job("local", "j", os.getpid())

@@ -11,10 +11,10 @@ import threading
 from pathlib import Path
 
 from ..storage.tracking import (DEFAULT_EXPERIMENT, MAX_BATCH, MAX_BATCH_TOTAL, MAX_RESULTS, MlflowError,
-                                TrackingStore, invalid, kv, now_ms, double, required, tag_pair)
+                                TrackingStore, double, invalid, now_ms, required, tag_pair)
 
 __all__ = ["DEFAULT_EXPERIMENT", "MAX_BATCH", "MAX_BATCH_TOTAL", "MAX_RESULTS", "MlflowError", "TrackingStore",
-           "ensure_run", "finish_run", "invalid", "kv", "metrics", "double", "required", "tag_pair",
+           "double", "ensure_run", "finish_run", "invalid", "metrics", "required", "tag_pair",
            "tracking_store"]
 
 _stores: dict[Path, TrackingStore] = {}

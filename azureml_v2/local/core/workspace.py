@@ -6,8 +6,8 @@ so that the layers above need not reach into storage).
 """
 from __future__ import annotations
 
-from ..storage.paths import default_home, job_folder
-from ..storage.sqlite import MAX_FILTER_TERMS, BadRequest, Conflict, NotFound, Page, StoreError, kv_filter, now
+from ..storage.paths import default_home
+from ..storage.sqlite import MAX_FILTER_TERMS, BadRequest, Conflict, NotFound, Page, kv_filter, now
 from ..storage.workspace import BUILTIN_DATASTORES, Store
 from .facts import LOCAL_SCOPE
 
@@ -18,7 +18,7 @@ SCOPE = ("subscriptions", SUBSCRIPTION_ID, "resourceGroups", RESOURCE_GROUP, "pr
 
 __all__ = ["BUILTIN_DATASTORES", "DEFAULT_WORKSPACE", "LOCAL_COMPUTE", "MAX_FILTER_TERMS", "PROVIDER",
            "RESOURCE_GROUP", "SCOPE", "SUBSCRIPTION_ID", "BadRequest", "Conflict", "NotFound", "Page", "Store",
-           "StoreError", "default_home", "job_folder", "kv_filter", "now", "workspace_id"]
+           "default_home", "kv_filter", "now", "workspace_id"]
 
 
 def workspace_id(ws: str) -> str:
