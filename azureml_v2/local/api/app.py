@@ -11,6 +11,8 @@ import getpass
 import logging
 import re
 import threading
+import time
+import weakref
 
 from ..core.jobs import Jobs
 from ..core.workspace import Store
@@ -32,41 +34,73 @@ def _login() -> str:
         return "local-user"
 
 
+class _Supervision:
+    """One timer thread per process supervises the open apps that run jobs, each home once a round; it ends when
+    no app is left (an app that is dropped without being closed leaves too: they are held weakly)."""
+
+    def __init__(self):
+        self._apps: weakref.WeakSet = weakref.WeakSet()
+        self._closed: list = []  # stores of closed apps: the timer thread closes its connection to them
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, app: "LocalApp") -> None:
+        with self._lock:
+            self._apps.add(app)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="local-supervision", daemon=True)
+                self._thread.start()
+
+    def remove(self, app: "LocalApp") -> None:
+        with self._lock:
+            if app in self._apps:
+                self._apps.discard(app)
+                self._closed.append(app.store)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(SUPERVISE_EVERY)
+            with self._lock:
+                apps, closed, self._closed = list(self._apps), self._closed, []
+                if not apps and not closed:
+                    self._thread = None
+                    return
+            for store in closed:
+                store.close()
+            homes = set()
+            for app in apps:
+                if app.store.home in homes:
+                    continue
+                homes.add(app.store.home)
+                try:
+                    app.supervise()
+                except Exception:  # noqa: BLE001 - a busy store or a vanished job: the next round tries again
+                    log.exception("local workspace: job supervision of %s failed", app.store.home)
+
+
+_SUPERVISION = _Supervision()
+
+
 class LocalApp:
     """The WSGI application over one home folder (see the module docstring)."""
 
     def __init__(self, home, *, page_size: int = 100, max_body: int = 16 * 1024 * 1024, retry_after: int = 1,
-                 user: str | None = None, run_jobs: bool = True, supervise_every: float = SUPERVISE_EVERY):
+                 user: str | None = None, run_jobs: bool = True):
         self.store = Store(home)
-        self.run_jobs = run_jobs
         self.jobs = Jobs(self.store, user or _login(), launch=run_jobs)
         self.arm = ArmApi(self.store, self.jobs, page_size=page_size, max_body=max_body, retry_after=retry_after)
         self._tracking = None
         self._tracking_lock = threading.Lock()
-        self._closed = threading.Event()
-        self._supervisor = None
         if run_jobs:
             self.supervise()
-            self._supervisor = threading.Thread(target=self._supervise_every, args=(supervise_every,),
-                                                name="local-supervisor", daemon=True)
-            self._supervisor.start()
+            _SUPERVISION.add(self)
 
     def supervise(self) -> None:
         """One round of job supervision (:meth:`azureml_v2.local.core.jobs.Jobs.supervise`)."""
         self.jobs.supervise()
 
-    def _supervise_every(self, seconds: float) -> None:
-        while not self._closed.wait(seconds):
-            try:
-                self.supervise()
-            except Exception:  # noqa: BLE001 - a busy store or a vanished job: the next round tries again
-                log.exception("local workspace: job supervision failed")
-        self.store.close()  # this thread's connection
-
     def close(self) -> None:
-        self._closed.set()
-        if self._supervisor is not None:
-            self._supervisor.join(timeout=10)
+        _SUPERVISION.remove(self)
         self.jobs.close()
         self.store.close()
 
