@@ -6,7 +6,7 @@ Figures:
 - cold, empty uv cache: the first build on a machine (every wheel downloaded), uv's cache in a temporary folder;
 - cold, warm uv cache: a new workspace home building a spec whose wheels uv already holds;
 - cached, in process: `prepare` of a ready environment (what the runner pays per job);
-- cached, fresh interpreter: `import azureml_v2.local.envs` + `prepare`, timed inside a new `python` (what a
+- cached, fresh interpreter: `import azureml_v2.local.executors.envs` + `prepare`, timed inside a new `python` (what a
   runner process that has imported nothing else pays).
 Cached figures are medians of --runs runs (min and max shown). Results go to benchmarks/results/envs-<UTC>.json.
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from azureml_v2.local.envs import prepare
+from azureml_v2.local.executors.envs import prepare
 
 
 def cold(spec: dict, home: Path, cache: Path | None) -> float:
@@ -57,13 +57,13 @@ def in_process(spec: dict, home: Path, runs: int) -> list[float]:
 
 
 def fresh_interpreter(spec: dict, home: Path, runs: int) -> list[float]:
-    """Time of `import azureml_v2.local.envs` + `prepare`, measured inside a new interpreter each run."""
+    """Time of `import azureml_v2.local.executors.envs` + `prepare`, measured inside a new interpreter each run."""
     code = f"""
 import time
 start = time.perf_counter()
 import io
 from pathlib import Path
-from azureml_v2.local.envs import prepare
+from azureml_v2.local.executors.envs import prepare
 assert prepare({spec!r}, Path({str(home)!r}), log=io.StringIO()).cached
 print(time.perf_counter() - start)
 """

@@ -4,7 +4,7 @@ Run: python benchmarks/bench_server.py [--clients 32] [--writers 4] [--duration 
                                        [--processes 2] [--rate 1000] [--put-rate 100]
 
 Loopback only, bounded: every client stops after `--requests` requests or `--duration` seconds, whichever comes
-first. A fresh home gets a detached server (`azureml_v2.local.server.start`, the code behind `azml server start`),
+first. A fresh home gets a detached server (`azureml_v2.local.api.server.start`, the code behind `azml server start`),
 seeded with one data asset of 20 versions; readers (reader token) spread over get-version, list-versions and
 list-containers, writers (contributor token) PUT new data versions. Two runs: every client as fast as it is
 answered (throughput), then paced on a fixed schedule at the goal rate (latency at that rate). The client threads
@@ -32,8 +32,9 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from azureml_v2.local import server
-from azureml_v2.local.service import API_VERSION, workspace_id
+from azureml_v2.local.api import server
+from azureml_v2.local.api.arm import API_VERSION
+from azureml_v2.local.core.workspace import workspace_id
 
 WS = workspace_id("local")
 Q = f"?api-version={API_VERSION}"

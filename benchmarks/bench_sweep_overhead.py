@@ -26,8 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from azureml_v2.local.service import make_app, put_asset_version, workspace_id
-from azureml_v2.local.store import TERMINAL_STATUSES, Page
+from azureml_v2.entities.job import TERMINAL_STATUSES
+from azureml_v2.local import make_app
+from azureml_v2.local.core.assets import put_asset_version
+from azureml_v2.local.core.workspace import Page, workspace_id
 
 WS = "local"
 
@@ -50,7 +52,7 @@ def run(home: Path, trials: int, sleep: float, concurrent: int) -> dict:
                   "environmentId": f"{workspace_id(WS)}/environments/host/versions/1"},
     }
     start = time.time()
-    app.create_job(WS, "bench", props)
+    app.jobs.create(WS, "bench", props)
     while (sweep := store.get_job(WS, "bench"))["status"] not in TERMINAL_STATUSES:
         time.sleep(0.02)
     wall = time.time() - start

@@ -22,7 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from azureml_v2.local.sampling import TrialSampler  # noqa: E402
+from azureml_v2.local.executors.sampling import TrialSampler  # noqa: E402
 
 
 def branin(p: dict) -> float:
@@ -84,7 +84,7 @@ def import_cost(runs: int = 5) -> list[float]:
         subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
         return time.perf_counter() - start
     bare = statistics.median(wall("pass") for _ in range(runs))
-    return [(wall("import azureml_v2.local.sampling") - bare) * 1e3 for _ in range(runs)]
+    return [(wall("import azureml_v2.local.executors.sampling") - bare) * 1e3 for _ in range(runs)]
 
 
 def main() -> None:
@@ -119,7 +119,7 @@ def main() -> None:
     results["import_sampler_ms"] = imports
     print(f"bayesian params() with 100 finished trials: median {statistics.median(cost):.1f} ms "
           f"(min {min(cost):.1f}, max {max(cost):.1f})")
-    print(f"import azureml_v2.local.sampling: median {statistics.median(imports):.0f} ms over a bare interpreter")
+    print(f"import azureml_v2.local.executors.sampling: median {statistics.median(imports):.0f} ms over a bare interpreter")
 
     out = REPO / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)

@@ -178,7 +178,9 @@ def local_job_figure(table: Table, runs: int, base: Path) -> None:
 
 
 def job_list_figure(table: Table, runs: int, quick: bool, base: Path) -> None:
-    from azureml_v2.local.service import make_app, put_asset_version, workspace_id
+    from azureml_v2.local import make_app
+    from azureml_v2.local.core.assets import put_asset_version
+    from azureml_v2.local.core.workspace import workspace_id
 
     count = 1000 if quick else JOB_LIST_SIZE
     home = base / "list-home"
@@ -188,7 +190,7 @@ def job_list_figure(table: Table, runs: int, quick: bool, base: Path) -> None:
     props = {"jobType": "Command", "command": "echo hello",
              "environmentId": f"{workspace_id(WS)}/environments/host/versions/1"}
     for i in range(count):
-        app.create_job(WS, f"job-{i:05d}", dict(props))
+        app.jobs.create(WS, f"job-{i:05d}", dict(props))
     app.close()
     exe = azml()
     env = {**os.environ, "AZUREML_V2_HOME": str(home)}

@@ -187,8 +187,8 @@ def test_only_the_local_backend_and_the_server_command_import_the_local_workspac
         if _local_imports(path, tree):
             importers[str(path.relative_to(PACKAGE))] = sorted(set(_local_imports(path, tree)))
     assert importers == {
-        "_backends/local.py": ["azureml_v2.local", "azureml_v2.local.service", "azureml_v2.local.sweep"],
-        "cli/commands.py": ["azureml_v2.local"],
+        "_backends/local.py": ["azureml_v2.local", "azureml_v2.local.core.jobs"],
+        "cli/commands.py": ["azureml_v2.local.api"],
     }
 
 

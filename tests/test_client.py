@@ -277,8 +277,8 @@ def test_a_served_local_workspace_over_http_needs_its_token(tmp_path):
     import threading
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-    from azureml_v2.local.server import require_token
-    from azureml_v2.local.service import make_app
+    from azureml_v2.local import make_app
+    from azureml_v2.local.api.http import require_token
 
     class Quiet(WSGIRequestHandler):
         def log_message(self, *args):
@@ -308,9 +308,10 @@ def _serve_home(home):
     import threading
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-    from azureml_v2.local.server import READER, STATE_FILE, ensure_token, require_token
-    from azureml_v2.local.service import make_app
-    from azureml_v2.local.store import process_start
+    from azureml_v2.local import make_app
+    from azureml_v2.local.api.http import READER, require_token
+    from azureml_v2.local.api.server import STATE_FILE, ensure_token
+    from azureml_v2.local.core.processes import process_start
 
     class Quiet(WSGIRequestHandler):
         def log_message(self, *args):
@@ -338,7 +339,7 @@ def test_a_served_endpoint_without_credential_uses_the_token_of_the_home_serving
         with MLClient(endpoint=endpoint.replace("127.0.0.1", "localhost"), retry_total=0) as client:
             assert client.compute.get("local").name == "local"
         other = f"http://127.0.0.1:{server.server_port + 1 if server.server_port < 65535 else 1}"
-        with pytest.raises(ValidationError, match=r"listens on http://127\.0\.0\.1:.*pass credential=<token>"
+        with pytest.raises(ValidationError, match=r"no server of .* listens there.*pass credential=<token>"
                                                   r".*azml server token"):
             MLClient(endpoint=other)
     finally:
@@ -349,7 +350,7 @@ def test_a_served_endpoint_without_credential_uses_the_token_of_the_home_serving
 
 def test_an_endpoint_without_credential_and_no_server_in_home_asks_for_the_token(tmp_path, monkeypatch):
     monkeypatch.setenv("AZUREML_V2_HOME", str(tmp_path / "nothing-served"))
-    with pytest.raises(ValidationError, match="no server runs for .*nothing-served.*pass credential=<token>"):
+    with pytest.raises(ValidationError, match="no server of .*nothing-served.*pass credential=<token>"):
         MLClient(endpoint="http://127.0.0.1:9")
     assert not (tmp_path / "nothing-served").exists()
 

@@ -16,7 +16,7 @@ from test_cli import azml
 from azureml_v2 import ValidationError
 from azureml_v2._trials import LiveTable, SweepView, Trial
 from azureml_v2._yaml.api import load_job
-from azureml_v2.local import tracking
+from azureml_v2.local.core import metrics as tracking
 
 WS = "local"
 SWEEP_YAML = """\
@@ -96,10 +96,10 @@ def made_sweep(tmp_path):
         store.put_job(WS, name, {"jobType": "Command", "command": "python train.py", "experimentName": "sweep-ux",
                                  "properties": {"azureml.parentJobName": "sw", "azureml.trial": str(n),
                                                 "azureml.sweep.params": json.dumps(params)}},
-                      "tester", mutable=frozenset())
+                      "tester", mutable=frozenset(), parent="sw")
         if losses:
             tracking.ensure_run(home, WS, name, "sweep-ux", tmp_path / "artifacts" / name)
-            tracking._store(home).log_batch(WS, name, metrics_=[
+            tracking.tracking_store(home).log_batch(WS, name, metrics_=[
                 {"key": "loss", "value": v, "step": i, "timestamp": 1000 + i} for i, v in enumerate(losses)])
         _move(store, name, status)
     _move(store, "sw", "Completed")
@@ -241,7 +241,7 @@ def test_show_lists_the_trials_and_plot_writes_the_picture(made_sweep, tmp_path)
 
 
 def test_a_small_real_sweep_through_the_cli(tmp_path):
-    pytest.importorskip("azureml_v2.local.sweep")
+    pytest.importorskip("azureml_v2.local.executors.sweep")
     home = tmp_path / "home"
     proc = azml("job", "create", "-f", str(_sweep_file(tmp_path)), "-n", "real", "--stream", home=home)
     lines = proc.stdout.splitlines()
@@ -257,7 +257,7 @@ def test_a_small_real_sweep_through_the_cli(tmp_path):
 
 
 def test_a_sweep_whose_trials_all_fail_streams_to_exit_1(tmp_path):
-    pytest.importorskip("azureml_v2.local.sweep")
+    pytest.importorskip("azureml_v2.local.executors.sweep")
     home = tmp_path / "home"
     proc = azml("job", "create", "-f", str(_sweep_file(tmp_path)), "-n", "bad", "--stream", "--set",
                 "limits.max_total_trials=2", "--set", "trial.command=python -c 'raise SystemExit(3)'", home=home,

@@ -17,8 +17,7 @@ from ..exceptions import ValidationError
 from ..local import curated_environment, default_home, job_folder, make_app, served_token
 # The property names the local sweep controller records on a sweep (best trial) and on its trials (number,
 # parameters, early termination): their one import here.
-from ..local.service import BEST_CHILD, EARLY_TERMINATED
-from ..local.sweep import PARAMS_PROPERTY, TRIAL_PROPERTY
+from ..local.core.jobs import BEST_CHILD, EARLY_TERMINATED, PARAMS_PROPERTY, TRIAL_PROPERTY
 from .base import Backend
 
 # The in-process transport needs a URL to route; it never leaves this process.
@@ -45,8 +44,9 @@ class LocalBackend(Backend):
             if token is None:
                 token = served_token(endpoint.rstrip("/"))
             if token is None:
-                raise ValidationError(f"endpoint {endpoint}: its token is unknown; pass credential=<token> "
-                                      "(`azml server token` in that workspace prints it)")
+                raise ValidationError(f"endpoint {endpoint}: no server of {default_home()} listens there, so its "
+                                      "token is unknown; pass credential=<token> (`azml server token` in that "
+                                      "workspace prints it)")
             super().__init__(endpoint, scope, options, token=token)
         self._app = None
 

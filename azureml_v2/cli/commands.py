@@ -165,7 +165,7 @@ def _job_dict(job) -> dict:
 
 
 def run_server(args) -> int:
-    from ..local import server  # only `azml server` needs the local workspace's server
+    from ..local.api import server  # only `azml server` needs the local workspace's server
     home = server.default_home()
     if args.verb == "start":
         if args.host not in ("127.0.0.1", "localhost", "::1"):

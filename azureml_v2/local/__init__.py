@@ -1,39 +1,35 @@
-"""The embedded local workspace: the Azure ML REST API (service) over SQLite and file datastores (store).
+"""The embedded local workspace: Azure ML's ARM and MLflow REST APIs on this machine (``api``), job lifecycle and
+supervision (``core``), SQLite and file storage (``storage``), and the processes that run jobs (``executors``).
 
-The names below are the only ones the client and the CLI use; each loads its module on first call, so that
-importing this package stays cheap.
+These are the only names the client and the CLI use; importing this module loads no store and no server.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["make_app", "default_home", "served_token", "curated_environment", "job_folder"]
+from .storage.paths import default_home, job_folder
+
+__all__ = ["curated_environment", "default_home", "job_folder", "make_app", "served_token"]
 
 
 def make_app(home, **options):
-    """The WSGI application of the local workspace stored in folder `home`; `.close()` releases it."""
-    from .service import make_app as make  # the service loads SQLite and the REST routes: on first use only
+    """The WSGI application of the local workspace in folder `home` (created on first use), with ``.close()``;
+    see :func:`azureml_v2.local.api.app.make_app` for the options."""
+    from .api.app import make_app as make  # import-time budget: the store and the APIs load on first use
+
     return make(home, **options)
 
 
-def default_home() -> Path:
-    """The local workspace folder: $AZUREML_V2_HOME, else ~/.azureml_v2."""
-    from .server import default_home as home  # import-time budget
-    return home()
+def served_token(endpoint: str, home: Path | None = None) -> str | None:
+    """The contributor token of the served local workspace `home` (default: $AZUREML_V2_HOME) when `endpoint` is
+    where its server listens, else None."""
+    from .api.server import served_token as token  # import-time budget: the server module loads waitress
+
+    return token(endpoint, home)
 
 
-def served_token(endpoint: str) -> str | None:
-    """The contributor token of the server of $AZUREML_V2_HOME when it listens on `endpoint`."""
-    from .server import served_token as token  # import-time budget
-    return token(endpoint)
+def curated_environment(name: str) -> dict | None:
+    """The local equivalent of Azure ML curated environment `name` (its REST properties), None when not curated."""
+    from .executors.envs import curated  # import-time budget: only job submission asks
 
-
-def curated_environment(name: str):
-    """The local equivalent of curated Azure ML environment `name`, or None when none is known here."""
-    from .envs import curated  # import-time budget
     return curated(name)
-
-
-def job_folder(home, workspace: str, name: str) -> Path:
-    """Where a local job runs and keeps its logs and outputs: wd/, user_logs/, system_logs/, outputs/."""
-    return Path(home) / "jobs" / workspace / name

@@ -17,8 +17,10 @@ schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not i
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 
-from azureml_v2.local import service  # noqa: E402
-from azureml_v2.local.service import API_VERSION, RESOURCE_GROUP, SUBSCRIPTION_ID, make_app  # noqa: E402
+from azureml_v2.local import make_app  # noqa: E402
+from azureml_v2.local.api import arm as service  # noqa: E402
+from azureml_v2.local.api.arm import API_VERSION  # noqa: E402
+from azureml_v2.local.core.workspace import RESOURCE_GROUP, SUBSCRIPTION_ID  # noqa: E402
 
 from conftest import SPEC, TOOLS  # noqa: E402  (tests/conftest.py)
 
@@ -153,7 +155,7 @@ def _body_definition(name: str, path: str, method: str) -> str | None:
 
 def _conformance(restcheck, body: dict, definition: str) -> list[str]:
     """What in a response body breaks the spec; secrets are left out of responses (as Azure ML does, the spec marks
-    them required) and LocalFile datastores exist only locally (see azureml_v2.local.service)."""
+    them required) and LocalFile datastores exist only locally (see azureml_v2.local.api.arm)."""
     if isinstance(body.get("value"), list):
         body = {**body, "value": [v for v in body["value"] if not _local_only(v)]}
     if _local_only(body):

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from azureml_v2 import ValidationError
-from azureml_v2.local.early_termination import should_stop
+from azureml_v2.local.executors.early_termination import should_stop
 
 
 def bandit(factor=None, amount=None, interval=1, delay=0):

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from azureml_v2.local import envs
-from azureml_v2.local.envs import EnvironmentBuildError, curated, pip_requirements, prepare
+from azureml_v2.local.executors import envs
+from azureml_v2.local.executors.envs import EnvironmentBuildError, curated, pip_requirements, prepare
 
 SIX = "name: tiny\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n      - six\n"
 
@@ -100,7 +100,7 @@ def test_two_jobs_preparing_the_same_environment_at_once_build_it_once(tmp_path)
     script = textwrap.dedent(f"""
         import io, json, os, time
         from pathlib import Path
-        from azureml_v2.local.envs import prepare
+        from azureml_v2.local.executors.envs import prepare
         print("started", flush=True)
         while not os.path.exists({str(go)!r}):
             time.sleep(0.005)
@@ -119,8 +119,8 @@ def test_two_jobs_preparing_the_same_environment_at_once_build_it_once(tmp_path)
 
 def test_importing_the_module_loads_no_yaml_uv_or_subprocess():
     from test_import_light import modules_after
-    added = modules_after("import azureml_v2.local.envs") - modules_after("")
-    assert "azureml_v2.local.envs" in added
+    added = modules_after("import azureml_v2.local.executors.envs") - modules_after("")
+    assert "azureml_v2.local.executors.envs" in added
     assert sorted(added & {"yaml", "uv", "subprocess", "fcntl", "shutil"}) == []
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from azureml_v2.local.runner import JobError, substitute
-from azureml_v2.local.service import make_app
+from azureml_v2.local import make_app
+from azureml_v2.local.executors.command import JobError, substitute
 from azureml_v2.entities.job import TERMINAL_STATUSES
-from azureml_v2.local.store import Store
+from azureml_v2.local.storage.workspace import Store
 
 from .conftest import WS, Client
 
@@ -177,7 +177,7 @@ for step in range(3):
 
 def test_mlflow_calls_in_the_script_land_in_the_job(client, home, tmp_path):
     pytest.importorskip("mlflow")
-    from azureml_v2.local import tracking
+    from azureml_v2.local.core import metrics as tracking
 
     submit(client, "tracked", "python log.py", codeId=code_version(client, tmp_path, {"log.py": MLFLOW_SCRIPT}),
            experimentName="exp", environmentVariables={"MY_SETTING": "on"})
@@ -351,7 +351,7 @@ def test_what_cannot_run_here_is_refused_clearly(client, home):
 
 SUBMITTER = """
 import sys
-from azureml_v2.local.service import make_app
+from azureml_v2.local import make_app
 from local.conftest import Client
 client = Client(make_app(sys.argv[1]))
 for i in range(int(sys.argv[3])):
@@ -382,7 +382,7 @@ def test_concurrent_submissions_all_run_to_the_end(home, tmp_path):
             break
         for name in [r[0] for r in store.connection().execute(
                 "SELECT name FROM jobs WHERE status NOT IN ('Completed', 'Failed', 'Canceled')")]:
-            client.get(f"/jobs/{name}")  # what a user polling would do: also finds dead runners
+            client.get(f"/jobs/{name}")  # what a user polling would do
         time.sleep(0.2)
     print(f"\n{processes * jobs} jobs terminal in {time.monotonic() - started:.1f} s: {counts}")
     assert counts == {"Completed": processes * jobs}
@@ -390,7 +390,7 @@ def test_concurrent_submissions_all_run_to_the_end(home, tmp_path):
     assert len(logs) == processes * jobs and not any("locked" in log for log in logs)
 
 
-def test_a_job_whose_submitter_died_before_starting_its_runner_runs_on_the_next_read(home):
+def test_a_job_whose_submitter_died_before_starting_its_runner_runs_once_an_app_runs_jobs(home):
     # the submitter records the job and dies before it can start the runner (an app that runs nothing)
     quiet = make_app(home, user="tester", run_jobs=False)
     quiet_client = Client(quiet)

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from azureml_v2 import ValidationError
-from azureml_v2.local.sampling import TrialSampler
+from azureml_v2.local.executors.sampling import TrialSampler
 
 RANDOM = {"samplingAlgorithmType": "Random", "seed": 7}
 SOBOL = {"samplingAlgorithmType": "Random", "rule": "Sobol", "seed": 7}
@@ -194,7 +194,7 @@ def test_a_missing_optuna_names_the_extra(monkeypatch):
 
 
 def test_importing_the_sampler_loads_neither_optuna_nor_scipy():
-    code = ("import sys, azureml_v2.local.sampling, azureml_v2.local.early_termination;"
+    code = ("import sys, azureml_v2.local.executors.sampling, azureml_v2.local.executors.early_termination;"
             "print(sorted(m for m in ('optuna', 'scipy', 'numpy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

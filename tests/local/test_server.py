@@ -20,9 +20,10 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 
 from azureml_v2 import MLClient
-from azureml_v2.local import server
-from azureml_v2.local.service import API_VERSION, workspace_id
-from azureml_v2.local.store import process_alive
+from azureml_v2.local.api import server
+from azureml_v2.local.api.arm import API_VERSION
+from azureml_v2.local.core.processes import process_alive
+from azureml_v2.local.core.workspace import workspace_id
 
 pytest.importorskip("waitress")
 

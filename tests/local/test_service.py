@@ -14,8 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from azureml_v2.local.service import API_VERSION, make_app
-from azureml_v2.local.store import DB_NAME, MIGRATIONS, Page, Store, StoreError
+from azureml_v2.local import make_app
+from azureml_v2.local.api.arm import API_VERSION
+from azureml_v2.local.core.jobs import Jobs
+from azureml_v2.local.storage.sqlite import Page, StoreError
+from azureml_v2.local.storage.workspace import DB_NAME, MIGRATIONS, Store
 
 from .conftest import WS, Client
 
@@ -346,7 +349,7 @@ def test_set_job_status_is_compare_and_set(client, app):
     assert client.get("/jobs/j").json["properties"]["status"] == "Starting"
 
 
-def test_a_job_whose_runner_died_reads_as_failed(client, app):
+def test_supervision_fails_a_job_whose_runner_died_and_a_read_changes_nothing(client, app):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     for name in ("gone", "silent", "alive", "starting"):
@@ -358,6 +361,8 @@ def test_a_job_whose_runner_died_reads_as_failed(client, app):
     assert app.store.claim_job("local", "alive", os.getpid())
     app.store.connection().execute("UPDATE jobs SET heartbeat_at = heartbeat_at - 10 "
                                    "WHERE name IN ('silent', 'starting')")
+    assert client.get("/jobs/gone").json["properties"]["status"] == "Queued"  # a read only reads
+    app.supervise()
     gone = client.get("/jobs/gone").json["properties"]
     assert gone["status"] == "Failed" and "the runner stopped" in gone["properties"]["Error"]
     assert {job["name"]: job["properties"]["status"] for page in client.pages("/jobs") for job in page} == {
@@ -365,6 +370,17 @@ def test_a_job_whose_runner_died_reads_as_failed(client, app):
     assert app.store.heartbeat("local", "alive", os.getpid()) == "Queued"
     assert app.store.heartbeat("local", "alive", dead.pid) is None  # not this runner's job
     assert app.store.get_job("local", "silent")["ended_at"]
+
+
+def test_a_read_never_starts_a_job_and_supervision_without_run_jobs_starts_none(client, app):
+    client.put("/jobs/j", {"properties": COMMAND_JOB})
+    with app.store.write() as conn:  # recorded long ago by a submitter that died before starting its runner
+        conn.execute("UPDATE jobs SET status_at = '2020-01-01T00:00:00.000000Z' WHERE name = 'j'")
+    assert client.get("/jobs/j").json["properties"]["status"] == "NotStarted"
+    assert [job["name"] for page in client.pages("/jobs") for job in page] == ["j"]
+    app.supervise()
+    job = app.store.get_job("local", "j")
+    assert job["status"] == "NotStarted" and job["runner_pid"] is None
 
 
 def test_run_properties_are_read_only(client, app):
@@ -550,7 +566,7 @@ def test_concurrent_writers_keep_the_store_consistent(home):
 
 WRITER = """
 import sys
-from azureml_v2.local.service import make_app
+from azureml_v2.local import make_app
 from local.conftest import Client
 client = Client(make_app(sys.argv[1], run_jobs=False))
 i = 0
@@ -614,7 +630,7 @@ def test_a_store_of_schema_1_is_migrated_keeping_its_jobs(home):
     assert store.schema_version == len(MIGRATIONS)
     job = store.get_job("local", "old")
     assert job["status"] == "Running" and job["runner_pid"] is None and job["error"] is None
-    assert store.fail_if_runner_died(job)["status"] == "Running"  # no runner recorded: nothing to judge
+    assert Jobs(store, "u").fail_if_runner_died(job)["status"] == "Running"  # no runner recorded: nothing to judge
     store.close()
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from azureml_v2.local.sampling import TrialSampler
-from azureml_v2.local.service import make_app
-from azureml_v2.local.store import Page, SQLiteFile, StoreError
+from azureml_v2.local import make_app
+from azureml_v2.local.executors.sampling import TrialSampler
+from azureml_v2.local.storage.sqlite import Page, SQLiteFile, StoreError
 
 from .conftest import WS, Client
 from .test_runner import ENV_ID, gone, wait
@@ -200,7 +200,7 @@ def test_a_sweep_canceled_before_its_controller_starts_runs_no_trial(client, app
     assert wait(client, "early")["status"] == "Canceled" and trials(client, "early") == []
 
 
-def test_kill_9_of_the_controller_then_a_read_resumes_the_sweep(client, app):
+def test_kill_9_of_the_controller_then_supervision_resumes_the_sweep(client, app):
     sweep(client, "r", "sleep 1; echo ${{search_space.x}}", {"x": list(range(6))}, concurrent=2)
     deadline = time.monotonic() + 30
     while True:  # a trial has completed and another runs its command
@@ -213,7 +213,7 @@ def test_kill_9_of_the_controller_then_a_read_resumes_the_sweep(client, app):
     first = app.store.get_job("local", "r")["runner_pid"]
     os.kill(first, signal.SIGKILL)
     os.kill(orphan["runner_pid"], signal.SIGKILL)  # a trial whose runner died too: it runs again
-    props = wait(client, "r")  # the first read finds the controller dead and starts another
+    props = wait(client, "r")  # supervision finds the controller dead and starts another
     assert props["status"] == "Completed"
     assert app.store.get_job("local", "r")["runner_pid"] != first
     found = trials(client, "r")
@@ -282,7 +282,7 @@ def test_a_resumed_unseeded_sweep_keeps_its_seed_and_sequence(client, app):
         time.sleep(0.02)
     seed = json.loads(app.store.get_job("local", "k")["results"])["azureml.sweep.seed"]
     os.kill(app.store.get_job("local", "k")["runner_pid"], signal.SIGKILL)
-    props = wait(client, "k")  # a read starts a new controller
+    props = wait(client, "k")  # supervision starts a new controller
     assert props["status"] == "Completed" and props["properties"]["azureml.sweep.seed"] == seed
     assert [params(t) for t in trials(client, "k")] == _draws(seed, 4)
     log = (app.store.job_folder("local", "k") / "system_logs" / "runner.log").read_text()

@@ -17,7 +17,9 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 import requests
 
-from azureml_v2.local import tracking
+from azureml_v2.local.api import mlflow as tracking_api
+from azureml_v2.local.core import metrics as tracking
+from azureml_v2.local.storage import tracking as tracking_db
 
 mlflow = pytest.importorskip("mlflow", reason="mlflow-skinny is a test dependency")
 
@@ -38,7 +40,7 @@ def artifact_dir(tmp_path):
 
 @pytest.fixture
 def served(home, artifact_dir):
-    with tracking.serve_for_job(home, "local", JOB, "exp-a", artifact_dir) as env:
+    with tracking_api.serve_for_job(home, "local", JOB, "exp-a", artifact_dir) as env:
         yield env
 
 
@@ -96,7 +98,7 @@ def test_job_script_logs_into_the_jobs_run(served, home, artifact_dir, tmp_path)
     assert [(s, v) for s, v, _ in points["acc"]] == [(19, 0.75)]
     assert math.isnan(points["f1"][0][1])
 
-    run = tracking._store(home).run("local", JOB)
+    run = tracking.tracking_store(home).run("local", JOB)
     assert run["info"]["status"] == "FINISHED"  # the script's end_run
     assert {"key": "lr", "value": "0.1"} in run["data"]["params"]
     assert {"key": "team", "value": "blue"} in run["data"]["tags"]
@@ -104,7 +106,7 @@ def test_job_script_logs_into_the_jobs_run(served, home, artifact_dir, tmp_path)
     assert (artifact_dir / "docs" / "notes.txt").exists()
 
     assert tracking.finish_run(home, "local", JOB, "Failed")  # the job's status names its run's
-    info = tracking._store(home).run("local", JOB)["info"]
+    info = tracking.tracking_store(home).run("local", JOB)["info"]
     assert info["status"] == "FAILED" and info["end_time"] >= info["start_time"]
 
 
@@ -185,19 +187,19 @@ def test_autolog_and_log_model(served, home, artifact_dir, tmp_path):
         loaded = mlflow.sklearn.load_model("runs:/{JOB}/ridge")
         assert loaded.alpha == 0.5
     """, tmp_path)
-    run = tracking._store(home).run("local", JOB)
+    run = tracking.tracking_store(home).run("local", JOB)
     params = {p["key"]: p["value"] for p in run["data"]["params"]}
     assert params["alpha"] == "0.5"
     assert "training_r2_score" in tracking.metrics(home, "local", JOB)
     assert run["inputs"]["dataset_inputs"]  # autolog's training data set
     models = {m["model_id"] for m in run["outputs"]["model_outputs"]}
-    names = {tracking._store(home).logged_model("local", m)["info"]["name"] for m in models}
+    names = {tracking.tracking_store(home).logged_model("local", m)["info"]["name"] for m in models}
     assert "ridge" in names
     assert len(list(artifact_dir.glob("models/m-*/MLmodel"))) == len(models)
 
 
 def test_rerun_keeps_the_run_and_server_stops(home, artifact_dir):
-    with tracking.serve_for_job(home, "local", JOB, None, artifact_dir) as env:
+    with tracking_api.serve_for_job(home, "local", JOB, None, artifact_dir) as env:
         url = env["MLFLOW_TRACKING_URI"]
         headers = {"Authorization": f"Bearer {env['MLFLOW_TRACKING_TOKEN']}"}
         body = {"run_id": JOB, "key": "m", "value": 1.5, "timestamp": 1, "step": 0}
@@ -206,13 +208,13 @@ def test_rerun_keeps_the_run_and_server_stops(home, artifact_dir):
     assert env["MLFLOW_EXPERIMENT_NAME"] == "Default"
     with pytest.raises(requests.ConnectionError):
         requests.get(url + "/api/2.0/mlflow/runs/get", params={"run_id": JOB}, headers=headers, timeout=5)
-    with tracking.serve_for_job(home, "local", JOB, None, artifact_dir) as again:
+    with tracking_api.serve_for_job(home, "local", JOB, None, artifact_dir) as again:
         assert again["MLFLOW_TRACKING_TOKEN"] != env["MLFLOW_TRACKING_TOKEN"]
     assert tracking.metrics(home, "local", JOB) == {"m": [(0, 1.5, 1)]}
 
 
 def test_errors_are_mlflow_error_json(home):
-    app = tracking.make_tracking_app(home)
+    app = tracking_api.make_tracking_app(home)
     status, body = call(app, "GET", "/api/2.0/mlflow/runs/get", query="run_id=nope")
     assert (status, body["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST") and "nope" in body["message"]
     status, body = call(app, "POST", "/api/2.0/mlflow/runs/teleport", {})
@@ -240,7 +242,7 @@ def test_errors_are_mlflow_error_json(home):
 
 def test_runs_are_scoped_by_workspace(home, artifact_dir):
     tracking.ensure_run(home, "team-a", JOB, "exp", artifact_dir)
-    app = tracking.make_tracking_app(home)
+    app = tracking_api.make_tracking_app(home)
     assert call(app, "GET", "/api/2.0/mlflow/runs/get", query=f"run_id={JOB}")[0] == 404
     prefixed = ("/mlflow/v1.0/subscriptions/0/resourceGroups/local/providers/Microsoft.MachineLearningServices"
                 "/workspaces/team-a/api/2.0/mlflow/runs/get")
@@ -249,14 +251,14 @@ def test_runs_are_scoped_by_workspace(home, artifact_dir):
     assert tracking.metrics(home, "local", JOB) == {}
     tracking.ensure_run(home, "local", JOB, "exp", artifact_dir)  # the same name in another workspace
     tracking.finish_run(home, "local", JOB, "KILLED")
-    assert tracking._store(home).run("team-a", JOB)["info"]["status"] == "RUNNING"
+    assert tracking.tracking_store(home).run("team-a", JOB)["info"]["status"] == "RUNNING"
 
 
 def test_database_is_wal_and_migrated(home, artifact_dir):
     tracking.ensure_run(home, "local", JOB, None, artifact_dir)
     conn = sqlite3.connect(home / "tracking.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(tracking.MIGRATIONS)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(tracking_db.MIGRATIONS)
     with pytest.raises(ValueError, match="FINISHED, FAILED or KILLED"):
         tracking.finish_run(home, "local", JOB, "Running")
     assert tracking.finish_run(home, "local", "never_started", "Failed") is False

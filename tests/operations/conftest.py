@@ -9,7 +9,7 @@ import pytest
 
 from azureml_v2._client import MLClient
 from azureml_v2._http.inprocess import WSGITransport
-from azureml_v2.local.service import make_app
+from azureml_v2.local import make_app
 
 # PUT path under the workspace -> the spec definition of its body
 _BODY_DEFINITIONS = [

@@ -157,7 +157,7 @@ def test_an_unknown_latest_reference_is_not_found_and_nothing_is_submitted(ml_cl
 
 
 def test_a_curated_environment_reference_is_left_for_the_local_runner(ml_client, tmp_path):
-    envs = pytest.importorskip("azureml_v2.local.envs")
+    envs = pytest.importorskip("azureml_v2.local.executors.envs")
     reference = "azureml:AzureML-sklearn-1.5@latest"
     if envs.curated(reference) is None:
         pytest.skip(f"{reference} has no local equivalent")

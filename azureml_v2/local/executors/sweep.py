@@ -1,10 +1,10 @@
 """The local sweep controller: runs one sweep job of a local workspace as trial command jobs on this machine.
 
-    python -m azureml_v2.local.sweep --home H --workspace WS --job NAME
+    python -m azureml_v2.local.executors.sweep --home H --workspace WS --job NAME
 
-The service starts it, detached, when a sweep job is created (and again when a read finds it dead: it resumes). It
-marks the sweep Running and creates trials ``<sweep>_<n>`` (n = 0, 1, ... in order, never skipped) through the
-service's own job creation, so the command runner runs each; at most ``maxConcurrentTrials`` run at a time (default:
+Core starts it, detached, when a sweep job is created (and supervision again when it finds it dead: it resumes). It
+marks the sweep Running and creates trials ``<sweep>_<n>`` (n = 0, 1, ... in order, never skipped) through core's
+job creation, so the command runner runs each; at most ``maxConcurrentTrials`` run at a time (default:
 the number of CPUs), up to ``maxTotalTrials`` (default 1000, as Azure ML; at most the grid's size). Every POLL
 seconds, and as soon as a trial's runner exits, it reads the trials' statuses and primary-metric histories, cancels
 the trials the early termination policy stops, starts the next trials, and records ``best_child_run_id``, ``score``
@@ -31,19 +31,20 @@ import time
 import traceback
 from datetime import datetime
 
-from ..entities._rest import seconds_from_iso
-from . import tracking
-from ..entities.job import ACTIVE_STATUSES, TERMINAL_STATUSES
-from .runner import EXPRESSION, run_job_process
-from .service import BEST_CHILD, EARLY_TERMINATED, SCORE, SWEEP_SEED, SWEEP_SUMMARY, LocalService
-from .store import PARENT_JOB_PROPERTY, NotFound, Page, now
+from ..core.executors import executor_main
+from ..core.facts import ACTIVE_STATUSES, TERMINAL_STATUSES, seconds_from_iso
+from ..core.jobs import (BEST_CHILD, EARLY_TERMINATED, PARAMS_PROPERTY, PARENT_JOB_PROPERTY, SCORE, SWEEP_SEED,
+                         SWEEP_SUMMARY, TRIAL_PROPERTY, Jobs)
+from ..core.metrics import metrics
+from ..core.workspace import NotFound, Page, Store, now
+from .command import EXPRESSION
+from .early_termination import should_stop
+from .sampling import TrialSampler
 
 POLL = 0.2  # seconds between two looks at the trials (sooner when a trial's runner, a child process, exits)
 HEARTBEAT = 1.0
 CANCEL_WAIT = 10.0  # a runner stops its command within KILL_GRACE (3 s) of a cancel; this is a bound, not a wait
 MAX_TRIALS = 1000  # Azure ML's default and largest maxTotalTrials
-TRIAL_PROPERTY = "azureml.trial"
-PARAMS_PROPERTY = "azureml.sweep.params"
 
 
 class SweepError(Exception):
@@ -58,10 +59,9 @@ class Controller:
     """Runs sweep `name` of workspace `ws` in the local workspace at `home`."""
 
     def __init__(self, home: str | os.PathLike, ws: str, name: str):
-        self.service = LocalService(home)
-        self.store = self.service.store
+        self.store = Store(home)
         record = self.store.get_job(ws, name)
-        self.service.user = record["created_by"]  # trials are the sweep owner's jobs
+        self.jobs = Jobs(self.store, record["created_by"])  # trials are the sweep owner's jobs
         self.ws, self.name, self.doc = record["workspace"], name, record["doc"]
         self.pid = os.getpid()
         objective = self.doc["objective"]
@@ -108,12 +108,11 @@ class Controller:
         moved = self.store.set_job_status(self.ws, self.name, final, expect=ACTIVE_STATUSES, error=error)
         self.log(f"status {final}" + (f": {error}" if error else "") if moved else f"already ended; not {final}")
         self.log(f"controller cpu {time.process_time():.2f} s for {len(self.trials)} trial(s)")
-        self.service.close()
+        self.jobs.close()
+        self.store.close()
         return final
 
     def _sweep(self) -> tuple[str, str | None]:
-        from .sampling import TrialSampler
-
         try:
             sampler = TrialSampler(self.doc["searchSpace"], self._sampling(), self.goal)
         except ValueError as exc:  # ValidationError: a search space no sampler can use
@@ -197,7 +196,7 @@ class Controller:
     # -- trials
 
     def _create(self, n: int, params: dict) -> None:
-        """Create trial n (a command job) through the service, which starts its runner."""
+        """Create trial n (a command job), which starts its runner."""
         trial = self.doc["trial"]
         name = f"{self.name}_{n}"
         props = {
@@ -214,7 +213,7 @@ class Controller:
         trial_timeout = (self.doc.get("limits") or {}).get("trialTimeout")
         if trial_timeout:
             props["limits"] = {"jobLimitsType": "Command", "timeout": trial_timeout}
-        record, created = self.service.create_job(self.ws, name, {k: v for k, v in props.items() if v is not None})
+        record, created = self.jobs.create(self.ws, name, {k: v for k, v in props.items() if v is not None})
         self.trials[n] = record
         self.log(f"trial {name} {'created' if created else 'exists'}: {json.dumps(params, sort_keys=True)}")
 
@@ -244,11 +243,11 @@ class Controller:
         """Read the trials and the primary metric of those not final yet."""
         for n, record in self._children():
             if record["status"] not in TERMINAL_STATUSES:
-                record = self.store.fail_if_runner_died(record)
+                record = self.jobs.fail_if_runner_died(record)
             self.trials[n] = record
             if n in self.final:
                 continue
-            points = tracking.metrics(self.store.home, self.ws, record["name"], self.metric).get(self.metric, [])
+            points = metrics(self.store.home, self.ws, record["name"], self.metric).get(self.metric, [])
             self.scores[n] = [v for _, v, _ in points if not math.isnan(v)]
             if record["status"] in TERMINAL_STATUSES:
                 self.final.add(n)
@@ -258,9 +257,9 @@ class Controller:
     def _resume(self) -> None:
         """Adopt the trials left by an earlier controller: rerun those whose runner died or never started."""
         for _, record in self._children():
-            if record["status"] not in TERMINAL_STATUSES and self.store.take_over(record, self.pid, rerun=True):
+            if record["status"] not in TERMINAL_STATUSES and self.jobs.take_over(record, self.pid, rerun=True):
                 self.log(f"trial {record['name']}: its runner is gone; running it again")
-                self.service.start_runner(record)
+                self.jobs.start(record)
         self._refresh()
 
     def _history(self) -> list[tuple[int, dict, float | None]]:
@@ -282,8 +281,6 @@ class Controller:
         policy = self.doc.get("earlyTermination")
         if not policy:
             return
-        from .early_termination import should_stop
-
         finished = {n for n, t in self.trials.items() if t["status"] in TERMINAL_STATUSES}
         reports = {n: values for n, values in self.scores.items() if values}
         for n in sorted(should_stop(policy, self.goal, reports, finished) - finished - self.stopped):
@@ -356,7 +353,7 @@ class Controller:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_job_process(Controller, "azureml_v2.local.sweep", __doc__, argv)
+    return executor_main(Controller, "azureml_v2.local.executors.sweep", __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """The local job runner: executes one command job of a local workspace on this machine.
 
-    python -m azureml_v2.local.runner --home H --workspace WS --job NAME
+    python -m azureml_v2.local.executors.command --home H --workspace WS --job NAME
 
-The service starts it, detached in its own session, when a command job is created. It claims the job (NotStarted ->
+Core starts it, detached in its own session, when a command job is created. It claims the job (NotStarted ->
 Queued, recording its pid), prepares it (code snapshot into ``wd/``, environment, inputs, outputs: Preparing), runs
 the command with ``bash -c`` in the job's own process group(s) (Running), stores named outputs and ``./outputs``,
 ``./logs`` in the artifact datastore and registers output assets (Finalizing), and ends the job Completed, Failed
@@ -13,7 +13,6 @@ One runner process lives beside every running job, so it stays small (under 30 M
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -23,15 +22,22 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections import deque
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
-from ..entities._refs import _DATASTORE, _JOB_OUTPUT, ARTIFACT_STORE, job_artifacts_path, output_uri
-from ..entities.model import MODEL_TYPES
-from ..entities.job import ACTIVE_STATUSES, TERMINAL_STATUSES
-from . import envs, tracking
-from .service import RESOURCE_GROUP, SUBSCRIPTION_ID, put_asset_version
-from .store import NotFound, Page, Store, now, process_start
+# the job's MLflow endpoint is served by the API layer's tracking routes: a job process serves them for its command
+from ..api.mlflow import serve_for_job
+from ..core.assets import put_asset_version
+from ..core.executors import executor_main
+from ..core.facts import (ACTIVE_STATUSES, ARTIFACT_STORE, MODEL_TYPES, TERMINAL_STATUSES, job_artifacts_path,
+                          output_uri, seconds_from_iso)
+from ..core.metrics import finish_run
+from ..core.processes import process_start
+from ..core.refs import References, RefError
+from ..core.workspace import RESOURCE_GROUP, SUBSCRIPTION_ID, NotFound, Store, now
+from . import envs
 
 KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
 TAIL_LINES = 20  # lines of stderr quoted in a failed job's error
@@ -40,10 +46,6 @@ _HEARTBEAT = 1.0
 
 EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
 _OPTIONAL_BLOCK = re.compile(r"\$\[\[(.*?)\]\]", re.DOTALL)
-_ASSET_ID = re.compile(r"^(?:azureml:)?/subscriptions/[^/]+/resource[gG]roups/[^/]+/providers/"
-                       r"Microsoft\.MachineLearningServices/workspaces/(?P<workspace>[^/]+)/"
-                       r"(?P<kind>[a-zA-Z]+)/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?$", re.IGNORECASE)
-_SHORT_REF = re.compile(r"^azureml:(?P<name>[^:@/]+)(?::(?P<version>[^:@/]+)|@(?P<label>[^:@/]+))?$")
 _FOLDER_TYPES = ("uri_folder", "mltable", *MODEL_TYPES)
 
 
@@ -62,6 +64,7 @@ class Runner:
         self.store = Store(home)
         self.record = self.store.get_job(ws, name)
         self.ws, self.name = self.record["workspace"], name
+        self.refs = References(self.store, self.ws)
         self.doc = self.record["doc"]
         self.folder = self.store.job_folder(self.ws, name)
         self.wd = self.folder / "wd"
@@ -153,10 +156,9 @@ class Runner:
             status = "Canceled"
         except KeyboardInterrupt:  # SIGTERM or SIGINT to the runner itself
             error = "the local runner was interrupted"
-        except JobError as exc:
+        except (JobError, RefError) as exc:
             error = str(exc)
         except Exception as exc:  # noqa: BLE001 - the job must end, with the reason
-            import traceback
             self.log(traceback.format_exc())
             error = f"the local runner failed: {type(exc).__name__}: {exc} (see system_logs/runner.log)"
         finally:
@@ -226,7 +228,7 @@ class Runner:
     def _materialise_code(self, code_id: str | None) -> None:
         if not code_id:
             return
-        uri = self._asset(code_id, "codes")["codeUri"]
+        uri = self.refs.asset(code_id, "codes")["codeUri"]
         source = self._path(uri, "code")
         if source.is_dir():
             shutil.copytree(source, self.wd, symlinks=True, dirs_exist_ok=True)
@@ -239,7 +241,7 @@ class Runner:
         props = None
         if environment_id:
             curated = envs.curated(environment_id)
-            props = curated if curated is not None else self._asset(environment_id, "environments")
+            props = curated if curated is not None else self.refs.asset(environment_id, "environments")
         with open(self.folder / "system_logs" / "environment_build.log", "a", encoding="utf-8") as build_log:
             try:
                 prepared = envs.prepare(props, self.store.home, log=build_log)
@@ -260,7 +262,7 @@ class Runner:
             uri, mode = item.get("uri") or "", item.get("mode")
             what = f"input {key!r}"
             if mode == "Direct":
-                value = self._uri_of(uri)
+                value = self.refs.uri_of(uri)
             else:
                 path = self._path(uri, what, key)
                 if mode in ("Download", "EvalDownload"):
@@ -324,7 +326,6 @@ class Runner:
         text = (limits or {}).get("timeout")
         if not text:
             return None
-        from ..entities._rest import seconds_from_iso
         try:
             return seconds_from_iso(text)
         except ValueError as exc:
@@ -343,101 +344,12 @@ class Runner:
 
     # -- data
 
-    def _asset(self, reference: str, kind: str) -> dict:
-        """The REST properties of an asset version named by an ARM id or azureml:name:version / @latest."""
-        m = _ASSET_ID.match(reference)
-        if m and m.group("kind").lower() == kind.lower():
-            ws, name, version, label = m.group("workspace"), m.group("name"), m.group("version"), None
-        else:
-            m = _SHORT_REF.match(reference)
-            if not m:
-                raise JobError(f"{reference!r} is not a reference to a {kind} asset version")
-            ws, name, version, label = self.ws, m.group("name"), m.group("version"), m.group("label")
-        try:
-            if version:
-                return self.store.get_version(ws, kind, name, version)["doc"]
-            if label in (None, "latest"):
-                records, _ = self.store.list_versions(ws, kind, name, Page(1))
-                if records:
-                    return records[0]["doc"]
-        except NotFound as exc:
-            raise JobError(str(exc)) from None
-        wanted = "version" if label in (None, "latest") else f"label {label!r}"
-        raise JobError(f"{kind} {name!r} has no {wanted} in workspace {ws!r}")
-
-    def _uri_of(self, uri: str) -> str:
-        """A data or model asset reference -> its URI; any other URI as it is."""
-        m = _ASSET_ID.match(uri)
-        if m and m.group("kind").lower() == "models":
-            return self._asset(uri, "models")["modelUri"]
-        if m and m.group("kind").lower() == "data" or _SHORT_REF.match(uri):
-            return self._asset(uri, "data")["dataUri"]
-        return uri
-
     def _path(self, uri: str, what: str, key: str | None = None) -> Path:
         """The local file or folder behind a URI, a datastore path, an earlier job's output or an asset."""
-        uri = self._uri_of(uri)
-        if uri.startswith(("http://", "https://")):
-            return self._download(uri, what, key or "download")
-        m = _DATASTORE.match(uri)
-        if m:
-            path = self._datastore_path(m.group("name"), m.group("path") or "", what)
-        elif (m := _JOB_OUTPUT.match(uri)) is not None:
-            path = self._job_output(m.group("name"), m.group("output"), what) / (m.group("path") or "")
-        elif uri.startswith("file://"):
-            from urllib.parse import unquote, urlsplit
-            path = Path(unquote(urlsplit(uri).path))
-        elif os.path.isabs(uri):
-            path = Path(uri)
-        elif uri.split("://", 1)[0] in ("wasbs", "wasb", "abfss", "abfs", "adl", "s3", "gs"):
-            raise JobError(f"{what}: {uri!r} is cloud storage the local workspace cannot read: register a "
-                           "datastore folder for it or copy the data to this machine and use its path")
-        else:
-            raise JobError(f"{what}: {uri!r} is not a path or URI the local workspace can read (expected "
-                           "azureml://datastores/<datastore>/paths/<path>, azureml://jobs/<job>/outputs/<output>, "
-                           "a data asset, an https:// URL or an absolute local path)")
-        if not path.exists():
-            raise JobError(f"{what}: {uri} does not exist (looked in {path})")
-        return path
-
-    def _datastore_path(self, datastore: str, path: str, what: str) -> Path:
-        try:
-            record = self.store.get_datastore(self.ws, datastore)
-        except NotFound as exc:
-            raise JobError(f"{what}: {exc}") from None
-        if record["builtin"]:
-            root = self.store.datastore_folder(datastore)
-        elif record["doc"].get("datastoreType") == "LocalFile":
-            root = Path(record["doc"]["path"])
-        else:
-            raise JobError(f"{what}: datastore {datastore!r} is {record['doc'].get('datastoreType')} storage in "
-                           "Azure; the local workspace reads local file datastores only")
-        if ".." in Path(path).parts:
-            raise JobError(f"{what}: datastore path {path!r} must not contain '..'")
-        return root / path.strip("/")
-
-    def _job_output(self, job: str, output: str, what: str) -> Path:
-        try:
-            record = self.store.get_job(self.ws, job)
-        except NotFound as exc:
-            raise JobError(f"{what}: {exc}") from None
-        if record["status"] != "Completed":
-            raise JobError(f"{what}: job {job!r} is {record['status']}; its outputs exist once it has Completed")
-        if output == "artifacts":
-            return self.store.datastore_folder(ARTIFACT_STORE) / job_artifacts_path(job)
-        spec = (record["doc"].get("outputs") or {}).get(output)
-        if spec is None:
-            raise JobError(f"{what}: job {job!r} has no output {output!r}")
-        return self._output_target(job, output, spec)
-
-    def _output_target(self, job: str, output: str, spec: dict) -> Path:
-        """Where a job's named output is stored after success."""
-        m = _DATASTORE.match(output_uri(job, output, spec.get("uri")))
-        return self._datastore_path(m.group("name"), m.group("path") or "", f"output {output!r}")
+        return self.refs.path(uri, what, lambda url: self._download(url, what, key or "download"))
 
     def _download(self, url: str, what: str, key: str) -> Path:
-        from urllib.parse import unquote, urlsplit
-        from urllib.request import urlopen
+        from urllib.request import urlopen  # import-time budget: few jobs download an input
 
         target = self.folder / "inputs" / key
         target.mkdir(parents=True, exist_ok=True)
@@ -524,7 +436,7 @@ class Runner:
 
     def _store_outputs(self, spec: dict, paths: dict[str, Path]) -> None:
         for key, item in spec.items():
-            source, target = paths[key], self._output_target(self.name, key, item)
+            source, target = paths[key], self.refs.output_target(self.name, key, item)
             if item.get("jobOutputType", "uri_folder") in _FOLDER_TYPES:
                 source.mkdir(parents=True, exist_ok=True)  # the command may have removed it
             elif not source.is_file():
@@ -558,12 +470,12 @@ class Runner:
     # -- MLflow
 
     def _tracking(self):
-        return tracking.serve_for_job(self.store.home, self.ws, self.name, self.doc.get("experimentName") or "Default",
+        return serve_for_job(self.store.home, self.ws, self.name, self.doc.get("experimentName") or "Default",
                                       self.artifacts)
 
     def _finish_tracking(self, status: str) -> None:
         try:
-            tracking.finish_run(self.store.home, self.ws, self.name, status)
+            finish_run(self.store.home, self.ws, self.name, status)
         except Exception as exc:  # noqa: BLE001 - the job's own status is already recorded
             self.log(f"MLflow run not finished: {type(exc).__name__}: {exc}")
 
@@ -656,27 +568,16 @@ def _memory() -> str:
 
 
 def _free_port() -> int:
-    import socket
+    import socket  # import-time budget: only distributed jobs need a free port
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def run_job_process(cls, module: str, doc: str, argv: list[str] | None = None) -> int:
-    """The command line every job process shares (as the service launches it): run `cls` on one job."""
-    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.split("\n")[0])
-    parser.add_argument("--home", required=True)
-    parser.add_argument("--workspace", required=True)
-    parser.add_argument("--job", required=True)
-    args = parser.parse_args(argv)
-    status = cls(args.home, args.workspace, args.job).run()
-    return 0 if status in (None, "Completed") else 1
-
-
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a stopped runner still ends its job
-    return run_job_process(Runner, "azureml_v2.local.runner", __doc__, argv)
+    return executor_main(Runner, "azureml_v2.local.executors.command", __doc__, argv)
 
 
 if __name__ == "__main__":

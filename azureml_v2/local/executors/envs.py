@@ -156,7 +156,7 @@ def _host(what: str, home: Path, log: TextIO) -> PythonEnv:
 
 def _see_host_packages(venv: Path) -> None:
     """Make the host's site-packages importable in `venv` (after its own), with a `pip` that installs into it."""
-    import site
+    import site  # import-time budget: envs is imported by the client, which never builds
     dirs = [d for d in site.getsitepackages() + [site.getusersitepackages()] if os.path.isdir(d)]
     purelib = next(venv.glob("lib/python*/site-packages"))
     # an `import` line in a .pth file runs at start-up: addsitedir also reads the host's own .pth files
@@ -179,7 +179,7 @@ def _docker_message(build: dict) -> str:
 
 
 def _docker_answers() -> bool:
-    import shutil
+    import shutil  # import-time budget (as every import in a function here)
     import subprocess
     docker = shutil.which("docker")
     if not docker:
@@ -191,7 +191,7 @@ def _docker_answers() -> bool:
 
 
 def _parse_conda(text: str):
-    import yaml
+    import yaml  # import-time budget: only a conda file needs a YAML parser
     try:
         return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
@@ -269,7 +269,7 @@ def _virtual_env(requirements: list[str], notice: str | None, home: Path, log: T
 
     if ready.exists() and python.exists():
         return result(True)
-    import fcntl
+    import fcntl  # import-time budget: only a build takes the lock
     root.mkdir(parents=True, exist_ok=True)
     with open(root / "lock", "a") as lock:
         try:
@@ -285,10 +285,10 @@ def _virtual_env(requirements: list[str], notice: str | None, home: Path, log: T
 
 def _uv() -> str | None:
     try:
-        from uv import find_uv_bin
+        from uv import find_uv_bin  # optional extra: uv builds faster than pip
         return find_uv_bin()
     except (ImportError, FileNotFoundError):
-        import shutil
+        import shutil  # import-time budget
         return shutil.which("uv")
 
 
@@ -299,7 +299,7 @@ def _say(log: TextIO, line: str, *more: TextIO) -> None:
 
 
 def _build(root: Path, key: str, requirements: list[str], log: TextIO, host_packages: bool = False) -> None:
-    import shlex
+    import shlex  # import-time budget: only a build needs these
     import shutil
     import subprocess
     import time
@@ -317,7 +317,7 @@ def _build(root: Path, key: str, requirements: list[str], log: TextIO, host_pack
         steps = [[uv, "venv", str(venv), "--python", sys.executable, "--no-python-downloads", "--no-project"],
                  [uv, "pip", "install", "--python", str(python), "-r", str(listing)]]
     else:  # the host's pip installs into the new environment: seeding it with its own pip takes seconds
-        import importlib.util
+        import importlib.util  # import-time budget
         if importlib.util.find_spec("pip") is None:
             raise EnvironmentBuildError(f"environment {key}: neither uv nor pip is installed beside {sys.executable}"
                                         " to build it; install uv (pip install uv)")

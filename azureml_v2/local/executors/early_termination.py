@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import statistics
 
-from ..exceptions import Problem, ValidationError
+from ...exceptions import Problem, ValidationError
 
 
 def should_stop(policy: dict | None, goal: str, reports: dict[int, list[float]], finished: set[int]) -> set[int]:

@@ -11,11 +11,9 @@ connections time out.
 from __future__ import annotations
 
 import argparse
-import hmac
 import json
 import logging
 import os
-import re
 import secrets
 import signal
 import stat
@@ -25,9 +23,15 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import waitress
+
+from ..core.processes import process_alive, process_start
+from ..core.workspace import default_home
+from .app import make_app
+from .http import CONTRIBUTOR, READER, require_token
+
 STATE_FILE = "server.json"
 LOG_FILE = "server.log"
-CONTRIBUTOR, READER = "contributor", "reader"
 TOKEN_FILES = {CONTRIBUTOR: "server.token", READER: "server-reader.token"}
 TOKEN_FILE = TOKEN_FILES[CONTRIBUTOR]
 MAX_BODY = 16 * 1024 * 1024
@@ -37,54 +41,6 @@ _BODY_MARGIN = 1024 * 1024
 # from benchmarks/bench_server.py on 2 cores: 4 threads answered ~20% fewer GETs, 16 no more than 8
 SERVER_OPTIONS = {"threads": 8, "connection_limit": 200, "backlog": 1024, "channel_timeout": 60,
                   "cleanup_interval": 10, "max_request_header_size": 64 * 1024, "asyncore_use_poll": True}
-
-_READ_METHODS = frozenset({"GET", "HEAD"})
-_READ_POSTS = re.compile(r"/api/2\.0/mlflow/(?:experiments|runs|logged-models)/search/?$")
-_BAD_PATH = re.compile(r"(?:^|/)\.{1,2}(?:/|$)|[\x00-\x1f\x7f\\]")
-
-
-def default_home() -> Path:
-    """The local workspace folder: $AZUREML_V2_HOME, else ~/.azureml_v2."""
-    return Path(os.environ.get("AZUREML_V2_HOME") or Path.home() / ".azureml_v2")
-
-
-def _deny(start_response, status: str, code: str, message: str, extra: tuple = ()):
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    start_response(status, [("Content-Type", "application/json; charset=utf-8"),
-                            ("Content-Length", str(len(body))), *extra])
-    return [body]
-
-
-def require_token(app, token: str, reader_token: str | None = None):
-    """WSGI middleware: every request must carry `Authorization: Bearer <token>`; `reader_token` may only read."""
-    tokens = [(token, CONTRIBUTOR)] + ([(reader_token, READER)] if reader_token else [])
-    if not all(t for t, _ in tokens):
-        raise ValueError("a server token may not be empty")
-    tokens = [(t.encode(), role) for t, role in tokens]
-
-    def guarded(environ, start_response):
-        scheme, _, given = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-        given = given.strip().encode("latin-1", "replace")  # WSGI headers are latin-1 strings
-        role = None
-        for expected, name in tokens:  # every token is compared: the time tells nothing of which one matched
-            if hmac.compare_digest(given, expected):
-                role = name
-        if scheme.lower() != "bearer" or role is None:
-            return _deny(start_response, "401 Unauthorized", "AuthenticationFailed",
-                         "missing or invalid bearer token for this local workspace",
-                         (("WWW-Authenticate", 'Bearer realm="azureml_v2"'),))
-        path = environ.get("PATH_INFO", "")
-        if _BAD_PATH.search(path):
-            return _deny(start_response, "400 Bad Request", "InvalidRequestUri",
-                         "the path may not hold '.' or '..' segments, backslashes or control characters")
-        method = environ.get("REQUEST_METHOD", "GET").upper()
-        if role == READER and method not in _READ_METHODS and not (method == "POST" and _READ_POSTS.search(path)):
-            return _deny(start_response, "403 Forbidden", "AuthorizationFailed",
-                         f"the reader token does not have authorization to perform {method} here; "
-                         "writes need the contributor token")
-        return app(environ, start_response)
-
-    return guarded
 
 
 def ensure_token(home: Path, role: str = CONTRIBUTOR) -> tuple[str, bool]:
@@ -112,8 +68,6 @@ def ensure_token(home: Path, role: str = CONTRIBUTOR) -> tuple[str, bool]:
 def status(home: Path) -> dict | None:
     """The running server's state (pid, host, port, endpoint), or None (also for a state file left by a killed
     server, whose pid is gone, a zombie or another process now)."""
-    from .store import process_alive, process_start
-
     try:
         state = json.loads((home / STATE_FILE).read_text())
         pid = state["pid"]
@@ -124,17 +78,13 @@ def status(home: Path) -> dict | None:
     return state
 
 
-def served_token(endpoint: str, home: Path | None = None) -> str:
+def served_token(endpoint: str, home: Path | None = None) -> str | None:
     """The contributor token of the workspace `home` (default: $AZUREML_V2_HOME) when `endpoint` is where
-    its running server listens; else a ValidationError telling the user to pass the token."""
-    from ..exceptions import ValidationError
-
+    its running server listens, else None (the caller must be given the token)."""
     home = default_home() if home is None else home
     state = status(home)
     if state is None or _address(state.get("endpoint", "")) != _address(endpoint):
-        where = f"the server of {home} listens on {state.get('endpoint')}" if state else f"no server runs for {home}"
-        raise ValidationError(f"endpoint {endpoint}: {where}, so its token is unknown; pass credential=<token> "
-                              "(`azml server token` in that workspace prints it)")
+        return None
     return ensure_token(home)[0]
 
 
@@ -155,7 +105,7 @@ def start(home: Path, host: str = "127.0.0.1", port: int = 0, timeout: float = 1
     ensure_token(home, READER)
     (home / STATE_FILE).unlink(missing_ok=True)  # a stale one, left by a killed server
     with open(home / LOG_FILE, "ab") as log:
-        child = subprocess.Popen([sys.executable, "-m", "azureml_v2.local.server", "--home", str(home),
+        child = subprocess.Popen([sys.executable, "-m", "azureml_v2.local.api.server", "--home", str(home),
                                   "--host", host, "--port", str(port)],
                                  stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     deadline = time.monotonic() + timeout
@@ -173,8 +123,6 @@ def start(home: Path, host: str = "127.0.0.1", port: int = 0, timeout: float = 1
 
 
 def stop(home: Path, timeout: float = 10.0) -> bool:
-    from .store import process_alive
-
     state = status(home)
     if not state:
         (home / STATE_FILE).unlink(missing_ok=True)
@@ -192,10 +140,6 @@ def stop(home: Path, timeout: float = 10.0) -> bool:
 def create_server(home: Path, host: str = "127.0.0.1", port: int = 0, *, max_body: int = MAX_BODY, **options):
     """The waitress server of the local workspace in `home` (not yet running); `options` override
     SERVER_OPTIONS."""
-    import waitress
-
-    from .service import make_app
-
     token, _ = ensure_token(home)
     reader, _ = ensure_token(home, READER)
     # waitress warns "Task queue depth is N" whenever all its threads are busy: normal under load
@@ -208,8 +152,6 @@ def create_server(home: Path, host: str = "127.0.0.1", port: int = 0, *, max_bod
 
 def serve(home: Path, host: str, port: int) -> None:
     """Run in the foreground until SIGTERM/SIGINT."""
-    from .store import process_start
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     server = create_server(home, host, port)
     endpoint = f"http://{host if ':' not in host else f'[{host}]'}:{server.effective_port}"
@@ -237,7 +179,7 @@ def serve(home: Path, host: str, port: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m azureml_v2.local.server")
+    parser = argparse.ArgumentParser(prog="python -m azureml_v2.local.api.server")
     parser.add_argument("--home", type=Path, default=None)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)

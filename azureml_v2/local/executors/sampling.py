@@ -18,8 +18,8 @@ import warnings
 from decimal import Decimal
 from statistics import NormalDist
 
-from ..entities.sweep import DISTRIBUTIONS, GRID_TYPES, SweepDistribution, search_value_from_rest
-from ..exceptions import Problem, ValidationError
+from ...entities.sweep import DISTRIBUTIONS, GRID_TYPES, SweepDistribution, search_value_from_rest
+from ...exceptions import Problem, ValidationError
 
 _EPS = 1e-12  # keeps inv_cdf finite at the ends of the unit interval
 DEFAULT_SEED = 0  # the sweep controller gives an unseeded sweep a random seed; this one serves direct callers

@@ -1,0 +1,122 @@
+"""The local workspace's WSGI application: the ARM API, MLflow's tracking API under ``/api/2.0/mlflow/`` (at the
+root or under a workspace's ARM path), and, while it is open with ``run_jobs=True``, job supervision on a timer.
+
+    app = make_app(home)   # a plain WSGI callable; `home` is created on first use
+    ...
+    app.close()
+"""
+from __future__ import annotations
+
+import getpass
+import logging
+import re
+import threading
+import time
+import weakref
+
+from ..core.jobs import Jobs
+from ..core.workspace import Store
+from .arm import ArmApi
+from .mlflow import make_tracking_app
+
+# MLflow's tracking API, at the root or under a workspace's ARM path (as Azure ML's tracking URI has it)
+_MLFLOW_PATH = re.compile(r"^(?:/subscriptions/[^/]+/resourceGroups/[^/]+/providers/[^/]+/workspaces/[^/]+)?"
+                          r"/api/2\.0/mlflow/", re.IGNORECASE)
+SUPERVISE_EVERY = 1.0  # seconds between two supervision rounds (a job process's heartbeat is every second)
+
+log = logging.getLogger(__name__)
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in a bare container
+        return "local-user"
+
+
+class _Supervision:
+    """One timer thread per process supervises the open apps that run jobs, each home once a round; it ends when
+    no app is left (an app that is dropped without being closed leaves too: they are held weakly)."""
+
+    def __init__(self):
+        self._apps: weakref.WeakSet = weakref.WeakSet()
+        self._closed: list = []  # stores of closed apps: the timer thread closes its connection to them
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, app: "LocalApp") -> None:
+        with self._lock:
+            self._apps.add(app)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="local-supervision", daemon=True)
+                self._thread.start()
+
+    def remove(self, app: "LocalApp") -> None:
+        with self._lock:
+            if app in self._apps:
+                self._apps.discard(app)
+                self._closed.append(app.store)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(SUPERVISE_EVERY)
+            with self._lock:
+                apps, closed, self._closed = list(self._apps), self._closed, []
+                if not apps and not closed:
+                    self._thread = None
+                    return
+            for store in closed:
+                store.close()
+            homes = set()
+            for app in apps:
+                if app.store.home in homes:
+                    continue
+                homes.add(app.store.home)
+                try:
+                    app.supervise()
+                except Exception:  # noqa: BLE001 - a busy store or a vanished job: the next round tries again
+                    log.exception("local workspace: job supervision of %s failed", app.store.home)
+
+
+_SUPERVISION = _Supervision()
+
+
+class LocalApp:
+    """The WSGI application over one home folder (see the module docstring)."""
+
+    def __init__(self, home, *, page_size: int = 100, max_body: int = 16 * 1024 * 1024, retry_after: int = 1,
+                 user: str | None = None, run_jobs: bool = True):
+        self.store = Store(home)
+        self.jobs = Jobs(self.store, user or _login(), launch=run_jobs)
+        self.arm = ArmApi(self.store, self.jobs, page_size=page_size, max_body=max_body, retry_after=retry_after)
+        self._tracking = None
+        self._tracking_lock = threading.Lock()
+        if run_jobs:
+            self.supervise()
+            _SUPERVISION.add(self)
+
+    def supervise(self) -> None:
+        """One round of job supervision (:meth:`azureml_v2.local.core.jobs.Jobs.supervise`)."""
+        self.jobs.supervise()
+
+    def close(self) -> None:
+        _SUPERVISION.remove(self)
+        self.jobs.close()
+        self.store.close()
+
+    def __call__(self, environ, start_response):
+        if _MLFLOW_PATH.match(environ.get("PATH_INFO", "")):
+            with self._tracking_lock:
+                if self._tracking is None:  # tracking.db is created on first use
+                    self._tracking = make_tracking_app(self.store.home)
+            return self._tracking(environ, start_response)
+        return self.arm(environ, start_response)
+
+
+def make_app(home, **options) -> LocalApp:
+    """The WSGI application of the local workspace stored in folder `home` (created on first use).
+
+    With `run_jobs=True` (the default) a created job starts its executor's process (a command job its runner, a
+    sweep its controller), and jobs are supervised while the app is open.
+    """
+    return LocalApp(home, **options)

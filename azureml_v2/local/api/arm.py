@@ -1,0 +1,449 @@
+"""The ARM API of the local workspace: Azure ML's REST resources, api-version 2024-04-01, as a WSGI app.
+
+Paths are ARM paths in one subscription and resource group, ``/subscriptions/00000000-0000-0000-0000-000000000000/
+resourceGroups/local/providers/Microsoft.MachineLearningServices/workspaces/{workspace}/...``; a workspace is
+created on first use. Resources: codes, data, environments, models and components (containers and versions),
+datastores, jobs, computes (the built-in ``local``), and the status of long-running job cancel and delete
+(``operationResults/{id}`` behind ``Location``, ``operationsStatus/{id}`` behind ``Azure-AsyncOperation``).
+Lists page with ``$skipToken`` (``$skip`` too, the spec's name) in ``nextLink``; errors are ARM error bodies.
+
+A job's REST body shows how it ran in ``properties`` (the spec has no fields for it): ``StartTimeUtc``,
+``EndTimeUtc``, ``ExitCode``, ``Error``, and what a sweep controller reports (``best_child_run_id``, ``score``,
+``azureml.sweep.summary``). Rendering only reads the store: it never starts a process or changes a job.
+
+The built-in datastores ``workspaceblobstore`` (the default) and ``workspaceartifactstore`` are folders under
+``<home>/datastores/``. Their REST form, ``datastoreType: LocalFile`` with the absolute folder in ``path``,
+exists only in the local workspace (Azure ML has no such type and refuses it).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sqlite3
+import uuid
+from http import HTTPStatus
+from urllib.parse import urlencode
+
+from ..core.assets import ASSETS, put_asset_version, put_container
+from ..core.checks import JOB_REQUIRED, Invalid, datastore_props
+from ..core.jobs import Jobs
+from ..core.workspace import (BUILTIN_DATASTORES, DEFAULT_WORKSPACE, LOCAL_COMPUTE, MAX_FILTER_TERMS, PROVIDER,
+                              RESOURCE_GROUP, SCOPE, SUBSCRIPTION_ID, BadRequest, Conflict, NotFound, Page, Store,
+                              kv_filter, workspace_id)
+from .http import HttpError, Query, Request, arm_error, invalid, method_not_allowed
+
+API_VERSION = "2024-04-01"
+
+_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}")
+_VERSION = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_.]{0,254}")
+_WORKSPACE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}")
+_OPERATION = re.compile(r"[0-9a-f]{32}")
+_ASSET_KEYS = {kind.lower(): kind for kind in ASSETS}
+
+log = logging.getLogger(__name__)
+
+# (path after the workspace, {method: handler}); "{kind}" is an asset kind, other "{x}" capture a segment.
+_ROUTES = [
+    ((), {"GET": "get_workspace"}),
+    (("{kind}",), {"GET": "list_containers"}),
+    (("{kind}", "{name}"), {"GET": "get_container", "PUT": "put_container", "DELETE": "delete_container"}),
+    (("{kind}", "{name}", "versions"), {"GET": "list_versions"}),
+    (("{kind}", "{name}", "versions", "{version}"),
+     {"GET": "get_version", "PUT": "put_version", "DELETE": "delete_version"}),
+    (("datastores",), {"GET": "list_datastores"}),
+    (("datastores", "{name}"), {"GET": "get_datastore", "PUT": "put_datastore", "DELETE": "delete_datastore"}),
+    (("datastores", "{name}", "listSecrets"), {"POST": "list_secrets"}),
+    (("jobs",), {"GET": "list_jobs"}),
+    (("jobs", "{name}"), {"GET": "get_job", "PUT": "put_job", "DELETE": "delete_job"}),
+    (("jobs", "{name}", "cancel"), {"POST": "cancel_job"}),
+    (("computes",), {"GET": "list_computes"}),
+    (("computes", "{name}"), {"GET": "get_compute"}),
+    (("operationResults", "{operation}"), {"GET": "operation_result"}),
+    (("operationsStatus", "{operation}"), {"GET": "operation_status"}),
+]
+
+
+def _route(segments: list[str]):
+    for pattern, methods in _ROUTES:
+        if len(pattern) != len(segments):
+            continue
+        params = {}
+        for part, segment in zip(pattern, segments):
+            if part == "{kind}":
+                if segment.lower() not in _ASSET_KEYS:
+                    break
+                params["kind"] = _ASSET_KEYS[segment.lower()]
+            elif part.startswith("{"):
+                params[part[1:-1]] = segment
+            elif part.lower() != segment.lower():
+                break
+        else:
+            return methods, params
+    return None, None
+
+
+def _check_params(params: dict) -> None:
+    for key, pattern in (("name", _NAME), ("version", _VERSION)):
+        value = params.get(key)
+        if value is not None and not pattern.fullmatch(value):
+            raise HttpError(400, "InvalidResourceName", f"invalid {key} {value!r}: it must match ^{pattern.pattern}$")
+    if "operation" in params and not _OPERATION.fullmatch(params["operation"]):
+        raise HttpError(404, "ResourceNotFound", f"operation {params['operation']!r} not found")
+
+
+def _system_data(record: dict) -> dict:
+    return {"createdAt": record["created_at"], "createdBy": record["created_by"], "createdByType": "User",
+            "lastModifiedAt": record["modified_at"], "lastModifiedBy": record["modified_by"],
+            "lastModifiedByType": "User"}
+
+
+def _resource(ws: str, path: tuple[str, ...], name: str, kind: str, props: dict, record: dict) -> dict:
+    return {"id": "/".join((workspace_id(ws), *path)), "name": name,
+            "type": f"{PROVIDER}/workspaces/{kind}", "properties": props, "systemData": _system_data(record)}
+
+
+Response = tuple[int, "dict | None", dict]
+
+
+class ArmApi:
+    """The ARM API of the local workspace over a home's store, as a WSGI app (see the module docstring)."""
+
+    def __init__(self, store: Store, jobs: Jobs, *, page_size: int = 100, max_body: int = 16 * 1024 * 1024,
+                 retry_after: int = 1):
+        self.store, self.jobs = store, jobs
+        self.page_size, self.max_body, self.retry_after = page_size, max_body, retry_after
+
+    @property
+    def user(self) -> str:
+        return self.jobs.user
+
+    def __call__(self, environ, start_response):
+        headers = {"x-ms-request-id": str(uuid.uuid4())}
+        client_id = environ.get("HTTP_X_MS_CLIENT_REQUEST_ID")
+        if client_id:
+            headers["x-ms-client-request-id"] = client_id
+        try:
+            status, body, extra = self._handle(environ)
+        except HttpError as exc:
+            status, body, extra = exc.status, arm_error(exc.code, exc.message), exc.headers
+        except Invalid as exc:
+            status, body, extra = 400, arm_error("InvalidRequestContent", str(exc)), {}
+        except NotFound as exc:
+            status, body, extra = 404, arm_error("ResourceNotFound", str(exc)), {}
+        except Conflict as exc:
+            status, body, extra = 409, arm_error("Conflict", str(exc)), {}
+        except BadRequest as exc:
+            status, body, extra = 400, arm_error("BadRequest", str(exc)), {}
+        except RecursionError:  # comparing or storing a body nested nearly as deep as the parser allows
+            status, body, extra = 400, arm_error("InvalidRequestContent", "the request body is nested too deeply"), {}
+        except Exception as exc:  # never a traceback to the client; the log has it
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):  # past the busy timeout
+                status, body = 503, arm_error("ServiceUnavailable", f"the local workspace store is busy: {exc}")
+                extra = {"Retry-After": str(self.retry_after)}
+            else:
+                log.exception("local workspace: %s %s failed", environ.get("REQUEST_METHOD"),
+                              environ.get("PATH_INFO"))
+                status, body, extra = 500, arm_error("InternalServerError", f"{type(exc).__name__}: {exc}"), {}
+        headers.update(extra)
+        data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+        if body is not None:
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        headers["Content-Length"] = str(len(data))
+        start_response(f"{status} {HTTPStatus(status).phrase}", list(headers.items()))
+        return [data]
+
+    def _handle(self, environ) -> Response:
+        req = Request(environ, self.max_body)
+        path = environ.get("PATH_INFO", "")
+        try:  # PEP 3333: the UTF-8 bytes of the path as latin-1 code points
+            path = path.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            pass  # not so encoded: such a path only fails name checks, as it should
+        segments = path.strip("/").split("/")
+        if any(s in (".", "..") for s in segments):
+            raise HttpError(400, "InvalidRequestUri", f"path segments '.' and '..' are not allowed: {path!r}")
+        if len(segments) < 7 or [s.lower() for s in segments[:7:2]] != [s.lower() for s in SCOPE[::2]] \
+                or segments[5].lower() != PROVIDER.lower():
+            raise HttpError(404, "ResourceNotFound", f"no resource at {path!r}: the local workspace answers "
+                                                     f"{workspace_id('{workspace}')}/...")
+        version = req.query.get("api-version")
+        if version is None:
+            raise HttpError(400, "MissingApiVersionParameter",
+                            f"the api-version query parameter is required (supported: '{API_VERSION}')")
+        if version != API_VERSION:
+            raise HttpError(400, "InvalidApiVersionParameter",
+                            f"the api-version '{version}' is invalid; the supported version is '{API_VERSION}'")
+        if segments[1].lower() != SUBSCRIPTION_ID:
+            raise HttpError(404, "SubscriptionNotFound",
+                            f"subscription '{segments[1]}' not found: the local workspace is in '{SUBSCRIPTION_ID}'")
+        if segments[3].lower() != RESOURCE_GROUP:
+            raise HttpError(404, "ResourceGroupNotFound",
+                            f"resource group '{segments[3]}' not found: the local workspace is in '{RESOURCE_GROUP}'")
+        if len(segments) == 7:
+            if req.method != "GET":
+                raise method_not_allowed(req.method, ("GET",))
+            self.store.ensure_workspace(DEFAULT_WORKSPACE, self.user)
+            return 200, {"value": [self._workspace(r) for r in self.store.list_workspaces()]}, {}
+        ws = segments[7]
+        if not _WORKSPACE.fullmatch(ws):
+            raise HttpError(400, "InvalidResourceName",
+                            f"invalid workspace name {ws!r}: it must match ^{_WORKSPACE.pattern}$")
+        methods, params = _route(segments[8:])
+        if methods is None:
+            raise HttpError(404, "ResourceNotFound", f"no resource type at {path!r}")
+        if req.method not in methods:
+            raise method_not_allowed(req.method, tuple(methods))
+        _check_params(params)
+        self.store.ensure_workspace(ws, self.user)
+        return getattr(self, methods[req.method])(req, ws, **params)
+
+    # -- helpers
+
+    def _page(self, req: Request, ascending: bool = False, size_key: str | None = None) -> Page:
+        size = (req.query.integer(size_key, 1, 1000) if size_key else None) or self.page_size
+        token = req.query.get("$skipToken") or req.query.get("$skip")
+        return Page(size, token, ascending, req.query.integer("$top", 1))
+
+    def _list(self, req: Request, values: list[dict], token: str | None, page: Page) -> Response:
+        body = {"value": values}
+        if token:
+            pairs = [(k, v) for k, v in req.query.pairs if k.lower() not in ("$skip", "$skiptoken", "$top")]
+            if page.limit is not None:
+                pairs.append(("$top", str(page.limit - len(values))))
+            pairs.append(("$skipToken", token))
+            body["nextLink"] = req.url(req.environ.get("PATH_INFO", "")) + "?" + urlencode(pairs, safe="$,")
+        return 200, body, {}
+
+    def _operation_headers(self, req: Request, ws: str, op: dict) -> dict:
+        """Where to poll a long-running operation; Retry-After 0 when it is already done."""
+        base = req.url(workspace_id(ws))
+        query = f"?api-version={API_VERSION}"
+        return {"Location": f"{base}/operationResults/{op['id']}{query}",
+                "Azure-AsyncOperation": f"{base}/operationsStatus/{op['id']}{query}",
+                "Retry-After": str(self.retry_after if op["status"] == "InProgress" else 0)}
+
+    # -- workspaces and computes
+
+    def _workspace(self, record: dict) -> dict:
+        props = {**record["doc"], "workspaceId": record["workspace_id"], "provisioningState": "Succeeded",
+                 "hbiWorkspace": False, "v1LegacyMode": False}
+        return {"id": workspace_id(record["name"]), "name": record["name"], "type": f"{PROVIDER}/workspaces",
+                "location": "local", "kind": "Default", "tags": {}, "properties": props,
+                "systemData": _system_data(record)}
+
+    def get_workspace(self, req, ws):
+        return 200, self._workspace(self.store.get_workspace(ws)), {}
+
+    def _compute(self, ws: str) -> dict:
+        record = self.store.get_workspace(ws)
+        return {"id": f"{workspace_id(ws)}/computes/{LOCAL_COMPUTE}", "name": LOCAL_COMPUTE,
+                "type": f"{PROVIDER}/workspaces/computes", "location": "local", "tags": {},
+                "properties": {"computeType": "VirtualMachine", "computeLocation": "local",
+                               "description": "This machine: jobs run as local processes",
+                               "provisioningState": "Succeeded", "createdOn": record["created_at"],
+                               "modifiedOn": record["created_at"], "isAttachedCompute": True,
+                               "disableLocalAuth": True, "properties": {"address": "127.0.0.1"}},
+                "systemData": _system_data(record)}
+
+    def list_computes(self, req, ws):
+        return 200, {"value": [self._compute(ws)]}, {}
+
+    def get_compute(self, req, ws, name):
+        if name != LOCAL_COMPUTE:
+            raise NotFound(f"compute {name!r} not found: the local workspace has the compute '{LOCAL_COMPUTE}'")
+        return 200, self._compute(ws), {}
+
+    # -- asset containers and versions
+
+    def _container(self, ws: str, kind: str, record: dict) -> dict:
+        props = dict(record["doc"])
+        props["nextVersion"] = str(record["next_version"])
+        if record["latest_version"] is not None:
+            props["latestVersion"] = record["latest_version"]
+        if ASSETS[kind].stateful:
+            props["provisioningState"] = "Succeeded"
+        return _resource(ws, (kind, record["name"]), record["name"], kind, props, record)
+
+    def _version(self, ws: str, kind: str, record: dict) -> dict:
+        props = dict(record["doc"])
+        if ASSETS[kind].stateful:
+            props["provisioningState"] = "Succeeded"
+        if kind == "environments":
+            props["environmentType"] = "UserCreated"
+        return _resource(ws, (kind, record["name"], "versions", record["version"]), record["version"],
+                         f"{kind}/versions", props, record)
+
+    def list_containers(self, req, ws, kind):
+        page = self._page(req, size_key="count")
+        records, token = self.store.list_containers(ws, kind, page, req.query.view())
+        return self._list(req, [self._container(ws, kind, r) for r in records], token, page)
+
+    def get_container(self, req, ws, kind, name):
+        return 200, self._container(ws, kind, self.store.get_container(ws, kind, name)), {}
+
+    def put_container(self, req, ws, kind, name):
+        record, created = put_container(self.store, ws, kind, name, req.body(), self.user)
+        return (201 if created else 200), self._container(ws, kind, record), {}
+
+    def delete_container(self, req, ws, kind, name):
+        return (200 if self.store.delete_container(ws, kind, name) else 204), None, {}
+
+    def list_versions(self, req, ws, kind, name):
+        query = req.query
+        where, args = _doc_filters(query, ("$tags", "tags"), ("tags", "tags"), ("properties", "properties"))
+        if query.get("version"):
+            where.append("t.version = ?")
+            args.append(query.get("version"))
+        if kind == "codes" and query.get("hash"):  # by content, across names (anonymous code snapshots)
+            name = None
+            where.append("json_extract(t.doc, '$.properties.hash_sha256') = ?")
+            args.append(query.get("hash"))
+            if query.get("hashVersion"):
+                where.append("json_extract(t.doc, '$.properties.hash_version') = ?")
+                args.append(query.get("hashVersion"))
+        page = self._page(req, ascending=_ascending(query.get("$orderBy")))
+        records, token = self.store.list_versions(ws, kind, name, page, query.view(), where, args)
+        return self._list(req, [self._version(ws, kind, r) for r in records], token, page)
+
+    def get_version(self, req, ws, kind, name, version):
+        return 200, self._version(ws, kind, self.store.get_version(ws, kind, name, version)), {}
+
+    def put_version(self, req, ws, kind, name, version):
+        record, created = put_asset_version(self.store, ws, kind, name, version, req.body(), self.user)
+        return (201 if created else 200), self._version(ws, kind, record), {}
+
+    def delete_version(self, req, ws, kind, name, version):
+        return (200 if self.store.delete_version(ws, kind, name, version) else 204), None, {}
+
+    # -- datastores
+
+    def _datastore(self, ws: str, record: dict) -> dict:
+        name = record["name"]
+        if record["builtin"]:
+            props = {"datastoreType": "LocalFile", "path": str(self.store.datastore_folder(name)),
+                     "credentials": {"credentialsType": "None"},
+                     "description": f"Local file datastore {name} (a folder of the local workspace)"}
+        else:
+            props = dict(record["doc"])
+        props["isDefault"] = bool(record["is_default"])
+        return _resource(ws, ("datastores", name), name, "datastores", props, record)
+
+    def list_datastores(self, req, ws):
+        query = req.query
+        where, args = [], []
+        is_default = query.boolean("isDefault")
+        if is_default is not None:
+            where.append("t.is_default = ?")
+            args.append(is_default)
+        names = [n for value in query.all("names") for n in value.split(",") if n]
+        if len(names) > MAX_FILTER_TERMS:
+            raise invalid(f"too many names ({len(names)}); the limit is {MAX_FILTER_TERMS}")
+        if names:
+            where.append(f"t.name IN ({', '.join('?' * len(names))})")
+            args += names
+        if query.get("searchText"):
+            where.append("instr(lower(t.name), lower(?)) > 0")
+            args.append(query.get("searchText"))
+        if query.get("orderBy") and query.get("orderBy").lower() not in ("createdtime", "createdat"):
+            raise invalid(f"query parameter orderBy={query.get('orderBy')!r}: only createdtime is supported")
+        page = self._page(req, ascending=bool(query.boolean("orderByAsc")), size_key="count")
+        records, token = self.store.list_datastores(ws, page, where, args)
+        return self._list(req, [self._datastore(ws, r) for r in records], token, page)
+
+    def get_datastore(self, req, ws, name):
+        return 200, self._datastore(ws, self.store.get_datastore(ws, name)), {}
+
+    def put_datastore(self, req, ws, name):
+        props, secrets = datastore_props(req.body())
+        if name in BUILTIN_DATASTORES:  # the same body again is fine; the store refuses a change
+            current = self._datastore(ws, self.store.get_datastore(ws, name))
+            if datastore_props(current["properties"])[0] == props:
+                return 200, current, {}
+        record, created = self.store.put_datastore(ws, name, props, secrets, self.user)
+        return (201 if created else 200), self._datastore(ws, record), {}
+
+    def delete_datastore(self, req, ws, name):
+        return (200 if self.store.delete_datastore(ws, name) else 204), None, {}
+
+    def list_secrets(self, req, ws, name):
+        record = self.store.get_datastore(ws, name)
+        if not record["secrets"]:
+            raise HttpError(400, "NoSecrets", f"datastore {name!r} has no stored secrets")
+        return 200, json.loads(record["secrets"]), {}
+
+    # -- jobs
+
+    def _job(self, ws: str, record: dict) -> dict:
+        run = {"StartTimeUtc": record["started_at"], "EndTimeUtc": record["ended_at"], "Error": record["error"],
+               "ExitCode": None if record["exit_code"] is None else str(record["exit_code"])}
+        results = json.loads(record["results"] or "{}")
+        props = {**record["doc"], "status": record["status"],
+                 "properties": {**record["doc"].get("properties", {}), **results,
+                                **{k: v for k, v in run.items() if v}}}
+        return _resource(ws, ("jobs", record["name"]), record["name"], "jobs", props, record)
+
+    def list_jobs(self, req, ws):
+        query = req.query
+        where, args = _doc_filters(query, ("tag", "tags"), ("properties", "properties"))
+        if query.get("jobType"):
+            where.append("t.job_type = ?")
+            args.append(query.choice("jobType", tuple(JOB_REQUIRED), ""))
+        page = self._page(req)
+        records, token = self.store.list_jobs(ws, page, query.view(), query.get("parentJobName"), where, args)
+        return self._list(req, [self._job(ws, r) for r in records], token, page)
+
+    def get_job(self, req, ws, name):
+        return 200, self._job(ws, self.store.get_job(ws, name)), {}
+
+    def put_job(self, req, ws, name):
+        record, created = self.jobs.create(ws, name, req.body())
+        return (201 if created else 200), self._job(ws, record), {}
+
+    def delete_job(self, req, ws, name):
+        try:
+            op = self.jobs.delete(ws, name)
+        except NotFound:
+            return 204, None, {}
+        return 202, None, self._operation_headers(req, ws, op)
+
+    def cancel_job(self, req, ws, name):
+        return 202, None, self._operation_headers(req, ws, self.jobs.cancel(ws, name))
+
+    # -- long-running operations
+
+    def operation_result(self, req, ws, operation):
+        op = self.store.get_operation(ws, operation)
+        if op["status"] == "InProgress":
+            headers = self._operation_headers(req, ws, op)
+            return 202, None, {"Location": headers["Location"], "Retry-After": headers["Retry-After"]}
+        return 200, None, {}
+
+    def operation_status(self, req, ws, operation):
+        op = self.store.get_operation(ws, operation)
+        body = {"id": f"{workspace_id(ws)}/operationsStatus/{op['id']}", "name": op["id"], "status": op["status"],
+                "startTime": op["started_at"]}
+        if op["ended_at"]:
+            body["endTime"] = op["ended_at"]
+        return 200, body, {}
+
+
+def _doc_filters(query: Query, *params: tuple[str, str]) -> tuple[list[str], list]:
+    """SQL for `a,b=c` query parameters on a member (tags, properties) of the stored document."""
+    where, args = [], []
+    for key, member in params:
+        if query.get(key):
+            clauses, values = kv_filter("t.doc", member, query.get(key))
+            where += clauses
+            args += values
+    return where, args
+
+
+def _ascending(order_by: str | None) -> bool:
+    """`$orderBy`: createdtime [asc|desc] (newest first by default)."""
+    if order_by is None:
+        return False
+    parts = order_by.lower().split()
+    if not parts or parts[0] not in ("createdtime", "createdat") or parts[1:] not in ([], ["asc"], ["desc"]):
+        raise invalid(f"$orderBy={order_by!r}: supported are 'createdtime desc' and 'createdtime asc'")
+    return parts[1:] == ["asc"]

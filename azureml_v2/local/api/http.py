@@ -1,0 +1,175 @@
+"""HTTP for the local workspace: query and body parsing, :class:`HttpError` and ARM error bodies, and the bearer
+token middleware of a served workspace (two roles, as in Azure RBAC: the contributor may read and write, the
+reader only read)."""
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from urllib.parse import parse_qsl, quote
+
+CONTRIBUTOR, READER = "contributor", "reader"
+_READ_METHODS = frozenset({"GET", "HEAD"})
+_READ_POSTS = re.compile(r"/api/2\.0/mlflow/(?:experiments|runs|logged-models)/search/?$")
+_BAD_PATH = re.compile(r"(?:^|/)\.{1,2}(?:/|$)|[\x00-\x1f\x7f\\]")
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+def invalid(message: str) -> HttpError:
+    return HttpError(400, "InvalidRequestContent", message)
+
+
+class Query:
+    """Query parameters, names case-insensitive (ARM), the last value winning."""
+
+    def __init__(self, text: str):
+        self.pairs = parse_qsl(text, keep_blank_values=True)
+        self.values: dict[str, list[str]] = {}
+        for key, value in self.pairs:
+            self.values.setdefault(key.lower(), []).append(value)
+
+    def get(self, key: str) -> str | None:
+        values = self.values.get(key.lower())
+        return values[-1] if values else None
+
+    def all(self, key: str) -> list[str]:
+        return self.values.get(key.lower(), [])
+
+    def integer(self, key: str, low: int, high: int | None = None) -> int | None:
+        value = self.get(key)
+        if value is None:
+            return None
+        if not (value.isascii() and value.isdigit()) or int(value) < low or high is not None and int(value) > high:
+            bound = f"{low}..{high}" if high is not None else f">= {low}"
+            raise invalid(f"query parameter {key}={value!r}: expected an integer {bound}")
+        return int(value)
+
+    def boolean(self, key: str) -> bool | None:
+        value = self.get(key)
+        if value is None:
+            return None
+        if value.lower() not in ("true", "false"):
+            raise invalid(f"query parameter {key}={value!r}: expected true or false")
+        return value.lower() == "true"
+
+    def choice(self, key: str, allowed: tuple[str, ...], default: str) -> str:
+        value = self.get(key)
+        if value is None:
+            return default
+        canonical = {a.lower(): a for a in allowed}.get(value.lower())
+        if canonical is None:
+            raise invalid(f"query parameter {key}={value!r}: expected one of {', '.join(allowed)}")
+        return canonical
+
+    def view(self) -> str:
+        return self.choice("listViewType", ("ActiveOnly", "ArchivedOnly", "All"), "ActiveOnly")
+
+
+class Request:
+    def __init__(self, environ: dict, max_body: int):
+        self.environ = environ
+        self.method = environ.get("REQUEST_METHOD", "GET").upper()
+        self.query = Query(environ.get("QUERY_STRING", ""))
+        self.max_body = max_body
+
+    def url(self, path: str) -> str:
+        env = self.environ
+        host = env.get("HTTP_HOST") or f"{env.get('SERVER_NAME', 'localhost')}:{env.get('SERVER_PORT', '80')}"
+        return f"{env.get('wsgi.url_scheme', 'http')}://{host}{quote(env.get('SCRIPT_NAME', ''))}{quote(path)}"
+
+    def body(self) -> dict:
+        """The JSON body: an object with a `properties` object (returned, copied)."""
+        data = self._read()
+        if not data.strip():
+            raise invalid("the request needs a JSON body with a 'properties' object")
+        content_type = self.environ.get("CONTENT_TYPE", "")
+        if content_type and "json" not in content_type.lower():
+            raise HttpError(415, "UnsupportedMediaType", f"expected application/json, got {content_type!r}")
+        try:
+            doc = json.loads(data, parse_constant=_reject_constant)
+        except RecursionError:
+            raise invalid("the request body is nested too deeply") from None
+        except ValueError as exc:
+            raise invalid(f"the request body is not valid JSON: {exc}") from None
+        if not isinstance(doc, dict):
+            raise invalid(f"the request body must be a JSON object, not {type(doc).__name__}")
+        if not isinstance(doc.get("properties"), dict):
+            raise invalid("the request body needs a 'properties' object")
+        return dict(doc["properties"])
+
+    def _read(self) -> bytes:
+        env = self.environ
+        raw = (env.get("CONTENT_LENGTH") or "").strip()
+        if raw:
+            if not raw.isdigit():
+                raise invalid(f"invalid Content-Length {raw!r}")
+            length = int(raw)
+            if length > self.max_body:
+                raise HttpError(413, "RequestEntityTooLarge",
+                                f"the request body has {length} bytes; the limit is {self.max_body}")
+            return env["wsgi.input"].read(length) if length else b""
+        if env.get("wsgi.input_terminated"):
+            data = env["wsgi.input"].read(self.max_body + 1)
+            if len(data) > self.max_body:
+                raise HttpError(413, "RequestEntityTooLarge", f"the request body exceeds {self.max_body} bytes")
+            return data
+        return b""
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def arm_error(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+def method_not_allowed(method: str, allowed: tuple[str, ...]) -> HttpError:
+    return HttpError(405, "MethodNotAllowed", f"{method} is not supported here; allowed: {', '.join(allowed)}",
+                     {"Allow": ", ".join(allowed)})
+
+
+def _deny(start_response, status: str, code: str, message: str, extra: tuple = ()):
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    start_response(status, [("Content-Type", "application/json; charset=utf-8"),
+                            ("Content-Length", str(len(body))), *extra])
+    return [body]
+
+
+def require_token(app, token: str, reader_token: str | None = None):
+    """WSGI middleware: every request must carry `Authorization: Bearer <token>`; `reader_token` may only read."""
+    tokens = [(token, CONTRIBUTOR)] + ([(reader_token, READER)] if reader_token else [])
+    if not all(t for t, _ in tokens):
+        raise ValueError("a server token may not be empty")
+    tokens = [(t.encode(), role) for t, role in tokens]
+
+    def guarded(environ, start_response):
+        scheme, _, given = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        given = given.strip().encode("latin-1", "replace")  # WSGI headers are latin-1 strings
+        role = None
+        for expected, name in tokens:  # every token is compared: the time tells nothing of which one matched
+            if hmac.compare_digest(given, expected):
+                role = name
+        if scheme.lower() != "bearer" or role is None:
+            return _deny(start_response, "401 Unauthorized", "AuthenticationFailed",
+                         "missing or invalid bearer token for this local workspace",
+                         (("WWW-Authenticate", 'Bearer realm="azureml_v2"'),))
+        path = environ.get("PATH_INFO", "")
+        if _BAD_PATH.search(path):
+            return _deny(start_response, "400 Bad Request", "InvalidRequestUri",
+                         "the path may not hold '.' or '..' segments, backslashes or control characters")
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        if role == READER and method not in _READ_METHODS and not (method == "POST" and _READ_POSTS.search(path)):
+            return _deny(start_response, "403 Forbidden", "AuthorizationFailed",
+                         f"the reader token does not have authorization to perform {method} here; "
+                         "writes need the contributor token")
+        return app(environ, start_response)
+
+    return guarded
+
+

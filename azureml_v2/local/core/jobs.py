@@ -1,0 +1,162 @@
+"""Job lifecycle: create (checked, recorded, its executor started), start, cancel, delete, and supervision.
+
+Each job type's executor runs in a detached process (:mod:`azureml_v2.local.core.executors`). That process claims
+its job with its pid and writes a heartbeat every second. :meth:`Jobs.supervise` is the one step that looks after
+jobs whose process is gone: it starts a job whose submitter died between recording it and starting its executor,
+starts again the executor of a job whose executor resumes (a sweep controller), and marks Failed any other job
+whose process died or fell silent, killing the process groups it left. A read never does any of this.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import datetime, timezone
+
+from ..storage.sqlite import NotFound
+from ..storage.workspace import Store
+from . import checks
+from .executors import EXECUTORS, command_line
+from .facts import TERMINAL_STATUSES
+from .processes import Spawner, kill_groups, process_alive
+
+# How a job ran, in its `properties` (the spec has no fields for these); read-only, a PUT ignores them.
+RUN_PROPERTIES = ("StartTimeUtc", "EndTimeUtc", "ExitCode", "Error")
+# What a sweep controller reports in `properties` of the sweep (Azure ML's names) and of a trial it stopped early;
+# read-only, a PUT ignores them.
+BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED = ("best_child_run_id", "score", "azureml.sweep.summary",
+                                                      "azureml.sweep.earlyTerminated")
+SWEEP_SEED = "azureml.sweep.seed"  # the seed an unseeded sweep drew, to reproduce it
+RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED)
+# A child job (pipeline step, sweep trial) names its parent in this user property; `parentJobName` lists by it.
+PARENT_JOB_PROPERTY = "azureml.parentJobName"
+# A sweep trial's number and parameters, in its user properties
+TRIAL_PROPERTY = "azureml.trial"
+PARAMS_PROPERTY = "azureml.sweep.params"
+# Fields a PUT may change on an existing job; any other difference is a 409.
+JOB_MUTABLE = frozenset({"description", "displayName", "tags", "isArchived"})
+# A job process writes its heartbeat every second; one silent for longer than this has stopped.
+HEARTBEAT_TIMEOUT = 3.0
+START_GRACE = 5.0  # seconds a new job may wait for the executor its submitter starts
+
+log = logging.getLogger(__name__)
+
+
+def runner_died(row) -> bool:
+    """Whether the process of a job stopped without ending it: it is gone, or its heartbeat is older than
+    HEARTBEAT_TIMEOUT (a zombie or a reused pid)."""
+    if row["status"] in TERMINAL_STATUSES or row["runner_pid"] is None:
+        return False
+    if not process_alive(row["runner_pid"]):
+        return True
+    # a process that has not claimed its job yet (a busy machine) writes no heartbeat
+    return row["status"] != "NotStarted" and time.time() - (row["heartbeat_at"] or 0) > HEARTBEAT_TIMEOUT
+
+
+def never_started(row) -> bool:
+    """A job recorded but whose executor was never started: its submitter died in between."""
+    if row["status"] != "NotStarted" or row["runner_pid"] is not None or row["job_type"] not in EXECUTORS:
+        return False
+    created = datetime.strptime(row["status_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return (datetime.now(timezone.utc) - created).total_seconds() > START_GRACE
+
+
+def _runner_error(row) -> str:
+    return (f"the runner stopped: process {row['runner_pid']} ended without finishing the job "
+            "(see system_logs/runner.log)")
+
+
+class Jobs:
+    """The jobs of a home's store, created and looked after as `user`; with `launch=False` nothing is started (jobs
+    stay NotStarted)."""
+
+    def __init__(self, store: Store, user: str, *, launch: bool = True):
+        self.store, self.user, self.launch = store, user, launch
+        self._spawner = Spawner()
+
+    def close(self) -> None:
+        self._spawner.reap()
+
+    def create(self, ws: str, name: str, props: dict) -> tuple[dict, bool]:
+        """Check and record a job's REST `properties`, and start its executor when it is new -> (record,
+        created)."""
+        props = checks.check_job(props, name, RUN_PROPERTIES + RESULT_PROPERTIES)
+        record, created = self.store.put_job(ws, name, props, self.user, mutable=JOB_MUTABLE,
+                                             parent=props["properties"].get(PARENT_JOB_PROPERTY))
+        if created and self.launch and props["jobType"] in EXECUTORS:
+            self.start(record)
+            record = self.store.get_job(ws, name)
+        return record, created
+
+    def start(self, record: dict) -> None:
+        """Start the detached process of a job's executor (its own session: it outlives this process)."""
+        ws, name = record["workspace"], record["name"]
+        logs = self.store.job_folder(ws, name) / "system_logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        try:
+            pid = self._spawner.spawn(command_line(record["job_type"], self.store.home, ws, name),
+                                      cwd=self.store.home, stderr_path=logs / "runner.log")
+        except OSError as exc:
+            self.store.set_job_status(ws, name, "Failed", expect="NotStarted",
+                                      error=f"the local runner could not start: {exc}")
+            return
+        self.store.set_runner(ws, name, pid)
+
+    def cancel(self, ws: str, name: str) -> dict:
+        """Cancel a job -> the long-running operation (its executor stops it)."""
+        return self.store.request_cancel(ws, name)
+
+    def delete(self, ws: str, name: str) -> dict:
+        """Delete a job (canceled first when it runs) -> the long-running operation."""
+        return self.store.request_delete(ws, name)
+
+    # -- supervision
+
+    def fail_if_runner_died(self, record: dict) -> dict:
+        """Fail a job whose process stopped without ending it, and kill the process groups it left -> the
+        current record."""
+        row = self.store.fail_if(record, runner_died, _runner_error)
+        if row is None:
+            return record
+        kill_groups(row["process_groups"])
+        try:
+            return self.store.get_job(record["workspace"], record["name"])
+        except NotFound:  # a delete was waiting for the job to end
+            return {**record, "status": "Failed"}
+
+    def take_over(self, record: dict, pid: int, *, rerun: bool = False) -> bool:
+        """Give a job whose process died (or, with `rerun`, never started) to the process `pid` will start ->
+        whether this caller won it (of concurrent callers, one wins). `rerun` starts the job again from NotStarted
+        (a sweep trial); otherwise it keeps its status (a resuming executor goes on where the dead one stopped).
+        The dead process's groups are killed."""
+        def orphan(row) -> bool:
+            if rerun and row["status"] == "NotStarted" and row["runner_pid"] is None:
+                return True
+            return runner_died(row)
+
+        row = self.store.take_over_if(record, orphan, pid, rerun=rerun)
+        if row is None:
+            return False
+        kill_groups(row["process_groups"])
+        return True
+
+    def supervise(self) -> None:
+        """Look after every active job of the home once (see the module docstring). Children of an active job
+        whose executor resumes are left to that executor. Without `launch`, only jobs whose process died and does
+        not resume are marked Failed."""
+        pid = os.getpid()
+        for job in self.store.active_jobs():
+            parent = EXECUTORS.get(job["parent_type"] or "")
+            if parent is not None and parent.resumes and job["parent_status"] not in (None, *TERMINAL_STATUSES):
+                continue
+            executor = EXECUTORS.get(job["job_type"])
+            if executor is None:
+                continue
+            if never_started(job):
+                if self.launch and self.take_over(job, pid, rerun=True):
+                    self.start(job)
+            elif executor.resumes:
+                if self.launch and self.take_over(job, pid):
+                    self.start(job)
+            else:
+                self.fail_if_runner_died(job)

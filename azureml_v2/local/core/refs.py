@@ -1,0 +1,121 @@
+"""Reference resolution for job processes: asset references (ARM ids, ``azureml:name:version``, ``@latest``),
+datastore paths, earlier jobs' outputs and local URIs -> what they name on this machine."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Callable
+from urllib.parse import unquote, urlsplit
+
+from ..storage.sqlite import NotFound, Page
+from ..storage.workspace import Store
+from .facts import ARTIFACT_STORE, DATASTORE_URI, JOB_OUTPUT_URI, job_artifacts_path, output_uri
+
+_ASSET_ID = re.compile(r"^(?:azureml:)?/subscriptions/[^/]+/resource[gG]roups/[^/]+/providers/"
+                       r"Microsoft\.MachineLearningServices/workspaces/(?P<workspace>[^/]+)/"
+                       r"(?P<kind>[a-zA-Z]+)/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?$", re.IGNORECASE)
+_SHORT_REF = re.compile(r"^azureml:(?P<name>[^:@/]+)(?::(?P<version>[^:@/]+)|@(?P<label>[^:@/]+))?$")
+
+
+class RefError(Exception):
+    """A reference names nothing this machine has; the message is for the job's user."""
+
+
+class References:
+    """Resolves references of workspace `ws` in `store`."""
+
+    def __init__(self, store: Store, ws: str):
+        self.store, self.ws = store, ws
+
+    def asset(self, reference: str, kind: str) -> dict:
+        """The REST properties of an asset version named by an ARM id or azureml:name:version / @latest."""
+        m = _ASSET_ID.match(reference)
+        if m and m.group("kind").lower() == kind.lower():
+            ws, name, version, label = m.group("workspace"), m.group("name"), m.group("version"), None
+        else:
+            m = _SHORT_REF.match(reference)
+            if not m:
+                raise RefError(f"{reference!r} is not a reference to a {kind} asset version")
+            ws, name, version, label = self.ws, m.group("name"), m.group("version"), m.group("label")
+        try:
+            if version:
+                return self.store.get_version(ws, kind, name, version)["doc"]
+            if label in (None, "latest"):
+                records, _ = self.store.list_versions(ws, kind, name, Page(1))
+                if records:
+                    return records[0]["doc"]
+        except NotFound as exc:
+            raise RefError(str(exc)) from None
+        wanted = "version" if label in (None, "latest") else f"label {label!r}"
+        raise RefError(f"{kind} {name!r} has no {wanted} in workspace {ws!r}")
+
+    def uri_of(self, uri: str) -> str:
+        """A data or model asset reference -> its URI; any other URI as it is."""
+        m = _ASSET_ID.match(uri)
+        if m and m.group("kind").lower() == "models":
+            return self.asset(uri, "models")["modelUri"]
+        if m and m.group("kind").lower() == "data" or _SHORT_REF.match(uri):
+            return self.asset(uri, "data")["dataUri"]
+        return uri
+
+    def path(self, uri: str, what: str, download: Callable[[str], Path]) -> Path:
+        """The local file or folder behind a URI, a datastore path, an earlier job's output or an asset;
+        `download(url)` fetches an http(s) URL."""
+        uri = self.uri_of(uri)
+        if uri.startswith(("http://", "https://")):
+            return download(uri)
+        m = DATASTORE_URI.match(uri)
+        if m:
+            path = self.datastore_path(m.group("name"), m.group("path") or "", what)
+        elif (m := JOB_OUTPUT_URI.match(uri)) is not None:
+            path = self.job_output(m.group("name"), m.group("output"), what) / (m.group("path") or "")
+        elif uri.startswith("file://"):
+            path = Path(unquote(urlsplit(uri).path))
+        elif os.path.isabs(uri):
+            path = Path(uri)
+        elif uri.split("://", 1)[0] in ("wasbs", "wasb", "abfss", "abfs", "adl", "s3", "gs"):
+            raise RefError(f"{what}: {uri!r} is cloud storage the local workspace cannot read: register a "
+                           "datastore folder for it or copy the data to this machine and use its path")
+        else:
+            raise RefError(f"{what}: {uri!r} is not a path or URI the local workspace can read (expected "
+                           "azureml://datastores/<datastore>/paths/<path>, azureml://jobs/<job>/outputs/<output>, "
+                           "a data asset, an https:// URL or an absolute local path)")
+        if not path.exists():
+            raise RefError(f"{what}: {uri} does not exist (looked in {path})")
+        return path
+
+    def datastore_path(self, datastore: str, path: str, what: str) -> Path:
+        try:
+            record = self.store.get_datastore(self.ws, datastore)
+        except NotFound as exc:
+            raise RefError(f"{what}: {exc}") from None
+        if record["builtin"]:
+            root = self.store.datastore_folder(datastore)
+        elif record["doc"].get("datastoreType") == "LocalFile":
+            root = Path(record["doc"]["path"])
+        else:
+            raise RefError(f"{what}: datastore {datastore!r} is {record['doc'].get('datastoreType')} storage in "
+                           "Azure; the local workspace reads local file datastores only")
+        if ".." in Path(path).parts:
+            raise RefError(f"{what}: datastore path {path!r} must not contain '..'")
+        return root / path.strip("/")
+
+    def job_output(self, job: str, output: str, what: str) -> Path:
+        try:
+            record = self.store.get_job(self.ws, job)
+        except NotFound as exc:
+            raise RefError(f"{what}: {exc}") from None
+        if record["status"] != "Completed":
+            raise RefError(f"{what}: job {job!r} is {record['status']}; its outputs exist once it has Completed")
+        if output == "artifacts":
+            return self.store.datastore_folder(ARTIFACT_STORE) / job_artifacts_path(job)
+        spec = (record["doc"].get("outputs") or {}).get(output)
+        if spec is None:
+            raise RefError(f"{what}: job {job!r} has no output {output!r}")
+        return self.output_target(job, output, spec)
+
+    def output_target(self, job: str, output: str, spec: dict) -> Path:
+        """Where a job's named output is stored after success."""
+        m = DATASTORE_URI.match(output_uri(job, output, spec.get("uri")))
+        return self.datastore_path(m.group("name"), m.group("path") or "", f"output {output!r}")

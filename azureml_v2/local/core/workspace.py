@@ -1,0 +1,26 @@
+"""The local scope and the home's stores, as the API and the job processes see them.
+
+A local workspace lives in one ARM subscription and resource group; its resources are stored by
+:class:`~azureml_v2.local.storage.workspace.Store` (re-exported here with the errors and paging it raises and takes,
+so that the layers above need not reach into storage).
+"""
+from __future__ import annotations
+
+from ..storage.paths import default_home
+from ..storage.sqlite import MAX_FILTER_TERMS, BadRequest, Conflict, NotFound, Page, kv_filter, now
+from ..storage.workspace import BUILTIN_DATASTORES, Store
+from .facts import LOCAL_SCOPE
+
+# the local scope's parts, from the one string entities use for ARM ids
+_, _, SUBSCRIPTION_ID, _, RESOURCE_GROUP, _, PROVIDER, _, DEFAULT_WORKSPACE = LOCAL_SCOPE.split("/")
+LOCAL_COMPUTE = "local"
+SCOPE = ("subscriptions", SUBSCRIPTION_ID, "resourceGroups", RESOURCE_GROUP, "providers", PROVIDER, "workspaces")
+
+__all__ = ["BUILTIN_DATASTORES", "DEFAULT_WORKSPACE", "LOCAL_COMPUTE", "MAX_FILTER_TERMS", "PROVIDER",
+           "RESOURCE_GROUP", "SCOPE", "SUBSCRIPTION_ID", "BadRequest", "Conflict", "NotFound", "Page", "Store",
+           "default_home", "kv_filter", "now", "workspace_id"]
+
+
+def workspace_id(ws: str) -> str:
+    """The ARM id of local workspace `ws`."""
+    return "/" + "/".join((*SCOPE, ws))
