@@ -35,7 +35,7 @@ _EXPORTS = {
     "UserIdentity": ".entities.job",
     "ManagedIdentity": ".entities.job",
     "AmlTokenIdentity": ".entities.job",
-    "SweepJob": ".entities.sweep",
+    "SweepJob": ".entities.job",
     "MLClient": "._client",
     "JobFailedError": ".operations.jobs",
     "ListViewType": ".operations._base",

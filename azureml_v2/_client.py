@@ -8,7 +8,7 @@ import os
 import threading
 from pathlib import Path
 
-from .entities._refs import LOCAL_SCOPE
+from ._contract import LOCAL_SCOPE
 from .exceptions import Problem, ValidationError
 
 _, _, LOCAL_SUBSCRIPTION, _, LOCAL_RESOURCE_GROUP, _, _, _, LOCAL_WORKSPACE = LOCAL_SCOPE.split("/")

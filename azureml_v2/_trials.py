@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .entities.job import TERMINAL_STATUSES
+from ._contract import TERMINAL_STATUSES
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The one exception type for bad input, with one located line per problem."""
 from __future__ import annotations
 
+import difflib
 import re
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -12,6 +13,15 @@ def _one_line(text: str, limit: int) -> str:
     # a problem is one short line whatever the input held (newlines in a value, a 1 MB key)
     text = _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def suggest(word, choices) -> str:
+    """` (did you mean x?)` when one of `choices` is close to `word`, else ``."""
+    word = str(word)
+    if len(word) > 100:  # not a typo, and difflib is quadratic
+        return ""
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 class Problem:

@@ -4,8 +4,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -293,9 +291,7 @@ def test_call_sets_inputs_on_a_copy_and_sweep_delegates(monkeypatch):
     tuned = job(lr=0.5, seed=1)
     assert tuned.inputs == {"lr": 0.5, "seed": 1} and job.inputs == {"lr": 0.1}
     calls = []
-    fake = types.ModuleType("azureml_v2.entities.sweep")
-    fake.sweep_from_command = lambda j, **kw: calls.append((j, kw)) or "sweep"
-    monkeypatch.setitem(sys.modules, "azureml_v2.entities.sweep", fake)
+    monkeypatch.setattr("azureml_v2.entities.job.sweep_from_command", lambda j, **kw: calls.append((j, kw)) or "sweep")
     assert tuned.sweep(primary_metric="acc", goal="maximize") == "sweep"
     assert calls == [(tuned, {"primary_metric": "acc", "goal": "maximize"})]
 

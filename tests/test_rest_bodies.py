@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import azureml_v2
-from azureml_v2.entities.sweep import SweepJob
+from azureml_v2.entities.job import SweepJob
 
 SCOPE = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/"
          "Microsoft.MachineLearningServices/workspaces/ws")

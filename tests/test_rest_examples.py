@@ -27,7 +27,7 @@ ENTITIES = {
     "DatastoreResource": ("azureml_v2.entities.datastore", "Datastore"),
     "JobBaseResource": None,
 }
-JOBS = {"Command": ("azureml_v2.entities.job", "CommandJob"), "Sweep": ("azureml_v2.entities.sweep", "SweepJob")}
+JOBS = {"Command": ("azureml_v2.entities.job", "CommandJob"), "Sweep": ("azureml_v2.entities.job", "SweepJob")}
 
 
 def _cases():

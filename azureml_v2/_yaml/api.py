@@ -15,8 +15,8 @@ _LOADERS = {
     "environment": ("assets", "EnvironmentSchema"),
     "model": ("models", "ModelSchema"),
     "datastore": ("datastores", "DatastoreSchema"),
-    "component": ("jobs", "ComponentSchema"),
-    "job": ("jobs", "JobSchema"),
+    "component": ("kinds", "ComponentSchema"),
+    "job": ("kinds", "JobSchema"),
 }
 # What dump writes an entity with: entity class name -> (module, schema name).
 _DUMPERS = {

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._base import Asset
-from ._refs import LOCAL_SCOPE
+from .._contract import LOCAL_SCOPE
 from ._rest import compact, keep_service_state, name_version_from_id, service_state, str_map
 
 DATA_TYPES = ("uri_file", "uri_folder", "mltable")

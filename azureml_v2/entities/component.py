@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ._base import Asset
-from ._refs import LOCAL_SCOPE, to_arm
+from .._contract import LOCAL_SCOPE, to_arm
 from ._rest import compact, keep_service_state, name_version_from_id, service_state, str_map
 from .job import Distribution, JobResources, code_ref, environment_to_rest_id
 

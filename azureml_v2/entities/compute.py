@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ._base import Resource
-from ._rest import compact, iso_from_seconds, seconds_from_iso, str_map
+from .._contract import iso_from_seconds, seconds_from_iso
+from ._rest import compact, str_map
 
 # REST computeType -> the `type` az ml and azure-ai-ml show
 _TYPES = {t.lower(): t for t in ("AmlCompute", "ComputeInstance", "Kubernetes", "VirtualMachine", "AKS",

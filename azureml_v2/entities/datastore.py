@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ._base import Resource
-from ._refs import LOCAL_SCOPE
+from .._contract import LOCAL_SCOPE
 from ._rest import compact, str_map
 
 MASK = "***"

@@ -5,11 +5,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._base import Asset
-from ._refs import LOCAL_SCOPE
+from .._contract import LOCAL_SCOPE
+from .._contract import MODEL_TYPES  # noqa: F401  # re-exported for local/ until it imports _contract
 from .assets import _asset_fields, _asset_rest
 from ._rest import literal
-
-MODEL_TYPES = ("custom_model", "mlflow_model", "triton_model")
 
 # The control plane stores and returns snake_case (what az ml and azure-ai-ml send); the spec's
 # examples and RunHistory spell the same types in PascalCase. Both read as the same type.

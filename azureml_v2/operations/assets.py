@@ -12,7 +12,7 @@ import importlib
 from azure.core.exceptions import ResourceNotFoundError
 from azure.core.paging import ItemPaged
 
-from ..entities._refs import is_local, parse
+from .._contract import is_local, parse_ref
 from ..exceptions import ValidationError
 from ._base import ListViewType, Operations
 
@@ -105,7 +105,7 @@ class _AssetOperations(Operations):
         """`azureml:name@latest` -> the ARM id of that version; other references are returned as they are."""
         if not value.startswith("azureml:"):
             return value
-        ref = parse(value, self._KIND)
+        ref = parse_ref(value, self._KIND)
         if ref.form != "short" or ref.label is None:
             return value
         return self._latest(ref.name, ref.label)["id"]

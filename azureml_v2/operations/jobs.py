@@ -16,9 +16,9 @@ from azure.core.paging import ItemPaged
 from azure.core.polling import LROPoller
 from azure.core.rest import HttpRequest
 
-from ..entities._refs import _DATASTORE, is_local, job_artifacts_uri, output_uri, to_arm
-from ..entities.model import MODEL_TYPES
-from ..entities.job import TERMINAL_STATUSES
+from .._contract import (BEST_CHILD, DATASTORE_URI, EARLY_TERMINATED, MODEL_TYPES, TERMINAL_STATUSES,
+                         TRIAL_PARAMS_PROPERTY, TRIAL_PROPERTY, is_local, job_artifacts_uri, output_uri, to_arm)
+from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
 from ..exceptions import Problem, ValidationError
 from ._base import ListViewType, Operations, http_error
 
@@ -57,7 +57,7 @@ def job_from_rest(resource: dict):
         from ..entities.job import CommandJob
         return CommandJob._from_rest(resource)
     if kind == "Sweep":
-        from ..entities.sweep import SweepJob
+        from ..entities.job import SweepJob
         return SweepJob._from_rest(resource)
     from ..entities.job import Job
     return Job(**Job._job_fields(resource))
@@ -93,7 +93,6 @@ class JobOperations(Operations):
         if template.code is not None:
             template.code = ml.code._arm_id_for(template.code)
         template.environment = self._environment_id(template.environment)
-        from ..entities.inputs import LITERAL_TYPES, Input
         for value in (job.inputs or {}).values():
             if isinstance(value, Input) and value.type not in LITERAL_TYPES and value.path:
                 value.path = self._input_uri(value)
@@ -126,8 +125,7 @@ class JobOperations(Operations):
         Returns the problems (empty when the job looks right); with raise_on_failure=True raises them as
         one azureml_v2.ValidationError instead.
         """
-        from ..entities.job import CommandJob
-        from ..entities.sweep import SweepJob
+        from ..entities.job import CommandJob, SweepJob
         source = f"<{type(job).__name__}>"
         problems = []
 
@@ -154,7 +152,6 @@ class JobOperations(Operations):
             if not (template.command or "").strip():
                 problem(prefix + "command", "the command is empty")
             elif template is job:
-                from .._yaml.jobs import placeholder_problems
                 declared = {"inputs": list(job.inputs or ()), "outputs": list(job.outputs or ())}
                 for message in placeholder_problems(job.command, declared):
                     problem("command", message)
@@ -162,7 +159,6 @@ class JobOperations(Operations):
                 problem(prefix + "environment", "an environment is required (a reference or an inline one)")
             if template.code is not None and is_local(template.code) and not Path(template.code).exists():
                 problem(prefix + "code", f"{template.code}: no such file or folder")
-        from ..entities.inputs import Input
         for key, value in (job.inputs or {}).items():
             if isinstance(value, Input) and value.path and is_local(value.path) and not Path(value.path).exists():
                 problem(f"inputs.{key}.path", f"{value.path}: no such file or folder")
@@ -282,8 +278,6 @@ class JobOperations(Operations):
     def _sweep_view(self, resource: dict, metrics: dict | None = None):
         """The sweep in `resource` with its trials and their metrics; `metrics` caches ended trials' ones."""
         from .._trials import SweepView, Trial
-        from ..local.service import BEST_CHILD, EARLY_TERMINATED
-        from ..local.sweep import PARAMS_PROPERTY, TRIAL_PROPERTY
         props = resource.get("properties", {})
         name = resource["name"]
         if props.get("jobType") != "Sweep":
@@ -308,7 +302,7 @@ class JobOperations(Operations):
                 if status in TERMINAL_STATUSES:
                     metrics[child["name"]] = metric
             trials.append(Trial(number=int(number) if str(number).isdigit() else -1, name=child["name"],
-                                status=status, params=json.loads(user.get(PARAMS_PROPERTY) or "{}"),
+                                status=status, params=json.loads(user.get(TRIAL_PARAMS_PROPERTY) or "{}"),
                                 metric=metric, early_terminated=user.get(EARLY_TERMINATED) == "true",
                                 error=_error_message(child)))
         trials.sort(key=lambda t: t.number)
@@ -357,7 +351,7 @@ class JobOperations(Operations):
                 self._download_uri(f"{job_artifacts_uri(name)}/{part}", root / "artifacts" / part, missing_ok=True)
 
     def _download_uri(self, uri: str, dest: Path, *, missing_ok: bool = False) -> None:
-        m = _DATASTORE.match(uri)
+        m = DATASTORE_URI.match(uri)
         if not m or not m.group("path"):
             raise ValidationError(f"cannot download {uri!r}: only azureml://datastores/<name>/paths/<path> "
                                   "locations can be downloaded")
