@@ -8,7 +8,13 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS = {
+    "LOCAL_SCOPE": "._contract",
+    "workspace_scope": "._contract",
+    "AzureMLError": ".exceptions",
     "ValidationError": ".exceptions",
+    "NotSupportedError": ".exceptions",
+    "JobStateError": ".exceptions",
+    "JobFailedError": ".exceptions",
     "load_job": "._yaml.api",
     "load_data": "._yaml.api",
     "load_environment": "._yaml.api",
@@ -37,7 +43,6 @@ _EXPORTS = {
     "AmlTokenIdentity": ".entities.job",
     "SweepJob": ".entities.job",
     "MLClient": "._client",
-    "JobFailedError": ".operations.jobs",
     "ListViewType": ".operations._base",
     "Compute": ".entities.compute",
     "Model": ".entities.model",

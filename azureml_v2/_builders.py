@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import os
 
+from ._yaml.base import load_with
+from ._yaml.document import Document
+from ._yaml.jobs import CommandJobSchema
 from .entities.job import CommandJob, CommandJobLimits, JobResources
 
 # arguments whose values are mappings of entities (serialised member by member)
 _MAPPINGS = ("inputs", "outputs", "services")
+_SCHEMA = CommandJobSchema()
 
 
 def command(*, command: str, code=None, environment=None, compute: str | None = None, inputs: dict | None = None,
@@ -24,10 +28,6 @@ def command(*, command: str, code=None, environment=None, compute: str | None = 
     `instance_count`/`instance_type`/`shm_size`/`docker_args` and `timeout` (seconds) are
     shorthands for `resources` and `limits`.
     """
-    from ._yaml.api import _schema
-    from ._yaml.base import load_with
-    from ._yaml.document import Document
-
     shorthand = {"instance_count": instance_count, "instance_type": instance_type, "shm_size": shm_size,
                  "docker_args": docker_args}
     if resources is None and any(v is not None for v in shorthand.values()):
@@ -39,7 +39,7 @@ def command(*, command: str, code=None, environment=None, compute: str | None = 
              "description": description, "tags": tags, "properties": properties,
              "environment_variables": environment_variables, "distribution": distribution, "resources": resources,
              "limits": limits, "identity": identity, "services": services, "queue_settings": queue_settings}
-    schema = _schema("jobs", "CommandJobSchema")
+    schema = _SCHEMA
     data = {}
     for key, value in given.items():
         if value is None:

@@ -1,4 +1,13 @@
-"""The one exception type for bad input, with one located line per problem."""
+"""The package's exceptions, all under AzureMLError.
+
+    AzureMLError
+      ValidationError       bad input: one located line per problem
+        NotSupportedError   every problem is a real Azure ML feature this package does not handle yet
+      JobStateError         a job is not in the state the call needs
+        JobFailedError      a followed job ended Failed or Canceled
+
+Errors from the service itself are azure-core's HttpResponseError family.
+"""
 from __future__ import annotations
 
 import difflib
@@ -44,7 +53,14 @@ class Problem:
         return f"Problem({str(self)!r})"
 
 
-class ValidationError(ValueError):
+NOT_SUPPORTED = "not supported yet"  # in the message of every problem of a NotSupportedError
+
+
+class AzureMLError(Exception):
+    """The root of this package's exceptions."""
+
+
+class ValidationError(AzureMLError, ValueError):
     """Bad input: the message has one line per problem, `file:line:col field: message`."""
 
     def __init__(self, problems: list[Problem] | str):
@@ -52,3 +68,26 @@ class ValidationError(ValueError):
             problems = [Problem(problems)]
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+    @classmethod
+    def of(cls, problems: list[Problem]) -> "ValidationError":
+        """A NotSupportedError when every problem is something not supported yet, else a ValidationError."""
+        if problems and all(NOT_SUPPORTED in p.message for p in problems):
+            return NotSupportedError(problems)
+        return cls(problems)
+
+
+class NotSupportedError(ValidationError):
+    """Input Azure ML accepts that this package does not handle yet (a job type, a field, a datastore kind)."""
+
+
+class JobStateError(AzureMLError, RuntimeError):
+    """A job is not in the state the call needs (still running, ended without completing)."""
+
+    def __init__(self, message: str, job=None):
+        super().__init__(message)
+        self.job = job
+
+
+class JobFailedError(JobStateError):
+    """A streamed job ended Failed or Canceled; `job` is its final state."""

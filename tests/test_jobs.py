@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import azureml_v2
+from azureml_v2._contract import LOCAL_SCOPE
 from azureml_v2._builders import command
 from azureml_v2.entities.assets import Environment
 from azureml_v2.entities.inputs import Input, Output
@@ -94,7 +95,7 @@ def test_every_field_loads_round_trips_and_maps_to_valid_rest(tmp_path, monkeypa
     text = round_trip(job, tmp_path, monkeypatch)
     assert text.startswith("$schema:") and "code: ../../src\n" in text and "type: command" not in text
 
-    body = job._to_rest(SCOPE)
+    body = job.to_rest(scope=SCOPE)
     assert rest_validate(body, "JobBaseResource") == []
     p = body["properties"]
     assert p["computeId"] == f"{SCOPE}/computes/gpu-cluster"
@@ -122,7 +123,7 @@ def test_distribution_and_identity_kinds(tmp_path, monkeypatch, rest_validate, d
                            f"distribution: {distribution}\nidentity: {identity}\n")
     job = azureml_v2.load_job(path)
     round_trip(job, tmp_path, monkeypatch)
-    body = job._to_rest()
+    body = job.to_rest(scope=LOCAL_SCOPE)
     assert (body["properties"]["distribution"], body["properties"]["identity"]) == rest
     assert rest_validate(body, "JobBaseResource") == []
 
@@ -130,7 +131,7 @@ def test_distribution_and_identity_kinds(tmp_path, monkeypatch, rest_validate, d
 @pytest.mark.parametrize("compute", ["cpu-cluster", "azureml:cpu-cluster", f"{SCOPE}/computes/cpu-cluster"])
 def test_compute_forms_map_to_one_arm_id(tmp_path, compute):
     job = azureml_v2.load_job(write(tmp_path, f"command: echo\nenvironment: azureml:e:1\ncompute: {compute}\n"))
-    assert job._to_rest(SCOPE)["properties"]["computeId"] == f"{SCOPE}/computes/cpu-cluster"
+    assert job.to_rest(scope=SCOPE)["properties"]["computeId"] == f"{SCOPE}/computes/cpu-cluster"
 
 
 def test_inline_environment_id_is_content_addressed():
@@ -176,7 +177,7 @@ def test_seed_preview_command_job(tmp_path, monkeypatch, rest_validate):
     assert job.compute == "goazurego" and job.properties == {"source": "repo"}
     dumped = round_trip(job, tmp_path, monkeypatch)
     assert "run:" not in dumped and "on_compute" not in dumped and "compute: goazurego" in dumped
-    assert rest_validate(job._to_rest(), "JobBaseResource") == []
+    assert rest_validate(job.to_rest(scope=LOCAL_SCOPE), "JobBaseResource") == []
 
 
 def test_seed_preview_errors_point_at_the_lines_written(tmp_path):
@@ -230,7 +231,7 @@ def test_rest_examples_round_trip(parameters, resource, rest_validate):
     expected = _as_sent(resource, scope)
     job = CommandJob._from_rest({**resource, **expected})
     assert job.status is None or job.status == resource["properties"].get("status")
-    assert job._to_rest(scope) == expected
+    assert job.to_rest(scope=scope) == expected
     assert rest_validate(expected, "JobBaseResource") == []
     assert CommandJob._from_rest(resource).services["string"].endpoint == "string"  # read-only, still readable
 

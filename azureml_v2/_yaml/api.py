@@ -47,8 +47,9 @@ def _schema(module: str, name: str):
 
 def load(kind: str, source, *, params_override=None, **kwargs):
     """Read `source` (path, stream or dict) as a `kind` and return its entity."""
+    # import budget: `from azureml_v2 import load_job` loads no schema and no marshmallow
     from .base import load_with
-    from .dialect import NORMALISERS
+    from .dialect import NORMALISERS  # import budget: as above
 
     extra = {k: v for k, v in kwargs.items() if v is not None}  # load_job(path, name="x"): like --set
     doc = read(source, params_override=[*(params_override or ()), extra] if extra else params_override)
@@ -59,7 +60,7 @@ def load(kind: str, source, *, params_override=None, **kwargs):
 
 
 def dump(entity, dest=None, **_) -> str | None:
-    from .base import DUMP_DIR
+    from .base import DUMP_DIR  # import budget: as in load
 
     kind = _DUMPERS.get(type(entity).__name__)
     if kind is None:

@@ -5,7 +5,7 @@ import contextvars
 
 from marshmallow import RAISE, Schema, ValidationError as MarshmallowError, post_dump, post_load
 
-from ..exceptions import suggest
+from ..exceptions import NOT_SUPPORTED, suggest
 from .document import Document, type_name, value_at
 
 # The folder relative paths are read from (while loading) or written against (while dumping).
@@ -13,7 +13,6 @@ BASE_DIR: contextvars.ContextVar[str] = contextvars.ContextVar("azureml_v2_base_
 DUMP_DIR: contextvars.ContextVar[str | None] = contextvars.ContextVar("azureml_v2_dump_dir", default=None)
 
 UNKNOWN = "Unknown field."
-NOT_SUPPORTED = "not supported yet"
 
 
 class BaseSchema(Schema):

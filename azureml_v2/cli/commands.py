@@ -1,18 +1,28 @@
 """What each `azml` verb does: load, call the operation group, print."""
 from __future__ import annotations
 
+import dataclasses
+import itertools
+import json
 import sys
 
+import yaml
 
-def client_for(args):
-    from .._client import MLClient
+from .._client import MLClient
+from .._contract import LOCAL_SCOPE, workspace_scope
+from .._trials import cells, summary, table
+from .._yaml import api
+from ..exceptions import JobFailedError, ValidationError
+
+
+def client_for(args) -> MLClient:
     cloud = (args.workspace_name, args.resource_group, args.subscription)
     if not any(cloud):
         return MLClient()
     if not all(cloud):
         raise UsageError("give --workspace-name, --resource-group and --subscription together "
                          "(or none of them, for the local workspace)")
-    try:
+    try:  # optional extra: azureml_v2[azure]
         from azure.identity import DefaultAzureCredential
     except ImportError:
         raise UsageError("an Azure ML workspace needs azure-identity: pip install 'azureml_v2[azure]'") from None
@@ -23,8 +33,13 @@ class UsageError(Exception):
     pass
 
 
+def _scope(args) -> str:
+    """The workspace the command names: an Azure one, or the local one when no workspace option is given."""
+    cloud = (args.subscription, args.resource_group, args.workspace_name)
+    return workspace_scope(*cloud) if all(cloud) else LOCAL_SCOPE
+
+
 def _overrides(pairs: list[str]) -> list[dict]:
-    import yaml
     out = []
     for pair in pairs:
         path, sep, raw = pair.partition("=")
@@ -46,11 +61,10 @@ def run(args, group: tuple) -> int:
     ops = getattr(client_for(args), attr)
     verb = args.verb
     if verb == "create":
-        import azureml_v2
         kwargs = {"name": args.name}
         if getattr(args, "version", None) is not None:
             kwargs["version"] = args.version
-        entity = getattr(azureml_v2, loader)(args.file, params_override=_overrides(args.overrides), **kwargs)
+        entity = getattr(api, loader)(args.file, params_override=_overrides(args.overrides), **kwargs)
         result = ops.create_or_update(entity)
     elif verb == "show":
         if args.group in ("datastore", "compute"):
@@ -82,10 +96,9 @@ def run_job(args) -> int:
     """Carry out one `azml job` verb."""
     verb = args.verb
     if verb in ("create", "validate"):
-        from .._yaml.api import load_job
-        job = load_job(args.file, params_override=_overrides(args.overrides))
+        job = api.load_job(args.file, params_override=_overrides(args.overrides))
         if verb == "validate":
-            print_result(job._to_rest() if args.rest else job, args.output)
+            print_result(job.to_rest(scope=_scope(args)) if args.rest else job, args.output)
             return 0
     ops = client_for(args).jobs
     if verb == "create":
@@ -102,7 +115,6 @@ def run_job(args) -> int:
         print(ops.plot(args.name, args.path))
         return 0
     elif verb == "list":
-        import itertools
         if args.max_results < 1:
             raise UsageError("--max-results must be at least 1")
         jobs = ops.list(parent_job_name=args.parent_job_name, list_view_type=_list_view(args))
@@ -124,7 +136,6 @@ def run_job(args) -> int:
 
 def _stream(ops, name: str) -> int:
     """Follow a job to its end: 0 when it completed, else its failure on one line and 1."""
-    from ..operations.jobs import JobFailedError
     try:
         ops.stream(name)
     except JobFailedError as err:
@@ -140,7 +151,6 @@ def _show_sweep(ops, job, fmt: str) -> int:
     """A sweep with its trials: as a table of trials and the best one, or its fields plus `trials`."""
     view = ops._sweep_view(ops._get("jobs", job.name))
     if fmt in ("table", "tsv"):
-        from .._trials import cells, summary, table
         lines = table(view) + summary(view) if fmt == "table" else ["\t".join(row) for row in cells(view)[1]]
         sys.stdout.write("".join(line + "\n" for line in lines))
         return 0
@@ -157,7 +167,7 @@ def _job_dict(job) -> dict:
 
 
 def run_server(args) -> int:
-    from ..local import server
+    from ..local import server  # import budget: only `azml server` loads the local service
     home = server.default_home()
     if args.verb == "start":
         if args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -183,10 +193,9 @@ def run_server(args) -> int:
 def _as_dict(value):
     if isinstance(value, dict):
         return value
-    from .._yaml.api import _DUMPERS, as_dict
-    if type(value).__name__ in _DUMPERS:
-        return as_dict(value)
-    import dataclasses  # entities with no YAML form yet (compute): their set fields
+    if type(value).__name__ in api._DUMPERS:
+        return api.as_dict(value)
+    # entities with no YAML form yet (compute): their set fields
     return {k: v for k, v in dataclasses.asdict(value).items() if v is not None}
 
 
@@ -194,11 +203,9 @@ def print_result(result, fmt: str) -> None:
     rows = [_as_dict(r) for r in result] if isinstance(result, list) else _as_dict(result)
     out = sys.stdout
     if fmt == "json":
-        import json
         json.dump(rows, out, indent=2, default=str)
         out.write("\n")
     elif fmt == "yaml":
-        import yaml
         yaml.safe_dump(rows, out, sort_keys=False, default_flow_style=False)
     else:
         items = rows if isinstance(rows, list) else [rows]
@@ -219,18 +226,14 @@ def print_result(result, fmt: str) -> None:
 def _cell(value) -> str:
     if value is None:
         return ""
-    text = str(value) if not isinstance(value, (dict, list)) else __import__("json").dumps(value)
+    text = str(value) if not isinstance(value, (dict, list)) else json.dumps(value)
     return text.replace("\t", " ").replace("\n", " ")
 
 
 def describe_error(exc: BaseException) -> str:
-    from ..exceptions import ValidationError
     if isinstance(exc, (ValidationError, UsageError)):
         return f"azml: error: {exc}" if isinstance(exc, UsageError) else str(exc)
-    try:
-        from azure.core.exceptions import HttpResponseError
-    except ImportError:  # pragma: no cover - azure-core is a dependency
-        HttpResponseError = ()
+    from azure.core.exceptions import HttpResponseError  # import budget: `azml job validate` loads no azure-core
     if isinstance(exc, HttpResponseError):
         status = getattr(exc, "status_code", None)
         message = exc.error.message if getattr(exc, "error", None) and exc.error.message else exc.message

@@ -20,11 +20,19 @@ class Resource:
 
         Local paths are written relative to the destination file's folder.
         """
-        from .._yaml.api import dump
+        from .._yaml.api import dump  # import budget: entities load without YAML or marshmallow
         return dump(self, dest, **kwargs)
 
     def __str__(self) -> str:
         return self.dump()
+
+    def to_rest(self, *, scope: str) -> dict:
+        """This resource's REST body (api-version 2024-04-01), references as ARM ids under `scope`.
+
+        `scope` is the workspace's ARM id: `azureml_v2._contract.workspace_scope(subscription,
+        resource_group, workspace)`, or `LOCAL_SCOPE` for the local workspace.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no REST form")
 
 
 @dataclass(kw_only=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._contract import LOCAL_SCOPE, placeholders, to_arm, unclosed_optional_block
+from .._contract import placeholders, to_arm, unclosed_optional_block
 from ..exceptions import suggest
 from ._rest import compact, literal
 
@@ -46,7 +46,7 @@ class Output:
     description: str | None = None
 
 
-def inputs_to_rest(inputs: dict | None, scope: str = LOCAL_SCOPE) -> dict | None:
+def inputs_to_rest(inputs: dict | None, scope: str) -> dict | None:
     if inputs is None:
         return None
     out = {}
@@ -76,7 +76,7 @@ def inputs_from_rest(body: dict | None) -> dict | None:
     return out
 
 
-def outputs_to_rest(outputs: dict | None, scope: str = LOCAL_SCOPE) -> dict | None:
+def outputs_to_rest(outputs: dict | None, scope: str) -> dict | None:
     if outputs is None:
         return None
     out = {}

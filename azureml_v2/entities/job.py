@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
-from .._contract import LOCAL_SCOPE, iso_from_seconds, seconds_from_iso, substitute, to_arm
+from .._contract import iso_from_seconds, seconds_from_iso, substitute, to_arm
 from .._contract import ACTIVE_STATUSES, TERMINAL_STATUSES  # noqa: F401  # re-exported for local/ until it imports _contract
 from ..exceptions import Problem, ValidationError
 from ._base import Resource
@@ -240,7 +240,7 @@ def queue_settings_from_rest(body: dict | None) -> QueueSettings | None:
 ANONYMOUS_ENVIRONMENT = "CliV2AnonymousEnvironment"
 
 
-def environment_to_rest_id(env, scope: str = LOCAL_SCOPE) -> str | None:
+def environment_to_rest_id(env, scope: str) -> str | None:
     """A reference -> its ARM id; an inline Environment -> a content-addressed anonymous id.
 
     The anonymous version is the SHA-256 of the environment's canonical REST properties, so
@@ -249,12 +249,12 @@ def environment_to_rest_id(env, scope: str = LOCAL_SCOPE) -> str | None:
     """
     if env is None or isinstance(env, str):
         return to_arm(env, "environments", scope)
-    props = env._to_rest(scope)["properties"]
+    props = env.to_rest(scope=scope)["properties"]
     digest = hashlib.sha256(json.dumps(props, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     return f"{scope}/environments/{ANONYMOUS_ENVIRONMENT}/versions/{digest}"
 
 
-def compute_to_rest_id(compute: str | None, scope: str = LOCAL_SCOPE) -> str | None:
+def compute_to_rest_id(compute: str | None, scope: str) -> str | None:
     """`cpu-cluster` or `azureml:cpu-cluster` -> `{scope}/computes/cpu-cluster`; ARM ids pass."""
     if compute is None or "/" in compute:
         return to_arm(compute, "computes", scope)
@@ -331,7 +331,7 @@ class CommandJob(Job):
         """A SweepJob whose trial is this job; keyword arguments as `azureml_v2.sweep`."""
         return sweep_from_command(self, **kwargs)
 
-    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
+    def to_rest(self, *, scope: str) -> dict:
         limits = None
         if self.limits is not None:
             limits = compact({"jobLimitsType": "Command", "timeout": iso_from_seconds(self.limits.timeout)})
@@ -361,7 +361,7 @@ class CommandJob(Job):
 
 
 # -- the sweep job ---------------------------------------------------------------------------
-def trial_to_rest(trial: CommandJob, scope: str = LOCAL_SCOPE) -> dict:
+def trial_to_rest(trial: CommandJob, scope: str) -> dict:
     """The trial's REST form: a command template, without inputs or a compute of its own."""
     return compact({"command": trial.command, "codeId": to_arm(trial.code, "codes", scope),
                     "environmentId": environment_to_rest_id(trial.environment, scope),
@@ -421,7 +421,7 @@ class SweepJob(Job):
             # the paths are field names only: `search_space.lr.type`
             raise ValidationError([Problem(message, ".".join(path), "<SweepJob>") for path, message in problems])
 
-    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
+    def to_rest(self, *, scope: str) -> dict:
         space = self.search_space
         return {"properties": compact({
             **self._job_rest("Sweep", scope),

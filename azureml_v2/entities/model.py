@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._base import Asset
-from .._contract import LOCAL_SCOPE
 from .._contract import MODEL_TYPES  # noqa: F401  # re-exported for local/ until it imports _contract
 from .assets import _asset_fields, _asset_rest
 from ._rest import literal
@@ -35,7 +34,7 @@ class Model(Asset):
     stage: str | None = None
     job_name: str | None = None
 
-    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
+    def to_rest(self, *, scope: str) -> dict:
         # state the service holds that YAML does not describe, sent back unchanged on update
         kept = getattr(self, "_kept", {})
         model_type = self.type

@@ -59,7 +59,7 @@ class _AssetOperations(Operations):
             raise ValidationError(f"{self._KIND}: name is required")
         if asset.version is None:
             asset.version = self._next_version(asset.name)
-        body = asset._to_rest(self._ml_client._scope)
+        body = asset.to_rest(scope=self._ml_client._scope)
         if anonymous:
             body["properties"]["isAnonymous"] = True
         return self._from_rest(self._put(body, self._KIND, asset.name, "versions", str(asset.version)))

@@ -19,7 +19,7 @@ from azure.core.rest import HttpRequest
 from .._contract import (BEST_CHILD, DATASTORE_URI, EARLY_TERMINATED, MODEL_TYPES, TERMINAL_STATUSES,
                          TRIAL_PARAMS_PROPERTY, TRIAL_PROPERTY, is_local, job_artifacts_uri, output_uri, to_arm)
 from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
-from ..exceptions import Problem, ValidationError
+from ..exceptions import JobFailedError, Problem, ValidationError
 from ._base import ListViewType, Operations, http_error
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$")
@@ -33,14 +33,6 @@ _ADJECTIVES = ("amber", "bold", "brave", "calm", "clever", "crisp", "eager", "ge
 _NOUNS = ("apple", "badger", "brook", "cactus", "canyon", "comet", "falcon", "fern", "garden", "harbor", "island",
           "lantern", "maple", "meadow", "otter", "pepper", "pine", "river", "rocket", "sparrow", "summit", "tiger",
           "tulip", "willow")
-
-
-class JobFailedError(RuntimeError):
-    """A streamed job ended Failed or Canceled; `job` is its final state."""
-
-    def __init__(self, message: str, job=None):
-        super().__init__(message)
-        self.job = job
 
 
 def generate_name() -> str:
@@ -85,7 +77,7 @@ class JobOperations(Operations):
         job.experiment_name = job.experiment_name or Path.cwd().name.replace(" ", "") or "Default"
         self.validate(job, raise_on_failure=True)
         self._resolve_dependencies(job)
-        return job_from_rest(self._put(job._to_rest(self._ml_client._scope), "jobs", job.name))
+        return job_from_rest(self._put(job.to_rest(scope=self._ml_client._scope), "jobs", job.name))
 
     def _resolve_dependencies(self, job) -> None:
         ml = self._ml_client
