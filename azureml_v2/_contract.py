@@ -18,7 +18,8 @@ PROVIDER = "Microsoft.MachineLearningServices"
 
 def workspace_scope(subscription_id: str, resource_group: str, workspace: str) -> str:
     """A workspace's ARM id, the prefix of every resource path in it."""
-    return f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/{PROVIDER}/workspaces/{workspace}"
+    return (f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/{PROVIDER}"
+            f"/workspaces/{workspace}")
 
 
 # The local workspace's scope: ARM-shaped so the same REST code serves both backends.

@@ -164,7 +164,8 @@ def test_the_contract_imports_only_the_standard_library():
     import ast
     import sys
     tree = ast.parse(open(C.__file__, encoding="utf-8").read())
-    names = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    names = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+             for alias in node.names}
     names |= {node.module.split(".")[0] for node in ast.walk(tree)
               if isinstance(node, ast.ImportFrom) and node.module and not node.level}
     assert {n for n in names if n not in sys.stdlib_module_names} <= {"isodate"}

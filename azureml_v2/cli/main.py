@@ -92,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--stream", "-s", action="store_true",
                            help="Follow the job's log (a sweep: its trials); exit 0 only if it completes.")
         elif verb == "validate":
-            p.add_argument("--rest", action="store_true", help="Print the REST body that would be sent (ids under the workspace "
-                                                              "given, else the local one).")
+            p.add_argument("--rest", action="store_true",
+                           help="Print the REST body that would be sent (ids under the workspace given, else the "
+                                "local one).")
         elif verb == "download":
             p.add_argument("--output-name", help="The named output to download (default: the job's artifacts).")
             p.add_argument("--all", action="store_true", help="Download the artifacts and every named output.")

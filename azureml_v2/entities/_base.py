@@ -1,8 +1,9 @@
 """What every entity shares: keyword construction, equality, YAML dump."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 
 @dataclass(kw_only=True)
@@ -15,7 +16,7 @@ class Resource:
     properties: dict[str, Any] | None = None
     schema: str | None = field(default=None, repr=False)  # `$schema`, kept for editors
 
-    def dump(self, dest=None, **kwargs) -> str | None:
+    def dump(self, dest: "str | os.PathLike[str] | IO[str] | None" = None, **kwargs: Any) -> str | None:
         """Write this resource as YAML to a path or stream; with no destination, return the text.
 
         Local paths are written relative to the destination file's folder.

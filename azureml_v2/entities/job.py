@@ -10,7 +10,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from .._contract import iso_from_seconds, seconds_from_iso, substitute, to_arm
-from .._contract import ACTIVE_STATUSES, TERMINAL_STATUSES  # noqa: F401  # re-exported for local/ until it imports _contract
+from .._contract import ACTIVE_STATUSES  # noqa: F401  # re-exported for local/ until it imports _contract
+from .._contract import TERMINAL_STATUSES  # noqa: F401  # re-exported for local/ until it imports _contract
 from ..exceptions import Problem, ValidationError
 from ._base import Resource
 from ._rest import compact, str_map
