@@ -7,9 +7,12 @@ may import it.
 """
 from __future__ import annotations
 
-import datetime
+import collections
 import re
-from typing import Callable, NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import budget)
+if TYPE_CHECKING:
+    from typing import Callable
 
 # -- the REST API ----------------------------------------------------------------------------------------
 API_VERSION = "2024-04-01"
@@ -76,13 +79,10 @@ _WINDOWS = re.compile(r"^[A-Za-z]:[\\/]")
 _REMOTE_PREFIXES = ("azureml:", "git+", "/subscriptions/")
 
 
-class Ref(NamedTuple):
+class Ref(collections.namedtuple("Ref", "form name version label", defaults=(None, None, None))):
     """A parsed reference: its form (short, registry, datastore, job_output, arm) and what it names."""
 
-    form: str
-    name: str | None = None
-    version: str | None = None
-    label: str | None = None
+    __slots__ = ()
 
 
 def job_artifacts_path(job: str) -> str:
@@ -174,6 +174,8 @@ def to_arm(value: str | None, kind: str, scope: str) -> str | None:
 def iso_from_seconds(seconds: int | float | None) -> str | None:
     if seconds is None:
         return None
+    import datetime  # import budget: as isodate
+
     import isodate  # import budget: the client's import stays free of third-party modules
     return isodate.duration_isoformat(datetime.timedelta(seconds=seconds))
 
@@ -201,11 +203,11 @@ OPTIONAL_BLOCK = re.compile(r"\$\[\[(?P<body>.*?)\]\]", re.DOTALL)
 _TOKEN = re.compile(f"{OPTIONAL_BLOCK.pattern}|{PLACEHOLDER.pattern}", re.DOTALL)
 
 
-class Placeholder(NamedTuple):
-    """One `${{...}}`: as written, and its dotted expression split into root and the names after it."""
+class Placeholder(collections.namedtuple("Placeholder", "text expression")):
+    """One `${{...}}`: as written (`${{ inputs.lr }}`), and its dotted expression (`inputs.lr`) split into
+    root and the names after it."""
 
-    text: str  # `${{ inputs.lr }}`
-    expression: str  # `inputs.lr`
+    __slots__ = ()
 
     @property
     def root(self) -> str:

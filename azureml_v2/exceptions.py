@@ -10,7 +10,6 @@ Errors from the service itself are azure-core's HttpResponseError family.
 """
 from __future__ import annotations
 
-import difflib
 import re
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -29,6 +28,7 @@ def suggest(word, choices) -> str:
     word = str(word)
     if len(word) > 100:  # not a typo, and difflib is quadratic
         return ""
+    import difflib  # import budget: loaded with the first message that needs it
     close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""
 
