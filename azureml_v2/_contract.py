@@ -195,7 +195,6 @@ def seconds_from_iso(text: str | None) -> int | float | None:
 # -- ${{root.name}} placeholders ----------------------------------------------------------------------------
 # `${{inputs.lr}}`, `${{ outputs.model }}`, `${{search_space.lr}}`, `${{parent.inputs.x}}`; whitespace inside the
 # braces is ignored. `$[[ ... ]]` is an optional block: it is kept when every placeholder in it has a value.
-PLACEHOLDER_ROOTS = ("inputs", "outputs", "search_space", "parent")
 PLACEHOLDER = re.compile(r"\$\{\{\s*(?P<expression>[^{}]*?)\s*\}\}")
 OPTIONAL_BLOCK = re.compile(r"\$\[\[(?P<body>.*?)\]\]", re.DOTALL)
 

@@ -32,8 +32,9 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from azureml_v2._contract import API_VERSION
 from azureml_v2.local import server
-from azureml_v2.local.service import API_VERSION, workspace_id
+from azureml_v2.local.service import workspace_id
 
 WS = workspace_id("local")
 Q = f"?api-version={API_VERSION}"

@@ -26,8 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from azureml_v2._contract import TERMINAL_STATUSES
 from azureml_v2.local.service import make_app, put_asset_version, workspace_id
-from azureml_v2.local.store import TERMINAL_STATUSES, Page
+from azureml_v2.local.store import Page
 
 WS = "local"
 
