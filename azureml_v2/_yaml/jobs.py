@@ -12,7 +12,6 @@ from ..entities import job as J
 from ..entities.component import CommandComponent
 from ..entities.inputs import placeholder_problems
 from .assets import EnvironmentSchema
-from ..exceptions import suggest
 from .base import BASE_DIR, BaseSchema, load_with
 from .dialect import normalise_environment
 from .document import read
