@@ -294,7 +294,9 @@ def test_call_sets_inputs_on_a_copy_and_sweep_delegates(monkeypatch):
     calls = []
     monkeypatch.setattr("azureml_v2.entities.job.sweep_from_command", lambda j, **kw: calls.append((j, kw)) or "sweep")
     assert tuned.sweep(primary_metric="acc", goal="maximize") == "sweep"
-    assert calls == [(tuned, {"primary_metric": "acc", "goal": "maximize"})]
+    [(trial, given)] = calls
+    assert trial is tuned and given["primary_metric"] == "acc" and given["goal"] == "maximize"
+    assert given["sampling_algorithm"] == "random" and given["max_total_trials"] is None
 
 
 # -- bad input -----------------------------------------------------------------------------

@@ -328,9 +328,21 @@ class CommandJob(Job):
         """A copy with these inputs set (e.g. search-space values before `.sweep(...)`)."""
         return replace(copy.deepcopy(self), inputs={**(self.inputs or {}), **inputs})
 
-    def sweep(self, **kwargs) -> "SweepJob":
-        """A SweepJob whose trial is this job; keyword arguments as `azureml_v2.sweep`."""
-        return sweep_from_command(self, **kwargs)
+    def sweep(self, *, primary_metric: str, goal: str, sampling_algorithm: str | SamplingAlgorithm = "random",
+              compute: str | None = None, max_total_trials: int | None = None,
+              max_concurrent_trials: int | None = None, timeout: int | float | None = None,
+              trial_timeout: int | float | None = None,
+              early_termination_policy: EarlyTerminationPolicy | None = None,
+              search_space: dict[str, SweepDistribution] | None = None, identity: Identity | None = None,
+              queue_settings: QueueSettings | None = None) -> "SweepJob":
+        """A SweepJob whose trial is this job: inputs set to distributions (`job(lr=Uniform(...))`) and
+        `search_space` form its search space; timeouts in seconds. Raises ValidationError, one line per
+        problem, if Azure ML would refuse the sweep."""
+        return sweep_from_command(
+            self, primary_metric=primary_metric, goal=goal, sampling_algorithm=sampling_algorithm, compute=compute,
+            max_total_trials=max_total_trials, max_concurrent_trials=max_concurrent_trials, timeout=timeout,
+            trial_timeout=trial_timeout, early_termination_policy=early_termination_policy, search_space=search_space,
+            identity=identity, queue_settings=queue_settings)
 
     def to_rest(self, *, scope: str) -> dict:
         limits = None
@@ -458,12 +470,13 @@ def _declared(inputs, outputs, search_space) -> dict:
 
 
 # -- from a command job ----------------------------------------------------------------------
-def sweep_from_command(job, *, primary_metric: str, goal: str, sampling_algorithm="random",
-                       compute: str | None = None, max_total_trials: int | None = None,
-                       max_concurrent_trials: int | None = None, timeout=None, trial_timeout=None,
+def sweep_from_command(job: CommandJob, *, primary_metric: str, goal: str,
+                       sampling_algorithm: str | SamplingAlgorithm = "random", compute: str | None = None,
+                       max_total_trials: int | None = None, max_concurrent_trials: int | None = None,
+                       timeout: int | float | None = None, trial_timeout: int | float | None = None,
                        early_termination_policy: EarlyTerminationPolicy | None = None,
                        search_space: dict[str, SweepDistribution] | None = None,
-                       identity=None, queue_settings=None) -> SweepJob:
+                       identity: Identity | None = None, queue_settings: QueueSettings | None = None) -> SweepJob:
     """A SweepJob over a CommandJob, as `command(...)(lr=Uniform(0.01, 0.1)).sweep(...)` builds it.
 
     Inputs whose values are distributions become the search space, and the command's
