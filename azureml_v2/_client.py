@@ -8,10 +8,9 @@ import os
 import threading
 from pathlib import Path
 
-from ._contract import LOCAL_SCOPE
+from ._contract import LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, LOCAL_WORKSPACE, workspace_scope
 from .exceptions import Problem, ValidationError
 
-_, _, LOCAL_SUBSCRIPTION, _, LOCAL_RESOURCE_GROUP, _, _, _, LOCAL_WORKSPACE = LOCAL_SCOPE.split("/")
 # The in-process transport needs a URL to route; it never leaves this process.
 IN_PROCESS_URL = "http://localhost"
 
@@ -125,8 +124,7 @@ class MLClient:
     @property
     def _scope(self) -> str:
         """The workspace's ARM id, prefix of every resource path."""
-        return (f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group_name}/providers/"
-                f"Microsoft.MachineLearningServices/workspaces/{self.workspace_name}")
+        return workspace_scope(self.subscription_id, self.resource_group_name, self.workspace_name)
 
     @property
     def _pipeline(self):
