@@ -8,6 +8,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["azureml_v2", "azureml_v2.*"]),
+    package_data={"azureml_v2": ["py.typed"]},  # the public names carry type hints (PEP 561)
+    zip_safe=False,
     install_requires=[
         "PyYAML>=6.0",
         "marshmallow>=4.0,<5",

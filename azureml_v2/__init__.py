@@ -4,11 +4,35 @@ Public names load on first use so that `import azureml_v2` stays fast.
 """
 from __future__ import annotations
 
+import importlib
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import budget)
+if TYPE_CHECKING:  # annotations only: type checkers see the real names
+    from ._builders import command
+    from ._client import MLClient
+    from ._contract import LOCAL_SCOPE, workspace_scope
+    from ._yaml.api import (load_code, load_component, load_data, load_datastore, load_environment, load_job,
+                            load_model)
+    from .entities import (AccountKeyConfiguration, AmlTokenIdentity, AzureBlobDatastore, AzureDataLakeGen1Datastore,
+                           AzureDataLakeGen2Datastore, AzureFileDatastore, BuildContext, CertificateConfiguration,
+                           Code, CommandComponent, CommandJob, CommandJobLimits, Compute, Data, Environment, Input,
+                           JobResources, JobService, LocalDatastore, ManagedIdentity, Model, MpiDistribution, Output,
+                           PyTorchDistribution, QueueSettings, SasTokenConfiguration, ServicePrincipalConfiguration,
+                           SweepJob, TensorFlowDistribution, UnsupportedDatastore, UserIdentity)
+    from .exceptions import AzureMLError, JobFailedError, JobStateError, NotSupportedError, ValidationError
+    from .operations._base import ListViewType
+
 __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS = {
+    "LOCAL_SCOPE": "._contract",
+    "workspace_scope": "._contract",
+    "AzureMLError": ".exceptions",
     "ValidationError": ".exceptions",
+    "NotSupportedError": ".exceptions",
+    "JobStateError": ".exceptions",
+    "JobFailedError": ".exceptions",
     "load_job": "._yaml.api",
     "load_data": "._yaml.api",
     "load_environment": "._yaml.api",
@@ -35,9 +59,8 @@ _EXPORTS = {
     "UserIdentity": ".entities.job",
     "ManagedIdentity": ".entities.job",
     "AmlTokenIdentity": ".entities.job",
-    "SweepJob": ".entities.sweep",
+    "SweepJob": ".entities.job",
     "MLClient": "._client",
-    "JobFailedError": ".operations.jobs",
     "ListViewType": ".operations._base",
     "Compute": ".entities.compute",
     "Model": ".entities.model",
@@ -55,15 +78,14 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'azureml_v2' has no attribute {name!r}")
-    import importlib
     value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS))

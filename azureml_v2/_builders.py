@@ -2,20 +2,31 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from .entities.job import CommandJob, CommandJobLimits, JobResources
+from ._yaml.base import load_with
+from ._yaml.document import Document
+from ._yaml.jobs import CommandJobSchema
+from .entities.assets import Environment
+from .entities.job import (CommandJob, CommandJobLimits, Distribution, Identity, JobResources, JobService,
+                           QueueSettings)
 
 # arguments whose values are mappings of entities (serialised member by member)
 _MAPPINGS = ("inputs", "outputs", "services")
+_SCHEMA = CommandJobSchema()
 
 
-def command(*, command: str, code=None, environment=None, compute: str | None = None, inputs: dict | None = None,
-            outputs: dict | None = None, name: str | None = None, display_name: str | None = None,
-            experiment_name: str | None = None, description: str | None = None, tags: dict | None = None,
-            properties: dict | None = None, environment_variables: dict | None = None, distribution=None,
-            resources=None, instance_count: int | None = None, instance_type: str | None = None,
-            shm_size: str | None = None, docker_args: str | None = None, limits=None, timeout=None,
-            identity=None, services: dict | None = None, queue_settings=None) -> CommandJob:
+def command(*, command: str, code: str | os.PathLike[str] | None = None,
+            environment: str | Environment | dict | None = None, compute: str | None = None, inputs: dict[str, Any] | None = None, outputs: dict[str, Any] | None = None,
+            name: str | None = None, display_name: str | None = None, experiment_name: str | None = None,
+            description: str | None = None, tags: dict[str, Any] | None = None,
+            properties: dict[str, Any] | None = None, environment_variables: dict[str, Any] | None = None,
+            distribution: Distribution | dict | None = None, resources: JobResources | dict | None = None,
+            instance_count: int | None = None, instance_type: str | None = None, shm_size: str | None = None,
+            docker_args: str | None = None, limits: CommandJobLimits | dict | None = None,
+            timeout: int | float | None = None, identity: Identity | dict | None = None,
+            services: dict[str, JobService | dict] | None = None,
+            queue_settings: QueueSettings | dict | None = None) -> CommandJob:
     """A CommandJob, validated like a YAML file (one `ValidationError` listing every problem).
 
     Local paths (`code`, input paths, conda files) are relative to the current folder.
@@ -24,10 +35,6 @@ def command(*, command: str, code=None, environment=None, compute: str | None = 
     `instance_count`/`instance_type`/`shm_size`/`docker_args` and `timeout` (seconds) are
     shorthands for `resources` and `limits`.
     """
-    from ._yaml.api import _schema
-    from ._yaml.base import load_with
-    from ._yaml.document import Document
-
     shorthand = {"instance_count": instance_count, "instance_type": instance_type, "shm_size": shm_size,
                  "docker_args": docker_args}
     if resources is None and any(v is not None for v in shorthand.values()):
@@ -39,7 +46,7 @@ def command(*, command: str, code=None, environment=None, compute: str | None = 
              "description": description, "tags": tags, "properties": properties,
              "environment_variables": environment_variables, "distribution": distribution, "resources": resources,
              "limits": limits, "identity": identity, "services": services, "queue_settings": queue_settings}
-    schema = _schema("jobs", "CommandJobSchema")
+    schema = _SCHEMA
     data = {}
     for key, value in given.items():
         if value is None:

@@ -7,10 +7,9 @@ import json
 import os
 from pathlib import Path
 
-from .entities._refs import LOCAL_SCOPE
+from ._contract import LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, LOCAL_WORKSPACE, workspace_scope
 from .exceptions import Problem, ValidationError
 
-_, _, LOCAL_SUBSCRIPTION, _, LOCAL_RESOURCE_GROUP, _, _, _, LOCAL_WORKSPACE = LOCAL_SCOPE.split("/")
 
 
 class _Group:
@@ -79,12 +78,11 @@ class MLClient:
         self.subscription_id = subscription_id or LOCAL_SUBSCRIPTION
         self.resource_group_name = resource_group_name or LOCAL_RESOURCE_GROUP
         self.workspace_name = workspace_name or LOCAL_WORKSPACE
-        # import-time budget: the backends load azure-core, so they are imported here, when a client is made
         if subscription_id:
-            from ._backends.azure import AzureBackend
+            from ._backends.azure import AzureBackend  # import budget: a backend loads azure-core
             self._backend = AzureBackend(credential, self._scope, kwargs)
         else:
-            from ._backends.local import LocalBackend
+            from ._backends.local import LocalBackend  # import budget: as above
             self._backend = LocalBackend(self._scope, kwargs, home=home, endpoint=endpoint, token=credential)
         self.polling_interval = (self._backend.default_polling_interval if polling_interval is None
                                  else polling_interval)
@@ -121,8 +119,7 @@ class MLClient:
     @property
     def _scope(self) -> str:
         """The workspace's ARM id, prefix of every resource path."""
-        return (f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group_name}/providers/"
-                f"Microsoft.MachineLearningServices/workspaces/{self.workspace_name}")
+        return workspace_scope(self.subscription_id, self.resource_group_name, self.workspace_name)
 
     @property
     def _pipeline(self):

@@ -244,14 +244,14 @@ def _parallel_panel(view: SweepView) -> str:
 # -- PNG -----------------------------------------------------------------------------------------------------
 def png(view: SweepView, path: Path) -> None:
     """The same three panels through matplotlib (optional extra `plot`)."""
-    try:
+    try:  # optional extra: azureml_v2[plot]
         import matplotlib
     except ImportError:
         raise ValidationError(f"{path}: a PNG picture needs matplotlib: pip install 'azureml_v2[plot]' "
                               "(or save it as .html, which needs nothing)") from None
     matplotlib.use("Agg")  # no display needed, whatever the user's default backend
-    import matplotlib.pyplot as plt
-    from matplotlib import cm, colors
+    import matplotlib.pyplot as plt  # optional extra, as above
+    from matplotlib import cm, colors  # optional extra, as above
 
     fig, (ax1, ax2, ax3) = plt.subplots(3, 1, figsize=(9, 10), constrained_layout=True)
     ax2.sharey(ax1)

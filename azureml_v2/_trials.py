@@ -3,9 +3,10 @@ numbers the picture draws. Plain data in, text out; reading the workspace is the
 from __future__ import annotations
 
 import math
+import shutil
 from dataclasses import dataclass, field
 
-from .entities.job import TERMINAL_STATUSES
+from ._contract import TERMINAL_STATUSES
 
 
 @dataclass
@@ -144,7 +145,6 @@ class LiveTable:
         self.out.flush()
 
     def _redraw(self, lines: list[str]) -> None:
-        import shutil
         width = shutil.get_terminal_size().columns
         lines = [line[:width - 1] for line in lines]  # a wrapped line would break the cursor arithmetic
         if lines == self.drawn:

@@ -11,9 +11,10 @@
 """
 from __future__ import annotations
 
+from .entities.job import SweepJob
 from .entities.sweep import (BanditPolicy, BayesianSamplingAlgorithm, Choice, GridSamplingAlgorithm, LogNormal,
                              LogUniform, MedianStoppingPolicy, Normal, Objective, QLogNormal, QLogUniform, QNormal,
-                             QUniform, Randint, RandomSamplingAlgorithm, SamplingAlgorithm, SweepJob, SweepJobLimits,
+                             QUniform, Randint, RandomSamplingAlgorithm, SamplingAlgorithm, SweepJobLimits,
                              TruncationSelectionPolicy, Uniform)
 
 __all__ = [

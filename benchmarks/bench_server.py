@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from azureml_v2.local.api import server
-from azureml_v2.local.api.arm import API_VERSION
+from azureml_v2._contract import API_VERSION
 from azureml_v2.local.core.workspace import workspace_id
 
 WS = workspace_id("local")

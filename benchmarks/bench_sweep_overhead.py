@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from azureml_v2.entities.job import TERMINAL_STATUSES
+from azureml_v2._contract import TERMINAL_STATUSES
 from azureml_v2.local import make_app
 from azureml_v2.local.core.assets import put_asset_version
 from azureml_v2.local.core.workspace import Page, workspace_id

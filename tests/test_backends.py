@@ -187,7 +187,7 @@ def test_only_the_local_backend_and_the_server_command_import_the_local_workspac
         if _local_imports(path, tree):
             importers[str(path.relative_to(PACKAGE))] = sorted(set(_local_imports(path, tree)))
     assert importers == {
-        "_backends/local.py": ["azureml_v2.local", "azureml_v2.local.core.jobs"],
+        "_backends/local.py": ["azureml_v2.local"],
         "cli/commands.py": ["azureml_v2.local.api"],
     }
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import azureml_v2
-from azureml_v2 import ValidationError
+from azureml_v2 import NotSupportedError, ValidationError
 
 ENV_REF = "azureml:AzureML-sklearn-1.5@latest"
 
@@ -39,7 +39,7 @@ def problems(load, source, **kwargs) -> list[str]:
     with pytest.raises(ValidationError) as info:
         load(source, **kwargs)
     exc = info.value
-    assert type(exc) is ValidationError
+    assert type(exc) in (ValidationError, NotSupportedError)  # not marshmallow's or yaml's
     # nothing chained: a traceback print shows no marshmallow or yaml exception
     assert exc.__cause__ is None and (exc.__context__ is None or exc.__suppress_context__)
     lines = str(exc).split("\n")
@@ -259,6 +259,20 @@ def test_known_but_unsupported_field_says_so(here):
         datastore: workspaceblobstore
     """)
     assert problems(azureml_v2.load_data, path) == ["data.yml:3:1 datastore: not supported yet"]
+    with pytest.raises(NotSupportedError):
+        azureml_v2.load_data(path)
+
+
+def test_an_unsupported_field_among_other_problems_is_a_plain_validation_error(here):
+    path = write("data.yml", """
+        name: iris
+        path: https://example.com/iris.csv
+        datastore: workspaceblobstore
+        type: uri_thing
+    """)
+    with pytest.raises(ValidationError) as info:
+        azureml_v2.load_data(path)
+    assert type(info.value) is ValidationError and len(info.value.problems) == 2
 
 
 # -- wrong types ----------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ def test_round_trip_elsewhere(tmp_path, monkeypatch):
 def test_rest_is_spec_valid_and_reads_back(tmp_path, rest_validate):
     c = azureml_v2.load_component(write(tmp_path, TRAIN))
     c.code = f"azureml:{SCOPE}/codes/abc/versions/1"  # as the operations layer sets it after upload
-    body = c._to_rest(SCOPE)
+    body = c.to_rest(scope=SCOPE)
     assert rest_validate(body, "ComponentVersionResource") == []
     spec = body["properties"]["componentSpec"]
     assert spec["type"] == "command" and spec["name"] == "train_component" and spec["version"] == "3"
@@ -89,7 +89,7 @@ def test_rest_is_spec_valid_and_reads_back(tmp_path, rest_validate):
 def test_inline_environment_becomes_an_anonymous_reference(tmp_path, rest_validate):
     text = TRAIN.replace("environment: azureml://registries/azureml/environments/sklearn-1.5/labels/latest",
                          "environment: {image: python:3.11}")
-    body = azureml_v2.load_component(write(tmp_path, text))._to_rest(SCOPE)
+    body = azureml_v2.load_component(write(tmp_path, text)).to_rest(scope=SCOPE)
     assert body["properties"]["componentSpec"]["environment"].startswith(
         f"azureml:{SCOPE}/environments/CliV2AnonymousEnvironment/versions/")
     assert rest_validate(body, "ComponentVersionResource") == []

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import azureml_v2
+from azureml_v2._contract import LOCAL_SCOPE
 from corpus_kinds import ASSET_KINDS, corpus_files, kind_of
 from conftest import CORPUS
 
@@ -66,7 +67,7 @@ def test_corpus_file(rel, corpus_root, rest_validate, tmp_path, monkeypatch):
     assert out.read_text() == first, "second dump differs"
     COUNTS["round-trip"] += 1
 
-    body = entity._to_rest()
+    body = entity.to_rest(scope=LOCAL_SCOPE)
     problems = rest_validate(body, _rest_definition(entity))
     assert not problems, "\n".join(problems) + f"\n{body}"
     COUNTS["spec-valid"] += 1

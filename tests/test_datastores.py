@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 import azureml_v2
+from azureml_v2._contract import LOCAL_SCOPE
 from azureml_v2.entities import datastore as D
 from test_models import located_problems, write_yaml
 
@@ -28,7 +29,7 @@ def _problems(path):
 def test_corpus_datastores_load_as_their_type(corpus_root, name, cls, credentials, rest_validate):
     store = azureml_v2.load_datastore(corpus_root / "cli/resources/datastore" / name)
     assert type(store) is cls and type(store.credentials) is credentials
-    body = store._to_rest()
+    body = store.to_rest(scope=LOCAL_SCOPE)
     expected = credentials._TYPE if store.credentials else "None"
     assert body["properties"]["credentials"]["credentialsType"] == expected
     assert not rest_validate(body, "DatastoreResource")
@@ -68,7 +69,7 @@ def test_secrets_are_masked_in_repr_and_str_but_kept_by_dump_and_rest(kind, tmp_
     store.dump(path)
     assert secret in path.read_text()
     assert azureml_v2.load_datastore(path) == store
-    body = store._to_rest()
+    body = store.to_rest(scope=LOCAL_SCOPE)
     assert secret in str(body["properties"]["credentials"]["secrets"])
     assert not rest_validate(body, "DatastoreResource")
     back = D.Datastore._from_rest({"name": store.name, **body})
@@ -84,7 +85,7 @@ def test_a_datastore_read_from_the_service_has_no_secrets_and_sends_none_back():
     store = D.Datastore._from_rest(response)
     assert store.credentials == D.AccountKeyConfiguration(account_key=None)
     assert store.service_data_access_auth_identity == "workspace_system_assigned_identity"
-    props = store._to_rest()["properties"]
+    props = store.to_rest(scope=LOCAL_SCOPE)["properties"]
     assert props["credentials"] == {"credentialsType": "AccountKey", "secrets": {"secretsType": "AccountKey"}}
     assert (props["serviceDataAccessAuthIdentity"], props["subscriptionId"], props["resourceGroup"]) == (
         "WorkspaceSystemAssignedIdentity", "sub", "rg")
@@ -127,7 +128,7 @@ def test_local_datastore_is_a_folder_here_with_a_local_only_rest_form(tmp_path, 
     store.dump(out)
     assert "path: ../data" in out.read_text()
     assert azureml_v2.load_datastore(out) == store
-    body = store._to_rest()
+    body = store.to_rest(scope=LOCAL_SCOPE)
     assert body["properties"]["datastoreType"] == "LocalFile" and body["properties"]["path"] == store.path
     assert D.Datastore._from_rest({"name": "scratch", **body}) == store
     # Azure ML refuses it: LocalFile is no datastore type of the spec

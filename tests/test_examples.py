@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import azureml_v2
+from azureml_v2._contract import LOCAL_SCOPE
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 JOBS = sorted(p.relative_to(EXAMPLES) for p in EXAMPLES.rglob("*.yml")
@@ -20,7 +21,7 @@ def test_example_job(rel, tmp_path, rest_validate):
     out.parent.mkdir()
     job.dump(out)
     assert azureml_v2.load_job(out) == job
-    assert rest_validate(job._to_rest(), "JobBaseResource") == []
+    assert rest_validate(job.to_rest(scope=LOCAL_SCOPE), "JobBaseResource") == []
 
 
 def test_environment_example_builds_from_its_conda_file():

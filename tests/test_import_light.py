@@ -17,7 +17,7 @@ import azureml_v2
 
 PACKAGE_ROOT = Path(azureml_v2.__file__).resolve().parents[1]
 HEAVY = ("azure.identity", "azure.storage.blob", "marshmallow")
-SCHEMAS = tuple(f"azureml_v2._yaml.{m}" for m in ("base", "fields", "assets", "io", "jobs", "sweep", "models",
+SCHEMAS = tuple(f"azureml_v2._yaml.{m}" for m in ("base", "fields", "assets", "io", "jobs", "kinds", "sweep", "models",
                                                    "datastores", "dialect"))
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 import copy
 import json
 import re
-import sys
-import types
 from pathlib import Path
 
 import pytest
 
 import azureml_v2
+from azureml_v2._contract import LOCAL_SCOPE
 from azureml_v2._builders import command
 from azureml_v2.entities.assets import Environment
 from azureml_v2.entities.inputs import Input, Output
@@ -96,7 +95,7 @@ def test_every_field_loads_round_trips_and_maps_to_valid_rest(tmp_path, monkeypa
     text = round_trip(job, tmp_path, monkeypatch)
     assert text.startswith("$schema:") and "code: ../../src\n" in text and "type: command" not in text
 
-    body = job._to_rest(SCOPE)
+    body = job.to_rest(scope=SCOPE)
     assert rest_validate(body, "JobBaseResource") == []
     p = body["properties"]
     assert p["computeId"] == f"{SCOPE}/computes/gpu-cluster"
@@ -124,7 +123,7 @@ def test_distribution_and_identity_kinds(tmp_path, monkeypatch, rest_validate, d
                            f"distribution: {distribution}\nidentity: {identity}\n")
     job = azureml_v2.load_job(path)
     round_trip(job, tmp_path, monkeypatch)
-    body = job._to_rest()
+    body = job.to_rest(scope=LOCAL_SCOPE)
     assert (body["properties"]["distribution"], body["properties"]["identity"]) == rest
     assert rest_validate(body, "JobBaseResource") == []
 
@@ -132,7 +131,7 @@ def test_distribution_and_identity_kinds(tmp_path, monkeypatch, rest_validate, d
 @pytest.mark.parametrize("compute", ["cpu-cluster", "azureml:cpu-cluster", f"{SCOPE}/computes/cpu-cluster"])
 def test_compute_forms_map_to_one_arm_id(tmp_path, compute):
     job = azureml_v2.load_job(write(tmp_path, f"command: echo\nenvironment: azureml:e:1\ncompute: {compute}\n"))
-    assert job._to_rest(SCOPE)["properties"]["computeId"] == f"{SCOPE}/computes/cpu-cluster"
+    assert job.to_rest(scope=SCOPE)["properties"]["computeId"] == f"{SCOPE}/computes/cpu-cluster"
 
 
 def test_inline_environment_id_is_content_addressed():
@@ -178,7 +177,7 @@ def test_seed_preview_command_job(tmp_path, monkeypatch, rest_validate):
     assert job.compute == "goazurego" and job.properties == {"source": "repo"}
     dumped = round_trip(job, tmp_path, monkeypatch)
     assert "run:" not in dumped and "on_compute" not in dumped and "compute: goazurego" in dumped
-    assert rest_validate(job._to_rest(), "JobBaseResource") == []
+    assert rest_validate(job.to_rest(scope=LOCAL_SCOPE), "JobBaseResource") == []
 
 
 def test_seed_preview_errors_point_at_the_lines_written(tmp_path):
@@ -232,7 +231,7 @@ def test_rest_examples_round_trip(parameters, resource, rest_validate):
     expected = _as_sent(resource, scope)
     job = CommandJob._from_rest({**resource, **expected})
     assert job.status is None or job.status == resource["properties"].get("status")
-    assert job._to_rest(scope) == expected
+    assert job.to_rest(scope=scope) == expected
     assert rest_validate(expected, "JobBaseResource") == []
     assert CommandJob._from_rest(resource).services["string"].endpoint == "string"  # read-only, still readable
 
@@ -293,11 +292,11 @@ def test_call_sets_inputs_on_a_copy_and_sweep_delegates(monkeypatch):
     tuned = job(lr=0.5, seed=1)
     assert tuned.inputs == {"lr": 0.5, "seed": 1} and job.inputs == {"lr": 0.1}
     calls = []
-    fake = types.ModuleType("azureml_v2.entities.sweep")
-    fake.sweep_from_command = lambda j, **kw: calls.append((j, kw)) or "sweep"
-    monkeypatch.setitem(sys.modules, "azureml_v2.entities.sweep", fake)
+    monkeypatch.setattr("azureml_v2.entities.job.sweep_from_command", lambda j, **kw: calls.append((j, kw)) or "sweep")
     assert tuned.sweep(primary_metric="acc", goal="maximize") == "sweep"
-    assert calls == [(tuned, {"primary_metric": "acc", "goal": "maximize"})]
+    [(trial, given)] = calls
+    assert trial is tuned and given["primary_metric"] == "acc" and given["goal"] == "maximize"
+    assert given["sampling_algorithm"] == "random" and given["max_total_trials"] is None
 
 
 # -- bad input -----------------------------------------------------------------------------

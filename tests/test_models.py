@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 import azureml_v2
-from azureml_v2.entities._refs import LOCAL_SCOPE
+from azureml_v2._contract import LOCAL_SCOPE
 from azureml_v2.entities.model import Model
 
 
@@ -60,7 +60,7 @@ def test_remote_paths_are_kept_as_written_and_sent_as_the_model_uri(uri, rest_va
     model = azureml_v2.load_model({"name": "credit", "version": 2, "type": "mlflow_model", "path": uri})
     assert model.path == uri and model.version == "2"
     assert yaml_path(model.dump()) == uri
-    body = model._to_rest()
+    body = model.to_rest(scope=LOCAL_SCOPE)
     assert body["properties"]["modelUri"] == uri
     assert not rest_validate(body, "ModelVersionResource")
 
@@ -88,7 +88,7 @@ def test_flavors_stage_and_job_name_round_trip_through_yaml_and_rest(tmp_path, r
         """)
     model = azureml_v2.load_model(path)
     assert azureml_v2.load_model(write_yaml(tmp_path, model.dump(), "again.yml")) == model
-    body = model._to_rest()
+    body = model.to_rest(scope=LOCAL_SCOPE)
     props = body["properties"]
     assert props["flavors"] == {"python_function": {"data": {"loader_module": "mlflow.sklearn",
                                                             "env_version": "2"}},
@@ -98,7 +98,7 @@ def test_flavors_stage_and_job_name_round_trip_through_yaml_and_rest(tmp_path, r
     back = Model._from_rest({"id": f"{LOCAL_SCOPE}/models/credit/versions/3", **body})
     assert (back.name, back.version, back.stage, back.job_name) == ("credit", "3", "Production", "train-42")
     assert back.flavors["python_function"]["loader_module"] == "mlflow.sklearn"
-    assert back._to_rest() == body
+    assert back.to_rest(scope=LOCAL_SCOPE) == body
 
 
 def test_service_state_survives_an_update_and_pascal_case_types_read_as_the_yaml_type():
@@ -108,11 +108,11 @@ def test_service_state_survives_an_update_and_pascal_case_types_read_as_the_yaml
     model = Model._from_rest(resource)
     assert model.type == "mlflow_model"
     model.tags = {"reviewed": "yes"}
-    sent = model._to_rest()["properties"]
+    sent = model.to_rest(scope=LOCAL_SCOPE)["properties"]
     # the version stays archived, and its type keeps the spelling the service stored
     assert (sent["modelType"], sent["isArchived"], sent["tags"]) == ("MLFlowModel", True, {"reviewed": "yes"})
     model.type = "custom_model"
-    assert model._to_rest()["properties"]["modelType"] == "custom_model"
+    assert model.to_rest(scope=LOCAL_SCOPE)["properties"]["modelType"] == "custom_model"
 
 
 def test_bad_model_files_report_every_problem_with_its_line(tmp_path):

@@ -14,6 +14,7 @@ import json
 import pytest
 
 from conftest import SPEC
+from azureml_v2._contract import LOCAL_SCOPE
 
 API_DIR = SPEC / "machinelearningservices/resource-manager/Microsoft.MachineLearningServices/stable/2024-04-01"
 
@@ -27,7 +28,7 @@ ENTITIES = {
     "DatastoreResource": ("azureml_v2.entities.datastore", "Datastore"),
     "JobBaseResource": None,
 }
-JOBS = {"Command": ("azureml_v2.entities.job", "CommandJob"), "Sweep": ("azureml_v2.entities.sweep", "SweepJob")}
+JOBS = {"Command": ("azureml_v2.entities.job", "CommandJob"), "Sweep": ("azureml_v2.entities.job", "SweepJob")}
 
 
 def _cases():
@@ -149,7 +150,7 @@ def settable(spec, value, path, schema):
 def _diff(expected, got) -> str:
     a = json.dumps(expected, indent=1, sort_keys=True).splitlines()
     b = json.dumps(got, indent=1, sort_keys=True).splitlines()
-    return "\n".join(difflib.unified_diff(a, b, "example (settable part)", "entity._to_rest()", lineterm=""))
+    return "\n".join(difflib.unified_diff(a, b, "example (settable part)", "entity.to_rest()", lineterm=""))
 
 
 @pytest.mark.skipif(not CASES, reason=f"no REST spec examples at {API_DIR}")
@@ -160,7 +161,7 @@ def test_example_round_trip(definition, body, spec, rest_validate):
     path, _ = spec.find(definition)
     schema = {"$ref": f"#/definitions/{definition}"}
     entity = cls._from_rest(body)
-    got = entity._to_rest()
+    got = entity.to_rest(scope=LOCAL_SCOPE)
     expected, written = settable(spec, body, path, schema), settable(spec, got, path, schema)
     failures = []
     if written != expected:

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 import azureml_v2
+from azureml_v2._contract import LOCAL_SCOPE
 from conftest import SEED
 
 
@@ -32,7 +33,7 @@ def test_seed_dataset(tmp_path, rest_validate):
     dumped = yaml.safe_load(out.read_text())
     assert "assetPaths" not in dumped and "linkedServiceId" not in dumped  # today's schema
     assert azureml_v2.load_data(out) == data
-    assert rest_validate(data._to_rest(), "DataVersionBaseResource") == []
+    assert rest_validate(data.to_rest(scope=LOCAL_SCOPE), "DataVersionBaseResource") == []
 
 
 def test_seed_environment(tmp_path, rest_validate):
@@ -47,7 +48,7 @@ def test_seed_environment(tmp_path, rest_validate):
     dumped = yaml.safe_load(out.read_text())
     assert set(dumped) == {"name", "version", "image", "conda_file"}
     assert azureml_v2.load_environment(out) == env
-    body = env._to_rest()
+    body = env.to_rest(scope=LOCAL_SCOPE)
     assert rest_validate(body, "EnvironmentVersionResource") == []
     assert yaml.safe_load(body["properties"]["condaFile"]) == env.conda_file
 

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 import azureml_v2
+from azureml_v2._contract import LOCAL_SCOPE
 from azureml_v2.entities.sweep import search_value_from_rest
 from azureml_v2.sweep import (BanditPolicy, BayesianSamplingAlgorithm, Choice, GridSamplingAlgorithm, LogNormal,
                               LogUniform, MedianStoppingPolicy, Normal, Objective, QLogNormal, QLogUniform, QNormal,
@@ -96,7 +97,7 @@ def test_corpus_sweep(rel, corpus_root, rest_validate):
     assert set(job.search_space) == set(source["search_space"])
     used = set(re.findall(r"\$\{\{search_space\.(\w+)\}\}", job.trial.command))
     assert used <= set(job.search_space)
-    body = job._to_rest()
+    body = job.to_rest(scope=LOCAL_SCOPE)
     wire = body["properties"]["searchSpace"]
     for key, spec in source["search_space"].items():
         params = [spec["values"]] if spec["type"] == "choice" else [v for k, v in spec.items() if k != "type"]
@@ -144,7 +145,7 @@ def test_seed_sweep_loads_as_todays_schema(seed_sweep, tmp_path, rest_validate):
     text = _round_trip(tmp_path, job)
     for preview in ("spec:", "\nalgorithm:", "max_total_runs", "max_duration_minutes", "--lr:"):
         assert preview not in text
-    assert not rest_validate(job._to_rest(), "JobBaseResource")
+    assert not rest_validate(job.to_rest(scope=LOCAL_SCOPE), "JobBaseResource")
 
 
 def test_seed_sweep_errors_point_at_what_the_user_wrote(seed_sweep):
@@ -185,7 +186,7 @@ def test_distribution_yaml_and_wire_form(params, entity, wire, tmp_path, rest_va
     text = _edit(BASE, "    type: uniform\n    min_value: 0.01\n    max_value: 0.1", f"    type: {kind}\n    {params}")
     job = _load(tmp_path, text)
     assert job.search_space["lr"] == entity and entity.type == kind
-    body = job._to_rest()
+    body = job.to_rest(scope=LOCAL_SCOPE)
     assert body["properties"]["searchSpace"]["lr"] == wire
     assert search_value_from_rest(wire) == entity
     assert not rest_validate(body, "JobBaseResource")
@@ -218,7 +219,7 @@ def test_sampling_algorithm(written, entity, wire, tmp_path):
                  "type: uniform\n    min_value: 0.01\n    max_value: 0.1", "type: choice\n    values: [0.01, 0.1]")
     job = _load(tmp_path, text)
     assert job.sampling_algorithm == entity
-    assert job._to_rest()["properties"]["samplingAlgorithm"] == wire
+    assert job.to_rest(scope=LOCAL_SCOPE)["properties"]["samplingAlgorithm"] == wire
     dumped = _round_trip(tmp_path, job)
     if isinstance(entity, str):  # the string form stays a string
         assert f"\nsampling_algorithm: {entity}\n" in dumped
@@ -347,11 +348,11 @@ queue_settings:
                  "  resources:\n    instance_count: 2")
     job = _load(tmp_path, text)
     assert job.trial.distribution.process_count_per_instance == 2 and job.trial.resources.instance_count == 2
-    props = job._to_rest()["properties"]
+    props = job.to_rest(scope=LOCAL_SCOPE)["properties"]
     assert props["trial"]["distribution"] == {"distributionType": "PyTorch", "processCountPerInstance": 2}
     assert props["trial"]["environmentVariables"] == {"A": "1"} and props["queueSettings"] == {"jobTier": "Spot"}
     assert props["identity"] == {"identityType": "UserIdentity"}
-    assert not rest_validate(job._to_rest(), "JobBaseResource")
+    assert not rest_validate(job.to_rest(scope=LOCAL_SCOPE), "JobBaseResource")
     _round_trip(tmp_path, job)
 
 
@@ -376,7 +377,7 @@ def test_policy_wire_form(policy, wire, tmp_path, rest_validate):
     job = _load(tmp_path, BASE)
     job.early_termination = policy
     job.validate()
-    body = job._to_rest()
+    body = job.to_rest(scope=LOCAL_SCOPE)
     assert body["properties"]["earlyTermination"] == wire
     assert not rest_validate(body, "JobBaseResource")
     assert SweepJob._from_rest(body).early_termination == policy
@@ -398,7 +399,7 @@ def test_service_casing_is_users_casing():
 def test_rest_form_and_back(tmp_path, rest_validate):
     text = _edit(BASE, "max_concurrent_trials: 2", "max_concurrent_trials: 2\n  timeout: 3600\n  trial_timeout: 90")
     job = _load(tmp_path, text)
-    props = job._to_rest()["properties"]
+    props = job.to_rest(scope=LOCAL_SCOPE)["properties"]
     assert props["jobType"] == "Sweep"
     assert props["objective"] == {"goal": "Minimize", "primaryMetric": "loss"}  # the service's casing
     assert props["limits"] == {"jobLimitsType": "Sweep", "maxTotalTrials": 4, "maxConcurrentTrials": 2,
@@ -408,7 +409,7 @@ def test_rest_form_and_back(tmp_path, rest_validate):
     back = SweepJob._from_rest({"name": "s1", "properties": props})
     assert back.limits == job.limits and back.search_space == job.search_space
     assert back.objective == job.objective and back.trial.command == job.trial.command
-    assert back._to_rest() == {"properties": props}
+    assert back.to_rest(scope=LOCAL_SCOPE) == {"properties": props}
 
 
 # -- from a command job ------------------------------------------------------------------------------

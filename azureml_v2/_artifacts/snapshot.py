@@ -120,7 +120,7 @@ class _Rules:
     __slots__ = ("base", "patterns")
 
     def __init__(self, base: str, lines: list[str], source: str):
-        from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
+        from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern  # import budget: only with ignore files
 
         self.base = base
         self.patterns: list[tuple] = []  # (regex, include, anchored literal segments or None)

@@ -45,7 +45,7 @@ def remote_path(snapshot: Snapshot) -> str:
 def open_container(container_name: str, *, connection_string: str | None = None,
                    account_url: str | None = None, credential=None):
     """An azure.storage.blob ContainerClient from a connection string or an account URL and credential."""
-    from azure.storage.blob import ContainerClient
+    from azure.storage.blob import ContainerClient  # optional extra: azureml_v2[azure]
 
     if connection_string:
         return ContainerClient.from_connection_string(connection_string, container_name)
@@ -111,7 +111,7 @@ def _workers() -> int:
 def _progress(show: bool, total: int, label: str):
     if not show:
         return None
-    from tqdm import tqdm
+    from tqdm import tqdm  # optional extra: azureml_v2[azure]
 
     return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"Uploading {label}",
                 file=sys.stderr, leave=False)
@@ -184,7 +184,7 @@ def _remove_stale(folder: Path, name: str) -> None:
 
 
 def _upload_to_blob(snap: Snapshot, container, name: str, version: str, show: bool, workers: int) -> UploadResult:
-    from azure.core.exceptions import ResourceNotFoundError
+    from azure.core.exceptions import ResourceNotFoundError  # import budget: local uploads load no azure-core
 
     rel = remote_path(snap)
     files = snap.files

@@ -9,15 +9,12 @@ from pathlib import Path
 from azure.core.exceptions import ResourceNotFoundError
 from azure.core.rest import HttpRequest
 
+from .._contract import BEST_CHILD, EARLY_TERMINATED, TERMINAL_STATUSES, TRIAL_PARAMS_PROPERTY, TRIAL_PROPERTY
 from .._http.inprocess import WSGITransport
 from .._http.pipeline import http_error
 from .._trials import SweepView, Trial
-from ..entities.job import TERMINAL_STATUSES
 from ..exceptions import ValidationError
 from ..local import curated_environment, default_home, job_folder, make_app, served_token
-# The property names the local sweep controller records on a sweep (best trial) and on its trials (number,
-# parameters, early termination): their one import here.
-from ..local.core.jobs import BEST_CHILD, EARLY_TERMINATED, PARAMS_PROPERTY, TRIAL_PROPERTY
 from .base import Backend
 
 # The in-process transport needs a URL to route; it never leaves this process.
@@ -100,7 +97,7 @@ class LocalBackend(Backend):
                 if status in TERMINAL_STATUSES:
                     metrics[child["name"]] = metric
             trials.append(Trial(number=int(number) if str(number).isdigit() else -1, name=child["name"],
-                                status=status, params=json.loads(user.get(PARAMS_PROPERTY) or "{}"),
+                                status=status, params=json.loads(user.get(TRIAL_PARAMS_PROPERTY) or "{}"),
                                 metric=metric, early_terminated=user.get(EARLY_TERMINATED) == "true",
                                 error=user.get("Error") or None))
         trials.sort(key=lambda t: t.number)

@@ -3,10 +3,24 @@ from __future__ import annotations
 
 import importlib
 import os
+from typing import IO, TYPE_CHECKING, Any, Union
 
 import yaml
 
 from .document import read
+
+if TYPE_CHECKING:  # annotations only
+    from ..entities._base import Resource
+    from ..entities.assets import Code, Data, Environment
+    from ..entities.component import CommandComponent
+    from ..entities.datastore import Datastore
+    from ..entities.job import Job
+    from ..entities.model import Model
+
+# What the loaders read: a path, a text stream, or the document as a mapping.
+Source = Union[str, "os.PathLike[str]", IO[str], dict]
+# --set style overrides: mappings of dotted paths to values, applied in order.
+Overrides = Union[list, None]
 
 # What each load_* reads: kind -> (module under _yaml, schema name). Loaded on first use.
 _LOADERS = {
@@ -15,8 +29,8 @@ _LOADERS = {
     "environment": ("assets", "EnvironmentSchema"),
     "model": ("models", "ModelSchema"),
     "datastore": ("datastores", "DatastoreSchema"),
-    "component": ("jobs", "ComponentSchema"),
-    "job": ("jobs", "JobSchema"),
+    "component": ("kinds", "ComponentSchema"),
+    "job": ("kinds", "JobSchema"),
 }
 # What dump writes an entity with: entity class name -> (module, schema name).
 _DUMPERS = {
@@ -45,10 +59,11 @@ def _schema(module: str, name: str):
     return schema
 
 
-def load(kind: str, source, *, params_override=None, **kwargs):
+def load(kind: str, source: Source, *, params_override: Overrides = None, **kwargs: Any) -> Any:
     """Read `source` (path, stream or dict) as a `kind` and return its entity."""
+    # import budget: `from azureml_v2 import load_job` loads no schema and no marshmallow
     from .base import load_with
-    from .dialect import NORMALISERS
+    from .dialect import NORMALISERS  # import budget: as above
 
     extra = {k: v for k, v in kwargs.items() if v is not None}  # load_job(path, name="x"): like --set
     doc = read(source, params_override=[*(params_override or ()), extra] if extra else params_override)
@@ -58,8 +73,8 @@ def load(kind: str, source, *, params_override=None, **kwargs):
     return load_with(_schema(*_LOADERS[kind]), doc)
 
 
-def dump(entity, dest=None, **_) -> str | None:
-    from .base import DUMP_DIR
+def dump(entity: "Resource", dest: Union[str, "os.PathLike[str]", IO[str], None] = None, **_: Any) -> str | None:
+    from .base import DUMP_DIR  # import budget: as in load
 
     kind = _DUMPERS.get(type(entity).__name__)
     if kind is None:
@@ -101,42 +116,42 @@ def _str(dumper, value: str):
 _Dumper.add_representer(str, _str)
 
 
-def load_job(source, *, params_override=None, **kwargs):
+def load_job(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "Job":
     """Load a command or sweep job from a YAML path, a text stream or a dict."""
     return load("job", source, params_override=params_override, **kwargs)
 
 
-def load_data(source, *, params_override=None, **kwargs):
+def load_data(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "Data":
     """Load a data asset (uri_file, uri_folder, mltable)."""
     return load("data", source, params_override=params_override, **kwargs)
 
 
-def load_environment(source, *, params_override=None, **kwargs):
+def load_environment(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "Environment":
     """Load an environment (image, conda file, build context)."""
     return load("environment", source, params_override=params_override, **kwargs)
 
 
-def load_model(source, *, params_override=None, **kwargs):
+def load_model(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "Model":
     """Load a model (custom_model, mlflow_model, triton_model)."""
     return load("model", source, params_override=params_override, **kwargs)
 
 
-def load_component(source, *, params_override=None, **kwargs):
+def load_component(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "CommandComponent":
     """Load a command component."""
     return load("component", source, params_override=params_override, **kwargs)
 
 
-def load_code(source, *, params_override=None, **kwargs):
+def load_code(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "Code":
     """Load a code asset."""
     return load("code", source, params_override=params_override, **kwargs)
 
 
-def load_datastore(source, *, params_override=None, **kwargs):
+def load_datastore(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "Datastore":
     """Load a datastore (azure_blob, azure_file, azure_data_lake_gen1/gen2, local)."""
     return load("datastore", source, params_override=params_override, **kwargs)
 
 
-def as_dict(entity) -> dict:
+def as_dict(entity: "Resource") -> dict:
     """The entity as its YAML mapping (paths relative to the current folder), for printing."""
     kind = _DUMPERS.get(type(entity).__name__)
     if kind is None:

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import contextvars
-import difflib
 
 from marshmallow import RAISE, Schema, ValidationError as MarshmallowError, post_dump, post_load
 
+from ..exceptions import NOT_SUPPORTED, suggest
 from .document import Document, type_name, value_at
 
 # The folder relative paths are read from (while loading) or written against (while dumping).
@@ -13,16 +13,6 @@ BASE_DIR: contextvars.ContextVar[str] = contextvars.ContextVar("azureml_v2_base_
 DUMP_DIR: contextvars.ContextVar[str | None] = contextvars.ContextVar("azureml_v2_dump_dir", default=None)
 
 UNKNOWN = "Unknown field."
-NOT_SUPPORTED = "not supported yet"
-
-
-def suggest(word, choices) -> str:
-    """` (did you mean x?)` when one of `choices` is close to `word`, else ``."""
-    word = str(word)
-    if len(word) > 100:  # not a typo, and difflib is quadratic
-        return ""
-    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]}?)" if close else ""
 
 
 class BaseSchema(Schema):

@@ -4,7 +4,8 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, post_dump, post_load, pre_load
 
 from ..entities import datastore as D
-from .base import BaseSchema, suggest
+from ..exceptions import suggest
+from .base import BaseSchema
 from .fields import Enum, LocalPath, Name, StrMap, Switch, shown
 
 

@@ -277,7 +277,7 @@ class Document:
         """One error with the given (path, message) problems and the text's own, in file order."""
         problems = self.problems + [self.problem(p, m) for p, m in items]
         problems.sort(key=lambda p: (p.line or 0, p.column or 0, p.path))
-        return ValidationError(problems)
+        return ValidationError.of(problems)
 
 
 def format_path(path: tuple, data=None) -> str:

@@ -7,8 +7,9 @@ import re
 
 from marshmallow import ValidationError, fields
 
-from ..entities import _refs
-from .base import BASE_DIR, DUMP_DIR, suggest
+from .. import _contract
+from ..exceptions import suggest
+from .base import BASE_DIR, DUMP_DIR
 from .document import type_name
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$")
@@ -78,15 +79,15 @@ class LocalPath(fields.String):
         value = super()._deserialize(value, attr, data, **kwargs)
         if not value:
             raise ValidationError("empty path")
-        if not _refs.is_local(value):
+        if not _contract.is_local(value):
             if self.local_only:
                 raise ValidationError(f"expected a local path, got {shown(value)}")
             try:
-                _refs.check_uri(value)
+                _contract.check_uri(value)
             except ValueError as exc:
                 raise ValidationError(str(exc)) from None
             return value
-        if _refs.is_windows_path(value) and os.sep == "/":
+        if _contract.is_windows_path(value) and os.sep == "/":
             raise ValidationError(f"{shown(value)} is a Windows path; on this machine write a path relative "
                                   "to the YAML file")
         path = os.path.normpath(os.path.join(BASE_DIR.get(os.getcwd()), os.path.expanduser(value)))
@@ -95,7 +96,7 @@ class LocalPath(fields.String):
         return path
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None or not _refs.is_local(value):
+        if value is None or not _contract.is_local(value):
             return value
         dump_dir = DUMP_DIR.get()
         if dump_dir is None or not os.path.isabs(value):
@@ -114,7 +115,7 @@ class Reference(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
         try:
-            _refs.parse(value, self.kind)
+            _contract.parse_ref(value, self.kind)
         except ValueError as exc:  # the reason, in words
             raise ValidationError(str(exc)) from None
         return value
@@ -167,9 +168,8 @@ class Duration(fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
-            from ..entities._rest import seconds_from_iso
             try:
-                value = seconds_from_iso(value)
+                value = _contract.seconds_from_iso(value)
             except (ValueError, OverflowError):
                 raise ValidationError(f"expected seconds or an ISO 8601 duration, got {shown(value)}") from None
         elif isinstance(value, bool) or not isinstance(value, (int, float)):

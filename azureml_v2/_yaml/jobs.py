@@ -1,4 +1,4 @@
-"""Schemas for command jobs and command components, and the dispatch on `type` for load_job/load_component."""
+"""Schemas for command jobs and command components, and the parts sweep jobs share with them."""
 from __future__ import annotations
 
 import os
@@ -7,11 +7,14 @@ import re
 from marshmallow import Schema, ValidationError, fields, post_dump, post_load, validates_schema
 from marshmallow.validate import Range, Regexp
 
+from .._contract import parse_ref
 from ..entities import job as J
 from ..entities.component import CommandComponent
+from ..entities.inputs import placeholder_problems
 from .assets import EnvironmentSchema
-from .base import BASE_DIR, BaseSchema, suggest
-from .document import type_name
+from .base import BASE_DIR, BaseSchema, load_with
+from .dialect import normalise_environment
+from .document import read
 from .fields import Duration, Enum, LocalPath, Name, Reference, StrMap, Switch, Version
 from .io import InputSpecValue, inputs_field, outputs_field
 
@@ -138,11 +141,12 @@ class EnvironmentField(fields.Field):
         if isinstance(value, dict):
             return self.schema().load(value)
         if isinstance(value, str) and value.startswith("file:"):
-            from .api import load
             path = os.path.join(BASE_DIR.get(os.getcwd()), value[len("file:"):])
             if not os.path.isfile(path):
                 raise ValidationError(f"no such environment file: {os.path.normpath(path)} (from {value!r})")
-            return load("environment", path)  # problems inside it are located in that file
+            doc = read(path)
+            normalise_environment(doc)
+            return load_with(self.schema(), doc)  # problems inside it are located in that file
         if isinstance(value, str):
             return self._reference.deserialize(value)
         raise ValidationError("expected a reference (azureml:<name>:<version>) or an environment mapping")
@@ -167,47 +171,13 @@ class ComputeField(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
         if "/" in value:
-            from ..entities import _refs
             try:
-                _refs.parse(value, "computes")
+                parse_ref(value, "computes")
             except ValueError as exc:
                 raise ValidationError(str(exc)) from None
         elif not re.match(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]*$", value.removeprefix("azureml:")):
             raise ValidationError(f"invalid compute {value!r}: expected a compute name, azureml:<name> or an ARM id")
         return value
-
-
-# -- ${{inputs.x}} placeholders ------------------------------------------------------------
-_PLACEHOLDER = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-_OPTIONAL_BLOCK = re.compile(r"\$\[\[.*?\]\]", re.S)
-
-
-def placeholder_problems(command: str, declared: dict[str, object]) -> list[str]:
-    """Problems with the `${{root.name}}` placeholders of `command`.
-
-    `declared` maps each root the command may use (inputs, outputs, search_space ...) to the
-    names declared under it (a mapping or list), or to None when those could not be read.
-    """
-    problems = []
-    if "$[[" in _OPTIONAL_BLOCK.sub("", command):
-        problems.append("unclosed optional block: every `$[[` needs its `]]`")
-    for expr in _PLACEHOLDER.findall(command):
-        root, _, name = expr.partition(".")
-        if root not in declared:
-            problems.append(f"${{{{{expr}}}}}: unknown placeholder; use " +
-                            " or ".join(f"${{{{{r}.<name>}}}}" for r in declared) + suggest(root, declared))
-            continue
-        names = declared[root]
-        if names is None:
-            continue
-        if not name or "." in name:
-            problems.append(f"${{{{{expr}}}}}: expected ${{{{{root}.<name>}}}}")
-        elif name not in names:
-            known = ", ".join(map(str, names)) if names else "none"
-            singular = root.rstrip("s") if root.endswith("s") else root
-            problems.append(f"${{{{{expr}}}}}: no {singular} named {name!r} is declared (declared: {known})"
-                            + suggest(name, [str(n) for n in names]))
-    return problems
 
 
 def _names(value):
@@ -278,48 +248,3 @@ class CommandComponentSchema(_CommandBase):
     not_supported = ("additional_includes", "instance_count")
     order = ("$schema", "name", "version", "display_name", "description", "tags", "is_deterministic", "inputs",
              "outputs", "command", "code", "environment", "distribution", "resources")
-
-
-# -- dispatch on `type` --------------------------------------------------------------------
-class _Dispatch:
-    """Picks the schema for a document from its `type`; loads like a schema (for load_with)."""
-
-    kind: str
-    supported: dict  # type -> schema class, or a function that imports and returns one
-    known: tuple[str, ...] = ()  # real Azure ML types this project does not handle yet
-
-    def __init__(self):
-        self._instances: dict = {}
-
-    def load(self, data):
-        name = data.get("type", "command")
-        if not isinstance(name, str):
-            raise ValidationError({"type": [f"expected a string, got {type_name(name)}"]})
-        key = name.lower()
-        if key in self.supported:
-            schema = self._instances.get(key)
-            if schema is None:
-                schema = self._instances[key] = self.supported[key]()
-            return schema.load(data)
-        if key in self.known:
-            raise ValidationError({"type": [f"not supported yet: {key} {self.kind}s"]})
-        choices = tuple(self.supported) + self.known
-        raise ValidationError({"type": [f"invalid value {name!r}: expected one of {', '.join(choices)}"
-                                        + suggest(name, choices)]})
-
-
-def _sweep_schema():
-    from .sweep import SweepJobSchema
-    return SweepJobSchema()
-
-
-class JobSchema(_Dispatch):
-    kind = "job"
-    supported = {"command": CommandJobSchema, "sweep": _sweep_schema}
-    known = ("pipeline", "automl", "spark", "parallel", "import", "data_transfer", "finetuning", "distillation")
-
-
-class ComponentSchema(_Dispatch):
-    kind = "component"
-    supported = {"command": CommandComponentSchema}
-    known = ("pipeline", "parallel", "spark", "import", "data_transfer", "flow_parallel")

@@ -5,7 +5,8 @@ import re
 
 from marshmallow import ValidationError, fields, post_dump
 
-from ..entities.model import MODEL_TYPES, Model
+from .._contract import MODEL_TYPES
+from ..entities.model import Model
 from .assets import AssetSchema
 from .fields import Enum, LocalPath, Name, StrMap, shown
 

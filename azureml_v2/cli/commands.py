@@ -9,13 +9,14 @@ import sys
 import yaml
 
 from .._client import MLClient
+from .._contract import LOCAL_SCOPE, workspace_scope
 from .._trials import cells, summary, table
 from .._yaml import api as loaders
 from .._yaml.api import _DUMPERS, as_dict
-from ..exceptions import NotAvailableError, ValidationError
+from ..exceptions import JobFailedError, NotAvailableError, ValidationError
 
 
-def client_for(args):
+def client_for(args) -> MLClient:
     cloud = (args.workspace_name, args.resource_group, args.subscription)
     if not any(cloud):
         return MLClient()
@@ -31,6 +32,12 @@ def client_for(args):
 
 class UsageError(Exception):
     pass
+
+
+def _scope(args) -> str:
+    """The workspace the command names: an Azure one, or the local one when no workspace option is given."""
+    cloud = (args.subscription, args.resource_group, args.workspace_name)
+    return workspace_scope(*cloud) if all(cloud) else LOCAL_SCOPE
 
 
 def _overrides(pairs: list[str]) -> list[dict]:
@@ -92,7 +99,7 @@ def run_job(args) -> int:
     if verb in ("create", "validate"):
         job = loaders.load_job(args.file, params_override=_overrides(args.overrides))
         if verb == "validate":
-            print_result(job._to_rest() if args.rest else job, args.output)
+            print_result(job.to_rest(scope=_scope(args)) if args.rest else job, args.output)
             return 0
     ops = client_for(args).jobs
     if verb == "create":
@@ -133,7 +140,6 @@ def run_job(args) -> int:
 
 def _stream(ops, name: str) -> int:
     """Follow a job to its end: 0 when it completed, else its failure on one line and 1."""
-    from ..operations.jobs import JobFailedError  # import-time budget: loads azure-core and the job schemas
     try:
         ops.stream(name)
     except JobFailedError as err:
@@ -165,7 +171,7 @@ def _job_dict(job) -> dict:
 
 
 def run_server(args) -> int:
-    from ..local.api import server  # only `azml server` needs the local workspace's server
+    from ..local.api import server  # import budget: only `azml server` loads the local workspace's server
     home = server.default_home()
     if args.verb == "start":
         if args.host not in ("127.0.0.1", "localhost", "::1"):

@@ -24,11 +24,15 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _workspace_options(parser: argparse.ArgumentParser) -> None:
+def _workspace(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("workspace (omit all three for the local workspace)")
     group.add_argument("--workspace-name", "-w", help="Azure ML workspace name.")
     group.add_argument("--resource-group", "-g", help="Azure resource group.")
     group.add_argument("--subscription", help="Azure subscription id.")
+
+
+def _workspace_options(parser: argparse.ArgumentParser) -> None:
+    _workspace(parser)
     parser.add_argument("--output", "-o", choices=("json", "yaml", "table", "tsv"), default="json",
                         help="Output format (default: json).")
     parser.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
@@ -88,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--stream", "-s", action="store_true",
                            help="Follow the job's log (a sweep: its trials); exit 0 only if it completes.")
         elif verb == "validate":
-            p.add_argument("--rest", action="store_true", help="Print the REST body that would be sent.")
+            p.add_argument("--rest", action="store_true",
+                           help="Print the REST body that would be sent (ids under the workspace given, else the "
+                                "local one).")
         elif verb == "download":
             p.add_argument("--output-name", help="The named output to download (default: the job's artifacts).")
             p.add_argument("--all", action="store_true", help="Download the artifacts and every named output.")
@@ -100,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--output", "-o", choices=("json", "yaml"), default="yaml",
                            help="Output format (default: yaml).")
             p.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
+            _workspace(p)  # --rest: the ids name this workspace's resources
         else:
             _workspace_options(p)
     server = groups.add_parser("server", help="Serve the local workspace over HTTP.",

@@ -1,1 +1,72 @@
-"""The object model: plain classes, each with its own REST mapping (`_to_rest` / `_from_rest`)."""
+"""The object model, named as in `azure.ai.ml.entities`: plain classes, each with its YAML form
+(`dump`) and its REST body (`to_rest(scope=...)`).
+
+    from azureml_v2.entities import CommandJob, Data, Environment, Input, Model
+
+Classes load on first use, so that importing this package stays cheap.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> module under entities that defines it
+_EXPORTS = {
+    "Resource": "._base",
+    "Asset": "._base",
+    "Code": ".assets",
+    "Data": ".assets",
+    "Environment": ".assets",
+    "BuildContext": ".assets",
+    "InferenceConfig": ".assets",
+    "Route": ".assets",
+    "Model": ".model",
+    "CommandComponent": ".component",
+    "Compute": ".compute",
+    "Input": ".inputs",
+    "Output": ".inputs",
+    "Job": ".job",
+    "CommandJob": ".job",
+    "SweepJob": ".job",
+    "JobResources": ".job",
+    "CommandJobLimits": ".job",
+    "QueueSettings": ".job",
+    "JobService": ".job",
+    "PyTorchDistribution": ".job",
+    "MpiDistribution": ".job",
+    "TensorFlowDistribution": ".job",
+    "UserIdentityConfiguration": ".job",
+    "ManagedIdentityConfiguration": ".job",
+    "AmlTokenConfiguration": ".job",
+    "UserIdentity": ".job",
+    "ManagedIdentity": ".job",
+    "AmlTokenIdentity": ".job",
+    "Datastore": ".datastore",
+    "AzureBlobDatastore": ".datastore",
+    "AzureFileDatastore": ".datastore",
+    "AzureDataLakeGen1Datastore": ".datastore",
+    "AzureDataLakeGen2Datastore": ".datastore",
+    "LocalDatastore": ".datastore",
+    "UnsupportedDatastore": ".datastore",
+    "AccountKeyConfiguration": ".datastore",
+    "SasTokenConfiguration": ".datastore",
+    "ServicePrincipalConfiguration": ".datastore",
+    "CertificateConfiguration": ".datastore",
+}
+# azure-ai-ml's names for the identity classes
+_ALIASES = {"UserIdentityConfiguration": "UserIdentity", "ManagedIdentityConfiguration": "ManagedIdentity",
+            "AmlTokenConfiguration": "AmlTokenIdentity"}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), _ALIASES.get(name, name))
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

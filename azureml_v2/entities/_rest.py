@@ -1,8 +1,6 @@
 """Small helpers for the hand-written entity <-> REST JSON mappings (api-version 2024-04-01)."""
 from __future__ import annotations
 
-API_VERSION = "2024-04-01"
-
 
 def literal(value) -> str:
     """A YAML scalar as the wire's string (booleans as JSON spells them)."""
@@ -19,26 +17,6 @@ def str_map(d: dict | None) -> dict | None:
 def compact(d: dict) -> dict:
     """Drop unset (None) members so bodies carry only what the user gave."""
     return {k: v for k, v in d.items() if v is not None}
-
-
-def iso_from_seconds(seconds) -> str | None:
-    if seconds is None:
-        return None
-    import datetime
-
-    import isodate
-    return isodate.duration_isoformat(datetime.timedelta(seconds=seconds))
-
-
-def seconds_from_iso(text: str | None):
-    if text is None:
-        return None
-    import isodate
-    value = isodate.parse_duration(text)
-    if not hasattr(value, "total_seconds") or getattr(value, "years", 0) or getattr(value, "months", 0):
-        raise ValueError(f"duration {text!r} has months or years")
-    total = value.total_seconds()
-    return int(total) if float(total).is_integer() else total
 
 
 def name_version_from_id(resource: dict) -> tuple[str | None, str | None]:

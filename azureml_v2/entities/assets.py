@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._base import Asset
-from ._refs import LOCAL_SCOPE
 from ._rest import compact, keep_service_state, name_version_from_id, service_state, str_map
 
 DATA_TYPES = ("uri_file", "uri_folder", "mltable")
@@ -29,7 +28,7 @@ class Code(Asset):
 
     path: str | None = None
 
-    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
+    def to_rest(self, *, scope: str) -> dict:
         return _asset_rest(self, codeUri=self.path)
 
     @classmethod
@@ -45,7 +44,7 @@ class Data(Asset):
     type: str = "uri_folder"
     path: str | None = None
 
-    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
+    def to_rest(self, *, scope: str) -> dict:
         return _asset_rest(self, dataType=self.type, dataUri=self.path)
 
     @classmethod
@@ -104,14 +103,14 @@ class Environment(Asset):
         """The conda specification as a mapping, read from the file when it is a path."""
         if self.conda_file is None or isinstance(self.conda_file, dict):
             return self.conda_file
-        import yaml
+        import yaml  # import budget: entities load without YAML
         with open(self.conda_file, encoding="utf-8") as fh:
             return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
-    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
+    def to_rest(self, *, scope: str) -> dict:
         conda = getattr(self, "_conda_text", None)  # REST text that was not a mapping
         if isinstance(self.conda_file, dict):
-            import yaml
+            import yaml  # import budget: as in conda_spec
             conda = yaml.safe_dump(self.conda_file, sort_keys=False)
         elif self.conda_file is not None:
             with open(self.conda_file, encoding="utf-8") as fh:
@@ -128,7 +127,7 @@ class Environment(Asset):
         props = resource.get("properties", {})
         conda = props.get("condaFile")
         if conda is not None:
-            import yaml
+            import yaml  # import budget: as in conda_spec
             try:
                 parsed = yaml.safe_load(conda)
             except yaml.YAMLError:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ._base import Asset
-from ._refs import LOCAL_SCOPE, to_arm
+from .._contract import to_arm
 from ._rest import compact, keep_service_state, name_version_from_id, service_state, str_map
 from .job import Distribution, JobResources, code_ref, environment_to_rest_id
 
@@ -31,8 +31,8 @@ class CommandComponent(Asset):
     resources: JobResources | None = None
     is_deterministic: bool | None = None
 
-    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
-        from .._yaml.api import _schema
+    def to_rest(self, *, scope: str) -> dict:
+        from .._yaml.api import _schema  # import budget: entities load without YAML or marshmallow
         spec = _schema("jobs", "CommandComponentSchema").dump(self)
         spec["type"] = "command"
         if self.code is not None:
@@ -44,7 +44,7 @@ class CommandComponent(Asset):
 
     @classmethod
     def _from_rest(cls, resource: dict) -> "CommandComponent":
-        from .._yaml.api import _schema
+        from .._yaml.api import _schema  # import budget: as in _to_rest
         props = resource.get("properties", {})
         schema = _schema("jobs", "CommandComponentSchema")
         known = {f.data_key or name for name, f in schema.fields.items()}

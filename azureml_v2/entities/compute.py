@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ._base import Resource
-from ._rest import compact, iso_from_seconds, seconds_from_iso, str_map
+from .._contract import iso_from_seconds, seconds_from_iso
+from ._rest import compact, str_map
 
 # REST computeType -> the `type` az ml and azure-ai-ml show
 _TYPES = {t.lower(): t for t in ("AmlCompute", "ComputeInstance", "Kubernetes", "VirtualMachine", "AKS",
@@ -30,7 +31,7 @@ class Compute(Resource):
     resource_id: str | None = None
     provisioning_state: str | None = None
 
-    def _to_rest(self, scope: str = "") -> dict:
+    def to_rest(self, *, scope: str) -> dict:
         rest_type = _TYPES.get(self.type.lower(), self.type)
         own = None
         if rest_type == "AmlCompute":

@@ -9,8 +9,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from ..exceptions import NotSupportedError
 from ._base import Resource
-from ._refs import LOCAL_SCOPE
 from ._rest import compact, str_map
 
 MASK = "***"
@@ -123,7 +123,7 @@ class Datastore(Resource):
     def _own_rest(self) -> dict:
         return {rest: getattr(self, attr) for attr, rest in self._REST_FIELDS}
 
-    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
+    def to_rest(self, *, scope: str) -> dict:
         credentials = self.credentials._to_rest() if self.credentials else {"credentialsType": "None"}
         return {"properties": compact({"description": self.description, "tags": str_map(self.tags),
                                        "properties": str_map(self.properties), "credentials": credentials,
@@ -246,8 +246,7 @@ class UnsupportedDatastore(Datastore):
     is_default: bool = False
 
     def _refuse(self):
-        from ..exceptions import ValidationError
-        return ValidationError(f"datastore {self.name!r}: type {self.type} is not supported yet")
+        return NotSupportedError(f"datastore {self.name!r}: type {self.type} is not supported yet")
 
     def __str__(self) -> str:
         return repr(self)
@@ -255,7 +254,7 @@ class UnsupportedDatastore(Datastore):
     def dump(self, dest=None, **kwargs):
         raise self._refuse()
 
-    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
+    def to_rest(self, *, scope: str) -> dict:
         raise self._refuse()
 
 

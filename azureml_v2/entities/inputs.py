@@ -1,10 +1,11 @@
-"""Inputs and outputs of jobs and components, and their REST forms."""
+"""Inputs and outputs of jobs and components, their REST forms, and the command placeholders naming them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from ._refs import LOCAL_SCOPE, to_arm
+from .._contract import placeholders, to_arm, unclosed_optional_block
+from ..exceptions import suggest
 from ._rest import compact, literal
 
 DATA_INPUT_TYPES = ("uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model")
@@ -45,7 +46,7 @@ class Output:
     description: str | None = None
 
 
-def inputs_to_rest(inputs: dict | None, scope: str = LOCAL_SCOPE) -> dict | None:
+def inputs_to_rest(inputs: dict | None, scope: str) -> dict | None:
     if inputs is None:
         return None
     out = {}
@@ -75,7 +76,7 @@ def inputs_from_rest(body: dict | None) -> dict | None:
     return out
 
 
-def outputs_to_rest(outputs: dict | None, scope: str = LOCAL_SCOPE) -> dict | None:
+def outputs_to_rest(outputs: dict | None, scope: str) -> dict | None:
     if outputs is None:
         return None
     out = {}
@@ -94,3 +95,32 @@ def outputs_from_rest(body: dict | None) -> dict | None:
                         name=value.get("assetName"), version=value.get("assetVersion"),
                         description=value.get("description"))
             for key, value in body.items()}
+
+
+def placeholder_problems(command: str, declared: dict[str, object]) -> list[str]:
+    """Problems with the `${{root.name}}` placeholders of `command`.
+
+    `declared` maps each root the command may use (inputs, outputs, search_space ...) to the
+    names declared under it (a mapping or list), or to None when those could not be read.
+    """
+    problems = []
+    if unclosed_optional_block(command):
+        problems.append("unclosed optional block: every `$[[` needs its `]]`")
+    for placeholder in placeholders(command):
+        expr, root = placeholder.expression, placeholder.root
+        if root not in declared:
+            problems.append(f"${{{{{expr}}}}}: unknown placeholder; use " +
+                            " or ".join(f"${{{{{r}.<name>}}}}" for r in declared) + suggest(root, declared))
+            continue
+        names = declared[root]
+        if names is None:
+            continue
+        name = placeholder.name
+        if name is None:
+            problems.append(f"${{{{{expr}}}}}: expected ${{{{{root}.<name>}}}}")
+        elif name not in names:
+            known = ", ".join(map(str, names)) if names else "none"
+            singular = root.rstrip("s") if root.endswith("s") else root
+            problems.append(f"${{{{{expr}}}}}: no {singular} named {name!r} is declared (declared: {known})"
+                            + suggest(name, [str(n) for n in names]))
+    return problems

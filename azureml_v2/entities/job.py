@@ -1,22 +1,23 @@
-"""Command jobs and the parts they share with sweeps and components: resources, distribution,
+"""Command and sweep jobs, and the parts they share with components: resources, distribution,
 identity, services, limits; each with its REST form (api-version 2024-04-01)."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
+from .._contract import iso_from_seconds, seconds_from_iso, substitute, to_arm
+from ..exceptions import Problem, ValidationError
 from ._base import Resource
-from ._refs import LOCAL_SCOPE, to_arm
-from ._rest import compact, iso_from_seconds, seconds_from_iso, str_map
+from ._rest import compact, str_map
 from .inputs import inputs_from_rest, inputs_to_rest, outputs_from_rest, outputs_to_rest
+from .sweep import (EarlyTerminationPolicy, Objective, SamplingAlgorithm, SweepDistribution, SweepJobLimits,
+                    sampling_from_rest, sampling_to_rest, search_value_from_rest, sweep_problems)
 
 
-# The spec's JobStatus values a job ends in, and those of a job on its way there.
-TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Canceled"})
-ACTIVE_STATUSES = ("Queued", "Preparing", "Running", "Finalizing", "CancelRequested")
 
 
 # -- resources -----------------------------------------------------------------------------
@@ -238,7 +239,7 @@ def queue_settings_from_rest(body: dict | None) -> QueueSettings | None:
 ANONYMOUS_ENVIRONMENT = "CliV2AnonymousEnvironment"
 
 
-def environment_to_rest_id(env, scope: str = LOCAL_SCOPE) -> str | None:
+def environment_to_rest_id(env, scope: str) -> str | None:
     """A reference -> its ARM id; an inline Environment -> a content-addressed anonymous id.
 
     The anonymous version is the SHA-256 of the environment's canonical REST properties, so
@@ -247,12 +248,12 @@ def environment_to_rest_id(env, scope: str = LOCAL_SCOPE) -> str | None:
     """
     if env is None or isinstance(env, str):
         return to_arm(env, "environments", scope)
-    props = env._to_rest(scope)["properties"]
+    props = env.to_rest(scope=scope)["properties"]
     digest = hashlib.sha256(json.dumps(props, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     return f"{scope}/environments/{ANONYMOUS_ENVIRONMENT}/versions/{digest}"
 
 
-def compute_to_rest_id(compute: str | None, scope: str = LOCAL_SCOPE) -> str | None:
+def compute_to_rest_id(compute: str | None, scope: str) -> str | None:
     """`cpu-cluster` or `azureml:cpu-cluster` -> `{scope}/computes/cpu-cluster`; ARM ids pass."""
     if compute is None or "/" in compute:
         return to_arm(compute, "computes", scope)
@@ -325,12 +326,23 @@ class CommandJob(Job):
         """A copy with these inputs set (e.g. search-space values before `.sweep(...)`)."""
         return replace(copy.deepcopy(self), inputs={**(self.inputs or {}), **inputs})
 
-    def sweep(self, **kwargs):
-        """A SweepJob whose trial is this job; keyword arguments as `azureml_v2.sweep`."""
-        from .sweep import sweep_from_command
-        return sweep_from_command(self, **kwargs)
+    def sweep(self, *, primary_metric: str, goal: str, sampling_algorithm: str | SamplingAlgorithm = "random",
+              compute: str | None = None, max_total_trials: int | None = None,
+              max_concurrent_trials: int | None = None, timeout: int | float | None = None,
+              trial_timeout: int | float | None = None,
+              early_termination_policy: EarlyTerminationPolicy | None = None,
+              search_space: dict[str, SweepDistribution] | None = None, identity: Identity | None = None,
+              queue_settings: QueueSettings | None = None) -> "SweepJob":
+        """A SweepJob whose trial is this job: inputs set to distributions (`job(lr=Uniform(...))`) and
+        `search_space` form its search space; timeouts in seconds. Raises ValidationError, one line per
+        problem, if Azure ML would refuse the sweep."""
+        return sweep_from_command(
+            self, primary_metric=primary_metric, goal=goal, sampling_algorithm=sampling_algorithm, compute=compute,
+            max_total_trials=max_total_trials, max_concurrent_trials=max_concurrent_trials, timeout=timeout,
+            trial_timeout=trial_timeout, early_termination_policy=early_termination_policy, search_space=search_space,
+            identity=identity, queue_settings=queue_settings)
 
-    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
+    def to_rest(self, *, scope: str) -> dict:
         limits = None
         if self.limits is not None:
             limits = compact({"jobLimitsType": "Command", "timeout": iso_from_seconds(self.limits.timeout)})
@@ -357,3 +369,141 @@ class CommandJob(Job):
             resources=resources_from_rest(props.get("resources")),
             limits=CommandJobLimits(timeout=seconds_from_iso(limits.get("timeout"))) if limits else None,
         )
+
+
+# -- the sweep job ---------------------------------------------------------------------------
+def trial_to_rest(trial: CommandJob, scope: str) -> dict:
+    """The trial's REST form: a command template, without inputs or a compute of its own."""
+    return compact({"command": trial.command, "codeId": to_arm(trial.code, "codes", scope),
+                    "environmentId": environment_to_rest_id(trial.environment, scope),
+                    "environmentVariables": str_map(trial.environment_variables),
+                    "distribution": distribution_to_rest(trial.distribution),
+                    "resources": resources_to_rest(trial.resources)})
+
+
+def trial_from_rest(body: dict) -> CommandJob:
+    return CommandJob(command=body.get("command"), code=code_ref(body.get("codeId")),
+                      environment=body.get("environmentId"),
+                      environment_variables=body.get("environmentVariables") or None,
+                      distribution=distribution_from_rest(body.get("distribution")),
+                      resources=resources_from_rest(body.get("resources")))
+
+
+@dataclass(kw_only=True)
+class SweepJob(Job):
+    """A hyperparameter sweep: trials of a command template, each with values drawn from
+    `search_space` by `sampling_algorithm`, judged by `objective`, within `limits`.
+
+    The trial command names search-space values as `${{search_space.<name>}}` and the
+    sweep's inputs as `${{inputs.<name>}}`. `sampling_algorithm` is `random`, `grid`,
+    `bayesian` or a SamplingAlgorithm object; the string form is kept as written.
+    """
+
+    type: ClassVar[str] = "sweep"
+    trial: CommandJob | None = None  # the template of every trial: command, code, environment ...
+    search_space: dict[str, SweepDistribution] | None = None
+    sampling_algorithm: str | SamplingAlgorithm | None = None
+    objective: Objective | None = None
+    limits: SweepJobLimits | None = None
+    early_termination: EarlyTerminationPolicy | None = None
+
+    def __post_init__(self):
+        if isinstance(self.sampling_algorithm, str):
+            self.sampling_algorithm = self.sampling_algorithm.lower()
+
+    def set_limits(self, *, max_total_trials: int | None = None, max_concurrent_trials: int | None = None,
+                   timeout: int | float | None = None, trial_timeout: int | float | None = None) -> None:
+        """Set the limits given (timeouts in seconds), keeping the others."""
+        given = {"max_total_trials": max_total_trials, "max_concurrent_trials": max_concurrent_trials,
+                 "timeout": timeout, "trial_timeout": trial_timeout}
+        given = {k: v for k, v in given.items() if v is not None}
+        if given:
+            self.limits = dataclasses.replace(self.limits or SweepJobLimits(), **given)
+
+    def set_objective(self, *, goal: str | None = None, primary_metric: str | None = None) -> None:
+        """Set the goal and/or the primary metric, keeping the other."""
+        current = self.objective or Objective(goal=None, primary_metric=None)
+        self.objective = Objective(goal=goal or current.goal, primary_metric=primary_metric or current.primary_metric)
+
+    def validate(self) -> None:
+        """Raise azureml_v2.ValidationError, one line per problem, if Azure ML would refuse this sweep."""
+        problems = sweep_problems(vars(self), _declared(self.inputs, self.outputs, self.search_space))
+        if problems:
+            # the paths are field names only: `search_space.lr.type`
+            raise ValidationError([Problem(message, ".".join(path), "<SweepJob>") for path, message in problems])
+
+    def to_rest(self, *, scope: str) -> dict:
+        space = self.search_space
+        return {"properties": compact({
+            **self._job_rest("Sweep", scope),
+            "searchSpace": {k: v._to_rest() if isinstance(v, SweepDistribution) else v for k, v in space.items()}
+            if space is not None else None,
+            "samplingAlgorithm": sampling_to_rest(self.sampling_algorithm)
+            if self.sampling_algorithm is not None else None,
+            "objective": self.objective._to_rest() if self.objective is not None else None,
+            "limits": self.limits._to_rest() if self.limits is not None else None,
+            "earlyTermination": self.early_termination._to_rest() if self.early_termination is not None else None,
+            "trial": trial_to_rest(self.trial, scope) if self.trial is not None else None,
+        })}
+
+    @classmethod
+    def _from_rest(cls, resource: dict) -> "SweepJob":
+        props = resource.get("properties", {})
+        space, sampling, objective = props.get("searchSpace"), props.get("samplingAlgorithm"), props.get("objective")
+        limits, policy, trial = props.get("limits"), props.get("earlyTermination"), props.get("trial")
+        return cls(
+            **cls._job_fields(resource),
+            search_space={k: search_value_from_rest(v) for k, v in space.items()} if space is not None else None,
+            sampling_algorithm=sampling_from_rest(sampling) if sampling else None,
+            objective=Objective._from_rest(objective) if objective else None,
+            limits=SweepJobLimits._from_rest(limits) if limits else None,
+            early_termination=EarlyTerminationPolicy._from_rest(policy) if policy else None,
+            trial=trial_from_rest(trial) if trial else None,
+        )
+
+
+def _declared(inputs, outputs, search_space) -> dict:
+    return {root: list(value or ()) for root, value in
+            (("inputs", inputs), ("outputs", outputs), ("search_space", search_space))}
+
+
+# -- from a command job ----------------------------------------------------------------------
+def sweep_from_command(job: CommandJob, *, primary_metric: str, goal: str,
+                       sampling_algorithm: str | SamplingAlgorithm = "random", compute: str | None = None,
+                       max_total_trials: int | None = None, max_concurrent_trials: int | None = None,
+                       timeout: int | float | None = None, trial_timeout: int | float | None = None,
+                       early_termination_policy: EarlyTerminationPolicy | None = None,
+                       search_space: dict[str, SweepDistribution] | None = None,
+                       identity: Identity | None = None, queue_settings: QueueSettings | None = None) -> SweepJob:
+    """A SweepJob over a CommandJob, as `command(...)(lr=Uniform(0.01, 0.1)).sweep(...)` builds it.
+
+    Inputs whose values are distributions become the search space, and the command's
+    `${{inputs.<name>}}` for them become `${{search_space.<name>}}`.
+    """
+    inputs = dict(job.inputs or {})
+    space = {k: v for k, v in inputs.items() if isinstance(v, SweepDistribution)}
+    space.update(search_space or {})
+    for key in space:
+        inputs.pop(key, None)
+    command = job.command
+    if isinstance(command, str) and space:
+        def to_search_space(p):
+            return f"${{{{search_space.{p.name}}}}}" if p.root == "inputs" and p.name in space else p.text
+        command = substitute(command, to_search_space, optional_blocks=False)
+    trial = CommandJob(command=command, code=job.code, environment=copy.deepcopy(job.environment),
+                       environment_variables=copy.deepcopy(job.environment_variables),
+                       distribution=copy.deepcopy(job.distribution), resources=copy.deepcopy(job.resources))
+    sweep = SweepJob(
+        name=job.name, description=job.description, tags=copy.deepcopy(job.tags),
+        properties=copy.deepcopy(job.properties), display_name=job.display_name,
+        experiment_name=job.experiment_name, compute=compute if compute is not None else job.compute,
+        inputs=copy.deepcopy(inputs) or None, outputs=copy.deepcopy(job.outputs), trial=trial,
+        search_space=space,
+        sampling_algorithm=sampling_algorithm, objective=Objective(goal=goal, primary_metric=primary_metric),
+        early_termination=early_termination_policy,
+        identity=copy.deepcopy(identity if identity is not None else job.identity),
+        queue_settings=copy.deepcopy(queue_settings if queue_settings is not None else job.queue_settings))
+    sweep.set_limits(max_total_trials=max_total_trials, max_concurrent_trials=max_concurrent_trials, timeout=timeout,
+                     trial_timeout=trial_timeout)
+    sweep.validate()
+    return sweep

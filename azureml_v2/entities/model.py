@@ -5,11 +5,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._base import Asset
-from ._refs import LOCAL_SCOPE
 from .assets import _asset_fields, _asset_rest
 from ._rest import literal
-
-MODEL_TYPES = ("custom_model", "mlflow_model", "triton_model")
 
 # The control plane stores and returns snake_case (what az ml and azure-ai-ml send); the spec's
 # examples and RunHistory spell the same types in PascalCase. Both read as the same type.
@@ -36,7 +33,7 @@ class Model(Asset):
     stage: str | None = None
     job_name: str | None = None
 
-    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
+    def to_rest(self, *, scope: str) -> dict:
         # state the service holds that YAML does not describe, sent back unchanged on update
         kept = getattr(self, "_kept", {})
         model_type = self.type

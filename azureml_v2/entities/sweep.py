@@ -1,20 +1,18 @@
-"""Sweep jobs: search-space distributions, sampling, objective, limits, early termination.
+"""What a sweep job is made of: search-space distributions, sampling, objective, limits, early
+termination, and Azure ML's rules across them (the SweepJob itself is in entities.job).
 
 Names, YAML spellings and rules follow Azure ML's sweep job (CLI v2 `sweepJob` schema and
 the api-version 2024-04-01 REST contract).
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
-import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ._refs import LOCAL_SCOPE, to_arm
-from ._rest import compact, iso_from_seconds, seconds_from_iso, str_map
-from .job import (CommandJob, Job, code_ref, distribution_from_rest, distribution_to_rest, environment_to_rest_id,
-                  resources_from_rest, resources_to_rest)
+from .._contract import MAX_TRIALS, iso_from_seconds, seconds_from_iso
+from ._rest import compact
+from .inputs import placeholder_problems
 
 
 # -- search-space distributions ------------------------------------------------------------
@@ -374,109 +372,11 @@ POLICIES: dict[str, type[EarlyTerminationPolicy]] = {
     cls.type: cls for cls in (BanditPolicy, MedianStoppingPolicy, TruncationSelectionPolicy)}
 
 
-# -- the sweep job ---------------------------------------------------------------------------
-def trial_to_rest(trial: CommandJob, scope: str = LOCAL_SCOPE) -> dict:
-    """The trial's REST form: a command template, without inputs or a compute of its own."""
-    return compact({"command": trial.command, "codeId": to_arm(trial.code, "codes", scope),
-                    "environmentId": environment_to_rest_id(trial.environment, scope),
-                    "environmentVariables": str_map(trial.environment_variables),
-                    "distribution": distribution_to_rest(trial.distribution),
-                    "resources": resources_to_rest(trial.resources)})
-
-
-def trial_from_rest(body: dict) -> CommandJob:
-    return CommandJob(command=body.get("command"), code=code_ref(body.get("codeId")),
-                      environment=body.get("environmentId"),
-                      environment_variables=body.get("environmentVariables") or None,
-                      distribution=distribution_from_rest(body.get("distribution")),
-                      resources=resources_from_rest(body.get("resources")))
-
-
-@dataclass(kw_only=True)
-class SweepJob(Job):
-    """A hyperparameter sweep: trials of a command template, each with values drawn from
-    `search_space` by `sampling_algorithm`, judged by `objective`, within `limits`.
-
-    The trial command names search-space values as `${{search_space.<name>}}` and the
-    sweep's inputs as `${{inputs.<name>}}`. `sampling_algorithm` is `random`, `grid`,
-    `bayesian` or a SamplingAlgorithm object; the string form is kept as written.
-    """
-
-    type: ClassVar[str] = "sweep"
-    trial: CommandJob | None = None  # the template of every trial: command, code, environment ...
-    search_space: dict[str, SweepDistribution] | None = None
-    sampling_algorithm: str | SamplingAlgorithm | None = None
-    objective: Objective | None = None
-    limits: SweepJobLimits | None = None
-    early_termination: EarlyTerminationPolicy | None = None
-
-    def __post_init__(self):
-        if isinstance(self.sampling_algorithm, str):
-            self.sampling_algorithm = self.sampling_algorithm.lower()
-
-    def set_limits(self, *, max_total_trials: int | None = None, max_concurrent_trials: int | None = None,
-                   timeout: int | float | None = None, trial_timeout: int | float | None = None) -> None:
-        """Set the limits given (timeouts in seconds), keeping the others."""
-        given = {"max_total_trials": max_total_trials, "max_concurrent_trials": max_concurrent_trials,
-                 "timeout": timeout, "trial_timeout": trial_timeout}
-        given = {k: v for k, v in given.items() if v is not None}
-        if given:
-            self.limits = dataclasses.replace(self.limits or SweepJobLimits(), **given)
-
-    def set_objective(self, *, goal: str | None = None, primary_metric: str | None = None) -> None:
-        """Set the goal and/or the primary metric, keeping the other."""
-        current = self.objective or Objective(goal=None, primary_metric=None)
-        self.objective = Objective(goal=goal or current.goal, primary_metric=primary_metric or current.primary_metric)
-
-    def validate(self) -> None:
-        """Raise azureml_v2.ValidationError, one line per problem, if Azure ML would refuse this sweep."""
-        problems = sweep_problems(vars(self), _declared(self.inputs, self.outputs, self.search_space))
-        if problems:
-            from .._yaml.document import format_path
-            from ..exceptions import Problem, ValidationError
-            raise ValidationError([Problem(message, format_path(path), "<SweepJob>") for path, message in problems])
-
-    def _to_rest(self, scope: str = LOCAL_SCOPE) -> dict:
-        space = self.search_space
-        return {"properties": compact({
-            **self._job_rest("Sweep", scope),
-            "searchSpace": {k: v._to_rest() if isinstance(v, SweepDistribution) else v for k, v in space.items()}
-            if space is not None else None,
-            "samplingAlgorithm": sampling_to_rest(self.sampling_algorithm)
-            if self.sampling_algorithm is not None else None,
-            "objective": self.objective._to_rest() if self.objective is not None else None,
-            "limits": self.limits._to_rest() if self.limits is not None else None,
-            "earlyTermination": self.early_termination._to_rest() if self.early_termination is not None else None,
-            "trial": trial_to_rest(self.trial, scope) if self.trial is not None else None,
-        })}
-
-    @classmethod
-    def _from_rest(cls, resource: dict) -> "SweepJob":
-        props = resource.get("properties", {})
-        space, sampling, objective = props.get("searchSpace"), props.get("samplingAlgorithm"), props.get("objective")
-        limits, policy, trial = props.get("limits"), props.get("earlyTermination"), props.get("trial")
-        return cls(
-            **cls._job_fields(resource),
-            search_space={k: search_value_from_rest(v) for k, v in space.items()} if space is not None else None,
-            sampling_algorithm=sampling_from_rest(sampling) if sampling else None,
-            objective=Objective._from_rest(objective) if objective else None,
-            limits=SweepJobLimits._from_rest(limits) if limits else None,
-            early_termination=EarlyTerminationPolicy._from_rest(policy) if policy else None,
-            trial=trial_from_rest(trial) if trial else None,
-        )
-
-
 # -- Azure ML's rules ------------------------------------------------------------------------
 # Grid enumerates discrete values only; Bayesian sampling models choice, uniform and quniform
 # and takes no early termination (Azure ML: "Hyperparameter tuning a model (v2)").
 GRID_TYPES = ("choice",)
 BAYESIAN_TYPES = ("choice", "uniform", "quniform")
-MAX_TRIALS = 1000  # for both trial limits (Azure ML: "Set limits for your sweep job")
-
-
-def _declared(inputs, outputs, search_space) -> dict:
-    return {root: list(value or ()) for root, value in
-            (("inputs", inputs), ("outputs", outputs), ("search_space", search_space))}
 
 
 def sweep_problems(job: dict, declared: dict) -> list[tuple[tuple, str]]:
@@ -526,48 +426,7 @@ def sweep_problems(job: dict, declared: dict) -> list[tuple[tuple, str]]:
     trial = job.get("trial")
     command = getattr(trial, "command", None)
     if isinstance(command, str):
-        from .._yaml.jobs import placeholder_problems
         names = {root: None if found is None else [n for n in found if isinstance(n, str)]  # others: bad keys
                  for root, found in declared.items()}
         problems += [(("trial", "command"), message) for message in placeholder_problems(command, names)]
     return problems
-
-
-# -- from a command job ----------------------------------------------------------------------
-def sweep_from_command(job, *, primary_metric: str, goal: str, sampling_algorithm="random",
-                       compute: str | None = None, max_total_trials: int | None = None,
-                       max_concurrent_trials: int | None = None, timeout=None, trial_timeout=None,
-                       early_termination_policy: EarlyTerminationPolicy | None = None,
-                       search_space: dict[str, SweepDistribution] | None = None,
-                       identity=None, queue_settings=None) -> SweepJob:
-    """A SweepJob over a CommandJob, as `command(...)(lr=Uniform(0.01, 0.1)).sweep(...)` builds it.
-
-    Inputs whose values are distributions become the search space, and the command's
-    `${{inputs.<name>}}` for them become `${{search_space.<name>}}`.
-    """
-    inputs = dict(job.inputs or {})
-    space = {k: v for k, v in inputs.items() if isinstance(v, SweepDistribution)}
-    space.update(search_space or {})
-    for key in space:
-        inputs.pop(key, None)
-    command = job.command
-    if isinstance(command, str) and space:
-        names = "|".join(re.escape(k) for k in space)
-        command = re.sub(rf"\$\{{\{{\s*inputs\.({names})\s*\}}\}}", r"${{search_space.\1}}", command)
-    trial = CommandJob(command=command, code=job.code, environment=copy.deepcopy(job.environment),
-                       environment_variables=copy.deepcopy(job.environment_variables),
-                       distribution=copy.deepcopy(job.distribution), resources=copy.deepcopy(job.resources))
-    sweep = SweepJob(
-        name=job.name, description=job.description, tags=copy.deepcopy(job.tags),
-        properties=copy.deepcopy(job.properties), display_name=job.display_name,
-        experiment_name=job.experiment_name, compute=compute if compute is not None else job.compute,
-        inputs=copy.deepcopy(inputs) or None, outputs=copy.deepcopy(job.outputs), trial=trial,
-        search_space=space,
-        sampling_algorithm=sampling_algorithm, objective=Objective(goal=goal, primary_metric=primary_metric),
-        early_termination=early_termination_policy,
-        identity=copy.deepcopy(identity if identity is not None else job.identity),
-        queue_settings=copy.deepcopy(queue_settings if queue_settings is not None else job.queue_settings))
-    sweep.set_limits(max_total_trials=max_total_trials, max_concurrent_trials=max_concurrent_trials, timeout=timeout,
-                     trial_timeout=trial_timeout)
-    sweep.validate()
-    return sweep

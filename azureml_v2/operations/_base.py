@@ -10,8 +10,8 @@ from azure.core.polling import LROPoller
 from azure.core.rest import HttpRequest
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 
+from .._contract import API_VERSION
 from .._http.pipeline import http_error
-from ..entities._rest import API_VERSION
 
 
 class ListViewType(str, Enum):

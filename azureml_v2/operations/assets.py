@@ -12,7 +12,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.core.paging import ItemPaged
 
 from .._artifacts.snapshot import COMPONENT_IGNORES, HASH_VERSION, take_snapshot
-from ..entities._refs import is_local, parse
+from .._contract import is_local, parse_ref
 from ..entities.assets import Code, Data, Environment
 from ..entities.component import CommandComponent
 from ..entities.job import ANONYMOUS_ENVIRONMENT, environment_to_rest_id
@@ -62,7 +62,7 @@ class _AssetOperations(Operations):
             raise ValidationError(f"{self._KIND}: name is required")
         if asset.version is None:
             asset.version = self._next_version(asset.name)
-        body = asset._to_rest(self._ml_client._scope)
+        body = asset.to_rest(scope=self._ml_client._scope)
         if anonymous:
             body["properties"]["isAnonymous"] = True
         return self._from_rest(self._put(body, self._KIND, asset.name, "versions", str(asset.version)))
@@ -108,7 +108,7 @@ class _AssetOperations(Operations):
         """`azureml:name@latest` -> the ARM id of that version; other references are returned as they are."""
         if not value.startswith("azureml:"):
             return value
-        ref = parse(value, self._KIND)
+        ref = parse_ref(value, self._KIND)
         if ref.form != "short" or ref.label is None:
             return value
         return self._latest(ref.name, ref.label)["id"]

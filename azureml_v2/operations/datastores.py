@@ -23,7 +23,7 @@ class DatastoreOperations(Operations):
 
     def create_or_update(self, datastore):
         """Create or replace a datastore; the returned one carries no secrets."""
-        body = datastore._to_rest(self._ml_client._scope)
+        body = datastore.to_rest(scope=self._ml_client._scope)
         return self._from_rest(self._put(body, "datastores", datastore.name))
 
     def get(self, name: str, *, include_secrets: bool = False):

@@ -16,13 +16,10 @@ from azure.core.polling import LROPoller
 from .._artifacts.storage import download
 from .._plot import save
 from .._trials import LiveTable
-from .._yaml.jobs import placeholder_problems
-from ..entities._refs import _DATASTORE, is_local, job_artifacts_uri, output_uri, to_arm
-from ..entities.inputs import LITERAL_TYPES, Input
-from ..entities.job import TERMINAL_STATUSES, CommandJob, Job
-from ..entities.model import MODEL_TYPES
-from ..entities.sweep import SweepJob
-from ..exceptions import NotAvailableError, Problem, ValidationError
+from .._contract import DATASTORE_URI, MODEL_TYPES, TERMINAL_STATUSES, is_local, job_artifacts_uri, output_uri, to_arm
+from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
+from ..entities.job import CommandJob, Job, SweepJob
+from ..exceptions import JobFailedError, NotAvailableError, Problem, ValidationError
 from ._base import ListViewType, Operations
 from .assets import _list_view
 
@@ -34,14 +31,6 @@ _ADJECTIVES = ("amber", "bold", "brave", "calm", "clever", "crisp", "eager", "ge
 _NOUNS = ("apple", "badger", "brook", "cactus", "canyon", "comet", "falcon", "fern", "garden", "harbor", "island",
           "lantern", "maple", "meadow", "otter", "pepper", "pine", "river", "rocket", "sparrow", "summit", "tiger",
           "tulip", "willow")
-
-
-class JobFailedError(RuntimeError):
-    """A streamed job ended Failed or Canceled; `job` is its final state."""
-
-    def __init__(self, message: str, job=None):
-        super().__init__(message)
-        self.job = job
 
 
 def generate_name() -> str:
@@ -83,7 +72,7 @@ class JobOperations(Operations):
         job.experiment_name = job.experiment_name or Path.cwd().name.replace(" ", "") or "Default"
         self.validate(job, raise_on_failure=True)
         self._resolve_dependencies(job)
-        return job_from_rest(self._put(job._to_rest(self._ml_client._scope), "jobs", job.name))
+        return job_from_rest(self._put(job.to_rest(scope=self._ml_client._scope), "jobs", job.name))
 
     def _resolve_dependencies(self, job) -> None:
         ml = self._ml_client
@@ -305,7 +294,7 @@ class JobOperations(Operations):
                 self._download_uri(f"{job_artifacts_uri(name)}/{part}", root / "artifacts" / part, missing_ok=True)
 
     def _download_uri(self, uri: str, dest: Path, *, missing_ok: bool = False) -> None:
-        m = _DATASTORE.match(uri)
+        m = DATASTORE_URI.match(uri)
         if not m or not m.group("path"):
             raise ValidationError(f"cannot download {uri!r}: only azureml://datastores/<name>/paths/<path> "
                                   "locations can be downloaded")

@@ -11,7 +11,7 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 
 from azureml_v2.local import make_app
-from azureml_v2.local.api.arm import API_VERSION
+from azureml_v2._contract import API_VERSION
 from azureml_v2.local.core.workspace import workspace_id
 
 WS = workspace_id("local")

@@ -19,14 +19,13 @@ from schemathesis import GenerationMode  # noqa: E402
 
 from azureml_v2.local import make_app  # noqa: E402
 from azureml_v2.local.api import arm as service  # noqa: E402
-from azureml_v2.local.api.arm import API_VERSION  # noqa: E402
-from azureml_v2.local.core.workspace import RESOURCE_GROUP, SUBSCRIPTION_ID  # noqa: E402
+from azureml_v2._contract import API_VERSION, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION  # noqa: E402
 
 from conftest import SPEC, TOOLS  # noqa: E402  (tests/conftest.py)
 
 SWAGGER = SPEC / "machinelearningservices/resource-manager/Microsoft.MachineLearningServices/stable" / API_VERSION
 FILES = ("mfe.json", "machineLearningServices.json")
-FIXED_PATH = {"subscriptionId": SUBSCRIPTION_ID, "resourceGroupName": RESOURCE_GROUP}
+FIXED_PATH = {"subscriptionId": LOCAL_SUBSCRIPTION, "resourceGroupName": LOCAL_RESOURCE_GROUP}
 # a resource of each kind is created first under these names, so that GETs of it answer 2xx too
 SEEDED = {"workspaceName": "local", "name": "seed", "version": "1", "id": "seed", "computeName": "local"}
 SEED_BODIES = {

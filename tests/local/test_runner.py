@@ -14,7 +14,7 @@ import pytest
 
 from azureml_v2.local import make_app
 from azureml_v2.local.executors.command import JobError, substitute
-from azureml_v2.entities.job import TERMINAL_STATUSES
+from azureml_v2._contract import TERMINAL_STATUSES
 from azureml_v2.local.storage.workspace import Store
 
 from .conftest import WS, Client

@@ -21,7 +21,7 @@ from azure.core.exceptions import HttpResponseError
 
 from azureml_v2 import MLClient
 from azureml_v2.local.api import server
-from azureml_v2.local.api.arm import API_VERSION
+from azureml_v2._contract import API_VERSION
 from azureml_v2.local.core.processes import process_alive
 from azureml_v2.local.core.workspace import workspace_id
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from azureml_v2.local import make_app
-from azureml_v2.local.api.arm import API_VERSION
+from azureml_v2._contract import API_VERSION
 from azureml_v2.local.core.jobs import Jobs
 from azureml_v2.local.storage.sqlite import Page, StoreError
 from azureml_v2.local.storage.workspace import DB_NAME, MIGRATIONS, Store

@@ -25,15 +25,14 @@ import uuid
 from http import HTTPStatus
 from urllib.parse import urlencode
 
+from ..._contract import API_VERSION, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, LOCAL_WORKSPACE, PROVIDER
 from ..core.assets import ASSETS, put_asset_version, put_container
 from ..core.checks import JOB_REQUIRED, Invalid, datastore_props
 from ..core.jobs import Jobs
-from ..core.workspace import (BUILTIN_DATASTORES, DEFAULT_WORKSPACE, LOCAL_COMPUTE, MAX_FILTER_TERMS, PROVIDER,
-                              RESOURCE_GROUP, SCOPE, SUBSCRIPTION_ID, BadRequest, Conflict, NotFound, Page, Store,
-                              kv_filter, workspace_id)
+from ..core.workspace import (BUILTIN_DATASTORES, LOCAL_COMPUTE, MAX_FILTER_TERMS, SCOPE, BadRequest, Conflict, NotFound,
+                              Page, Store, kv_filter, workspace_id)
 from .http import HttpError, Query, Request, arm_error, invalid, method_not_allowed
 
-API_VERSION = "2024-04-01"
 
 _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}")
 _VERSION = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_.]{0,254}")
@@ -174,16 +173,16 @@ class ArmApi:
         if version != API_VERSION:
             raise HttpError(400, "InvalidApiVersionParameter",
                             f"the api-version '{version}' is invalid; the supported version is '{API_VERSION}'")
-        if segments[1].lower() != SUBSCRIPTION_ID:
+        if segments[1].lower() != LOCAL_SUBSCRIPTION:
             raise HttpError(404, "SubscriptionNotFound",
-                            f"subscription '{segments[1]}' not found: the local workspace is in '{SUBSCRIPTION_ID}'")
-        if segments[3].lower() != RESOURCE_GROUP:
+                            f"subscription '{segments[1]}' not found: the local workspace is in '{LOCAL_SUBSCRIPTION}'")
+        if segments[3].lower() != LOCAL_RESOURCE_GROUP:
             raise HttpError(404, "ResourceGroupNotFound",
-                            f"resource group '{segments[3]}' not found: the local workspace is in '{RESOURCE_GROUP}'")
+                            f"resource group '{segments[3]}' not found: the local workspace is in '{LOCAL_RESOURCE_GROUP}'")
         if len(segments) == 7:
             if req.method != "GET":
                 raise method_not_allowed(req.method, ("GET",))
-            self.store.ensure_workspace(DEFAULT_WORKSPACE, self.user)
+            self.store.ensure_workspace(LOCAL_WORKSPACE, self.user)
             return 200, {"value": [self._workspace(r) for r in self.store.list_workspaces()]}, {}
         ws = segments[7]
         if not _WORKSPACE.fullmatch(ws):

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, unquote
 
 from ..core.metrics import (DEFAULT_EXPERIMENT, MAX_BATCH, MAX_BATCH_TOTAL, MAX_RESULTS, MlflowError, TrackingStore,
                             double, ensure_run, invalid, required, tag_pair, tracking_store)
-from ..core.workspace import DEFAULT_WORKSPACE
+from ..._contract import LOCAL_WORKSPACE
 from .http import require_token
 
 # MLflow's HTTP status for each error code (mlflow/exceptions.py)
@@ -393,7 +393,7 @@ _PREFIX = re.compile(r"^(?:.*/workspaces/(?P<ws>[^/]+))?/api/2\.0/mlflow/(?P<pat
 _GET_LISTS = ("experiment_ids",)
 
 
-def make_tracking_app(home, *, workspace: str = DEFAULT_WORKSPACE):
+def make_tracking_app(home, *, workspace: str = LOCAL_WORKSPACE):
     """The MLflow tracking REST API over ``<home>/tracking.db`` as a WSGI callable."""
     api = _Api(tracking_store(home))
 

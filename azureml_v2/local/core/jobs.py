@@ -13,26 +13,13 @@ import os
 import time
 from datetime import datetime, timezone
 
+from ..._contract import PARENT_JOB_PROPERTY, RESULT_PROPERTIES, RUN_PROPERTIES, TERMINAL_STATUSES
 from ..storage.sqlite import NotFound
 from ..storage.workspace import Store
 from . import checks
 from .executors import EXECUTORS, command_line
-from .facts import TERMINAL_STATUSES
 from .processes import Spawner, kill_groups, process_alive
 
-# How a job ran, in its `properties` (the spec has no fields for these); read-only, a PUT ignores them.
-RUN_PROPERTIES = ("StartTimeUtc", "EndTimeUtc", "ExitCode", "Error")
-# What a sweep controller reports in `properties` of the sweep (Azure ML's names) and of a trial it stopped early;
-# read-only, a PUT ignores them.
-BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED = ("best_child_run_id", "score", "azureml.sweep.summary",
-                                                      "azureml.sweep.earlyTerminated")
-SWEEP_SEED = "azureml.sweep.seed"  # the seed an unseeded sweep drew, to reproduce it
-RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED)
-# A child job (pipeline step, sweep trial) names its parent in this user property; `parentJobName` lists by it.
-PARENT_JOB_PROPERTY = "azureml.parentJobName"
-# A sweep trial's number and parameters, in its user properties
-TRIAL_PROPERTY = "azureml.trial"
-PARAMS_PROPERTY = "azureml.sweep.params"
 # Fields a PUT may change on an existing job; any other difference is a 409.
 JOB_MUTABLE = frozenset({"description", "displayName", "tags", "isArchived"})
 # A job process writes its heartbeat every second; one silent for longer than this has stopped.

@@ -8,14 +8,11 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
+from ..._contract import (ARTIFACT_STORE, ASSET_ID, DATASTORE_URI, JOB_OUTPUT_URI, SHORT_REF, job_artifacts_path,
+                          output_uri)
 from ..storage.sqlite import NotFound, Page
 from ..storage.workspace import Store
-from .facts import ARTIFACT_STORE, DATASTORE_URI, JOB_OUTPUT_URI, job_artifacts_path, output_uri
 
-_ASSET_ID = re.compile(r"^(?:azureml:)?/subscriptions/[^/]+/resource[gG]roups/[^/]+/providers/"
-                       r"Microsoft\.MachineLearningServices/workspaces/(?P<workspace>[^/]+)/"
-                       r"(?P<kind>[a-zA-Z]+)/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?$", re.IGNORECASE)
-_SHORT_REF = re.compile(r"^azureml:(?P<name>[^:@/]+)(?::(?P<version>[^:@/]+)|@(?P<label>[^:@/]+))?$")
 
 
 class RefError(Exception):
@@ -30,11 +27,11 @@ class References:
 
     def asset(self, reference: str, kind: str) -> dict:
         """The REST properties of an asset version named by an ARM id or azureml:name:version / @latest."""
-        m = _ASSET_ID.match(reference)
+        m = ASSET_ID.match(reference)
         if m and m.group("kind").lower() == kind.lower():
             ws, name, version, label = m.group("workspace"), m.group("name"), m.group("version"), None
         else:
-            m = _SHORT_REF.match(reference)
+            m = SHORT_REF.match(reference)
             if not m:
                 raise RefError(f"{reference!r} is not a reference to a {kind} asset version")
             ws, name, version, label = self.ws, m.group("name"), m.group("version"), m.group("label")
@@ -52,10 +49,10 @@ class References:
 
     def uri_of(self, uri: str) -> str:
         """A data or model asset reference -> its URI; any other URI as it is."""
-        m = _ASSET_ID.match(uri)
+        m = ASSET_ID.match(uri)
         if m and m.group("kind").lower() == "models":
             return self.asset(uri, "models")["modelUri"]
-        if m and m.group("kind").lower() == "data" or _SHORT_REF.match(uri):
+        if m and m.group("kind").lower() == "data" or SHORT_REF.match(uri):
             return self.asset(uri, "data")["dataUri"]
         return uri
 

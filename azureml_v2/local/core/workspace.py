@@ -9,15 +9,12 @@ from __future__ import annotations
 from ..storage.paths import default_home
 from ..storage.sqlite import MAX_FILTER_TERMS, BadRequest, Conflict, NotFound, Page, kv_filter, now
 from ..storage.workspace import BUILTIN_DATASTORES, Store
-from .facts import LOCAL_SCOPE
+from ..._contract import LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, PROVIDER
 
-# the local scope's parts, from the one string entities use for ARM ids
-_, _, SUBSCRIPTION_ID, _, RESOURCE_GROUP, _, PROVIDER, _, DEFAULT_WORKSPACE = LOCAL_SCOPE.split("/")
 LOCAL_COMPUTE = "local"
-SCOPE = ("subscriptions", SUBSCRIPTION_ID, "resourceGroups", RESOURCE_GROUP, "providers", PROVIDER, "workspaces")
+SCOPE = ("subscriptions", LOCAL_SUBSCRIPTION, "resourceGroups", LOCAL_RESOURCE_GROUP, "providers", PROVIDER, "workspaces")
 
-__all__ = ["BUILTIN_DATASTORES", "DEFAULT_WORKSPACE", "LOCAL_COMPUTE", "MAX_FILTER_TERMS", "PROVIDER",
-           "RESOURCE_GROUP", "SCOPE", "SUBSCRIPTION_ID", "BadRequest", "Conflict", "NotFound", "Page", "Store",
+__all__ = ["BUILTIN_DATASTORES", "LOCAL_COMPUTE", "MAX_FILTER_TERMS", "SCOPE", "BadRequest", "Conflict", "NotFound", "Page", "Store",
            "default_home", "kv_filter", "now", "workspace_id"]
 
 

@@ -27,16 +27,18 @@ from collections import deque
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from ..._contract import (ACTIVE_STATUSES, ARTIFACT_STORE, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, MODEL_TYPES,
+                          TERMINAL_STATUSES, Placeholder, UnresolvedPlaceholder, job_artifacts_path, output_uri,
+                          seconds_from_iso)
+from ..._contract import substitute as _substitute
 # the job's MLflow endpoint is served by the API layer's tracking routes: a job process serves them for its command
 from ..api.mlflow import serve_for_job
 from ..core.assets import put_asset_version
 from ..core.executors import executor_main
-from ..core.facts import (ACTIVE_STATUSES, ARTIFACT_STORE, MODEL_TYPES, TERMINAL_STATUSES, job_artifacts_path,
-                          output_uri, seconds_from_iso)
 from ..core.metrics import finish_run
 from ..core.processes import process_start
 from ..core.refs import References, RefError
-from ..core.workspace import RESOURCE_GROUP, SUBSCRIPTION_ID, NotFound, Store, now
+from ..core.workspace import NotFound, Store, now
 from . import envs
 
 KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
@@ -44,8 +46,6 @@ TAIL_LINES = 20  # lines of stderr quoted in a failed job's error
 _POLL = 0.25
 _HEARTBEAT = 1.0
 
-EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
-_OPTIONAL_BLOCK = re.compile(r"\$\[\[(.*?)\]\]", re.DOTALL)
 _FOLDER_TYPES = ("uri_folder", "mltable", *MODEL_TYPES)
 
 
@@ -337,7 +337,7 @@ class Runner:
         experiment = self.doc.get("experimentName") or "Default"
         env.update({"AZUREML_RUN_ID": self.name, "AZUREML_ROOT_RUN_ID": self.name,
                     "AZUREML_EXPERIMENT_NAME": experiment, "AZUREML_ARM_PROJECT_NAME": experiment,
-                    "AZUREML_ARM_SUBSCRIPTION": SUBSCRIPTION_ID, "AZUREML_ARM_RESOURCEGROUP": RESOURCE_GROUP,
+                    "AZUREML_ARM_SUBSCRIPTION": LOCAL_SUBSCRIPTION, "AZUREML_ARM_RESOURCEGROUP": LOCAL_RESOURCE_GROUP,
                     "AZUREML_ARM_WORKSPACE_NAME": self.ws, "PYTHONUNBUFFERED": "1", **input_env})
         env.update({f"AZURE_ML_OUTPUT_{key}": str(path) for key, path in outputs.items()})
         return env
@@ -482,21 +482,20 @@ class Runner:
 
 def substitute(command: str, inputs: dict[str, str], outputs: dict[str, str]) -> str:
     """Fill ${{inputs.x}} and ${{outputs.y}}; drop each $[[ ... ]] block that names an absent input."""
-    def block(m: re.Match) -> str:
-        names = [e.removeprefix("inputs.") for e in EXPRESSION.findall(m.group(1)) if e.startswith("inputs.")]
-        return m.group(1) if all(n in inputs for n in names) else ""
+    def value(p: Placeholder) -> str | None:
+        values = {"inputs": inputs, "outputs": outputs}.get(p.root)
+        if p.root == "inputs" and p.name is not None:
+            return values.get(p.name)  # None: absent, which only an optional block may be
+        if values is None or p.name not in values:
+            what = f"no {p.root[:-1]} {p.name!r}" if values is not None else "no such expression"
+            raise JobError(f"the command uses {p.text}, but the job has {what}")
+        return values[p.name]
 
-    def value(m: re.Match) -> str:
-        group, _, key = m.group(1).partition(".")
-        values = {"inputs": inputs, "outputs": outputs}.get(group)
-        if values is None or key not in values:
-            what = f"no {group[:-1]} {key!r}" if values is not None else "no such expression"
-            raise JobError(f"the command uses ${{{{{m.group(1)}}}}}, but the job has {what}"
-                           + (" (wrap an optional input's part of the command in $[[ ... ]])"
-                              if group == "inputs" else ""))
-        return values[key]
-
-    return EXPRESSION.sub(value, _OPTIONAL_BLOCK.sub(block, command))
+    try:
+        return _substitute(command, value)
+    except UnresolvedPlaceholder as exc:
+        raise JobError(f"the command uses {exc.placeholder.text}, but the job has no input "
+                       f"{exc.placeholder.name!r} (wrap an optional input's part of the command in $[[ ... ]])") from None
 
 
 def _move_into(source: Path, target: Path) -> None:

@@ -31,20 +31,19 @@ import time
 import traceback
 from datetime import datetime
 
+from ..._contract import (ACTIVE_STATUSES, BEST_CHILD, EARLY_TERMINATED, MAX_TRIALS, PARENT_JOB_PROPERTY, SCORE,
+                          SWEEP_SEED, SWEEP_SUMMARY, TERMINAL_STATUSES, TRIAL_PARAMS_PROPERTY, TRIAL_PROPERTY,
+                          Placeholder, seconds_from_iso, substitute)
 from ..core.executors import executor_main
-from ..core.facts import ACTIVE_STATUSES, TERMINAL_STATUSES, seconds_from_iso
-from ..core.jobs import (BEST_CHILD, EARLY_TERMINATED, PARAMS_PROPERTY, PARENT_JOB_PROPERTY, SCORE, SWEEP_SEED,
-                         SWEEP_SUMMARY, TRIAL_PROPERTY, Jobs)
+from ..core.jobs import Jobs
 from ..core.metrics import metrics
 from ..core.workspace import NotFound, Page, Store, now
-from .command import EXPRESSION
 from .early_termination import should_stop
 from .sampling import TrialSampler
 
 POLL = 0.2  # seconds between two looks at the trials (sooner when a trial's runner, a child process, exits)
 HEARTBEAT = 1.0
 CANCEL_WAIT = 10.0  # a runner stops its command within KILL_GRACE (3 s) of a cancel; this is a bound, not a wait
-MAX_TRIALS = 1000  # Azure ML's default and largest maxTotalTrials
 
 
 class SweepError(Exception):
@@ -208,7 +207,7 @@ class Controller:
             "computeId": self.doc.get("computeId"), "experimentName": self.doc.get("experimentName"),
             "displayName": name,
             "properties": {PARENT_JOB_PROPERTY: self.name, TRIAL_PROPERTY: str(n),
-                           PARAMS_PROPERTY: json.dumps(params, sort_keys=True)},
+                           TRIAL_PARAMS_PROPERTY: json.dumps(params, sort_keys=True)},
         }
         trial_timeout = (self.doc.get("limits") or {}).get("trialTimeout")
         if trial_timeout:
@@ -219,17 +218,16 @@ class Controller:
 
     def _command(self, command: str, params: dict) -> str:
         """The trial's command with ${{search_space.x}} replaced (the runner fills ${{inputs.x}} and the rest)."""
-        def value(m):
-            group, _, key = m.group(1).partition(".")
-            if group != "search_space":
-                return m.group(0)
-            if key not in params:
-                raise SweepError(f"the trial command uses ${{{{search_space.{key}}}}}, but the search space has no "
-                                 f"{key!r} (it has {', '.join(sorted(params)) or 'nothing'})")
-            item = params[key]
+        def value(p: Placeholder) -> str:
+            if p.root != "search_space":
+                return p.text
+            if p.name not in params:
+                raise SweepError(f"the trial command uses ${{{{search_space.{p.name}}}}}, but the search space has no "
+                                 f"{p.name!r} (it has {', '.join(sorted(params)) or 'nothing'})")
+            item = params[p.name]
             return item if isinstance(item, str) else json.dumps(item)
 
-        return EXPRESSION.sub(value, command)
+        return substitute(command, value, optional_blocks=False)
 
     def _children(self):
         """(n, record) of each trial of the sweep, by number."""
@@ -275,7 +273,7 @@ class Controller:
 
     @staticmethod
     def _params(record: dict) -> dict:
-        return json.loads(record["doc"]["properties"][PARAMS_PROPERTY])
+        return json.loads(record["doc"]["properties"][TRIAL_PARAMS_PROPERTY])
 
     def _terminate_early(self) -> None:
         policy = self.doc.get("earlyTermination")

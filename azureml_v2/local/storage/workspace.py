@@ -17,8 +17,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ...entities._refs import ARTIFACT_STORE
-from ...entities.job import TERMINAL_STATUSES
+from ..._contract import ARTIFACT_STORE, TERMINAL_STATUSES
 from . import paths
 from .sqlite import VIEWS, Conflict, SQLiteFile, Table, diff, dumps, insert, now, record, stamps
 

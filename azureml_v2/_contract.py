@@ -1,0 +1,276 @@
+"""What the client, the local service and the job processes agree on.
+
+The REST API's version and scopes, job statuses, the property keys a job carries besides its spec, limits,
+the reference grammar (`azureml:` ids, datastore and job-output URIs, ARM ids), ISO 8601 durations and the
+`${{root.name}}` placeholders of commands. Standard library only (isodate for durations), so that any layer
+may import it.
+"""
+from __future__ import annotations
+
+import collections
+import re
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import budget)
+if TYPE_CHECKING:
+    from typing import Callable
+
+# -- the REST API ----------------------------------------------------------------------------------------
+API_VERSION = "2024-04-01"
+PROVIDER = "Microsoft.MachineLearningServices"
+
+
+def workspace_scope(subscription_id: str, resource_group: str, workspace: str) -> str:
+    """A workspace's ARM id, the prefix of every resource path in it."""
+    return (f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/{PROVIDER}"
+            f"/workspaces/{workspace}")
+
+
+# The local workspace's scope: ARM-shaped so the same REST code serves both backends.
+LOCAL_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+LOCAL_RESOURCE_GROUP = "local"
+LOCAL_WORKSPACE = "local"
+LOCAL_SCOPE = workspace_scope(LOCAL_SUBSCRIPTION, LOCAL_RESOURCE_GROUP, LOCAL_WORKSPACE)
+
+# -- jobs --------------------------------------------------------------------------------------------------
+# The spec's JobStatus values a job ends in, and those of a job on its way there.
+TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Canceled"})
+ACTIVE_STATUSES = ("Queued", "Preparing", "Running", "Finalizing", "CancelRequested")
+
+# How a job ran, in its `properties` (the spec has no fields for these); read-only, a PUT ignores them.
+RUN_PROPERTIES = ("StartTimeUtc", "EndTimeUtc", "ExitCode", "Error")
+# What a sweep reports in `properties` of the sweep (Azure ML's names) and of a trial it stopped early.
+BEST_CHILD = "best_child_run_id"
+SCORE = "score"
+SWEEP_SUMMARY = "azureml.sweep.summary"
+EARLY_TERMINATED = "azureml.sweep.earlyTerminated"
+SWEEP_SEED = "azureml.sweep.seed"  # the seed an unseeded sweep drew, to reproduce it
+RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED)
+# A child job (pipeline step, sweep trial) names its parent in this property; `parentJobName` lists by it.
+PARENT_JOB_PROPERTY = "azureml.parentJobName"
+# A sweep trial's number and the search-space values it ran with (JSON), in its properties.
+TRIAL_PROPERTY = "azureml.trial"
+TRIAL_PARAMS_PROPERTY = "azureml.sweep.params"
+
+MAX_TRIALS = 1000  # Azure ML's default and largest maxTotalTrials and maxConcurrentTrials
+
+MODEL_TYPES = ("custom_model", "mlflow_model", "triton_model")
+
+# -- references ---------------------------------------------------------------------------------------------
+# Where Azure ML keeps a job's artifacts and unnamed outputs: a folder of this datastore.
+ARTIFACT_STORE = "workspaceartifactstore"
+
+# Curated names carry dots (AzureML-sklearn-1.5), so references are looser than new names.
+_REF_NAME = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,254}"
+SHORT_REF = re.compile(rf"^azureml:(?P<name>{_REF_NAME})(?::(?P<version>[^:@/\s]+)|@(?P<label>[A-Za-z0-9._\-]+))?$")
+REGISTRY_URI = re.compile(rf"^azureml://registries/(?P<registry>[^/\s]+)/(?P<kind>[a-z]+)/(?P<name>{_REF_NAME})"
+                          r"(?:/versions/(?P<version>[^/\s]+)|/labels/(?P<label>[^/\s]+))?$")
+DATASTORE_URI = re.compile(r"^azureml://(?:subscriptions/[^/]+/resource[gG]roups/[^/]+/workspaces/[^/]+/)?"
+                           r"datastores/(?P<name>[^/\s]+)/paths(?:/(?P<path>.*))?$")
+JOB_OUTPUT_URI = re.compile(r"^azureml://jobs/(?P<name>[^/\s]+)/outputs/(?P<output>[^/\s]+)"
+                            r"(?:/paths/(?P<path>.*))?$")
+ARM_ID = re.compile(r"^(?:azureml:)?/subscriptions/[^/\s]+/resource[gG]roups/[^/\s]+/providers/"
+                    r"Microsoft\.MachineLearningServices/(?P<rest>\S+)$", re.IGNORECASE)
+# A workspace resource's ARM id: its workspace, kind (data, models, environments ...), name and version.
+ASSET_ID = re.compile(r"^(?:azureml:)?/subscriptions/[^/]+/resource[gG]roups/[^/]+/providers/"
+                      r"Microsoft\.MachineLearningServices/workspaces/(?P<workspace>[^/]+)/"
+                      r"(?P<kind>[a-zA-Z]+)/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?$", re.IGNORECASE)
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://\S+$")
+_WINDOWS = re.compile(r"^[A-Za-z]:[\\/]")
+_REMOTE_PREFIXES = ("azureml:", "git+", "/subscriptions/")
+
+
+class Ref(collections.namedtuple("Ref", "form name version label", defaults=(None, None, None))):
+    """A parsed reference: its form (short, registry, datastore, job_output, arm) and what it names."""
+
+    __slots__ = ()
+
+
+def job_artifacts_path(job: str) -> str:
+    """A job's artifacts folder in the artifact store."""
+    return f"ExperimentRun/dcid.{job}"
+
+
+def job_artifacts_uri(job: str) -> str:
+    return f"azureml://datastores/{ARTIFACT_STORE}/paths/{job_artifacts_path(job)}"
+
+
+def output_uri(job: str, key: str, uri: str | None) -> str:
+    """Where a job's named output is stored: its own datastore `uri`, else the job's artifacts folder."""
+    return uri if uri and DATASTORE_URI.match(uri) else f"{job_artifacts_uri(job)}/{key}"
+
+
+def is_windows_path(value: str) -> bool:
+    return bool(_WINDOWS.match(value))
+
+
+def is_local(value: str) -> bool:
+    """A path on this machine, as opposed to a URI or an asset reference."""
+    return not (value.startswith(_REMOTE_PREFIXES) or "://" in value)
+
+
+def parse_ref(value: str, kind: str | None = None) -> Ref:
+    """Check a reference's syntax; ValueError says what is wrong with it.
+
+    `kind` is the REST collection referred to (`computes` takes a name without a version).
+    """
+    if value.startswith("azureml://"):
+        for form, pattern in (("registry", REGISTRY_URI), ("datastore", DATASTORE_URI),
+                              ("job_output", JOB_OUTPUT_URI)):
+            m = pattern.match(value)
+            if m:
+                groups = m.groupdict()
+                return Ref(form, groups.get("name"), groups.get("version"), groups.get("label"))
+        raise ValueError(f"malformed reference {value!r}: expected azureml://datastores/<datastore>/paths/<path>, "
+                         "azureml://jobs/<job>/outputs/<output> or azureml://registries/<registry>/<kind>/<name>/"
+                         "versions/<version>")
+    m = ARM_ID.match(value)
+    if m:
+        parts = m.group("rest").split("/")
+        return Ref("arm", parts[-1] if len(parts) % 2 == 0 else None)
+    if value.startswith("azureml:"):
+        m = SHORT_REF.match(value)
+        if not m:
+            raise ValueError(f"malformed reference {value!r}: expected azureml:<name>:<version> or "
+                             "azureml:<name>@<label>")
+        if kind not in ("computes", None) and not (m.group("version") or m.group("label")):
+            raise ValueError(f"reference {value!r} names no version: write azureml:<name>:<version> or "
+                             "azureml:<name>@latest")
+        return Ref("short", m.group("name"), m.group("version"), m.group("label"))
+    raise ValueError(f"malformed reference {value!r}: expected azureml:<name>:<version>, azureml:<name>@<label> "
+                     "or an ARM id")
+
+
+def check_uri(value: str) -> None:
+    """ValueError unless `value` is a well-formed reference, git URL or URI."""
+    if value.startswith("azureml:"):
+        parse_ref(value)
+    elif value.startswith("git+"):
+        if not _URI.match(value[4:]):
+            raise ValueError(f"malformed git URL {value!r}")
+    elif not _URI.match(value):
+        raise ValueError(f"malformed URI {value!r}")
+
+
+def to_arm(value: str | None, kind: str, scope: str) -> str | None:
+    """`azureml:name:version` -> the ARM id under `scope` the REST API takes; other forms pass through.
+
+    Labels (`@latest`) need the service to resolve and are left to the caller.
+    """
+    if not value or not value.startswith("azureml:") or value.startswith("azureml://"):
+        return value
+    if value.startswith("azureml:/subscriptions/"):
+        return value[len("azureml:"):]
+    m = SHORT_REF.match(value)
+    if not m or m.group("label"):
+        return value
+    if kind == "computes":
+        return f"{scope}/computes/{m.group('name')}"
+    if not m.group("version"):
+        return value
+    return f"{scope}/{kind}/{m.group('name')}/versions/{m.group('version')}"
+
+
+# -- ISO 8601 durations -------------------------------------------------------------------------------------
+def iso_from_seconds(seconds: int | float | None) -> str | None:
+    if seconds is None:
+        return None
+    import datetime  # import budget: as isodate
+
+    import isodate  # import budget: the client's import stays free of third-party modules
+    return isodate.duration_isoformat(datetime.timedelta(seconds=seconds))
+
+
+def seconds_from_iso(text: str | None) -> int | float | None:
+    """`PT1H30M` -> 5400; ValueError for text that is not a duration, or one with months or years."""
+    if text is None:
+        return None
+    import isodate  # import budget: the client's import stays free of third-party modules
+    value = isodate.parse_duration(text)
+    if not hasattr(value, "total_seconds") or getattr(value, "years", 0) or getattr(value, "months", 0):
+        raise ValueError(f"duration {text!r} has months or years")
+    total = value.total_seconds()
+    return int(total) if float(total).is_integer() else total
+
+
+# -- ${{root.name}} placeholders ----------------------------------------------------------------------------
+# `${{inputs.lr}}`, `${{ outputs.model }}`, `${{search_space.lr}}`, `${{parent.inputs.x}}`; whitespace inside the
+# braces is ignored. `$[[ ... ]]` is an optional block: it is kept when every placeholder in it has a value.
+PLACEHOLDER = re.compile(r"\$\{\{\s*(?P<expression>[^{}]*?)\s*\}\}")
+OPTIONAL_BLOCK = re.compile(r"\$\[\[(?P<body>.*?)\]\]", re.DOTALL)
+
+
+_TOKEN = re.compile(f"{OPTIONAL_BLOCK.pattern}|{PLACEHOLDER.pattern}", re.DOTALL)
+
+
+class Placeholder(collections.namedtuple("Placeholder", "text expression")):
+    """One `${{...}}`: as written (`${{ inputs.lr }}`), and its dotted expression (`inputs.lr`) split into
+    root and the names after it."""
+
+    __slots__ = ()
+
+    @property
+    def root(self) -> str:
+        return self.expression.partition(".")[0]
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """The names after the root: `("lr",)` for inputs.lr, `("inputs", "x")` for parent.inputs.x."""
+        rest = self.expression.partition(".")[2]
+        return tuple(rest.split(".")) if rest else ()
+
+    @property
+    def name(self) -> str | None:
+        """The one name after the root (`lr` in inputs.lr), None when there is not exactly one."""
+        path = self.path
+        return path[0] if len(path) == 1 and path[0] else None
+
+
+class UnresolvedPlaceholder(ValueError):
+    """A placeholder outside an optional block has no value."""
+
+    def __init__(self, placeholder: Placeholder):
+        super().__init__(f"{placeholder.text} has no value")
+        self.placeholder = placeholder
+
+
+def _placeholder(m: re.Match) -> Placeholder:
+    return Placeholder(m.group(0), m.group("expression"))
+
+
+def placeholders(text: str) -> list[Placeholder]:
+    """Every placeholder of `text`, in order, optional blocks included."""
+    return [_placeholder(m) for m in PLACEHOLDER.finditer(text)]
+
+
+def unclosed_optional_block(text: str) -> bool:
+    """Whether `text` opens a `$[[` block it does not close."""
+    return "$[[" in OPTIONAL_BLOCK.sub("", text)
+
+
+def substitute(text: str, resolve: Callable[[Placeholder], str | None], *, optional_blocks: bool = True) -> str:
+    """`text` with each placeholder replaced by `resolve(placeholder)`.
+
+    `resolve` returns the replacement (`placeholder.text` leaves it as written), None when it has no value,
+    or raises. With optional_blocks, a `$[[ ... ]]` block whose placeholders all have values is kept without
+    its brackets and one with a placeholder without value is dropped; elsewhere, a placeholder without value
+    raises UnresolvedPlaceholder. Without optional_blocks, blocks are left as written (their placeholders
+    still replaced).
+    """
+    def value(m: re.Match) -> str:
+        placeholder = _placeholder(m)
+        replacement = resolve(placeholder)
+        if replacement is None:
+            raise UnresolvedPlaceholder(placeholder)
+        return replacement
+
+    def token(m: re.Match) -> str:
+        if m.group("expression") is not None:
+            return value(m)
+        try:  # one pass: a value that looks like a placeholder is not replaced again
+            return PLACEHOLDER.sub(value, m.group("body"))
+        except UnresolvedPlaceholder:
+            return ""
+
+    if not optional_blocks:
+        return PLACEHOLDER.sub(value, text)
+    return _TOKEN.sub(token, text)
