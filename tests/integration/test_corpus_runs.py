@@ -2,7 +2,7 @@
 
 A job that needs nothing beyond this machine must run to Completed and show what its script did; every other
 one must end with a reason that names what is missing. The corpus leaves out the `src/` scripts: ours, in
-tests/corpus_scripts/, stand in for them. The data the jobs read is set up as a user would: the data assets
+tests/support/corpus_scripts/, stand in for them. The data the jobs read is set up as a user would: the data assets
 they name are created from the corpus's assets/data YAMLs, and example-data/ is copied into the default
 datastore's folder.
 
@@ -29,7 +29,9 @@ import yaml
 from azureml_v2 import MLClient, load_data, load_job
 from azureml_v2.operations.jobs import JobFailedError
 
-SCRIPTS = Path(__file__).parent / "corpus_scripts"
+pytestmark = pytest.mark.integration
+
+SCRIPTS = Path(__file__).parents[1] / "support" / "corpus_scripts"
 DATA_HOST = "azuremlexamples.blob.core.windows.net"
 IRIS_URL = f"https://{DATA_HOST}/datasets/iris.csv"
 WAIT = 600.0  # seconds for one job to end: a cold build of the curated sklearn environment included

@@ -15,6 +15,8 @@ import pytest
 
 import azureml_v2
 
+pytestmark = pytest.mark.integration
+
 PACKAGE_ROOT = Path(azureml_v2.__file__).resolve().parents[1]
 HEAVY = ("azure.identity", "azure.storage.blob", "marshmallow")
 SCHEMAS = tuple(f"azureml_v2._yaml.{m}" for m in ("base", "fields", "assets", "io", "jobs", "sweep", "models",

@@ -1,15 +1,16 @@
-"""Fixtures for the local workspace service: the WSGI app over a fresh home, a client that calls it directly."""
+"""The local workspace service in-process: a client that calls its WSGI app directly, and an MLClient on it
+with every request it sends recorded."""
 from __future__ import annotations
 
 import io
 import json
-import sys
+import re
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 from wsgiref.util import setup_testing_defaults
 
-import pytest
-
+from azureml_v2._client import MLClient
+from azureml_v2._http.inprocess import WSGITransport
 from azureml_v2.local.service import API_VERSION, make_app, workspace_id
 
 WS = workspace_id("local")
@@ -77,31 +78,50 @@ class Client:
             response = self.get(link)
 
 
-@pytest.fixture
-def home(tmp_path):
-    return tmp_path / "home"
+# PUT path under the workspace -> the spec definition of its body
+_BODY_DEFINITIONS = [
+    (re.compile(r"/(jobs)/[^/]+$"), {"jobs": "JobBaseResource"}),
+    (re.compile(r"/(codes|data|environments|models|components)/[^/]+/versions/[^/]+$"), {
+        "codes": "CodeVersionResource", "data": "DataVersionBaseResource",
+        "environments": "EnvironmentVersionResource", "models": "ModelVersionResource",
+        "components": "ComponentVersionResource"}),
+    (re.compile(r"/(codes|data|environments|models|components)/[^/]+$"), {
+        "codes": "CodeContainerResource", "data": "DataContainerResource",
+        "environments": "EnvironmentContainerResource", "models": "ModelContainerResource",
+        "components": "ComponentContainerResource"}),
+    (re.compile(r"/(datastores)/[^/]+$"), {"datastores": "DatastoreResource"}),
+]
 
 
-@pytest.fixture
-def app(home):
-    app = make_app(home, page_size=3, max_body=64 * 1024, user="tester")
-    yield app
-    app.close()
+class Recorder:
+    """WSGI middleware that keeps (method, path, query, JSON body) of every request."""
+
+    def __init__(self, app):
+        self.app, self.requests = app, []
+
+    def __call__(self, environ, start_response):
+        raw = environ["wsgi.input"].read()
+        environ["wsgi.input"] = io.BytesIO(raw)
+        self.requests.append((environ["REQUEST_METHOD"], environ["PATH_INFO"], environ["QUERY_STRING"],
+                              json.loads(raw) if raw else None))
+        return self.app(environ, start_response)
+
+    def close(self):
+        self.app.close()
+
+    def puts(self) -> list[tuple[str, dict]]:
+        return [(path, body) for method, path, _, body in self.requests if method == "PUT"]
+
+    def definition(self, path: str) -> str:
+        for pattern, names in _BODY_DEFINITIONS:
+            m = pattern.search(path)
+            if m:
+                return names[m.group(1)]
+        raise AssertionError(f"no spec definition known for PUT {path}")
 
 
-@pytest.fixture
-def client(app):
-    return Client(app)
-
-
-@pytest.fixture(scope="session")
-def rest_response(rest_validate):
-    """validate(body, definition) -> problems, checking read-only fields too (as a response)."""
-    from conftest import SPEC, TOOLS  # tests/conftest.py, already loaded by pytest
-
-    sys.path.insert(0, str(TOOLS))
-    try:
-        import restcheck
-    finally:
-        sys.path.remove(str(TOOLS))
-    return lambda body, definition: restcheck.validate(body, definition, str(SPEC), request=False)
+def local_client(home, **service_options):
+    recorder = Recorder(make_app(home, **service_options))
+    client = MLClient(home=home, transport=WSGITransport(recorder), polling_interval=0)
+    client.sent = recorder
+    return client

@@ -1,6 +1,6 @@
 """(Re)write recordings/: vcrpy cassettes of MLClient's Azure (ARM) path, one per operation group and scenario.
 
-    /work/venv/bin/python tests/cloud/make_cassettes.py [--spec-dir DIR] [--out DIR]
+    /work/venv/bin/python tests/support/make_cassettes.py [--spec-dir DIR] [--out DIR]
 
 There is no live workspace to record against, so the exchanges are written here. Request bodies are literal:
 they are the contract, and replay matches what the SDK sends against them as JSON. Responses are laid out as

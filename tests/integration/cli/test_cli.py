@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+pytestmark = pytest.mark.integration
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def azml(*args, home: Path, check_rc: int | None = 0) -> subprocess.CompletedProcess:

@@ -6,9 +6,12 @@ import time
 from pathlib import Path
 
 import pytest
-from test_cli import azml
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+from .test_cli import azml
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 SCRIPT = """\
 import os, sys
@@ -26,11 +29,6 @@ def _write_job(folder: Path, command: str, extra: str = "") -> Path:
     path = folder / "job.yml"
     path.write_text(f"command: {command}\ncode: src\nenvironment:\n  image: python:3.11\ncompute: local\n{extra}")
     return path
-
-
-@pytest.fixture
-def home(tmp_path) -> Path:
-    return tmp_path / "home"
 
 
 def test_create_show_list_archive_restore(home, tmp_path):

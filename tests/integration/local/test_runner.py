@@ -11,13 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
+from support.local import WS, Client
 
-from azureml_v2.local.runner import JobError, substitute
 from azureml_v2.local.service import make_app
 from azureml_v2.entities.job import TERMINAL_STATUSES
 from azureml_v2.local.store import Store
 
-from .conftest import WS, Client
+pytestmark = pytest.mark.integration
 
 ENV_ID = f"{WS}/environments/host/versions/1"
 ARTIFACTS = "datastores/workspaceartifactstore/ExperimentRun"
@@ -268,15 +268,6 @@ def test_unreachable_url_or_unknown_input_fails_clearly(client):
         "Error"]
 
 
-def test_substitute_drops_optional_blocks_of_absent_inputs():
-    command = "run $[[--a ${{inputs.a}}]] $[[--b ${{inputs.b}} --c ${{inputs.c}}]] --o ${{ outputs.o }}"
-    assert substitute(command, {"a": "1", "b": "2"}, {"o": "/out"}) == "run --a 1  --o /out"
-    with pytest.raises(JobError, match="no output 'p'"):
-        substitute("x ${{outputs.p}}", {}, {})
-    with pytest.raises(JobError, match="no such expression"):
-        substitute("x ${{search_space.lr}}", {}, {})
-
-
 def test_timeout_stops_the_job(client):
     submit(client, "slow", "echo started; sleep 30", limits={"jobLimitsType": "Command", "timeout": "PT1S"})
     props = wait(client, "slow", timeout=10)
@@ -352,7 +343,7 @@ def test_what_cannot_run_here_is_refused_clearly(client, home):
 SUBMITTER = """
 import sys
 from azureml_v2.local.service import make_app
-from local.conftest import Client
+from support.local import Client
 client = Client(make_app(sys.argv[1]))
 for i in range(int(sys.argv[3])):
     body = {"properties": {"jobType": "Command", "command": f"echo job-{i}", "environmentId": sys.argv[4]}}
@@ -367,7 +358,7 @@ def test_concurrent_submissions_all_run_to_the_end(home, tmp_path):
     Client(make_app(home, run_jobs=False)).put("/environments/host/versions/1", {"properties": {"image": "x"}})
     script = tmp_path / "submit.py"
     script.write_text(SUBMITTER)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), *sys.path])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2]), *sys.path])}
     started = time.monotonic()
     submitters = [subprocess.Popen([sys.executable, str(script), str(home), str(p), str(jobs), ENV_ID], env=env,
                                    stderr=subprocess.PIPE) for p in range(processes)]

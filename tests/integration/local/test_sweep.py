@@ -9,13 +9,15 @@ import time
 from pathlib import Path
 
 import pytest
+from support.local import WS, Client
 
 from azureml_v2.local.sampling import TrialSampler
 from azureml_v2.local.service import make_app
 from azureml_v2.local.store import Page, SQLiteFile, StoreError
 
-from .conftest import WS, Client
 from .test_runner import ENV_ID, gone, wait
+
+pytestmark = pytest.mark.integration
 
 # A trial: logs metric `loss` with MLflow, one value per step (`values`, comma-separated), `pause` s apart.
 TRAIN = """

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import azureml_v2
-from corpus_kinds import ASSET_KINDS, corpus_files, kind_of
+from support.corpus_kinds import ASSET_KINDS, corpus_files, kind_of
 from conftest import CORPUS
 
 COUNTS: Counter = Counter()

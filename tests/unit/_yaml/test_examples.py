@@ -8,7 +8,7 @@ import pytest
 
 import azureml_v2
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 JOBS = sorted(p.relative_to(EXAMPLES) for p in EXAMPLES.rglob("*.yml")
               if p.name.startswith(("job", "sweep")))
 

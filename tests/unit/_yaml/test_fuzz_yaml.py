@@ -18,7 +18,7 @@ import azureml_v2
 from azureml_v2 import ValidationError
 from azureml_v2._yaml.document import MAX_DEPTH, OVERRIDE_SOURCE, Document
 from conftest import SEED
-from corpus_kinds import ASSET_KINDS, corpus_files, kind_of
+from support.corpus_kinds import ASSET_KINDS, corpus_files, kind_of
 
 LOADERS = [getattr(azureml_v2, f"load_{kind}") for kind in ("job", "data", "environment", "model", "component",
                                                            "code", "datastore")]

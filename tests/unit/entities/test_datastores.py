@@ -5,7 +5,8 @@ import pytest
 
 import azureml_v2
 from azureml_v2.entities import datastore as D
-from test_models import located_problems, write_yaml
+
+from .test_models import located_problems, write_yaml
 
 SECRETS = {"account_key": "acc0untKEY==", "sas_token": "?sv=2024&sig=s1gnature", "client_secret": "cl1ent-s3cret",
            "certificate": "MIIcertificate"}

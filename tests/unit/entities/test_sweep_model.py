@@ -13,7 +13,7 @@ from azureml_v2.sweep import (BanditPolicy, BayesianSamplingAlgorithm, Choice, G
                               QUniform, Randint, RandomSamplingAlgorithm, SweepJob, SweepJobLimits,
                               TruncationSelectionPolicy, Uniform)
 from conftest import CORPUS, SEED
-from corpus_kinds import corpus_files
+from support.corpus_kinds import corpus_files
 
 BASE = """\
 $schema: https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json

@@ -121,7 +121,7 @@ def _seed(client) -> None:
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    from .conftest import Client
+    from support.local import Client
     wsgi = make_app(tmp_path_factory.mktemp("home"), run_jobs=False, user="spec")
     for name in FILES:
         SCHEMAS[name].app = wsgi

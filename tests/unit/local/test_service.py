@@ -3,21 +3,18 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.local import WS, Client
 
 from azureml_v2.local.service import API_VERSION, make_app
 from azureml_v2.local.store import DB_NAME, MIGRATIONS, Page, Store, StoreError
 
-from .conftest import WS, Client
 
 ASSETS = {  # kind: (spec definition stem, a valid version body, an immutable field changed, the field's path)
     "codes": ("Code", {"codeUri": "azureml://datastores/workspaceblobstore/paths/LocalUpload/0ab/src"},
@@ -37,7 +34,7 @@ COMMAND_JOB = {"jobType": "Command", "command": "python train.py", "environmentI
 
 @pytest.fixture
 def app(home):
-    """The REST layer alone: created jobs stay NotStarted (tests/local/test_runner.py runs them)."""
+    """The REST layer alone: created jobs stay NotStarted (tests/integration/local/test_runner.py runs them)."""
     app = make_app(home, page_size=3, max_body=64 * 1024, user="tester", run_jobs=False)
     yield app
     app.close()
@@ -346,27 +343,6 @@ def test_set_job_status_is_compare_and_set(client, app):
     assert client.get("/jobs/j").json["properties"]["status"] == "Starting"
 
 
-def test_a_job_whose_runner_died_reads_as_failed(client, app):
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    for name in ("gone", "silent", "alive", "starting"):
-        client.put(f"/jobs/{name}", {"properties": COMMAND_JOB})
-    app.store.set_runner("local", "starting", os.getpid())  # started, not yet claimed: no heartbeat to judge
-    assert app.store.claim_job("local", "gone", dead.pid)
-    assert not app.store.claim_job("local", "gone", os.getpid())  # claimed once
-    assert app.store.claim_job("local", "silent", os.getpid())
-    assert app.store.claim_job("local", "alive", os.getpid())
-    app.store.connection().execute("UPDATE jobs SET heartbeat_at = heartbeat_at - 10 "
-                                   "WHERE name IN ('silent', 'starting')")
-    gone = client.get("/jobs/gone").json["properties"]
-    assert gone["status"] == "Failed" and "the runner stopped" in gone["properties"]["Error"]
-    assert {job["name"]: job["properties"]["status"] for page in client.pages("/jobs") for job in page} == {
-        "gone": "Failed", "silent": "Failed", "alive": "Queued", "starting": "NotStarted"}
-    assert app.store.heartbeat("local", "alive", os.getpid()) == "Queued"
-    assert app.store.heartbeat("local", "alive", dead.pid) is None  # not this runner's job
-    assert app.store.get_job("local", "silent")["ended_at"]
-
-
 def test_run_properties_are_read_only(client, app):
     client.put("/jobs/j", {"properties": COMMAND_JOB})
     app.store.claim_job("local", "j", os.getpid())
@@ -546,43 +522,6 @@ def test_concurrent_writers_keep_the_store_consistent(home):
     assert client.get("/models/shared").json["properties"]["nextVersion"] == "161"
     assert sum(len(p) for p in client.pages("/jobs")) == 160
     assert app.store.connection().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-
-
-WRITER = """
-import sys
-from azureml_v2.local.service import make_app
-from local.conftest import Client
-client = Client(make_app(sys.argv[1], run_jobs=False))
-i = 0
-while True:
-    i += 1
-    client.put(f"/models/m/versions/{i}", {"properties": {"tags": {"n": str(i)}}})
-    client.put(f"/jobs/j{i}", {"properties": {"jobType": "Pipeline"}})
-    print(i, flush=True)
-"""
-
-
-def test_kill_9_mid_write_leaves_a_consistent_store(home, tmp_path):
-    script = tmp_path / "writer.py"
-    script.write_text(WRITER)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), *sys.path])}
-    proc = subprocess.Popen([sys.executable, str(script), str(home)], stdout=subprocess.PIPE, env=env)
-    for _ in range(30):  # let it commit a few rounds, then kill it mid-flight
-        proc.stdout.readline()
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    proc.stdout.close()
-    store = Store(home)
-    conn = store.connection()
-    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    versions = conn.execute("SELECT count(*), max(CAST(version AS INTEGER)) FROM versions").fetchone()
-    assert versions[0] == versions[1] >= 30
-    next_version = conn.execute("SELECT next_version FROM containers WHERE name = 'm'").fetchone()[0]
-    assert next_version == versions[1] + 1
-    jobs = conn.execute("SELECT count(*) FROM jobs").fetchone()[0]
-    assert jobs in (versions[0], versions[0] - 1)
-    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-    store.close()
 
 
 def test_migrations_run_from_an_empty_file_once(home):

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from support.local import local_client
 
 from azureml_v2 import ValidationError
 from azureml_v2._yaml.api import load_component
 from azureml_v2.entities.assets import BuildContext, Code, Data, Environment
 from azureml_v2.entities.model import Model
-
-from .conftest import local_client
 
 
 def _datastore_folder(ml_client, uri: str) -> Path:
