@@ -19,7 +19,8 @@ if TYPE_CHECKING:  # annotations only: type checkers see the real names
                            JobResources, JobService, LocalDatastore, ManagedIdentity, Model, MpiDistribution, Output,
                            PyTorchDistribution, QueueSettings, SasTokenConfiguration, ServicePrincipalConfiguration,
                            SweepJob, TensorFlowDistribution, UnsupportedDatastore, UserIdentity)
-    from .exceptions import AzureMLError, JobFailedError, JobStateError, NotSupportedError, ValidationError
+    from .exceptions import (AzureMLError, JobFailedError, JobStateError, NotAvailableError, NotSupportedError,
+                             ValidationError)
     from .operations._base import ListViewType
 
 __version__ = "0.1.0"
@@ -31,6 +32,7 @@ _EXPORTS = {
     "AzureMLError": ".exceptions",
     "ValidationError": ".exceptions",
     "NotSupportedError": ".exceptions",
+    "NotAvailableError": ".exceptions",
     "JobStateError": ".exceptions",
     "JobFailedError": ".exceptions",
     "load_job": "._yaml.api",

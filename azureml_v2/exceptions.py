@@ -69,14 +69,6 @@ class ValidationError(AzureMLError, ValueError):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
-
-class NotAvailableError(ValidationError):
-    """A call this workspace cannot answer, such as metrics on an Azure ML workspace: `what` is not available
-    on `where`; `hint` says what to use instead."""
-
-    def __init__(self, what: str, where: str, hint: str):
-        super().__init__(f"{what} is not available on {where}: {hint}")
-        self.what, self.where, self.hint = what, where, hint
     @classmethod
     def of(cls, problems: list[Problem]) -> "ValidationError":
         """A NotSupportedError when every problem is something not supported yet, else a ValidationError."""
@@ -87,6 +79,15 @@ class NotAvailableError(ValidationError):
 
 class NotSupportedError(ValidationError):
     """Input Azure ML accepts that this package does not handle yet (a job type, a field, a datastore kind)."""
+
+
+class NotAvailableError(ValidationError):
+    """A call this workspace cannot answer, such as metrics on an Azure ML workspace: `what` is not available
+    on `where`; `hint` says what to use instead."""
+
+    def __init__(self, what: str, where: str, hint: str):
+        super().__init__(f"{what} is not available on {where}: {hint}")
+        self.what, self.where, self.hint = what, where, hint
 
 
 class JobStateError(AzureMLError, RuntimeError):

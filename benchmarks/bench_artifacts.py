@@ -98,7 +98,7 @@ def bench_ignored(base: Path) -> list[tuple]:
 
 def blob_rounds(base: Path, quick: bool, rounds: int = ROUNDS) -> list[tuple[str, int, list[dict]]] | str:
     """Upload to Azurite: (case, bytes, [{contender: seconds} per round]), or why it was skipped."""
-    from artifacts.conftest import azurite, connection_string
+    from support.azurite import azurite, connection_string
 
     out = []
     with azurite() as url:

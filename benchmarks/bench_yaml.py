@@ -129,7 +129,7 @@ def workdir() -> tuple[Path, dict[str, str]]:
         if not dest.parent.exists():
             shutil.copytree(src.parent, dest.parent)
     sys.path.insert(0, str(REPO / "tests"))
-    from corpus_kinds import create_missing_paths
+    from support.corpus_kinds import create_missing_paths
     create_missing_paths(root)
     return root, {kind: str(root / rel) for kind, rel in JOBS.items()}
 

@@ -1,0 +1,41 @@
+"""ml_client.jobs on a local workspace that runs its jobs: stream, download and get_metrics of a real run."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from support.local import local_client
+
+from azureml_v2.entities.assets import Environment
+from azureml_v2.entities.inputs import Output
+from azureml_v2.entities.job import CommandJob
+
+pytestmark = pytest.mark.integration
+
+
+# -- a real run on this machine ------------------------------------------------------------------------
+def test_a_real_run_streams_downloads_and_reports_metrics(tmp_path):
+    pytest.importorskip("mlflow")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "train.py").write_text(
+        "import os, sys, mlflow\n"
+        "for step, rmse in enumerate((0.5, 0.25)):\n"
+        "    mlflow.log_metric('rmse', rmse, step=step)\n"
+        "os.makedirs('outputs', exist_ok=True)\n"
+        "open('outputs/model.txt', 'w').write('weights')\n"
+        "open(os.path.join(sys.argv[1], 'scores.csv'), 'w').write('1\\n')\n"
+        "print('trained')\n")
+    job = CommandJob(name="real", command="python train.py ${{outputs.scores}}", code=str(src),
+                     environment=Environment(image="python:3.11"), compute="local",
+                     outputs={"scores": Output(type="uri_folder")})
+    with local_client(tmp_path / "home") as ml_client:
+        ml_client.jobs.create_or_update(job)
+        out = io.StringIO()
+        assert ml_client.jobs.stream("real", out=out).status == "Completed"
+        assert "trained\n" in out.getvalue() and out.getvalue().endswith("Status: Completed\n")
+        ml_client.jobs.download("real", download_path=tmp_path / "dl", all=True)
+        assert (tmp_path / "dl" / "artifacts" / "outputs" / "model.txt").read_text() == "weights"
+        assert (tmp_path / "dl" / "scores" / "scores.csv").read_text() == "1\n"
+        metrics = ml_client.jobs.get_metrics("real")
+        assert [(step, value) for step, value, _ in metrics["rmse"]] == [(0, 0.5), (1, 0.25)]

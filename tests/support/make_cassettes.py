@@ -1,0 +1,538 @@
+"""(Re)write recordings/: vcrpy cassettes of MLClient's Azure (ARM) path, one per operation group and scenario.
+
+    /work/venv/bin/python tests/support/make_cassettes.py [--spec-dir DIR] [--out DIR]
+
+There is no live workspace to record against, so the exchanges are written here. Request bodies are literal:
+they are the contract, and replay matches what the SDK sends against them as JSON. Responses are laid out as
+the spec's x-ms-examples (their keys, order and service-computed fields) with realistic names in place of the
+examples' "string" placeholders. The output depends only on this file and the spec (same bytes every run), and
+the written cassettes stand alone: the tests do not need the spec to replay them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from pathlib import Path
+from urllib.parse import urlencode
+
+from vcr.request import Request
+from vcr.serialize import serialize
+from vcr.serializers import yamlserializer
+
+API_VERSION = "2024-04-01"
+HOST = "https://management.azure.com"
+SUBSCRIPTION = "5c3f7e1a-2b9d-4c8e-a6f0-8d1b3e5a7c92"
+RESOURCE_GROUP = "rg-contoso-ml"
+WORKSPACE = "mlw-contoso-dev"
+LOCATION = "westeurope"
+SCOPE = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/"
+         f"Microsoft.MachineLearningServices/workspaces/{WORKSPACE}")
+BLOB = "https://stcontosomldev.blob.core.windows.net/azureml-blobstore-8d2f4c1a-9b3e-4f6d-a7c5-1e2d3f4a5b6c"
+RECORDINGS = Path(__file__).resolve().parents[2] / "recordings"
+EXAMPLES = ("machinelearningservices/resource-manager/Microsoft.MachineLearningServices/stable/"
+            f"{API_VERSION}/examples")
+DEFAULT_SPEC = Path(__file__).resolve().parents[3] / "shared" / "azure-rest-spec"
+
+_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 404: "Not Found",
+            429: "Too Many Requests"}
+_USER = {"createdBy": "ada.lovelace@contoso.com", "createdByType": "User",
+         "lastModifiedBy": "ada.lovelace@contoso.com", "lastModifiedByType": "User"}
+RETRY_AFTER = 7  # seconds, on every 429
+POLL_RETRY_AFTER = 15  # seconds, while a long-running operation (compute delete, job cancel) runs
+
+
+# -- building blocks -----------------------------------------------------------------------------------------
+def arm_id(*segments: str) -> str:
+    return SCOPE + "".join(f"/{s}" for s in segments)
+
+
+def url(*segments: str, **query) -> str:
+    return f"{HOST}{arm_id(*segments)}?" + urlencode({"api-version": API_VERSION, **query}, safe="$")
+
+
+def system_data(created: str, modified: str | None = None) -> dict:
+    return {"createdAt": created, **_USER, "lastModifiedAt": modified or created}
+
+
+def error(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message, "details": []}}
+
+
+def shaped(template, actual):
+    """`actual` laid out as the example `template`: the example's keys first, in its order; the example's own
+    enum-like and numeric values (service-computed fields such as provisioningState) where `actual` says
+    nothing; then whatever else `actual` has. Placeholders, free text, URLs and dates of the example are
+    never carried over."""
+    if not (isinstance(template, dict) and isinstance(actual, dict)):
+        return actual
+    out = {}
+    for key, value in template.items():
+        if key in actual:
+            out[key] = shaped(value, actual[key])
+        elif isinstance(value, (bool, int, float)) or (isinstance(value, str) and value.isalpha()
+                                                        and value != "string"):
+            out[key] = value
+    out.update((k, v) for k, v in actual.items() if k not in out)
+    return out
+
+
+class Spec:
+    """The x-ms-examples of the spec, read at generation time only."""
+
+    def __init__(self, root: Path):
+        self.examples = root / EXAMPLES
+        if not self.examples.is_dir():
+            raise SystemExit(f"no examples at {self.examples}: pass --spec-dir")
+
+    def body(self, example: str) -> dict:
+        """The body of the example's 200 response."""
+        data = json.loads((self.examples / f"{example}.json").read_text(encoding="utf-8"))
+        return data["responses"]["200"]["body"]
+
+    def resource(self, example: str, actual: dict) -> dict:
+        return shaped(self.body(example), actual)
+
+
+class Cassette:
+    """The exchanges of one scenario, in the order the client makes them."""
+
+    def __init__(self, name: str):
+        self.name, self.requests, self.responses = name, [], []
+
+    def add(self, method: str, uri: str, status: int, body=None, *, sent: dict | None = None,
+            headers: dict | None = None) -> None:
+        request_headers = {"Content-Type": "application/json"} if sent is not None else {}
+        self.requests.append(Request(method, uri, None if sent is None else json.dumps(sent), request_headers))
+        n = len(self.responses)
+        request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.name}#{n}"))
+        response_headers = {"Cache-Control": ["no-cache"], "Date": ["Sat, 28 Nov 2026 10:00:00 GMT"],
+                            "x-ms-request-id": [request_id], "x-ms-correlation-request-id": [request_id]}
+        payload = b""
+        if body is not None:
+            payload = json.dumps(body).encode()
+            response_headers["Content-Type"] = ["application/json; charset=utf-8"]
+        response_headers["Content-Length"] = [str(len(payload))]
+        response_headers.update((k, [str(v)]) for k, v in (headers or {}).items())
+        self.responses.append({"status": {"code": status, "message": _REASONS[status]},
+                               "headers": response_headers, "body": {"string": payload}})
+
+    def write(self, root: Path) -> None:
+        path = root / f"{self.name}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(serialize({"requests": self.requests, "responses": self.responses}, yamlserializer),
+                        encoding="utf-8")
+
+
+# -- versioned assets ----------------------------------------------------------------------------------------
+ASSET_FIELDS = {"isAnonymous": False, "isArchived": False}
+# collection -> (example folder, what the service adds to every version it returns, what of it the client
+# sends back when it updates a version it got from the service)
+KINDS = {
+    "codes": ("CodeVersion", {}, ASSET_FIELDS),
+    "data": ("DataVersionBase", {}, ASSET_FIELDS),
+    "environments": ("EnvironmentVersion", {"environmentType": "UserCreated", "osType": "Linux",
+                                            "autoRebuild": "Disabled", "provisioningState": "Succeeded"},
+                     {**ASSET_FIELDS, "osType": "Linux"}),
+    "models": ("ModelVersion", {"provisioningState": "Succeeded"}, ASSET_FIELDS),
+    "components": ("ComponentVersion", {"provisioningState": "Succeeded"}, ASSET_FIELDS),
+}
+CREATED, MODIFIED = "2026-11-20T09:14:03.512Z", "2026-11-20T09:15:41.027Z"
+
+
+def version_resource(spec: Spec, collection: str, name: str, version: str, props: dict, created: str = CREATED,
+                     modified: str | None = None) -> dict:
+    example, served, _ = KINDS[collection]
+    return spec.resource(f"Workspace/{example}/get", {
+        "id": arm_id(collection, name, "versions", version), "name": version,
+        "type": f"Microsoft.MachineLearningServices/workspaces/{collection}/versions",
+        "properties": {**props, **ASSET_FIELDS, **served}, "systemData": system_data(created, modified)})
+
+
+def asset_cassettes(spec: Spec, *, group: str, collection: str, name: str, version: str, create: dict,
+                    tags: dict, missing: str, others: list[tuple[str, dict, str]], archivable: bool,
+                    before_put=(), update: dict | None = None) -> list[Cassette]:
+    """The six scenarios of one asset kind.
+
+    create: the created version's properties, as sent; tags: what the update adds to what the client sends
+    back of the service's answer, unless `update` gives all the update sends; others: (version, properties,
+    createdAt) of the older versions listed after `version`; before_put: exchanges the client makes before
+    its first PUT.
+    """
+    update = update or {**create, **KINDS[collection][2], "tags": tags}
+    current = version_resource(spec, collection, name, version, update, modified=MODIFIED)
+    one = url(collection, name, "versions", version)
+    view = {"listViewType": "ActiveOnly"} if archivable else {}
+    cassettes = []
+
+    c = Cassette(f"{group}/create_then_update")
+    for exchange in before_put:
+        c.add(*exchange)
+    c.add("PUT", one, 201, version_resource(spec, collection, name, version, create), sent={"properties": create})
+    c.add("PUT", one, 200, current, sent={"properties": update})
+    cassettes.append(c)
+
+    c = Cassette(f"{group}/get")
+    c.add("GET", one, 200, current)
+    if archivable:
+        c.add("GET", url(collection, name, "versions", **{"$orderBy": "createdtime desc", "$top": 1}, **view), 200,
+              {"value": [current]})
+    cassettes.append(c)
+
+    cassettes.append(not_found(group, url(collection, name, "versions", missing), "UserError",
+                               f"Could not find {collection} {name} with version {missing} in workspace {WORKSPACE}."))
+
+    c = Cassette(f"{group}/list_pages")
+    listed = [current] + [version_resource(spec, collection, name, *other) for other in others]
+    next_link = url(collection, name, "versions", **view, **{"$skipToken": f"{name}-page-2"})
+    template = spec.body(f"Workspace/{KINDS[collection][0]}/list")
+    c.add("GET", url(collection, name, "versions", **view), 200,
+          shaped(template, {"value": listed[:2], "nextLink": next_link}))
+    c.add("GET", next_link, 200, {"value": listed[2:]})
+    cassettes.append(c)
+
+    cassettes.append(throttled(group, collection, one, current))
+
+    # the spec makes a workspace asset's DELETE synchronous (200 or 204, no 202): only registries' are long-running
+    c = Cassette(f"{group}/delete")
+    c.add("DELETE", one, 200)
+    c.add("DELETE", url(collection, name), 204)
+    cassettes.append(c)
+    return cassettes
+
+
+def not_found(group: str, uri: str, code: str, message: str) -> Cassette:
+    c = Cassette(f"{group}/not_found")
+    c.add("GET", uri, 404, error(code, message))
+    return c
+
+
+def throttled(group: str, collection: str, uri: str, resource: dict) -> Cassette:
+    c = Cassette(f"{group}/throttled")
+    c.add("GET", uri, 429, error("TooManyRequests", f"The request was throttled: too many requests to {collection} "
+                                                    f"in this workspace; retry after {RETRY_AFTER} seconds."),
+          headers={"Retry-After": RETRY_AFTER})
+    c.add("GET", uri, 200, resource)
+    return c
+
+
+def code_cassettes(spec: Spec) -> list[Cassette]:
+    create = {"description": "Training scripts of the churn model",
+              "codeUri": f"{BLOB}/LocalUpload/5f1e9c7a3b2d48e6a0c4f7b1d9e2a3c8/src"}
+    older = {**create, "codeUri": f"{BLOB}/LocalUpload/0a9b8c7d6e5f40312f1e0d9c8b7a6f5e/src"}
+    return asset_cassettes(spec, group="code", collection="codes", name="train-src", version="1", create=create,
+                           tags={"team": "churn"}, missing="9", others=[("0", older, "2026-11-18T16:02:11.870Z")],
+                           archivable=False)
+
+
+def data_cassettes(spec: Spec) -> list[Cassette]:
+    def month(m):
+        return {"description": "Customer churn snapshot", "dataType": "uri_folder",
+                "dataUri": f"azureml://datastores/workspaceblobstore/paths/churn/2026-{m}/"}
+    container = spec.resource("Workspace/DataContainer/get", {
+        "id": arm_id("data", "churn-data"), "name": "churn-data",
+        "type": "Microsoft.MachineLearningServices/workspaces/data",
+        "properties": {"dataType": "uri_folder", "isArchived": False, "latestVersion": "2", "nextVersion": "3"},
+        "systemData": system_data("2026-09-02T08:30:00.000Z", "2026-10-01T08:30:00.000Z")})
+    return asset_cassettes(spec, group="data", collection="data", name="churn-data", version="3",
+                           create=month("11"), tags={"source": "crm-export"}, missing="42",
+                           others=[("2", month("10"), "2026-10-01T08:30:00.000Z"),
+                                   ("1", month("09"), "2026-09-02T08:30:00.000Z")],
+                           archivable=True, before_put=[("GET", url("data", "churn-data"), 200, container)])
+
+
+CONDA = ("name: sklearn\nchannels:\n- conda-forge\ndependencies:\n- python=3.10\n- pip\n- pip:\n"
+         "  - scikit-learn==1.5.1\n  - mlflow==2.14.3\n")
+IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:{}.v1"
+ENVIRONMENT = {"description": "scikit-learn 1.5 with MLflow", "image": IMAGE.format("20240709"), "condaFile": CONDA}
+
+
+def environment_cassettes(spec: Spec) -> list[Cassette]:
+    return asset_cassettes(spec, group="environments", collection="environments", name="sklearn-env", version="4",
+                           create=ENVIRONMENT, tags={"framework": "sklearn"}, missing="99",
+                           others=[("3", {**ENVIRONMENT, "image": IMAGE.format("20240610")}, "2026-06-14T12:00:00Z"),
+                                   ("2", {**ENVIRONMENT, "image": IMAGE.format("20240516")}, "2026-05-20T12:00:00Z")],
+                           archivable=True)
+
+
+def model_cassettes(spec: Spec) -> list[Cassette]:
+    def trained_by(job):
+        return {"description": "Gradient boosted churn classifier", "modelType": "mlflow_model",
+                "modelUri": f"azureml://jobs/{job}/outputs/artifacts/paths/model/",
+                "flavors": {"python_function": {"data": {"loader_module": "mlflow.sklearn",
+                                                         "python_version": "3.10.14"}}},
+                "jobName": job}
+    baseline = {"modelType": "custom_model",
+                "modelUri": "azureml://datastores/workspaceblobstore/paths/models/churn-baseline.pkl"}
+    return asset_cassettes(spec, group="models", collection="models", name="churn-model", version="2",
+                           create=trained_by("quiet_lemon_7x2kq9"), tags={"auc": "0.91"}, missing="7",
+                           others=[("1", trained_by("brave_fig_3m8d1p"), "2026-10-12T10:20:30.000Z"),
+                                   ("0", baseline, "2026-09-30T07:45:00.000Z")],
+                           archivable=True)
+
+
+def component_spec(environment_version: str, version: str = "1", **description) -> dict:
+    return {"name": "train_churn", "version": version, "display_name": "Train churn model", **description,
+            "inputs": {"training_data": {"type": "uri_folder"}, "learning_rate": {"type": "number", "default": 0.01}},
+            "outputs": {"model": {"type": "mlflow_model"}},
+            "command": "python train.py --data ${{inputs.training_data}} --lr ${{inputs.learning_rate}} "
+                       "--model ${{outputs.model}}",
+            "code": "azureml:" + arm_id("codes", "train-src", "versions", "1"),
+            "environment": "azureml:" + arm_id("environments", "sklearn-env", "versions", environment_version),
+            "type": "command"}
+
+
+def component_cassettes(spec: Spec) -> list[Cassette]:
+    described = component_spec("4", description="Trains the churn classifier")
+    tags = {"stage": "experimental"}
+    # the component names its environment azureml:sklearn-env@latest: the client resolves it first
+    latest_env = url("environments", "sklearn-env", "versions",
+                     **{"$orderBy": "createdtime desc", "$top": 1, "listViewType": "ActiveOnly"})
+    env = version_resource(spec, "environments", "sklearn-env", "4", ENVIRONMENT)
+    return asset_cassettes(spec, group="components", collection="components", name="train_churn", version="1",
+                           create={"description": "Trains the churn classifier", "componentSpec": described},
+                           tags=tags, missing="5",
+                           others=[("0.9", {"componentSpec": component_spec("3", "0.9")}, "2026-08-08T08:08:08Z"),
+                                   ("0.1", {"componentSpec": component_spec("2", "0.1")}, "2026-07-07T07:07:07Z")],
+                           archivable=True, before_put=[("GET", latest_env, 200, {"value": [env]})],
+                           # componentSpec repeats description and tags
+                           update={**ASSET_FIELDS, "description": "Trains the churn classifier", "tags": tags,
+                                   "componentSpec": {**described, "tags": tags}})
+
+
+# -- datastores ----------------------------------------------------------------------------------------------
+ACCOUNT_KEY = "ZmFrZS1hY2NvdW50LWtleS1mb3ItdGhlLWNhc3NldHRlcy1ub3QtYS1zZWNyZXQ="  # "fake-account-key-..."
+
+
+def datastore_resource(spec: Spec, name: str, props: dict, created: str, modified: str | None = None) -> dict:
+    shown = {**props, "credentials": {**props["credentials"], "secrets": {"secretsType": "AccountKey"}},
+             "endpoint": "core.windows.net", "protocol": "https", "isDefault": name == "workspaceblobstore",
+             "serviceDataAccessAuthIdentity": "None"}
+    return spec.resource("Datastore/get", {"id": arm_id("datastores", name), "name": name,
+                                           "type": "Microsoft.MachineLearningServices/workspaces/datastores",
+                                           "properties": shown, "systemData": system_data(created, modified)})
+
+
+def blob_store(container: str, **extra) -> dict:
+    return {"credentials": {"credentialsType": "AccountKey", "secrets": {"secretsType": "AccountKey",
+                                                                         "key": ACCOUNT_KEY}},
+            "datastoreType": "AzureBlob", "accountName": "stcontosomldev", "containerName": container, **extra}
+
+
+def datastore_cassettes(spec: Spec) -> list[Cassette]:
+    name = "churn_landing"
+    create = blob_store("churn-landing", description="Raw CRM exports")
+    update = {**create, "description": "Raw CRM exports (daily)", "tags": {"owner": "data-eng"}}
+    created, modified = "2026-11-19T11:00:00.000Z", "2026-11-19T11:05:00.000Z"
+    one = url("datastores", name)
+    default = datastore_resource(spec, "workspaceblobstore", blob_store(BLOB.rsplit("/", 1)[1]),
+                                 "2026-01-05T09:00:00.000Z")
+    cassettes = []
+
+    c = Cassette("datastores/create_then_update")
+    c.add("PUT", one, 201, datastore_resource(spec, name, create, created), sent={"properties": create})
+    c.add("PUT", one, 200, datastore_resource(spec, name, update, created, modified), sent={"properties": update})
+    cassettes.append(c)
+
+    c = Cassette("datastores/get")
+    c.add("GET", one, 200, datastore_resource(spec, name, update, created, modified))
+    c.add("GET", one, 200, datastore_resource(spec, name, update, created, modified))
+    c.add("POST", url("datastores", name, "listSecrets"), 200,
+          shaped(spec.body("Datastore/listSecrets"), {"secretsType": "AccountKey", "key": ACCOUNT_KEY}))
+    c.add("GET", url("datastores", isDefault="true"), 200, {"value": [default]})
+    cassettes.append(c)
+
+    cassettes.append(not_found("datastores", url("datastores", "old_landing"), "UserError",
+                               f"Datastore old_landing was not found in workspace {WORKSPACE}."))
+
+    c = Cassette("datastores/list_pages")
+    next_link = url("datastores", **{"$skipToken": "datastores-page-2"})
+    artifacts = datastore_resource(spec, "workspaceartifactstore", blob_store("azureml"), "2026-01-05T09:00:00.000Z")
+    c.add("GET", url("datastores"), 200, shaped(spec.body("Datastore/list"), {"value": [default, artifacts],
+                                                                               "nextLink": next_link}))
+    c.add("GET", next_link, 200, {"value": [datastore_resource(spec, name, update, created, modified)]})
+    cassettes.append(c)
+
+    cassettes.append(throttled("datastores", "datastores", one, datastore_resource(spec, name, update, created,
+                                                                                     modified)))
+
+    c = Cassette("datastores/delete")  # synchronous in the spec, as the assets' deletes
+    c.add("DELETE", one, 200)
+    cassettes.append(c)
+    return cassettes
+
+
+# -- compute -------------------------------------------------------------------------------------------------
+def compute_request(max_nodes: int) -> dict:
+    return {"location": LOCATION, "properties": {"computeType": "AmlCompute", "properties": {
+        "vmSize": "STANDARD_DS3_V2", "vmPriority": "LowPriority",
+        "scaleSettings": {"minNodeCount": 0, "maxNodeCount": max_nodes, "nodeIdleTimeBeforeScaleDown": "PT2M"}}}}
+
+
+def compute_resource(spec: Spec, name: str, body: dict, state: str = "Succeeded") -> dict:
+    props = body["properties"]
+    own = props.get("properties", {})
+    if props["computeType"] == "AmlCompute":
+        own = {**own, "osType": "Linux", "allocationState": "Steady", "currentNodeCount": 0, "targetNodeCount": 0,
+               "allocationStateTransitionTime": "2026-11-20T09:31:12.448Z"}
+    else:
+        own = {**own, "state": "Running", "computeInstanceAuthorizationType": "personal"}
+    return spec.resource(f"Compute/get/{props['computeType']}", {
+        "id": arm_id("computes", name), "type": "Microsoft.MachineLearningServices/workspaces/computes",
+        "name": name, "location": body["location"],
+        "properties": {**props, "createdOn": "2026-11-20T09:25:40.0000000+00:00",
+                       "modifiedOn": "2026-11-20T09:31:12.0000000+00:00", "provisioningState": state,
+                       "properties": own}})
+
+
+def operation_status(operation: str, query: str = "") -> str:
+    return (f"{HOST}/subscriptions/{SUBSCRIPTION}/providers/Microsoft.MachineLearningServices/locations/{LOCATION}/"
+            f"computeOperationsStatus/{operation}?api-version={API_VERSION}&service=new{query}")
+
+
+def compute_cassettes(spec: Spec) -> list[Cassette]:
+    name = "cpu-cluster"
+    one = url("computes", name)
+    cassettes = []
+
+    c = Cassette("compute/create_then_update")
+    create, update = compute_request(4), compute_request(8)
+    status = operation_status("c7a1e0f4-3d2b-4b9a-8e6f-0a1b2c3d4e5f")
+    c.add("PUT", one, 201, compute_resource(spec, name, create, "Creating"), sent=create,
+          headers={"Azure-AsyncOperation": status})
+    c.add("GET", status, 200, {"status": "InProgress"})
+    c.add("GET", status, 200, {"status": "Succeeded"})
+    c.add("GET", one, 200, compute_resource(spec, name, create))
+    c.add("PUT", one, 200, compute_resource(spec, name, update), sent=update)
+    cassettes.append(c)
+
+    c = Cassette("compute/get")
+    c.add("GET", one, 200, compute_resource(spec, name, update))
+    cassettes.append(c)
+
+    cassettes.append(not_found("compute", url("computes", "gpu-cluster-old"), "NotFound",
+                               f"Compute gpu-cluster-old was not found in workspace {WORKSPACE}."))
+
+    c = Cassette("compute/list_pages")
+    instance = {"location": LOCATION, "properties": {"computeType": "ComputeInstance",
+                                                     "properties": {"vmSize": "STANDARD_DS11_V2"}}}
+    gpu = {"location": LOCATION, "properties": {"computeType": "AmlCompute", "properties": {
+        "vmSize": "STANDARD_NC6S_V3", "vmPriority": "Dedicated",
+        "scaleSettings": {"minNodeCount": 0, "maxNodeCount": 2, "nodeIdleTimeBeforeScaleDown": "PT30M"}}}}
+    next_link = url("computes", **{"$skipToken": "computes-page-2"})
+    c.add("GET", url("computes"), 200, shaped(spec.body("Compute/list"), {
+        "value": [compute_resource(spec, name, update), compute_resource(spec, "ci-ada", instance)],
+        "nextLink": next_link}))
+    c.add("GET", next_link, 200, {"value": [compute_resource(spec, "gpu-cluster", gpu)]})
+    cassettes.append(c)
+
+    cassettes.append(throttled("compute", "computes", one, compute_resource(spec, name, update)))
+
+    c = Cassette("compute/delete")
+    operation = "0f9e8d7c-6b5a-4d3c-9b2a-1f0e9d8c7b6a"
+    c.add("DELETE", url("computes", name, underlyingResourceAction="Delete"), 202,
+          headers={"Azure-AsyncOperation": operation_status(operation),
+                   "Location": operation_status(operation, "&type=location"), "Retry-After": POLL_RETRY_AFTER})
+    c.add("GET", operation_status(operation), 200, {"status": "InProgress"}, headers={"Retry-After": POLL_RETRY_AFTER})
+    c.add("GET", operation_status(operation), 200, {"status": "Succeeded"})
+    cassettes.append(c)
+    return cassettes
+
+
+# -- jobs ----------------------------------------------------------------------------------------------------
+JOB = "bold_otter_4k2m9x7q1z"
+
+
+def job_request(**extra) -> dict:
+    return {"properties": {
+        "jobType": "Command", "description": "Nightly churn training", "displayName": "train churn",
+        "experimentName": "churn", "computeId": arm_id("computes", "cpu-cluster"),
+        "inputs": {"training_data": {"jobInputType": "uri_folder",
+                                     "uri": "azureml://datastores/workspaceblobstore/paths/churn/2026-11/"},
+                   "learning_rate": {"jobInputType": "literal", "value": "0.01"}},
+        "outputs": {"model": {"jobOutputType": "mlflow_model"}},
+        "command": "python train.py --data ${{inputs.training_data}} --lr ${{inputs.learning_rate}} "
+                   "--model ${{outputs.model}}",
+        "codeId": arm_id("codes", "train-src", "versions", "1"),
+        "environmentId": arm_id("environments", "sklearn-env", "versions", "4"), **extra}}
+
+
+def job_resource(spec: Spec, name: str, body: dict, status: str, modified: str | None = None) -> dict:
+    props = body["properties"]
+    studio = (f"https://ml.azure.com/runs/{name}?wsid={SCOPE}&tid=72f988bf-86f1-41af-91ab-2d7cd011db47")
+    outputs = {key: {**value, "mode": "ReadWriteMount",
+                     "uri": f"azureml://datastores/workspaceartifactstore/paths/ExperimentRun/dcid.{name}/{key}"}
+               for key, value in props["outputs"].items()}
+    return spec.resource("Job/CommandJob/get", {
+        "id": arm_id("jobs", name), "name": name, "type": "Microsoft.MachineLearningServices/workspaces/jobs",
+        "properties": {**props, "status": status, "outputs": outputs, "isArchived": False,
+                       "services": {"Studio": {"jobServiceType": "Studio", "endpoint": studio},
+                                    "Tracking": {"jobServiceType": "Tracking",
+                                                 "endpoint": f"azureml://{LOCATION}.api.azureml.ms/mlflow/v1.0"
+                                                             f"{SCOPE}?"}},
+                       "identity": {"identityType": "AMLToken"},
+                       "resources": {"instanceCount": 1, "shmSize": "2g"}},
+        "systemData": system_data(CREATED, modified)})
+
+
+def job_cassettes(spec: Spec) -> list[Cassette]:
+    one = url("jobs", JOB)
+    create, update = job_request(), job_request(tags={"trigger": "nightly"})
+    running = job_resource(spec, JOB, update, "Running", MODIFIED)
+    cassettes = []
+
+    c = Cassette("jobs/create_then_update")
+    c.add("PUT", one, 201, job_resource(spec, JOB, create, "Starting"), sent=create)
+    c.add("PUT", one, 200, running, sent=update)
+    cassettes.append(c)
+
+    c = Cassette("jobs/get")
+    c.add("GET", one, 200, running)
+    cassettes.append(c)
+
+    cassettes.append(not_found("jobs", url("jobs", "lost_job"), "UserError",
+                               f"Could not find job lost_job in workspace {WORKSPACE}."))
+
+    c = Cassette("jobs/list_pages")
+    view = {"listViewType": "ActiveOnly"}
+    older = [job_resource(spec, n, job_request(), s) for n, s in (("calm_fern_8d2k1m0z7q", "Completed"),
+                                                                  ("eager_pine_2x9w4r6t1y", "Failed"))]
+    next_link = url("jobs", **view, **{"$skipToken": "jobs-page-2"})
+    c.add("GET", url("jobs", **view), 200, shaped(spec.body("Job/CommandJob/list"), {
+        "value": [running, older[0]], "nextLink": next_link}))
+    c.add("GET", next_link, 200, {"value": older[1:]})
+    cassettes.append(c)
+
+    cassettes.append(throttled("jobs", "jobs", one, running))
+
+    # Jobs_Cancel is the jobs' long-running operation (final state via Location)
+    c = Cassette("jobs/cancel")
+    result = (f"{HOST}/subscriptions/{SUBSCRIPTION}/providers/Microsoft.MachineLearningServices/locations/{LOCATION}/"
+              f"mfeOperationResults/jc:7d1e5b2a-4c3f-4e8d-9a6b-0c1d2e3f4a5b:{JOB}?api-version={API_VERSION}")
+    c.add("POST", url("jobs", JOB, "cancel"), 202, headers={"Location": result, "Retry-After": POLL_RETRY_AFTER})
+    c.add("GET", result, 202, headers={"Location": result, "Retry-After": POLL_RETRY_AFTER})
+    c.add("GET", result, 200)
+    cassettes.append(c)
+    return cassettes
+
+
+GROUPS = (code_cassettes, data_cassettes, environment_cassettes, model_cassettes, component_cassettes,
+          datastore_cassettes, compute_cassettes, job_cassettes)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--spec-dir", type=Path, default=DEFAULT_SPEC, help="azure-rest-spec folder")
+    parser.add_argument("--out", type=Path, default=RECORDINGS, help="where to write (default: %(default)s)")
+    args = parser.parse_args(argv)
+    spec = Spec(args.spec_dir)
+    cassettes = [c for group in GROUPS for c in group(spec)]
+    for cassette in cassettes:
+        cassette.write(args.out)
+    print(f"{len(cassettes)} cassettes, {sum(len(c.requests) for c in cassettes)} interactions in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""`azml server` without serving: token files, the token command, stale state files."""
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from azureml_v2.local.api import server
+
+
+def test_tokens_are_0600_and_a_loose_or_empty_one_is_refused(tmp_path):
+    token, created = server.ensure_token(tmp_path)
+    reader, _ = server.ensure_token(tmp_path, server.READER)
+    assert created and token != reader and len(token) >= 40
+    for role in (server.CONTRIBUTOR, server.READER):
+        assert stat.S_IMODE((tmp_path / server.TOKEN_FILES[role]).stat().st_mode) == 0o600
+    assert server.ensure_token(tmp_path) == (token, False)
+    os.chmod(tmp_path / server.TOKEN_FILE, 0o644)
+    with pytest.raises(PermissionError, match="may be read by others"):
+        server.ensure_token(tmp_path)
+    with pytest.raises(ValueError, match="empty"):
+        server.require_token(lambda e, s: [], "")
+
+
+def test_the_cli_prints_where_the_reader_token_is_and_prints_it_on_request(tmp_path, monkeypatch, capsys):
+    from azureml_v2.cli.main import main
+
+    monkeypatch.setenv("AZUREML_V2_HOME", str(tmp_path))
+    assert main(["server", "token", "--role", "reader"]) == 0
+    assert capsys.readouterr().out.strip() == (tmp_path / "server-reader.token").read_text().strip()
+
+
+@pytest.mark.parametrize("stale", ['{"pid": PID, "started": 1, "endpoint": "http://127.0.0.1:1"}',
+                                   '{"pid": 999999999, "endpoint": "http://127.0.0.1:1"}', "{not json", ""])
+def test_a_stale_state_file_does_not_count_as_a_running_server(tmp_path, stale):
+    """A state file whose pid is gone, or now another process (a reused pid: its start time differs)."""
+    tmp_path.joinpath(server.STATE_FILE).write_text(stale.replace("PID", str(os.getpid())))
+    assert server.status(tmp_path) is None
+    assert server.stop(tmp_path) is False and not tmp_path.joinpath(server.STATE_FILE).exists()

@@ -1,0 +1,108 @@
+"""Datastore operations against the local workspace: create, get with and without secrets, default, list,
+delete."""
+from __future__ import annotations
+
+import pytest
+from azure.core.exceptions import ResourceNotFoundError
+
+from azureml_v2.entities.datastore import AccountKeyConfiguration, AzureBlobDatastore
+
+KEY = "c2VjcmV0LWFjY291bnQta2V5LWZvci10ZXN0cw=="
+
+
+def _blob(name="training", **kwargs):
+    return AzureBlobDatastore(name=name, account_name="mystorage", container_name="data",
+                              credentials=AccountKeyConfiguration(account_key=KEY), **kwargs)
+
+
+def test_secrets_come_back_only_when_asked_for(ml_client):
+    created = ml_client.datastores.create_or_update(_blob(description="training data"))
+    assert (created.name, created.account_name, created.description) == ("training", "mystorage", "training data")
+    assert created.credentials.account_key is None
+    assert ml_client.datastores.get("training").credentials.account_key is None
+    assert ml_client.datastores.get("training", include_secrets=True).credentials.account_key == KEY
+    listed = {d.name: d for d in ml_client.datastores.list(include_secrets=True)}
+    assert listed["training"].credentials.account_key == KEY
+    assert listed["workspaceblobstore"].credentials is None  # identity-based: nothing to fetch
+
+
+def test_default_list_and_delete(ml_client):
+    assert ml_client.datastores.get_default().name == "workspaceblobstore"
+    ml_client.datastores.create_or_update(_blob())
+    assert sorted(d.name for d in ml_client.datastores.list()) == [
+        "training", "workspaceartifactstore", "workspaceblobstore"]
+    ml_client.datastores.delete("training")
+    with pytest.raises(ResourceNotFoundError, match="training"):
+        ml_client.datastores.get("training")
+
+
+@pytest.mark.parametrize("endpoint, protocol, url", [
+    (None, None, "https://mystorage.blob.core.windows.net"),
+    ("core.chinacloudapi.cn", "wasbs", "https://mystorage.blob.core.chinacloudapi.cn"),
+    ("http://127.0.0.1:10000/devstoreaccount1/", None, "http://127.0.0.1:10000/devstoreaccount1"),
+    ("127.0.0.1:10000", None, "http://127.0.0.1:10000/mystorage"),
+    ("azurite:10000", "https", "https://azurite:10000/mystorage"),
+])
+def test_blob_account_url_is_the_cloud_suffix_or_an_emulator_address(endpoint, protocol, url):
+    from azureml_v2.operations.datastores import _account_url
+    assert _account_url(_blob(endpoint=endpoint, protocol=protocol)) == url
+
+
+_ONE_LAKE = {"name": "fabric", "properties": {
+    "datastoreType": "OneLake", "description": "lakehouse", "tags": {"team": "bi"}, "isDefault": True,
+    "oneLakeWorkspaceName": "ws", "endpoint": "onelake.dfs.fabric.microsoft.com",
+    "artifact": {"artifactType": "LakeHouse", "artifactName": "sales"}, "credentials": {"credentialsType": "None"}}}
+_HDFS = {"name": "cluster", "properties": {
+    "datastoreType": "Hdfs", "nameNodeAddress": "namenode", "protocol": "http",
+    "credentials": {"credentialsType": "KerberosPassword", "kerberosPrincipal": "me", "kerberosRealm": "R",
+                    "kerberosKdcAddress": "kdc"}}}
+
+
+def _azure_workspace_with(*datastores):
+    """An MLClient on a stub Azure ML workspace that answers datastore GETs (list and by name) and counts
+    requests; listSecrets must never be asked for a type we cannot read."""
+    import json
+
+    from azure.core.credentials import AccessToken
+
+    from azureml_v2._client import MLClient
+    from azureml_v2._http.inprocess import WSGITransport
+
+    by_name = {d["name"]: d for d in datastores}
+    requests = []
+
+    def app(environ, start_response):
+        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        requests.append((method, path))
+        name = path.rsplit("/datastores", 1)[1].strip("/")
+        body = by_name.get(name) if name else {"value": list(datastores)}
+        status = "200 OK" if method == "GET" and body else "404 Not Found"
+        start_response(status, [("Content-Type", "application/json")])
+        return [json.dumps(body or {"error": {"code": "NotFound", "message": f"{method} {path}"}}).encode()]
+
+    class Credential:
+        def get_token(self, *scopes, **kwargs):
+            return AccessToken("t", 2**40)
+
+    client = MLClient(Credential(), "11111111-2222-3333-4444-555555555555", "rg", "ws",
+                      transport=WSGITransport(app), retry_total=0)
+    return client, requests
+
+
+def test_datastore_types_we_do_not_handle_are_listed_and_read_but_not_written():
+    from azureml_v2 import ValidationError
+
+    client, requests = _azure_workspace_with(_ONE_LAKE, _HDFS)
+    listed = {d.name: d for d in client.datastores.list(include_secrets=True)}
+    fabric, cluster = listed["fabric"], listed["cluster"]
+    assert (fabric.type, fabric.description, fabric.tags, fabric.is_default) == ("OneLake", "lakehouse",
+                                                                                  {"team": "bi"}, True)
+    assert (cluster.type, cluster.description, cluster.tags, cluster.is_default) == ("Hdfs", None, None, False)
+    assert all(method == "GET" for method, _ in requests)  # no listSecrets for what we cannot read
+    assert client.datastores.get("cluster", include_secrets=True) == cluster
+    assert "OneLake" in str(fabric)
+    with pytest.raises(ValidationError, match="datastore 'fabric': type OneLake is not supported yet"):
+        client.datastores.create_or_update(fabric)
+    with pytest.raises(ValidationError, match="not supported yet"):
+        fabric.dump()
+    assert [m for m, _ in requests].count("PUT") == 0
