@@ -177,6 +177,27 @@ def local_job_figure(table: Table, runs: int, base: Path) -> None:
         table.add("local `echo hello` job, create to Completed (SDK)", "s", timed(echo_hello, runs), target=1.0)
 
 
+ECHO_JOB = """\
+$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json
+command: echo hello
+environment:
+  image: python:3.11-slim
+"""
+
+
+def cli_job_figure(table: Table, runs: int, base: Path) -> None:
+    exe = azml()
+    if exe is None:
+        table.skip("azml job create --stream", "skipped: azml is not installed")
+        return
+    job = base / "echo.yml"
+    job.write_text(ECHO_JOB)
+    env = {**os.environ, "AZUREML_V2_HOME": str(base / "cli-home")}
+    table.add("`azml job create -f echo.yml --stream`, to Completed (wall)", "s",
+              timed(lambda: subprocess.run([exe, "job", "create", "-f", str(job), "--stream"], check=True,
+                                           capture_output=True, env=env), runs), target=0.5)
+
+
 def job_list_figure(table: Table, runs: int, quick: bool, base: Path) -> None:
     from azureml_v2.local import make_app
     from azureml_v2.local.core.assets import put_asset_version
@@ -231,6 +252,7 @@ def main() -> int:
         upload_figures(table, runs, args.quick, base)
         help_figure(table, runs)
         local_job_figure(table, runs, base)
+        cli_job_figure(table, runs, base)
         job_list_figure(table, runs, args.quick, base)
         sweep_figures(table, runs, args.quick, base)
         server_figures(table, runs, args.quick)

@@ -27,6 +27,8 @@ def test_supervision_fails_a_job_whose_runner_died_and_a_read_changes_nothing(cl
     assert app.store.claim_job("local", "alive", os.getpid())
     app.store.connection().execute("UPDATE jobs SET heartbeat_at = heartbeat_at - 10 "
                                    "WHERE name IN ('silent', 'starting')")
+    assert client.get("/jobs/gone").json["properties"]["status"] == "Queued"  # a read only reads
+    app.supervise()
     gone = client.get("/jobs/gone").json["properties"]
     assert gone["status"] == "Failed" and "the runner stopped" in gone["properties"]["Error"]
     assert {job["name"]: job["properties"]["status"] for page in client.pages("/jobs") for job in page} == {
