@@ -1,6 +1,7 @@
 """The backend interface, with the answers of a workspace that offers only the ARM API (Azure ML's)."""
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 
@@ -64,9 +65,9 @@ class Backend:
         """The file job `name` writes its log to, when this machine can read it; else None."""
         return None
 
-    def follow_interval(self, polling_interval: float) -> float:
-        """Seconds between two looks at a job being followed (its status, its log)."""
-        return polling_interval
+    def follow_delays(self, polling_interval: float):
+        """Seconds to wait before each look at a job being followed (its status, its log): an endless iterator."""
+        return itertools.repeat(polling_interval)
 
     def keeps_curated_environment(self, reference: str) -> bool:
         """Whether environment `reference` names a curated environment that goes to the service as it is

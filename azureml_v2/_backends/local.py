@@ -3,6 +3,7 @@
 process), child jobs and sweep trials, and metrics through its MLflow tracking API."""
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from .base import Backend
 # The in-process transport needs a URL to route; it never leaves this process.
 IN_PROCESS_URL = "http://localhost"
 LOG_POLL = 0.25  # seconds between reads of a job's log file and status, in this process
+FIRST_LOOKS = (0.02, 0.04, 0.08, 0.16)
 METRICS_PAGE = 1000
 PARENT_JOB_PARAM = "parentJobName"
 
@@ -68,8 +70,11 @@ class LocalBackend(Backend):
             return None
         return job_folder(self.home, workspace, name) / "user_logs" / "std_log.txt"
 
-    def follow_interval(self, polling_interval: float) -> float:
-        return LOG_POLL if self.home is not None else polling_interval
+    def follow_delays(self, polling_interval: float):
+        if self.home is None:
+            return super().follow_delays(polling_interval)
+        # a short job ends within a few looks: look soon, then every LOG_POLL (a read here costs no request)
+        return itertools.chain(FIRST_LOOKS, itertools.repeat(LOG_POLL))
 
     # -- environments --------------------------------------------------------------------------------------
     def keeps_curated_environment(self, reference: str) -> bool:

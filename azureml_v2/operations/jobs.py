@@ -194,7 +194,7 @@ class JobOperations(Operations):
         """
         out = out or sys.stdout
         resource = self._get("jobs", name)
-        interval = self._backend.follow_interval(self._ml_client.polling_interval)
+        delays = self._backend.follow_delays(self._ml_client.polling_interval)
         if resource.get("properties", {}).get("jobType") == "Sweep":
             metrics: dict[str, float | None] = {}  # ended trials' metrics: read once
             try:
@@ -202,7 +202,7 @@ class JobOperations(Operations):
             except NotAvailableError:  # no trials to show here: status changes, as for any job
                 pass
             else:
-                return self._stream_sweep(resource, view, metrics, interval, out)
+                return self._stream_sweep(resource, view, metrics, delays, out)
         log = self._backend.job_log(self._ml_client.workspace_name, name)
         tail = _Tail(log) if log is not None else None
         out.write(f"RunId: {name}\n")
@@ -221,17 +221,17 @@ class JobOperations(Operations):
                 self._status_line(out, tail, current)
                 break
             out.flush()
-            time.sleep(interval)
+            time.sleep(next(delays))
             resource = self._get("jobs", name)
         out.flush()
         return _ended(name, resource)
 
-    def _stream_sweep(self, resource: dict, view, metrics: dict, interval: float, out):
+    def _stream_sweep(self, resource: dict, view, metrics: dict, delays, out):
         live = LiveTable(out)
         out.write(f"RunId: {view.name}\n")
         while view.status not in TERMINAL_STATUSES:
             live.update(view)
-            time.sleep(interval)
+            time.sleep(next(delays))
             resource = self._get("jobs", view.name)
             view = self._sweep_view(resource, metrics)
         live.finish(view)

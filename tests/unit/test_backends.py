@@ -14,7 +14,7 @@ from azure.core.credentials import AccessToken
 
 from azureml_v2 import ValidationError
 from azureml_v2._backends.azure import ARM_ENDPOINT, AzureBackend
-from azureml_v2._backends.local import IN_PROCESS_URL, LOG_POLL, LocalBackend
+from azureml_v2._backends.local import FIRST_LOOKS, IN_PROCESS_URL, LOG_POLL, LocalBackend
 from azureml_v2._client import MLClient
 from azureml_v2._http.inprocess import WSGITransport
 from azureml_v2._yaml.api import load_job
@@ -65,7 +65,8 @@ def test_no_workspace_arguments_pick_the_local_workspace_in_this_process(tmp_pat
     assert client.endpoint == IN_PROCESS_URL and client.is_local and client.polling_interval == 1
     assert backend.storage_credential is None and backend.verifies_environment_at_submit
     assert backend.job_log("ws", "job") == tmp_path / "home" / "jobs" / "ws" / "job" / "user_logs" / "std_log.txt"
-    assert backend.follow_interval(7) == LOG_POLL
+    delays = backend.follow_delays(7)  # soon at first, then every LOG_POLL
+    assert [next(delays) for _ in range(len(FIRST_LOOKS) + 2)] == [*FIRST_LOOKS, LOG_POLL, LOG_POLL]
     assert not (tmp_path / "home").exists()  # choosing a backend opens nothing
 
 
@@ -75,7 +76,7 @@ def test_an_endpoint_picks_the_served_local_workspace():
     assert type(backend) is LocalBackend and client.is_local and client.home is None
     assert client.endpoint == "http://127.0.0.1:9" and client.polling_interval == 3
     assert backend.job_log("ws", "job") is None  # the job's files are the server's
-    assert backend.follow_interval(3) == 3
+    assert next(backend.follow_delays(3)) == 3
     assert backend.child_jobs("parent", "listing") == {"parentJobName": "parent"}
 
 
@@ -88,7 +89,7 @@ def test_a_subscription_picks_azure():
     assert backend.storage_credential is credential  # blob datastores without credentials: the client's
     assert not backend.verifies_environment_at_submit
     assert not backend.keeps_curated_environment("azureml:AzureML-sklearn-1.5@latest")  # registered on Azure
-    assert backend.job_log("ws", "job") is None and backend.follow_interval(30) == 30
+    assert backend.job_log("ws", "job") is None and next(backend.follow_delays(30)) == 30
 
 
 def test_a_curated_environment_is_kept_for_the_local_runner_only_when_it_has_a_local_equivalent(tmp_path):

@@ -18,15 +18,16 @@ import json
 import logging
 import re
 import secrets
+import socket
 import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
+from ..._contract import LOCAL_WORKSPACE
 from ..core.metrics import (DEFAULT_EXPERIMENT, MAX_BATCH, MAX_BATCH_TOTAL, MAX_RESULTS, MlflowError, TrackingStore,
                             double, ensure_run, invalid, required, tag_pair, tracking_store)
-from ..._contract import LOCAL_WORKSPACE
 from .http import require_token
 
 # MLflow's HTTP status for each error code (mlflow/exceptions.py)
@@ -442,29 +443,47 @@ def _read_body(environ, method: str) -> dict:
 def serve_for_job(home, workspace: str, job_name: str, experiment_name: str | None, artifact_dir,
                   *, stop_timeout: float = 5.0):
     """Serve the tracking API on loopback, behind a fresh token, while the job runs; yields the job's MLFLOW_*
-    environment variables."""
-    from waitress import create_server, wasyncore  # import-time budget: only a job's process serves this
+    environment variables.
 
-    # waitress warns "Task queue depth is N" whenever its threads are busy: normal for a chatty training script
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    The socket listens before this returns and the server starts in a thread: the job's command need not wait
+    for waitress to load (a request sent meanwhile waits in the listen backlog)."""
     Path(artifact_dir).mkdir(parents=True, exist_ok=True)
     info = ensure_run(home, workspace, job_name, experiment_name, artifact_dir)
     token = secrets.token_urlsafe(32)
+    listener = socket.create_server(("127.0.0.1", 0), backlog=128)
     sockets: dict = {}
-    server = create_server(require_token(make_tracking_app(home, workspace=workspace), token), map=sockets,
-                           host="127.0.0.1", port=0, threads=4, ident="azureml_v2-mlflow", channel_timeout=30)
-    thread = threading.Thread(target=server.run, name=f"mlflow-{job_name}", daemon=True)
+    started: dict = {}
+    ready = threading.Event()
+
+    def serve():
+        try:
+            from waitress import create_server, wasyncore  # import budget: off the job's start-up path
+            # waitress warns "Task queue depth is N" whenever its threads are busy: normal for a chatty script
+            logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+            server = create_server(require_token(make_tracking_app(home, workspace=workspace), token), map=sockets,
+                                   sockets=[listener], threads=4, ident="azureml_v2-mlflow", channel_timeout=30)
+            started.update(server=server, close_all=wasyncore.close_all)
+        finally:
+            ready.set()
+        server.run()
+
+    thread = threading.Thread(target=serve, name=f"mlflow-{job_name}", daemon=True)
     thread.start()
     try:
-        yield {"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{server.effective_port}",
+        yield {"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{listener.getsockname()[1]}",
                "MLFLOW_TRACKING_TOKEN": token,
                "MLFLOW_RUN_ID": job_name,
                "MLFLOW_EXPERIMENT_NAME": experiment_name or DEFAULT_EXPERIMENT,
                "MLFLOW_EXPERIMENT_ID": info["experiment_id"]}
     finally:
-        # sockets are closed by the loop's own thread (closing them from here races its select()); an empty map
-        # ends the loop
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(sockets))
-        thread.join(stop_timeout)
-        server.task_dispatcher.shutdown(timeout=stop_timeout)
+        ready.wait(stop_timeout)
+        server = started.get("server")
+        if server is None:  # the server never started: nothing but the socket to close
+            listener.close()
+        else:
+            # sockets are closed by the loop's own thread (closing them from here races its select()); an empty
+            # map ends the loop
+            server.trigger.pull_trigger(lambda: started["close_all"](sockets))
+            thread.join(stop_timeout)
+            server.task_dispatcher.shutdown(timeout=stop_timeout)
 
