@@ -173,3 +173,20 @@ def require_token(app, token: str, reader_token: str | None = None):
     return guarded
 
 
+
+
+def stop_server(server, sockets: dict, thread, timeout: float) -> None:
+    """Stop a waitress server whose loop runs in `thread` over the socket map `sockets`, from another thread.
+
+    The sockets are closed by the loop's own thread (closing them from here races its select()); an empty map
+    ends the loop. The loop may run the closing thunk before this thread's wake-up write lands (it woke for
+    another reason), closing the trigger under that write: then the server is stopping already."""
+    from waitress import wasyncore  # import budget: only where a server runs
+
+    try:
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(sockets))
+    except OSError:
+        if not server.trigger._closed:
+            raise
+    thread.join(timeout)
+    server.task_dispatcher.shutdown(timeout=timeout)

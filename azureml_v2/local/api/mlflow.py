@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, unquote
 from ..._contract import LOCAL_WORKSPACE
 from ..core.metrics import (DEFAULT_EXPERIMENT, MAX_BATCH, MAX_BATCH_TOTAL, MAX_RESULTS, MlflowError, TrackingStore,
                             double, ensure_run, invalid, required, tag_pair, tracking_store)
-from .http import require_token
+from .http import require_token, stop_server
 
 # MLflow's HTTP status for each error code (mlflow/exceptions.py)
 _STATUS = {"INVALID_PARAMETER_VALUE": 400, "MALFORMED_REQUEST": 400, "RESOURCE_ALREADY_EXISTS": 400,
@@ -457,12 +457,12 @@ def serve_for_job(home, workspace: str, job_name: str, experiment_name: str | No
 
     def serve():
         try:
-            from waitress import create_server, wasyncore  # import budget: off the job's start-up path
+            from waitress import create_server  # import budget: off the job's start-up path
             # waitress warns "Task queue depth is N" whenever its threads are busy: normal for a chatty script
             logging.getLogger("waitress.queue").setLevel(logging.ERROR)
             server = create_server(require_token(make_tracking_app(home, workspace=workspace), token), map=sockets,
                                    sockets=[listener], threads=4, ident="azureml_v2-mlflow", channel_timeout=30)
-            started.update(server=server, close_all=wasyncore.close_all)
+            started["server"] = server
         finally:
             ready.set()
         server.run()
@@ -481,9 +481,5 @@ def serve_for_job(home, workspace: str, job_name: str, experiment_name: str | No
         if server is None:  # the server never started: nothing but the socket to close
             listener.close()
         else:
-            # sockets are closed by the loop's own thread (closing them from here races its select()); an empty
-            # map ends the loop
-            server.trigger.pull_trigger(lambda: started["close_all"](sockets))
-            thread.join(stop_timeout)
-            server.task_dispatcher.shutdown(timeout=stop_timeout)
+            stop_server(server, sockets, thread, stop_timeout)
 

@@ -20,6 +20,7 @@ from azure.core.exceptions import HttpResponseError
 
 from azureml_v2 import MLClient
 from azureml_v2.local.api import server
+from azureml_v2.local.api.http import stop_server
 from azureml_v2._contract import API_VERSION
 from azureml_v2.local.core.processes import process_alive
 from azureml_v2.local.core.workspace import workspace_id
@@ -64,8 +65,6 @@ def data_body(n) -> bytes:
 @pytest.fixture
 def served(tmp_path):
     """The server of `azml server`, in this process, with a 64 KiB body limit and a 1 s idle timeout."""
-    from waitress import wasyncore
-
     home = tmp_path / "home"
     sockets: dict = {}
     srv = server.create_server(home, max_body=64 * 1024, channel_timeout=1, cleanup_interval=1, map=sockets)
@@ -75,9 +74,23 @@ def served(tmp_path):
         yield {"endpoint": f"http://127.0.0.1:{srv.effective_port}", "home": home,
                "contributor": server.ensure_token(home)[0], "reader": server.ensure_token(home, server.READER)[0]}
     finally:
-        srv.trigger.pull_trigger(lambda: wasyncore.close_all(sockets))
-        thread.join(5)
-        srv.task_dispatcher.shutdown(timeout=5)
+        stop_server(srv, sockets, thread, 5)
+
+
+def test_a_server_whose_loop_ran_the_stop_before_the_wake_up_stops_quietly(tmp_path, monkeypatch):
+    sockets: dict = {}
+    srv = server.create_server(tmp_path / "home", map=sockets)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    pull = srv.trigger._physical_pull
+
+    def late_pull():  # the loop woke for another reason and ran the stop (closing the trigger) before this write
+        srv.trigger.handle_read()
+        pull()
+
+    monkeypatch.setattr(srv.trigger, "_physical_pull", late_pull)
+    stop_server(srv, sockets, thread, 5)
+    assert not thread.is_alive() and sockets == {}
 
 
 def test_every_request_needs_a_token_and_readers_only_read(served, caplog):
