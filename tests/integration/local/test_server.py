@@ -85,7 +85,10 @@ def test_a_server_whose_loop_ran_the_stop_before_the_wake_up_stops_quietly(tmp_p
     pull = srv.trigger._physical_pull
 
     def late_pull():  # the loop woke for another reason and ran the stop (closing the trigger) before this write
-        srv.trigger.handle_read()
+        with srv.trigger.lock:
+            thunks, srv.trigger.thunks = srv.trigger.thunks, []
+        for thunk in thunks:
+            thunk()
         pull()
 
     monkeypatch.setattr(srv.trigger, "_physical_pull", late_pull)
