@@ -1,10 +1,12 @@
 """Job lifecycle: create (checked, recorded, its executor started), start, cancel, delete, and supervision.
 
 Each job type's executor runs in a detached process (:mod:`azureml_v2.local.core.executors`). That process claims
-its job with its pid and writes a heartbeat every second. :meth:`Jobs.supervise` is the one step that looks after
+its job with its pid and start time, and writes a heartbeat every second. :meth:`Jobs.supervise` is the one step that looks after
 jobs whose process is gone: it starts a job whose submitter died between recording it and starting its executor,
 starts again the executor of a job whose executor resumes (a sweep controller), and marks Failed any other job
-whose process died or fell silent, killing the process groups it left. A read never does any of this.
+whose process died, killing the process groups it left. A process that exists and is the job's own (its start
+time tells it from a reused pid) is alive, even stopped (SIGSTOP) or too busy to write its heartbeat; the heartbeat
+judges only a process whose start time is unknown. A read never does any of this.
 """
 from __future__ import annotations
 
@@ -18,11 +20,12 @@ from ..storage.sqlite import NotFound
 from ..storage.workspace import Store
 from . import checks
 from .executors import EXECUTORS, command_line
-from .processes import Spawner, kill_groups, process_alive
+from .processes import Spawner, kill_groups, process_alive, process_start
 
 # Fields a PUT may change on an existing job; any other difference is a 409.
 JOB_MUTABLE = frozenset({"description", "displayName", "tags", "isArchived"})
-# A job process writes its heartbeat every second; one silent for longer than this has stopped.
+# A job process writes its heartbeat every second; one whose start time is unknown (no /proc) and that has been
+# silent for longer than this has stopped.
 HEARTBEAT_TIMEOUT = 3.0
 START_GRACE = 5.0  # seconds a new job may wait for the executor its submitter starts
 
@@ -30,12 +33,15 @@ log = logging.getLogger(__name__)
 
 
 def runner_died(row) -> bool:
-    """Whether the process of a job stopped without ending it: it is gone, or its heartbeat is older than
-    HEARTBEAT_TIMEOUT (a zombie or a reused pid)."""
+    """Whether the process of a job stopped without ending it: it is gone or a zombie, or its pid now names another
+    process (its start time differs). A process that exists and is the job's own is alive, even stopped or busy.
+    Only when its start time is unknown does a heartbeat older than HEARTBEAT_TIMEOUT count as dead."""
     if row["status"] in TERMINAL_STATUSES or row["runner_pid"] is None:
         return False
     if not process_alive(row["runner_pid"]):
         return True
+    if row["runner_started"] is not None:
+        return process_start(row["runner_pid"]) != row["runner_started"]
     # a process that has not claimed its job yet (a busy machine) writes no heartbeat
     return row["status"] != "NotStarted" and time.time() - (row["heartbeat_at"] or 0) > HEARTBEAT_TIMEOUT
 
@@ -84,10 +90,17 @@ class Jobs:
             pid = self._spawner.spawn(command_line(record["job_type"], self.store.home, ws, name),
                                       cwd=self.store.home, stderr_path=logs / "runner.log")
         except OSError as exc:
-            self.store.set_job_status(ws, name, "Failed", expect="NotStarted",
-                                      error=f"the local runner could not start: {exc}")
+            # the job is this process's (new, or taken over to start it): it ends here, else no one would end it
+            try:
+                current = self.store.get_job(ws, name)
+            except NotFound:
+                return
+            self.store.fail_if(current, lambda row: row["runner_pid"] in (None, os.getpid())
+                               and row["status"] not in TERMINAL_STATUSES,
+                               lambda row: f"the local runner could not start: {exc}")
             return
-        self.store.set_runner(ws, name, pid)
+        # unless another process took the job meanwhile (then the new process finds it is not its own and leaves)
+        self.store.set_runner(ws, name, pid, process_start(pid), launcher=os.getpid())
 
     def cancel(self, ws: str, name: str) -> dict:
         """Cancel a job -> the long-running operation (its executor stops it)."""
@@ -121,7 +134,7 @@ class Jobs:
                 return True
             return runner_died(row)
 
-        row = self.store.take_over_if(record, orphan, pid, rerun=rerun)
+        row = self.store.take_over_if(record, orphan, pid, process_start(pid), rerun=rerun)
         if row is None:
             return False
         kill_groups(row["process_groups"])

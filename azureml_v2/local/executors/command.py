@@ -143,7 +143,7 @@ class Runner:
 
     def run(self) -> str | None:
         """Run the job to its end -> the final status (None when another runner has it or it was not NotStarted)."""
-        if not self.store.claim_job(self.ws, self.name, self.pid):
+        if not self.store.claim_job(self.ws, self.name, self.pid, process_start(self.pid)):
             self.log(f"not started: the job is {self.store.get_job(self.ws, self.name)['status']}")
             return None
         self.log(f"runner {self.pid} claimed the job")

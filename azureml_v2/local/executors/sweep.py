@@ -37,6 +37,7 @@ from ..._contract import (ACTIVE_STATUSES, BEST_CHILD, EARLY_TERMINATED, MAX_TRI
 from ..core.executors import executor_main
 from ..core.jobs import Jobs
 from ..core.metrics import metrics
+from ..core.processes import process_start
 from ..core.workspace import NotFound, Page, Store, now
 from .early_termination import should_stop
 from .sampling import TrialSampler
@@ -80,7 +81,7 @@ class Controller:
 
     def run(self) -> str | None:
         """Run (or resume) the sweep to its end -> the final status (None when it is not this controller's)."""
-        status = self.store.claim_controller(self.ws, self.name, self.pid, os.getppid())
+        status = self.store.claim_controller(self.ws, self.name, self.pid, os.getppid(), process_start(self.pid))
         if status is None:
             self.log("not started: the sweep has another controller or has ended")
             return None

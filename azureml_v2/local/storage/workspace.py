@@ -106,6 +106,9 @@ MIGRATIONS: list[tuple[str, ...]] = [
     (  # 3: read-only properties a job's runner reports (a sweep's best trial, a trial's early termination)
         "ALTER TABLE jobs ADD COLUMN results TEXT",
     ),
+    (  # 4: when the job's process started (clock ticks since boot, NULL when unknown): tells it from a reused pid
+        "ALTER TABLE jobs ADD COLUMN runner_started INTEGER",
+    ),
 ]
 
 
@@ -352,19 +355,25 @@ class Store(SQLiteFile):
         if status in TERMINAL_STATUSES:
             self._settle(conn, ws, name, stamp)
 
-    def set_runner(self, ws: str, name: str, pid: int) -> None:
-        """Record the process that will run a job (its heartbeat starts now)."""
-        with self.write() as conn:
-            conn.execute("UPDATE jobs SET runner_pid = ?, heartbeat_at = ? WHERE workspace = ? AND name = ?",
-                         (pid, time.time(), ws, name))
-
-    def claim_job(self, ws: str, name: str, pid: int) -> bool:
-        """A runner takes a NotStarted job: Queued, with its pid and a first heartbeat -> whether it got it."""
+    def set_runner(self, ws: str, name: str, pid: int, started: int | None = None, *,
+                   launcher: int | None = None) -> bool:
+        """Record the process `pid` (started at `started`, clock ticks since boot) that will run a job, when the job
+        has no process yet or `launcher` holds it (it took the job over to start `pid`); its heartbeat starts now ->
+        whether it was recorded. A job another process took meanwhile keeps its process."""
         with self.write() as conn:
             return conn.execute(
-                "UPDATE jobs SET status = 'Queued', status_at = ?, runner_pid = ?, heartbeat_at = ? "
-                "WHERE workspace = ? AND name = ? AND status = 'NotStarted'",
-                (now(), pid, time.time(), ws, name)).rowcount > 0
+                "UPDATE jobs SET runner_pid = ?, runner_started = ?, heartbeat_at = ? WHERE workspace = ? AND name = ? "
+                "AND (runner_pid IS NULL OR runner_pid IN (?, ?))",
+                (pid, started, time.time(), ws, name, pid, launcher)).rowcount > 0
+
+    def claim_job(self, ws: str, name: str, pid: int, started: int | None = None) -> bool:
+        """A runner takes a NotStarted job: Queued, with its pid, its start time and a first heartbeat -> whether it
+        got it."""
+        with self.write() as conn:
+            return conn.execute(
+                "UPDATE jobs SET status = 'Queued', status_at = ?, runner_pid = ?, runner_started = ?, "
+                "heartbeat_at = ? WHERE workspace = ? AND name = ? AND status = 'NotStarted'",
+                (now(), pid, started, time.time(), ws, name)).rowcount > 0
 
     def set_process_groups(self, ws: str, name: str, groups: list[tuple[int, int]]) -> None:
         """Record the (process group, leader start time) pairs a runner started, to stop them if it dies."""
@@ -388,16 +397,17 @@ class Store(SQLiteFile):
             self._move(conn, row["workspace"], row["name"], "Failed", error=error(row))
         return self._change_if(job, test, fail)
 
-    def take_over_if(self, job: dict, test, pid: int, *, rerun: bool = False) -> dict | None:
-        """Give the job to the process `pid` if `test(row)` holds, checked inside the write transaction (of
-        concurrent callers, one wins) -> the row it had, None when unchanged. `rerun` starts the job again from
-        NotStarted; otherwise it keeps its status."""
+    def take_over_if(self, job: dict, test, pid: int, started: int | None = None, *,
+                     rerun: bool = False) -> dict | None:
+        """Give the job to the process `pid` (started at `started`) if `test(row)` holds, checked inside the write
+        transaction (of concurrent callers, one wins) -> the row it had, None when unchanged. `rerun` starts the job
+        again from NotStarted; otherwise it keeps its status."""
         def take(conn, row):
             conn.execute(
-                "UPDATE jobs SET runner_pid = ?, heartbeat_at = ?, process_groups = NULL, "
+                "UPDATE jobs SET runner_pid = ?, runner_started = ?, heartbeat_at = ?, process_groups = NULL, "
                 "status = CASE WHEN ? THEN 'NotStarted' ELSE status END, status_at = ?, "
                 "started_at = CASE WHEN ? THEN NULL ELSE started_at END WHERE workspace = ? AND name = ?",
-                (pid, time.time(), rerun, now(), rerun, row["workspace"], row["name"]))
+                (pid, started, time.time(), rerun, now(), rerun, row["workspace"], row["name"]))
         return self._change_if(job, test, take)
 
     def _change_if(self, job: dict, test, change) -> dict | None:
@@ -411,16 +421,17 @@ class Store(SQLiteFile):
             change(conn, row)
         return dict(row)
 
-    def claim_controller(self, ws: str, name: str, pid: int, launcher: int) -> str | None:
-        """A resuming job's process (a sweep controller) takes its job: a NotStarted one (Queued), or one its
-        `launcher` took over for it (:meth:`take_over_if`) -> the job's status, None when it is not this one's."""
+    def claim_controller(self, ws: str, name: str, pid: int, launcher: int, started: int | None = None) -> str | None:
+        """A resuming job's process (a sweep controller, started at `started`) takes its job: a NotStarted one
+        (Queued), or one its `launcher` took over for it (:meth:`take_over_if`) -> the job's status, None when it is
+        not this one's."""
         with self.write() as conn:
             claimed = conn.execute(
-                "UPDATE jobs SET runner_pid = ?, heartbeat_at = ?, "
+                "UPDATE jobs SET runner_pid = ?, runner_started = ?, heartbeat_at = ?, "
                 "status = CASE WHEN status = 'NotStarted' THEN 'Queued' ELSE status END "
                 "WHERE workspace = ? AND name = ? AND status NOT IN ('Completed', 'Failed', 'Canceled') "
                 "AND (status = 'NotStarted' OR runner_pid IN (?, ?))",
-                (pid, time.time(), ws, name, pid, launcher)).rowcount
+                (pid, started, time.time(), ws, name, pid, launcher)).rowcount
             row = conn.execute("SELECT status FROM jobs WHERE workspace = ? AND name = ?", (ws, name)).fetchone()
         return row["status"] if claimed else None
 

@@ -14,7 +14,8 @@ from support.local import WS, Client
 
 from azureml_v2.local import make_app
 from azureml_v2._contract import API_VERSION
-from azureml_v2.local.core.jobs import Jobs
+from azureml_v2.local.core.jobs import Jobs, runner_died
+from azureml_v2.local.core.processes import process_start
 from azureml_v2.local.storage.sqlite import Page, StoreError
 from azureml_v2.local.storage.workspace import DB_NAME, MIGRATIONS, Store
 
@@ -569,6 +570,30 @@ def test_a_store_of_schema_1_is_migrated_keeping_its_jobs(home):
     assert job["status"] == "Running" and job["runner_pid"] is None and job["error"] is None
     assert Jobs(store, "u").fail_if_runner_died(job)["status"] == "Running"  # no runner recorded: nothing to judge
     store.close()
+
+
+def test_a_job_process_that_exists_and_is_its_own_is_alive_however_long_it_is_silent(client, app):
+    """A stopped (SIGSTOP) or busy process writes no heartbeat: it is alive while its pid names it (start time)."""
+    me, started = os.getpid(), process_start(os.getpid())
+    for name in ("paused", "reused", "unknown"):
+        client.put(f"/jobs/{name}", {"properties": COMMAND_JOB})
+    assert app.store.claim_job("local", "paused", me, started)
+    assert app.store.claim_job("local", "reused", me, started + 1)  # the pid names another process now
+    assert app.store.claim_job("local", "unknown", me)  # start time unknown (no /proc): the heartbeat tells
+    app.store.connection().execute("UPDATE jobs SET heartbeat_at = heartbeat_at - 60")
+    assert not runner_died(app.store.get_job("local", "paused"))
+    assert runner_died(app.store.get_job("local", "reused"))
+    assert runner_died(app.store.get_job("local", "unknown"))
+
+
+def test_a_launcher_records_its_process_only_on_a_job_no_other_process_took(client, app):
+    client.put("/jobs/j", {"properties": COMMAND_JOB})
+    assert app.store.set_runner("local", "j", 101, launcher=os.getpid())  # a new job: no process yet
+    # another supervisor took the job over meanwhile; a late launcher does not overwrite it
+    app.store.connection().execute("UPDATE jobs SET runner_pid = 202 WHERE name = 'j'")
+    assert not app.store.set_runner("local", "j", 303, launcher=os.getpid())
+    assert app.store.set_runner("local", "j", 404, launcher=202)  # the one that took it records its process
+    assert app.store.get_job("local", "j")["runner_pid"] == 404
 
 
 def test_a_store_from_a_newer_version_or_not_a_database_is_refused(home, tmp_path):
