@@ -222,6 +222,9 @@ class Controller:
         def value(p: Placeholder) -> str:
             if p.root != "search_space":
                 return p.text
+            if p.name is None:  # `${{search_space}}`, `${{search_space.a.b}}`
+                raise SweepError(f"the trial command uses {p.text}, which names no parameter: expected "
+                                 "${{search_space.<name>}}")
             if p.name not in params:
                 raise SweepError(f"the trial command uses ${{{{search_space.{p.name}}}}}, but the search space has no "
                                  f"{p.name!r} (it has {', '.join(sorted(params)) or 'nothing'})")
