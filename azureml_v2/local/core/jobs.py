@@ -78,7 +78,10 @@ class Jobs:
                                              parent=props["properties"].get(PARENT_JOB_PROPERTY))
         if created and self.launch and props["jobType"] in EXECUTORS:
             self.start(record)
-            record = self.store.get_job(ws, name)
+            try:
+                record = self.store.get_job(ws, name)
+            except NotFound:  # deleted at once: the answer is the job as it was recorded
+                pass
         return record, created
 
     def start(self, record: dict) -> None:

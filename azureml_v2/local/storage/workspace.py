@@ -206,7 +206,7 @@ class Store(SQLiteFile):
             else:
                 _replace(conn, "containers", "workspace = ? AND kind = ? AND name = ?", (ws, kind, name), row["doc"],
                          doc, user, stamp, what=f"{kind} container {name!r}", frozen=lambda key: key in immutable)
-        return self.get_container(ws, kind, name), row is None
+            return CONTAINERS.get(conn, ws, kind, name), row is None  # as written: a delete may follow at once
 
     def delete_container(self, ws: str, kind: str, name: str) -> bool:
         """Delete a container and all its versions -> whether it existed."""
@@ -250,7 +250,7 @@ class Store(SQLiteFile):
                 following = int(version) + 1 if integer else 0
                 conn.execute("UPDATE containers SET next_version = max(next_version, ?), modified_at = ?, "
                              "modified_by = ? WHERE seq = ?", (following, stamp, user, seq))
-        return self.get_version(ws, kind, name, version), row is None
+            return VERSIONS.get(conn, ws, kind, name, version), row is None
 
     def delete_version(self, ws: str, kind: str, name: str, version: str) -> bool:
         with self.write() as conn:
@@ -283,7 +283,7 @@ class Store(SQLiteFile):
                 conn.execute("UPDATE datastores SET doc = ?, secrets = coalesce(?, secrets), modified_at = ?, "
                              "modified_by = ? WHERE workspace = ? AND name = ?",
                              (dumps(doc), secrets and dumps(secrets), stamp, user, ws, name))
-        return self.get_datastore(ws, name), not exists
+            return DATASTORES.get(conn, ws, name), not exists
 
     def delete_datastore(self, ws: str, name: str) -> bool:
         with self.write() as conn:
@@ -325,7 +325,7 @@ class Store(SQLiteFile):
             else:
                 _replace(conn, "jobs", "workspace = ? AND name = ?", (ws, name), row["doc"], doc, user, stamp,
                          what=f"job {name!r}", frozen=lambda key: key not in mutable)
-        return self.get_job(ws, name), row is None
+            return JOBS.get(conn, ws, name), row is None
 
     def set_job_status(self, ws: str, name: str, status: str, *, expect: str | tuple[str, ...] | None = None,
                        exit_code: int | None = None, error: str | None = None) -> bool:

@@ -1,6 +1,7 @@
 """The local workspace's REST service, driven in-process through WSGI: routes, Azure ML semantics, errors, store."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -594,6 +595,36 @@ def test_a_launcher_records_its_process_only_on_a_job_no_other_process_took(clie
     assert not app.store.set_runner("local", "j", 303, launcher=os.getpid())
     assert app.store.set_runner("local", "j", 404, launcher=202)  # the one that took it records its process
     assert app.store.get_job("local", "j")["runner_pid"] == 404
+
+
+def test_a_put_answers_what_it_wrote_even_when_a_delete_follows_at_once(client, app, monkeypatch):
+    """Another process deletes the resource right after the PUT's transaction commits: the PUT still answers 2xx
+    with what it wrote (read inside its transaction), not 404."""
+    write, other = app.store.write, Store(app.store.home)
+    deletes = {"jobs": "DELETE FROM jobs", "versions": "DELETE FROM versions", "datastores":
+               "DELETE FROM datastores WHERE builtin = 0", "containers": "DELETE FROM containers"}
+    target = {}
+
+    @contextlib.contextmanager
+    def then_delete():
+        with write() as conn:
+            yield conn
+        if target:
+            with other.write() as conn:
+                conn.execute(deletes[target["table"]])
+
+    monkeypatch.setattr(app.store, "write", then_delete)
+    for table, path, body in (
+            ("versions", "/environments/e/versions/1", {"properties": {"image": "python:3.11-slim"}}),
+            ("containers", "/models/m", {"properties": {}}),
+            ("datastores", "/datastores/d", {"properties": {"datastoreType": "AzureBlob", "accountName": "a",
+                                                            "containerName": "c", "credentials": {"credentialsType": "None"}}}),
+            ("jobs", "/jobs/j", {"properties": COMMAND_JOB})):
+        target["table"] = table
+        response = client.put(path, body)
+        assert response.status == 201, (path, response.json)
+        assert response.json["name"] == path.split("/")[-1]
+    other.close()
 
 
 def test_a_store_from_a_newer_version_or_not_a_database_is_refused(home, tmp_path):
