@@ -88,22 +88,26 @@ class Jobs:
         """Start the detached process of a job's executor (its own session: it outlives this process)."""
         ws, name = record["workspace"], record["name"]
         logs = self.store.job_folder(ws, name) / "system_logs"
-        logs.mkdir(parents=True, exist_ok=True)
         try:
+            logs.mkdir(parents=True, exist_ok=True)
             pid = self._spawner.spawn(command_line(record["job_type"], self.store.home, ws, name),
                                       cwd=self.store.home, stderr_path=logs / "runner.log")
-        except OSError as exc:
-            # the job is this process's (new, or taken over to start it): it ends here, else no one would end it
-            try:
-                current = self.store.get_job(ws, name)
-            except NotFound:
-                return
-            self.store.fail_if(current, lambda row: row["runner_pid"] in (None, os.getpid())
-                               and row["status"] not in TERMINAL_STATUSES,
-                               lambda row: f"the local runner could not start: {exc}")
+        except OSError as exc:  # no process, no room for its log (a full disk)
+            self._not_started(ws, name, f"the local runner could not start: {exc}")
             return
         # unless another process took the job meanwhile (then the new process finds it is not its own and leaves)
         self.store.set_runner(ws, name, pid, process_start(pid), launcher=os.getpid())
+
+    def _not_started(self, ws: str, name: str, error: str) -> None:
+        """End a job whose executor could not be started, if it is still this process's to start (new, or taken
+        over for it): else no one would end it."""
+        try:
+            current = self.store.get_job(ws, name)
+        except NotFound:
+            return
+        mine = (None, os.getpid())
+        self.store.fail_if(current, lambda row: row["runner_pid"] in mine and row["status"] not in TERMINAL_STATUSES,
+                           lambda row: error)
 
     def cancel(self, ws: str, name: str) -> dict:
         """Cancel a job -> the long-running operation (its executor stops it)."""

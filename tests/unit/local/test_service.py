@@ -627,6 +627,35 @@ def test_a_put_answers_what_it_wrote_even_when_a_delete_follows_at_once(client, 
     other.close()
 
 
+SWEEP_JOB = {"jobType": "Sweep", "searchSpace": {"x": ["choice", [[1]]]},
+             "samplingAlgorithm": {"samplingAlgorithmType": "Grid"}, "limits": {"jobLimitsType": "Sweep"},
+             "objective": {"goal": "Minimize", "primaryMetric": "loss"},
+             "trial": {"command": "echo ${{search_space.x}}", "environmentId": "azureml:env:1"}}
+
+
+@pytest.mark.parametrize("failing", ["spawn", "log folder"])
+def test_a_job_whose_executor_cannot_be_started_again_ends_failed_instead_of_waiting_forever(client, app,
+                                                                                           monkeypatch, failing):
+    """A sweep whose controller died is taken over to start a new one; when that cannot start (no process, a full
+    disk), the sweep ends Failed: it would otherwise stay held by the live supervising process."""
+    gone = int(Path("/proc/sys/kernel/pid_max").read_text())  # pids are below pid_max: no process has this one
+    assert client.put("/jobs/s", {"properties": SWEEP_JOB}).status == 201
+    assert app.store.claim_controller("local", "s", gone, 0) == "Queued"
+    app.store.set_job_status("local", "s", "Running")
+
+    def no_process(*args, **kwargs):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    jobs = Jobs(app.store, "u")
+    if failing == "spawn":
+        monkeypatch.setattr(jobs._spawner, "spawn", no_process)
+    else:  # its log folder cannot be made (a full disk; here: under a file)
+        monkeypatch.setattr(app.store, "job_folder", lambda ws, name: Path("/proc/version") / name)
+    jobs.supervise()
+    job = app.store.get_job("local", "s")
+    assert job["status"] == "Failed" and "the local runner could not start: [Errno" in job["error"]
+
+
 def test_a_store_from_a_newer_version_or_not_a_database_is_refused(home, tmp_path):
     home.mkdir()
     conn = sqlite3.connect(home / DB_NAME)
