@@ -6,11 +6,13 @@ import argparse
 import ast
 import io
 import json
+import logging
 import time
 from pathlib import Path
 
 import pytest
 from azure.core.credentials import AccessToken
+from azure.core.exceptions import ClientAuthenticationError
 
 from azureml_v2 import ValidationError
 from azureml_v2._backends.azure import ARM_ENDPOINT, AzureBackend
@@ -201,3 +203,14 @@ def test_azml_job_show_of_a_sweep_lists_trials_where_they_can_be_listed(cloud, l
         shown = json.loads(capsys.readouterr().out)
         assert shown["name"] == "sweep" and shown["status"] == "Completed"
         assert ("trials" in shown) is has_trials
+
+
+def test_an_azure_workspace_without_a_working_credential_is_one_line_of_azml(monkeypatch):
+    monkeypatch.setattr(logging.getLogger("azure.identity"), "level", logging.NOTSET)
+    args = argparse.Namespace(workspace_name="w", resource_group="r", subscription="s", debug=False)
+    commands.client_for(args).close()
+    assert not logging.getLogger("azure.identity").isEnabledFor(logging.WARNING)  # its warnings repeat the error
+    reasons = "\n".join(["DefaultAzureCredential failed to retrieve a token from the included credentials.",
+                         "Attempted credentials:", "\tEnvironmentCredential: unavailable.", "To mitigate ..."])
+    line = commands.describe_error(ClientAuthenticationError(message=reasons))
+    assert "\n" not in line and line.startswith("azml: error: DefaultAzureCredential failed") and "az login" in line
