@@ -14,7 +14,7 @@ from .._contract import LOCAL_SCOPE, workspace_scope
 from .._trials import cells, summary, table
 from .._yaml import api as loaders
 from .._yaml.api import _DUMPERS, as_dict
-from ..exceptions import JobFailedError, NotAvailableError, ValidationError
+from ..exceptions import AzureMLError, JobFailedError, NotAvailableError, ValidationError
 
 
 def client_for(args) -> MLClient:
@@ -240,6 +240,8 @@ def _cell(value) -> str:
 def describe_error(exc: BaseException) -> str:
     if isinstance(exc, (ValidationError, UsageError)):
         return f"azml: error: {exc}" if isinstance(exc, UsageError) else str(exc)
+    if isinstance(exc, AzureMLError):  # the package's own errors say what is wrong: no exception name needed
+        return f"azml: error: {exc}"
     try:  # import-time budget: azure-core is loaded only once a workspace was called
         from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
     except ImportError:  # pragma: no cover - azure-core is a dependency

@@ -21,7 +21,8 @@ from azureml_v2._client import MLClient
 from azureml_v2._http.inprocess import WSGITransport
 from azureml_v2._yaml.api import load_job
 from azureml_v2.cli import commands
-from azureml_v2.exceptions import NotAvailableError
+from azureml_v2.exceptions import JobStateError, NotAvailableError
+from azureml_v2.local.storage.sqlite import StoreError
 
 from support.local import local_client
 
@@ -214,3 +215,9 @@ def test_an_azure_workspace_without_a_working_credential_is_one_line_of_azml(mon
                          "Attempted credentials:", "\tEnvironmentCredential: unavailable.", "To mitigate ..."])
     line = commands.describe_error(ClientAuthenticationError(message=reasons))
     assert "\n" not in line and line.startswith("azml: error: DefaultAzureCredential failed") and "az login" in line
+
+
+def test_azml_reports_the_package_s_own_errors_as_their_message():
+    for error in (StoreError("/h/workspace.db: cannot open the local workspace database"),
+                  JobStateError("job 'j' is Running: it has no outputs yet")):
+        assert commands.describe_error(error) == f"azml: error: {error}"

@@ -15,6 +15,7 @@ from support.local import WS, Client
 
 from azureml_v2.local import make_app
 from azureml_v2._contract import API_VERSION
+from azureml_v2.exceptions import AzureMLError
 from azureml_v2.local.core.jobs import Jobs, runner_died
 from azureml_v2.local.core.processes import process_start
 from azureml_v2.local.storage.sqlite import Page, StoreError
@@ -668,6 +669,19 @@ def test_a_store_from_a_newer_version_or_not_a_database_is_refused(home, tmp_pat
     (junk / DB_NAME).write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="not a local workspace database"):
         Store(junk)
+
+
+def test_a_home_that_cannot_be_written_is_one_error_of_the_package_saying_so(home, monkeypatch):
+    Store(home).close()
+
+    def read_only(self, conn):  # what SQLite answers when WAL cannot create its files beside the database
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(Store, "_use_wal", read_only)
+    with pytest.raises(AzureMLError, match="cannot open the local workspace database .* must be writable") as caught:
+        Store(home)
+    assert isinstance(caught.value, StoreError)
+    assert "not a local workspace database" not in str(caught.value)
 
 
 def test_state_survives_a_new_app_on_the_same_home(home):
