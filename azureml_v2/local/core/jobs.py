@@ -38,18 +38,27 @@ def runner_died(row) -> bool:
     Only when its start time is unknown does a heartbeat older than HEARTBEAT_TIMEOUT count as dead."""
     if row["status"] in TERMINAL_STATUSES or row["runner_pid"] is None:
         return False
-    if not process_alive(row["runner_pid"]):
+    if _gone(row):
         return True
     if row["runner_started"] is not None:
-        return process_start(row["runner_pid"]) != row["runner_started"]
+        return False
     # a process that has not claimed its job yet (a busy machine) writes no heartbeat
     return row["status"] != "NotStarted" and time.time() - (row["heartbeat_at"] or 0) > HEARTBEAT_TIMEOUT
 
 
+def _gone(row) -> bool:
+    """Whether the process recorded for a job is gone, a zombie, or its pid now names another process."""
+    pid, started = row["runner_pid"], row["runner_started"]
+    return not process_alive(pid) or (started is not None and process_start(pid) != started)
+
+
 def never_started(row) -> bool:
-    """A job recorded but whose executor was never started: its submitter died in between."""
-    if row["status"] != "NotStarted" or row["runner_pid"] is not None or row["job_type"] not in EXECUTORS:
+    """A job recorded but whose executor was never started: its submitter died in between, or the process that took
+    it over to start it again died before starting it (it had recorded no process: no heartbeat)."""
+    if row["status"] != "NotStarted" or row["job_type"] not in EXECUTORS:
         return False
+    if row["runner_pid"] is not None:
+        return row["heartbeat_at"] is None and _gone(row)
     created = datetime.strptime(row["status_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
     return (datetime.now(timezone.utc) - created).total_seconds() > START_GRACE
 
@@ -137,7 +146,7 @@ class Jobs:
         (a sweep trial); otherwise it keeps its status (a resuming executor goes on where the dead one stopped).
         The dead process's groups are killed."""
         def orphan(row) -> bool:
-            if rerun and row["status"] == "NotStarted" and row["runner_pid"] is None:
+            if rerun and row["status"] == "NotStarted" and (row["runner_pid"] is None or never_started(row)):
                 return True
             return runner_died(row)
 

@@ -401,13 +401,14 @@ class Store(SQLiteFile):
                      rerun: bool = False) -> dict | None:
         """Give the job to the process `pid` (started at `started`) if `test(row)` holds, checked inside the write
         transaction (of concurrent callers, one wins) -> the row it had, None when unchanged. `rerun` starts the job
-        again from NotStarted; otherwise it keeps its status."""
+        again from NotStarted, without a heartbeat until :meth:`set_runner` records the process `pid` starts (so a
+        `pid` that dies before is seen to have started nothing); otherwise it keeps its status."""
         def take(conn, row):
             conn.execute(
-                "UPDATE jobs SET runner_pid = ?, runner_started = ?, heartbeat_at = ?, process_groups = NULL, "
-                "status = CASE WHEN ? THEN 'NotStarted' ELSE status END, status_at = ?, "
+                "UPDATE jobs SET runner_pid = ?, runner_started = ?, heartbeat_at = CASE WHEN ? THEN NULL ELSE ? END, "
+                "process_groups = NULL, status = CASE WHEN ? THEN 'NotStarted' ELSE status END, status_at = ?, "
                 "started_at = CASE WHEN ? THEN NULL ELSE started_at END WHERE workspace = ? AND name = ?",
-                (pid, started, time.time(), rerun, now(), rerun, row["workspace"], row["name"]))
+                (pid, started, rerun, time.time(), rerun, now(), rerun, row["workspace"], row["name"]))
         return self._change_if(job, test, take)
 
     def _change_if(self, job: dict, test, change) -> dict | None:

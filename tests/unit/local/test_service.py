@@ -657,6 +657,25 @@ def test_a_job_whose_executor_cannot_be_started_again_ends_failed_instead_of_wai
     assert job["status"] == "Failed" and "the local runner could not start: [Errno" in job["error"]
 
 
+def test_a_job_whose_restarter_died_before_starting_it_is_started_again_not_failed(client, app, monkeypatch):
+    """A supervisor takes over a never-started job to start it and is killed before it starts the runner: the job
+    never ran, so the next supervisor starts it; a runner that died before claiming its job still fails it."""
+    gone = int(Path("/proc/sys/kernel/pid_max").read_text())  # pids are below pid_max: no process has this one
+    for name in ("orphan", "crashed"):
+        client.put(f"/jobs/{name}", {"properties": COMMAND_JOB})
+    job = app.store.get_job("local", "orphan")
+    assert app.store.take_over_if(job, lambda row: True, gone, rerun=True)  # ... and it died here
+    app.store.set_runner("local", "crashed", gone)  # started a runner, which died before claiming the job
+    started = []
+    jobs = Jobs(app.store, "u")
+    monkeypatch.setattr(jobs._spawner, "spawn", lambda argv, **kw: started.append(argv[-1]) or os.getpid())
+    jobs.supervise()
+    assert started == ["orphan"]
+    orphan, crashed = app.store.get_job("local", "orphan"), app.store.get_job("local", "crashed")
+    assert orphan["status"] == "NotStarted" and orphan["runner_pid"] == os.getpid() and orphan["heartbeat_at"]
+    assert crashed["status"] == "Failed" and "the runner stopped" in crashed["error"]
+
+
 def test_a_store_from_a_newer_version_or_not_a_database_is_refused(home, tmp_path):
     home.mkdir()
     conn = sqlite3.connect(home / DB_NAME)
