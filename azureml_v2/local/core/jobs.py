@@ -160,19 +160,24 @@ class Jobs:
         """Look after every active job of the home once (see the module docstring). Children of an active job
         whose executor resumes are left to that executor. Without `launch`, only jobs whose process died and does
         not resume are marked Failed."""
-        pid = os.getpid()
         for job in self.store.active_jobs():
-            parent = EXECUTORS.get(job["parent_type"] or "")
-            if parent is not None and parent.resumes and job["parent_status"] not in (None, *TERMINAL_STATUSES):
-                continue
-            executor = EXECUTORS.get(job["job_type"])
-            if executor is None:
-                continue
-            if never_started(job):
-                if self.launch and self.take_over(job, pid, rerun=True):
-                    self.start(job)
-            elif executor.resumes:
-                if self.launch and self.take_over(job, pid):
-                    self.start(job)
-            else:
-                self.fail_if_runner_died(job)
+            try:
+                self._supervise(job, os.getpid())
+            except Exception:  # noqa: BLE001 - one job (a busy store, a damaged row) does not stop the others'
+                log.exception("local workspace: supervision of job %s failed", job["name"])
+
+    def _supervise(self, job: dict, pid: int) -> None:
+        parent = EXECUTORS.get(job["parent_type"] or "")
+        if parent is not None and parent.resumes and job["parent_status"] not in (None, *TERMINAL_STATUSES):
+            return
+        executor = EXECUTORS.get(job["job_type"])
+        if executor is None:
+            return
+        if never_started(job):
+            if self.launch and self.take_over(job, pid, rerun=True):
+                self.start(job)
+        elif executor.resumes:
+            if self.launch and self.take_over(job, pid):
+                self.start(job)
+        else:
+            self.fail_if_runner_died(job)

@@ -676,6 +676,18 @@ def test_a_job_whose_restarter_died_before_starting_it_is_started_again_not_fail
     assert crashed["status"] == "Failed" and "the runner stopped" in crashed["error"]
 
 
+def test_one_job_that_cannot_be_supervised_does_not_stop_the_others(client, app, caplog):
+    gone = int(Path("/proc/sys/kernel/pid_max").read_text())  # pids are below pid_max: no process has this one
+    for name in ("damaged", "dead"):
+        client.put(f"/jobs/{name}", {"properties": COMMAND_JOB})
+    with app.store.write() as conn:
+        conn.execute("UPDATE jobs SET status_at = 'yesterday' WHERE name = 'damaged'")
+    assert app.store.claim_job("local", "dead", gone)
+    Jobs(app.store, "u", launch=False).supervise()
+    assert app.store.get_job("local", "dead")["status"] == "Failed"
+    assert "supervision of job damaged failed" in caplog.text
+
+
 def test_a_store_from_a_newer_version_or_not_a_database_is_refused(home, tmp_path):
     home.mkdir()
     conn = sqlite3.connect(home / DB_NAME)
