@@ -715,6 +715,19 @@ def test_a_home_that_cannot_be_written_is_one_error_of_the_package_saying_so(hom
     assert "not a local workspace database" not in str(caught.value)
 
 
+@pytest.mark.parametrize("error", [sqlite3.OperationalError("database or disk is full"),
+                                   OSError(28, "No space left on device")])
+def test_a_full_disk_is_one_clear_error_and_writes_nothing(client, app, monkeypatch, error):
+    def full(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(app.store, "put_version", full)
+    response = client.put("/environments/e/versions/1", {"properties": {"image": "python:3.11-slim"}})
+    assert response.status == 507 and response.json["error"]["code"] == "InsufficientStorage"
+    assert "its disk is full" in response.json["error"]["message"]
+    assert client.get("/environments/e/versions/1").status == 404
+
+
 def test_state_survives_a_new_app_on_the_same_home(home):
     Client(make_app(home)).put("/environments/e/versions/3", {"properties": {"image": "python"}})
     assert os.stat(home / DB_NAME).st_mode & 0o077 == 0  # it holds datastore secrets
