@@ -38,10 +38,11 @@ class LocalBackend(Backend):
             self.home = Path(default_home() if home is None else home).expanduser().resolve()
             super().__init__(IN_PROCESS_URL, scope, options)
         else:
+            served = Path(default_home() if home is None else home).expanduser()  # whose server: its token file
             if token is None:
-                token = served_token(endpoint.rstrip("/"))
+                token = served_token(endpoint.rstrip("/"), served)
             if token is None:
-                raise ValidationError(f"endpoint {endpoint}: no server of {default_home()} listens there, so its "
+                raise ValidationError(f"endpoint {endpoint}: no server of {served} listens there, so its "
                                       "token is unknown; pass credential=<token> (`azml server token` in that "
                                       "workspace prints it)")
             super().__init__(endpoint, scope, options, token=token)

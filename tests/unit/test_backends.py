@@ -7,6 +7,7 @@ import ast
 import io
 import json
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from azureml_v2._http.inprocess import WSGITransport
 from azureml_v2._yaml.api import load_job
 from azureml_v2.cli import commands
 from azureml_v2.exceptions import JobStateError, NotAvailableError
+from azureml_v2.local.api import server
+from azureml_v2.local.core.processes import process_start
 from azureml_v2.local.storage.sqlite import StoreError
 
 from support.local import local_client
@@ -221,3 +224,15 @@ def test_azml_reports_the_package_s_own_errors_as_their_message():
     for error in (StoreError("/h/workspace.db: cannot open the local workspace database"),
                   JobStateError("job 'j' is Running: it has no outputs yet")):
         assert commands.describe_error(error) == f"azml: error: {error}"
+
+
+def test_an_endpoint_with_a_home_takes_the_token_of_that_home_s_server(tmp_path):
+    home = tmp_path / "served"
+    home.mkdir()
+    token, _ = server.ensure_token(home)
+    (home / server.STATE_FILE).write_text(json.dumps({  # this process plays the server listening there
+        "pid": os.getpid(), "started": process_start(os.getpid()), "endpoint": "http://127.0.0.1:9"}))
+    client = MLClient(endpoint="http://127.0.0.1:9", home=home)
+    assert client._backend._auth["token"] == token
+    with pytest.raises(ValidationError, match=f"no server of {tmp_path / 'other'} listens there"):
+        MLClient(endpoint="http://127.0.0.1:9", home=tmp_path / "other")
