@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..._contract import ARTIFACT_STORE, TERMINAL_STATUSES
 from . import paths
-from .sqlite import VIEWS, Conflict, SQLiteFile, Table, diff, dumps, insert, now, record, stamps
+from .sqlite import VIEWS, Conflict, SQLiteFile, StoreError, Table, diff, dumps, insert, now, record, stamps
 
 DB_NAME = "workspace.db"
 DEFAULT_DATASTORE = "workspaceblobstore"
@@ -145,7 +145,11 @@ class Store(SQLiteFile):
 
     def __init__(self, home, *, busy_timeout: float = 30.0):
         self.home = Path(home).expanduser().resolve()
-        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except (FileExistsError, NotADirectoryError):  # it, or a folder above it, is a file
+            raise StoreError(f"{self.home}: the local workspace's home must be a folder, and this path is a file or "
+                             "lies under one") from None
         self._workspaces: set[str] = set()
         super().__init__(self.home / DB_NAME, MIGRATIONS, busy_timeout=busy_timeout)
 

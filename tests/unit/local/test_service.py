@@ -728,6 +728,13 @@ def test_a_full_disk_is_one_clear_error_and_writes_nothing(client, app, monkeypa
     assert client.get("/environments/e/versions/1").status == 404
 
 
+def test_a_home_that_is_a_file_or_under_one_is_one_error_saying_so(tmp_path):
+    (tmp_path / "file").write_text("x")
+    for home in (tmp_path / "file", tmp_path / "file" / "home"):
+        with pytest.raises(StoreError, match="home must be a folder, and this path is a file or lies under one"):
+            Store(home)
+
+
 def test_state_survives_a_new_app_on_the_same_home(home):
     Client(make_app(home)).put("/environments/e/versions/3", {"properties": {"image": "python"}})
     assert os.stat(home / DB_NAME).st_mode & 0o077 == 0  # it holds datastore secrets
