@@ -236,3 +236,10 @@ def test_an_endpoint_with_a_home_takes_the_token_of_that_home_s_server(tmp_path)
     assert client._backend._auth["token"] == token
     with pytest.raises(ValidationError, match=f"no server of {tmp_path / 'other'} listens there"):
         MLClient(endpoint="http://127.0.0.1:9", home=tmp_path / "other")
+
+
+@pytest.mark.parametrize("endpoint", ["not a url", "127.0.0.1:8080", "ftp://127.0.0.1:1", "http://127.0.0.1:abc",
+                                      "http://127.0.0.1:99999", "http://", 5])
+def test_an_endpoint_that_is_no_http_url_is_one_error_before_any_request(endpoint):
+    with pytest.raises(ValidationError, match="expected http://HOST:PORT"):
+        MLClient(endpoint=endpoint, credential="token")
