@@ -38,7 +38,8 @@ class MLClient:
     - Local, in this process: `MLClient()` or `MLClient.local(path)`; the workspace lives in `home`
       ($AZUREML_V2_HOME, default ~/.azureml_v2) and is created on first use.
     - Local, served by `azml server start`: `MLClient(endpoint="http://127.0.0.1:PORT", credential=token)`;
-      without a credential, the token of $AZUREML_V2_HOME's server when that server listens on `endpoint`.
+      without a credential, the token of the server of `home` (default: $AZUREML_V2_HOME) when it listens on
+      `endpoint`.
 
     Other keywords configure the azure-core pipeline (retry_total, logging_enable, transport, ...);
     `polling_interval` is the delay between polls of a long-running operation without Retry-After.

@@ -242,6 +242,20 @@ def placeholders(text: str) -> list[Placeholder]:
     return [_placeholder(m) for m in PLACEHOLDER.finditer(text)]
 
 
+def stray_openings(text: str) -> list[str]:
+    """Each `${{` of `text` that opens no placeholder (a brace inside it, no `}}` after it), as written: it is
+    left as it is, and the shell refuses it ("bad substitution")."""
+    placed = {m.start() for m in PLACEHOLDER.finditer(text)}
+    stray = []
+    for i in (i for i in range(len(text)) if text.startswith("${{", i) and i not in placed):
+        rest = text[i + 3:]
+        close, following = rest.find("}}"), rest.find("${{")
+        end = min(close + 2 if close >= 0 else len(rest), following if following >= 0 else len(rest))
+        shown = ("${{" + rest[:end]).rstrip()
+        stray.append(shown if len(shown) <= 40 else shown[:37] + "...")
+    return stray
+
+
 def unclosed_optional_block(text: str) -> bool:
     """Whether `text` opens a `$[[` block it does not close."""
     return "$[[" in OPTIONAL_BLOCK.sub("", text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.core.rest import HttpRequest
@@ -26,6 +27,18 @@ METRICS_PAGE = 1000
 PARENT_JOB_PARAM = "parentJobName"
 
 
+def _check_endpoint(endpoint) -> None:
+    """`http(s)://host[:port]`, as `azml server start` prints it; else one ValidationError before any request."""
+    try:
+        parts = urlsplit(endpoint)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0 \
+            and not any(c.isspace() for c in endpoint)
+    except (TypeError, ValueError, AttributeError):  # not a string, a port that is not a number or out of range
+        valid = False
+    if not valid:
+        raise ValidationError(f"endpoint {endpoint!r}: expected http://HOST:PORT, as `azml server start` prints it")
+
+
 class LocalBackend(Backend):
     """The local workspace in folder `home`, in this process, or the one served at `endpoint`."""
 
@@ -40,10 +53,12 @@ class LocalBackend(Backend):
             self.home = Path(default_home() if home is None else home).expanduser().resolve()
             super().__init__(IN_PROCESS_URL, scope, options)
         else:
+            _check_endpoint(endpoint)
+            served = Path(default_home() if home is None else home).expanduser()  # whose server: its token file
             if token is None:
-                token = served_token(endpoint.rstrip("/"))
+                token = served_token(endpoint.rstrip("/"), served)
             if token is None:
-                raise ValidationError(f"endpoint {endpoint}: no server of {default_home()} listens there, so its "
+                raise ValidationError(f"endpoint {endpoint}: no server of {served} listens there, so its "
                                       "token is unknown; pass credential=<token> (`azml server token` in that "
                                       "workspace prints it)")
             super().__init__(endpoint, scope, options, token=token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import logging
 import sys
 
 import yaml
@@ -13,7 +14,7 @@ from .._contract import LOCAL_SCOPE, workspace_scope
 from .._trials import cells, summary, table
 from .._yaml import api as loaders
 from .._yaml.api import _DUMPERS, as_dict
-from ..exceptions import JobFailedError, NotAvailableError, ValidationError
+from ..exceptions import AzureMLError, JobFailedError, NotAvailableError, ValidationError
 
 
 def client_for(args) -> MLClient:
@@ -27,6 +28,8 @@ def client_for(args) -> MLClient:
         from azure.identity import DefaultAzureCredential
     except ImportError:
         raise UsageError("an Azure ML workspace needs azure-identity: pip install 'azureml_v2[azure]'") from None
+    if not getattr(args, "debug", False):  # its warnings repeat, line by line, the error the command reports
+        logging.getLogger("azure.identity").setLevel(logging.ERROR)
     return MLClient(DefaultAzureCredential(), args.subscription, args.resource_group, args.workspace_name)
 
 
@@ -237,10 +240,17 @@ def _cell(value) -> str:
 def describe_error(exc: BaseException) -> str:
     if isinstance(exc, (ValidationError, UsageError)):
         return f"azml: error: {exc}" if isinstance(exc, UsageError) else str(exc)
+    if isinstance(exc, AzureMLError):  # the package's own errors say what is wrong: no exception name needed
+        return f"azml: error: {exc}"
     try:  # import-time budget: azure-core is loaded only once a workspace was called
-        from azure.core.exceptions import HttpResponseError
+        from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
     except ImportError:  # pragma: no cover - azure-core is a dependency
-        HttpResponseError = ()
+        ClientAuthenticationError = HttpResponseError = ()
+    if isinstance(exc, ClientAuthenticationError) and getattr(exc, "status_code", None) is None:
+        # no credential could get a token (the service was not reached): azure-identity lists each one's reason
+        first = str(exc.message or exc).strip().splitlines()[0]
+        return (f"azml: error: {first} Sign in with `az login` or set the AZURE_* environment variables "
+                "(run with --debug for each credential's reason)")
     if isinstance(exc, HttpResponseError):
         status = getattr(exc, "status_code", None)
         message = exc.error.message if getattr(exc, "error", None) and exc.error.message else exc.message

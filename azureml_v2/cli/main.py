@@ -24,6 +24,17 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _port(text: str) -> int:
+    """A TCP port (0: a free one); a number past 65535 would wrap around to another port."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: expected a number from 0 to 65535") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {port}: expected a number from 0 to 65535")
+    return port
+
+
 def _workspace(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("workspace (omit all three for the local workspace)")
     group.add_argument("--workspace-name", "-w", help="Azure ML workspace name.")
@@ -115,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs.required = True
     start = verbs.add_parser("start", help="Start the server in the background.")
     start.add_argument("--host", default="127.0.0.1", help="Address to bind (default: 127.0.0.1).")
-    start.add_argument("--port", type=int, default=0, help="Port (default: a free one).")
+    start.add_argument("--port", type=_port, default=0, help="Port (default: a free one).")
     verbs.add_parser("stop", help="Stop the server.")
     verbs.add_parser("status", help="Show whether the server runs, and where.")
     token = verbs.add_parser("token", help="Print a bearer token of the server (created if missing).")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._contract import placeholders, to_arm, unclosed_optional_block
+from .._contract import placeholders, stray_openings, to_arm, unclosed_optional_block
 from ..exceptions import suggest
 from ._rest import compact, literal
 
@@ -106,6 +106,9 @@ def placeholder_problems(command: str, declared: dict[str, object]) -> list[str]
     problems = []
     if unclosed_optional_block(command):
         problems.append("unclosed optional block: every `$[[` needs its `]]`")
+    for text in stray_openings(command):
+        problems.append(f"{text}: not a placeholder; expected " +
+                        " or ".join(f"${{{{{r}.<name>}}}}" for r in declared) + " (closed by }}, no brace inside)")
     for placeholder in placeholders(command):
         expr, root = placeholder.expression, placeholder.root
         if root not in declared:

@@ -6,11 +6,14 @@ import argparse
 import ast
 import io
 import json
+import logging
+import os
 import time
 from pathlib import Path
 
 import pytest
 from azure.core.credentials import AccessToken
+from azure.core.exceptions import ClientAuthenticationError
 
 from azureml_v2 import ValidationError
 from azureml_v2._backends.azure import ARM_ENDPOINT, AzureBackend
@@ -19,7 +22,10 @@ from azureml_v2._client import MLClient
 from azureml_v2._http.inprocess import WSGITransport
 from azureml_v2._yaml.api import load_job
 from azureml_v2.cli import commands
-from azureml_v2.exceptions import NotAvailableError
+from azureml_v2.exceptions import JobStateError, NotAvailableError
+from azureml_v2.local.api import server
+from azureml_v2.local.core.processes import process_start
+from azureml_v2.local.storage.sqlite import StoreError
 
 from support.local import local_client
 
@@ -202,3 +208,39 @@ def test_azml_job_show_of_a_sweep_lists_trials_where_they_can_be_listed(cloud, l
         shown = json.loads(capsys.readouterr().out)
         assert shown["name"] == "sweep" and shown["status"] == "Completed"
         assert ("trials" in shown) is has_trials
+
+
+def test_an_azure_workspace_without_a_working_credential_is_one_line_of_azml(monkeypatch):
+    monkeypatch.setattr(logging.getLogger("azure.identity"), "level", logging.NOTSET)
+    args = argparse.Namespace(workspace_name="w", resource_group="r", subscription="s", debug=False)
+    commands.client_for(args).close()
+    assert not logging.getLogger("azure.identity").isEnabledFor(logging.WARNING)  # its warnings repeat the error
+    reasons = "\n".join(["DefaultAzureCredential failed to retrieve a token from the included credentials.",
+                         "Attempted credentials:", "\tEnvironmentCredential: unavailable.", "To mitigate ..."])
+    line = commands.describe_error(ClientAuthenticationError(message=reasons))
+    assert "\n" not in line and line.startswith("azml: error: DefaultAzureCredential failed") and "az login" in line
+
+
+def test_azml_reports_the_package_s_own_errors_as_their_message():
+    for error in (StoreError("/h/workspace.db: cannot open the local workspace database"),
+                  JobStateError("job 'j' is Running: it has no outputs yet")):
+        assert commands.describe_error(error) == f"azml: error: {error}"
+
+
+def test_an_endpoint_with_a_home_takes_the_token_of_that_home_s_server(tmp_path):
+    home = tmp_path / "served"
+    home.mkdir()
+    token, _ = server.ensure_token(home)
+    (home / server.STATE_FILE).write_text(json.dumps({  # this process plays the server listening there
+        "pid": os.getpid(), "started": process_start(os.getpid()), "endpoint": "http://127.0.0.1:9"}))
+    client = MLClient(endpoint="http://127.0.0.1:9", home=home)
+    assert client._backend._auth["token"] == token
+    with pytest.raises(ValidationError, match=f"no server of {tmp_path / 'other'} listens there"):
+        MLClient(endpoint="http://127.0.0.1:9", home=tmp_path / "other")
+
+
+@pytest.mark.parametrize("endpoint", ["not a url", "127.0.0.1:8080", "ftp://127.0.0.1:1", "http://127.0.0.1:abc",
+                                      "http://127.0.0.1:99999", "http://", 5])
+def test_an_endpoint_that_is_no_http_url_is_one_error_before_any_request(endpoint):
+    with pytest.raises(ValidationError, match="expected http://HOST:PORT"):
+        MLClient(endpoint=endpoint, credential="token")

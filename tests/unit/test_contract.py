@@ -90,6 +90,13 @@ def test_unclosed_optional_blocks(text, unclosed):
     assert C.unclosed_optional_block(text) is unclosed
 
 
+@pytest.mark.parametrize("text, stray", [
+    ("a ${{inputs.x}} ${{ outputs.y }}", []), ("${{{inputs.x}}}", ["${{{inputs.x}}"]),
+    ("${{inputs.x} b", ["${{inputs.x} b"]), ("${{ ${{inputs.x}}", ["${{"]), ("$ {{x}} ${x}", [])])
+def test_openings_that_are_no_placeholder(text, stray):
+    assert C.stray_openings(text) == stray
+
+
 # -- references ---------------------------------------------------------------------------------------------
 SCOPE = C.workspace_scope("sub", "rg", "ws")
 

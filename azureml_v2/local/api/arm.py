@@ -17,6 +17,7 @@ exists only in the local workspace (Azure ML has no such type and refuses it).
 """
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import re
@@ -140,6 +141,11 @@ class ArmApi:
             if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):  # past the busy timeout
                 status, body = 503, arm_error("ServiceUnavailable", f"the local workspace store is busy: {exc}")
                 extra = {"Retry-After": str(self.retry_after)}
+            elif (isinstance(exc, sqlite3.OperationalError) and "full" in str(exc)) or \
+                    (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):  # the transaction was rolled back
+                status, extra = 507, {}
+                body = arm_error("InsufficientStorage", f"the local workspace cannot write to {self.store.home}: "
+                                                        f"its disk is full ({exc}); free some space and retry")
             else:
                 log.exception("local workspace: %s %s failed", environ.get("REQUEST_METHOD"),
                               environ.get("PATH_INFO"))

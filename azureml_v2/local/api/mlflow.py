@@ -34,6 +34,9 @@ from .http import require_token, stop_server
 _STATUS = {"INVALID_PARAMETER_VALUE": 400, "MALFORMED_REQUEST": 400, "RESOURCE_ALREADY_EXISTS": 400,
            "INVALID_STATE": 400, "RESOURCE_DOES_NOT_EXIST": 404, "ENDPOINT_NOT_FOUND": 404,
            "INTERNAL_ERROR": 500}
+# what a body whose fields have the wrong JSON types raises on its way through the API and the store
+_WRONG_TYPE = (TypeError, AttributeError, KeyError, OverflowError, sqlite3.InterfaceError, sqlite3.ProgrammingError)
+log = logging.getLogger(__name__)
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error"}
 
 
@@ -411,6 +414,12 @@ def make_tracking_app(home, *, workspace: str = LOCAL_WORKSPACE):
             status, result = _STATUS.get(exc.code, 400), {"error_code": exc.code, "message": exc.message}
         except sqlite3.OperationalError as exc:  # busy past the timeout: a 503 makes MLflow's client retry
             status, result = 503, {"error_code": "TEMPORARILY_UNAVAILABLE", "message": str(exc)}
+        except _WRONG_TYPE as exc:  # a field of the wrong type or size: a list for a string, an int past 64 bits
+            status, result = 400, {"error_code": "INVALID_PARAMETER_VALUE",
+                                   "message": f"a field of the request has the wrong type or size: {exc}"}
+        except Exception as exc:  # never a traceback to the client; the log has it
+            log.exception("local workspace: MLflow %s %s failed", method, environ.get("PATH_INFO"))
+            status, result = 500, {"error_code": "INTERNAL_ERROR", "message": f"{type(exc).__name__}: {exc}"}
         data = json.dumps(result).encode()
         start_response(f"{status} {_REASONS.get(status, 'Service Unavailable')}",
                        [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])

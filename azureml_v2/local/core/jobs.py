@@ -1,10 +1,12 @@
 """Job lifecycle: create (checked, recorded, its executor started), start, cancel, delete, and supervision.
 
 Each job type's executor runs in a detached process (:mod:`azureml_v2.local.core.executors`). That process claims
-its job with its pid and writes a heartbeat every second. :meth:`Jobs.supervise` is the one step that looks after
+its job with its pid and start time, and writes a heartbeat every second. :meth:`Jobs.supervise` is the one step that looks after
 jobs whose process is gone: it starts a job whose submitter died between recording it and starting its executor,
 starts again the executor of a job whose executor resumes (a sweep controller), and marks Failed any other job
-whose process died or fell silent, killing the process groups it left. A read never does any of this.
+whose process died, killing the process groups it left. A process that exists and is the job's own (its start
+time tells it from a reused pid) is alive, even stopped (SIGSTOP) or too busy to write its heartbeat; the heartbeat
+judges only a process whose start time is unknown. A read never does any of this.
 """
 from __future__ import annotations
 
@@ -18,11 +20,12 @@ from ..storage.sqlite import NotFound
 from ..storage.workspace import Store
 from . import checks
 from .executors import EXECUTORS, command_line
-from .processes import Spawner, kill_groups, process_alive
+from .processes import Spawner, kill_groups, process_alive, process_start
 
 # Fields a PUT may change on an existing job; any other difference is a 409.
 JOB_MUTABLE = frozenset({"description", "displayName", "tags", "isArchived"})
-# A job process writes its heartbeat every second; one silent for longer than this has stopped.
+# A job process writes its heartbeat every second; one whose start time is unknown (no /proc) and that has been
+# silent for longer than this has stopped.
 HEARTBEAT_TIMEOUT = 3.0
 START_GRACE = 5.0  # seconds a new job may wait for the executor its submitter starts
 
@@ -30,20 +33,32 @@ log = logging.getLogger(__name__)
 
 
 def runner_died(row) -> bool:
-    """Whether the process of a job stopped without ending it: it is gone, or its heartbeat is older than
-    HEARTBEAT_TIMEOUT (a zombie or a reused pid)."""
+    """Whether the process of a job stopped without ending it: it is gone or a zombie, or its pid now names another
+    process (its start time differs). A process that exists and is the job's own is alive, even stopped or busy.
+    Only when its start time is unknown does a heartbeat older than HEARTBEAT_TIMEOUT count as dead."""
     if row["status"] in TERMINAL_STATUSES or row["runner_pid"] is None:
         return False
-    if not process_alive(row["runner_pid"]):
+    if _gone(row):
         return True
+    if row["runner_started"] is not None:
+        return False
     # a process that has not claimed its job yet (a busy machine) writes no heartbeat
     return row["status"] != "NotStarted" and time.time() - (row["heartbeat_at"] or 0) > HEARTBEAT_TIMEOUT
 
 
+def _gone(row) -> bool:
+    """Whether the process recorded for a job is gone, a zombie, or its pid now names another process."""
+    pid, started = row["runner_pid"], row["runner_started"]
+    return not process_alive(pid) or (started is not None and process_start(pid) != started)
+
+
 def never_started(row) -> bool:
-    """A job recorded but whose executor was never started: its submitter died in between."""
-    if row["status"] != "NotStarted" or row["runner_pid"] is not None or row["job_type"] not in EXECUTORS:
+    """A job recorded but whose executor was never started: its submitter died in between, or the process that took
+    it over to start it again died before starting it (it had recorded no process: no heartbeat)."""
+    if row["status"] != "NotStarted" or row["job_type"] not in EXECUTORS:
         return False
+    if row["runner_pid"] is not None:
+        return row["heartbeat_at"] is None and _gone(row)
     created = datetime.strptime(row["status_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
     return (datetime.now(timezone.utc) - created).total_seconds() > START_GRACE
 
@@ -72,22 +87,36 @@ class Jobs:
                                              parent=props["properties"].get(PARENT_JOB_PROPERTY))
         if created and self.launch and props["jobType"] in EXECUTORS:
             self.start(record)
-            record = self.store.get_job(ws, name)
+            try:
+                record = self.store.get_job(ws, name)
+            except NotFound:  # deleted at once: the answer is the job as it was recorded
+                pass
         return record, created
 
     def start(self, record: dict) -> None:
         """Start the detached process of a job's executor (its own session: it outlives this process)."""
         ws, name = record["workspace"], record["name"]
         logs = self.store.job_folder(ws, name) / "system_logs"
-        logs.mkdir(parents=True, exist_ok=True)
         try:
+            logs.mkdir(parents=True, exist_ok=True)
             pid = self._spawner.spawn(command_line(record["job_type"], self.store.home, ws, name),
                                       cwd=self.store.home, stderr_path=logs / "runner.log")
-        except OSError as exc:
-            self.store.set_job_status(ws, name, "Failed", expect="NotStarted",
-                                      error=f"the local runner could not start: {exc}")
+        except OSError as exc:  # no process, no room for its log (a full disk)
+            self._not_started(ws, name, f"the local runner could not start: {exc}")
             return
-        self.store.set_runner(ws, name, pid)
+        # unless another process took the job meanwhile (then the new process finds it is not its own and leaves)
+        self.store.set_runner(ws, name, pid, process_start(pid), launcher=os.getpid())
+
+    def _not_started(self, ws: str, name: str, error: str) -> None:
+        """End a job whose executor could not be started, if it is still this process's to start (new, or taken
+        over for it): else no one would end it."""
+        try:
+            current = self.store.get_job(ws, name)
+        except NotFound:
+            return
+        mine = (None, os.getpid())
+        self.store.fail_if(current, lambda row: row["runner_pid"] in mine and row["status"] not in TERMINAL_STATUSES,
+                           lambda row: error)
 
     def cancel(self, ws: str, name: str) -> dict:
         """Cancel a job -> the long-running operation (its executor stops it)."""
@@ -117,11 +146,11 @@ class Jobs:
         (a sweep trial); otherwise it keeps its status (a resuming executor goes on where the dead one stopped).
         The dead process's groups are killed."""
         def orphan(row) -> bool:
-            if rerun and row["status"] == "NotStarted" and row["runner_pid"] is None:
+            if rerun and row["status"] == "NotStarted" and (row["runner_pid"] is None or never_started(row)):
                 return True
             return runner_died(row)
 
-        row = self.store.take_over_if(record, orphan, pid, rerun=rerun)
+        row = self.store.take_over_if(record, orphan, pid, process_start(pid), rerun=rerun)
         if row is None:
             return False
         kill_groups(row["process_groups"])
@@ -131,19 +160,24 @@ class Jobs:
         """Look after every active job of the home once (see the module docstring). Children of an active job
         whose executor resumes are left to that executor. Without `launch`, only jobs whose process died and does
         not resume are marked Failed."""
-        pid = os.getpid()
         for job in self.store.active_jobs():
-            parent = EXECUTORS.get(job["parent_type"] or "")
-            if parent is not None and parent.resumes and job["parent_status"] not in (None, *TERMINAL_STATUSES):
-                continue
-            executor = EXECUTORS.get(job["job_type"])
-            if executor is None:
-                continue
-            if never_started(job):
-                if self.launch and self.take_over(job, pid, rerun=True):
-                    self.start(job)
-            elif executor.resumes:
-                if self.launch and self.take_over(job, pid):
-                    self.start(job)
-            else:
-                self.fail_if_runner_died(job)
+            try:
+                self._supervise(job, os.getpid())
+            except Exception:  # noqa: BLE001 - one job (a busy store, a damaged row) does not stop the others'
+                log.exception("local workspace: supervision of job %s failed", job["name"])
+
+    def _supervise(self, job: dict, pid: int) -> None:
+        parent = EXECUTORS.get(job["parent_type"] or "")
+        if parent is not None and parent.resumes and job["parent_status"] not in (None, *TERMINAL_STATUSES):
+            return
+        executor = EXECUTORS.get(job["job_type"])
+        if executor is None:
+            return
+        if never_started(job):
+            if self.launch and self.take_over(job, pid, rerun=True):
+                self.start(job)
+        elif executor.resumes:
+            if self.launch and self.take_over(job, pid):
+                self.start(job)
+        else:
+            self.fail_if_runner_died(job)

@@ -3,7 +3,6 @@ datastore paths, earlier jobs' outputs and local URIs -> what they name on this 
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -143,7 +142,7 @@ class Runner:
 
     def run(self) -> str | None:
         """Run the job to its end -> the final status (None when another runner has it or it was not NotStarted)."""
-        if not self.store.claim_job(self.ws, self.name, self.pid):
+        if not self.store.claim_job(self.ws, self.name, self.pid, process_start(self.pid)):
             self.log(f"not started: the job is {self.store.get_job(self.ws, self.name)['status']}")
             return None
         self.log(f"runner {self.pid} claimed the job")
@@ -484,7 +483,10 @@ def substitute(command: str, inputs: dict[str, str], outputs: dict[str, str]) ->
     """Fill ${{inputs.x}} and ${{outputs.y}}; drop each $[[ ... ]] block that names an absent input."""
     def value(p: Placeholder) -> str | None:
         values = {"inputs": inputs, "outputs": outputs}.get(p.root)
-        if p.root == "inputs" and p.name is not None:
+        if values is not None and p.name is None:  # `${{inputs}}`, `${{inputs.a.b}}`
+            raise JobError(f"the command uses {p.text}, which names no {p.root[:-1]}: expected "
+                           f"${{{{{p.root}.<name>}}}}")
+        if p.root == "inputs":
             return values.get(p.name)  # None: absent, which only an optional block may be
         if values is None or p.name not in values:
             what = f"no {p.root[:-1]} {p.name!r}" if values is not None else "no such expression"

@@ -37,6 +37,7 @@ from ..._contract import (ACTIVE_STATUSES, BEST_CHILD, EARLY_TERMINATED, MAX_TRI
 from ..core.executors import executor_main
 from ..core.jobs import Jobs
 from ..core.metrics import metrics
+from ..core.processes import process_start
 from ..core.workspace import NotFound, Page, Store, now
 from .early_termination import should_stop
 from .sampling import TrialSampler
@@ -80,7 +81,7 @@ class Controller:
 
     def run(self) -> str | None:
         """Run (or resume) the sweep to its end -> the final status (None when it is not this controller's)."""
-        status = self.store.claim_controller(self.ws, self.name, self.pid, os.getppid())
+        status = self.store.claim_controller(self.ws, self.name, self.pid, os.getppid(), process_start(self.pid))
         if status is None:
             self.log("not started: the sweep has another controller or has ended")
             return None
@@ -221,6 +222,9 @@ class Controller:
         def value(p: Placeholder) -> str:
             if p.root != "search_space":
                 return p.text
+            if p.name is None:  # `${{search_space}}`, `${{search_space.a.b}}`
+                raise SweepError(f"the trial command uses {p.text}, which names no parameter: expected "
+                                 "${{search_space.<name>}}")
             if p.name not in params:
                 raise SweepError(f"the trial command uses ${{{{search_space.{p.name}}}}}, but the search space has no "
                                  f"{p.name!r} (it has {', '.join(sorted(params)) or 'nothing'})")

@@ -14,11 +14,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from ...exceptions import AzureMLError
+
 MAX_FILTER_TERMS = 100  # terms of one list filter, well under SQLite's expression and variable limits
 
 
-class StoreError(Exception):
-    """The store cannot be used (not a database, written by a newer azureml_v2)."""
+class StoreError(AzureMLError):
+    """The store cannot be used (not a database, not writable, written by a newer azureml_v2)."""
 
 
 class NotFound(Exception):
@@ -184,6 +186,10 @@ class SQLiteFile:
             conn.row_factory = sqlite3.Row
             try:
                 self._use_wal(conn)
+            except sqlite3.OperationalError as exc:  # WAL needs to write the file and files beside it
+                conn.close()
+                hint = "" if "locked" in str(exc) else ": its folder and the file must be writable by this user"
+                raise StoreError(f"{self.path}: cannot open the local workspace database ({exc}){hint}") from None
             except sqlite3.DatabaseError as exc:
                 conn.close()
                 raise StoreError(f"{self.path} is not a local workspace database: {exc}") from None

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..._contract import ARTIFACT_STORE, TERMINAL_STATUSES
 from . import paths
-from .sqlite import VIEWS, Conflict, SQLiteFile, Table, diff, dumps, insert, now, record, stamps
+from .sqlite import VIEWS, Conflict, SQLiteFile, StoreError, Table, diff, dumps, insert, now, record, stamps
 
 DB_NAME = "workspace.db"
 DEFAULT_DATASTORE = "workspaceblobstore"
@@ -106,6 +106,9 @@ MIGRATIONS: list[tuple[str, ...]] = [
     (  # 3: read-only properties a job's runner reports (a sweep's best trial, a trial's early termination)
         "ALTER TABLE jobs ADD COLUMN results TEXT",
     ),
+    (  # 4: when the job's process started (clock ticks since boot, NULL when unknown): tells it from a reused pid
+        "ALTER TABLE jobs ADD COLUMN runner_started INTEGER",
+    ),
 ]
 
 
@@ -142,7 +145,11 @@ class Store(SQLiteFile):
 
     def __init__(self, home, *, busy_timeout: float = 30.0):
         self.home = Path(home).expanduser().resolve()
-        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except (FileExistsError, NotADirectoryError):  # it, or a folder above it, is a file
+            raise StoreError(f"{self.home}: the local workspace's home must be a folder, and this path is a file or "
+                             "lies under one") from None
         self._workspaces: set[str] = set()
         super().__init__(self.home / DB_NAME, MIGRATIONS, busy_timeout=busy_timeout)
 
@@ -203,7 +210,7 @@ class Store(SQLiteFile):
             else:
                 _replace(conn, "containers", "workspace = ? AND kind = ? AND name = ?", (ws, kind, name), row["doc"],
                          doc, user, stamp, what=f"{kind} container {name!r}", frozen=lambda key: key in immutable)
-        return self.get_container(ws, kind, name), row is None
+            return CONTAINERS.get(conn, ws, kind, name), row is None  # as written: a delete may follow at once
 
     def delete_container(self, ws: str, kind: str, name: str) -> bool:
         """Delete a container and all its versions -> whether it existed."""
@@ -247,7 +254,7 @@ class Store(SQLiteFile):
                 following = int(version) + 1 if integer else 0
                 conn.execute("UPDATE containers SET next_version = max(next_version, ?), modified_at = ?, "
                              "modified_by = ? WHERE seq = ?", (following, stamp, user, seq))
-        return self.get_version(ws, kind, name, version), row is None
+            return VERSIONS.get(conn, ws, kind, name, version), row is None
 
     def delete_version(self, ws: str, kind: str, name: str, version: str) -> bool:
         with self.write() as conn:
@@ -280,7 +287,7 @@ class Store(SQLiteFile):
                 conn.execute("UPDATE datastores SET doc = ?, secrets = coalesce(?, secrets), modified_at = ?, "
                              "modified_by = ? WHERE workspace = ? AND name = ?",
                              (dumps(doc), secrets and dumps(secrets), stamp, user, ws, name))
-        return self.get_datastore(ws, name), not exists
+            return DATASTORES.get(conn, ws, name), not exists
 
     def delete_datastore(self, ws: str, name: str) -> bool:
         with self.write() as conn:
@@ -322,7 +329,7 @@ class Store(SQLiteFile):
             else:
                 _replace(conn, "jobs", "workspace = ? AND name = ?", (ws, name), row["doc"], doc, user, stamp,
                          what=f"job {name!r}", frozen=lambda key: key not in mutable)
-        return self.get_job(ws, name), row is None
+            return JOBS.get(conn, ws, name), row is None
 
     def set_job_status(self, ws: str, name: str, status: str, *, expect: str | tuple[str, ...] | None = None,
                        exit_code: int | None = None, error: str | None = None) -> bool:
@@ -352,19 +359,25 @@ class Store(SQLiteFile):
         if status in TERMINAL_STATUSES:
             self._settle(conn, ws, name, stamp)
 
-    def set_runner(self, ws: str, name: str, pid: int) -> None:
-        """Record the process that will run a job (its heartbeat starts now)."""
-        with self.write() as conn:
-            conn.execute("UPDATE jobs SET runner_pid = ?, heartbeat_at = ? WHERE workspace = ? AND name = ?",
-                         (pid, time.time(), ws, name))
-
-    def claim_job(self, ws: str, name: str, pid: int) -> bool:
-        """A runner takes a NotStarted job: Queued, with its pid and a first heartbeat -> whether it got it."""
+    def set_runner(self, ws: str, name: str, pid: int, started: int | None = None, *,
+                   launcher: int | None = None) -> bool:
+        """Record the process `pid` (started at `started`, clock ticks since boot) that will run a job, when the job
+        has no process yet or `launcher` holds it (it took the job over to start `pid`); its heartbeat starts now ->
+        whether it was recorded. A job another process took meanwhile keeps its process."""
         with self.write() as conn:
             return conn.execute(
-                "UPDATE jobs SET status = 'Queued', status_at = ?, runner_pid = ?, heartbeat_at = ? "
-                "WHERE workspace = ? AND name = ? AND status = 'NotStarted'",
-                (now(), pid, time.time(), ws, name)).rowcount > 0
+                "UPDATE jobs SET runner_pid = ?, runner_started = ?, heartbeat_at = ? WHERE workspace = ? AND name = ? "
+                "AND (runner_pid IS NULL OR runner_pid IN (?, ?))",
+                (pid, started, time.time(), ws, name, pid, launcher)).rowcount > 0
+
+    def claim_job(self, ws: str, name: str, pid: int, started: int | None = None) -> bool:
+        """A runner takes a NotStarted job: Queued, with its pid, its start time and a first heartbeat -> whether it
+        got it."""
+        with self.write() as conn:
+            return conn.execute(
+                "UPDATE jobs SET status = 'Queued', status_at = ?, runner_pid = ?, runner_started = ?, "
+                "heartbeat_at = ? WHERE workspace = ? AND name = ? AND status = 'NotStarted'",
+                (now(), pid, started, time.time(), ws, name)).rowcount > 0
 
     def set_process_groups(self, ws: str, name: str, groups: list[tuple[int, int]]) -> None:
         """Record the (process group, leader start time) pairs a runner started, to stop them if it dies."""
@@ -388,16 +401,18 @@ class Store(SQLiteFile):
             self._move(conn, row["workspace"], row["name"], "Failed", error=error(row))
         return self._change_if(job, test, fail)
 
-    def take_over_if(self, job: dict, test, pid: int, *, rerun: bool = False) -> dict | None:
-        """Give the job to the process `pid` if `test(row)` holds, checked inside the write transaction (of
-        concurrent callers, one wins) -> the row it had, None when unchanged. `rerun` starts the job again from
-        NotStarted; otherwise it keeps its status."""
+    def take_over_if(self, job: dict, test, pid: int, started: int | None = None, *,
+                     rerun: bool = False) -> dict | None:
+        """Give the job to the process `pid` (started at `started`) if `test(row)` holds, checked inside the write
+        transaction (of concurrent callers, one wins) -> the row it had, None when unchanged. `rerun` starts the job
+        again from NotStarted, without a heartbeat until :meth:`set_runner` records the process `pid` starts (so a
+        `pid` that dies before is seen to have started nothing); otherwise it keeps its status."""
         def take(conn, row):
             conn.execute(
-                "UPDATE jobs SET runner_pid = ?, heartbeat_at = ?, process_groups = NULL, "
-                "status = CASE WHEN ? THEN 'NotStarted' ELSE status END, status_at = ?, "
+                "UPDATE jobs SET runner_pid = ?, runner_started = ?, heartbeat_at = CASE WHEN ? THEN NULL ELSE ? END, "
+                "process_groups = NULL, status = CASE WHEN ? THEN 'NotStarted' ELSE status END, status_at = ?, "
                 "started_at = CASE WHEN ? THEN NULL ELSE started_at END WHERE workspace = ? AND name = ?",
-                (pid, time.time(), rerun, now(), rerun, row["workspace"], row["name"]))
+                (pid, started, rerun, time.time(), rerun, now(), rerun, row["workspace"], row["name"]))
         return self._change_if(job, test, take)
 
     def _change_if(self, job: dict, test, change) -> dict | None:
@@ -411,16 +426,17 @@ class Store(SQLiteFile):
             change(conn, row)
         return dict(row)
 
-    def claim_controller(self, ws: str, name: str, pid: int, launcher: int) -> str | None:
-        """A resuming job's process (a sweep controller) takes its job: a NotStarted one (Queued), or one its
-        `launcher` took over for it (:meth:`take_over_if`) -> the job's status, None when it is not this one's."""
+    def claim_controller(self, ws: str, name: str, pid: int, launcher: int, started: int | None = None) -> str | None:
+        """A resuming job's process (a sweep controller, started at `started`) takes its job: a NotStarted one
+        (Queued), or one its `launcher` took over for it (:meth:`take_over_if`) -> the job's status, None when it is
+        not this one's."""
         with self.write() as conn:
             claimed = conn.execute(
-                "UPDATE jobs SET runner_pid = ?, heartbeat_at = ?, "
+                "UPDATE jobs SET runner_pid = ?, runner_started = ?, heartbeat_at = ?, "
                 "status = CASE WHEN status = 'NotStarted' THEN 'Queued' ELSE status END "
                 "WHERE workspace = ? AND name = ? AND status NOT IN ('Completed', 'Failed', 'Canceled') "
                 "AND (status = 'NotStarted' OR runner_pid IN (?, ?))",
-                (pid, time.time(), ws, name, pid, launcher)).rowcount
+                (pid, started, time.time(), ws, name, pid, launcher)).rowcount
             row = conn.execute("SELECT status FROM jobs WHERE workspace = ? AND name = ?", (ws, name)).fetchone()
         return row["status"] if claimed else None
 

@@ -15,6 +15,7 @@ from support.local import WS, Client
 
 from azureml_v2._contract import TERMINAL_STATUSES
 from azureml_v2.local import make_app
+from azureml_v2.local.core.jobs import HEARTBEAT_TIMEOUT
 from azureml_v2.local.storage.workspace import Store
 
 pytestmark = pytest.mark.integration
@@ -299,6 +300,22 @@ def test_kill_9_of_the_runner_fails_the_job_within_5_s(client, app, home):
     while not gone(shell) and time.monotonic() < deadline:  # the orphaned command is stopped too
         time.sleep(0.05)
     assert gone(shell)
+
+
+def test_a_paused_runner_is_not_judged_dead(client, app, home):
+    """SIGSTOP for longer than the heartbeat timeout, then SIGCONT: the job was only paused and completes."""
+    submit(client, "paused", "echo $$ > shell; sleep 6; echo after")
+    wait(client, "paused", ("Running",))
+    runner = app.store.get_job("local", "paused")["runner_pid"]
+    os.kill(runner, signal.SIGSTOP)
+    try:
+        time.sleep(HEARTBEAT_TIMEOUT + 2.5)  # supervision ran a few rounds meanwhile
+        assert client.get("/jobs/paused").json["properties"]["status"] == "Running"
+        assert not gone(read_pid(home / "jobs/local/paused/wd/shell"))  # its command was left alone
+    finally:
+        os.kill(runner, signal.SIGCONT)
+    assert wait(client, "paused")["status"] == "Completed"
+    assert "after" in user_log(home, "paused")
 
 
 @pytest.mark.parametrize("distribution", [{"distributionType": "PyTorch", "processCountPerInstance": 2},

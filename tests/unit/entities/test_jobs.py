@@ -329,6 +329,9 @@ def test_bad_field_is_located(tmp_path, extra, expected):
     ("python t.py ${{input.lr}}", "unknown placeholder; use ${{inputs.<name>}} or ${{outputs.<name>}} "
                                   "(did you mean inputs?)"),
     ("python t.py $[[--lr ${{inputs.lr}}", "unclosed optional block"),
+    ("python t.py ${{{inputs.lr}}}", "${{{inputs.lr}}: not a placeholder; expected ${{inputs.<name>}}"),
+    ("python t.py ${{inputs.{lr}}}", "${{inputs.{lr}}: not a placeholder"),
+    ("python t.py --lr ${{inputs.lr} --x 1", "${{inputs.lr} --x 1: not a placeholder"),
 ])
 def test_bad_placeholder_is_located_at_the_command(tmp_path, cmd, expected):
     lines = problems_of(write(tmp_path, f"command: {cmd}\nenvironment: azureml:env:1\ninputs: {{lr: 1}}\n"))

@@ -38,3 +38,12 @@ def test_a_stale_state_file_does_not_count_as_a_running_server(tmp_path, stale):
     tmp_path.joinpath(server.STATE_FILE).write_text(stale.replace("PID", str(os.getpid())))
     assert server.status(tmp_path) is None
     assert server.stop(tmp_path) is False and not tmp_path.joinpath(server.STATE_FILE).exists()
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_a_port_out_of_range_is_refused_before_anything_starts(port, capsys):
+    from azureml_v2.cli.main import main
+    with pytest.raises(SystemExit) as exit_:
+        main(["server", "start", "--port", port])
+    assert exit_.value.code == 2
+    assert "expected a number from 0 to 65535" in capsys.readouterr().err.splitlines()[-1]

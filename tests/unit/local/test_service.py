@@ -1,6 +1,7 @@
 """The local workspace's REST service, driven in-process through WSGI: routes, Azure ML semantics, errors, store."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -14,7 +15,9 @@ from support.local import WS, Client
 
 from azureml_v2.local import make_app
 from azureml_v2._contract import API_VERSION
-from azureml_v2.local.core.jobs import Jobs
+from azureml_v2.exceptions import AzureMLError
+from azureml_v2.local.core.jobs import Jobs, runner_died
+from azureml_v2.local.core.processes import process_start
 from azureml_v2.local.storage.sqlite import Page, StoreError
 from azureml_v2.local.storage.workspace import DB_NAME, MIGRATIONS, Store
 
@@ -571,6 +574,120 @@ def test_a_store_of_schema_1_is_migrated_keeping_its_jobs(home):
     store.close()
 
 
+def test_a_job_process_that_exists_and_is_its_own_is_alive_however_long_it_is_silent(client, app):
+    """A stopped (SIGSTOP) or busy process writes no heartbeat: it is alive while its pid names it (start time)."""
+    me, started = os.getpid(), process_start(os.getpid())
+    for name in ("paused", "reused", "unknown"):
+        client.put(f"/jobs/{name}", {"properties": COMMAND_JOB})
+    assert app.store.claim_job("local", "paused", me, started)
+    assert app.store.claim_job("local", "reused", me, started + 1)  # the pid names another process now
+    assert app.store.claim_job("local", "unknown", me)  # start time unknown (no /proc): the heartbeat tells
+    app.store.connection().execute("UPDATE jobs SET heartbeat_at = heartbeat_at - 60")
+    assert not runner_died(app.store.get_job("local", "paused"))
+    assert runner_died(app.store.get_job("local", "reused"))
+    assert runner_died(app.store.get_job("local", "unknown"))
+
+
+def test_a_launcher_records_its_process_only_on_a_job_no_other_process_took(client, app):
+    client.put("/jobs/j", {"properties": COMMAND_JOB})
+    assert app.store.set_runner("local", "j", 101, launcher=os.getpid())  # a new job: no process yet
+    # another supervisor took the job over meanwhile; a late launcher does not overwrite it
+    app.store.connection().execute("UPDATE jobs SET runner_pid = 202 WHERE name = 'j'")
+    assert not app.store.set_runner("local", "j", 303, launcher=os.getpid())
+    assert app.store.set_runner("local", "j", 404, launcher=202)  # the one that took it records its process
+    assert app.store.get_job("local", "j")["runner_pid"] == 404
+
+
+def test_a_put_answers_what_it_wrote_even_when_a_delete_follows_at_once(client, app, monkeypatch):
+    """Another process deletes the resource right after the PUT's transaction commits: the PUT still answers 2xx
+    with what it wrote (read inside its transaction), not 404."""
+    write, other = app.store.write, Store(app.store.home)
+    deletes = {"jobs": "DELETE FROM jobs", "versions": "DELETE FROM versions", "datastores":
+               "DELETE FROM datastores WHERE builtin = 0", "containers": "DELETE FROM containers"}
+    target = {}
+
+    @contextlib.contextmanager
+    def then_delete():
+        with write() as conn:
+            yield conn
+        if target:
+            with other.write() as conn:
+                conn.execute(deletes[target["table"]])
+
+    monkeypatch.setattr(app.store, "write", then_delete)
+    for table, path, body in (
+            ("versions", "/environments/e/versions/1", {"properties": {"image": "python:3.11-slim"}}),
+            ("containers", "/models/m", {"properties": {}}),
+            ("datastores", "/datastores/d", {"properties": {"datastoreType": "AzureBlob", "accountName": "a",
+                                                            "containerName": "c", "credentials": {"credentialsType": "None"}}}),
+            ("jobs", "/jobs/j", {"properties": COMMAND_JOB})):
+        target["table"] = table
+        response = client.put(path, body)
+        assert response.status == 201, (path, response.json)
+        assert response.json["name"] == path.split("/")[-1]
+    other.close()
+
+
+SWEEP_JOB = {"jobType": "Sweep", "searchSpace": {"x": ["choice", [[1]]]},
+             "samplingAlgorithm": {"samplingAlgorithmType": "Grid"}, "limits": {"jobLimitsType": "Sweep"},
+             "objective": {"goal": "Minimize", "primaryMetric": "loss"},
+             "trial": {"command": "echo ${{search_space.x}}", "environmentId": "azureml:env:1"}}
+
+
+@pytest.mark.parametrize("failing", ["spawn", "log folder"])
+def test_a_job_whose_executor_cannot_be_started_again_ends_failed_instead_of_waiting_forever(client, app,
+                                                                                           monkeypatch, failing):
+    """A sweep whose controller died is taken over to start a new one; when that cannot start (no process, a full
+    disk), the sweep ends Failed: it would otherwise stay held by the live supervising process."""
+    gone = int(Path("/proc/sys/kernel/pid_max").read_text())  # pids are below pid_max: no process has this one
+    assert client.put("/jobs/s", {"properties": SWEEP_JOB}).status == 201
+    assert app.store.claim_controller("local", "s", gone, 0) == "Queued"
+    app.store.set_job_status("local", "s", "Running")
+
+    def no_process(*args, **kwargs):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    jobs = Jobs(app.store, "u")
+    if failing == "spawn":
+        monkeypatch.setattr(jobs._spawner, "spawn", no_process)
+    else:  # its log folder cannot be made (a full disk; here: under a file)
+        monkeypatch.setattr(app.store, "job_folder", lambda ws, name: Path("/proc/version") / name)
+    jobs.supervise()
+    job = app.store.get_job("local", "s")
+    assert job["status"] == "Failed" and "the local runner could not start: [Errno" in job["error"]
+
+
+def test_a_job_whose_restarter_died_before_starting_it_is_started_again_not_failed(client, app, monkeypatch):
+    """A supervisor takes over a never-started job to start it and is killed before it starts the runner: the job
+    never ran, so the next supervisor starts it; a runner that died before claiming its job still fails it."""
+    gone = int(Path("/proc/sys/kernel/pid_max").read_text())  # pids are below pid_max: no process has this one
+    for name in ("orphan", "crashed"):
+        client.put(f"/jobs/{name}", {"properties": COMMAND_JOB})
+    job = app.store.get_job("local", "orphan")
+    assert app.store.take_over_if(job, lambda row: True, gone, rerun=True)  # ... and it died here
+    app.store.set_runner("local", "crashed", gone)  # started a runner, which died before claiming the job
+    started = []
+    jobs = Jobs(app.store, "u")
+    monkeypatch.setattr(jobs._spawner, "spawn", lambda argv, **kw: started.append(argv[-1]) or os.getpid())
+    jobs.supervise()
+    assert started == ["orphan"]
+    orphan, crashed = app.store.get_job("local", "orphan"), app.store.get_job("local", "crashed")
+    assert orphan["status"] == "NotStarted" and orphan["runner_pid"] == os.getpid() and orphan["heartbeat_at"]
+    assert crashed["status"] == "Failed" and "the runner stopped" in crashed["error"]
+
+
+def test_one_job_that_cannot_be_supervised_does_not_stop_the_others(client, app, caplog):
+    gone = int(Path("/proc/sys/kernel/pid_max").read_text())  # pids are below pid_max: no process has this one
+    for name in ("damaged", "dead"):
+        client.put(f"/jobs/{name}", {"properties": COMMAND_JOB})
+    with app.store.write() as conn:
+        conn.execute("UPDATE jobs SET status_at = 'yesterday' WHERE name = 'damaged'")
+    assert app.store.claim_job("local", "dead", gone)
+    Jobs(app.store, "u", launch=False).supervise()
+    assert app.store.get_job("local", "dead")["status"] == "Failed"
+    assert "supervision of job damaged failed" in caplog.text
+
+
 def test_a_store_from_a_newer_version_or_not_a_database_is_refused(home, tmp_path):
     home.mkdir()
     conn = sqlite3.connect(home / DB_NAME)
@@ -583,6 +700,39 @@ def test_a_store_from_a_newer_version_or_not_a_database_is_refused(home, tmp_pat
     (junk / DB_NAME).write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="not a local workspace database"):
         Store(junk)
+
+
+def test_a_home_that_cannot_be_written_is_one_error_of_the_package_saying_so(home, monkeypatch):
+    Store(home).close()
+
+    def read_only(self, conn):  # what SQLite answers when WAL cannot create its files beside the database
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(Store, "_use_wal", read_only)
+    with pytest.raises(AzureMLError, match="cannot open the local workspace database .* must be writable") as caught:
+        Store(home)
+    assert isinstance(caught.value, StoreError)
+    assert "not a local workspace database" not in str(caught.value)
+
+
+@pytest.mark.parametrize("error", [sqlite3.OperationalError("database or disk is full"),
+                                   OSError(28, "No space left on device")])
+def test_a_full_disk_is_one_clear_error_and_writes_nothing(client, app, monkeypatch, error):
+    def full(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(app.store, "put_version", full)
+    response = client.put("/environments/e/versions/1", {"properties": {"image": "python:3.11-slim"}})
+    assert response.status == 507 and response.json["error"]["code"] == "InsufficientStorage"
+    assert "its disk is full" in response.json["error"]["message"]
+    assert client.get("/environments/e/versions/1").status == 404
+
+
+def test_a_home_that_is_a_file_or_under_one_is_one_error_saying_so(tmp_path):
+    (tmp_path / "file").write_text("x")
+    for home in (tmp_path / "file", tmp_path / "file" / "home"):
+        with pytest.raises(StoreError, match="home must be a folder, and this path is a file or lies under one"):
+            Store(home)
 
 
 def test_state_survives_a_new_app_on_the_same_home(home):

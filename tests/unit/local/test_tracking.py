@@ -81,3 +81,21 @@ def test_database_is_wal_and_migrated(home, artifact_dir):
     with pytest.raises(ValueError, match="FINISHED, FAILED or KILLED"):
         tracking.finish_run(home, "local", JOB, "Running")
     assert tracking.finish_run(home, "local", "never_started", "Failed") is False
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("POST", "experiments/create", {"name": "e", "tags": [1]}),
+    ("POST", "experiments/update", {"experiment_id": "0", "new_name": [1]}),
+    ("POST", "experiments/search", {"filter": [1]}),
+    ("POST", "runs/create", {"experiment_id": "0", "tags": "x"}),
+    ("POST", "runs/create", {"experiment_id": "0", "start_time": 10 ** 30}),
+    ("POST", "runs/log-batch", {"run_id": [], "metrics": []}),
+    ("POST", "runs/log-batch", {"run_id": "r", "metrics": {"a": 1}}),
+    ("POST", "logged-models", {"experiment_id": "0", "tags": -1}),
+    ("POST", "logged-models/search", {"filter": 1.5}),
+])
+def test_a_body_whose_fields_have_the_wrong_type_gets_one_mlflow_error(home, method, path, body):
+    app = tracking_api.make_tracking_app(home)
+    status, answer = call(app, method, f"/api/2.0/mlflow/{path}", body)
+    assert status == 400 and answer["error_code"] == "INVALID_PARAMETER_VALUE", answer
+    assert "wrong type or size" in answer["message"]
