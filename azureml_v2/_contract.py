@@ -242,12 +242,15 @@ def placeholders(text: str) -> list[Placeholder]:
     return [_placeholder(m) for m in PLACEHOLDER.finditer(text)]
 
 
+_OPENING = re.compile(re.escape("${{"))
+
+
 def stray_openings(text: str) -> list[str]:
     """Each `${{` of `text` that opens no placeholder (a brace inside it, no `}}` after it), as written: it is
     left as it is, and the shell refuses it ("bad substitution")."""
     placed = {m.start() for m in PLACEHOLDER.finditer(text)}
     stray = []
-    for i in (i for i in range(len(text)) if text.startswith("${{", i) and i not in placed):
+    for i in (m.start() for m in _OPENING.finditer(text) if m.start() not in placed):
         rest = text[i + 3:]
         close, following = rest.find("}}"), rest.find("${{")
         end = min(close + 2 if close >= 0 else len(rest), following if following >= 0 else len(rest))
