@@ -51,6 +51,8 @@ PARENT_JOB_PROPERTY = "azureml.parentJobName"
 TRIAL_PROPERTY = "azureml.trial"
 TRIAL_PARAMS_PROPERTY = "azureml.sweep.params"
 
+DEFAULT_EXPERIMENT = "Default"  # the experiment of a job that names none
+
 MAX_TRIALS = 1000  # Azure ML's default and largest maxTotalTrials and maxConcurrentTrials
 
 MODEL_TYPES = ("custom_model", "mlflow_model", "triton_model")

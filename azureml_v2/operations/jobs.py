@@ -16,7 +16,7 @@ from azure.core.polling import LROPoller
 from .._artifacts.storage import download
 from .._plot import save
 from .._trials import LiveTable
-from .._contract import DATASTORE_URI, MODEL_TYPES, TERMINAL_STATUSES, is_local, job_artifacts_uri, output_uri, to_arm
+from .._contract import DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local, job_artifacts_uri, output_uri, to_arm
 from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
 from ..entities.job import CommandJob, Job, SweepJob
 from ..exceptions import JobFailedError, NotAvailableError, Problem, ValidationError
@@ -69,7 +69,7 @@ class JobOperations(Operations):
             if value is not None:
                 setattr(job, attr, value)
         job.name = job.name or generate_name()
-        job.experiment_name = job.experiment_name or Path.cwd().name.replace(" ", "") or "Default"
+        job.experiment_name = job.experiment_name or Path.cwd().name.replace(" ", "") or DEFAULT_EXPERIMENT
         self.validate(job, raise_on_failure=True)
         self._resolve_dependencies(job)
         return job_from_rest(self._put(job.to_rest(scope=self._ml_client._scope), "jobs", job.name))

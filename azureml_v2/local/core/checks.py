@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from ..._contract import DEFAULT_EXPERIMENT
+
 
 class Invalid(Exception):
     """A document the local workspace refuses (HTTP 400 InvalidRequestContent)."""
@@ -139,6 +141,6 @@ def check_job(props: dict, name: str, ignored: tuple[str, ...]) -> dict:
             raise Invalid(f"properties.{key} is required for a {props['jobType']} job")
     for key in ("command", "environmentId", "codeId", "computeId", "displayName", "experimentName"):
         check(props, key, str)
-    props.setdefault("experimentName", "Default")
+    props.setdefault("experimentName", DEFAULT_EXPERIMENT)
     props.setdefault("displayName", name)
     return props

@@ -26,9 +26,9 @@ from collections import deque
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ..._contract import (ACTIVE_STATUSES, ARTIFACT_STORE, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, MODEL_TYPES,
-                          TERMINAL_STATUSES, Placeholder, UnresolvedPlaceholder, job_artifacts_path, output_uri,
-                          seconds_from_iso)
+from ..._contract import (ACTIVE_STATUSES, ARTIFACT_STORE, DEFAULT_EXPERIMENT, LOCAL_RESOURCE_GROUP,
+                          LOCAL_SUBSCRIPTION, MODEL_TYPES, TERMINAL_STATUSES, Placeholder, UnresolvedPlaceholder,
+                          job_artifacts_path, output_uri, seconds_from_iso)
 from ..._contract import substitute as _substitute
 # the job's MLflow endpoint is served by the API layer's tracking routes: a job process serves them for its command
 from ..api.mlflow import serve_for_job
@@ -333,7 +333,7 @@ class Runner:
     def _env(self, bin_dir: str, input_env: dict, outputs: dict[str, Path]) -> dict[str, str]:
         env = dict(os.environ)
         env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
-        experiment = self.doc.get("experimentName") or "Default"
+        experiment = self.doc.get("experimentName") or DEFAULT_EXPERIMENT
         env.update({"AZUREML_RUN_ID": self.name, "AZUREML_ROOT_RUN_ID": self.name,
                     "AZUREML_EXPERIMENT_NAME": experiment, "AZUREML_ARM_PROJECT_NAME": experiment,
                     "AZUREML_ARM_SUBSCRIPTION": LOCAL_SUBSCRIPTION, "AZUREML_ARM_RESOURCEGROUP": LOCAL_RESOURCE_GROUP,
@@ -469,7 +469,7 @@ class Runner:
     # -- MLflow
 
     def _tracking(self):
-        return serve_for_job(self.store.home, self.ws, self.name, self.doc.get("experimentName") or "Default",
+        return serve_for_job(self.store.home, self.ws, self.name, self.doc.get("experimentName") or DEFAULT_EXPERIMENT,
                                       self.artifacts)
 
     def _finish_tracking(self, status: str) -> None:
