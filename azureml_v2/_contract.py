@@ -55,6 +55,7 @@ DEFAULT_EXPERIMENT = "Default"  # the experiment of a job that names none
 
 MAX_TRIALS = 1000  # Azure ML's default and largest maxTotalTrials and maxConcurrentTrials
 
+DATA_TYPES = ("uri_file", "uri_folder", "mltable")
 MODEL_TYPES = ("custom_model", "mlflow_model", "triton_model")
 
 # -- references ---------------------------------------------------------------------------------------------

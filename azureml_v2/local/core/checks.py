@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from ..._contract import DEFAULT_EXPERIMENT
+from ..._contract import DATA_TYPES, DEFAULT_EXPERIMENT
 
 
 class Invalid(Exception):
@@ -15,7 +15,6 @@ class Invalid(Exception):
 # Read-only fields clients echo back from a GET; a PUT ignores them.
 _READ_ONLY = frozenset({"provisioningState", "latestVersion", "nextVersion", "environmentType", "isDefault",
                         "status", "parameters"})
-DATA_TYPES = ("uri_file", "uri_folder", "mltable")
 # LocalFile (a folder on this machine) exists only here: Azure ML has no such datastore type
 _DATASTORE_TYPES = ("AzureBlob", "AzureDataLakeGen1", "AzureDataLakeGen2", "AzureFile", "OneLake", "LocalFile")
 _CREDENTIALS_TYPES = ("AccountKey", "Certificate", "None", "Sas", "ServicePrincipal")
