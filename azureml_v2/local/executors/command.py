@@ -443,9 +443,9 @@ class Runner:
             _move_into(source, target)
             self.log(f"output {key} -> {target}")
             if item.get("assetName"):
-                self._register(key, item, target)
+                self._register(key, item)
 
-    def _register(self, key: str, item: dict, target: Path) -> None:
+    def _register(self, key: str, item: dict) -> None:
         """Register an output with a name as a data or model asset version pointing at the stored output."""
         kind = item.get("jobOutputType", "uri_folder")
         uri = output_uri(self.name, key, item.get("uri"))
