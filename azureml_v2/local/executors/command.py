@@ -2,12 +2,13 @@
 
     python -m azureml_v2.local.executors.command --home H --workspace WS --job NAME
 
-Core starts it, detached in its own session, when a command job is created. It claims the job (NotStarted ->
-Queued, recording its pid), prepares it (code snapshot into ``wd/``, environment, inputs, outputs: Preparing), runs
-the command with ``bash -c`` in the job's own process group(s) (Running), stores named outputs and ``./outputs``,
-``./logs`` in the artifact datastore and registers output assets (Finalizing), and ends the job Completed, Failed
-or Canceled. Each status change is one store transaction. A watcher thread writes a heartbeat every second and
-polls the status every 0.25 s, so that a cancel (CancelRequested) stops the whole process tree within seconds.
+Core starts it, detached in its own session, when a command job is created (supervision, when its submitter died
+before starting it). It claims the job (NotStarted -> Queued, recording its pid), prepares it (code snapshot into
+``wd/``, environment, inputs, outputs: Preparing), runs the command with ``bash -c`` in the job's own process
+group(s) (Running), stores named outputs and ``./outputs``, ``./logs`` in the artifact datastore and registers
+output assets (Finalizing), and ends the job Completed, Failed or Canceled. Each status change is one store
+transaction. A watcher thread writes a heartbeat every second and polls the status every 0.25 s, so that a cancel
+(CancelRequested) stops the whole process tree within seconds.
 
 One runner process lives beside every running job, so it stays small (under 30 MB resident here).
 """
