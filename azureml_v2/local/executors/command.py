@@ -38,7 +38,7 @@ from ..core.executors import executor_main
 from ..core.metrics import finish_run
 from ..core.processes import process_start
 from ..core.refs import References, RefError
-from ..core.workspace import NotFound, Store, now
+from ..core.workspace import LOCAL_COMPUTE, NotFound, Store, now
 from . import envs
 
 KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
@@ -217,8 +217,8 @@ class Runner:
             raise JobError(f"resources.instance_count is {count}: the local workspace runs a job on this one "
                            "machine; set instance_count to 1 (distribution.process_count_per_instance starts "
                            "several processes here)")
-        compute = (doc.get("computeId") or "local").rstrip("/").rsplit("/", 1)[-1].removeprefix("azureml:")
-        if compute != "local":
+        compute = (doc.get("computeId") or LOCAL_COMPUTE).rstrip("/").rsplit("/", 1)[-1].removeprefix("azureml:")
+        if compute != LOCAL_COMPUTE:
             self.notice(f"compute '{compute}' is not on this machine: the local workspace runs the job here")
         services = sorted((doc.get("services") or {}).items())
         if services:
