@@ -51,7 +51,8 @@ def job_from_rest(resource: dict):
 
 
 class JobOperations(Operations):
-    """create_or_update, get, list, begin_cancel, archive, restore, validate, stream, download, get_metrics."""
+    """create_or_update, get, list, begin_cancel, archive, restore, validate, stream, list_trials, plot, download,
+    get_metrics."""
 
     def create_or_update(self, job, *, name: str | None = None, description: str | None = None,
                          compute: str | None = None, tags: dict | None = None, experiment_name: str | None = None,
