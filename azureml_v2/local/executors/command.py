@@ -34,7 +34,7 @@ from ..._contract import substitute as _substitute
 # the job's MLflow endpoint is served by the API layer's tracking routes: a job process serves them for its command
 from ..api.mlflow import serve_for_job
 from ..core.assets import put_asset_version
-from ..core.executors import executor_main
+from ..core.executors import HEARTBEAT, executor_main
 from ..core.metrics import finish_run
 from ..core.processes import process_start
 from ..core.refs import References, RefError
@@ -44,7 +44,6 @@ from . import envs
 KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
 TAIL_LINES = 20  # lines of stderr quoted in a failed job's error
 _POLL = 0.25
-_HEARTBEAT = 1.0
 
 _FOLDER_TYPES = ("uri_folder", "mltable", *MODEL_TYPES)
 
@@ -124,7 +123,7 @@ class Runner:
         beat = 0.0
         while not self._done.wait(_POLL):
             try:
-                if time.monotonic() - beat >= _HEARTBEAT:
+                if time.monotonic() - beat >= HEARTBEAT:
                     status = self.store.heartbeat(self.ws, self.name, self.pid)
                     beat = time.monotonic()
                 else:
