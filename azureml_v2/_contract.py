@@ -45,14 +45,19 @@ SWEEP_SUMMARY = "azureml.sweep.summary"
 EARLY_TERMINATED = "azureml.sweep.earlyTerminated"
 SWEEP_SEED = "azureml.sweep.seed"  # the seed an unseeded sweep drew, to reproduce it
 RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED)
-# A child job (pipeline step, sweep trial) names its parent in this property; `parentJobName` lists by it.
+# A child job (pipeline step, sweep trial) names its parent in this property; a job list selects the children of a
+# job with this query parameter.
 PARENT_JOB_PROPERTY = "azureml.parentJobName"
+PARENT_JOB_PARAM = "parentJobName"
 # A sweep trial's number and the search-space values it ran with (JSON), in its properties.
 TRIAL_PROPERTY = "azureml.trial"
 TRIAL_PARAMS_PROPERTY = "azureml.sweep.params"
 
+DEFAULT_EXPERIMENT = "Default"  # the experiment of a job that names none
+
 MAX_TRIALS = 1000  # Azure ML's default and largest maxTotalTrials and maxConcurrentTrials
 
+DATA_TYPES = ("uri_file", "uri_folder", "mltable")
 MODEL_TYPES = ("custom_model", "mlflow_model", "triton_model")
 
 # -- references ---------------------------------------------------------------------------------------------

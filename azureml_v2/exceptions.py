@@ -3,6 +3,7 @@
     AzureMLError
       ValidationError       bad input: one located line per problem
         NotSupportedError   every problem is a real Azure ML feature this package does not handle yet
+        NotAvailableError   a call this workspace cannot answer, with what to use instead
       JobStateError         a job is not in the state the call needs
         JobFailedError      a followed job ended Failed or Canceled
 

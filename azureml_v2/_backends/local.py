@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 from azure.core.exceptions import ResourceNotFoundError
 from azure.core.rest import HttpRequest
 
-from .._contract import BEST_CHILD, EARLY_TERMINATED, TERMINAL_STATUSES, TRIAL_PARAMS_PROPERTY, TRIAL_PROPERTY
+from .._contract import (BEST_CHILD, EARLY_TERMINATED, PARENT_JOB_PARAM, TERMINAL_STATUSES, TRIAL_PARAMS_PROPERTY,
+                         TRIAL_PROPERTY)
 from .._http.inprocess import WSGITransport
 from .._http.pipeline import http_error
 from .._trials import SweepView, Trial
@@ -24,7 +25,6 @@ IN_PROCESS_URL = "http://localhost"
 LOG_POLL = 0.25  # seconds between reads of a job's log file and status, in this process
 FIRST_LOOKS = (0.02, 0.04, 0.08, 0.16)
 METRICS_PAGE = 1000
-PARENT_JOB_PARAM = "parentJobName"
 
 
 def _check_endpoint(endpoint) -> None:

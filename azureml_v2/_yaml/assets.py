@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validates_schema
 
-from ..entities.assets import DATA_TYPES, BuildContext, Code, Data, Environment, InferenceConfig, Route
+from .._contract import DATA_TYPES
+from ..entities.assets import BuildContext, Code, Data, Environment, InferenceConfig, Route
 from .base import BaseSchema
 from .fields import Enum, LocalPath, Name, StrMap, Version
 

@@ -7,8 +7,6 @@ from typing import Any
 from ._base import Asset
 from ._rest import compact, keep_service_state, name_version_from_id, service_state, str_map
 
-DATA_TYPES = ("uri_file", "uri_folder", "mltable")
-
 
 def _asset_rest(asset: Asset, **own) -> dict:
     return {"properties": compact({**service_state(asset), "description": asset.description,

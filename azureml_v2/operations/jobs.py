@@ -16,7 +16,7 @@ from azure.core.polling import LROPoller
 from .._artifacts.storage import download
 from .._plot import save
 from .._trials import LiveTable
-from .._contract import DATASTORE_URI, MODEL_TYPES, TERMINAL_STATUSES, is_local, job_artifacts_uri, output_uri, to_arm
+from .._contract import DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local, job_artifacts_uri, output_uri, to_arm
 from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
 from ..entities.job import CommandJob, Job, SweepJob
 from ..exceptions import JobFailedError, NotAvailableError, Problem, ValidationError
@@ -51,7 +51,8 @@ def job_from_rest(resource: dict):
 
 
 class JobOperations(Operations):
-    """create_or_update, get, list, begin_cancel, archive, restore, validate, stream, download, get_metrics."""
+    """create_or_update, get, list, begin_cancel, archive, restore, validate, stream, list_trials, plot, download,
+    get_metrics."""
 
     def create_or_update(self, job, *, name: str | None = None, description: str | None = None,
                          compute: str | None = None, tags: dict | None = None, experiment_name: str | None = None,
@@ -69,7 +70,7 @@ class JobOperations(Operations):
             if value is not None:
                 setattr(job, attr, value)
         job.name = job.name or generate_name()
-        job.experiment_name = job.experiment_name or Path.cwd().name.replace(" ", "") or "Default"
+        job.experiment_name = job.experiment_name or Path.cwd().name.replace(" ", "") or DEFAULT_EXPERIMENT
         self.validate(job, raise_on_failure=True)
         self._resolve_dependencies(job)
         return job_from_rest(self._put(job.to_rest(scope=self._ml_client._scope), "jobs", job.name))

@@ -26,7 +26,8 @@ import uuid
 from http import HTTPStatus
 from urllib.parse import urlencode
 
-from ..._contract import API_VERSION, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, LOCAL_WORKSPACE, PROVIDER
+from ..._contract import (API_VERSION, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, LOCAL_WORKSPACE, PARENT_JOB_PARAM,
+                          PROVIDER)
 from ..core.assets import ASSETS, put_asset_version, put_container
 from ..core.checks import JOB_REQUIRED, Invalid, datastore_props
 from ..core.jobs import Jobs
@@ -395,7 +396,7 @@ class ArmApi:
             where.append("t.job_type = ?")
             args.append(query.choice("jobType", tuple(JOB_REQUIRED), ""))
         page = self._page(req)
-        records, token = self.store.list_jobs(ws, page, query.view(), query.get("parentJobName"), where, args)
+        records, token = self.store.list_jobs(ws, page, query.view(), query.get(PARENT_JOB_PARAM), where, args)
         return self._list(req, [self._job(ws, r) for r in records], token, page)
 
     def get_job(self, req, ws, name):

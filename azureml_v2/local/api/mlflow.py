@@ -25,8 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
-from ..._contract import LOCAL_WORKSPACE
-from ..core.metrics import (DEFAULT_EXPERIMENT, MAX_BATCH, MAX_BATCH_TOTAL, MAX_RESULTS, MlflowError, TrackingStore,
+from ..._contract import DEFAULT_EXPERIMENT, LOCAL_WORKSPACE
+from ..core.metrics import (MAX_BATCH, MAX_BATCH_TOTAL, MAX_RESULTS, MlflowError, TrackingStore,
                             double, ensure_run, invalid, required, tag_pair, tracking_store)
 from .http import require_token, stop_server
 

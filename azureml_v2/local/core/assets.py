@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from ..._contract import DATA_TYPES
 from ..storage.workspace import Store
 from . import checks
 
@@ -30,7 +31,7 @@ def put_container(store: Store, ws: str, kind: str, name: str, props: dict, user
     """Check and store an asset container's REST `properties` -> (record, created)."""
     props = checks.base(props, ("isArchived",))
     if kind == "data":
-        checks.check_enum(props, "dataType", checks.DATA_TYPES, required=True)
+        checks.check_enum(props, "dataType", DATA_TYPES, required=True)
     return store.put_container(ws, kind, name, props, user, immutable=("dataType",) if kind == "data" else ())
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from ..._contract import DATA_TYPES, DEFAULT_EXPERIMENT
+
 
 class Invalid(Exception):
     """A document the local workspace refuses (HTTP 400 InvalidRequestContent)."""
@@ -13,7 +15,6 @@ class Invalid(Exception):
 # Read-only fields clients echo back from a GET; a PUT ignores them.
 _READ_ONLY = frozenset({"provisioningState", "latestVersion", "nextVersion", "environmentType", "isDefault",
                         "status", "parameters"})
-DATA_TYPES = ("uri_file", "uri_folder", "mltable")
 # LocalFile (a folder on this machine) exists only here: Azure ML has no such datastore type
 _DATASTORE_TYPES = ("AzureBlob", "AzureDataLakeGen1", "AzureDataLakeGen2", "AzureFile", "OneLake", "LocalFile")
 _CREDENTIALS_TYPES = ("AccountKey", "Certificate", "None", "Sas", "ServicePrincipal")
@@ -139,6 +140,6 @@ def check_job(props: dict, name: str, ignored: tuple[str, ...]) -> dict:
             raise Invalid(f"properties.{key} is required for a {props['jobType']} job")
     for key in ("command", "environmentId", "codeId", "computeId", "displayName", "experimentName"):
         check(props, key, str)
-    props.setdefault("experimentName", "Default")
+    props.setdefault("experimentName", DEFAULT_EXPERIMENT)
     props.setdefault("displayName", name)
     return props

@@ -21,6 +21,8 @@ class Executor:
     resumes: bool  # when its process dies: True, started again (it resumes); False, the job is marked Failed
 
 
+HEARTBEAT = 1.0  # seconds between two heartbeats of an executor's process
+
 EXECUTORS = {
     "Command": Executor("azureml_v2.local.executors.command", resumes=False),
     "Sweep": Executor("azureml_v2.local.executors.sweep", resumes=True),

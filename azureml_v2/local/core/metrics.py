@@ -10,10 +10,11 @@ import math
 import threading
 from pathlib import Path
 
-from ..storage.tracking import (DEFAULT_EXPERIMENT, MAX_BATCH, MAX_BATCH_TOTAL, MAX_RESULTS, MlflowError,
-                                TrackingStore, double, invalid, now_ms, required, tag_pair)
+from ..._contract import DEFAULT_EXPERIMENT
+from ..storage.tracking import (MAX_BATCH, MAX_BATCH_TOTAL, MAX_RESULTS, MlflowError, TrackingStore, double, invalid,
+                                now_ms, required, tag_pair)
 
-__all__ = ["DEFAULT_EXPERIMENT", "MAX_BATCH", "MAX_BATCH_TOTAL", "MAX_RESULTS", "MlflowError", "TrackingStore",
+__all__ = ["MAX_BATCH", "MAX_BATCH_TOTAL", "MAX_RESULTS", "MlflowError", "TrackingStore",
            "double", "ensure_run", "finish_run", "invalid", "metrics", "required", "tag_pair",
            "tracking_store"]
 

@@ -2,12 +2,13 @@
 
     python -m azureml_v2.local.executors.command --home H --workspace WS --job NAME
 
-Core starts it, detached in its own session, when a command job is created. It claims the job (NotStarted ->
-Queued, recording its pid), prepares it (code snapshot into ``wd/``, environment, inputs, outputs: Preparing), runs
-the command with ``bash -c`` in the job's own process group(s) (Running), stores named outputs and ``./outputs``,
-``./logs`` in the artifact datastore and registers output assets (Finalizing), and ends the job Completed, Failed
-or Canceled. Each status change is one store transaction. A watcher thread writes a heartbeat every second and
-polls the status every 0.25 s, so that a cancel (CancelRequested) stops the whole process tree within seconds.
+Core starts it, detached in its own session, when a command job is created (supervision, when its submitter died
+before starting it). It claims the job (NotStarted -> Queued, recording its pid), prepares it (code snapshot into
+``wd/``, environment, inputs, outputs: Preparing), runs the command with ``bash -c`` in the job's own process
+group(s) (Running), stores named outputs and ``./outputs``, ``./logs`` in the artifact datastore and registers
+output assets (Finalizing), and ends the job Completed, Failed or Canceled. Each status change is one store
+transaction. A watcher thread writes a heartbeat every second and polls the status every 0.25 s, so that a cancel
+(CancelRequested) stops the whole process tree within seconds.
 
 One runner process lives beside every running job, so it stays small (under 30 MB resident here).
 """
@@ -26,24 +27,23 @@ from collections import deque
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ..._contract import (ACTIVE_STATUSES, ARTIFACT_STORE, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, MODEL_TYPES,
-                          TERMINAL_STATUSES, Placeholder, UnresolvedPlaceholder, job_artifacts_path, output_uri,
-                          seconds_from_iso)
+from ..._contract import (ACTIVE_STATUSES, ARTIFACT_STORE, DEFAULT_EXPERIMENT, LOCAL_RESOURCE_GROUP,
+                          LOCAL_SUBSCRIPTION, MODEL_TYPES, TERMINAL_STATUSES, Placeholder, UnresolvedPlaceholder,
+                          job_artifacts_path, output_uri, seconds_from_iso)
 from ..._contract import substitute as _substitute
 # the job's MLflow endpoint is served by the API layer's tracking routes: a job process serves them for its command
 from ..api.mlflow import serve_for_job
 from ..core.assets import put_asset_version
-from ..core.executors import executor_main
+from ..core.executors import HEARTBEAT, executor_main
 from ..core.metrics import finish_run
 from ..core.processes import process_start
 from ..core.refs import References, RefError
-from ..core.workspace import NotFound, Store, now
+from ..core.workspace import LOCAL_COMPUTE, NotFound, Store, now
 from . import envs
 
 KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
 TAIL_LINES = 20  # lines of stderr quoted in a failed job's error
 _POLL = 0.25
-_HEARTBEAT = 1.0
 
 _FOLDER_TYPES = ("uri_folder", "mltable", *MODEL_TYPES)
 
@@ -123,7 +123,7 @@ class Runner:
         beat = 0.0
         while not self._done.wait(_POLL):
             try:
-                if time.monotonic() - beat >= _HEARTBEAT:
+                if time.monotonic() - beat >= HEARTBEAT:
                     status = self.store.heartbeat(self.ws, self.name, self.pid)
                     beat = time.monotonic()
                 else:
@@ -216,8 +216,8 @@ class Runner:
             raise JobError(f"resources.instance_count is {count}: the local workspace runs a job on this one "
                            "machine; set instance_count to 1 (distribution.process_count_per_instance starts "
                            "several processes here)")
-        compute = (doc.get("computeId") or "local").rstrip("/").rsplit("/", 1)[-1].removeprefix("azureml:")
-        if compute != "local":
+        compute = (doc.get("computeId") or LOCAL_COMPUTE).rstrip("/").rsplit("/", 1)[-1].removeprefix("azureml:")
+        if compute != LOCAL_COMPUTE:
             self.notice(f"compute '{compute}' is not on this machine: the local workspace runs the job here")
         services = sorted((doc.get("services") or {}).items())
         if services:
@@ -333,7 +333,7 @@ class Runner:
     def _env(self, bin_dir: str, input_env: dict, outputs: dict[str, Path]) -> dict[str, str]:
         env = dict(os.environ)
         env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
-        experiment = self.doc.get("experimentName") or "Default"
+        experiment = self.doc.get("experimentName") or DEFAULT_EXPERIMENT
         env.update({"AZUREML_RUN_ID": self.name, "AZUREML_ROOT_RUN_ID": self.name,
                     "AZUREML_EXPERIMENT_NAME": experiment, "AZUREML_ARM_PROJECT_NAME": experiment,
                     "AZUREML_ARM_SUBSCRIPTION": LOCAL_SUBSCRIPTION, "AZUREML_ARM_RESOURCEGROUP": LOCAL_RESOURCE_GROUP,
@@ -443,9 +443,9 @@ class Runner:
             _move_into(source, target)
             self.log(f"output {key} -> {target}")
             if item.get("assetName"):
-                self._register(key, item, target)
+                self._register(key, item)
 
-    def _register(self, key: str, item: dict, target: Path) -> None:
+    def _register(self, key: str, item: dict) -> None:
         """Register an output with a name as a data or model asset version pointing at the stored output."""
         kind = item.get("jobOutputType", "uri_folder")
         uri = output_uri(self.name, key, item.get("uri"))
@@ -469,7 +469,7 @@ class Runner:
     # -- MLflow
 
     def _tracking(self):
-        return serve_for_job(self.store.home, self.ws, self.name, self.doc.get("experimentName") or "Default",
+        return serve_for_job(self.store.home, self.ws, self.name, self.doc.get("experimentName") or DEFAULT_EXPERIMENT,
                                       self.artifacts)
 
     def _finish_tracking(self, status: str) -> None:

@@ -34,7 +34,7 @@ from datetime import datetime
 from ..._contract import (ACTIVE_STATUSES, BEST_CHILD, EARLY_TERMINATED, MAX_TRIALS, PARENT_JOB_PROPERTY, SCORE,
                           SWEEP_SEED, SWEEP_SUMMARY, TERMINAL_STATUSES, TRIAL_PARAMS_PROPERTY, TRIAL_PROPERTY,
                           Placeholder, seconds_from_iso, substitute)
-from ..core.executors import executor_main
+from ..core.executors import HEARTBEAT, executor_main
 from ..core.jobs import Jobs
 from ..core.metrics import metrics
 from ..core.processes import process_start
@@ -43,7 +43,6 @@ from .early_termination import should_stop
 from .sampling import TrialSampler
 
 POLL = 0.2  # seconds between two looks at the trials (sooner when a trial's runner, a child process, exits)
-HEARTBEAT = 1.0
 CANCEL_WAIT = 10.0  # a runner stops its command within KILL_GRACE (3 s) of a cancel; this is a bound, not a wait
 
 

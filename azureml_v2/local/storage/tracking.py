@@ -11,10 +11,10 @@ import time
 import uuid
 from pathlib import Path
 
+from ..._contract import DEFAULT_EXPERIMENT
 from .sqlite import SQLiteFile, dumps
 
 DB_NAME = "tracking.db"
-DEFAULT_EXPERIMENT = "Default"
 RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 MODEL_STATUSES = ("LOGGED_MODEL_STATUS_UNSPECIFIED", "LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY",
                   "LOGGED_MODEL_UPLOAD_FAILED")
