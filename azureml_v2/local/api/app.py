@@ -11,7 +11,6 @@ import getpass
 import logging
 import re
 import threading
-import time
 import weakref
 
 from ..core.jobs import Jobs
@@ -43,6 +42,9 @@ class _Supervision:
         self._closed: list = []  # stores of closed apps: the timer thread closes its connection to them
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        # the timer waits on an event that is never set, not on time.sleep: a caller that patches time.sleep
+        # (tests recording retry delays) neither sees the supervision's waits nor makes it spin
+        self._tick = threading.Event()
 
     def add(self, app: "LocalApp") -> None:
         with self._lock:
@@ -59,7 +61,7 @@ class _Supervision:
 
     def _run(self) -> None:
         while True:
-            time.sleep(SUPERVISE_EVERY)
+            self._tick.wait(SUPERVISE_EVERY)
             with self._lock:
                 apps, closed, self._closed = list(self._apps), self._closed, []
                 if not apps and not closed:

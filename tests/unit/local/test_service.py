@@ -741,3 +741,19 @@ def test_state_survives_a_new_app_on_the_same_home(home):
     client = Client(make_app(home))
     assert client.get("/environments/e").json["properties"]["nextVersion"] == "4"
     assert client.get("/environments/e/versions/3").json["properties"]["osType"] == "Linux"
+
+
+def test_supervision_never_calls_time_sleep(home, monkeypatch):
+    from azureml_v2.local.api import app as app_module
+
+    monkeypatch.setattr(app_module, "SUPERVISE_EVERY", 0.02)
+    slept = []
+    opened = make_app(home, user="tester")  # run_jobs: supervised on the timer
+    monkeypatch.setattr("time.sleep", slept.append)  # as tests that record retry delays do
+    try:
+        rounds = threading.Event()
+        monkeypatch.setattr(opened, "supervise", rounds.set)
+        assert rounds.wait(5)  # the timer ran a round while time.sleep was patched
+    finally:
+        opened.close()
+    assert slept == []
