@@ -19,7 +19,7 @@ from .._trials import LiveTable
 from .._contract import DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local, job_artifacts_uri, output_uri, to_arm
 from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
 from ..entities.job import CommandJob, Job, SweepJob
-from ..exceptions import JobFailedError, NotAvailableError, Problem, ValidationError
+from ..exceptions import JobFailedError, JobStateError, NotAvailableError, Problem, ValidationError
 from ._base import ListViewType, Operations
 from .assets import _list_view
 
@@ -276,10 +276,12 @@ class JobOperations(Operations):
         `output_name` copies that named output to `<download_path>/<output_name>/`; all=True copies the
         artifacts and every named output.
         """
-        props = self._get("jobs", name).get("properties", {})
+        resource = self._get("jobs", name)
+        props = resource.get("properties", {})
         status = props.get("status")
         if status not in TERMINAL_STATUSES:
-            raise ValidationError(f"job {name} is {status}: its files can be downloaded once it has ended")
+            raise JobStateError(f"job {name} is {status}: its files can be downloaded once it has ended",
+                                job_from_rest(resource))
         outputs = props.get("outputs") or {}
         if output_name is not None and output_name not in outputs:
             raise ValidationError(f"job {name} has no output named {output_name!r} (outputs: "

@@ -12,7 +12,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from support.local import local_client
 
-from azureml_v2 import ValidationError
+from azureml_v2 import JobStateError, ValidationError
 from azureml_v2._yaml.api import load_job
 from azureml_v2.entities.assets import Data, Environment
 from azureml_v2.entities.inputs import Input, Output
@@ -295,8 +295,9 @@ def test_download_artifacts_and_named_outputs_of_a_finished_job(ml_client, tmp_p
         "model": Output(type="uri_folder"),
         "report": Output(type="uri_file", path="azureml://datastores/workspaceblobstore/paths/reports/r.txt")})
     ml_client.jobs.create_or_update(job)
-    with pytest.raises(ValidationError, match="trained is NotStarted"):
+    with pytest.raises(JobStateError, match="trained is NotStarted") as early:
         ml_client.jobs.download("trained", download_path=tmp_path / "early")
+    assert early.value.job.name == "trained" and early.value.job.status == "NotStarted"
     _finish(ml_client, "trained")
     root = _artifacts(ml_client, "trained")
     for rel, text in (("outputs/metrics.json", "{}"), ("logs/run.log", "ok"), ("model/weights.bin", "w")):
