@@ -16,6 +16,7 @@ import weakref
 from ..core.jobs import Jobs
 from ..core.workspace import Store
 from .arm import ArmApi
+from .http import MAX_BODY
 from .mlflow import make_tracking_app
 
 # MLflow's tracking API, at the root or under a workspace's ARM path (as Azure ML's tracking URI has it)
@@ -86,7 +87,7 @@ _SUPERVISION = _Supervision()
 class LocalApp:
     """The WSGI application over one home folder (see the module docstring)."""
 
-    def __init__(self, home, *, page_size: int = 100, max_body: int = 16 * 1024 * 1024, retry_after: int = 1,
+    def __init__(self, home, *, page_size: int = 100, max_body: int = MAX_BODY, retry_after: int = 1,
                  user: str | None = None, run_jobs: bool = True):
         self.store = Store(home)
         self.jobs = Jobs(self.store, user or _login(), launch=run_jobs)

@@ -33,7 +33,7 @@ from ..core.checks import JOB_REQUIRED, Invalid, datastore_props
 from ..core.jobs import Jobs
 from ..core.workspace import (BUILTIN_DATASTORES, LOCAL_COMPUTE, MAX_FILTER_TERMS, SCOPE, BadRequest, Conflict, NotFound,
                               Page, Store, kv_filter, workspace_id)
-from .http import HttpError, Query, Request, arm_error, invalid, method_not_allowed
+from .http import MAX_BODY, HttpError, Query, Request, arm_error, invalid, method_not_allowed
 
 
 _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}")
@@ -110,7 +110,7 @@ Response = tuple[int, "dict | None", dict]
 class ArmApi:
     """The ARM API of the local workspace over a home's store, as a WSGI app (see the module docstring)."""
 
-    def __init__(self, store: Store, jobs: Jobs, *, page_size: int = 100, max_body: int = 16 * 1024 * 1024,
+    def __init__(self, store: Store, jobs: Jobs, *, page_size: int = 100, max_body: int = MAX_BODY,
                  retry_after: int = 1):
         self.store, self.jobs = store, jobs
         self.page_size, self.max_body, self.retry_after = page_size, max_body, retry_after

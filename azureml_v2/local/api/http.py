@@ -70,6 +70,9 @@ class Query:
         return self.choice("listViewType", ("ActiveOnly", "ArchivedOnly", "All"), "ActiveOnly")
 
 
+MAX_BODY = 16 * 1024 * 1024  # bytes of one request body, unless a server is given another limit
+
+
 class Request:
     def __init__(self, environ: dict, max_body: int):
         self.environ = environ
@@ -84,7 +87,7 @@ class Request:
 
     def body(self) -> dict:
         """The JSON body: an object with a `properties` object (returned, copied)."""
-        data = self._read()
+        data = read_body(self.environ, self.max_body)
         if not data.strip():
             raise invalid("the request needs a JSON body with a 'properties' object")
         content_type = self.environ.get("CONTENT_TYPE", "")
@@ -102,23 +105,23 @@ class Request:
             raise invalid("the request body needs a 'properties' object")
         return dict(doc["properties"])
 
-    def _read(self) -> bytes:
-        env = self.environ
-        raw = (env.get("CONTENT_LENGTH") or "").strip()
-        if raw:
-            if not raw.isdigit():
-                raise invalid(f"invalid Content-Length {raw!r}")
-            length = int(raw)
-            if length > self.max_body:
-                raise HttpError(413, "RequestEntityTooLarge",
-                                f"the request body has {length} bytes; the limit is {self.max_body}")
-            return env["wsgi.input"].read(length) if length else b""
-        if env.get("wsgi.input_terminated"):
-            data = env["wsgi.input"].read(self.max_body + 1)
-            if len(data) > self.max_body:
-                raise HttpError(413, "RequestEntityTooLarge", f"the request body exceeds {self.max_body} bytes")
-            return data
-        return b""
+def read_body(environ: dict, max_body: int) -> bytes:
+    """The request's body: 400 for a bad Content-Length, 413 past `max_body` bytes."""
+    raw = (environ.get("CONTENT_LENGTH") or "").strip()
+    if raw:
+        if not raw.isdigit():
+            raise invalid(f"invalid Content-Length {raw!r}")
+        length = int(raw)
+        if length > max_body:
+            raise HttpError(413, "RequestEntityTooLarge",
+                            f"the request body has {length} bytes; the limit is {max_body}")
+        return environ["wsgi.input"].read(length) if length else b""
+    if environ.get("wsgi.input_terminated"):
+        data = environ["wsgi.input"].read(max_body + 1)
+        if len(data) > max_body:
+            raise HttpError(413, "RequestEntityTooLarge", f"the request body exceeds {max_body} bytes")
+        return data
+    return b""
 
 
 def _reject_constant(name: str):

@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, unquote
 from ..._contract import DEFAULT_EXPERIMENT, LOCAL_WORKSPACE
 from ..core.metrics import (MAX_BATCH, MAX_BATCH_TOTAL, MAX_RESULTS, MlflowError, TrackingStore,
                             double, ensure_run, invalid, required, tag_pair, tracking_store)
-from .http import require_token, stop_server
+from .http import MAX_BODY, HttpError, read_body, require_token, stop_server
 
 # MLflow's HTTP status for each error code (mlflow/exceptions.py)
 _STATUS = {"INVALID_PARAMETER_VALUE": 400, "MALFORMED_REQUEST": 400, "RESOURCE_ALREADY_EXISTS": 400,
@@ -433,10 +433,9 @@ def _read_body(environ, method: str) -> dict:
         query = parse_qs(environ["QUERY_STRING"], keep_blank_values=True)
         return {k: v if k in _GET_LISTS else v[-1] for k, v in query.items()}
     try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    raw = environ["wsgi.input"].read(length) if length else b""
+        raw = read_body(environ, MAX_BODY)
+    except HttpError as exc:  # a bad Content-Length, a body past the limit
+        raise MlflowError("INVALID_PARAMETER_VALUE", exc.message) from None
     if not raw.strip():
         return {}
     try:

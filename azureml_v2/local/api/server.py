@@ -28,13 +28,12 @@ import waitress
 from ..core.processes import process_alive, process_start
 from ..core.workspace import default_home
 from .app import make_app
-from .http import CONTRIBUTOR, READER, require_token
+from .http import CONTRIBUTOR, MAX_BODY, READER, require_token
 
 STATE_FILE = "server.json"
 LOG_FILE = "server.log"
 TOKEN_FILES = {CONTRIBUTOR: "server.token", READER: "server-reader.token"}
 TOKEN_FILE = TOKEN_FILES[CONTRIBUTOR]
-MAX_BODY = 16 * 1024 * 1024
 # waitress buffers a body before the application runs: up to this much over its limit reaches the application,
 # which answers 413 with an ARM error body; beyond, waitress answers 413 itself without reading the body
 _BODY_MARGIN = 1024 * 1024

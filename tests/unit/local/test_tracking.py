@@ -99,3 +99,11 @@ def test_a_body_whose_fields_have_the_wrong_type_gets_one_mlflow_error(home, met
     status, answer = call(app, method, f"/api/2.0/mlflow/{path}", body)
     assert status == 400 and answer["error_code"] == "INVALID_PARAMETER_VALUE", answer
     assert "wrong type or size" in answer["message"]
+
+
+def test_a_body_past_the_limit_or_with_a_bad_length_is_one_mlflow_error(home):
+    app = tracking_api.make_tracking_app(home)
+    for length in (str(tracking_api.MAX_BODY + 1), "12x"):
+        status, body = call(app, "POST", "/api/2.0/mlflow/experiments/create", {"name": "e"},
+                            headers={"CONTENT_LENGTH": length})
+        assert (status, body["error_code"]) == (400, "INVALID_PARAMETER_VALUE"), body
