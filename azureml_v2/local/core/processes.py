@@ -9,23 +9,32 @@ import subprocess
 import threading
 
 
-def process_start(pid: int) -> int | None:
-    """When process `pid` started (clock ticks since boot; Linux), None when it is gone or unknown."""
+_PROC = os.path.isdir("/proc/self")  # Linux: a process's state and start time are read from /proc/<pid>/stat
+
+
+def _stat(pid: int) -> list[bytes] | None:
+    """The fields of /proc/<pid>/stat after the command name (state first), None when the process is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
-            return int(f.read().rsplit(b")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
+            return f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def process_start(pid: int) -> int | None:
+    """When process `pid` started (clock ticks since boot; Linux), None when it is gone or unknown."""
+    fields = _stat(pid) if _PROC else None
+    try:
+        return int(fields[19]) if fields else None
+    except (IndexError, ValueError):
         return None
 
 
 def process_alive(pid: int) -> bool:
     """Whether process `pid` exists on this machine and is not a zombie."""
-    if os.path.isdir("/proc/self"):
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-        except OSError:
-            return False
+    if _PROC:
+        fields = _stat(pid)
+        return bool(fields) and fields[0] != b"Z"
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
