@@ -31,8 +31,8 @@ from ..._contract import (API_VERSION, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION,
 from ..core.assets import ASSETS, put_asset_version, put_container
 from ..core.checks import JOB_REQUIRED, Invalid, datastore_props
 from ..core.jobs import Jobs
-from ..core.workspace import (BUILTIN_DATASTORES, LOCAL_COMPUTE, MAX_FILTER_TERMS, SCOPE, BadRequest, Conflict, NotFound,
-                              Page, Store, kv_filter, workspace_id)
+from ..core.workspace import (BUILTIN_DATASTORES, LOCAL_COMPUTE, MAX_FILTER_TERMS, SCOPE, BadRequest, Conflict,
+                              NotFound, Page, Store, kv_filter, workspace_id)
 from .http import MAX_BODY, HttpError, Query, Request, arm_error, invalid, method_not_allowed
 
 
@@ -184,8 +184,8 @@ class ArmApi:
             raise HttpError(404, "SubscriptionNotFound",
                             f"subscription '{segments[1]}' not found: the local workspace is in '{LOCAL_SUBSCRIPTION}'")
         if segments[3].lower() != LOCAL_RESOURCE_GROUP:
-            raise HttpError(404, "ResourceGroupNotFound",
-                            f"resource group '{segments[3]}' not found: the local workspace is in '{LOCAL_RESOURCE_GROUP}'")
+            raise HttpError(404, "ResourceGroupNotFound", f"resource group '{segments[3]}' not found: the local "
+                                                          f"workspace is in '{LOCAL_RESOURCE_GROUP}'")
         if len(segments) == 7:
             if req.method != "GET":
                 raise method_not_allowed(req.method, ("GET",))

@@ -496,8 +496,8 @@ def substitute(command: str, inputs: dict[str, str], outputs: dict[str, str]) ->
     try:
         return _substitute(command, value)
     except UnresolvedPlaceholder as exc:
-        raise JobError(f"the command uses {exc.placeholder.text}, but the job has no input "
-                       f"{exc.placeholder.name!r} (wrap an optional input's part of the command in $[[ ... ]])") from None
+        raise JobError(f"the command uses {exc.placeholder.text}, but the job has no input {exc.placeholder.name!r} "
+                       "(wrap an optional input's part of the command in $[[ ... ]])") from None
 
 
 def _move_into(source: Path, target: Path) -> None:
