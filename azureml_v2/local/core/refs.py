@@ -13,7 +13,6 @@ from ..storage.sqlite import NotFound, Page
 from ..storage.workspace import Store
 
 
-
 class RefError(Exception):
     """A reference names nothing this machine has; the message is for the job's user."""
 
