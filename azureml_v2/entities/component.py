@@ -31,7 +31,7 @@ class CommandComponent(Asset):
     resources: JobResources | None = None
     is_deterministic: bool | None = None
 
-    def to_rest(self, *, scope: str) -> dict:
+    def _rest(self, scope: str) -> dict:
         from .._yaml.api import _schema  # import budget: entities load without YAML or marshmallow
         spec = _schema("jobs", "CommandComponentSchema").dump(self)
         spec["type"] = "command"

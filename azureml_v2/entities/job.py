@@ -248,7 +248,7 @@ def environment_to_rest_id(env, scope: str) -> str | None:
     """
     if env is None or isinstance(env, str):
         return to_arm(env, "environments", scope)
-    props = env.to_rest(scope=scope)["properties"]
+    props = env._rest(scope)["properties"]
     digest = hashlib.sha256(json.dumps(props, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     return f"{scope}/environments/{ANONYMOUS_ENVIRONMENT}/versions/{digest}"
 
@@ -342,7 +342,7 @@ class CommandJob(Job):
             trial_timeout=trial_timeout, early_termination_policy=early_termination_policy, search_space=search_space,
             identity=identity, queue_settings=queue_settings)
 
-    def to_rest(self, *, scope: str) -> dict:
+    def _rest(self, scope: str) -> dict:
         limits = None
         if self.limits is not None:
             limits = compact({"jobLimitsType": "Command", "timeout": iso_from_seconds(self.limits.timeout)})
@@ -432,7 +432,7 @@ class SweepJob(Job):
             # the paths are field names only: `search_space.lr.type`
             raise ValidationError([Problem(message, ".".join(path), "<SweepJob>") for path, message in problems])
 
-    def to_rest(self, *, scope: str) -> dict:
+    def _rest(self, scope: str) -> dict:
         space = self.search_space
         return {"properties": compact({
             **self._job_rest("Sweep", scope),
