@@ -17,7 +17,8 @@ _SCHEMA = CommandJobSchema()
 
 
 def command(*, command: str, code: str | os.PathLike[str] | None = None,
-            environment: str | Environment | dict | None = None, compute: str | None = None, inputs: dict[str, Any] | None = None, outputs: dict[str, Any] | None = None,
+            environment: str | Environment | dict | None = None, compute: str | None = None,
+            inputs: dict[str, Any] | None = None, outputs: dict[str, Any] | None = None,
             name: str | None = None, display_name: str | None = None, experiment_name: str | None = None,
             description: str | None = None, tags: dict[str, Any] | None = None,
             properties: dict[str, Any] | None = None, environment_variables: dict[str, Any] | None = None,

@@ -3,7 +3,6 @@ identity, services, limits; each with its REST form (api-version 2024-04-01)."""
 from __future__ import annotations
 
 import copy
-import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
@@ -16,8 +15,6 @@ from ._rest import compact, str_map
 from .inputs import inputs_from_rest, inputs_to_rest, outputs_from_rest, outputs_to_rest
 from .sweep import (EarlyTerminationPolicy, Objective, SamplingAlgorithm, SweepDistribution, SweepJobLimits,
                     sampling_from_rest, sampling_to_rest, search_value_from_rest, sweep_problems)
-
-
 
 
 # -- resources -----------------------------------------------------------------------------
@@ -418,7 +415,7 @@ class SweepJob(Job):
                  "timeout": timeout, "trial_timeout": trial_timeout}
         given = {k: v for k, v in given.items() if v is not None}
         if given:
-            self.limits = dataclasses.replace(self.limits or SweepJobLimits(), **given)
+            self.limits = replace(self.limits or SweepJobLimits(), **given)
 
     def set_objective(self, *, goal: str | None = None, primary_metric: str | None = None) -> None:
         """Set the goal and/or the primary metric, keeping the other."""

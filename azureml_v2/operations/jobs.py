@@ -14,9 +14,10 @@ from azure.core.paging import ItemPaged
 from azure.core.polling import LROPoller
 
 from .._artifacts.storage import download
+from .._contract import (DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local, job_artifacts_uri,
+                         output_uri, to_arm)
 from .._plot import save
 from .._trials import LiveTable
-from .._contract import DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local, job_artifacts_uri, output_uri, to_arm
 from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
 from ..entities.job import CommandJob, Job, SweepJob
 from ..exceptions import JobFailedError, JobStateError, NotAvailableError, Problem, ValidationError
