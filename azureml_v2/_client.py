@@ -76,6 +76,9 @@ class MLClient:
             raise ValidationError("a credential needs a workspace: give subscription_id, resource_group_name "
                                   "and workspace_name, use MLClient.from_config(credential), or "
                                   "endpoint= for a served local workspace")
+        if polling_interval is not None and (isinstance(polling_interval, bool)
+                                             or not isinstance(polling_interval, (int, float)) or polling_interval < 0):
+            raise ValidationError(f"polling_interval {polling_interval!r}: expected seconds, a number >= 0")
         self.subscription_id = subscription_id or LOCAL_SUBSCRIPTION
         self.resource_group_name = resource_group_name or LOCAL_RESOURCE_GROUP
         self.workspace_name = workspace_name or LOCAL_WORKSPACE

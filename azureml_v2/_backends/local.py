@@ -39,6 +39,14 @@ def _check_endpoint(endpoint) -> None:
         raise ValidationError(f"endpoint {endpoint!r}: expected http://HOST:PORT, as `azml server start` prints it")
 
 
+def _home(home) -> Path:
+    """The workspace folder `home` names ($AZUREML_V2_HOME or its default when None), user expanded."""
+    try:
+        return Path(default_home() if home is None else home).expanduser()
+    except TypeError:  # not a path
+        raise ValidationError(f"home {home!r}: expected the path of a local workspace folder") from None
+
+
 class LocalBackend(Backend):
     """The local workspace in folder `home`, in this process, or the one served at `endpoint`."""
 
@@ -50,11 +58,11 @@ class LocalBackend(Backend):
     def __init__(self, scope: str, options: dict, *, home=None, endpoint: str | None = None,
                  token: str | None = None):
         if endpoint is None:
-            self.home = Path(default_home() if home is None else home).expanduser().resolve()
+            self.home = _home(home).resolve()
             super().__init__(IN_PROCESS_URL, scope, options)
         else:
             _check_endpoint(endpoint)
-            served = Path(default_home() if home is None else home).expanduser()  # whose server: its token file
+            served = _home(home)  # whose server: its token file
             if token is None:
                 token = served_token(endpoint.rstrip("/"), served)
             if token is None:

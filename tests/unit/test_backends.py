@@ -76,6 +76,17 @@ def test_no_workspace_arguments_pick_the_local_workspace_in_this_process(tmp_pat
     assert not (tmp_path / "home").exists()  # choosing a backend opens nothing
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    ({"home": 5}, "home 5: expected the path of a local workspace folder"),
+    ({"endpoint": "http://127.0.0.1:1", "credential": "t", "home": 5}, "home 5: expected the path"),
+    ({"polling_interval": "x"}, "polling_interval 'x': expected seconds"),
+    ({"polling_interval": -1}, "polling_interval -1: expected seconds"),
+])
+def test_arguments_that_are_no_path_or_interval_are_one_validation_error(kwargs, message):
+    with pytest.raises(ValidationError, match=message):
+        MLClient(**kwargs)
+
+
 def test_an_endpoint_picks_the_served_local_workspace():
     client = MLClient(endpoint="http://127.0.0.1:9/", credential="tok", polling_interval=3)
     backend = client._backend
