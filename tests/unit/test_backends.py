@@ -15,7 +15,7 @@ import pytest
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError
 
-from azureml_v2 import ValidationError
+from azureml_v2 import LOCAL_SCOPE, ValidationError, workspace_scope
 from azureml_v2._backends.azure import ARM_ENDPOINT, AzureBackend
 from azureml_v2._backends.local import FIRST_LOOKS, IN_PROCESS_URL, LOG_POLL, LocalBackend
 from azureml_v2._client import MLClient
@@ -255,3 +255,20 @@ def test_an_endpoint_with_a_home_takes_the_token_of_that_home_s_server(tmp_path)
 def test_an_endpoint_that_is_no_http_url_is_one_error_before_any_request(endpoint):
     with pytest.raises(ValidationError, match="expected http://HOST:PORT"):
         MLClient(endpoint=endpoint, credential="token")
+
+
+def test_azml_job_validate_rest_takes_the_workspace_options_whole(tmp_path, capsys):
+    job = tmp_path / "job.yml"
+    job.write_text("command: echo hi\nenvironment: azureml:e:1\n")
+
+    def validate(**workspace):
+        options = {"workspace_name": None, "resource_group": None, "subscription": None, **workspace}
+        args = argparse.Namespace(verb="validate", file=str(job), overrides=[], rest=True, output="json", **options)
+        assert commands.run_job(args) == 0
+        return json.loads(capsys.readouterr().out)["properties"]["environmentId"]
+
+    assert validate().startswith(LOCAL_SCOPE + "/environments/e/")
+    assert validate(workspace_name="w", resource_group="r", subscription="s").startswith(
+        workspace_scope("s", "r", "w") + "/environments/e/")
+    with pytest.raises(commands.UsageError, match="together"):
+        validate(subscription="s")
