@@ -44,7 +44,7 @@ class CommandComponent(Asset):
 
     @classmethod
     def _from_rest(cls, resource: dict) -> "CommandComponent":
-        from .._yaml.api import _schema  # import budget: as in _to_rest
+        from .._yaml.api import _schema  # import budget: as in _rest
         props = resource.get("properties", {})
         schema = _schema("jobs", "CommandComponentSchema")
         known = {f.data_key or name for name, f in schema.fields.items()}
