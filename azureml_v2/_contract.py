@@ -48,6 +48,13 @@ ACTIVE_STATUSES = ("Queued", "Preparing", "Running", "Finalizing", "CancelReques
 
 # How a job ran, in its `properties` (the spec has no fields for these); read-only, a PUT ignores them.
 RUN_PROPERTIES = ("StartTimeUtc", "EndTimeUtc", "ExitCode", "Error")
+
+
+def job_error(resource: dict) -> str | None:
+    """The failure reason a job resource records in its run property `Error`; None when it has none."""
+    return (resource.get("properties", {}).get("properties") or {}).get("Error") or None
+
+
 # What a sweep reports in `properties` of the sweep (Azure ML's names) and of a trial it stopped early.
 BEST_CHILD = "best_child_run_id"
 SCORE = "score"

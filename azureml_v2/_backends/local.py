@@ -12,7 +12,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.core.rest import HttpRequest
 
 from .._contract import (BEST_CHILD, EARLY_TERMINATED, PARENT_JOB_PARAM, TERMINAL_STATUSES, TRIAL_PARAMS_PROPERTY,
-                         TRIAL_PROPERTY)
+                         TRIAL_PROPERTY, job_error)
 from .._http.inprocess import WSGITransport
 from .._http.pipeline import http_error
 from .._trials import SweepView, Trial
@@ -127,7 +127,7 @@ class LocalBackend(Backend):
             trials.append(Trial(number=int(number) if str(number).isdigit() else -1, name=child["name"],
                                 status=status, params=json.loads(user.get(TRIAL_PARAMS_PROPERTY) or "{}"),
                                 metric=metric, early_terminated=user.get(EARLY_TERMINATED) == "true",
-                                error=user.get("Error") or None))
+                                error=job_error(child)))
         trials.sort(key=lambda t: t.number)
         return SweepView(name=resource["name"], status=props.get("status"),
                          goal=(objective.get("goal") or "Minimize").lower(), primary_metric=key,
