@@ -82,6 +82,10 @@ class MLClient:
         self.subscription_id = subscription_id or LOCAL_SUBSCRIPTION
         self.resource_group_name = resource_group_name or LOCAL_RESOURCE_GROUP
         self.workspace_name = workspace_name or LOCAL_WORKSPACE
+        for label in ("subscription_id", "resource_group_name", "workspace_name"):
+            value = getattr(self, label)
+            if not isinstance(value, str) or "/" in value or value.strip() != value:
+                raise ValidationError(f"{label} {value!r}: expected a name (no '/', no surrounding spaces)")
         if subscription_id:
             from ._backends.azure import AzureBackend  # import budget: a backend loads azure-core
             self._backend = AzureBackend(credential, self._scope, kwargs)

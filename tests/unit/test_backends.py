@@ -81,6 +81,9 @@ def test_no_workspace_arguments_pick_the_local_workspace_in_this_process(tmp_pat
     ({"endpoint": "http://127.0.0.1:1", "credential": "t", "home": 5}, "home 5: expected the path"),
     ({"polling_interval": "x"}, "polling_interval 'x': expected seconds"),
     ({"polling_interval": -1}, "polling_interval -1: expected seconds"),
+    ({"workspace_name": "a/b"}, "workspace_name 'a/b': expected a name"),
+    ({"credential": object(), "subscription_id": "s", "resource_group_name": 5, "workspace_name": "w"},
+     "resource_group_name 5: expected a name"),
 ])
 def test_arguments_that_are_no_path_or_interval_are_one_validation_error(kwargs, message):
     with pytest.raises(ValidationError, match=message):
