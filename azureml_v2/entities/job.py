@@ -427,7 +427,8 @@ class SweepJob(Job):
         problems = sweep_problems(vars(self), _declared(self.inputs, self.outputs, self.search_space))
         if problems:
             # the paths are field names only: `search_space.lr.type`
-            raise ValidationError([Problem(message, ".".join(path), "<SweepJob>") for path, message in problems])
+            raise ValidationError([Problem(message, ".".join(map(str, path)), "<SweepJob>")
+                                   for path, message in problems])
 
     def _rest(self, scope: str) -> dict:
         space = self.search_space
