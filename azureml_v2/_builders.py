@@ -4,20 +4,20 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ._yaml.api import _schema
 from ._yaml.base import load_with
 from ._yaml.document import Document
-from ._yaml.jobs import CommandJobSchema
 from .entities.assets import Environment
 from .entities.job import (CommandJob, CommandJobLimits, Distribution, Identity, JobResources, JobService,
                            QueueSettings)
 
 # arguments whose values are mappings of entities (serialised member by member)
 _MAPPINGS = ("inputs", "outputs", "services")
-_SCHEMA = CommandJobSchema()
 
 
 def command(*, command: str, code: str | os.PathLike[str] | None = None,
-            environment: str | Environment | dict | None = None, compute: str | None = None, inputs: dict[str, Any] | None = None, outputs: dict[str, Any] | None = None,
+            environment: str | Environment | dict | None = None, compute: str | None = None,
+            inputs: dict[str, Any] | None = None, outputs: dict[str, Any] | None = None,
             name: str | None = None, display_name: str | None = None, experiment_name: str | None = None,
             description: str | None = None, tags: dict[str, Any] | None = None,
             properties: dict[str, Any] | None = None, environment_variables: dict[str, Any] | None = None,
@@ -46,7 +46,7 @@ def command(*, command: str, code: str | os.PathLike[str] | None = None,
              "description": description, "tags": tags, "properties": properties,
              "environment_variables": environment_variables, "distribution": distribution, "resources": resources,
              "limits": limits, "identity": identity, "services": services, "queue_settings": queue_settings}
-    schema = _SCHEMA
+    schema = _schema("jobs", "CommandJobSchema")  # the instance dump uses too
     data = {}
     for key, value in given.items():
         if value is None:

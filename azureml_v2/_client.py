@@ -76,9 +76,16 @@ class MLClient:
             raise ValidationError("a credential needs a workspace: give subscription_id, resource_group_name "
                                   "and workspace_name, use MLClient.from_config(credential), or "
                                   "endpoint= for a served local workspace")
+        if polling_interval is not None and (isinstance(polling_interval, bool)
+                                             or not isinstance(polling_interval, (int, float)) or polling_interval < 0):
+            raise ValidationError(f"polling_interval {polling_interval!r}: expected seconds, a number >= 0")
         self.subscription_id = subscription_id or LOCAL_SUBSCRIPTION
         self.resource_group_name = resource_group_name or LOCAL_RESOURCE_GROUP
         self.workspace_name = workspace_name or LOCAL_WORKSPACE
+        for label in ("subscription_id", "resource_group_name", "workspace_name"):
+            value = getattr(self, label)
+            if not isinstance(value, str) or "/" in value or value.strip() != value:
+                raise ValidationError(f"{label} {value!r}: expected a name (no '/', no surrounding spaces)")
         if subscription_id:
             from ._backends.azure import AzureBackend  # import budget: a backend loads azure-core
             self._backend = AzureBackend(credential, self._scope, kwargs)

@@ -25,6 +25,16 @@ def workspace_scope(subscription_id: str, resource_group: str, workspace: str) -
             f"/workspaces/{workspace}")
 
 
+def check_scope(scope: object) -> None:
+    """ValueError unless `scope` is a workspace's ARM id, as workspace_scope makes it."""
+    parts = scope.split("/") if isinstance(scope, str) else ()
+    if not (len(parts) == 9 and parts[0] == "" and all(parts[1:]) and parts[1] == "subscriptions"
+            and parts[3].lower() == "resourcegroups" and parts[5] == "providers"
+            and parts[6].lower() == PROVIDER.lower() and parts[7] == "workspaces"):
+        raise ValueError(f"scope {scope!r} is not a workspace's ARM id: expected /subscriptions/<id>/resourceGroups/"
+                         f"<group>/providers/{PROVIDER}/workspaces/<name> (azureml_v2.workspace_scope makes one)")
+
+
 # The local workspace's scope: ARM-shaped so the same REST code serves both backends.
 LOCAL_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 LOCAL_RESOURCE_GROUP = "local"
@@ -38,6 +48,13 @@ ACTIVE_STATUSES = ("Queued", "Preparing", "Running", "Finalizing", "CancelReques
 
 # How a job ran, in its `properties` (the spec has no fields for these); read-only, a PUT ignores them.
 RUN_PROPERTIES = ("StartTimeUtc", "EndTimeUtc", "ExitCode", "Error")
+
+
+def job_error(resource: dict) -> str | None:
+    """The failure reason a job resource records in its run property `Error`; None when it has none."""
+    return (resource.get("properties", {}).get("properties") or {}).get("Error") or None
+
+
 # What a sweep reports in `properties` of the sweep (Azure ML's names) and of a trial it stopped early.
 BEST_CHILD = "best_child_run_id"
 SCORE = "score"

@@ -12,7 +12,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.core.rest import HttpRequest
 
 from .._contract import (BEST_CHILD, EARLY_TERMINATED, PARENT_JOB_PARAM, TERMINAL_STATUSES, TRIAL_PARAMS_PROPERTY,
-                         TRIAL_PROPERTY)
+                         TRIAL_PROPERTY, job_error)
 from .._http.inprocess import WSGITransport
 from .._http.pipeline import http_error
 from .._trials import SweepView, Trial
@@ -39,6 +39,14 @@ def _check_endpoint(endpoint) -> None:
         raise ValidationError(f"endpoint {endpoint!r}: expected http://HOST:PORT, as `azml server start` prints it")
 
 
+def _home(home) -> Path:
+    """The workspace folder `home` names ($AZUREML_V2_HOME or its default when None), user expanded."""
+    try:
+        return Path(default_home() if home is None else home).expanduser()
+    except TypeError:  # not a path
+        raise ValidationError(f"home {home!r}: expected the path of a local workspace folder") from None
+
+
 class LocalBackend(Backend):
     """The local workspace in folder `home`, in this process, or the one served at `endpoint`."""
 
@@ -50,11 +58,11 @@ class LocalBackend(Backend):
     def __init__(self, scope: str, options: dict, *, home=None, endpoint: str | None = None,
                  token: str | None = None):
         if endpoint is None:
-            self.home = Path(default_home() if home is None else home).expanduser().resolve()
+            self.home = _home(home).resolve()
             super().__init__(IN_PROCESS_URL, scope, options)
         else:
             _check_endpoint(endpoint)
-            served = Path(default_home() if home is None else home).expanduser()  # whose server: its token file
+            served = _home(home)  # whose server: its token file
             if token is None:
                 token = served_token(endpoint.rstrip("/"), served)
             if token is None:
@@ -119,7 +127,7 @@ class LocalBackend(Backend):
             trials.append(Trial(number=int(number) if str(number).isdigit() else -1, name=child["name"],
                                 status=status, params=json.loads(user.get(TRIAL_PARAMS_PROPERTY) or "{}"),
                                 metric=metric, early_terminated=user.get(EARLY_TERMINATED) == "true",
-                                error=user.get("Error") or None))
+                                error=job_error(child)))
         trials.sort(key=lambda t: t.number)
         return SweepView(name=resource["name"], status=props.get("status"),
                          goal=(objective.get("goal") or "Minimize").lower(), primary_metric=key,

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import IO, TYPE_CHECKING, Any, Union
 
 import yaml
 
 from .document import read
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import budget)
 if TYPE_CHECKING:  # annotations only
+    from typing import IO, Any, Union
+
     from ..entities._base import Resource
     from ..entities.assets import Code, Data, Environment
     from ..entities.component import CommandComponent
@@ -17,10 +19,10 @@ if TYPE_CHECKING:  # annotations only
     from ..entities.job import Job
     from ..entities.model import Model
 
-# What the loaders read: a path, a text stream, or the document as a mapping.
-Source = Union[str, "os.PathLike[str]", IO[str], dict]
-# --set style overrides: mappings of dotted paths to values, applied in order.
-Overrides = Union[list, None]
+    # What the loaders read: a path, a text stream, or the document as a mapping.
+    Source = Union[str, "os.PathLike[str]", IO[str], dict]
+    # --set style overrides: mappings of dotted paths to values, applied in order.
+    Overrides = Union[list, None]
 
 # What each load_* reads: kind -> (module under _yaml, schema name). Loaded on first use.
 _LOADERS = {

@@ -310,7 +310,11 @@ def read(source, *, params_override=None) -> Document:
                 text = fh.read()
         doc = Document.parse(text, name or "<stream>", base)
     else:
-        path = os.fsdecode(source)
+        try:
+            path = os.fsdecode(source)
+        except TypeError:
+            raise ValidationError([Problem(f"expected a path, a text stream or a mapping, got {type_name(source)}",
+                                           "", "<input>")]) from None
         try:
             with open(path, "rb") as fh:
                 raw = fh.read()

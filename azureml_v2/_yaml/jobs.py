@@ -11,10 +11,9 @@ from .._contract import parse_ref
 from ..entities import job as J
 from ..entities.component import CommandComponent
 from ..entities.inputs import placeholder_problems
+from .api import _schema, load
 from .assets import EnvironmentSchema
-from .base import BASE_DIR, BaseSchema, load_with
-from .dialect import normalise_environment
-from .document import read
+from .base import BASE_DIR, BaseSchema
 from .fields import Duration, Enum, LocalPath, Name, Reference, StrMap, Switch, Version
 from .io import InputSpecValue, inputs_field, outputs_field
 
@@ -129,13 +128,10 @@ class EnvironmentField(fields.Field):
     """`azureml:name:version` (or @label, ARM id, registry URI), `file:env.yml`, or an inline mapping."""
 
     _reference = Reference("environments")
-    _schema = None
 
-    @classmethod
-    def schema(cls) -> EnvironmentSchema:
-        if cls._schema is None:
-            cls._schema = EnvironmentSchema()
-        return cls._schema
+    @staticmethod
+    def schema() -> EnvironmentSchema:
+        return _schema("assets", "EnvironmentSchema")
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, dict):
@@ -144,9 +140,7 @@ class EnvironmentField(fields.Field):
             path = os.path.join(BASE_DIR.get(os.getcwd()), value[len("file:"):])
             if not os.path.isfile(path):
                 raise ValidationError(f"no such environment file: {os.path.normpath(path)} (from {value!r})")
-            doc = read(path)
-            normalise_environment(doc)
-            return load_with(self.schema(), doc)  # problems inside it are located in that file
+            return load("environment", path)  # problems inside it are located in that file
         if isinstance(value, str):
             return self._reference.deserialize(value)
         raise ValidationError("expected a reference (azureml:<name>:<version>) or an environment mapping")

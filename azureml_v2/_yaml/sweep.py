@@ -1,14 +1,13 @@
 """Schemas for sweep jobs: search space, sampling algorithm, objective, limits, early termination, trial."""
 from __future__ import annotations
 
-import functools
-
 from marshmallow import ValidationError, fields, post_load, validates_schema
 from marshmallow.validate import Range, Regexp
 
 from ..entities import sweep as S
 from ..entities.job import CommandJob, SweepJob
 from ..exceptions import suggest
+from .api import _schema
 from .base import BaseSchema
 from .fields import Duration, Enum, StrMap, Switch
 from .io import Num
@@ -72,11 +71,6 @@ class SamplingAlgorithmSchema(TypedSchema):
         return S.SAMPLING_ALGORITHMS[data.pop("type")](**data)
 
 
-@functools.cache
-def _sampling_schema() -> SamplingAlgorithmSchema:
-    return SamplingAlgorithmSchema()
-
-
 class SamplingAlgorithmField(fields.Field):
     """`random`, `grid`, `bayesian`, or a mapping `{type: random, seed, rule}`; the string form stays a string."""
 
@@ -87,13 +81,13 @@ class SamplingAlgorithmField(fields.Field):
                                       + suggest(value, S.SAMPLING_TYPES))
             return value.lower()
         if isinstance(value, dict):
-            return _sampling_schema().load(value)
+            return _schema("sweep", "SamplingAlgorithmSchema").load(value)
         raise ValidationError(f"expected one of {', '.join(S.SAMPLING_TYPES)} or a mapping with a type")
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None or isinstance(value, str):
             return value
-        return _sampling_schema().dump(value)
+        return _schema("sweep", "SamplingAlgorithmSchema").dump(value)
 
 
 # -- objective, limits, early termination ----------------------------------------------------

@@ -17,20 +17,28 @@ from .._yaml.api import _DUMPERS, as_dict
 from ..exceptions import AzureMLError, JobFailedError, NotAvailableError, ValidationError
 
 
-def client_for(args) -> MLClient:
-    cloud = (args.workspace_name, args.resource_group, args.subscription)
+def _cloud(args) -> tuple[str, str, str] | None:
+    """(subscription, resource group, workspace) of the Azure ML workspace the options name; None: the local one."""
+    cloud = (args.subscription, args.resource_group, args.workspace_name)
     if not any(cloud):
-        return MLClient()
+        return None
     if not all(cloud):
         raise UsageError("give --workspace-name, --resource-group and --subscription together "
                          "(or none of them, for the local workspace)")
+    return cloud
+
+
+def client_for(args) -> MLClient:
+    cloud = _cloud(args)
+    if cloud is None:
+        return MLClient()
     try:  # an optional extra: azureml_v2[azure]
         from azure.identity import DefaultAzureCredential
     except ImportError:
         raise UsageError("an Azure ML workspace needs azure-identity: pip install 'azureml_v2[azure]'") from None
     if not getattr(args, "debug", False):  # its warnings repeat, line by line, the error the command reports
         logging.getLogger("azure.identity").setLevel(logging.ERROR)
-    return MLClient(DefaultAzureCredential(), args.subscription, args.resource_group, args.workspace_name)
+    return MLClient(DefaultAzureCredential(), *cloud)
 
 
 class UsageError(Exception):
@@ -39,8 +47,8 @@ class UsageError(Exception):
 
 def _scope(args) -> str:
     """The workspace the command names: an Azure one, or the local one when no workspace option is given."""
-    cloud = (args.subscription, args.resource_group, args.workspace_name)
-    return workspace_scope(*cloud) if all(cloud) else LOCAL_SCOPE
+    cloud = _cloud(args)
+    return LOCAL_SCOPE if cloud is None else workspace_scope(*cloud)
 
 
 def _overrides(pairs: list[str]) -> list[dict]:

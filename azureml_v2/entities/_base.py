@@ -5,6 +5,9 @@ import os
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from .._contract import check_scope
+from ..exceptions import ValidationError
+
 
 @dataclass(kw_only=True)
 class Resource:
@@ -33,6 +36,14 @@ class Resource:
         `scope` is the workspace's ARM id: `azureml_v2._contract.workspace_scope(subscription,
         resource_group, workspace)`, or `LOCAL_SCOPE` for the local workspace.
         """
+        try:
+            check_scope(scope)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        return self._rest(scope)
+
+    def _rest(self, scope: str) -> dict:
+        """The REST body under a checked `scope` (see to_rest)."""
         raise NotImplementedError(f"{type(self).__name__} has no REST form")
 
 

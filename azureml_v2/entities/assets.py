@@ -26,7 +26,7 @@ class Code(Asset):
 
     path: str | None = None
 
-    def to_rest(self, *, scope: str) -> dict:
+    def _rest(self, scope: str) -> dict:
         return _asset_rest(self, codeUri=self.path)
 
     @classmethod
@@ -42,7 +42,7 @@ class Data(Asset):
     type: str = "uri_folder"
     path: str | None = None
 
-    def to_rest(self, *, scope: str) -> dict:
+    def _rest(self, scope: str) -> dict:
         return _asset_rest(self, dataType=self.type, dataUri=self.path)
 
     @classmethod
@@ -105,7 +105,7 @@ class Environment(Asset):
         with open(self.conda_file, encoding="utf-8") as fh:
             return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
-    def to_rest(self, *, scope: str) -> dict:
+    def _rest(self, scope: str) -> dict:
         conda = getattr(self, "_conda_text", None)  # REST text that was not a mapping
         if isinstance(self.conda_file, dict):
             import yaml  # import budget: as in conda_spec

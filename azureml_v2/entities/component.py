@@ -31,7 +31,7 @@ class CommandComponent(Asset):
     resources: JobResources | None = None
     is_deterministic: bool | None = None
 
-    def to_rest(self, *, scope: str) -> dict:
+    def _rest(self, scope: str) -> dict:
         from .._yaml.api import _schema  # import budget: entities load without YAML or marshmallow
         spec = _schema("jobs", "CommandComponentSchema").dump(self)
         spec["type"] = "command"
@@ -44,7 +44,7 @@ class CommandComponent(Asset):
 
     @classmethod
     def _from_rest(cls, resource: dict) -> "CommandComponent":
-        from .._yaml.api import _schema  # import budget: as in _to_rest
+        from .._yaml.api import _schema  # import budget: as in _rest
         props = resource.get("properties", {})
         schema = _schema("jobs", "CommandComponentSchema")
         known = {f.data_key or name for name, f in schema.fields.items()}

@@ -31,7 +31,7 @@ class Compute(Resource):
     resource_id: str | None = None
     provisioning_state: str | None = None
 
-    def to_rest(self, *, scope: str) -> dict:
+    def _rest(self, scope: str) -> dict:
         rest_type = _TYPES.get(self.type.lower(), self.type)
         own = None
         if rest_type == "AmlCompute":

@@ -123,7 +123,7 @@ class Datastore(Resource):
     def _own_rest(self) -> dict:
         return {rest: getattr(self, attr) for attr, rest in self._REST_FIELDS}
 
-    def to_rest(self, *, scope: str) -> dict:
+    def _rest(self, scope: str) -> dict:
         credentials = self.credentials._to_rest() if self.credentials else {"credentialsType": "None"}
         return {"properties": compact({"description": self.description, "tags": str_map(self.tags),
                                        "properties": str_map(self.properties), "credentials": credentials,
@@ -254,7 +254,7 @@ class UnsupportedDatastore(Datastore):
     def dump(self, dest=None, **kwargs):
         raise self._refuse()
 
-    def to_rest(self, *, scope: str) -> dict:
+    def _rest(self, scope: str) -> dict:
         raise self._refuse()
 
 

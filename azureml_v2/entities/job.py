@@ -3,7 +3,6 @@ identity, services, limits; each with its REST form (api-version 2024-04-01)."""
 from __future__ import annotations
 
 import copy
-import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
@@ -16,8 +15,6 @@ from ._rest import compact, str_map
 from .inputs import inputs_from_rest, inputs_to_rest, outputs_from_rest, outputs_to_rest
 from .sweep import (EarlyTerminationPolicy, Objective, SamplingAlgorithm, SweepDistribution, SweepJobLimits,
                     sampling_from_rest, sampling_to_rest, search_value_from_rest, sweep_problems)
-
-
 
 
 # -- resources -----------------------------------------------------------------------------
@@ -248,7 +245,7 @@ def environment_to_rest_id(env, scope: str) -> str | None:
     """
     if env is None or isinstance(env, str):
         return to_arm(env, "environments", scope)
-    props = env.to_rest(scope=scope)["properties"]
+    props = env._rest(scope)["properties"]
     digest = hashlib.sha256(json.dumps(props, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     return f"{scope}/environments/{ANONYMOUS_ENVIRONMENT}/versions/{digest}"
 
@@ -342,7 +339,7 @@ class CommandJob(Job):
             trial_timeout=trial_timeout, early_termination_policy=early_termination_policy, search_space=search_space,
             identity=identity, queue_settings=queue_settings)
 
-    def to_rest(self, *, scope: str) -> dict:
+    def _rest(self, scope: str) -> dict:
         limits = None
         if self.limits is not None:
             limits = compact({"jobLimitsType": "Command", "timeout": iso_from_seconds(self.limits.timeout)})
@@ -418,7 +415,7 @@ class SweepJob(Job):
                  "timeout": timeout, "trial_timeout": trial_timeout}
         given = {k: v for k, v in given.items() if v is not None}
         if given:
-            self.limits = dataclasses.replace(self.limits or SweepJobLimits(), **given)
+            self.limits = replace(self.limits or SweepJobLimits(), **given)
 
     def set_objective(self, *, goal: str | None = None, primary_metric: str | None = None) -> None:
         """Set the goal and/or the primary metric, keeping the other."""
@@ -430,9 +427,10 @@ class SweepJob(Job):
         problems = sweep_problems(vars(self), _declared(self.inputs, self.outputs, self.search_space))
         if problems:
             # the paths are field names only: `search_space.lr.type`
-            raise ValidationError([Problem(message, ".".join(path), "<SweepJob>") for path, message in problems])
+            raise ValidationError([Problem(message, ".".join(map(str, path)), "<SweepJob>")
+                                   for path, message in problems])
 
-    def to_rest(self, *, scope: str) -> dict:
+    def _rest(self, scope: str) -> dict:
         space = self.search_space
         return {"properties": compact({
             **self._job_rest("Sweep", scope),

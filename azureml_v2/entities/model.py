@@ -33,7 +33,7 @@ class Model(Asset):
     stage: str | None = None
     job_name: str | None = None
 
-    def to_rest(self, *, scope: str) -> dict:
+    def _rest(self, scope: str) -> dict:
         # state the service holds that YAML does not describe, sent back unchanged on update
         kept = getattr(self, "_kept", {})
         model_type = self.type

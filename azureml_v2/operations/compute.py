@@ -22,8 +22,8 @@ class ComputeOperations(Operations):
 
     def begin_create_or_update(self, compute: Compute) -> LROPoller:
         """Create or update a compute target; the poller's result is the compute once provisioned."""
-        return self._begin("PUT", "computes", compute.name, json=compute.to_rest(scope=self._ml_client._scope), ok=(200, 201),
-                           from_rest=Compute._from_rest)
+        return self._begin("PUT", "computes", compute.name, json=compute.to_rest(scope=self._ml_client._scope),
+                           ok=(200, 201), from_rest=Compute._from_rest)
 
     def begin_delete(self, name: str, *, action: str = "Delete") -> LROPoller:
         """Delete a compute target; action="Detach" leaves an attached resource in place."""

@@ -14,9 +14,10 @@ from azure.core.paging import ItemPaged
 from azure.core.polling import LROPoller
 
 from .._artifacts.storage import download
+from .._contract import (DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local, job_artifacts_uri,
+                         job_error, output_uri, to_arm)
 from .._plot import save
 from .._trials import LiveTable
-from .._contract import DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local, job_artifacts_uri, output_uri, to_arm
 from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
 from ..entities.job import CommandJob, Job, SweepJob
 from ..exceptions import JobFailedError, JobStateError, NotAvailableError, Problem, ValidationError
@@ -326,14 +327,9 @@ def _ended(name: str, resource: dict):
     job = job_from_rest(resource)
     current = resource.get("properties", {}).get("status")
     if current != "Completed":
-        error = _error_message(resource)
+        error = job_error(resource)
         raise JobFailedError(f"job {name} {current.lower()}" + (f": {error}" if error else ""), job)
     return job
-
-
-def _error_message(resource: dict) -> str | None:
-    """The failure reason the local workspace records with a job (its run property `Error`)."""
-    return (resource.get("properties", {}).get("properties") or {}).get("Error") or None
 
 
 class _Tail:

@@ -51,6 +51,11 @@ def test_load_job_name_imports_no_schema_and_no_azure():
     assert loaded(modules, HEAVY + SCHEMAS + ("azure",)) == []
 
 
+def test_mlclient_and_load_job_names_import_no_typing():
+    for names in ("MLClient", "load_job, load_data"):
+        assert "typing" not in modules_after(f"from azureml_v2 import {names}"), names
+
+
 def test_loading_one_kind_leaves_the_other_schemas_unloaded(tmp_path):
     (tmp_path / "data.yml").write_text("name: iris\ntype: uri_file\npath: https://example.com/iris.csv\n")
     modules = modules_after("from azureml_v2 import load_data\nload_data('data.yml')", cwd=tmp_path)

@@ -15,7 +15,7 @@ import pytest
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError
 
-from azureml_v2 import ValidationError
+from azureml_v2 import LOCAL_SCOPE, ValidationError, workspace_scope
 from azureml_v2._backends.azure import ARM_ENDPOINT, AzureBackend
 from azureml_v2._backends.local import FIRST_LOOKS, IN_PROCESS_URL, LOG_POLL, LocalBackend
 from azureml_v2._client import MLClient
@@ -74,6 +74,20 @@ def test_no_workspace_arguments_pick_the_local_workspace_in_this_process(tmp_pat
     delays = backend.follow_delays(7)  # soon at first, then every LOG_POLL
     assert [next(delays) for _ in range(len(FIRST_LOOKS) + 2)] == [*FIRST_LOOKS, LOG_POLL, LOG_POLL]
     assert not (tmp_path / "home").exists()  # choosing a backend opens nothing
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"home": 5}, "home 5: expected the path of a local workspace folder"),
+    ({"endpoint": "http://127.0.0.1:1", "credential": "t", "home": 5}, "home 5: expected the path"),
+    ({"polling_interval": "x"}, "polling_interval 'x': expected seconds"),
+    ({"polling_interval": -1}, "polling_interval -1: expected seconds"),
+    ({"workspace_name": "a/b"}, "workspace_name 'a/b': expected a name"),
+    ({"credential": object(), "subscription_id": "s", "resource_group_name": 5, "workspace_name": "w"},
+     "resource_group_name 5: expected a name"),
+])
+def test_arguments_that_are_no_path_or_interval_are_one_validation_error(kwargs, message):
+    with pytest.raises(ValidationError, match=message):
+        MLClient(**kwargs)
 
 
 def test_an_endpoint_picks_the_served_local_workspace():
@@ -244,3 +258,20 @@ def test_an_endpoint_with_a_home_takes_the_token_of_that_home_s_server(tmp_path)
 def test_an_endpoint_that_is_no_http_url_is_one_error_before_any_request(endpoint):
     with pytest.raises(ValidationError, match="expected http://HOST:PORT"):
         MLClient(endpoint=endpoint, credential="token")
+
+
+def test_azml_job_validate_rest_takes_the_workspace_options_whole(tmp_path, capsys):
+    job = tmp_path / "job.yml"
+    job.write_text("command: echo hi\nenvironment: azureml:e:1\n")
+
+    def validate(**workspace):
+        options = {"workspace_name": None, "resource_group": None, "subscription": None, **workspace}
+        args = argparse.Namespace(verb="validate", file=str(job), overrides=[], rest=True, output="json", **options)
+        assert commands.run_job(args) == 0
+        return json.loads(capsys.readouterr().out)["properties"]["environmentId"]
+
+    assert validate().startswith(LOCAL_SCOPE + "/environments/e/")
+    assert validate(workspace_name="w", resource_group="r", subscription="s").startswith(
+        workspace_scope("s", "r", "w") + "/environments/e/")
+    with pytest.raises(commands.UsageError, match="together"):
+        validate(subscription="s")

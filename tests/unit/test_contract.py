@@ -106,6 +106,26 @@ def test_the_local_scope_is_built_from_its_parts():
     assert SCOPE == "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
 
 
+def test_a_workspace_scope_passes_its_check():
+    C.check_scope(SCOPE)
+    C.check_scope(C.LOCAL_SCOPE)
+
+
+@pytest.mark.parametrize("scope", [None, 5, "", "bad", "/subscriptions/x", SCOPE + "/", SCOPE + "/data/x",
+                                   SCOPE.replace("/workspaces/", "/registries/")])
+def test_a_scope_that_is_no_workspace_is_refused(scope):
+    with pytest.raises(ValueError, match="is not a workspace's ARM id"):
+        C.check_scope(scope)
+
+
+@pytest.mark.parametrize("scope", [None, "bad", SCOPE + "/"])
+def test_to_rest_refuses_a_bad_scope_with_one_validation_error(scope):
+    from azureml_v2 import CommandJob, Data, ValidationError
+    for entity in (CommandJob(command="echo", environment="azureml:env:1"), Data(name="d", version="1", path="x")):
+        with pytest.raises(ValidationError, match="scope .* is not a workspace's ARM id"):
+            entity.to_rest(scope=scope)
+
+
 @pytest.mark.parametrize("value, kind, expected", [
     ("azureml:iris:3", "data", f"{SCOPE}/data/iris/versions/3"),
     ("azureml:cpu-cluster", "computes", f"{SCOPE}/computes/cpu-cluster"),

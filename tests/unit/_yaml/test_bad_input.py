@@ -780,3 +780,9 @@ def test_newlines_in_values_stay_on_one_line(here):
         "data.yml:2:1 type: invalid value 'uri\\nfile': expected one of uri_file, uri_folder, mltable "
         "(did you mean uri_file?)",
     ]
+
+
+@pytest.mark.parametrize("source", [["command: echo"], 5, None])
+def test_a_source_that_is_no_path_stream_or_mapping_is_one_validation_error(source):
+    with pytest.raises(azureml_v2.ValidationError, match="expected a path, a text stream or a mapping"):
+        azureml_v2.load_job(source)

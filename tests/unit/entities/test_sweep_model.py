@@ -458,3 +458,10 @@ def test_sweep_from_command_is_checked(command_job):
     assert sorted(p.path for p in info.value.problems) == ["search_space.extra.type", "search_space.extra.upper",
                                                           "search_space.lr.type"]
     assert "grid sampling takes only choice, not normal" in str(info.value)
+
+
+def test_validate_names_a_search_space_key_that_is_no_string():
+    sweep = azureml_v2.SweepJob(search_space={1: "x"}, trial=azureml_v2.CommandJob(command="echo"))
+    with pytest.raises(azureml_v2.ValidationError) as info:
+        sweep.validate()
+    assert "search_space.1" in [p.path for p in info.value.problems]
