@@ -1,12 +1,12 @@
 """Job lifecycle: create (checked, recorded, its executor started), start, cancel, delete, and supervision.
 
 Each job type's executor runs in a detached process (:mod:`azureml_v2.local.core.executors`). That process claims
-its job with its pid and start time, and writes a heartbeat every second. :meth:`Jobs.supervise` is the one step that
-looks after jobs whose process is gone: it starts a job whose submitter died between recording it and starting its executor,
-starts again the executor of a job whose executor resumes (a sweep controller), and marks Failed any other job
-whose process died, killing the process groups it left. A process that exists and is the job's own (its start
-time tells it from a reused pid) is alive, even stopped (SIGSTOP) or too busy to write its heartbeat; the heartbeat
-judges only a process whose start time is unknown. A read never does any of this.
+its job with its pid and start time, and writes a heartbeat every second. :meth:`Jobs.supervise` is the one step
+that looks after jobs whose process is gone: it starts a job whose submitter died between recording it and
+starting its executor, starts again the executor of a job whose executor resumes (a sweep controller), and marks
+Failed any other job whose process died, killing the process groups it left. A process that exists and is the
+job's own (its start time tells it from a reused pid) is alive, even stopped (SIGSTOP) or too busy to write its
+heartbeat; the heartbeat judges only a process whose start time is unknown. A read never does any of this.
 """
 from __future__ import annotations
 
