@@ -96,6 +96,7 @@ def dump(entity: "Resource", dest: Union[str, "os.PathLike[str]", IO[str], None]
     if dest is None:
         return text
     if to_file:
+        os.makedirs(folder, exist_ok=True)  # `job.dump("out/job.yml")` makes out/, as a user expects
         tmp = f"{dest}.tmp{os.getpid()}"
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)

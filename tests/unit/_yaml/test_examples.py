@@ -49,3 +49,11 @@ def test_preview_command_job_normalises():
     assert job.compute == "local" and job.environment == "azureml:lightgbm-diabetes:1"
     assert job.code == str(EXAMPLES / "lightgbm" / "src")
     assert job.properties == {"source": "repo"}
+
+
+def test_dump_makes_the_missing_folder_as_in_the_readme(tmp_path, monkeypatch):
+    """`job.dump("out/job.yml")` in a folder with no out/ yet writes out/job.yml, which loads again."""
+    monkeypatch.chdir(tmp_path)
+    job = azureml_v2.load_job(EXAMPLES / "lightgbm" / "job.yml")
+    job.dump("out/job.yml")
+    assert azureml_v2.load_job("out/job.yml") == job
