@@ -1,11 +1,15 @@
 """Schemas for Code, Data and Environment assets."""
 from __future__ import annotations
 
+import os
+
 from marshmallow import ValidationError, fields, validates_schema
 
 from .._contract import DATA_TYPES
 from ..entities.assets import BuildContext, Code, Data, Environment, InferenceConfig, Route
+from ..exceptions import ValidationError as AzureMLValidationError
 from .base import BaseSchema
+from .document import Document
 from .fields import Enum, LocalPath, Name, StrMap, Version
 
 
@@ -55,7 +59,16 @@ class CondaFile(LocalPath):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, dict):
             return value
-        return super()._deserialize(value, attr, data, **kwargs)
+        path = super()._deserialize(value, attr, data, **kwargs)
+        if os.path.isfile(path):  # read now, as every later reader would: a bad or exploding file is told here
+            try:
+                with open(path, "rb") as fh:
+                    Document.parse(fh.read(), path)
+            except OSError as exc:
+                raise ValidationError(f"cannot read {path}: {exc.strerror}") from None
+            except AzureMLValidationError as exc:
+                raise ValidationError(f"the conda file is refused: {exc}") from None
+        return path
 
     def _serialize(self, value, attr, obj, **kwargs):
         return value if isinstance(value, dict) else super()._serialize(value, attr, obj, **kwargs)

@@ -20,6 +20,11 @@ from ..exceptions import Problem, ValidationError
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 Mark = tuple  # (line, column), both 1-based
 MAX_DEPTH = 100  # far beyond any Azure ML file; keeps construction and schemas clear of RecursionError
+# Aliases share one object when loaded, but every copy is written out again in a REST body, a dump or an error
+# message: a 1 KB "billion laughs" file would become gigabytes there. A file may use this many aliases, and they
+# may add this many characters (each value counted as its text plus one) to what is written.
+MAX_ALIASES = 10_000
+MAX_ALIAS_GROWTH = 1_000_000
 OVERRIDE_SOURCE = "<params_override>"
 # what YAML 1.1 admits in a stream (tab, line breaks, printable Unicode)
 _NOT_YAML_TEXT = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -134,6 +139,60 @@ for _tag, _construct in (("int", _BaseLoader.construct_yaml_int), ("float", _Bas
 _MarkingLoader.add_constructor("tag:yaml.org,2002:timestamp", _MarkingLoader.construct_yaml_str)
 
 
+def _children(node) -> list:
+    if node.__class__ is MappingNode:
+        return [part for pair in node.value for part in pair]
+    return node.value if node.__class__ is not ScalarNode else []
+
+
+def _check_aliases(root, written: int) -> None:
+    """Raise a located ConstructorError when aliases repeat more than MAX_ALIASES nodes or make the expanded
+    document more than MAX_ALIAS_GROWTH characters larger than the `written` text (iterative: no deep recursion)."""
+    sizes: dict[int, int] = {}  # node -> its expanded size
+    seen: set[int] = set()
+    aliases = 0
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            size = 1 + sum(sizes.get(id(child), 1) for child in _children(node))
+            sizes[id(node)] = size
+            if size > written + MAX_ALIAS_GROWTH:
+                raise ConstructorError(None, None, f"aliases expand this value to more than {MAX_ALIAS_GROWTH:,} "
+                                       "characters beyond the file's size", node.start_mark)
+            continue
+        if id(node) in seen:  # a second way to the same node: an alias
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise ConstructorError(None, None, f"more than {MAX_ALIASES:,} aliases", node.start_mark)
+            continue
+        seen.add(id(node))
+        if node.__class__ is ScalarNode:
+            sizes[id(node)] = len(node.value) + 1
+        else:
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node))
+
+
+def alias_problem(text: str) -> str | None:
+    """What is wrong with the aliases of YAML `text` ("line L, column C: ..."), None when nothing is, or when it is
+    no YAML at all: for text that is YAML or something else (a conda file or pip requirements), before any
+    other parser expands it."""
+    loader = _BaseLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            _check_aliases(node, len(text))
+    except ConstructorError as exc:
+        mark = exc.problem_mark
+        return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+    return None
+
+
 def _decode(raw: bytes, source: str | None) -> str:
     encoding = next((name for bom, name in _BOMS if raw.startswith(bom)), "utf-8-sig")
     try:
@@ -223,6 +282,8 @@ class Document:
         loader = _MarkingLoader(text)
         try:
             node = loader.get_single_node()
+            if node is not None:
+                _check_aliases(node, len(text))
             data = loader.build(node) if node is not None else None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark

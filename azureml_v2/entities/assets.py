@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..exceptions import ValidationError
 from ._base import Asset
 from ._rest import compact, keep_service_state, name_version_from_id, service_state, str_map
 
@@ -101,9 +102,9 @@ class Environment(Asset):
         """The conda specification as a mapping, read from the file when it is a path."""
         if self.conda_file is None or isinstance(self.conda_file, dict):
             return self.conda_file
-        import yaml  # import budget: entities load without YAML
-        with open(self.conda_file, encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        from .._yaml.document import Document  # import budget: entities load without YAML
+        with open(self.conda_file, "rb") as fh:
+            return Document.parse(fh.read(), self.conda_file).data  # aliases bounded, errors located
 
     def _rest(self, scope: str) -> dict:
         conda = getattr(self, "_conda_text", None)  # REST text that was not a mapping
@@ -125,10 +126,10 @@ class Environment(Asset):
         props = resource.get("properties", {})
         conda = props.get("condaFile")
         if conda is not None:
-            import yaml  # import budget: as in conda_spec
+            from .._yaml.document import Document  # import budget: as in conda_spec
             try:
-                parsed = yaml.safe_load(conda)
-            except yaml.YAMLError:
+                parsed = Document.parse(conda, "condaFile").data
+            except ValidationError:  # pip requirements text, or no YAML: kept as text
                 parsed = None
             conda = parsed if isinstance(parsed, dict) else conda
         build = props.get("build")

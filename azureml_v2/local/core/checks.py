@@ -92,6 +92,11 @@ def check_environment(props):
     check_enum(props, "autoRebuild", ("Disabled", "OnBaseImageUpdate"), default="Disabled")
     for key in ("image", "condaFile"):
         check(props, key, str)
+    if props.get("condaFile"):
+        from ..._yaml.document import alias_problem  # import budget: YAML only once an environment is checked
+        problem = alias_problem(props["condaFile"])
+        if problem:
+            raise Invalid(f"properties.condaFile: {problem}")
     build = check(props, "build", dict)
     if build is not None and not isinstance(build.get("contextUri"), str):
         raise Invalid("properties.build.contextUri is required (a string)")

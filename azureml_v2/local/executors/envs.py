@@ -192,6 +192,11 @@ def _docker_answers() -> bool:
 
 def _parse_conda(text: str):
     import yaml  # import-time budget: only a conda file needs a YAML parser
+
+    from ..._yaml.document import alias_problem  # import-time budget: as yaml
+    problem = alias_problem(text)  # stored before aliases were bounded: never expanded into a message
+    if problem:
+        raise EnvironmentBuildError(f"the conda file is refused: {problem}")
     try:
         return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:

@@ -27,6 +27,7 @@ BUILTIN_DATASTORES = (DEFAULT_DATASTORE, ARTIFACT_STORE)
 # Statuses a job can leave at once, without a process to stop first.
 IDLE_STATUSES = TERMINAL_STATUSES | {"NotStarted"}
 _OPERATION_RETENTION = timedelta(days=1)
+MAX_ERROR_TEXT = 16_384  # characters of a job's error kept in its record; the rest is in its logs
 
 # Schema migrations: PRAGMA user_version is the number of steps applied. Append steps; never edit an applied one.
 MIGRATIONS: list[tuple[str, ...]] = [
@@ -349,6 +350,9 @@ class Store(SQLiteFile):
     def _move(self, conn, ws: str, name: str, status: str, exit_code: int | None = None,
               error: str | None = None) -> None:
         stamp = now()
+        if error is not None and len(error) > MAX_ERROR_TEXT:  # it is served with every list of jobs
+            more = len(error) - MAX_ERROR_TEXT
+            error = f"{error[:MAX_ERROR_TEXT]}... ({more:,} more characters; see the job's logs)"
         conn.execute(
             "UPDATE jobs SET status = ?, status_at = ?, "
             "started_at = coalesce(started_at, CASE WHEN ? IN ('Running', 'Finalizing') THEN ? END), "

@@ -651,16 +651,34 @@ def test_deep_flow_nesting(here):
         "data.yml:2:1006: YAML syntax: exceeded maximum nesting depth (while increasing flow level at line 2)"]
 
 
-def test_alias_bomb_is_cheap(here):
-    # a "billion laughs" file: aliases share one object, so nothing is expanded
+def test_alias_bomb_is_refused_at_load(here):
+    # a "billion laughs" file: refused before anything is built, at the anchor whose expansion is too large
     lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 9)]
     text = "\n".join(lines) + "\nname: iris\npath: https://example.com/x\ndescription: *l8\n"
     start = time.perf_counter()
     found = problems(azureml_v2.load_data, write("data.yml", text))
     assert time.perf_counter() - start < 5  # a guard against expansion, not a benchmark
-    assert found[:2] == ["data.yml:1:1 l0: unknown field", "data.yml:2:1 l1: unknown field"]
-    assert found[-1] == "data.yml:12:1 description: expected a string, got a list"
+    assert found == ["data.yml:6:5: aliases expand this value to more than 1,000,000 characters beyond the "
+                     "file's size"]
+
+
+def test_many_aliases_of_a_long_string_are_refused(here):
+    # no nesting, but 2,000 copies of a 1,000-character value: 2 MB once written out
+    text = f"name: iris\npath: https://example.com/x\ntags:\n  a: &a {'x' * 1000}\n" + "".join(
+        f"  k{i}: *a\n" for i in range(2000))
+    assert problems(azureml_v2.load_data, write("data.yml", text)) == [
+        "data.yml:4:3: aliases expand this value to more than 1,000,000 characters beyond the file's size"]
+
+
+def test_too_many_aliases_are_refused(here):
+    text = "name: iris\npath: https://example.com/x\ntags:\n  a: &a x\n  b: [" + ", ".join(["*a"] * 10_001) + "]\n"
+    assert problems(azureml_v2.load_data, write("data.yml", text))[0].endswith(": more than 10,000 aliases")
+
+
+def test_a_few_aliases_load(here):
+    text = "name: iris\npath: https://example.com/x\ntags:\n  a: &a shared\n  b: *a\n"
+    assert azureml_v2.load_data(write("data.yml", text)).tags == {"a": "shared", "b": "shared"}
 
 
 # -- all problems at once, in file order --------------------------------------------------------------------
