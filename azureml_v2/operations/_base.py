@@ -40,14 +40,14 @@ class Operations:
     def _arm_id(self, *segments) -> str:
         return self._ml_client._scope + "".join(f"/{s}" for s in segments)
 
-    def _request(self, method: str, *segments, params=None, json=None) -> HttpRequest:
+    def _request(self, method: str, *segments, params=None, json=None, headers=None) -> HttpRequest:
         return HttpRequest(method, self._url(*segments), params={"api-version": API_VERSION, **(params or {})},
-                           json=json)
+                           json=json, headers=headers)
 
-    def _send(self, method: str, *segments, params=None, json=None, ok=(200,)):
+    def _send(self, method: str, *segments, params=None, json=None, headers=None, ok=(200,)):
         """Send one request; a status outside `ok` raises."""
         response = self._ml_client._pipeline.send_request(self._request(method, *segments, params=params,
-                                                                        json=json))
+                                                                        json=json, headers=headers))
         if response.status_code not in ok:
             raise http_error(response)
         return response

@@ -13,6 +13,7 @@ from azure.core.paging import ItemPaged
 
 from .._artifacts.snapshot import COMPONENT_IGNORES, HASH_VERSION, take_snapshot
 from .._contract import is_local, parse_ref
+from .._http.pipeline import http_error
 from ..entities.assets import Code, Data, Environment
 from ..entities.component import CommandComponent
 from ..entities.job import ANONYMOUS_ENVIRONMENT, environment_to_rest_id
@@ -21,6 +22,7 @@ from ..exceptions import ValidationError
 from ._base import ListViewType, Operations
 
 # Properties the service computes; sent back on archive/restore they would be refused or ignored.
+_VERSION_TRIES = 100  # a version is taken by another create at most this often in a row
 _READ_ONLY = frozenset(("latestVersion", "nextVersion", "provisioningState", "environmentType"))
 
 
@@ -60,12 +62,25 @@ class _AssetOperations(Operations):
     def _put_version(self, asset, *, anonymous: bool = False):
         if not asset.name:
             raise ValidationError(f"{self._KIND}: name is required")
-        if asset.version is None:
+        if asset.version is not None:
+            return self._from_rest(self._put(self._body(asset, anonymous), self._KIND, asset.name, "versions",
+                                             str(asset.version)))
+        # The next version, created only if no one else took it meanwhile (If-None-Match: *, a 412 when
+        # taken): concurrent creates of one asset get a version each, never one another's.
+        for _ in range(_VERSION_TRIES):
             asset.version = self._next_version(asset.name)
+            response = self._send("PUT", self._KIND, asset.name, "versions", asset.version,
+                                  json=self._body(asset, anonymous), headers={"If-None-Match": "*"},
+                                  ok=(200, 201, 412))
+            if response.status_code != 412:
+                return self._from_rest(response.json())
+        raise http_error(response)
+
+    def _body(self, asset, anonymous: bool) -> dict:
         body = asset.to_rest(scope=self._ml_client._scope)
         if anonymous:
             body["properties"]["isAnonymous"] = True
-        return self._from_rest(self._put(body, self._KIND, asset.name, "versions", str(asset.version)))
+        return body
 
     def _next_version(self, name: str) -> str:
         try:

@@ -32,7 +32,7 @@ from ..core.assets import ASSETS, put_asset_version, put_container
 from ..core.checks import JOB_REQUIRED, Invalid, datastore_props
 from ..core.jobs import Jobs
 from ..core.workspace import (BUILTIN_DATASTORES, LOCAL_COMPUTE, MAX_FILTER_TERMS, SCOPE, BadRequest, Conflict,
-                              NotFound, Page, Store, kv_filter, workspace_id)
+                              Exists, NotFound, Page, Store, kv_filter, workspace_id)
 from .http import MAX_BODY, HttpError, Query, Request, arm_error, invalid, method_not_allowed
 
 
@@ -134,6 +134,8 @@ class ArmApi:
             status, body, extra = 404, arm_error("ResourceNotFound", str(exc)), {}
         except Conflict as exc:
             status, body, extra = 409, arm_error("Conflict", str(exc)), {}
+        except Exists as exc:  # If-None-Match: *
+            status, body, extra = 412, arm_error("PreconditionFailed", str(exc)), {}
         except BadRequest as exc:
             status, body, extra = 400, arm_error("BadRequest", str(exc)), {}
         except RecursionError:  # comparing or storing a body nested nearly as deep as the parser allows
@@ -316,7 +318,9 @@ class ArmApi:
         return 200, self._version(ws, kind, self.store.get_version(ws, kind, name, version)), {}
 
     def put_version(self, req, ws, kind, name, version):
-        record, created = put_asset_version(self.store, ws, kind, name, version, req.body(), self.user)
+        create_only = req.environ.get("HTTP_IF_NONE_MATCH", "").strip() == "*"
+        record, created = put_asset_version(self.store, ws, kind, name, version, req.body(), self.user,
+                                            create_only=create_only)
         return (201 if created else 200), self._version(ws, kind, record), {}
 
     def delete_version(self, req, ws, kind, name, version):

@@ -36,11 +36,13 @@ def put_container(store: Store, ws: str, kind: str, name: str, props: dict, user
 
 
 def put_asset_version(store: Store, ws: str, kind: str, name: str, version: str, props: dict,
-                      user: str) -> tuple[dict, bool]:
-    """Check and store an asset version's REST `properties` (as a PUT does) -> (record, created)."""
+                      user: str, *, create_only: bool = False) -> tuple[dict, bool]:
+    """Check and store an asset version's REST `properties` (as a PUT does) -> (record, created); with
+    `create_only`, an existing version raises Exists."""
     props = checks.base(props, ("isAnonymous", "isArchived"))
     ASSETS[kind].check(props)
     container = {"isArchived": False, "tags": {}, "properties": {}}
     if kind == "data":
         container["dataType"] = props["dataType"]
-    return store.put_version(ws, kind, name, version, props, user, mutable=VERSION_MUTABLE, container_doc=container)
+    return store.put_version(ws, kind, name, version, props, user, mutable=VERSION_MUTABLE, container_doc=container,
+                             create_only=create_only)

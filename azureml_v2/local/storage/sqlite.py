@@ -31,6 +31,10 @@ class Conflict(Exception):
     pass
 
 
+class Exists(Exception):
+    """A create-only write (If-None-Match: *) of a resource that exists."""
+
+
 class BadRequest(Exception):
     pass
 

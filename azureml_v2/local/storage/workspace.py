@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..._contract import ARTIFACT_STORE, TERMINAL_STATUSES
 from . import paths
-from .sqlite import VIEWS, Conflict, SQLiteFile, StoreError, Table, diff, dumps, insert, now, record, stamps
+from .sqlite import VIEWS, Conflict, Exists, SQLiteFile, StoreError, Table, diff, dumps, insert, now, record, stamps
 
 DB_NAME = "workspace.db"
 DEFAULT_DATASTORE = "workspaceblobstore"
@@ -228,11 +228,12 @@ class Store(SQLiteFile):
         return VERSIONS.list(self.connection(), page, keys, [*VIEWS[view], *where], args)
 
     def put_version(self, ws: str, kind: str, name: str, version: str, doc: dict, user: str, *,
-                    mutable: frozenset[str], container_doc: dict) -> tuple[dict, bool]:
+                    mutable: frozenset[str], container_doc: dict, create_only: bool = False) -> tuple[dict, bool]:
         """Create a version, or update the `mutable` fields of an existing one -> (record, created).
 
         Any other difference raises Conflict naming the fields: an explicit version is immutable. The container
         is created with `container_doc` if missing; its next integer version moves past an integer `version`.
+        With `create_only`, an existing version raises Exists: the check and the insert are one transaction.
         """
         with self.write() as conn:
             stamp = now()
@@ -245,6 +246,8 @@ class Store(SQLiteFile):
                 seq = container["seq"]
             row = conn.execute("SELECT doc FROM versions WHERE container = ? AND version = ?",
                                (seq, version)).fetchone()
+            if row is not None and create_only:
+                raise Exists(f"{kind} {name!r} version {version!r} already exists")
             if row is not None:
                 _replace(conn, "versions", "container = ? AND version = ?", (seq, version), row["doc"], doc, user,
                          stamp, what=f"{kind} {name!r} version {version!r}", frozen=lambda key: key not in mutable)
