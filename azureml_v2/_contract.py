@@ -71,6 +71,10 @@ TRIAL_PROPERTY = "azureml.trial"
 TRIAL_PARAMS_PROPERTY = "azureml.sweep.params"
 
 DEFAULT_EXPERIMENT = "Default"  # the experiment of a job that names none
+# A batch endpoint's invocation is a job that names its endpoint and deployment in these properties; a list of the
+# endpoint's (or deployment's) jobs filters on them.
+BATCH_ENDPOINT_PROPERTY = "azureml.batchEndpointName"
+BATCH_DEPLOYMENT_PROPERTY = "azureml.batchDeploymentName"
 
 MAX_TRIALS = 1000  # Azure ML's default and largest maxTotalTrials and maxConcurrentTrials
 
