@@ -41,10 +41,10 @@ class Percentages(fields.Dict):
 
 # -- endpoints -------------------------------------------------------------------------------------------------
 class UserIdentitySchema(BaseSchema):
-    entity = E.ManagedIdentityConfiguration
+    entity = E.ManagedIdentity
     resource_id = fields.String(required=True)
     client_id = fields.String()
-    principal_id = fields.String()
+    object_id = fields.String()
 
 
 class IdentitySchema(BaseSchema):

@@ -18,7 +18,7 @@ from ..exceptions import ValidationError
 from ._base import Resource
 from ._rest import compact, str_map
 from .assets import Environment
-from .job import code_ref, compute_to_rest_id, environment_to_rest_id
+from .job import ManagedIdentity, code_ref, compute_to_rest_id, environment_to_rest_id
 from .model import Model
 
 AUTH_MODES = {"key": "Key", "aml_token": "AMLToken", "aad_token": "AADToken"}
@@ -58,20 +58,12 @@ def _fields(resource: dict) -> dict:
 
 # -- identity --------------------------------------------------------------------------------------------------
 @dataclass(kw_only=True)
-class ManagedIdentityConfiguration:
-    """A user-assigned identity: its ARM `resource_id` (client and principal ids are the service's)."""
-
-    resource_id: str | None = None
-    client_id: str | None = None
-    principal_id: str | None = None
-
-
-@dataclass(kw_only=True)
 class IdentityConfiguration:
-    """An endpoint's identity: system_assigned, user_assigned (with its identities) or none."""
+    """An endpoint's identity: system_assigned, user_assigned (with its identities, ManagedIdentityConfiguration:
+    resource_id, client_id, object_id) or none."""
 
     type: str = "system_assigned"
-    user_assigned_identities: list[ManagedIdentityConfiguration] | None = None
+    user_assigned_identities: list[ManagedIdentity] | None = None
     principal_id: str | None = None
     tenant_id: str | None = None
 
@@ -85,8 +77,8 @@ class IdentityConfiguration:
     def _from_rest(cls, body: dict) -> "IdentityConfiguration":
         assigned = body.get("userAssignedIdentities")
         return cls(type=_reverse(IDENTITY_TYPES, body.get("type")) or "none",
-                   user_assigned_identities=[ManagedIdentityConfiguration(
-                       resource_id=k, client_id=(v or {}).get("clientId"), principal_id=(v or {}).get("principalId"))
+                   user_assigned_identities=[ManagedIdentity(
+                       resource_id=k, client_id=(v or {}).get("clientId"), object_id=(v or {}).get("principalId"))
                        for k, v in assigned.items()] if assigned else None,
                    principal_id=body.get("principalId"), tenant_id=body.get("tenantId"))
 
