@@ -24,6 +24,7 @@ from ..exceptions import JobFailedError, JobStateError, NotAvailableError, Probl
 from ._base import ListViewType, Operations
 from .assets import _list_view
 
+_CHUNK = 1 << 20  # bytes of a log read at once when following it
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$")
 
 _ADJECTIVES = ("amber", "bold", "brave", "calm", "clever", "crisp", "eager", "gentle", "golden", "happy", "keen",
@@ -341,20 +342,18 @@ class _Tail:
         self.ends_line = True
 
     def pump(self, out) -> None:
-        """Write what was appended since the last call."""
+        """Write what was appended since the last call, a chunk at a time (a log may be larger than memory)."""
         try:
             with open(self.path, "rb") as fh:
                 fh.seek(self.offset)
-                data = fh.read()
+                for data in iter(lambda: fh.read(_CHUNK), b""):
+                    self.offset += len(data)
+                    text = self.decoder.decode(data)
+                    if text:
+                        out.write(text)
+                        self.ends_line = text.endswith("\n")
         except FileNotFoundError:
             return
-        if not data:
-            return
-        self.offset += len(data)
-        text = self.decoder.decode(data)
-        if text:
-            out.write(text)
-            self.ends_line = text.endswith("\n")
 
     def close_line(self, out) -> None:
         if not self.ends_line:

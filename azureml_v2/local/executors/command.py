@@ -43,6 +43,7 @@ from . import envs
 
 KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
 TAIL_LINES = 20  # lines of stderr quoted in a failed job's error
+TAIL_LINE_BYTES = 4096  # of each, its end
 _POLL = 0.25
 
 _FOLDER_TYPES = ("uri_folder", "mltable", *MODEL_TYPES)
@@ -529,8 +530,9 @@ def _pump(stream, fds: list[int], tail: deque | None) -> threading.Thread:
                     os.write(fd, chunk)
                 if tail is not None:
                     lines = (partial + chunk).split(b"\n")
-                    partial = lines.pop()
-                    tail.extend(line.decode("utf-8", "replace") + "\n" for line in lines)
+                    # the end of a line kept, never all of it: `\r` progress bars write one line for ever
+                    partial = lines.pop()[-TAIL_LINE_BYTES:]
+                    tail.extend(line[-TAIL_LINE_BYTES:].decode("utf-8", "replace") + "\n" for line in lines)
             if tail is not None and partial:
                 tail.append(partial.decode("utf-8", "replace"))
         finally:
