@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
+import time
 from urllib.parse import parse_qsl, quote
 
 CONTRIBUTOR, READER = "contributor", "reader"
@@ -187,6 +188,51 @@ def require_token(app, token: str, reader_token: str | None = None):
     return guarded
 
 
+# Slow clients (slowloris): a connection has REQUEST_TIMEOUT seconds to send a whole request once it opened or began
+# one, however steadily it trickles; one address may hold MAX_PENDING connections that are not being answered
+# (a request not whole yet, or idle), past which the one waiting or idle the longest is closed. On loopback every
+# client shares an address: a client that sends its request at once is never the one waiting the longest.
+REQUEST_TIMEOUT = 10.0
+MAX_PENDING = 64
+
+
+def guard_slow_clients(sockets: dict, *, request_timeout: float = REQUEST_TIMEOUT,
+                       max_pending: int = MAX_PENDING) -> None:
+    """Bound how long and how many unfinished requests the waitress servers listening in `sockets` (a socket map)
+    keep: their connections are made by a channel class that tracks when its request began, and their
+    maintenance closes those past `request_timeout`."""
+    from waitress.channel import HTTPChannel  # import budget: only where a server runs
+    from waitress.server import BaseWSGIServer  # import budget: as above
+
+    class Channel(HTTPChannel):
+        def __init__(self, server, sock, addr, adj, map=None):
+            self.waiting_since = time.time()  # a new connection owes a request
+            super().__init__(server, sock, addr, adj, map)
+            waiting = [c for c in server.active_channels.values()
+                       if c.addr[:1] == addr[:1] and not c.requests and not c.total_outbufs_len and not c.will_close]
+            if len(waiting) > max_pending:
+                oldest = min(waiting, key=lambda c: c.last_activity if c.waiting_since is None else c.waiting_since)
+                oldest.will_close = True
+
+        def received(self, data):
+            if self.request is None and self.waiting_since is None:
+                self.waiting_since = time.time()
+            done = super().received(data)
+            if self.request is None:  # what came were whole requests: idle until the next one begins
+                self.waiting_since = None
+            return done
+
+    def maintenance(server, now):
+        BaseWSGIServer.maintenance(server, now)
+        for channel in list(server.active_channels.values()):
+            since = getattr(channel, "waiting_since", None)
+            if since is not None and not channel.requests and now - since > request_timeout:
+                channel.will_close = True
+
+    for listener in list(sockets.values()):
+        if isinstance(listener, BaseWSGIServer):
+            listener.channel_class = Channel
+            listener.maintenance = maintenance.__get__(listener)
 
 
 def stop_server(server, sockets: dict, thread, timeout: float) -> None:

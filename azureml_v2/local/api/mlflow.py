@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, unquote
 from ..._contract import DEFAULT_EXPERIMENT, LOCAL_WORKSPACE
 from ..core.metrics import (MAX_BATCH, MAX_BATCH_TOTAL, MAX_RESULTS, MlflowError, TrackingStore,
                             double, ensure_run, invalid, required, tag_pair, tracking_store)
-from .http import MAX_BODY, HttpError, read_body, require_token, stop_server
+from .http import MAX_BODY, HttpError, guard_slow_clients, read_body, require_token, stop_server
 
 # MLflow's HTTP status for each error code (mlflow/exceptions.py)
 _STATUS = {"INVALID_PARAMETER_VALUE": 400, "MALFORMED_REQUEST": 400, "RESOURCE_ALREADY_EXISTS": 400,
@@ -469,7 +469,9 @@ def serve_for_job(home, workspace: str, job_name: str, experiment_name: str | No
             # waitress warns "Task queue depth is N" whenever its threads are busy: normal for a chatty script
             logging.getLogger("waitress.queue").setLevel(logging.ERROR)
             server = create_server(require_token(make_tracking_app(home, workspace=workspace), token), map=sockets,
-                                   sockets=[listener], threads=4, ident="azureml_v2-mlflow", channel_timeout=30)
+                                   sockets=[listener], threads=4, ident="azureml_v2-mlflow", channel_timeout=30,
+                                   connection_limit=200, cleanup_interval=5)
+            guard_slow_clients(sockets)
             started["server"] = server
         finally:
             ready.set()
@@ -486,8 +488,11 @@ def serve_for_job(home, workspace: str, job_name: str, experiment_name: str | No
     finally:
         ready.wait(stop_timeout)
         server = started.get("server")
-        if server is None:  # the server never started: nothing but the socket to close
-            listener.close()
-        else:
-            stop_server(server, sockets, thread, stop_timeout)
+        try:
+            if server is None:  # the server never started: nothing but the socket to close
+                listener.close()
+            else:
+                stop_server(server, sockets, thread, stop_timeout)
+        except Exception:  # noqa: BLE001 - the job's tracking never fails the job
+            log.exception("stopping the MLflow tracking server of job %s failed", job_name)
 

@@ -28,7 +28,7 @@ import waitress
 from ..core.processes import process_alive, process_start
 from ..core.workspace import default_home
 from .app import make_app
-from .http import CONTRIBUTOR, MAX_BODY, READER, require_token
+from .http import CONTRIBUTOR, MAX_BODY, READER, guard_slow_clients, require_token
 
 STATE_FILE = "server.json"
 LOG_FILE = "server.log"
@@ -144,9 +144,13 @@ def create_server(home: Path, host: str = "127.0.0.1", port: int = 0, *, max_bod
     # waitress warns "Task queue depth is N" whenever all its threads are busy: normal under load
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     app = require_token(make_app(home, max_body=max_body), token, reader)
-    return waitress.create_server(app, host=host, port=port, ident="azureml_v2",
-                                  max_request_body_size=max_body + _BODY_MARGIN,
-                                  **{**SERVER_OPTIONS, **options})
+    sockets = options.pop("map", None)
+    sockets = {} if sockets is None else sockets
+    server = waitress.create_server(app, host=host, port=port, ident="azureml_v2", map=sockets,
+                                    max_request_body_size=max_body + _BODY_MARGIN,
+                                    **{**SERVER_OPTIONS, **options})
+    guard_slow_clients(sockets)
+    return server
 
 
 def serve(home: Path, host: str, port: int) -> None:
