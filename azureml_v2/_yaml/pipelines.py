@@ -19,6 +19,7 @@ from .._contract import is_local, parse_ref
 from ..entities import pipeline as P
 from ..entities.component import CommandComponent
 from ..entities.inputs import placeholder_problems
+from ..entities.sweep import SweepDistribution, sweep_problems
 from ..exceptions import suggest
 from .api import _schema, load
 from .base import BASE_DIR, BaseSchema
@@ -191,7 +192,6 @@ class SweepNodeSchema(_NodeSchema):
 
     @validates_schema(skip_on_field_errors=False)
     def _sweep(self, data, **_):
-        from ..entities.sweep import SweepDistribution, sweep_problems
         space = {k: v for k, v in (data.get("search_space") or {}).items() if isinstance(v, SweepDistribution)}
         problems = sweep_problems({**data, "search_space": space, "trial": None}, {})
         trial = data.get("trial")

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .._contract import binding, binding_problem, iso_from_seconds, placeholders, to_arm
-from ..exceptions import suggest
+from ..exceptions import Problem, ValidationError, suggest
 from ._base import Asset
 from ._rest import compact, keep_service_state, literal, name_version_from_id, service_state, str_map
 from .inputs import _MODE_REST, LITERAL_TYPES, Input, Output, inputs_to_rest, outputs_to_rest
 from .job import (SERVICE_TYPES, CommandJobLimits, Distribution, Job, JobResources, JobService, code_ref,
-                  compute_to_rest_id, environment_to_rest_id, services_to_rest)
+                  compute_to_rest_id, distribution_to_rest, environment_to_rest_id, services_to_rest)
 from .sweep import EarlyTerminationPolicy, Objective, SamplingAlgorithm, SweepDistribution, SweepJobLimits
 
 ANONYMOUS_COMPONENT = "azureml_anonymous"  # the name of every anonymous component version, as azure-ai-ml uses
@@ -201,7 +201,6 @@ class Command(Node):
     services: dict[str, JobService] | None = None
 
     def _own_rest(self, scope: str) -> dict:
-        from .job import distribution_to_rest
         distribution = distribution_to_rest(self.distribution)
         services = services_to_rest(self.services)
         return {"resources": _resources_rest(self.resources),
@@ -399,7 +398,7 @@ def settings_to_rest(s: PipelineJobSettings | None, scope: str) -> dict | None:
                     "default_datastore": datastore,
                     "default_environment": to_arm(s.default_environment, "environments", scope),
                     "continue_on_step_failure": s.continue_on_step_failure, "force_rerun": s.force_rerun})
-    return {**(s.extra or {}), **body} or None
+    return {**(s.extra or {}), **body}
 
 
 @dataclass(kw_only=True)
@@ -429,7 +428,7 @@ class PipelineJob(Job):
             **self._job_rest("Pipeline", scope),
             "settings": settings_to_rest(self.settings, scope),
             "componentId": component_to_rest_id(self.component, scope),
-            "jobs": {name: node._node_rest(name, scope) for name, node in self.nodes.items()},
+            "jobs": {name: node._node_rest(name, scope) for name, node in self.nodes.items()} or None,
         })}
 
     @property
@@ -445,7 +444,7 @@ class PipelineJob(Job):
         settings = dict(props.get("settings") or {})
         settings.pop("_source", None)  # azure-ai-ml's note of where the pipeline came from
         own = {k: settings.pop(k) for k in list(settings) if k in PipelineJobSettings.__dataclass_fields__}
-        job.settings = PipelineJobSettings(**own, extra=settings or None) if own or settings else None
+        job.settings = PipelineJobSettings(**own, extra=settings or None) if "settings" in props else None
         if props.get("componentId"):
             job.component = props["componentId"]
         schema = _schema("pipelines", "NodeField")
@@ -598,7 +597,6 @@ def job_component_problems(component: PipelineComponent, inputs: dict | None, ou
 
 def _raise(problems: list[tuple[tuple, str]], entity) -> None:
     if problems:
-        from ..exceptions import Problem, ValidationError
         raise ValidationError([Problem(message, ".".join(map(str, path)), f"<{type(entity).__name__}>")
                                for path, message in problems])
 
