@@ -20,6 +20,11 @@ REST_DEFINITIONS = {
     "Model": "ModelVersionResource", "CommandComponent": "ComponentVersionResource",
     "CommandJob": "JobBaseResource", "SweepJob": "JobBaseResource", "PipelineJob": "JobBaseResource",
     "PipelineComponent": "ComponentVersionResource", "ParallelComponent": "ComponentVersionResource",
+    "ManagedOnlineEndpoint": "OnlineEndpointTrackedResource", "KubernetesOnlineEndpoint": "OnlineEndpointTrackedResource",
+    "ManagedOnlineDeployment": "OnlineDeploymentTrackedResource",
+    "KubernetesOnlineDeployment": "OnlineDeploymentTrackedResource",
+    "BatchEndpoint": "BatchEndpointTrackedResource", "ModelBatchDeployment": "BatchDeploymentTrackedResource",
+    "PipelineComponentBatchDeployment": "BatchDeploymentTrackedResource",
 }
 
 
