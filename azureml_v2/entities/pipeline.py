@@ -10,11 +10,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .._contract import binding, binding_problem, iso_from_seconds, placeholders, to_arm
+from .._contract import MODEL_TYPES, binding, binding_problem, iso_from_seconds, placeholders, to_arm
 from ..exceptions import Problem, ValidationError, suggest
 from ._base import Asset
-from ._rest import compact, keep_service_state, literal, name_version_from_id, service_state, str_map
-from .inputs import _MODE_REST, LITERAL_TYPES, Input, Output, inputs_to_rest, outputs_to_rest
+from ._rest import compact, keep_service_state, name_version_from_id, service_state, str_map
+from .inputs import (_MODE_REST, LITERAL_TYPES, Input, Output, literal, spec_inputs_from_rest,
+                     spec_inputs_to_rest)
 from .job import (SERVICE_TYPES, CommandJobLimits, Distribution, Job, JobResources, JobService, code_ref,
                   compute_to_rest_id, distribution_to_rest, environment_to_rest_id, services_to_rest)
 from .sweep import EarlyTerminationPolicy, Objective, SamplingAlgorithm, SweepDistribution, SweepJobLimits
@@ -51,7 +52,10 @@ class _Component(Asset):
 
     def _spec(self, scope: str) -> dict:
         from .._yaml.api import _schema  # import budget: entities load without YAML or marshmallow
-        return _schema(*self._SCHEMA).dump(self)
+        spec = _schema(*self._SCHEMA).dump(self)
+        if "inputs" in spec:
+            spec["inputs"] = spec_inputs_to_rest(spec["inputs"])
+        return spec
 
     def _rest(self, scope: str) -> dict:
         return {"properties": compact({**service_state(self), "description": self.description,
@@ -125,6 +129,8 @@ def component_from_rest(resource: dict):
     spec.setdefault("name", name)
     if version is not None:
         spec.setdefault("version", version)
+    if "inputs" in spec:
+        spec["inputs"] = spec_inputs_from_rest(spec["inputs"])
     if kind == "pipeline":
         spec["jobs"] = {n: node_to_yaml(body) for n, body in (spec.get("jobs") or {}).items()}
     schema = _schema("pipelines", {"pipeline": "PipelineComponentSchema", "parallel": "ParallelComponentSchema"}[kind])
@@ -291,7 +297,8 @@ def _node_inputs_rest(inputs: dict | None, scope: str) -> dict | None:
     out = {}
     for key, value in inputs.items():
         if isinstance(value, Input) and value.type not in LITERAL_TYPES:
-            out[key] = compact({"job_input_type": value.type, "uri": to_arm(value.path, "data", scope),
+            kind = "models" if value.type in MODEL_TYPES else "data"  # `azureml:name:version` names either
+            out[key] = compact({"job_input_type": value.type, "uri": to_arm(value.path, kind, scope),
                                 "mode": _MODE_REST.get(value.mode)})
         else:  # a literal or a binding
             value = value.default if isinstance(value, Input) else value
