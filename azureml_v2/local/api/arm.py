@@ -35,12 +35,11 @@ from ..core.endpoints import Endpoints
 from ..core.jobs import Jobs
 from ..core.workspace import (BUILTIN_DATASTORES, ENDPOINT_COLLECTIONS, LOCAL_COMPUTE, MAX_FILTER_TERMS, SCOPE,
                               BadRequest, Conflict, Exists, NotFound, Page, Store, kv_filter, workspace_id)
-from .http import MAX_BODY, HttpError, Query, Request, arm_error, invalid, method_not_allowed
+from .http import MAX_BODY, WORKSPACE_NAME, HttpError, Query, Request, arm_error, invalid, method_not_allowed
 
 
 _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}")
 _VERSION = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_.]{0,254}")
-_WORKSPACE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}")
 _OPERATION = re.compile(r"[0-9a-f]{32}")
 _ASSET_KEYS = {kind.lower(): kind for kind in ASSETS}
 _ENDPOINT_KEYS = {collection.lower(): kind for kind, collection in ENDPOINT_COLLECTIONS.items()}
@@ -211,9 +210,9 @@ class ArmApi:
             self.store.ensure_workspace(LOCAL_WORKSPACE, self.user)
             return 200, {"value": [self._workspace(r) for r in self.store.list_workspaces()]}, {}
         ws = segments[7]
-        if not _WORKSPACE.fullmatch(ws):
+        if not WORKSPACE_NAME.fullmatch(ws):
             raise HttpError(400, "InvalidResourceName",
-                            f"invalid workspace name {ws!r}: it must match ^{_WORKSPACE.pattern}$")
+                            f"invalid workspace name {ws!r}: it must match ^{WORKSPACE_NAME.pattern}$")
         methods, params = _route(segments[8:])
         if methods is None:
             raise HttpError(404, "ResourceNotFound", f"no resource type at {path!r}")

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, quote
 CONTRIBUTOR, READER = "contributor", "reader"
 _READ_METHODS = frozenset({"GET", "HEAD"})
 _READ_POSTS = re.compile(r"/api/2\.0/mlflow/(?:experiments|runs|logged-models)/search/?$")
+WORKSPACE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}")  # Azure ML's workspace names
 _BAD_PATH = re.compile(r"(?:^|/)\.{1,2}(?:/|$)|[\x00-\x1f\x7f\\]")
 
 

@@ -28,16 +28,16 @@ from urllib.parse import parse_qs, unquote
 from ..._contract import DEFAULT_EXPERIMENT, LOCAL_WORKSPACE
 from ..core.metrics import (MAX_BATCH, MAX_BATCH_TOTAL, MAX_RESULTS, MlflowError, TrackingStore,
                             double, ensure_run, invalid, required, tag_pair, tracking_store)
-from .http import MAX_BODY, HttpError, guard_slow_clients, read_body, require_token, stop_server
+from .http import MAX_BODY, WORKSPACE_NAME, HttpError, guard_slow_clients, read_body, require_token, stop_server
 
 # MLflow's HTTP status for each error code (mlflow/exceptions.py)
 _STATUS = {"INVALID_PARAMETER_VALUE": 400, "MALFORMED_REQUEST": 400, "RESOURCE_ALREADY_EXISTS": 400,
-           "INVALID_STATE": 400, "RESOURCE_DOES_NOT_EXIST": 404, "ENDPOINT_NOT_FOUND": 404,
+           "INVALID_STATE": 400, "PERMISSION_DENIED": 403, "RESOURCE_DOES_NOT_EXIST": 404, "ENDPOINT_NOT_FOUND": 404,
            "INTERNAL_ERROR": 500}
 # what a body whose fields have the wrong JSON types raises on its way through the API and the store
 _WRONG_TYPE = (TypeError, AttributeError, KeyError, OverflowError, sqlite3.InterfaceError, sqlite3.ProgrammingError)
 log = logging.getLogger(__name__)
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error"}
+_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error"}
 
 
 # -- search filters: MLflow's search syntax, clauses joined by AND (enough for the filters clients send)
@@ -397,9 +397,19 @@ _PREFIX = re.compile(r"^(?:.*/workspaces/(?P<ws>[^/]+))?/api/2\.0/mlflow/(?P<pat
 _GET_LISTS = ("experiment_ids",)
 
 
-def make_tracking_app(home, *, workspace: str = LOCAL_WORKSPACE):
-    """The MLflow tracking REST API over ``<home>/tracking.db`` as a WSGI callable."""
+def make_tracking_app(home, *, workspace: str = LOCAL_WORKSPACE, run: str | None = None):
+    """The MLflow tracking REST API over ``<home>/tracking.db`` as a WSGI callable. With `run` (a job's own server),
+    it answers for `workspace` only and writes only to run `run` and the runs created through it (nested runs)."""
     api = _Api(tracking_store(home))
+    own_runs = {run}
+
+    def check_scope(method: str, path: str, ws: str, body: dict) -> None:
+        if ws != workspace:
+            raise MlflowError("PERMISSION_DENIED", f"this job's token is for workspace {workspace!r}, not {ws!r}")
+        target = body.get("run_id") or body.get("run_uuid")
+        if method != "GET" and not path.endswith("search") and target is not None and target not in own_runs:
+            raise MlflowError("PERMISSION_DENIED", f"this job's token writes to its own run {run!r} and the runs "
+                                                   f"it created, not to run {str(target)[:100]!r}")
 
     def app(environ, start_response):
         method = environ.get("REQUEST_METHOD", "GET").upper()
@@ -408,8 +418,15 @@ def make_tracking_app(home, *, workspace: str = LOCAL_WORKSPACE):
             if not match:
                 raise MlflowError("ENDPOINT_NOT_FOUND", f"No MLflow endpoint {environ.get('PATH_INFO')} here")
             ws = unquote(match["ws"]) if match["ws"] else workspace
+            if not WORKSPACE_NAME.fullmatch(ws):
+                raise invalid(f"invalid workspace name {ws[:100]!r}: it must match ^{WORKSPACE_NAME.pattern}$")
             body = _read_body(environ, method)
-            status, result = 200, api.dispatch(method, match["path"].rstrip("/"), ws, body)
+            path = match["path"].rstrip("/")
+            if run is not None:
+                check_scope(method, path, ws, body)
+            status, result = 200, api.dispatch(method, path, ws, body)
+            if run is not None and path == "runs/create":
+                own_runs.add(result["run"]["info"]["run_id"])
         except MlflowError as exc:
             status, result = _STATUS.get(exc.code, 400), {"error_code": exc.code, "message": exc.message}
         except sqlite3.OperationalError as exc:  # busy past the timeout: a 503 makes MLflow's client retry
@@ -442,6 +459,8 @@ def _read_body(environ, method: str) -> dict:
         body = json.loads(raw)
     except ValueError:
         raise MlflowError("MALFORMED_REQUEST", "The request body is not valid JSON") from None
+    except RecursionError:
+        raise MlflowError("MALFORMED_REQUEST", "The request body is nested too deeply") from None
     if not isinstance(body, dict):
         raise MlflowError("MALFORMED_REQUEST", "The request body must be a JSON object")
     return body
@@ -468,7 +487,7 @@ def serve_for_job(home, workspace: str, job_name: str, experiment_name: str | No
             from waitress import create_server  # import budget: off the job's start-up path
             # waitress warns "Task queue depth is N" whenever its threads are busy: normal for a chatty script
             logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-            server = create_server(require_token(make_tracking_app(home, workspace=workspace), token), map=sockets,
+            server = create_server(require_token(make_tracking_app(home, workspace=workspace, run=job_name), token), map=sockets,
                                    sockets=[listener], threads=4, ident="azureml_v2-mlflow", channel_timeout=30,
                                    connection_limit=200, cleanup_interval=5)
             guard_slow_clients(sockets)
