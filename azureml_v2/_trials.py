@@ -111,6 +111,9 @@ def summary(view: SweepView) -> list[str]:
         params = ", ".join(f"{k}={fmt(best.params.get(k), 6)}" for k in view.parameters)
         lines.append(f"Best trial: {best.name} (trial {best.number})  {view.primary_metric}={fmt(best.metric, 6)}"
                      f"  {params}")
+    elif any(t.status == "Completed" for t in view.trials):
+        lines.append(f"Warning: no trial logged the primary metric {view.primary_metric!r}, so there is no best "
+                     f"trial: log it from the training script (mlflow.log_metric({view.primary_metric!r}, value))")
     return lines
 
 

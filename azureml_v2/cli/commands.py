@@ -140,7 +140,12 @@ def run_job(args) -> int:
         ops.begin_cancel(args.name).result()
         return 0
     elif verb == "download":
-        ops.download(args.name, download_path=args.download_path, output_name=args.output_name, all=args.all)
+        written = ops.download(args.name, download_path=args.download_path, output_name=args.output_name,
+                               all=args.all)
+        for folder in written:
+            print(f"downloaded {folder}")
+        if not written:
+            print(f"job {args.name} has no files to download" + _best_trial_hint(ops, args.name))
         return 0
     else:  # archive, restore: argparse lets no other verb through
         getattr(ops, verb)(args.name)
@@ -150,9 +155,15 @@ def run_job(args) -> int:
 
 
 def _stream(ops, name: str) -> int:
-    """Follow a job to its end: 0 when it completed, else its failure on one line and 1."""
+    """Follow a job to its end: 0 when it completed, else its failure on one line and 1. Ctrl-C stops following,
+    not the job (as on Azure ML): say so, and how to follow or cancel it."""
     try:
         ops.stream(name)
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        sys.stderr.write(f"\nazml: stopped following job {name}; it goes on running. Follow it again with "
+                         f"`azml job stream -n {name}`, or stop it with `azml job cancel -n {name}`\n")
+        return 130
     except JobFailedError as err:
         # the log was just shown: its first line and the last (the exception, usually) say enough
         lines = [line.strip() for line in str(err).splitlines() if line.strip()]
@@ -160,6 +171,19 @@ def _stream(ops, name: str) -> int:
         sys.stderr.write(f"azml: error: {' '.join(lines[:1] + lines[1:][-1:])}\n")
         return 1
     return 0
+
+
+def _best_trial_hint(ops, name: str) -> str:
+    """For a sweep (whose files are its trials'): which trial to download."""
+    job = ops.get(name)
+    if type(job).__name__ != "SweepJob":
+        return ""
+    try:
+        best = ops._sweep_view(ops._get("jobs", name)).best()
+    except NotAvailableError:
+        best = None
+    return (f": a sweep's files are its trials'; its best trial is {best.name}: azml job download -n {best.name}"
+            if best else ": a sweep's files are its trials' (list them with azml job show -n " + name + ")")
 
 
 def _show_sweep(ops, job, fmt: str) -> int:
@@ -177,8 +201,11 @@ def _show_sweep(ops, job, fmt: str) -> int:
 
 
 def _job_dict(job) -> dict:
-    # the YAML form has no status: it is the service's, and what `show` and `list` are read for
-    return {**_as_dict(job), "status": job.status}
+    # the YAML form has no status: it is the service's, and what `show` and `list` are read for; nor, for the
+    # default kind, a type (`command`), which a list of jobs of several kinds needs
+    fields = _as_dict(job)
+    kind = getattr(job, "type", None)
+    return {**fields, **({"type": kind} if kind and "type" not in fields else {}), "status": job.status}
 
 
 def run_server(args) -> int:

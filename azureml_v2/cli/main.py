@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 # group -> (help, client attribute, load function, verbs)
@@ -22,6 +23,22 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         sys.stderr.write(f"azml: error: {message}\n")
         raise SystemExit(2)
+
+
+class _Version(argparse.Action):
+    """--version, read only when asked for (importlib.metadata costs every other command time)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import PackageNotFoundError, version  # import budget: only for --version
+        try:
+            found = version("azureml_v2")
+        except PackageNotFoundError:  # run from a checkout that is not installed
+            found = "unknown"
+        print(f"azml {found} (Python {sys.version.split()[0]})")
+        raise SystemExit(0)
 
 
 def _port(text: str) -> int:
@@ -51,6 +68,7 @@ def _workspace_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="azml", description="Azure ML 2.0 jobs and assets, locally or on Azure ML.")
+    parser.add_argument("--version", action=_Version, help="Show the version and exit.")
     groups = parser.add_subparsers(dest="group", metavar="<group>", parser_class=_Parser)
     groups.required = True
     for group_name, (help_text, _, loader, verbs) in ASSET_GROUPS.items():
@@ -170,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         return commands.run(args, ASSET_GROUPS[args.group])
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `azml job list | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        return 0
     except Exception as exc:  # one clear line; the traceback only when asked for
         if getattr(args, "debug", False):
             raise

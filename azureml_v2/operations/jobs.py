@@ -6,6 +6,7 @@ import codecs
 import copy
 import re
 import secrets
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -309,12 +310,13 @@ class JobOperations(Operations):
         out.write(f"Status: {status}\n")
 
     # -- outputs and metrics -----------------------------------------------------------------------------
-    def download(self, name: str, *, download_path=".", output_name: str | None = None, all: bool = False) -> None:
-        """Copy a finished job's files from the datastore to `download_path`.
+    def download(self, name: str, *, download_path=".", output_name: str | None = None,
+                 all: bool = False) -> list[Path]:
+        """Copy a finished job's files from the datastore to `download_path` -> the folders written.
 
-        By default its artifacts (the `./outputs` and `./logs` it wrote) go to `<download_path>/artifacts/`;
-        `output_name` copies that named output to `<download_path>/<output_name>/`; all=True copies the
-        artifacts and every named output.
+        By default its artifacts (the `./outputs` and `./logs` it wrote, and its `user_logs/std_log.txt`) go to
+        `<download_path>/artifacts/`; `output_name` copies that named output to `<download_path>/<output_name>/`;
+        all=True copies the artifacts and every named output. A sweep has no files of its own: its trials do.
         """
         resource = self._get("jobs", name)
         props = resource.get("properties", {})
@@ -328,15 +330,26 @@ class JobOperations(Operations):
                                   f"{', '.join(outputs) or 'none'})")
         root = Path(download_path)
         wanted = [] if output_name is None and not all else [output_name] if output_name else list(outputs)
+        written = []
         for key in wanted:
             if not _NAME.match(key):  # the name becomes a folder under download_path
                 raise ValidationError(f"refusing to download output {key!r}: not a valid output name")
-            self._download_uri(output_uri(name, key, outputs[key].get("uri")), root / key)
+            if self._download_uri(output_uri(name, key, outputs[key].get("uri")), root / key):
+                written.append(root / key)
         if output_name is None:
-            for part in ("outputs", "logs"):
-                self._download_uri(f"{job_artifacts_uri(name)}/{part}", root / "artifacts" / part, missing_ok=True)
+            for part in ("outputs", "logs", "user_logs"):
+                if self._download_uri(f"{job_artifacts_uri(name)}/{part}", root / "artifacts" / part,
+                                      missing_ok=True):
+                    written.append(root / "artifacts" / part)
+            log = self._backend.job_log(self._ml_client.workspace_name, name)
+            if log is not None and log.is_file() and root / "artifacts" / "user_logs" not in written:
+                # the local workspace keeps a job's user logs beside its artifacts, as Azure ML shows them
+                shutil.copytree(log.parent, root / "artifacts" / "user_logs", dirs_exist_ok=True)
+                written.append(root / "artifacts" / "user_logs")
+        return written
 
-    def _download_uri(self, uri: str, dest: Path, *, missing_ok: bool = False) -> None:
+    def _download_uri(self, uri: str, dest: Path, *, missing_ok: bool = False) -> bool:
+        """Download the files at `uri` into `dest` -> whether there were any."""
         m = DATASTORE_URI.match(uri)
         if not m or not m.group("path"):
             raise ValidationError(f"cannot download {uri!r}: only azureml://datastores/<name>/paths/<path> "
@@ -344,8 +357,9 @@ class JobOperations(Operations):
         datastores = self._ml_client.datastores
         storage = datastores._storage(datastores.get(m.group("name"), include_secrets=True))
         if missing_ok and not _has_files(storage, m.group("path")):
-            return
+            return False
         download(storage, m.group("path"), dest)
+        return True
 
     def get_metrics(self, name: str) -> dict[str, list[tuple[int, float, int]]]:
         """The job's MLflow metrics on the local workspace: key -> [(step, value, timestamp ms)] in logging

@@ -175,6 +175,16 @@ def test_the_live_table_redraws_in_place_on_a_terminal():
     assert redraw.splitlines()[-1].startswith("Best trial: s_0 (trial 0)  loss=0.25")
 
 
+
+def test_a_sweep_whose_primary_metric_was_never_logged_ends_with_a_warning():
+    out = io.StringIO()
+    LiveTable(out, terminal=False).finish(SweepView(
+        name="s", status="Completed", goal="minimize", primary_metric="rmse", parameters=["x"],
+        trials=[Trial(0, "s_0", "Completed", {"x": 1}), Trial(1, "s_1", "Completed", {"x": 2})]))
+    assert out.getvalue().splitlines()[-1] == (
+        "Warning: no trial logged the primary metric 'rmse', so there is no best trial: log it from the training "
+        "script (mlflow.log_metric('rmse', value))")
+
 # -- the picture -------------------------------------------------------------------------------------------
 class _Marks(HTMLParser):
     def __init__(self):

@@ -42,7 +42,8 @@ def test_create_show_list_archive_restore(home, tmp_path):
     shown = json.loads(azml("job", "show", "-n", "hello-1", home=home).stdout)
     assert shown["command"] == 'echo "hello world"' and "status" in shown
     listed = azml("job", "list", "-o", "table", home=home).stdout.splitlines()
-    assert listed[0].split() == ["Name", "Status"] and [row.split()[0] for row in listed[2:]] == [second, "hello-1"]
+    assert listed[0].split() == ["Name", "Type", "Status"]
+    assert [row.split()[:2] for row in listed[2:]] == [[second, "command"], ["hello-1", "command"]]
     assert [j["name"] for j in json.loads(azml("job", "list", "--max-results", "1", home=home).stdout)] == [second]
     azml("job", "archive", "-n", "hello-1", home=home)
     assert [j["name"] for j in json.loads(azml("job", "list", home=home).stdout)] == [second]
