@@ -24,8 +24,6 @@ import json
 import math
 import os
 import secrets
-import select
-import signal
 import sys
 import time
 import traceback
@@ -37,7 +35,7 @@ from ..._contract import (ACTIVE_STATUSES, BEST_CHILD, EARLY_TERMINATED, MAX_TRI
 from ..core.executors import HEARTBEAT, executor_main
 from ..core.jobs import Jobs
 from ..core.metrics import metrics
-from ..core.processes import process_start
+from ..core.processes import ChildExits, process_start
 from ..core.workspace import NotFound, Page, Store, now
 from .early_termination import should_stop
 from .sampling import TrialSampler
@@ -71,7 +69,6 @@ class Controller:
         self.stopped: set[int] = set()  # trials the early termination policy canceled
         self._beat = 0.0
         self._results: dict = {}
-        self._wake: int | None = None
 
     def log(self, message: str) -> None:
         print(f"{now()} sweep: {message}", file=sys.stderr, flush=True)
@@ -87,7 +84,7 @@ class Controller:
         self.log(f"controller {self.pid} has the sweep ({status})")
         if status == "Queued":
             self.store.set_job_status(self.ws, self.name, "Running", expect="Queued")
-        self._wake_on_child_exit()
+        self._exits = ChildExits()
         try:
             final, error = self._sweep()
         except _Lost:
@@ -152,7 +149,7 @@ class Controller:
             self._report()
             if not running and next_n >= total:
                 return self._outcome()
-            self._nap()
+            self._exits.nap(POLL)
 
     def _sampling(self) -> dict:
         """The sampling algorithm with its seed: an unseeded one gets a random seed once, kept on the sweep."""
@@ -174,23 +171,6 @@ class Controller:
         first = self.trials[min(self.trials)]
         return "Failed", (f"no trial completed; the first, {first['name']}, ended {first['status']}: "
                           f"{first['error'] or 'no error recorded'}")
-
-    def _wake_on_child_exit(self) -> None:
-        """Let SIGCHLD (a trial's runner ended) end the nap between two polls: a free slot is filled at once."""
-        read, write = os.pipe()
-        os.set_blocking(read, False)
-        os.set_blocking(write, False)
-        signal.signal(signal.SIGCHLD, lambda *_: None)  # the wakeup fd needs a Python-level handler
-        signal.siginterrupt(signal.SIGCHLD, False)  # restart system calls the signal interrupts
-        signal.set_wakeup_fd(write)
-        self._wake = read
-
-    def _nap(self) -> None:
-        select.select([self._wake], [], [], POLL)
-        try:
-            os.read(self._wake, 4096)
-        except BlockingIOError:
-            pass
 
     # -- trials
 
