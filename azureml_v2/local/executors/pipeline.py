@@ -24,41 +24,26 @@ import graphlib
 import json
 import os
 import sys
-import time
-import traceback
 
-from ..._contract import (ACTIVE_STATUSES, MAX_CONCURRENT_NODES, NODE_PROPERTY, PIPELINE_OUTPUTS,
-                          REUSE_FIELDS_PROPERTY, REUSE_KEY_PROPERTY, REUSE_MISS_PROPERTY, TERMINAL_STATUSES)
-from ..core.executors import HEARTBEAT, executor_main
-from ..core.jobs import Jobs
-from ..core.processes import ChildExits, process_start
+from ..._contract import (MAX_CONCURRENT_NODES, NODE_PROPERTY, PIPELINE_OUTPUTS, REUSE_FIELDS_PROPERTY,
+                          REUSE_KEY_PROPERTY, REUSE_MISS_PROPERTY, TERMINAL_STATUSES)
+from ..core.executors import executor_main
 from ..core.refs import References, RefError
-from ..core.workspace import NotFound, Page, Store, now
+from ..core.workspace import Page
+from .parents import POLL, Lost, ParentExecutor, Stop
 from .reuse import Reuse
 from .steps import StepError, build, child_name, output_bindings, upstream
 
-POLL = 0.2  # seconds between two looks at the steps (sooner when a step's process, a child, exits)
-CANCEL_WAIT = 10.0  # runners stop their command within seconds of a cancel; this is a bound, not a wait
 MAX_NODES = 10_000
 
 
-class PipelineError(Exception):
-    """The pipeline cannot go on; the message is its error, for its user."""
-
-
-class _Lost(Exception):
-    """The pipeline was deleted or ended elsewhere, or another executor has it: this one leaves it as it is."""
-
-
-class PipelineExecutor:
+class PipelineExecutor(ParentExecutor):
     """Runs pipeline `name` of workspace `ws` in the local workspace at `home`."""
 
+    kind = "pipeline"
+
     def __init__(self, home: str | os.PathLike, ws: str, name: str):
-        self.store = Store(home)
-        record = self.store.get_job(ws, name)
-        self.jobs = Jobs(self.store, record["created_by"])  # steps are the pipeline owner's jobs
-        self.ws, self.name, self.doc = record["workspace"], name, record["doc"]
-        self.pid = os.getpid()
+        super().__init__(home, ws, name)
         self.settings = self.doc.get("settings") or {}
         self.refs = References(self.store, self.ws)
         self.reuse = Reuse(self.store, self.ws, self.refs)
@@ -67,48 +52,13 @@ class PipelineExecutor:
         self.steps: dict[str, dict] = {}  # node -> its child job's record
         limit = (self.doc.get("properties") or {}).get(MAX_CONCURRENT_NODES)
         self.limit = int(limit) if str(limit or "").isdigit() and int(limit) > 0 else os.cpu_count() or 1
-        self._beat = 0.0
         self._specs: dict[str, dict] = {}  # componentId -> componentSpec
-
-    def log(self, message: str) -> None:
-        print(f"{now()} pipeline: {message}", file=sys.stderr, flush=True)
 
     # -- the run
 
-    def run(self) -> str | None:
-        """Run (or resume) the pipeline to its end -> the final status (None when it is not this executor's)."""
-        status = self.store.claim_controller(self.ws, self.name, self.pid, os.getppid(), process_start(self.pid))
-        if status is None:
-            self.log("not started: the pipeline has another executor or has ended")
-            return None
-        self.log(f"executor {self.pid} has the pipeline ({status}); at most {self.limit} step(s) at a time")
-        if status == "Queued":
-            self.store.set_job_status(self.ws, self.name, "Running", expect="Queued")
-        self._exits = ChildExits()
-        try:
-            final, error = self._pipeline()
-        except _Lost:
-            self.log("leaving: the pipeline was deleted, ended elsewhere or has another executor")
-            return None
-        except Exception as exc:  # noqa: BLE001 - the pipeline must end, with the reason
-            if isinstance(exc, PipelineError):
-                error = str(exc)
-            else:
-                self.log(traceback.format_exc())
-                error = f"the pipeline executor failed: {type(exc).__name__}: {exc} (see system_logs/runner.log)"
-            final = "Failed"
-            try:
-                self._cancel_all()
-            except _Lost:
-                return None
+    def _ending(self, final: str) -> None:
         if final == "Completed":
             self._record_outputs()
-        moved = self.store.set_job_status(self.ws, self.name, final, expect=ACTIVE_STATUSES, error=error)
-        self.log(f"status {final}" + (f": {error}" if error else "") if moved else f"already ended; not {final}")
-        self.log(f"executor cpu {time.process_time():.2f} s for {len(self.nodes)} node(s)")
-        self.jobs.close()
-        self.store.close()
-        return final
 
     def _record_outputs(self) -> None:
         """Where each pipeline output is: the output of the step bound to it."""
@@ -117,7 +67,8 @@ class PipelineExecutor:
         if bound:
             self.store.set_results(self.ws, self.name, {PIPELINE_OUTPUTS: json.dumps(bound, sort_keys=True)})
 
-    def _pipeline(self) -> tuple[str, str | None]:
+    def _work(self) -> tuple[str, str | None]:
+        self.log(f"at most {self.limit} step(s) at a time")
         self._graph()
         self._adopt()
         keep_going = str(self.settings.get("continue_on_step_failure", "")).lower() == "true"
@@ -125,7 +76,7 @@ class PipelineExecutor:
             status = self._status()
             if status in TERMINAL_STATUSES:  # ended elsewhere (its executor judged dead): its steps end too
                 self._cancel_all()
-                raise _Lost()
+                raise Lost()
             if status == "CancelRequested":
                 self._cancel_all()
                 return "Canceled", None
@@ -148,24 +99,24 @@ class PipelineExecutor:
                 if failed:
                     return "Failed", self._failure(failed)
                 return "Completed", None
-            self._exits.nap(POLL)
+            self.exits.nap(POLL)
 
     def _graph(self) -> None:
         """The nodes and the order between them; a binding to an unknown node or a cycle ends the pipeline."""
         if not self.nodes:
-            raise PipelineError("the pipeline has no jobs to run")
+            raise Stop("the pipeline has no jobs to run")
         if len(self.nodes) > MAX_NODES:
-            raise PipelineError(f"the pipeline has {len(self.nodes)} jobs; the local workspace runs at most {MAX_NODES}")
+            raise Stop(f"the pipeline has {len(self.nodes)} jobs; the local workspace runs at most {MAX_NODES}")
         for node, body in self.nodes.items():
             self.after[node] = upstream(body if isinstance(body, dict) else {})
             unknown = sorted(self.after[node] - self.nodes.keys())
             if unknown:
-                raise PipelineError(f"node {node}: its inputs read outputs of {', '.join(unknown)}, which the pipeline "
+                raise Stop(f"node {node}: its inputs read outputs of {', '.join(unknown)}, which the pipeline "
                                     "has no node for")
         try:
             tuple(graphlib.TopologicalSorter(self.after).static_order())
         except graphlib.CycleError as exc:
-            raise PipelineError(f"the pipeline's nodes form a cycle: {' -> '.join(exc.args[1])}") from None
+            raise Stop(f"the pipeline's nodes form a cycle: {' -> '.join(exc.args[1])}") from None
 
     def _ready(self) -> list[str]:
         """Nodes not started whose predecessors have all Completed, in the pipeline's order."""
@@ -191,7 +142,7 @@ class PipelineExecutor:
                 raise StepError("expected a job mapping")
             step = build(self.name, self.doc, node, body, self._spec(body), self.settings)
         except (StepError, RefError) as exc:
-            raise PipelineError(f"node {node}: {exc}") from None
+            raise Stop(f"node {node}: {exc}") from None
         props, reused = step.props, None
         if step.kind != "pipeline":
             fields = self.reuse.fields(step)
@@ -255,36 +206,8 @@ class PipelineExecutor:
             self.log(f"adopted {len(self.steps)} step(s): "
                      + ", ".join(f"{n} {r['status']}" for n, r in self.steps.items()))
 
-    def _cancel_all(self) -> None:
-        """Cancel every running step and wait until they have ended (their runners stop them within seconds)."""
-        self._refresh()
-        for record in self.steps.values():
-            if record["status"] not in TERMINAL_STATUSES:
-                self.store.request_cancel(self.ws, record["name"])
-        deadline = time.monotonic() + CANCEL_WAIT
-        while time.monotonic() < deadline:
-            self._refresh()
-            if all(r["status"] in TERMINAL_STATUSES for r in self.steps.values()):
-                break
-            self._status()  # keeps the heartbeat going while the runners stop
-            time.sleep(POLL / 2)
-
-    # -- the pipeline's own record
-
-    def _status(self) -> str:
-        """Heartbeat (every HEARTBEAT s) -> the pipeline's status; raises _Lost when it is not this executor's."""
-        if time.monotonic() - self._beat >= HEARTBEAT:
-            status = self.store.heartbeat(self.ws, self.name, self.pid)
-            self._beat = time.monotonic()
-        else:
-            try:
-                record = self.store.get_job(self.ws, self.name)
-            except NotFound:
-                raise _Lost() from None
-            status = record["status"] if record["runner_pid"] == self.pid else None
-        if status is None:
-            raise _Lost()
-        return status
+    def _records(self):
+        return self.steps.values()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,13 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..._contract import (DATA_TYPES, MODEL_TYPES, NODE_PROPERTY, PARENT_JOB_PROPERTY, iso_from_seconds,
+from ..._contract import (DATA_TYPES, MODEL_TYPES, NODE_PROPERTY, PARENT_JOB_PROPERTY, binding, iso_from_seconds,
                           placeholders)
 from ...entities._rest import literal
 
-_BINDING = re.compile(r"^\$\{\{\s*parent\.(?:inputs\.(?P<input>[\w.-]+)|jobs\.(?P<node>[\w-]+)\.outputs\."
-                      r"(?P<output>[\w-]+))\s*\}\}$")
-_OUTPUT_BINDING = re.compile(r"^\$\{\{\s*parent\.outputs\.(?P<output>[\w-]+)\s*\}\}$")
 _DATA_TYPES = (*DATA_TYPES, *MODEL_TYPES)
 # YAML input/output modes -> REST
 _MODES = {"ro_mount": "ReadOnlyMount", "rw_mount": "ReadWriteMount", "download": "Download", "upload": "Upload",
@@ -67,10 +64,9 @@ def output_bindings(node: dict) -> dict[str, str]:
     """The pipeline outputs node `node` writes: pipeline output -> the node's output bound to it."""
     bound = {}
     for key, item in (node.get("outputs") or {}).items():
-        value = item.get("value") if isinstance(item, dict) else item
-        m = _OUTPUT_BINDING.match(value) if isinstance(value, str) else None
-        if m is not None:
-            bound[m.group("output")] = key
+        path = binding(item.get("value") if isinstance(item, dict) else item)
+        if path and path[0] == "outputs":
+            bound[path[1]] = key
     return bound
 
 
@@ -194,20 +190,23 @@ def _input(pipeline: str, parent: dict, key: str, item, decl: dict) -> dict | No
     kind = field_of(item, "job_input_type") or item.get("type") or "literal"
     mode = field_of(item, "mode")
     value = item.get("value") if kind == "literal" else None
-    m = _BINDING.match(value) if isinstance(value, str) else None
-    if m is None:
+    path = binding(value)
+    if path is None:
         if kind == "literal":
             return {"jobInputType": "literal", "value": _text(value)}
         return _data({"jobInputType": kind, "uri": item.get("uri") or item.get("path")}, mode)
-    if m.group("input") is not None:
-        bound = parent.get(m.group("input"))
+    if len(path) != 2 and len(path) != 4 or path[0] == "outputs":
+        raise StepError(f"input {key!r}: {value} is not an input binding (expected ${{{{parent.inputs.<name>}}}} or "
+                        "${{parent.jobs.<node>.outputs.<name>}})")
+    if path[0] == "inputs":
+        bound = parent.get(path[1])
         if bound is None:
             return None
         if bound.get("jobInputType") == "literal":
             return {"jobInputType": "literal", "value": _text(bound.get("value"))}
         return _data(dict(bound), mode)
     kind = decl.get("type") if decl.get("type") in _DATA_TYPES else "uri_folder"
-    uri = f"azureml://jobs/{child_name(pipeline, m.group('node'))}/outputs/{m.group('output')}"
+    uri = f"azureml://jobs/{child_name(pipeline, path[1])}/outputs/{path[3]}"
     return _data({"jobInputType": kind, "uri": uri}, mode)
 
 
@@ -224,15 +223,14 @@ def _outputs(parent: dict, given: dict, declared: dict) -> dict:
         decl = declared.get(key) or {}
         item = given.get(key) or {}
         out = {"jobOutputType": decl.get("type", "uri_folder")}
-        value = item.get("value") if isinstance(item, dict) else item
-        m = _OUTPUT_BINDING.match(value) if isinstance(value, str) else None
-        if m is not None:
-            target = parent.get(m.group("output")) or {}
+        path = binding(item.get("value") if isinstance(item, dict) else item)
+        if path and path[0] == "outputs":
+            target = parent.get(path[1]) or {}
             out.update({k: target[k] for k in ("uri", "assetName", "assetVersion", "mode") if target.get(k)})
-        elif isinstance(item, dict):
-            for snake in ("uri", "mode", "asset_name", "asset_version"):
-                if field_of(item, snake) is not None:
-                    out[_camel_key(snake)] = field_of(item, snake)
+        elif isinstance(item, dict):  # its own settings: asset name and version as `name` and `version`
+            for own, rest in (("uri", "uri"), ("mode", "mode"), ("name", "assetName"), ("version", "assetVersion")):
+                if item.get(own) is not None:
+                    out[rest] = item[own]
             out["jobOutputType"] = field_of(item, "job_output_type") or out["jobOutputType"]
         if out.get("mode"):
             out["mode"] = _MODES.get(str(out["mode"]).lower(), out["mode"])
