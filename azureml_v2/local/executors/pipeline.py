@@ -27,6 +27,7 @@ import sys
 
 from ..._contract import (MAX_CONCURRENT_NODES, NODE_PROPERTY, PIPELINE_OUTPUTS, REUSE_FIELDS_PROPERTY,
                           REUSE_KEY_PROPERTY, REUSE_MISS_PROPERTY, TERMINAL_STATUSES)
+from ..core.checks import Invalid
 from ..core.executors import executor_main
 from ..core.refs import References, RefError
 from ..core.workspace import Page
@@ -158,7 +159,10 @@ class PipelineExecutor(ParentExecutor):
         if step.kind == "pipeline":
             props["properties"][MAX_CONCURRENT_NODES] = str(self.limit)
         name = child_name(self.name, node)
-        record, created = self.jobs.create(self.ws, name, props, completed=reused is not None)
+        try:
+            record, created = self.jobs.create(self.ws, name, props, completed=reused is not None)
+        except Invalid as exc:
+            raise Stop(f"node {node}: its job cannot be created: {exc}") from None
         self.steps[node] = record
         how = f"reused {reused['name']}" if reused is not None else "created" if created else "exists"
         self.log(f"node {node}: job {name} {how}")

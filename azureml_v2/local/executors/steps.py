@@ -103,7 +103,7 @@ def build(pipeline: str, doc: dict, node_name: str, node: dict, spec: dict, sett
     elif kind == "sweep":
         props.update(jobType="Sweep", **_sweep(node, spec, settings, set(search_space)))
     else:
-        raise StepError("parallel steps do not run on the local workspace yet")
+        props.update(jobType="Parallel", **_parallel(node, spec, settings))
     return Step(node_name, kind, {k: v for k, v in props.items() if v not in (None, {})}, spec)
 
 
@@ -161,6 +161,26 @@ def _sweep(node: dict, spec: dict, settings: dict, searched: set[str]) -> dict:
                                                                       "timeout", "trial_timeout")})._to_rest(),
         "earlyTermination": policy or None,
     }
+
+
+# The run settings of a parallel step: its component's, overridden by those written on the node
+PARALLEL_FIELDS = ("input_data", "mini_batch_size", "mini_batch_error_threshold", "error_threshold",
+                   "max_concurrency_per_instance", "retry_settings", "logging_level", "task")
+
+
+def _parallel(node: dict, spec: dict, settings: dict) -> dict:
+    """A parallel node's Parallel job: the mini-batch engine's fields as the component and node write them."""
+    task = {**(spec.get("task") or {}), **(node.get("task") or {})}
+    environment = task.get("environment") or spec.get("environment") or settings.get("default_environment")
+    if not environment:
+        raise StepError("its component's task has no environment (and the pipeline no settings.default_environment)")
+    resources = {**(spec.get("resources") or {}), **(field_of(node, "resources") or {})}
+    fields = {key: node[key] if node.get(key) is not None else spec.get(key) for key in PARALLEL_FIELDS}
+    return {**{k: v for k, v in fields.items() if v is not None}, "task": task,
+            "codeId": _arm(task.get("code") or spec.get("code")), "environmentId": _arm(environment),
+            "resources": _camel(resources) or None,
+            "environmentVariables": {k: str(v) for k, v in (field_of(node, "environment_variables") or {}).items()}
+            or None}
 
 
 def _inputs(pipeline: str, parent: dict, given: dict, declared: dict, searched: set[str]) -> dict:

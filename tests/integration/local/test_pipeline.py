@@ -219,3 +219,32 @@ def test_a_killed_executor_resumes_without_running_a_node_twice(client, app, hom
             assert log.count("claimed the job") == 1, log
         if pid:
             assert gone(pid)
+
+
+def test_stream_show_and_download_all_of_a_pipeline(client, home, tmp_path, monkeypatch, capsys):
+    import io
+
+    from azureml_v2 import MLClient
+    from azureml_v2.cli.main import main as azml
+
+    pipeline(client, "v1", **chain(client))
+    ml = MLClient.local(home)
+    out = io.StringIO()
+    ml.jobs.stream("v1", out=out)
+    text = out.getvalue()
+    assert "Node" in text and "Status: Completed" in text and "Output result: c.outputs.out" in text
+    for node_name in "abc":
+        assert f"node {node_name}" in text
+
+    pipeline(client, "v2", **chain(client))
+    wait(client, "v2", timeout=30)
+    monkeypatch.setenv("AZUREML_V2_HOME", str(home))
+    assert azml(["job", "show", "-n", "v2", "-o", "table"]) == 0
+    shown = capsys.readouterr().out
+    assert "b  <- a" in shown and "c  <- a" in shown
+    assert "reused v1_a" in shown and "reused v1_c" in shown
+
+    ml.jobs.download("v2", download_path=tmp_path / "dl", all=True)
+    assert (tmp_path / "dl" / "b" / "out" / "data.txt").read_text() == "seed\na\nb\n"
+    assert (tmp_path / "dl" / "c" / "out" / "data.txt").read_text() == "seed\na\nc\n"
+    ml.close()

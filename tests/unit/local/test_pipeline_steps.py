@@ -77,3 +77,17 @@ def test_a_pipeline_component_node_becomes_a_nested_pipeline_job():
 def test_a_component_without_environment_is_refused_with_the_reason():
     with pytest.raises(StepError, match="no environment"):
         build("p", DOC, "n", {"inputs": {"data": literal("x")}}, {**SPEC, "environment": None}, {})
+
+
+def test_a_parallel_node_becomes_a_parallel_job_with_the_node_overriding_its_component():
+    spec = {"type": "parallel", "inputs": {"data": {"type": "uri_folder"}}, "outputs": {"scores": {"type": "uri_file"}},
+            "input_data": "${{inputs.data}}", "mini_batch_size": "10", "max_concurrency_per_instance": 1,
+            "task": {"type": "run_function", "code": f"azureml:{WS}/codes/c/versions/1", "entry_script": "s.py",
+                     "environment": f"azureml:{WS}/environments/e/versions/1",
+                     "append_row_to": "${{outputs.scores}}"}}
+    node = {"type": "parallel", "inputs": {"data": literal("${{parent.inputs.raw}}")},
+            "max_concurrency_per_instance": 2}
+    props = build("p", DOC, "score", node, spec, {}).props
+    assert props["jobType"] == "Parallel" and props["max_concurrency_per_instance"] == 2
+    assert props["mini_batch_size"] == "10" and props["task"]["entry_script"] == "s.py"
+    assert props["codeId"] == f"{WS}/codes/c/versions/1" and props["environmentId"].endswith("/e/versions/1")
