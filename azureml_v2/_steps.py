@@ -9,7 +9,7 @@ from datetime import datetime
 
 from ._contract import (NODE_PROPERTY, REUSE_MISS_PROPERTY, REUSED_FROM_PROPERTY, TERMINAL_STATUSES,
                         binding, job_error)
-from ._trials import LiveTable, fmt
+from ._trials import LiveTable, aligned, fmt
 
 
 @dataclass
@@ -102,10 +102,7 @@ def cells(view: PipelineView) -> tuple[list[str], list[list[str]]]:
 
 
 def table(view: PipelineView) -> list[str]:
-    columns, rows = cells(view)
-    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(), "  ".join("-" * w for w in widths)]
-    return lines + ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
+    return aligned(*cells(view))
 
 
 def summary(view: PipelineView) -> list[str]:

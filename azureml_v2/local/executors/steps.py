@@ -83,7 +83,8 @@ def build(pipeline: str, doc: dict, node_name: str, node: dict, spec: dict, sett
     declared_in = spec.get("inputs") or {}
     search_space = (node.get("search_space") or {}) if kind == "sweep" else {}
     inputs = _inputs(pipeline, doc.get("inputs") or {}, node.get("inputs") or {}, declared_in, set(search_space))
-    outputs = _outputs(doc.get("outputs") or {}, node.get("outputs") or {}, spec.get("outputs") or {})
+    outputs = _outputs(doc.get("outputs") or {}, node.get("outputs") or {}, spec.get("outputs") or {},
+                       child_name(pipeline, node_name))
     props = {
         "inputs": inputs, "outputs": outputs,
         "computeId": node.get("computeId") or settings.get("default_compute") or doc.get("computeId"),
@@ -236,8 +237,9 @@ def _data(item: dict, mode) -> dict:
     return {k: v for k, v in item.items() if v is not None}
 
 
-def _outputs(parent: dict, given: dict, declared: dict) -> dict:
-    """The child's REST outputs; one bound to a pipeline output takes that output's location and asset settings."""
+def _outputs(parent: dict, given: dict, declared: dict, job: str) -> dict:
+    """The child's REST outputs; one bound to a pipeline output takes that output's location and asset settings.
+    `${{name}}` and `${{output_name}}` in a location are the child job's name and the output's, as on Azure ML."""
     outputs = {}
     for key in {**declared, **given}:
         decl = declared.get(key) or {}
@@ -254,6 +256,8 @@ def _outputs(parent: dict, given: dict, declared: dict) -> dict:
             out["jobOutputType"] = field_of(item, "job_output_type") or out["jobOutputType"]
         if out.get("mode"):
             out["mode"] = _MODES.get(str(out["mode"]).lower(), out["mode"])
+        if out.get("uri"):
+            out["uri"] = re.sub(r"\$\{\{\s*name\s*\}\}", job, re.sub(r"\$\{\{\s*output_name\s*\}\}", key, out["uri"]))
         outputs[key] = out
     return outputs
 
