@@ -63,7 +63,9 @@ EARLY_TERMINATED = "azureml.sweep.earlyTerminated"
 SWEEP_SEED = "azureml.sweep.seed"  # the seed an unseeded sweep drew, to reproduce it
 # What a pipeline reports: where each of its outputs is (JSON: output -> azureml://jobs/<step>/outputs/<o>).
 PIPELINE_OUTPUTS = "azureml.pipeline.outputs"
-RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED, PIPELINE_OUTPUTS)
+# What a parallel job reports: its mini-batch and item counts, as JSON
+PARALLEL_SUMMARY = "azureml.parallel.summary"
+RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED, PIPELINE_OUTPUTS, PARALLEL_SUMMARY)
 # A child job (pipeline step, sweep trial) names its parent in this property; a job list selects the children of a
 # job with this query parameter.
 PARENT_JOB_PROPERTY = "azureml.parentJobName"

@@ -27,6 +27,7 @@ EXECUTORS = {
     "Command": Executor("azureml_v2.local.executors.command", resumes=False),
     "Sweep": Executor("azureml_v2.local.executors.sweep", resumes=True),
     "Pipeline": Executor("azureml_v2.local.executors.pipeline", resumes=True),
+    "Parallel": Executor("azureml_v2.local.executors.parallel", resumes=True),
 }
 
 
