@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
-from ..._contract import (ARTIFACT_STORE, ASSET_ID, BEST_CHILD, DATASTORE_URI, JOB_OUTPUT_URI, PIPELINE_OUTPUTS, SHORT_REF,
-                          job_artifacts_path, output_uri)
+from ..._contract import (ARTIFACT_STORE, ASSET_ID, BEST_CHILD, DATASTORE_URI, JOB_OUTPUT_URI, PIPELINE_OUTPUTS,
+                          REUSED_FROM_PROPERTY, SHORT_REF, job_artifacts_path, output_uri)
 from ..storage.sqlite import NotFound, Page
 from ..storage.workspace import Store
 
@@ -106,6 +106,9 @@ class References:
             raise RefError(f"{what}: job {job!r} is {record['status']}; its outputs exist once it has Completed")
         if output == "artifacts":
             return self.store.datastore_folder(ARTIFACT_STORE) / job_artifacts_path(job)
+        reused = (record["doc"].get("properties") or {}).get(REUSED_FROM_PROPERTY)
+        if reused:  # a reused pipeline step's outputs are those of the step it reused
+            return self.job_output(reused, output, what)
         results = json.loads(record["results"] or "{}")
         mapped = json.loads(results.get(PIPELINE_OUTPUTS) or "{}")
         if output in mapped:  # a pipeline's output is one of its steps'

@@ -17,6 +17,13 @@ from .test_runner import ENV_ID, gone, wait
 
 pytestmark = pytest.mark.integration
 
+# A parallel step's entry script: one result line per file of its mini-batch.
+SCORE = """
+import os
+def run(mini_batch):
+    return [os.path.basename(p) + " " + open(p).read().strip() for p in mini_batch]
+"""
+
 STEP = """
 import os, sys, pathlib
 src, out, tag = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -39,6 +46,7 @@ def client(app, tmp_path):
     folder = tmp_path / "src"
     folder.mkdir()
     (folder / "step.py").write_text(STEP)
+    (folder / "score.py").write_text(SCORE)
     assert client.put("/codes/src/versions/1", {"properties": {"codeUri": str(folder)}}).status == 201
     data = tmp_path / "data"
     data.mkdir()
@@ -248,3 +256,68 @@ def test_stream_show_and_download_all_of_a_pipeline(client, home, tmp_path, monk
     assert (tmp_path / "dl" / "b" / "out" / "data.txt").read_text() == "seed\na\nb\n"
     assert (tmp_path / "dl" / "c" / "out" / "data.txt").read_text() == "seed\na\nc\n"
     ml.close()
+
+
+def test_a_parallel_node_scores_the_files_an_upstream_step_wrote(client, home):
+    spec = {"name": "score", "version": "1", "type": "parallel", "inputs": {"data": {"type": "uri_folder"}},
+            "outputs": {"scores": {"type": "uri_folder"}}, "input_data": "${{inputs.data}}", "mini_batch_size": "1",
+            "task": {"type": "run_function", "code": f"azureml:{WS}/codes/src/versions/1", "entry_script": "score.py",
+                     "environment": f"azureml:{ENV_ID}", "append_row_to": "${{outputs.scores}}"}}
+    assert client.put("/components/score/versions/1", {"properties": {"componentSpec": spec}}).status == 201
+    jobs = {"make": node("first", tag="hello"),
+            "score": {"type": "parallel", "componentId": f"{WS}/components/score/versions/1",
+                      "inputs": {"data": {"job_input_type": "literal", "value": "${{parent.jobs.make.outputs.out}}"}},
+                      "max_concurrency_per_instance": 2}}
+    pipeline(client, "pp", jobs)
+    props = wait(client, "pp", timeout=90)
+    assert props["status"] == "Completed", props
+    child = steps(client, "pp")["score"]
+    assert child["jobType"] == "Parallel" and child["max_concurrency_per_instance"] == 2
+    result = (home / "datastores" / "workspaceartifactstore" / "ExperimentRun" / "dcid.pp_score" / "scores"
+              / "parallel_run_step.txt").read_text()
+    assert result.strip() == "data.txt hello"
+
+
+TRAIN = """
+import sys, pathlib, mlflow
+lr, out = float(sys.argv[1]), sys.argv[2]
+mlflow.log_metric("score", -abs(lr - 0.3))
+pathlib.Path(out, "data.txt").write_text(f"lr={lr}\\n")
+"""
+
+
+def test_sweep_and_pipeline_component_nodes_run_as_nested_children(client, home, tmp_path):
+    (tmp_path / "src" / "train.py").write_text(TRAIN)
+    # the code asset is the folder: the new script is in it
+    component(client, "train", "python train.py ${{inputs.lr}} ${{outputs.out}}", inputs={"lr": {"type": "number"}})
+    inner = {**node("first", tag="${{parent.inputs.t}}"),
+             "outputs": {"out": {"type": "literal", "value": "${{parent.outputs.o}}"}}}
+    spec = {"name": "sub", "version": "1", "type": "pipeline", "inputs": {"t": {"type": "string"}},
+            "outputs": {"o": {"type": "uri_folder"}}, "jobs": {"inner": inner}}
+    assert client.put("/components/sub/versions/1", {"properties": {"componentSpec": spec}}).status == 201
+    jobs = {
+        "sub": {"type": "pipeline", "componentId": f"{WS}/components/sub/versions/1",
+                "inputs": {"t": {"job_input_type": "literal", "value": "z"}}},
+        "after": node("step", src="${{parent.jobs.sub.outputs.o}}"),
+        "sweep": {"type": "sweep", "trial": {"componentId": f"{WS}/components/train/versions/1"},
+                  "search_space": {"lr": {"type": "choice", "values": [0.1, 0.3, 0.5]}},
+                  "sampling_algorithm": "grid", "objective": {"goal": "maximize", "primary_metric": "score"},
+                  "limits": {"max_total_trials": 3, "max_concurrent_trials": 2}},
+        "use": node("step", src="${{parent.jobs.sweep.outputs.out}}"),
+    }
+    pipeline(client, "n1", jobs)
+    props = wait(client, "n1", timeout=120)
+    assert props["status"] == "Completed", props
+    children = steps(client, "n1")
+    assert children["sub"]["jobType"] == "Pipeline" and children["sweep"]["jobType"] == "Sweep"
+    assert set(steps(client, "n1_sub")) == {"inner"}
+    assert output_text(home, "n1_after") == "z\nx\n"
+    assert output_text(home, "n1_use") == "lr=0.3\nx\n"  # the sweep's output is its best trial's
+
+    # again with a change after the sweep: the sweep is reused and the next step reads its best trial's output
+    jobs["use"] = node("step", src="${{parent.jobs.sweep.outputs.out}}", tag="y")
+    pipeline(client, "n2", jobs)
+    assert wait(client, "n2", timeout=60)["status"] == "Completed"
+    again = steps(client, "n2")
+    assert again["sweep"]["properties"]["azureml.reusedrunid"] == "n1_sweep"
+    assert output_text(home, "n2_use") == "lr=0.3\ny\n"
