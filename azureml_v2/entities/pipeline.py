@@ -107,7 +107,7 @@ class PipelineComponent(_Component):
 
     def _spec(self, scope: str) -> dict:
         spec = super()._spec(scope)
-        spec["jobs"] = {name: node._node_rest(name, scope) for name, node in self.jobs.items()}
+        spec["jobs"] = nodes_to_rest(self.jobs, scope)
         return spec
 
     def validate(self) -> None:
@@ -154,6 +154,19 @@ def component_to_rest_id(component, scope: str) -> str | None:
     return f"{scope}/components/{ANONYMOUS_COMPONENT}/versions/{uuid.UUID(digest)}"
 
 
+def _component_id(component, scope: str, ids: dict) -> str | None:
+    if component is None or isinstance(component, str):
+        return to_arm(component, "components", scope)
+    if id(component) not in ids:  # a component many nodes share is hashed once
+        ids[id(component)] = component_to_rest_id(component, scope)
+    return ids[id(component)]
+
+
+def nodes_to_rest(jobs: dict, scope: str) -> dict:
+    ids: dict = {}
+    return {name: node._node_rest(name, scope, ids) for name, node in jobs.items()}
+
+
 # -- nodes ---------------------------------------------------------------------------------
 @dataclass(kw_only=True)
 class Node:
@@ -175,11 +188,12 @@ class Node:
         """The component whose declarations this node binds; None when it is a reference."""
         return None if isinstance(self.component, str) else self.component
 
-    def _node_rest(self, name: str, scope: str) -> dict:
+    def _node_rest(self, name: str, scope: str, ids: dict) -> dict:
+        """The node's REST form; `ids` keeps the anonymous ids of components already written."""
         return compact({"type": self.type, "name": name, "display_name": self.display_name,
                         "description": self.description, "tags": str_map(self.tags),
                         "properties": str_map(self.properties),
-                        "componentId": component_to_rest_id(self.component, scope),
+                        "componentId": _component_id(self.component, scope, ids),
                         "computeId": compute_to_rest_id(self.compute, scope),
                         "inputs": _node_inputs_rest(self.inputs, scope), "outputs": _node_outputs_rest(self.outputs),
                         **self._own_rest(scope)})
@@ -234,13 +248,13 @@ class Sweep(Node):
     def interface(self):
         return None if isinstance(self.trial, str) else self.trial
 
-    def _node_rest(self, name: str, scope: str) -> dict:
+    def _node_rest(self, name: str, scope: str, ids: dict) -> dict:
         from .._yaml.api import _schema  # import budget: as in _Component._spec
-        body = super()._node_rest(name, scope)
+        body = super()._node_rest(name, scope, ids)
         yaml_form = _schema("pipelines", "SweepNodeSchema").dump(self)
         policy = self.early_termination
         body.update(compact({
-            "trial": {"componentId": component_to_rest_id(self.trial, scope)} if self.trial is not None else None,
+            "trial": {"componentId": _component_id(self.trial, scope, ids)} if self.trial is not None else None,
             "search_space": yaml_form.get("search_space"), "sampling_algorithm": yaml_form.get("sampling_algorithm"),
             "objective": yaml_form.get("objective"), "limits": yaml_form.get("limits"),
             "early_termination": _snake(policy._to_rest()) if policy is not None else None}))
@@ -435,7 +449,7 @@ class PipelineJob(Job):
             **self._job_rest("Pipeline", scope),
             "settings": settings_to_rest(self.settings, scope),
             "componentId": component_to_rest_id(self.component, scope),
-            "jobs": {name: node._node_rest(name, scope) for name, node in self.nodes.items()} or None,
+            "jobs": nodes_to_rest(self.nodes, scope) or None,
         })}
 
     @property
