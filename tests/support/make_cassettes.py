@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -35,7 +36,8 @@ BLOB = "https://stcontosomldev.blob.core.windows.net/azureml-blobstore-8d2f4c1a-
 RECORDINGS = Path(__file__).resolve().parents[2] / "recordings"
 EXAMPLES = ("machinelearningservices/resource-manager/Microsoft.MachineLearningServices/stable/"
             f"{API_VERSION}/examples")
-DEFAULT_SPEC = Path(__file__).resolve().parents[3] / "shared" / "azure-rest-spec"
+DEFAULT_SPEC = Path(os.environ.get("AZUREML_V2_SHARED", Path(__file__).resolve().parents[3] / "shared")) / \
+    "azure-rest-spec"
 
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 404: "Not Found",
             429: "Too Many Requests"}
