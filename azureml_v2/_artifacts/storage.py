@@ -92,7 +92,7 @@ def download(source, remote: str, dest: str | os.PathLike, *, max_workers: int |
         parent.mkdir(parents=True, exist_ok=True)
     if isinstance(source, (str, os.PathLike)):
         for (_, src), target in zip(items, targets):
-            shutil.copyfile(src, target)
+            shutil.copy(src, target)  # with its permission bits, as uploaded
     else:
         def fetch(pair):
             (_, blob_name), target = pair
@@ -133,7 +133,7 @@ def _upload_to_folder(snap: Snapshot, root: Path, name: str, version: str, show:
         for parent in {target.parent for _, target in copies}:
             parent.mkdir(parents=True, exist_ok=True)
         for f, target in copies:
-            shutil.copyfile(f.path, target)
+            shutil.copy(f.path, target)  # with its permission bits: a private file stays private
             if bar is not None:
                 bar.update(f.size)
         for attempt in range(2):

@@ -272,6 +272,14 @@ def _virtual_env(requirements: list[str], notice: str | None, home: Path, log: T
     def result(cached: bool) -> PythonEnv:
         return PythonEnv(str(python), str(python.parent), notice, cached)
 
+    from ..core.workspace import writable_by_others  # import-time budget: the client imports envs, never builds
+    root.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for folder in (root.parent, root):
+        mode = writable_by_others(folder) if folder.exists() else None
+        if mode:  # another user could have planted the Python the job would run
+            raise EnvironmentBuildError(f"{folder}: the environment cache is writable by other users (mode {mode}): "
+                                        f"anyone could plant the Python a job runs; make it private with "
+                                        f"`chmod -R go-w {folder}`")
     if ready.exists() and python.exists():
         return result(True)
     import fcntl  # import-time budget: only a build takes the lock

@@ -195,6 +195,10 @@ class Store(SQLiteFile):
         except (FileExistsError, NotADirectoryError):  # it, or a folder above it, is a file
             raise StoreError(f"{self.home}: the local workspace's home must be a folder, and this path is a file or "
                              "lies under one") from None
+        mode = paths.writable_by_others(self.home)
+        if mode:  # as ssh refuses such a folder: another user could plant code or an environment the jobs run
+            raise StoreError(f"{self.home}: the local workspace's home is writable by other users (mode {mode}): "
+                             f"anyone could plant code its jobs run; make it private with `chmod 700 {self.home}`")
         self._workspaces: set[str] = set()
         super().__init__(self.home / DB_NAME, MIGRATIONS, busy_timeout=busy_timeout)
 
