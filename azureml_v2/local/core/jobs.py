@@ -20,7 +20,7 @@ from ..storage.sqlite import NotFound
 from ..storage.workspace import Store
 from . import checks
 from .executors import EXECUTORS, command_line
-from .processes import Spawner, kill_groups, process_alive, process_start
+from .processes import Spawner, kill_groups, kill_marked, process_alive, process_start
 
 # Fields a PUT may change on an existing job; any other difference is a 409.
 JOB_MUTABLE = frozenset({"description", "displayName", "tags", "isArchived"})
@@ -136,6 +136,7 @@ class Jobs:
         if row is None:
             return record
         kill_groups(row["process_groups"])
+        kill_marked(str(self.store.job_folder(row["workspace"], row["name"])))
         try:
             return self.store.get_job(record["workspace"], record["name"])
         except NotFound:  # a delete was waiting for the job to end

@@ -11,6 +11,9 @@ import threading
 
 
 _PROC = os.path.isdir("/proc/self")  # Linux: a process's state and start time are read from /proc/<pid>/stat
+# Set in the environment of a job's processes (the job's folder): what they start inherits it, even a daemon that
+# left the job's process groups (setsid), so that the job's end can find and end them all.
+JOB_MARKER = "AZUREML_V2_JOB"
 
 
 def _stat(pid: int) -> list[bytes] | None:
@@ -54,6 +57,34 @@ def kill_groups(groups_json: str | None) -> None:
                 os.killpg(group, signal.SIGKILL)
             except OSError:
                 pass
+
+
+def kill_marked(job: str, *, rounds: int = 3) -> list[int]:
+    """SIGKILL every process whose environment holds JOB_MARKER=`job` (Linux; what this user may read), in
+    `rounds` sweeps (a dying daemon may have forked) -> the pids killed."""
+    if not _PROC:
+        return []
+    needle, me, killed = f"{JOB_MARKER}={job}".encode(), os.getpid(), []
+    for _ in range(rounds):
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == me:
+                continue
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if needle in f.read().split(b"\0"):
+                        found.append(int(entry))
+            except OSError:  # gone, or another user's
+                continue
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        killed += found
+        if not found:
+            break
+    return killed
 
 
 class Spawner:

@@ -36,7 +36,7 @@ from ..api.mlflow import serve_for_job
 from ..core.assets import put_asset_version
 from ..core.executors import HEARTBEAT, executor_main
 from ..core.metrics import finish_run
-from ..core.processes import process_start
+from ..core.processes import JOB_MARKER, kill_marked, process_start
 from ..core.refs import References, RefError
 from ..core.workspace import LOCAL_COMPUTE, NotFound, Store, now
 from . import envs
@@ -342,7 +342,8 @@ class Runner:
         env.update({"AZUREML_RUN_ID": self.name, "AZUREML_ROOT_RUN_ID": self.name,
                     "AZUREML_EXPERIMENT_NAME": experiment, "AZUREML_ARM_PROJECT_NAME": experiment,
                     "AZUREML_ARM_SUBSCRIPTION": LOCAL_SUBSCRIPTION, "AZUREML_ARM_RESOURCEGROUP": LOCAL_RESOURCE_GROUP,
-                    "AZUREML_ARM_WORKSPACE_NAME": self.ws, "PYTHONUNBUFFERED": "1", **input_env})
+                    "AZUREML_ARM_WORKSPACE_NAME": self.ws, "PYTHONUNBUFFERED": "1", **input_env,
+                    JOB_MARKER: str(self.folder)})
         env.update({f"AZURE_ML_OUTPUT_{key}": str(path) for key, path in outputs.items()})
         return env
 
@@ -398,6 +399,7 @@ class Runner:
             return self._wait(procs, pumps, tails, timeout)
         finally:
             _kill_tree(procs)
+            kill_marked(str(self.folder))  # what left the process groups (setsid daemons): Azure ML ends the container
             for pump in pumps:
                 pump.join(timeout=2)
             for fd in files:
