@@ -1,13 +1,14 @@
 """Schema for model assets (custom_model, mlflow_model, triton_model)."""
 from __future__ import annotations
 
+import datetime
 import re
 
 from marshmallow import ValidationError, fields, post_dump
 
 from .._contract import MODEL_TYPES
 from ..entities.model import Model
-from .assets import AssetSchema
+from .assets import AssetSchema, DatastoreName
 from .fields import Enum, LocalPath, Name, StrMap, shown
 
 _RUNS_URI = re.compile(r"^runs:/[^/\s]+/\S*$")
@@ -24,12 +25,13 @@ class ModelPath(LocalPath):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-class FlavorData(StrMap):
-    """One flavor's settings: names to plain values, null included (MLmodel files write `code: null`)."""
+class Timestamp(fields.String):
+    """A time as written: YAML reads an unquoted one as a datetime, kept here as its ISO text."""
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.value_field = fields.Raw(allow_none=True)
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, (datetime.date, datetime.datetime)):
+            return value.isoformat()
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class ModelSchema(AssetSchema):
@@ -37,10 +39,13 @@ class ModelSchema(AssetSchema):
     name = Name(required=True)
     type = Enum(MODEL_TYPES)
     path = ModelPath(required=True)
-    flavors = fields.Dict(keys=fields.String(), values=FlavorData(allow_none=True))
+    # one flavor's settings: names to plain values, null included (MLmodel files write `code: null`)
+    flavors = fields.Dict(keys=fields.String(), values=StrMap(nulls=True, allow_none=True))
     stage = fields.String()
     job_name = Name()
-    not_supported = ("datastore", "utc_time_created", "intellectual_property", "default_deployment_template")
+    datastore = DatastoreName()
+    utc_time_created = Timestamp()
+    not_supported = ("intellectual_property", "default_deployment_template")
 
     @post_dump
     def _drop_default_type(self, data, **_):

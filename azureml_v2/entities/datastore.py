@@ -1,4 +1,4 @@
-"""Datastores: where data lives (Azure Blob, Azure Files, Data Lake Gen1/Gen2, or a local folder),
+"""Datastores: where data lives (Azure Blob, Azure Files, Data Lake Gen1/Gen2, OneLake, or a local folder),
 with the credentials to reach it.
 
 Secrets are masked in repr() and str(); `dump()` writes them as the user gave them.
@@ -224,6 +224,40 @@ class AzureDataLakeGen2Datastore(_AccountDatastore):
 
 
 @dataclass(kw_only=True)
+class OneLakeArtifact:
+    """What a OneLake datastore reaches in its Fabric workspace: a lakehouse, by name."""
+
+    name: str
+    type: str = "lake_house"
+
+
+@dataclass(kw_only=True)
+class OneLakeDatastore(Datastore):
+    """A Microsoft Fabric OneLake artifact (a lakehouse); credentials: service principal or none."""
+
+    type: str = field(default="one_lake", init=False)
+    one_lake_workspace_name: str | None = None
+    endpoint: str | None = None
+    artifact: OneLakeArtifact | None = None
+    service_data_access_auth_identity: str | None = None
+    _REST_TYPE = "OneLake"
+    _REST_FIELDS = (("one_lake_workspace_name", "oneLakeWorkspaceName"), ("endpoint", "endpoint"))
+
+    def _own_rest(self) -> dict:
+        identity = self.service_data_access_auth_identity
+        artifact = None if self.artifact is None else {"artifactType": "LakeHouse",
+                                                       "artifactName": self.artifact.name}
+        return {**super()._own_rest(), "artifact": artifact,
+                "serviceDataAccessAuthIdentity": _IDENTITY_REST.get(identity, identity)}
+
+    @classmethod
+    def _own_fields(cls, props: dict) -> dict:
+        artifact, identity = props.get("artifact") or {}, props.get("serviceDataAccessAuthIdentity")
+        return {**super()._own_fields(props), "service_data_access_auth_identity": _IDENTITY_YAML.get(identity, identity),
+                "artifact": OneLakeArtifact(name=artifact["artifactName"]) if artifact.get("artifactName") else None}
+
+
+@dataclass(kw_only=True)
 class LocalDatastore(Datastore):
     """A folder on this machine: the local workspace's file datastore.
 
@@ -239,7 +273,7 @@ class LocalDatastore(Datastore):
 
 @dataclass(kw_only=True)
 class UnsupportedDatastore(Datastore):
-    """A datastore of a type this project does not handle yet (OneLake, Hdfs, ...), as Azure ML lists it:
+    """A datastore of a type this project does not handle yet (Hdfs, ...), as Azure ML lists it:
     name, type as the service spells it, description, tags, whether it is the default. Read only."""
 
     type: str | None = None
@@ -259,4 +293,4 @@ class UnsupportedDatastore(Datastore):
 
 
 _BY_REST_TYPE = {c._REST_TYPE: c for c in (AzureBlobDatastore, AzureFileDatastore, AzureDataLakeGen1Datastore,
-                                           AzureDataLakeGen2Datastore, LocalDatastore)}
+                                           AzureDataLakeGen2Datastore, OneLakeDatastore, LocalDatastore)}

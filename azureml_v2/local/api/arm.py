@@ -5,7 +5,9 @@ resourceGroups/local/providers/Microsoft.MachineLearningServices/workspaces/{wor
 created on first use. Resources: codes, data, environments, models and components (containers and versions),
 datastores, jobs, computes (the built-in ``local``), and the status of long-running job cancel and delete
 (``operationResults/{id}`` behind ``Location``, ``operationsStatus/{id}`` behind ``Azure-AsyncOperation``).
-Lists page with ``$skipToken`` (``$skip`` too, the spec's name) in ``nextLink``; errors are ARM error bodies.
+Lists page with ``$skipToken`` (``$skip`` too, the spec's name) in ``nextLink``; errors are ARM error bodies. Every
+api-version azure-ai-ml and ``az ml`` send is answered, in the 2024-04-01 shape; links (``nextLink``, ``Location``)
+use the server's own address, never the request's ``Host`` header.
 
 A job's REST body shows how it ran in ``properties`` (the spec has no fields for it): ``StartTimeUtc``,
 ``EndTimeUtc``, ``ExitCode``, ``Error``, and what a sweep controller reports (``best_child_run_id``, ``score``,
@@ -27,7 +29,7 @@ from http import HTTPStatus
 from urllib.parse import urlencode
 
 from ..._contract import (API_VERSION, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, LOCAL_WORKSPACE, PARENT_JOB_PARAM,
-                          PROVIDER)
+                          PROVIDER, SERVED_API_VERSIONS, VERSION)
 from ..core.assets import ASSETS, put_asset_version, put_container
 from ..core.checks import JOB_REQUIRED, Invalid, datastore_props
 from ..core.jobs import Jobs
@@ -37,7 +39,6 @@ from .http import MAX_BODY, HttpError, Query, Request, arm_error, invalid, metho
 
 
 _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}")
-_VERSION = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_.]{0,254}")
 _WORKSPACE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}")
 _OPERATION = re.compile(r"[0-9a-f]{32}")
 _ASSET_KEYS = {kind.lower(): kind for kind in ASSETS}
@@ -85,7 +86,7 @@ def _route(segments: list[str]):
 
 
 def _check_params(params: dict) -> None:
-    for key, pattern in (("name", _NAME), ("version", _VERSION)):
+    for key, pattern in (("name", _NAME), ("version", VERSION)):
         value = params.get(key)
         if value is not None and not pattern.fullmatch(value):
             raise HttpError(400, "InvalidResourceName", f"invalid {key} {value!r}: it must match ^{pattern.pattern}$")
@@ -177,9 +178,10 @@ class ArmApi:
         if version is None:
             raise HttpError(400, "MissingApiVersionParameter",
                             f"the api-version query parameter is required (supported: '{API_VERSION}')")
-        if version != API_VERSION:
+        if version not in SERVED_API_VERSIONS:
             raise HttpError(400, "InvalidApiVersionParameter",
-                            f"the api-version '{version}' is invalid; the supported version is '{API_VERSION}'")
+                            f"the api-version '{version}' is invalid; the supported versions are "
+                            + ", ".join(f"'{v}'" for v in sorted(SERVED_API_VERSIONS)))
         if segments[1].lower() != LOCAL_SUBSCRIPTION:
             raise HttpError(404, "SubscriptionNotFound",
                             f"subscription '{segments[1]}' not found: the local workspace is in '{LOCAL_SUBSCRIPTION}'")

@@ -103,6 +103,8 @@ def check_model(props):
     for key in ("modelUri", "modelType", "jobName", "stage"):
         check(props, key, str)
     check(props, "flavors", dict)
+    if props.get("flavors") is None:  # clients read the flavors of every model version: none is an empty map
+        props["flavors"] = {}
 
 
 def check_component(props):

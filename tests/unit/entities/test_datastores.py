@@ -159,9 +159,9 @@ def test_bad_datastore_files_report_every_problem_with_its_line(tmp_path):
 @pytest.mark.parametrize("text, expected", [
     ("name: d\ntype: azure_blobb\n",
      (2, "type", "invalid value 'azure_blobb': expected one of azure_blob, azure_file, azure_data_lake_gen1, "
-                 "azure_data_lake_gen2, local (did you mean azure_blob?)")),
+                 "azure_data_lake_gen2, one_lake, local (did you mean azure_blob?)")),
     ("name: d\naccount_name: a\n", (1, "type", "required field is missing")),
-    ("name: d\ntype: one_lake\n", (2, "type", "not supported yet: 'one_lake' datastores")),
+    ("name: d\ntype: hdfs\n", (2, "type", "not supported yet: 'hdfs' datastores")),
     ("name: d\ntype: azure_file\naccount_name: a\nfile_share_name: s\n",
      (1, "credentials", "required field is missing")),
     ("name: d\ntype: azure_file\naccount_name: a\nfile_share_name: s\ncredentials: {}\n",
