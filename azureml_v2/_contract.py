@@ -67,7 +67,9 @@ SCORE = "score"
 SWEEP_SUMMARY = "azureml.sweep.summary"
 EARLY_TERMINATED = "azureml.sweep.earlyTerminated"
 SWEEP_SEED = "azureml.sweep.seed"  # the seed an unseeded sweep drew, to reproduce it
-RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED)
+# What a parallel job reports: its mini-batch and item counts, as JSON
+PARALLEL_SUMMARY = "azureml.parallel.summary"
+RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED, PARALLEL_SUMMARY)
 # A child job (pipeline step, sweep trial) names its parent in this property; a job list selects the children of a
 # job with this query parameter.
 PARENT_JOB_PROPERTY = "azureml.parentJobName"
@@ -262,6 +264,31 @@ class UnresolvedPlaceholder(ValueError):
     def __init__(self, placeholder: Placeholder):
         super().__init__(f"{placeholder.text} has no value")
         self.placeholder = placeholder
+
+
+# A pipeline node's input or output bound to its pipeline: the whole value is one `${{parent...}}`.
+BINDING_FORMS = ("parent.inputs.<name>", "parent.outputs.<name>", "parent.jobs.<node>.outputs.<name>")
+
+
+def binding(value: object) -> tuple[str, ...] | None:
+    """The names after `parent` of a value that is one `${{parent...}}` placeholder and nothing else:
+    `("inputs", "x")`, `("outputs", "y")` or `("jobs", "train", "outputs", "model")`, as written (its shape is
+    not checked: see binding_problem); None for any other value."""
+    if not isinstance(value, str):
+        return None
+    m = PLACEHOLDER.fullmatch(value.strip())
+    if m is None:
+        return None
+    p = _placeholder(m)
+    return p.path if p.root == "parent" else None
+
+
+def binding_problem(path: tuple[str, ...]) -> str | None:
+    """What is wrong with the shape of a binding's path (see binding), None when it has one of BINDING_FORMS."""
+    if (len(path) == 2 and path[0] in ("inputs", "outputs") and path[1]) or (
+            len(path) == 4 and path[0] == "jobs" and path[2] == "outputs" and path[1] and path[3]):
+        return None
+    return "expected " + " or ".join("${{" + form + "}}" for form in BINDING_FORMS)
 
 
 def _placeholder(m: re.Match) -> Placeholder:

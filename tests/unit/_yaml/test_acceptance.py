@@ -97,6 +97,9 @@ ACCEPTED = [
      "name: fabric\ntype: one_lake\none_lake_workspace_name: sales\nendpoint: onelake.dfs.fabric.microsoft.com\n"
      "artifact: {name: orders}\ncredentials: {tenant_id: t, client_id: c, client_secret: s}\n",
      lambda d: d.credentials.client_id == "c"),
+    ("a model's creation time, quoted or not", "model",
+     "name: clf\nversion: 1\npath: https://example.com/m.pkl\nutc_time_created: 2020-10-19 17:44:02\n",
+     lambda m: m.utc_time_created == "2020-10-19T17:44:02"),
     ("the legacy path port type of components", "component",
      COMPONENT + "inputs: {data: {type: path}}\noutputs: {model: {type: path}}\n",
      lambda c: (c.inputs["data"].type, c.outputs["model"].type) == ("uri_folder", "uri_folder")),
