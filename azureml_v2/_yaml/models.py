@@ -1,7 +1,6 @@
 """Schema for model assets (custom_model, mlflow_model, triton_model)."""
 from __future__ import annotations
 
-import datetime
 import re
 
 from marshmallow import ValidationError, fields, post_dump
@@ -25,15 +24,6 @@ class ModelPath(LocalPath):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-class Timestamp(fields.String):
-    """A time as written: YAML reads an unquoted one as a datetime, kept here as its ISO text."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, (datetime.date, datetime.datetime)):
-            return value.isoformat()
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
 class ModelSchema(AssetSchema):
     entity = Model
     name = Name(required=True)
@@ -44,7 +34,7 @@ class ModelSchema(AssetSchema):
     stage = fields.String()
     job_name = Name()
     datastore = DatastoreName()
-    utc_time_created = Timestamp()
+    utc_time_created = fields.String()  # YAML timestamps load as the text written
     not_supported = ("intellectual_property", "default_deployment_template")
 
     @post_dump

@@ -99,7 +99,7 @@ ACCEPTED = [
      lambda d: d.credentials.client_id == "c"),
     ("a model's creation time, quoted or not", "model",
      "name: clf\nversion: 1\npath: https://example.com/m.pkl\nutc_time_created: 2020-10-19 17:44:02\n",
-     lambda m: m.utc_time_created == "2020-10-19T17:44:02"),
+     lambda m: m.utc_time_created == "2020-10-19 17:44:02"),
     ("the legacy path port type of components", "component",
      COMPONENT + "inputs: {data: {type: path}}\noutputs: {model: {type: path}}\n",
      lambda c: (c.inputs["data"].type, c.outputs["model"].type) == ("uri_folder", "uri_folder")),
