@@ -88,6 +88,10 @@ VERSION = re.compile(r"[^\s/\\%?#]{1,255}")
 DATA_TYPES = ("uri_file", "uri_folder", "mltable")
 MODEL_TYPES = ("custom_model", "mlflow_model", "triton_model")
 
+# A local folder datastore goes on the wire as the spec's AzureBlob type (what every client reads) with its folder
+# in this property; a datastore whose properties carry it is that folder.
+LOCAL_FOLDER_PROPERTY = "azureml.localFolder"
+
 # -- references ---------------------------------------------------------------------------------------------
 # Where Azure ML keeps a job's artifacts and unnamed outputs: a folder of this datastore.
 ARTIFACT_STORE = "workspaceartifactstore"

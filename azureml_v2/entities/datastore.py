@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from .._contract import LOCAL_FOLDER_PROPERTY
 from ..exceptions import NotSupportedError
 from ._base import Resource
 from ._rest import compact, str_map
@@ -133,6 +134,8 @@ class Datastore(Resource):
     def _from_rest(cls, resource: dict) -> "Datastore":
         """Any datastore resource -> the entity of its `datastoreType`."""
         props = resource.get("properties", {})
+        if LOCAL_FOLDER_PROPERTY in (props.get("properties") or {}):
+            return LocalDatastore._from_rest_props(resource.get("name"), props)
         kind = props.get("datastoreType")
         target = _BY_REST_TYPE.get(kind)
         if target is None:
@@ -261,14 +264,26 @@ class OneLakeDatastore(Datastore):
 class LocalDatastore(Datastore):
     """A folder on this machine: the local workspace's file datastore.
 
-    Its REST form (`datastoreType: LocalFile`, `path`) exists only in the local workspace;
-    Azure ML refuses it, as `LocalFile` is not one of its datastore types.
+    On the wire it is a spec type every client reads, an AzureBlob datastore of account `local` (container: its
+    name), with the folder in the property `LOCAL_FOLDER_PROPERTY`; only the local workspace reads it as a folder.
     """
 
     type: str = field(default="local", init=False)
     path: str | None = None
-    _REST_TYPE = "LocalFile"
-    _REST_FIELDS = (("path", "path"),)
+    _REST_TYPE = "AzureBlob"
+
+    def _rest(self, scope: str) -> dict:
+        body = super()._rest(scope)
+        body["properties"].update(accountName="local", containerName=self.name,
+                                  properties={**(str_map(self.properties) or {}), LOCAL_FOLDER_PROPERTY: self.path})
+        return body
+
+    @classmethod
+    def _from_rest_props(cls, name: str, props: dict) -> "LocalDatastore":
+        own = dict(props.get("properties") or {})
+        path = own.pop(LOCAL_FOLDER_PROPERTY)
+        return cls(name=name, description=props.get("description"), tags=props.get("tags") or None,
+                   properties=own or None, path=path)
 
 
 @dataclass(kw_only=True)
@@ -293,4 +308,4 @@ class UnsupportedDatastore(Datastore):
 
 
 _BY_REST_TYPE = {c._REST_TYPE: c for c in (AzureBlobDatastore, AzureFileDatastore, AzureDataLakeGen1Datastore,
-                                           AzureDataLakeGen2Datastore, OneLakeDatastore, LocalDatastore)}
+                                           AzureDataLakeGen2Datastore, OneLakeDatastore)}

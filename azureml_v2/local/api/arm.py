@@ -15,8 +15,8 @@ A job's REST body shows how it ran in ``properties`` (the spec has no fields for
 ``azureml.sweep.summary``). Rendering only reads the store: it never starts a process or changes a job.
 
 The built-in datastores ``workspaceblobstore`` (the default) and ``workspaceartifactstore`` are folders under
-``<home>/datastores/``. Their REST form, ``datastoreType: LocalFile`` with the absolute folder in ``path``,
-exists only in the local workspace (Azure ML has no such type and refuses it).
+``<home>/datastores/``. They go on the wire as the spec's ``AzureBlob`` type (account ``local``, container: the
+name), with the absolute folder in the property ``azureml.localFolder``, so that every client reads them.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ import uuid
 from http import HTTPStatus
 from urllib.parse import urlencode
 
-from ..._contract import (API_VERSION, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, LOCAL_WORKSPACE, PARENT_JOB_PARAM,
+from ..._contract import (API_VERSION, LOCAL_FOLDER_PROPERTY, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, LOCAL_WORKSPACE, PARENT_JOB_PARAM,
                           PROVIDER, SERVED_API_VERSIONS, VERSION)
 from ..core.assets import ASSETS, put_asset_version, put_container
 from ..core.checks import JOB_REQUIRED, Invalid, datastore_props
@@ -346,8 +346,9 @@ class ArmApi:
     def _datastore(self, ws: str, record: dict) -> dict:
         name = record["name"]
         if record["builtin"]:
-            props = {"datastoreType": "LocalFile", "path": str(self.store.datastore_folder(name)),
+            props = {"datastoreType": "AzureBlob", "accountName": "local", "containerName": name,
                      "credentials": {"credentialsType": "None"},
+                     "properties": {LOCAL_FOLDER_PROPERTY: str(self.store.datastore_folder(name))},
                      "description": f"Local file datastore {name} (a folder of the local workspace)"}
         else:
             props = dict(record["doc"])

@@ -235,13 +235,15 @@ def test_default_datastores_are_local_folders(client, home, rest_response):
     blob = stores["workspaceblobstore"]
     assert blob["properties"]["isDefault"] is True
     assert stores["workspaceartifactstore"]["properties"]["isDefault"] is False
-    assert blob["properties"]["datastoreType"] == "LocalFile"  # local only: not a type Azure ML knows
-    folder = Path(blob["properties"]["path"])
+    assert blob["properties"]["datastoreType"] == "AzureBlob"  # a spec type every client reads
+    assert rest_response(blob, "DatastoreResource") == []
+    folder = Path(blob["properties"]["properties"]["azureml.localFolder"])
     assert folder == home.resolve() / "datastores" / "workspaceblobstore" and folder.is_dir()
     default = client.get("/datastores", query=f"api-version={API_VERSION}&isDefault=true").json["value"]
     assert names(default) == ["workspaceblobstore"]
     assert client.put("/datastores/workspaceblobstore", blob).status == 200  # the same body again
-    changed = client.put("/datastores/workspaceblobstore", {"properties": {**blob["properties"], "path": "/elsewhere"}})
+    changed = client.put("/datastores/workspaceblobstore",
+                         {"properties": {**blob["properties"], "properties": {"azureml.localFolder": "/elsewhere"}}})
     assert changed.status == 409 and "built into the local workspace" in changed.json["error"]["message"]
     assert client.delete("/datastores/workspaceblobstore").status == 409
     assert client.post("/datastores/workspaceblobstore/listSecrets").status == 400
