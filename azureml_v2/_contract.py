@@ -16,12 +16,15 @@ if TYPE_CHECKING:
 
 # -- the REST API ----------------------------------------------------------------------------------------
 API_VERSION = "2024-04-01"
+# 2024-04-01 has no field that registers a job's output as an asset; Azure ML reads `assetName` (and, as azure-ai-ml
+# sends it, `assetVersion`) at the api-version azure-ai-ml submits command jobs at, whose spec defines `assetName`.
+NAMED_OUTPUTS_API_VERSION = "2025-01-01-preview"
 # What the local workspace also answers (in the API_VERSION shape): every version azure-ai-ml and `az ml` send for
 # Machine Learning ARM operations.
 SERVED_API_VERSIONS = frozenset({
     API_VERSION, "2022-05-01", "2022-10-01", "2023-04-01", "2023-10-01", "2025-12-01",
     "2022-02-01-preview", "2022-10-01-preview", "2023-02-01-preview", "2023-04-01-preview", "2023-06-01-preview",
-    "2023-08-01-preview", "2024-01-01-preview", "2024-04-01-preview", "2024-10-01-preview", "2025-01-01-preview"})
+    "2023-08-01-preview", "2024-01-01-preview", "2024-04-01-preview", "2024-10-01-preview", NAMED_OUTPUTS_API_VERSION})
 PROVIDER = "Microsoft.MachineLearningServices"
 
 
@@ -79,6 +82,10 @@ TRIAL_PROPERTY = "azureml.trial"
 TRIAL_PARAMS_PROPERTY = "azureml.sweep.params"
 
 DEFAULT_EXPERIMENT = "Default"  # the experiment of a job that names none
+# A batch endpoint's invocation is a job that names its endpoint and deployment in these properties; a list of the
+# endpoint's (or deployment's) jobs filters on them.
+BATCH_ENDPOINT_PROPERTY = "azureml.batchEndpointName"
+BATCH_DEPLOYMENT_PROPERTY = "azureml.batchDeploymentName"
 
 MAX_TRIALS = 1000  # Azure ML's default and largest maxTotalTrials and maxConcurrentTrials
 
