@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 # -- the REST API ----------------------------------------------------------------------------------------
 API_VERSION = "2024-04-01"
+# 2024-04-01 has no field that registers a job's output as an asset; Azure ML reads `assetName` (and, as azure-ai-ml
+# sends it, `assetVersion`) at the api-version azure-ai-ml submits command jobs at, whose spec defines `assetName`.
+NAMED_OUTPUTS_API_VERSION = "2025-01-01-preview"
 PROVIDER = "Microsoft.MachineLearningServices"
 
 

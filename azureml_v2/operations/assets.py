@@ -201,8 +201,10 @@ class EnvironmentOperations(_ArchivableOperations):
     def _prepare(self, environment) -> None:
         build = environment.build
         if build is not None and build.path and is_local(build.path):
+            uri = self._ml_client.datastores._upload(take_snapshot(build.path), blob_url=True)
             environment.build = copy.copy(build)
-            environment.build.path = self._upload(build.path)
+            # Azure ML builds from the blob folder's https URL, which its environment service wants ending in '/'
+            environment.build.path = uri if uri.startswith("azureml://") else uri + "/"
 
     def _arm_id_for(self, environment) -> str | None:
         """A job's or component's `environment`: `@latest` is resolved; an inline Environment is created
@@ -210,8 +212,8 @@ class EnvironmentOperations(_ArchivableOperations):
         if environment is None or isinstance(environment, str):
             return environment and self._resolve(environment)
         environment = copy.copy(environment)
-        self._prepare(environment)  # the id hashes the uploaded context's URI, not a path on this machine
-        arm_id = environment_to_rest_id(environment, self._ml_client._scope)
+        arm_id = environment_to_rest_id(environment, self._ml_client._scope)  # a local build context by its files
+        self._prepare(environment)
         environment.name, environment.version = ANONYMOUS_ENVIRONMENT, arm_id.rsplit("/", 1)[1]
         self._put_version(environment, anonymous=True)
         return arm_id

@@ -14,8 +14,8 @@ from azure.core.paging import ItemPaged
 from azure.core.polling import LROPoller
 
 from .._artifacts.storage import download
-from .._contract import (DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local, job_artifacts_uri,
-                         job_error, output_uri, to_arm)
+from .._contract import (API_VERSION, DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local,
+                         job_artifacts_uri, job_error, output_uri, to_arm)
 from .._plot import save
 from .._trials import LiveTable
 from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
@@ -74,7 +74,10 @@ class JobOperations(Operations):
         job.experiment_name = job.experiment_name or Path.cwd().name.replace(" ", "") or DEFAULT_EXPERIMENT
         self.validate(job, raise_on_failure=True)
         self._resolve_dependencies(job)
-        return job_from_rest(self._put(job.to_rest(scope=self._ml_client._scope), "jobs", job.name))
+        body = job.to_rest(scope=self._ml_client._scope)
+        named = any("assetName" in output for output in (body["properties"].get("outputs") or {}).values())
+        version = self._backend.named_outputs_api_version if named else API_VERSION
+        return job_from_rest(self._put(body, "jobs", job.name, api_version=version))
 
     def _resolve_dependencies(self, job) -> None:
         ml = self._ml_client
@@ -99,12 +102,12 @@ class JobOperations(Operations):
         return arm_id
 
     def _input_uri(self, value) -> str:
-        """A data input's path as the service takes it: local paths uploaded, `@latest` resolved, ARM ids."""
+        """A data input's path as the service takes it: local paths uploaded, `@latest` resolved (the entity's REST
+        form makes `azureml:name:version` an ARM id)."""
         ml = self._ml_client
         if is_local(value.path):
             return ml.data._upload(value.path)
-        kind = "models" if value.type in MODEL_TYPES else "data"
-        return to_arm(getattr(ml, kind)._resolve(value.path), kind, ml._scope)
+        return (ml.models if value.type in MODEL_TYPES else ml.data)._resolve(value.path)
 
     def validate(self, job, *, raise_on_failure: bool = False) -> list[Problem]:
         """What the service would refuse in `job`, checked here without sending anything.

@@ -78,7 +78,7 @@ def test_rest_is_spec_valid_and_reads_back(tmp_path, rest_validate):
     spec = body["properties"]["componentSpec"]
     assert spec["type"] == "command" and spec["name"] == "train_component" and spec["version"] == "3"
     assert spec["code"] == f"azureml:{SCOPE}/codes/abc/versions/1"
-    assert spec["inputs"]["epochs"] == {"type": "integer", "default": 5, "min": 1, "max": 100}
+    assert spec["inputs"]["epochs"] == {"type": "integer", "default": "5", "min": "1", "max": "100"}  # as azure-ai-ml
     assert spec["environment"] == "azureml://registries/azureml/environments/sklearn-1.5/labels/latest"
     back = CommandComponent._from_rest({"id": f"{SCOPE}/components/train_component/versions/3",
                                         "properties": {**body["properties"],
