@@ -31,11 +31,13 @@ class CommandComponent(Asset):
     distribution: Distribution | None = None
     resources: JobResources | None = None
     is_deterministic: bool | None = None
+    additional_includes: list[str] | None = None  # files and folders added to the code snapshot on upload
 
     def _rest(self, scope: str) -> dict:
         from .._yaml.api import _schema  # import budget: entities load without YAML or marshmallow
         spec = _schema("jobs", "CommandComponentSchema").dump(self)
         spec["type"] = "command"
+        spec.pop("additional_includes", None)  # in the uploaded snapshot, not in the spec
         if "inputs" in spec:
             spec["inputs"] = spec_inputs_to_rest(spec["inputs"])
         if self.code is not None:

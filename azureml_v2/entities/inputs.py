@@ -44,6 +44,8 @@ class Output:
     name: str | None = None
     version: str | None = None
     description: str | None = None
+    is_control: bool | None = None  # a component's primitive output that steers the pipeline (if_else)
+    early_available: bool | None = None  # a control output readable before its node ends
 
 
 def literal(value) -> str:

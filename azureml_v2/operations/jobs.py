@@ -20,6 +20,7 @@ from .._plot import save
 from .._trials import LiveTable
 from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
 from ..entities.job import CommandJob, Job, SweepJob
+from ..entities.pipeline import PipelineComponent, PipelineJob
 from ..exceptions import JobFailedError, JobStateError, NotAvailableError, Problem, ValidationError
 from ._base import ListViewType, Operations
 from .assets import _list_view
@@ -42,12 +43,15 @@ def generate_name() -> str:
 
 
 def job_from_rest(resource: dict):
-    """A CommandJob or SweepJob by jobType; other kinds as a plain Job with the fields all jobs share."""
+    """A CommandJob, SweepJob or PipelineJob by jobType; other kinds as a plain Job with the fields all jobs
+    share."""
     kind = resource.get("properties", {}).get("jobType")
     if kind == "Command":
         return CommandJob._from_rest(resource)
     if kind == "Sweep":
         return SweepJob._from_rest(resource)
+    if kind == "Pipeline":
+        return PipelineJob._from_rest(resource)
     return Job(**Job._job_fields(resource))
 
 
@@ -81,13 +85,36 @@ class JobOperations(Operations):
 
     def _resolve_dependencies(self, job) -> None:
         ml = self._ml_client
+        job.inputs = self._resolve_inputs(job.inputs)
+        if isinstance(job, PipelineJob):
+            components = ml.components
+            if isinstance(job.component, PipelineComponent):  # created first; its nodes are the job's
+                job.component = copy.copy(job.component)
+                job.component.jobs = components._resolve_nodes(job.component.jobs)
+                components._arm_id_for(job.component)
+            elif job.component is not None:
+                job.component = components._arm_id_for(job.component)
+            job.jobs = components._resolve_nodes(job.jobs)
+            settings = job.settings
+            if settings is not None and settings.default_environment is not None:
+                settings.default_environment = self._environment_id(settings.default_environment)
+            return
         template = getattr(job, "trial", job)  # a sweep's trial holds its code and environment
         if template.code is not None:
             template.code = ml.code._arm_id_for(template.code)
         template.environment = self._environment_id(template.environment)
-        for value in (job.inputs or {}).values():
+
+    def _resolve_inputs(self, inputs: dict | None) -> dict | None:
+        """Copies of data inputs with their paths as the service takes them (see _input_uri)."""
+        if inputs is None:
+            return None
+        resolved = {}
+        for key, value in inputs.items():
             if isinstance(value, Input) and value.type not in LITERAL_TYPES and value.path:
+                value = copy.copy(value)
                 value.path = self._input_uri(value)
+            resolved[key] = value
+        return resolved
 
     def _environment_id(self, environment):
         reference = isinstance(environment, str)
@@ -134,8 +161,16 @@ class JobOperations(Operations):
                 problem("trial", "a sweep job needs a trial (command, code, environment)")
         elif isinstance(job, CommandJob):
             template, prefix = job, ""
+        elif isinstance(job, PipelineJob):
+            try:
+                job.validate()
+            except ValidationError as err:
+                problems += err.problems
+            if not job.nodes and job.component is None:
+                problem("jobs", "a pipeline job needs at least one node (jobs) or a pipeline component")
+            template = None
         else:
-            problem("type", f"only command and sweep jobs can be submitted, not {type(job).__name__}")
+            problem("type", f"only command, sweep and pipeline jobs can be submitted, not {type(job).__name__}")
             template = None
         if template is not None:
             if not (template.command or "").strip():

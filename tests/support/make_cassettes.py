@@ -351,7 +351,8 @@ def blob_store(container: str, **extra) -> dict:
 
 def datastore_cassettes(spec: Spec) -> list[Cassette]:
     name = "churn_landing"
-    create = blob_store("churn-landing", description="Raw CRM exports")
+    # endpoint and protocol: filled from the client's cloud (the public one here), as azure-ai-ml fills them
+    create = blob_store("churn-landing", description="Raw CRM exports", endpoint="core.windows.net", protocol="https")
     update = {**create, "description": "Raw CRM exports (daily)", "tags": {"owner": "data-eng"}}
     created, modified = "2026-11-19T11:00:00.000Z", "2026-11-19T11:05:00.000Z"
     one = url("datastores", name)

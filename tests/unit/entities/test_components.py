@@ -102,9 +102,9 @@ def test_inline_environment_becomes_an_anonymous_reference(tmp_path, rest_valida
     ("--kind ${{inputs.kind}}", "--kind ${{inputs.knd}}",
      "16:1 command: ${{inputs.knd}}: no input named 'knd' is declared (declared: data, epochs, lr, kind) "
      "(did you mean kind?)"),
-    ("is_deterministic: false", "additional_includes: [../common]", "8:1 additional_includes: not supported yet"),
+    ("is_deterministic: false", "additional_includes: [../common]", "8:23 additional_includes[0]: no such file or folder"),
     ("name: train_component", "name: train component", "2:1 name: invalid name 'train component'"),
-    ("type: command", "type: pipeline", "7:1 type: not supported yet: pipeline components"),
+    ("type: command", "type: spark", "7:1 type: not supported yet: spark components"),
 ])
 def test_bad_component_is_located(tmp_path, old, new, expected):
     assert old in TRAIN
