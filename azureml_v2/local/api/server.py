@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -146,8 +147,10 @@ def create_server(home: Path, host: str = "127.0.0.1", port: int = 0, *, max_bod
     app = require_token(make_app(home, max_body=max_body), token, reader)
     sockets = options.pop("map", None)
     sockets = {} if sockets is None else sockets
-    server = waitress.create_server(app, host=host, port=port, ident="azureml_v2", map=sockets,
-                                    max_request_body_size=max_body + _BODY_MARGIN,
+    # links in answers name the address served (SERVER_NAME), not what a client put in its Host header
+    server_name = socket.gethostname() if host in ("", "0.0.0.0", "::") else host
+    server = waitress.create_server(app, host=host, port=port, ident="azureml_v2", server_name=server_name,
+                                    map=sockets, max_request_body_size=max_body + _BODY_MARGIN,
                                     **{**SERVER_OPTIONS, **options})
     guard_slow_clients(sockets)
     return server
