@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import itertools
 import json
 import logging
+import os
 import sys
 
 import yaml
@@ -317,6 +319,11 @@ def describe_error(exc: BaseException) -> str:
         status = getattr(exc, "status_code", None)
         message = exc.error.message if getattr(exc, "error", None) and exc.error.message else exc.message
         return f"azml: error: {message}" + (f" (HTTP {status})" if status else "")
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        # a copy names its source first (filename) and its target second: the full disk is the target's
+        target = os.path.dirname(exc.filename2) if exc.filename2 else exc.filename
+        return (f"azml: error: no space left on the disk of {target}: free some space and retry" if target else
+                "azml: error: no space left on the disk: free some space and retry")
     if isinstance(exc, OSError):
         return f"azml: error: {exc.strerror or exc}: {exc.filename}" if exc.filename else f"azml: error: {exc}"
     return f"azml: error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"

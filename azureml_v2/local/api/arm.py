@@ -36,7 +36,7 @@ from ..core.checks import JOB_REQUIRED, Invalid, datastore_props
 from ..core.endpoints import Endpoints
 from ..core.jobs import Jobs
 from ..core.workspace import (BUILTIN_DATASTORES, ENDPOINT_COLLECTIONS, LOCAL_COMPUTE, MAX_FILTER_TERMS, SCOPE,
-                              BadRequest, Conflict, Exists, NotFound, Page, Store, kv_filter, workspace_id)
+                              BadRequest, Conflict, Exists, NotFound, Page, Store, disk_full, kv_filter, workspace_id)
 from .http import MAX_BODY, WORKSPACE_NAME, HttpError, Query, Request, arm_error, invalid, method_not_allowed
 
 
@@ -161,8 +161,8 @@ class ArmApi:
             if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):  # past the busy timeout
                 status, body = 503, arm_error("ServiceUnavailable", f"the local workspace store is busy: {exc}")
                 extra = {"Retry-After": str(self.retry_after)}
-            elif (isinstance(exc, sqlite3.OperationalError) and "full" in str(exc)) or \
-                    (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):  # the transaction was rolled back
+            elif (isinstance(exc, sqlite3.OperationalError) and ("full" in str(exc) or disk_full(self.store.home))) \
+                    or (isinstance(exc, OSError) and exc.errno == errno.ENOSPC):  # the transaction was rolled back
                 status, extra = 507, {}
                 body = arm_error("InsufficientStorage", f"the local workspace cannot write to {self.store.home}: "
                                                         f"its disk is full ({exc}); free some space and retry")

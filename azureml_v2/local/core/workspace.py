@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from ..._contract import LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, PROVIDER
 from ..storage.paths import default_home, writable_by_others
-from ..storage.sqlite import MAX_FILTER_TERMS, BadRequest, Conflict, Exists, NotFound, Page, kv_filter, now
+from ..storage.sqlite import (MAX_FILTER_TERMS, BadRequest, Conflict, Exists, NotFound, Page, disk_full, kv_filter,
+                              now)
 from ..storage.workspace import BUILTIN_DATASTORES, ENDPOINT_COLLECTIONS, Store
 
 LOCAL_COMPUTE = "local"
@@ -16,8 +17,8 @@ SCOPE = ("subscriptions", LOCAL_SUBSCRIPTION, "resourceGroups", LOCAL_RESOURCE_G
          "workspaces")
 
 __all__ = ["BUILTIN_DATASTORES", "ENDPOINT_COLLECTIONS", "LOCAL_COMPUTE", "MAX_FILTER_TERMS", "SCOPE", "BadRequest",
-           "Conflict", "Exists", "NotFound", "Page", "Store", "default_home", "kv_filter", "now", "workspace_id",
-           "writable_by_others"]
+           "Conflict", "Exists", "NotFound", "Page", "Store", "default_home", "disk_full", "kv_filter", "now",
+           "workspace_id", "writable_by_others"]
 
 
 def workspace_id(ws: str) -> str:

@@ -19,6 +19,15 @@ from ...exceptions import AzureMLError
 MAX_FILTER_TERMS = 100  # terms of one list filter, well under SQLite's expression and variable limits
 
 
+def disk_full(folder) -> bool:
+    """Whether the file system holding `folder` has (next to) no space left for this user."""
+    try:
+        found = os.statvfs(folder)
+    except OSError:
+        return False
+    return found.f_bavail * found.f_frsize < 64 * 1024
+
+
 class StoreError(AzureMLError):
     """The store cannot be used (not a database, not writable, written by a newer azureml_v2)."""
 
@@ -192,7 +201,9 @@ class SQLiteFile:
                 self._use_wal(conn)
             except sqlite3.OperationalError as exc:  # WAL needs to write the file and files beside it
                 conn.close()
-                hint = "" if "locked" in str(exc) else ": its folder and the file must be writable by this user"
+                hint = "" if "locked" in str(exc) else \
+                    ": its disk is full; free some space and retry" if disk_full(self.path.parent) else \
+                    ": its folder and the file must be writable by this user"
                 raise StoreError(f"{self.path}: cannot open the local workspace database ({exc}){hint}") from None
             except sqlite3.DatabaseError as exc:
                 conn.close()
