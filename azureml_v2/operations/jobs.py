@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from azure.core.exceptions import ResourceNotFoundError
 from azure.core.paging import ItemPaged
 from azure.core.polling import LROPoller
 
@@ -128,7 +129,12 @@ class JobOperations(Operations):
             # refused now rather than when the job would start, as Azure ML does
             parts = to_arm(arm_id, "environments", self._ml_client._scope).rsplit("/", 4)
             if len(parts) == 5 and parts[1] == "environments" and parts[3] == "versions":
-                self._ml_client.environments.get(parts[2], version=parts[4])
+                try:
+                    self._ml_client.environments.get(parts[2], version=parts[4])
+                except ResourceNotFoundError:  # a fresh workspace: the examples' environments are not there yet
+                    raise ResourceNotFoundError(
+                        f"environment {environment!r} is not in this workspace: create it first (`azml environment "
+                        f"create -f <its YAML>`, name {parts[2]}, version {parts[4]})") from None
         return arm_id
 
     def _input_uri(self, value) -> str:

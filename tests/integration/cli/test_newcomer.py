@@ -117,3 +117,13 @@ def test_a_sweep_without_its_metric_warns_and_download_names_the_trials(tmp_path
     proc = azml("job", "download", "-n", "quiet", "-p", str(tmp_path / "dl"), home=home)
     assert proc.stdout.strip() == ("job quiet has no files to download: a sweep's files are its trials' (list them "
                                    "with azml job show -n quiet)")
+
+
+def test_a_preview_example_in_a_fresh_home_says_to_create_its_environment(tmp_path):
+    examples = Path(__file__).resolve().parents[3] / "examples" / "lightgbm"
+    proc = azml("job", "create", "-f", str(examples / "job-preview.yml"), home=tmp_path / "home", check_rc=1)
+    assert proc.stderr.strip() == ("azml: error: environment 'azureml:lightgbm-diabetes:1' is not in this workspace: "
+                                   "create it first (`azml environment create -f <its YAML>`, name lightgbm-diabetes, "
+                                   "version 1)")
+    assert "azml environment create -f examples/lightgbm/environment/environment.yml" in \
+        (examples / "job-preview.yml").read_text()
