@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 # -- the REST API ----------------------------------------------------------------------------------------
 API_VERSION = "2024-04-01"
+# 2024-04-01 has no field that registers a job's output as an asset; Azure ML reads `assetName` (and, as azure-ai-ml
+# sends it, `assetVersion`) at the api-version azure-ai-ml submits command jobs at, whose spec defines `assetName`.
+NAMED_OUTPUTS_API_VERSION = "2025-01-01-preview"
 PROVIDER = "Microsoft.MachineLearningServices"
 
 
@@ -73,6 +76,10 @@ TRIAL_PROPERTY = "azureml.trial"
 TRIAL_PARAMS_PROPERTY = "azureml.sweep.params"
 
 DEFAULT_EXPERIMENT = "Default"  # the experiment of a job that names none
+# A batch endpoint's invocation is a job that names its endpoint and deployment in these properties; a list of the
+# endpoint's (or deployment's) jobs filters on them.
+BATCH_ENDPOINT_PROPERTY = "azureml.batchEndpointName"
+BATCH_DEPLOYMENT_PROPERTY = "azureml.batchDeploymentName"
 
 MAX_TRIALS = 1000  # Azure ML's default and largest maxTotalTrials and maxConcurrentTrials
 

@@ -5,6 +5,7 @@ import itertools
 import threading
 from pathlib import Path
 
+from .._contract import NAMED_OUTPUTS_API_VERSION
 from .._http.pipeline import build_client
 from ..exceptions import NotAvailableError
 
@@ -26,6 +27,7 @@ class Backend:
     default_polling_interval: float = 30  # seconds between polls of a long-running operation
     storage_credential = None  # what signs blob access for a datastore without credentials of its own
     verifies_environment_at_submit = False  # whether a job's environment reference is looked up before sending
+    named_outputs_api_version = NAMED_OUTPUTS_API_VERSION  # the api-version of a job whose outputs become assets
 
     def __init__(self, endpoint: str, scope: str, options: dict, **auth):
         self.endpoint, self.scope = endpoint.rstrip("/"), scope
@@ -58,6 +60,10 @@ class Backend:
         return self.endpoint + self.scope
 
     # -- what differs --------------------------------------------------------------------------------------
+    def aad_token(self) -> str | None:
+        """A Microsoft Entra token for Azure ML's data plane (what an aad_token endpoint takes); None without one."""
+        return None
+
     def not_available(self, what: str, hint: str) -> NotAvailableError:
         return NotAvailableError(what, self.where, hint)
 

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from ._base import Asset
 from .._contract import to_arm
 from ._rest import compact, keep_service_state, name_version_from_id, service_state, str_map
+from .inputs import spec_inputs_from_rest, spec_inputs_to_rest
 from .job import Distribution, JobResources, code_ref, environment_to_rest_id
 
 
@@ -30,11 +31,15 @@ class CommandComponent(Asset):
     distribution: Distribution | None = None
     resources: JobResources | None = None
     is_deterministic: bool | None = None
+    additional_includes: list[str] | None = None  # files and folders added to the code snapshot on upload
 
     def _rest(self, scope: str) -> dict:
         from .._yaml.api import _schema  # import budget: entities load without YAML or marshmallow
         spec = _schema("jobs", "CommandComponentSchema").dump(self)
         spec["type"] = "command"
+        spec.pop("additional_includes", None)  # in the uploaded snapshot, not in the spec
+        if "inputs" in spec:
+            spec["inputs"] = spec_inputs_to_rest(spec["inputs"])
         if self.code is not None:
             spec["code"] = code_ref(to_arm(self.code, "codes", scope))
         spec["environment"] = code_ref(environment_to_rest_id(self.environment, scope))
@@ -50,6 +55,8 @@ class CommandComponent(Asset):
         known = {f.data_key or name for name, f in schema.fields.items()}
         spec = {k: v for k, v in (props.get("componentSpec") or {}).items() if k in known}  # drop server extras
         name, version = name_version_from_id(resource)
+        if "inputs" in spec:
+            spec["inputs"] = spec_inputs_from_rest(spec["inputs"])
         spec.setdefault("name", name)
         if version is not None:
             spec.setdefault("version", version)

@@ -22,6 +22,7 @@ from vcr.serialize import serialize
 from vcr.serializers import yamlserializer
 
 API_VERSION = "2024-04-01"
+NAMED_OUTPUTS_API_VERSION = "2025-01-01-preview"  # jobs whose outputs become assets (azure-ai-ml's command jobs)
 HOST = "https://management.azure.com"
 SUBSCRIPTION = "5c3f7e1a-2b9d-4c8e-a6f0-8d1b3e5a7c92"
 RESOURCE_GROUP = "rg-contoso-ml"
@@ -248,12 +249,40 @@ IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:{}.v1"
 ENVIRONMENT = {"description": "scikit-learn 1.5 with MLflow", "image": IMAGE.format("20240709"), "condaFile": CONDA}
 
 
+# a local docker build context (Dockerfile "FROM python:3.11-slim\n", as the test writes it), uploaded before
+BUILD_CONTEXT_HASH = "0bc1b5d36df395f98706fbbf3613818baf9e4f442872fe7eb5496d328a3c30c7"
+
+
 def environment_cassettes(spec: Spec) -> list[Cassette]:
-    return asset_cassettes(spec, group="environments", collection="environments", name="sklearn-env", version="4",
+    return [*asset_cassettes(spec, group="environments", collection="environments", name="sklearn-env", version="4",
                            create=ENVIRONMENT, tags={"framework": "sklearn"}, missing="99",
                            others=[("3", {**ENVIRONMENT, "image": IMAGE.format("20240610")}, "2026-06-14T12:00:00Z"),
                                    ("2", {**ENVIRONMENT, "image": IMAGE.format("20240516")}, "2026-05-20T12:00:00Z")],
-                           archivable=True)
+                           archivable=True), build_context_cassette(spec)]
+
+
+def build_context_cassette(spec: Spec) -> Cassette:
+    """A docker build context on this machine: found uploaded already (its blob is marked complete), then sent as
+    the blob folder's https URL ending in '/', the form Azure ML's environment service builds from."""
+    c = Cassette("environments/build_context")
+    folder = f"LocalUpload/{BUILD_CONTEXT_HASH}/docker"
+    default_datastore(spec, c)
+    c.add("HEAD", f"{BLOB}/{folder}/Dockerfile", 200, headers={
+        "x-ms-blob-type": "BlockBlob", "ETag": '"0x8DCF0A1B2C3D4E5"', "Last-Modified": "Fri, 20 Nov 2026 09:14:03 GMT",
+        "x-ms-meta-upload_status": "completed", "x-ms-meta-name": BUILD_CONTEXT_HASH, "x-ms-meta-version": "1"})
+    sent = {"properties": {"description": "The churn image", "build": {"contextUri": f"{BLOB}/{folder}/"}}}
+    c.add("PUT", url("environments", "churn-image", "versions", "1"), 201,
+          version_resource(spec, "environments", "churn-image", "1", sent["properties"]), sent=sent)
+    return c
+
+
+def default_datastore(spec: Spec, c: Cassette) -> None:
+    """The default datastore and its key, as an upload looks them up."""
+    default = datastore_resource(spec, "workspaceblobstore", blob_store(BLOB.rsplit("/", 1)[1]),
+                                 "2026-01-05T09:00:00.000Z")
+    c.add("GET", url("datastores", isDefault="true"), 200, {"value": [default]})
+    c.add("POST", url("datastores", "workspaceblobstore", "listSecrets"), 200,
+          shaped(spec.body("Datastore/listSecrets"), {"secretsType": "AccountKey", "key": ACCOUNT_KEY}))
 
 
 def model_cassettes(spec: Spec) -> list[Cassette]:
@@ -274,7 +303,7 @@ def model_cassettes(spec: Spec) -> list[Cassette]:
 
 def component_spec(environment_version: str, version: str = "1", **description) -> dict:
     return {"name": "train_churn", "version": version, "display_name": "Train churn model", **description,
-            "inputs": {"training_data": {"type": "uri_folder"}, "learning_rate": {"type": "number", "default": 0.01}},
+            "inputs": {"training_data": {"type": "uri_folder"}, "learning_rate": {"type": "number", "default": "0.01"}},
             "outputs": {"model": {"type": "mlflow_model"}},
             "command": "python train.py --data ${{inputs.training_data}} --lr ${{inputs.learning_rate}} "
                        "--model ${{outputs.model}}",
@@ -505,6 +534,16 @@ def job_cassettes(spec: Spec) -> list[Cassette]:
     cassettes.append(c)
 
     cassettes.append(throttled("jobs", "jobs", one, running))
+
+    # an output registered as an asset: sent at the api-version that defines assetName, as azure-ai-ml sends it
+    c = Cassette("jobs/named_outputs")
+    named = job_request(outputs={"model": {"jobOutputType": "mlflow_model", "assetName": "churn-model",
+                                           "assetVersion": "3"}},
+                        inputs={"early_stop": {"jobInputType": "literal", "value": "True"}},
+                        command="python train.py --early-stop ${{inputs.early_stop}} --model ${{outputs.model}}")
+    c.add("PUT", url("jobs", JOB, **{"api-version": NAMED_OUTPUTS_API_VERSION}), 201,
+          job_resource(spec, JOB, named, "Starting"), sent=named)
+    cassettes.append(c)
 
     # Jobs_Cancel is the jobs' long-running operation (final state via Location)
     c = Cassette("jobs/cancel")
