@@ -76,15 +76,16 @@ class ComponentField(fields.Field):
             except ValueError as exc:
                 raise ValidationError(str(exc)) from None
             return value
-        path = os.path.normpath(os.path.join(BASE_DIR.get(os.getcwd()), value.removeprefix("file:")))
-        if not os.path.isfile(path):
-            raise ValidationError(f"no such component file: {path} (from {shown(value)})")
+        base = BASE_DIR.get(None) or os.getcwd()
         files = _FILES.get()
-        component = files.get(path) if files is not None else None
+        component = files.get((base, value)) if files is not None else None
         if component is None:
+            path = os.path.normpath(os.path.join(base, value.removeprefix("file:")))
+            if not os.path.isfile(path):
+                raise ValidationError(f"no such component file: {path} (from {shown(value)})")
             component = load("component", path)  # problems inside it are located in that file
             if files is not None:
-                files[path] = component
+                files[(base, value)] = component
         self._check_kind(component.type)
         return component
 
@@ -341,12 +342,30 @@ class NodeField(fields.Field):
         if kind.lower() not in _NODES:
             raise ValidationError({"type": [f"invalid value {shown(kind)}: expected one of {', '.join(_NODES)}"
                                             + suggest(kind, _NODES)]})
-        return _schema("pipelines", _NODES[kind.lower()]).load(value)
+        return _node_schema(_NODES[kind.lower()], value).load(value)
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
         return _schema("pipelines", _NODES[value.type]).dump(value)
+
+
+_BY_KEYS: dict = {}
+
+
+def _node_schema(name: str, node: dict):
+    """The node schema restricted to the fields `node` has and the required ones: marshmallow visits every field a
+    schema declares on each load, and a 200-node pipeline is loaded 200 times. A node with keys the schema does
+    not know gets the whole schema, which reports them with hints."""
+    full = _schema("pipelines", name)
+    keys = frozenset(node)
+    schema = _BY_KEYS.get((name, keys))
+    if schema is None:
+        if not keys <= full.fields.keys():
+            return full
+        required = {key for key, f in full.fields.items() if f.required}
+        schema = _BY_KEYS[(name, keys)] = type(full)(only=tuple(keys | required))
+    return schema
 
 
 def _inline_component(component):

@@ -33,6 +33,8 @@ _EXPORTS = {
     "Sweep": ".pipeline",
     "Parallel": ".pipeline",
     "Pipeline": ".pipeline",
+    "NodeOutput": ".pipeline",
+    "NodeOutputs": ".pipeline",
     "Compute": ".compute",
     "Input": ".inputs",
     "Output": ".inputs",

@@ -9,6 +9,7 @@ from .._contract import to_arm
 from ._rest import compact, keep_service_state, name_version_from_id, service_state, str_map
 from .inputs import spec_inputs_from_rest, spec_inputs_to_rest
 from .job import Distribution, JobResources, code_ref, environment_to_rest_id
+from .pipeline import Command, node_for, node_to_yaml
 
 
 
@@ -33,6 +34,10 @@ class CommandComponent(Asset):
     is_deterministic: bool | None = None
     additional_includes: list[str] | None = None  # files and folders added to the code snapshot on upload
 
+    def __call__(self, **inputs) -> Command:
+        """A pipeline node running this component with these inputs (values, Input data, other nodes' outputs)."""
+        return node_for(self, inputs)
+
     def _rest(self, scope: str) -> dict:
         from .._yaml.api import _schema  # import budget: entities load without YAML or marshmallow
         spec = _schema("jobs", "CommandComponentSchema").dump(self)
@@ -49,19 +54,35 @@ class CommandComponent(Asset):
 
     @classmethod
     def _from_rest(cls, resource: dict) -> "CommandComponent":
-        from .._yaml.api import _schema  # import budget: as in _rest
-        props = resource.get("properties", {})
-        schema = _schema("jobs", "CommandComponentSchema")
-        known = {f.data_key or name for name, f in schema.fields.items()}
-        spec = {k: v for k, v in (props.get("componentSpec") or {}).items() if k in known}  # drop server extras
-        name, version = name_version_from_id(resource)
-        if "inputs" in spec:
-            spec["inputs"] = spec_inputs_from_rest(spec["inputs"])
-        spec.setdefault("name", name)
-        if version is not None:
-            spec.setdefault("version", version)
-        component = schema.load(spec)
-        component.description = props.get("description", component.description)
-        component.tags = props.get("tags") or component.tags
-        component.properties = props.get("properties") or None
-        return keep_service_state(component, resource)
+        return component_from_rest(resource)
+
+
+# componentSpec type -> the schema that reads it (module under _yaml, schema name)
+_SPEC_SCHEMAS = {"command": ("jobs", "CommandComponentSchema"), "pipeline": ("pipelines", "PipelineComponentSchema"),
+                 "parallel": ("pipelines", "ParallelComponentSchema")}
+
+
+def component_from_rest(resource: dict):
+    """A component version's entity, by the type of its `componentSpec` (command, pipeline or parallel)."""
+    from .._yaml.api import _schema  # import budget: as in CommandComponent._rest
+    props = resource.get("properties", {})
+    spec = dict(props.get("componentSpec") or {})
+    kind = spec.get("type", "command")
+    if kind not in _SPEC_SCHEMAS:
+        raise ValueError(f"unknown component type {kind!r}")
+    schema = _schema(*_SPEC_SCHEMAS[kind])
+    known = {f.data_key or name for name, f in schema.fields.items()}
+    spec = {k: v for k, v in spec.items() if k in known}  # drop server extras
+    name, version = name_version_from_id(resource)
+    if "inputs" in spec:
+        spec["inputs"] = spec_inputs_from_rest(spec["inputs"])
+    if kind == "pipeline":
+        spec["jobs"] = {n: node_to_yaml(body) for n, body in (spec.get("jobs") or {}).items()}
+    spec.setdefault("name", name)
+    if version is not None:
+        spec.setdefault("version", version)
+    component = schema.load(spec)
+    component.description = props.get("description", component.description)
+    component.tags = props.get("tags") or component.tags
+    component.properties = props.get("properties") or None
+    return keep_service_state(component, resource)

@@ -3,6 +3,7 @@ parallel components, the checks across a pipeline's graph, and their REST forms 
 (docs/architecture.md, "Pipeline jobs on the wire")."""
 from __future__ import annotations
 
+import contextvars
 import graphlib
 import hashlib
 import json
@@ -85,6 +86,10 @@ class ParallelComponent(_Component):
     task: ParallelTask | None = None
     is_deterministic: bool | None = None
 
+    def __call__(self, **inputs) -> "Parallel":
+        """A pipeline node running this component with these inputs (values, Input data, other nodes' outputs)."""
+        return node_for(self, inputs)
+
     def _spec(self, scope: str) -> dict:
         spec = super()._spec(scope)
         task = self.task
@@ -105,41 +110,18 @@ class PipelineComponent(_Component):
     outputs: dict[str, Any] | None = None
     jobs: dict[str, "Node"] = field(default_factory=dict)
 
+    def __call__(self, **inputs) -> "Pipeline":
+        """A pipeline node running this component with these inputs (values, Input data, other nodes' outputs)."""
+        return node_for(self, inputs)
+
     def _spec(self, scope: str) -> dict:
         spec = super()._spec(scope)
-        spec["jobs"] = {name: node._node_rest(name, scope) for name, node in self.jobs.items()}
+        spec["jobs"] = nodes_to_rest(self.jobs, scope)
         return spec
 
     def validate(self) -> None:
         """Raise ValidationError, one line per problem naming the node, if the graph is not sound."""
         _raise(graph_problems(self.jobs, self.inputs, self.outputs, declared=True), self)
-
-
-def component_from_rest(resource: dict):
-    """A component version's entity, by the type of its `componentSpec`."""
-    from .._yaml.api import _schema  # import budget: as in _Component._spec
-    from .component import CommandComponent
-
-    props = resource.get("properties", {})
-    spec = dict(props.get("componentSpec") or {})
-    kind = spec.get("type", "command")
-    if kind == "command":
-        return CommandComponent._from_rest(resource)
-    name, version = name_version_from_id(resource)
-    spec.setdefault("name", name)
-    if version is not None:
-        spec.setdefault("version", version)
-    if "inputs" in spec:
-        spec["inputs"] = spec_inputs_from_rest(spec["inputs"])
-    if kind == "pipeline":
-        spec["jobs"] = {n: node_to_yaml(body) for n, body in (spec.get("jobs") or {}).items()}
-    schema = _schema("pipelines", {"pipeline": "PipelineComponentSchema", "parallel": "ParallelComponentSchema"}[kind])
-    known = {f.data_key or n for n, f in schema.fields.items()}
-    component = schema.load({k: v for k, v in spec.items() if k in known})  # server extras dropped
-    component.description = props.get("description", component.description)
-    component.tags = props.get("tags") or component.tags
-    component.properties = props.get("properties") or None
-    return keep_service_state(component, resource)
 
 
 def component_to_rest_id(component, scope: str) -> str | None:
@@ -152,6 +134,66 @@ def component_to_rest_id(component, scope: str) -> str | None:
             if k not in ("name", "version")}
     digest = hashlib.md5(json.dumps(spec, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
     return f"{scope}/components/{ANONYMOUS_COMPONENT}/versions/{uuid.UUID(digest)}"
+
+
+def _component_id(component, scope: str, ids: dict) -> str | None:
+    if component is None or isinstance(component, str):
+        return to_arm(component, "components", scope)
+    if id(component) not in ids:  # a component many nodes share is hashed once
+        ids[id(component)] = component_to_rest_id(component, scope)
+    return ids[id(component)]
+
+
+def nodes_to_rest(jobs: dict, scope: str) -> dict:
+    ids: dict = {}
+    return {name: node._node_rest(name, scope, ids) for name, node in jobs.items()}
+
+
+# -- nodes made by calling a component -------------------------------------------------------
+# The nodes made while a pipeline function runs (azureml_v2.dsl.pipeline sets the list); None outside one.
+BUILDING: contextvars.ContextVar[list | None] = contextvars.ContextVar("azureml_v2_pipeline_nodes", default=None)
+
+
+class NodeOutput:
+    """An output of a node of a pipeline being built: passed as another node's input, or returned as one of the
+    pipeline's outputs. It becomes `${{parent.jobs.<node>.outputs.<name>}}` once the nodes are named."""
+
+    def __init__(self, node: "Node", name: str):
+        self.node, self.name = node, name
+
+    def __repr__(self) -> str:
+        return f"<output {self.name!r} of a {self.node.type} node>"
+
+
+class NodeOutputs(dict):
+    """A node's outputs while its pipeline is built: `node.outputs.model` is that output (a NodeOutput); the
+    mapping holds the outputs given settings."""
+
+    def __init__(self, node: "Node", declared):
+        super().__init__()
+        self._node, self._declared = node, tuple(declared or ())
+
+    def __getattr__(self, name: str) -> NodeOutput:
+        if name.startswith("_") or name not in self._declared:
+            raise AttributeError(f"the component has no output named {name!r} (outputs: "
+                                 f"{', '.join(self._declared) or 'none'})")
+        return NodeOutput(self._node, name)
+
+
+def node_for(component, inputs: dict):
+    """A node running `component` with `inputs`, recorded in the pipeline being built (see BUILDING)."""
+    declared = component.inputs or {}
+    unknown = [key for key in inputs if key not in declared]
+    if unknown:
+        raise ValidationError(f"{component.name or 'the component'}() got an unexpected input {unknown[0]!r} "
+                              f"(inputs: {', '.join(declared) or 'none'})" + suggest(unknown[0], declared))
+    node = NODES[component.type](component=component, inputs={k: v for k, v in inputs.items() if v is not None}
+                                 or None)
+    node.outputs = NodeOutputs(node, component.outputs)
+    building = BUILDING.get()
+    if building is not None:
+        building.append(node)
+    return node
 
 
 # -- nodes ---------------------------------------------------------------------------------
@@ -175,11 +217,12 @@ class Node:
         """The component whose declarations this node binds; None when it is a reference."""
         return None if isinstance(self.component, str) else self.component
 
-    def _node_rest(self, name: str, scope: str) -> dict:
+    def _node_rest(self, name: str, scope: str, ids: dict) -> dict:
+        """The node's REST form; `ids` keeps the anonymous ids of components already written."""
         return compact({"type": self.type, "name": name, "display_name": self.display_name,
                         "description": self.description, "tags": str_map(self.tags),
                         "properties": str_map(self.properties),
-                        "componentId": component_to_rest_id(self.component, scope),
+                        "componentId": _component_id(self.component, scope, ids),
                         "computeId": compute_to_rest_id(self.compute, scope),
                         "inputs": _node_inputs_rest(self.inputs, scope), "outputs": _node_outputs_rest(self.outputs),
                         **self._own_rest(scope)})
@@ -234,13 +277,13 @@ class Sweep(Node):
     def interface(self):
         return None if isinstance(self.trial, str) else self.trial
 
-    def _node_rest(self, name: str, scope: str) -> dict:
+    def _node_rest(self, name: str, scope: str, ids: dict) -> dict:
         from .._yaml.api import _schema  # import budget: as in _Component._spec
-        body = super()._node_rest(name, scope)
+        body = super()._node_rest(name, scope, ids)
         yaml_form = _schema("pipelines", "SweepNodeSchema").dump(self)
         policy = self.early_termination
         body.update(compact({
-            "trial": {"componentId": component_to_rest_id(self.trial, scope)} if self.trial is not None else None,
+            "trial": {"componentId": _component_id(self.trial, scope, ids)} if self.trial is not None else None,
             "search_space": yaml_form.get("search_space"), "sampling_algorithm": yaml_form.get("sampling_algorithm"),
             "objective": yaml_form.get("objective"), "limits": yaml_form.get("limits"),
             "early_termination": _snake(policy._to_rest()) if policy is not None else None}))
@@ -435,7 +478,7 @@ class PipelineJob(Job):
             **self._job_rest("Pipeline", scope),
             "settings": settings_to_rest(self.settings, scope),
             "componentId": component_to_rest_id(self.component, scope),
-            "jobs": {name: node._node_rest(name, scope) for name, node in self.nodes.items()} or None,
+            "jobs": nodes_to_rest(self.nodes, scope) or None,
         })}
 
     @property

@@ -19,8 +19,8 @@ from .._contract import is_local, parse_ref, to_arm
 from ..entities.assets import Code, Data, Environment
 from ..entities.job import ANONYMOUS_ENVIRONMENT, environment_to_rest_id
 from ..entities.model import Model
-from ..entities.pipeline import (ANONYMOUS_COMPONENT, ParallelComponent, PipelineComponent, Sweep, component_from_rest,
-                                 component_to_rest_id)
+from ..entities.component import component_from_rest
+from ..entities.pipeline import ANONYMOUS_COMPONENT, ParallelComponent, PipelineComponent, Sweep, component_to_rest_id
 from ..exceptions import ValidationError
 from ._base import ListViewType, Operations
 

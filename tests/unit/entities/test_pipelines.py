@@ -8,9 +8,9 @@ import pytest
 
 import azureml_v2
 from azureml_v2._contract import LOCAL_SCOPE as SCOPE
-from azureml_v2.entities.component import CommandComponent
+from azureml_v2.entities.component import CommandComponent, component_from_rest
 from azureml_v2.entities.pipeline import (Command, Parallel, ParallelComponent, Pipeline, PipelineComponent,
-                                          PipelineJob, Sweep, component_from_rest, component_to_rest_id)
+                                          PipelineJob, Sweep, component_to_rest_id)
 
 TRAIN = """\
 $schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json

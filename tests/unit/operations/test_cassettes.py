@@ -21,7 +21,9 @@ from azureml_v2 import Code, CommandComponent, CommandJob, Data, Environment, In
 from azureml_v2.entities.assets import BuildContext
 from azureml_v2.entities.compute import Compute
 from azureml_v2.entities.datastore import AccountKeyConfiguration, AzureBlobDatastore
+from azureml_v2.entities.job import JobResources
 from azureml_v2.entities.model import Model
+from azureml_v2.entities.pipeline import Command, PipelineJob, PipelineJobSettings
 
 
 # every group's cassettes: these five, and its long-running or plain delete (jobs: cancel, as they have no delete)
@@ -320,6 +322,57 @@ def test_job_cancel_is_a_202_polled_through_its_location(replay):
     assert run.sleeps == [mk.POLL_RETRY_AFTER]
 
 
+# -- pipeline jobs -------------------------------------------------------------------------------------------
+def _pipeline():
+    train = CommandComponent(
+        name="train_churn", version="1", display_name="Train churn model",
+        command="python train.py --data ${{inputs.training_data}} --lr ${{inputs.learning_rate}} "
+                "--model ${{outputs.model}}",
+        code="azureml:train-src:1", environment="azureml:sklearn-env:4",
+        inputs={"training_data": Input(type="uri_folder"), "learning_rate": Input(type="number", default=0.01)},
+        outputs={"model": Output(type="mlflow_model")})
+    report = CommandComponent(command="python report.py ${{inputs.model}} ${{outputs.report}}",
+                              environment="azureml:sklearn-env:4", inputs={"model": Input(type="uri_folder")},
+                              outputs={"report": Output(type="uri_folder")})
+    return PipelineJob(
+        name=mk.PIPELINE, display_name="churn pipeline", description="Train then report", experiment_name="churn",
+        inputs={"training_data": Input(type="uri_folder",
+                                       path="azureml://datastores/workspaceblobstore/paths/churn/2026-11/"),
+                "learning_rate": 0.05},
+        outputs={"report": Output(mode="upload")},
+        settings=PipelineJobSettings(default_compute="cpu-cluster", continue_on_step_failure=False),
+        jobs={"train": Command(component=train, resources=JobResources(instance_count=2),
+                               inputs={"training_data": "${{parent.inputs.training_data}}",
+                                       "learning_rate": "${{parent.inputs.learning_rate}}"}),
+              "report": Command(component=report, inputs={"model": "${{parent.jobs.train.outputs.model}}"},
+                                outputs={"report": "${{parent.outputs.report}}"})})
+
+
+def test_a_pipeline_sends_its_inline_components_as_anonymous_versions_before_the_job(replay):
+    run = replay("pipelines/create")
+    created = run.client.jobs.create_or_update(_pipeline())
+    versions = [spec["version"] for spec in mk.pipeline_component_specs()]
+    assert [(m, p) for m, p, _ in calls(run)] == [
+        ("PUT", f"/components/azureml_anonymous/versions/{versions[0]}"),
+        ("PUT", f"/components/azureml_anonymous/versions/{versions[1]}"), ("PUT", f"/jobs/{mk.PIPELINE}")]
+    assert isinstance(created, PipelineJob) and created.status == "NotStarted"
+    assert created.jobs["report"].component.endswith(f"/components/azureml_anonymous/versions/{versions[1]}")
+
+
+def test_pipeline_get_reads_its_nodes(replay):
+    run = replay("pipelines/get")
+    job = run.client.jobs.get(mk.PIPELINE)
+    assert (job.status, list(job.jobs)) == ("Running", ["train", "report"])
+    assert job.jobs["report"].inputs == {"model": "${{parent.jobs.train.outputs.model}}"}
+    assert job.settings.default_compute == mk.arm_id("computes", "cpu-cluster")
+
+
+def test_pipeline_cancel_is_polled_through_its_location(replay):
+    run = replay("pipelines/cancel")
+    run.client.jobs.begin_cancel(mk.PIPELINE).result()
+    assert [m for m, _, _ in calls(run)] == ["POST", "GET"]
+
+
 # -- not found and throttled, for the groups that are not versioned assets ------------------------------------
 SINGLES = {  # group -> (get one by name, an existing name, a missing one, the service's error code and message)
     "datastores": (lambda c, n: c.datastores.get(n), "churn_landing", "old_landing", "UserError",
@@ -430,7 +483,8 @@ def test_every_arm_request_names_api_version_2024_04_01_but_jobs_whose_outputs_b
 def test_every_operation_group_has_its_cassettes():
     assert {p.relative_to(RECORDINGS).as_posix() for p in RECORDINGS.rglob("*.yaml")} == {
         f"{group}/{scenario}.yaml" for group, last in GROUPS.items() for scenario in (*SCENARIOS, last)} | {
-        "environments/build_context.yaml", "jobs/named_outputs.yaml"}
+        "environments/build_context.yaml", "jobs/named_outputs.yaml", "pipelines/create.yaml", "pipelines/get.yaml",
+        "pipelines/cancel.yaml"}
 
 
 def test_no_cassette_holds_an_authorization_header_or_a_token():
