@@ -179,7 +179,9 @@ class Engine:
             if now - shown >= PROGRESS:
                 shown = now
                 rate = (tally.items - items_before) / (now - began) if now > began else 0.0
-                self.log(f"parallel: {self._counts(tally)}, {len(pending)} waiting; {rate:.1f} items/s")
+                ready = sum(w.ready for w in self._workers)
+                self.log(f"parallel: {self._counts(tally)}, {len(pending)} waiting; {rate:.1f} items/s; "
+                         f"{ready}/{len(self._workers)} worker(s) past init()")
 
     def _read(self, worker: _Worker, pending: deque, attempts: dict, tally: Tally) -> None:
         try:
