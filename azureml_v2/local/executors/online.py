@@ -1,0 +1,711 @@
+"""The host of one online endpoint: its router on loopback and the scoring servers of its deployments.
+
+    python -m azureml_v2.local.executors.online --home H --workspace WS --endpoint NAME
+
+One detached process per endpoint (started by :class:`azureml_v2.local.core.serving.Serving`, which it outlives).
+It holds ``host.lock`` while it lives, reads ``spec.json`` whenever it changes and writes ``state.json``
+(see :mod:`azureml_v2.local.core.serving`).
+
+- Each deployment runs ``instance_count`` processes of azureml-inference-server-http (Azure ML's scoring server:
+  gunicorn and Flask around the user's ``init()``/``run()``), bound to 127.0.0.1, in the deployment's environment
+  (built and cached as a job's, with the server added when the environment lacks it), with the model's files under
+  ``AZUREML_MODEL_DIR`` as Azure ML lays them out (``azureml-models/<name>/<version>/<file or folder>``). An MLflow
+  model without a scoring script is served by :mod:`azureml_v2.local.executors.mlflow_scoring` in an environment made
+  from the model's own conda file.
+- A deployment is Succeeded when every instance answers its readiness probe (``GET /``). A change starts new
+  instances, switches to them once they are ready, then drains the old ones (they finish what they took): no request
+  fails during an update. An instance that dies is started again on a new port, and the restart is written to the
+  deployment's log.
+- The router (asyncio, HTTP/1.1 with keep-alive) answers ``POST /score`` and ``GET /swagger.json``: it checks the
+  bearer key or aml token (401), picks a deployment by the ``azureml-model-deployment`` header or by traffic weight
+  (404 when no deployment takes traffic), copies a share of requests to the mirror deployment (its answers are
+  dropped), waits for a free instance at most ``max_queue_wait`` (429 after), and gives the instance
+  ``request_timeout`` (408 after). An instance that refuses or drops the connection gives 502; a deployment without
+  a live instance gives 503 at once.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections import deque
+from pathlib import Path
+
+from ..._contract import ASSET_ID, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, SHORT_REF
+from ..core import serving
+from ..core.refs import RefError, References
+from ..core.workspace import Store
+from . import envs
+
+SERVER_PACKAGE = "azureml-inference-server-http"
+SERVER_MODULE = "azureml_inference_server_http"
+# azmlinfsrv binds every interface; the local workspace serves on loopback only, behind the router's auth
+_LAUNCHER = ("import sys, azureml_inference_server_http.constants as c; c.DEFAULT_HOST = '127.0.0.1'; "
+             "from azureml_inference_server_http.amlserver import run; sys.exit(run())")
+TICK = 0.1  # seconds between two looks at the spec and the instances
+PROBE_EVERY = 0.05  # seconds between two readiness probes of a starting instance
+MAX_HEAD = 64 * 1024
+MAX_BODY = 100 * 1024 * 1024
+_HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"content-length", b"host", b"te",
+                  b"trailer", b"upgrade", b"proxy-connection", b"proxy-authorization"})
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+            408: "Request Timeout", 413: "Payload Too Large", 429: "Too Many Requests", 500: "Internal Server Error",
+            502: "Bad Gateway", 503: "Service Unavailable"}
+
+
+class DeploymentError(Exception):
+    """A deployment cannot be made ready; the message is its error."""
+
+
+class Instance:
+    """One scoring server process."""
+
+    def __init__(self, index: int, proc: subprocess.Popen, port: int, run_dir: str):
+        self.index, self.proc, self.port, self.run_dir = index, proc, port, run_dir
+        self.inflight = 0
+        self.ready = False
+        self.stopping = False
+
+    def stop(self) -> None:
+        self.stopping = True
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+class Version:
+    """One generation of a deployment: its launch recipe, request settings and instances."""
+
+    def __init__(self, name: str, generation: int, launch: dict, count: int, settings: tuple[float, int, float]):
+        self.name, self.generation, self.launch, self.count = name, generation, launch, count
+        self.timeout, self.concurrent, self.queue_wait = settings
+        self.instances: list[Instance] = []
+        self.waiters: deque[asyncio.Future] = deque()
+
+    def free(self) -> Instance | None:
+        best = None
+        for inst in self.instances:
+            if inst.ready and inst.inflight < self.concurrent and (best is None or inst.inflight < best.inflight):
+                best = inst
+        return best
+
+    def live(self) -> bool:
+        return any(inst.ready for inst in self.instances)
+
+    def busy(self) -> bool:
+        return bool(self.waiters) or any(inst.inflight for inst in self.instances)
+
+    async def acquire(self) -> Instance | None:
+        """A ready instance with a free slot, waiting at most `queue_wait` -> None when none is live; raises
+        TimeoutError when the wait is over."""
+        inst = self.free()
+        if inst is None and not self.live():
+            return None
+        if inst is None:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.queue_wait
+            while inst is None:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise TimeoutError
+                waiter = loop.create_future()
+                self.waiters.append(waiter)
+                try:
+                    await asyncio.wait_for(waiter, remaining)
+                finally:
+                    if waiter in self.waiters:
+                        self.waiters.remove(waiter)
+                inst = self.free()
+                if inst is None and not self.live():
+                    return None
+        inst.inflight += 1
+        return inst
+
+    def release(self, inst: Instance) -> None:
+        inst.inflight -= 1
+        self.wake()
+
+    def wake(self) -> None:
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+
+class Deployment:
+    def __init__(self, name: str):
+        self.name = name
+        self.active: Version | None = None  # the version that takes requests
+        self.pending: Version | None = None  # the version being started
+        self.task: asyncio.Task | None = None
+        self.generation = 0  # the generation asked for
+        self.state, self.error = "Creating", None
+        self.served = False
+
+
+class Host:
+    def __init__(self, home: str, ws: str, endpoint: str):
+        self.home, self.ws, self.endpoint = Path(home), ws, endpoint
+        self.folder = serving.endpoint_folder(self.home, ws, endpoint)
+        self.store = Store(self.home)
+        self.refs = References(self.store, ws)
+        self.spec: dict | None = None
+        self.spec_mtime = None
+        self.deployments: dict[str, Deployment] = {}
+        self.draining: list[Version] = []
+        self.splitter = serving.Splitter({})
+        self.mirrors: list[tuple[str, serving.Mirror]] = []
+        self.port = None
+        self._state_text = None
+
+    # -- the process
+
+    def run(self) -> int:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        lock = open(self.folder / "host.lock", "a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 0  # another host serves this endpoint
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            asyncio.run(self.main())
+        finally:
+            self.stop_all()
+            if not (self.folder / "spec.json").exists():  # deleted: free everything
+                shutil.rmtree(self.folder, ignore_errors=True)
+            lock.close()
+        return 0
+
+    async def main(self) -> None:
+        self.spec = serving.read_json(self.folder / "spec.json")
+        if self.spec is None:
+            return
+        server = await self._listen((serving.read_json(self.folder / "state.json") or {}).get("port") or 0)
+        self.port = server.sockets[0].getsockname()[1]
+        self.log(f"router listening on http://127.0.0.1:{self.port}/score")
+        self.apply(self.spec)
+        async with server:
+            while True:
+                await asyncio.sleep(TICK)
+                try:
+                    mtime = os.stat(self.folder / "spec.json").st_mtime_ns
+                except FileNotFoundError:
+                    self.log("endpoint deleted: stopping")
+                    return
+                if mtime != self.spec_mtime:
+                    spec = serving.read_json(self.folder / "spec.json")
+                    if spec is not None:
+                        self.spec_mtime = mtime
+                        self.apply(spec)
+                self.supervise()
+                self.write_state()
+
+    async def _listen(self, port: int):
+        """The router's server: on the port the endpoint had (its scoring URI stays), else on a new one."""
+        try:
+            return await asyncio.start_server(self.handle, "127.0.0.1", port, limit=MAX_HEAD)
+        except OSError:  # taken meanwhile (a reboot): state.json tells the new one
+            return await asyncio.start_server(self.handle, "127.0.0.1", 0, limit=MAX_HEAD)
+
+    def log(self, message: str) -> None:
+        sys.stderr.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}\n")
+        sys.stderr.flush()
+
+    def deployment_log(self, name: str, kind: str, message: str) -> None:
+        folder = self.folder / "deployments" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / f"{kind}.log", "a", encoding="utf-8") as f:
+            f.write(f"[azureml_v2] {time.strftime('%Y-%m-%dT%H:%M:%S')} {message}\n")
+
+    # -- applying the spec
+
+    def apply(self, spec: dict) -> None:
+        self.spec = spec
+        endpoint = spec.get("endpoint") or {}
+        self.splitter = serving.Splitter(endpoint.get("traffic") or {})
+        self.mirrors = [(name, serving.Mirror(p)) for name, p in sorted((endpoint.get("mirrorTraffic") or {}).items())
+                        if int(p)]
+        asked = spec.get("deployments") or {}
+        for name in list(self.deployments):
+            if name not in asked:
+                self.remove(name)
+        for name, item in asked.items():
+            dep = self.deployments.setdefault(name, Deployment(name))
+            if item["generation"] != dep.generation:
+                dep.generation = item["generation"]
+                if dep.task is not None:
+                    dep.task.cancel()
+                dep.state, dep.error = ("Updating" if dep.served else "Creating"), None
+                dep.task = asyncio.get_running_loop().create_task(self.roll_out(dep, item))
+        self.generation = spec["generation"]
+
+    def remove(self, name: str) -> None:
+        dep = self.deployments.pop(name)
+        if dep.task is not None:
+            dep.task.cancel()
+        for version in (dep.active, dep.pending):
+            if version is not None:
+                self.draining.append(version)
+        self.deployment_log(name, "inference-server", "deployment deleted: its instances stop once drained")
+
+    async def roll_out(self, dep: Deployment, item: dict) -> None:
+        version = None
+        try:
+            launch = await asyncio.to_thread(self.prepare, dep.name, item)
+            props, count = item["served"]["properties"], item["served"]["instanceCount"]
+            version = Version(dep.name, item["generation"], launch, count, serving.request_settings(props))
+            dep.pending = version
+            await asyncio.gather(*(self.start_instance(version, i) for i in range(count)))
+            old, dep.active, dep.pending = dep.active, version, None
+            if old is not None:
+                self.draining.append(old)
+            dep.state, dep.error, dep.served = "Succeeded", None, True
+            self.deployment_log(dep.name, "inference-server", f"generation {version.generation}: {count} instance(s) "
+                                                              "ready, taking requests")
+        except asyncio.CancelledError:
+            if version is not None and dep.pending is version:
+                dep.pending = None
+                self.draining.append(version)
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever stops a deployment fails it, with the reason
+            if not isinstance(exc, (DeploymentError, RefError, envs.EnvironmentBuildError, OSError)):
+                self.log("deployment %s failed:\n%s" % (dep.name, traceback.format_exc()))
+            if version is not None:
+                dep.pending = None
+                self.draining.append(version)
+            dep.state, dep.error = "Failed", str(exc) or type(exc).__name__
+            self.deployment_log(dep.name, "inference-server", f"deployment failed: {dep.error}")
+        finally:
+            self.write_state()
+
+    def prepare(self, name: str, item: dict) -> dict:
+        """Model, code and environment of a deployment generation -> how to start one instance (in a thread)."""
+        props = item["served"]["properties"]
+        gen = self.folder / "deployments" / name / f"generation-{item['generation']}"
+        shutil.rmtree(gen, ignore_errors=True)
+        gen.mkdir(parents=True)
+        with open(self.folder / "deployments" / name / "storage-initializer.log", "a", encoding="utf-8") as log:
+            log.write(f"[azureml_v2] generation {item['generation']}: preparing model, code and environment\n")
+            log.flush()
+            model_dir, model_path, model_type = self._model(props.get("model"), gen)
+            code = props.get("codeConfiguration") or {}
+            if code.get("codeId") or code.get("scoringScript"):
+                if not code.get("codeId") or not code.get("scoringScript"):
+                    raise DeploymentError("code_configuration needs both code and scoring_script")
+                source = self.refs.path(self.refs.asset(code["codeId"], "codes")["codeUri"], "code", _no_download)
+                app_root = gen / "code"
+                shutil.copytree(source, app_root, symlinks=True)
+                script = app_root / code["scoringScript"]
+                if not script.is_file():
+                    raise DeploymentError(f"scoring script {code['scoringScript']!r} is not in the code "
+                                          f"{source}")
+                environment = self._environment(props.get("environmentId"))
+            elif model_type == "mlflowmodel" and model_path is not None:
+                app_root = gen / "code"
+                app_root.mkdir()
+                script = Path(shutil.copy2(Path(__file__).with_name("mlflow_scoring.py"), app_root / "score.py"))
+                environment = self._mlflow_environment(model_path) if not props.get("environmentId") \
+                    else self._environment(props.get("environmentId"))
+            else:
+                raise DeploymentError("a deployment needs code_configuration (code and scoring_script) unless its "
+                                      "model is an MLflow model (type mlflow_model)")
+            prepared = envs.prepare(environment, self.home, log=log, also=_server_requirement(environment))
+            if prepared.notice:
+                log.write(f"[azureml_v2] {prepared.notice}\n")
+            log.write(f"[azureml_v2] environment: {prepared.python} ({'cached' if prepared.cached else 'built'})\n")
+        env = {**os.environ, "PATH": prepared.bin_dir + os.pathsep + os.environ.get("PATH", ""),
+               "AML_APP_ROOT": str(app_root), "PYTHONUNBUFFERED": "1", "AZUREML_ARM_WORKSPACE_NAME": self.ws, "AZUREML_ARM_SUBSCRIPTION": LOCAL_SUBSCRIPTION,
+               "AZUREML_ARM_RESOURCEGROUP": LOCAL_RESOURCE_GROUP,
+               **{str(k): str(v) for k, v in (props.get("environmentVariables") or {}).items()}}
+        for key in ("PYTHONHOME", "VIRTUAL_ENV", "PYTHONPATH"):
+            env.pop(key, None)
+        return {"python": prepared.python, "script": str(script), "env": env, "cwd": str(app_root),
+                "model_dir": str(model_dir), "probe": props.get("readinessProbe") or {}}
+
+    def _model(self, reference: str | None, gen: Path) -> tuple[Path, Path | None, str]:
+        """Lay the model out as Azure ML does -> (AZUREML_MODEL_DIR, the model's file or folder, its type)."""
+        if not reference:
+            model_dir = gen / "azureml-models"
+            model_dir.mkdir()
+            return model_dir, None, ""
+        model = self.refs.asset(reference, "models")
+        m = ASSET_ID.match(reference) or SHORT_REF.match(reference)
+        name = m.group("name")
+        version = m.groupdict().get("version") or "latest"
+        path = self.refs.path(model["modelUri"], "model", _no_download)
+        model_dir = gen / "azureml-models" / name / version
+        model_dir.mkdir(parents=True)
+        (model_dir / path.name).symlink_to(path, target_is_directory=path.is_dir())
+        return model_dir, model_dir / path.name, str(model.get("modelType") or "").replace("_", "").lower()
+
+    def _environment(self, reference: str | None) -> dict | None:
+        if not reference:
+            return None
+        curated = envs.curated(reference)
+        return curated if curated is not None else self.refs.asset(reference, "environments")
+
+    @staticmethod
+    def _mlflow_environment(model_path: Path) -> dict:
+        """An MLflow model's own environment: its conda file (or requirements.txt), as Azure ML's no-code
+        deployments build it."""
+        root = model_path if model_path.is_dir() else model_path.parent
+        for mlmodel in [root / "MLmodel", *root.rglob("MLmodel")]:
+            if mlmodel.is_file():
+                root = mlmodel.parent
+                break
+        for name in ("conda.yaml", "requirements.txt"):
+            if (root / name).is_file():
+                text = (root / name).read_text(encoding="utf-8")
+                if name == "requirements.txt":
+                    text = "\n".join(line for line in text.splitlines() if not line.startswith("-r"))
+                return {"condaFile": text}
+        raise DeploymentError(f"the MLflow model in {root} has neither conda.yaml nor requirements.txt: add a "
+                              "scoring script and an environment")
+
+    # -- instances
+
+    async def start_instance(self, version: Version, index: int) -> Instance:
+        """Start one scoring server and wait until it answers its readiness probe."""
+        launch = version.launch
+        port = _free_port()
+        log_path = self.folder / "deployments" / version.name / "inference-server.log"
+        # gunicorn's control socket goes to $XDG_RUNTIME_DIR: one short private folder per instance
+        run_dir = tempfile.mkdtemp(prefix="azml-")
+        with open(log_path, "ab") as out:
+            offset = out.tell()
+            proc = subprocess.Popen([launch["python"], "-c", _LAUNCHER, "--entry_script", launch["script"],
+                                     "--port", str(port), "--model_dir", launch["model_dir"]],
+                                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                    cwd=launch["cwd"], env={**launch["env"], "XDG_RUNTIME_DIR": run_dir},
+                                    start_new_session=True)
+        inst = Instance(index, proc, port, run_dir)
+        if index < len(version.instances):
+            version.instances[index] = inst
+        else:
+            version.instances.append(inst)
+        probe = launch["probe"]  # Azure ML's defaults: a probe every 10 s, 30 failures allowed
+        limit = max(60.0, serving.milliseconds(probe.get("period"), 10000) / 1000 * (probe.get("failureThreshold") or 30))
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise DeploymentError(f"instance {index} exited with code {proc.returncode} before it was ready "
+                                      f"(see get_logs):\n{_failure(log_path, offset)}")
+            if await _probe(port):
+                inst.ready = True
+                version.wake()
+                return inst
+            await asyncio.sleep(PROBE_EVERY)
+        inst.stop()
+        raise DeploymentError(f"instance {index} did not answer its readiness probe within {limit:.0f} s")
+
+    def supervise(self) -> None:
+        """Restart instances that died; stop drained versions."""
+        for dep in self.deployments.values():
+            version = dep.active
+            if version is None:
+                continue
+            for inst in list(version.instances):
+                if inst.stopping or inst.proc.poll() is None:
+                    continue
+                inst.ready, inst.stopping = False, True
+                try:
+                    os.killpg(inst.proc.pid, signal.SIGKILL)  # what the server left (its gunicorn worker)
+                except OSError:
+                    pass
+                self.deployment_log(dep.name, "inference-server",
+                                    f"instance {inst.index} (pid {inst.proc.pid}) exited with code "
+                                    f"{inst.proc.returncode}: restarting it")
+                asyncio.get_running_loop().create_task(self._restart(dep, version, inst.index))
+        for version in list(self.draining):
+            if not version.busy():
+                for inst in version.instances:
+                    inst.stop()
+                self.draining.remove(version)
+
+    async def _restart(self, dep: Deployment, version: Version, index: int) -> None:
+        try:
+            await self.start_instance(version, index)
+            self.deployment_log(dep.name, "inference-server", f"instance {index} restarted")
+        except (DeploymentError, OSError) as exc:
+            self.deployment_log(dep.name, "inference-server", f"instance {index} could not restart: {exc}")
+
+    def stop_all(self) -> None:
+        for dep in self.deployments.values():
+            for version in (dep.active, dep.pending):
+                if version is not None:
+                    self.draining.append(version)
+        for version in self.draining:
+            for inst in version.instances:
+                inst.stop()
+        self.draining = []
+
+    def write_state(self) -> None:
+        state = {"pid": os.getpid(), "port": self.port, "generation": getattr(self, "generation", -1),
+                 "deployments": {name: {"generation": dep.generation if dep.state in ("Succeeded", "Failed") else
+                                        (dep.active.generation if dep.active else 0),
+                                        "state": dep.state, "served": dep.served, "error": dep.error,
+                                        "instances": len(dep.active.instances) if dep.active else 0}
+                                 for name, dep in self.deployments.items()}}
+        for version in self.draining:  # a deleted deployment shows as Deleting until its instances stop
+            if version.name not in self.deployments:
+                state["deployments"].setdefault(version.name, {"generation": version.generation,
+                                                               "state": "Deleting", "served": True})
+        text = json.dumps(state, sort_keys=True)
+        if text != self._state_text:
+            serving.write_json(self.folder / "state.json", state)
+            self._state_text = text
+
+    # -- the router
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                request = await _read_request(reader)
+                if request is None:
+                    break
+                status, headers, body = await self.respond(*request)
+                keep = request[2].get(b"connection", b"").lower() != b"close"
+                head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}\r\n".encode()]
+                head += [name + b": " + value + b"\r\n" for name, value in headers]
+                head.append(b"Content-Length: %d\r\n" % len(body))
+                head.append(b"Connection: keep-alive\r\n\r\n" if keep else b"Connection: close\r\n\r\n")
+                writer.write(b"".join(head) + body)
+                await writer.drain()
+                if not keep:
+                    break
+        except _BadRequest as exc:
+            body = json.dumps({"message": str(exc)}).encode()
+            writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                         b"Connection: close\r\n\r\n%s" % (len(body), body))
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            try:
+                writer.close()
+            except RuntimeError:
+                pass
+
+    async def respond(self, method: bytes, target: bytes, headers: dict, body: bytes):
+        path = target.split(b"?", 1)[0]
+        if path not in (b"/score", b"/swagger.json"):
+            return _error(404, f"no route {path.decode('latin-1')!r}: the endpoint answers /score and /swagger.json")
+        spec = self.spec
+        if not serving.authorized(spec, self.endpoint, headers.get(b"authorization", b"").decode("latin-1")):
+            return _error(401, "Unauthorized: the request has no valid key or token (Authorization: Bearer ...)")
+        named = headers.get(b"azureml-model-deployment")
+        if named:
+            name = named.decode("latin-1")
+            if name not in self.deployments:
+                return _error(404, f"deployment {name!r} not found in endpoint {self.endpoint!r}")
+        else:
+            name = self.splitter.pick()
+            if name is None:
+                return _error(404, f"endpoint {self.endpoint!r} has no deployment that takes traffic")
+            for shadow, mirror in self.mirrors:
+                if mirror.take() and shadow in self.deployments:
+                    asyncio.get_running_loop().create_task(self._mirror(shadow, method, target, headers, body))
+        dep = self.deployments.get(name)
+        version = dep.active if dep is not None else None
+        if version is None:
+            return _error(503, f"deployment {name!r} is {dep.state if dep else 'not ready'}: it serves no requests yet")
+        try:
+            inst = await version.acquire()
+        except TimeoutError:
+            return _error(429, f"too many pending requests for deployment {name!r}: none of its "
+                               f"{len(version.instances)} instance(s) was free within max_queue_wait "
+                               f"({version.queue_wait * 1000:.0f} ms)", name)
+        if inst is None:
+            return _error(503, f"deployment {name!r} has no live instance (restarting)", name)
+        try:
+            status, out_headers, out = await asyncio.wait_for(
+                _forward(inst.port, method, target, headers, body), version.timeout)
+        except TimeoutError:
+            return _error(408, f"request timed out after request_timeout ({version.timeout * 1000:.0f} ms)", name)
+        except (ConnectionError, OSError, asyncio.IncompleteReadError, ValueError):
+            inst.ready = inst.proc.poll() is None and inst.ready
+            return _error(502, f"the scoring server of deployment {name!r} dropped the request", name)
+        finally:
+            version.release(inst)
+        out_headers.append((b"azureml-model-deployment", name.encode()))
+        return status, out_headers, out
+
+    async def _mirror(self, name: str, method, target, headers, body) -> None:
+        dep = self.deployments.get(name)
+        version = dep.active if dep else None
+        if version is None:
+            return
+        try:
+            inst = await version.acquire()
+        except TimeoutError:
+            return
+        if inst is None:
+            return
+        try:
+            await asyncio.wait_for(_forward(inst.port, method, target, headers, body), version.timeout)
+        except (TimeoutError, ConnectionError, OSError, asyncio.IncompleteReadError, ValueError):
+            pass
+        finally:
+            version.release(inst)
+
+
+def _server_requirement(environment: dict | None) -> tuple[str, ...]:
+    """The scoring server, added to an environment that lacks it (Azure ML's inference images have it)."""
+    if environment is None or not environment.get("condaFile"):
+        import importlib.util  # import budget: only a host environment needs the check
+        return () if importlib.util.find_spec(SERVER_MODULE) else (SERVER_PACKAGE,)
+    requirements, _ = envs.pip_requirements(environment)
+    names = {envs.requirement_name(line) for line in requirements}
+    return () if names & {SERVER_PACKAGE, "azureml-defaults"} else (SERVER_PACKAGE,)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _no_download(url: str):
+    raise RefError(f"{url}: a deployment's model and code must be on this machine (register them from local files)")
+
+
+def _failure(path: Path, offset: int, lines: int = 25) -> str:
+    """What an instance wrote to its log from `offset`: from its first traceback on (the user's init() failing),
+    else its last lines."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    starts = [i for i, line in enumerate(text) if "Traceback (most recent call last)" in line]
+    return "\n".join(text[starts[0]:starts[0] + lines] if starts else text[-lines:])
+
+
+def _error(status: int, message: str, deployment: str | None = None):
+    headers = [(b"Content-Type", b"application/json")]
+    if deployment:
+        headers.append((b"azureml-model-deployment", deployment.encode()))
+    return status, headers, json.dumps({"message": message}).encode()
+
+
+class _BadRequest(Exception):
+    pass
+
+
+async def _read_request(reader: asyncio.StreamReader):
+    """The next request on a connection -> (method, target, headers with lower-case names, body); None at its end."""
+    line = await reader.readline()
+    if not line:
+        return None
+    parts = line.split()
+    if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
+        raise _BadRequest("malformed request line")
+    headers = await _read_headers(reader)
+    if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
+        body = bytearray()
+        while True:
+            size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                await _read_headers(reader)
+                break
+            if len(body) + size > MAX_BODY:
+                raise _BadRequest("request body too large")
+            body += await reader.readexactly(size)
+            await reader.readexactly(2)
+        return parts[0], parts[1], headers, bytes(body)
+    try:
+        length = int(headers.get(b"content-length", b"0"))
+    except ValueError:
+        raise _BadRequest("malformed Content-Length") from None
+    if length < 0 or length > MAX_BODY:
+        raise _BadRequest("request body too large")
+    return parts[0], parts[1], headers, (await reader.readexactly(length) if length else b"")
+
+
+async def _read_headers(reader: asyncio.StreamReader) -> dict:
+    headers: dict[bytes, bytes] = {}
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b"\n", b""):
+            return headers
+        name, sep, value = line.partition(b":")
+        if not sep:
+            raise _BadRequest("malformed header line")
+        headers[name.strip().lower()] = value.strip()
+
+
+async def _forward(port: int, method: bytes, target: bytes, headers: dict, body: bytes):
+    """Send a request to a scoring server (one connection: gunicorn's sync workers close it) -> (status,
+    headers, body)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        head = [method + b" " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"]
+        head += [name + b": " + value + b"\r\n" for name, value in headers.items() if name not in _HOP]
+        head.append(b"Content-Length: %d\r\n\r\n" % len(body))
+        writer.write(b"".join(head) + body)
+        status_line = await reader.readline()
+        parts = status_line.split(None, 2)
+        if len(parts) < 2:
+            raise ConnectionResetError("no answer")
+        status = int(parts[1])
+        out_headers, length = [], None
+        while True:
+            line = await reader.readline()
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            key = name.strip().lower()
+            if key == b"content-length":
+                length = int(value)
+            elif key not in _HOP and key not in (b"server", b"date"):
+                out_headers.append((name.strip(), value.strip()))
+        data = await (reader.readexactly(length) if length is not None else reader.read())
+        return status, out_headers, data
+    finally:
+        writer.close()
+
+
+async def _probe(port: int) -> bool:
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    try:
+        writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        line = await asyncio.wait_for(reader.readline(), 2)
+        return line.split()[1:2] == [b"200"]
+    except (OSError, TimeoutError, asyncio.IncompleteReadError):
+        return False
+    finally:
+        writer.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=f"python -m {__name__}", description=__doc__.split("\n")[0])
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--workspace", required=True)
+    parser.add_argument("--endpoint", required=True)
+    args = parser.parse_args(argv)
+    return Host(args.home, args.workspace, args.endpoint).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
