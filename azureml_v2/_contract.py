@@ -255,6 +255,31 @@ class UnresolvedPlaceholder(ValueError):
         self.placeholder = placeholder
 
 
+# A pipeline node's input or output bound to its pipeline: the whole value is one `${{parent...}}`.
+BINDING_FORMS = ("parent.inputs.<name>", "parent.outputs.<name>", "parent.jobs.<node>.outputs.<name>")
+
+
+def binding(value: object) -> tuple[str, ...] | None:
+    """The names after `parent` of a value that is one `${{parent...}}` placeholder and nothing else:
+    `("inputs", "x")`, `("outputs", "y")` or `("jobs", "train", "outputs", "model")`, as written (its shape is
+    not checked: see binding_problem); None for any other value."""
+    if not isinstance(value, str):
+        return None
+    m = PLACEHOLDER.fullmatch(value.strip())
+    if m is None:
+        return None
+    p = _placeholder(m)
+    return p.path if p.root == "parent" else None
+
+
+def binding_problem(path: tuple[str, ...]) -> str | None:
+    """What is wrong with the shape of a binding's path (see binding), None when it has one of BINDING_FORMS."""
+    if (len(path) == 2 and path[0] in ("inputs", "outputs") and path[1]) or (
+            len(path) == 4 and path[0] == "jobs" and path[2] == "outputs" and path[1] and path[3]):
+        return None
+    return "expected " + " or ".join("${{" + form + "}}" for form in BINDING_FORMS)
+
+
 def _placeholder(m: re.Match) -> Placeholder:
     return Placeholder(m.group(0), m.group("expression"))
 

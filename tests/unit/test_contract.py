@@ -196,3 +196,20 @@ def test_the_contract_imports_only_the_standard_library():
     names |= {node.module.split(".")[0] for node in ast.walk(tree)
               if isinstance(node, ast.ImportFrom) and node.module and not node.level}
     assert {n for n in names if n not in sys.stdlib_module_names} <= {"isodate"}
+
+
+# -- pipeline bindings -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, path", [
+    ("${{parent.inputs.x}}", ("inputs", "x")),
+    (" ${{ parent.outputs.y }} ", ("outputs", "y")),
+    ("${{parent.jobs.train.outputs.model}}", ("jobs", "train", "outputs", "model")),
+    ("${{inputs.x}}", None), ("--x ${{parent.inputs.x}}", None), (3, None), ("plain", None)])
+def test_a_binding_is_one_parent_placeholder_and_nothing_else(text, path):
+    assert C.binding(text) == path
+
+
+@pytest.mark.parametrize("path, ok", [
+    (("inputs", "x"), True), (("jobs", "a", "outputs", "b"), True), (("jobs", "a", "inputs", "b"), False),
+    (("inputs",), False), (("outputs", "y", "z"), False), (("settings", "x"), False)])
+def test_binding_shapes(path, ok):
+    assert (C.binding_problem(path) is None) == ok

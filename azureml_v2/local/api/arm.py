@@ -3,8 +3,9 @@
 Paths are ARM paths in one subscription and resource group, ``/subscriptions/00000000-0000-0000-0000-000000000000/
 resourceGroups/local/providers/Microsoft.MachineLearningServices/workspaces/{workspace}/...``; a workspace is
 created on first use. Resources: codes, data, environments, models and components (containers and versions),
-datastores, jobs, computes (the built-in ``local``), and the status of long-running job cancel and delete
-(``operationResults/{id}`` behind ``Location``, ``operationsStatus/{id}`` behind ``Azure-AsyncOperation``).
+datastores, jobs, computes (the built-in ``local``), online and batch endpoints with their deployments (keys, tokens,
+logs), and the status of long-running operations: job cancel and delete, endpoint and deployment create, update and
+delete (``operationResults/{id}`` behind ``Location``, ``operationsStatus/{id}`` behind ``Azure-AsyncOperation``).
 Lists page with ``$skipToken`` (``$skip`` too, the spec's name) in ``nextLink``; errors are ARM error bodies.
 
 A job's REST body shows how it ran in ``properties`` (the spec has no fields for it): ``StartTimeUtc``,
@@ -30,9 +31,10 @@ from ..._contract import (API_VERSION, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION,
                           PROVIDER)
 from ..core.assets import ASSETS, put_asset_version, put_container
 from ..core.checks import JOB_REQUIRED, Invalid, datastore_props
+from ..core.endpoints import Endpoints
 from ..core.jobs import Jobs
-from ..core.workspace import (BUILTIN_DATASTORES, LOCAL_COMPUTE, MAX_FILTER_TERMS, SCOPE, BadRequest, Conflict,
-                              NotFound, Page, Store, kv_filter, workspace_id)
+from ..core.workspace import (BUILTIN_DATASTORES, ENDPOINT_COLLECTIONS, LOCAL_COMPUTE, MAX_FILTER_TERMS, SCOPE,
+                              BadRequest, Conflict, NotFound, Page, Store, kv_filter, workspace_id)
 from .http import MAX_BODY, HttpError, Query, Request, arm_error, invalid, method_not_allowed
 
 
@@ -41,6 +43,7 @@ _VERSION = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_.]{0,254}")
 _WORKSPACE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}")
 _OPERATION = re.compile(r"[0-9a-f]{32}")
 _ASSET_KEYS = {kind.lower(): kind for kind in ASSETS}
+_ENDPOINT_KEYS = {collection.lower(): kind for kind, collection in ENDPOINT_COLLECTIONS.items()}
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,15 @@ _ROUTES = [
     (("jobs", "{name}", "cancel"), {"POST": "cancel_job"}),
     (("computes",), {"GET": "list_computes"}),
     (("computes", "{name}"), {"GET": "get_compute"}),
+    (("{endpoints}",), {"GET": "list_endpoints"}),
+    (("{endpoints}", "{name}"), {"GET": "get_endpoint", "PUT": "put_endpoint", "DELETE": "delete_endpoint"}),
+    (("{endpoints}", "{name}", "listKeys"), {"POST": "list_keys"}),
+    (("{endpoints}", "{name}", "regenerateKeys"), {"POST": "regenerate_keys"}),
+    (("{endpoints}", "{name}", "token"), {"POST": "endpoint_token"}),
+    (("{endpoints}", "{name}", "deployments"), {"GET": "list_deployments"}),
+    (("{endpoints}", "{name}", "deployments", "{deployment}"),
+     {"GET": "get_deployment", "PUT": "put_deployment", "DELETE": "delete_deployment"}),
+    (("{endpoints}", "{name}", "deployments", "{deployment}", "getLogs"), {"POST": "deployment_logs"}),
     (("operationResults", "{operation}"), {"GET": "operation_result"}),
     (("operationsStatus", "{operation}"), {"GET": "operation_status"}),
 ]
@@ -75,6 +87,10 @@ def _route(segments: list[str]):
                 if segment.lower() not in _ASSET_KEYS:
                     break
                 params["kind"] = _ASSET_KEYS[segment.lower()]
+            elif part == "{endpoints}":
+                if segment.lower() not in _ENDPOINT_KEYS:
+                    break
+                params["kind"] = _ENDPOINT_KEYS[segment.lower()]
             elif part.startswith("{"):
                 params[part[1:-1]] = segment
             elif part.lower() != segment.lower():
@@ -85,7 +101,7 @@ def _route(segments: list[str]):
 
 
 def _check_params(params: dict) -> None:
-    for key, pattern in (("name", _NAME), ("version", _VERSION)):
+    for key, pattern in (("name", _NAME), ("version", _VERSION), ("deployment", _NAME)):
         value = params.get(key)
         if value is not None and not pattern.fullmatch(value):
             raise HttpError(400, "InvalidResourceName", f"invalid {key} {value!r}: it must match ^{pattern.pattern}$")
@@ -110,9 +126,10 @@ Response = tuple[int, "dict | None", dict]
 class ArmApi:
     """The ARM API of the local workspace over a home's store, as a WSGI app (see the module docstring)."""
 
-    def __init__(self, store: Store, jobs: Jobs, *, page_size: int = 100, max_body: int = MAX_BODY,
-                 retry_after: int = 1):
+    def __init__(self, store: Store, jobs: Jobs, endpoints: Endpoints | None = None, *, page_size: int = 100,
+                 max_body: int = MAX_BODY, retry_after: int = 1):
         self.store, self.jobs = store, jobs
+        self.endpoints = endpoints or Endpoints(store, jobs.user)
         self.page_size, self.max_body, self.retry_after = page_size, max_body, retry_after
 
     @property
@@ -416,6 +433,91 @@ class ArmApi:
     def cancel_job(self, req, ws, name):
         return 202, None, self._operation_headers(req, ws, self.jobs.cancel(ws, name))
 
+    # -- online and batch endpoints, their deployments
+
+    def _tracked(self, ws: str, path: tuple[str, ...], name: str, kind: str, record: dict, props: dict) -> dict:
+        doc = record["doc"]
+        body = _resource(ws, path, name, kind, props, record)
+        body.update((k, doc[k]) for k in ("location", "tags", "identity", "kind", "sku") if k in doc)
+        body["tags"] = doc.get("tags", {})
+        return body
+
+    def _endpoint(self, ws: str, kind: str, record: dict) -> dict:
+        collection, name = ENDPOINT_COLLECTIONS[kind], record["name"]
+        props = {**record["doc"]["properties"], "provisioningState": record["state"]}
+        for key, uri in (("scoringUri", self.endpoints.provisioner.scoring_uri(ws, kind, name)),
+                         ("swaggerUri", kind == "online" and self.endpoints.provisioner.swagger_uri(ws, kind, name))):
+            if uri:
+                props[key] = uri
+        return self._tracked(ws, (collection, name), name, collection, record, props)
+
+    def _deployment(self, ws: str, kind: str, record: dict) -> dict:
+        collection = ENDPOINT_COLLECTIONS[kind]
+        props = {**record["doc"]["properties"], "provisioningState": record["state"]}
+        return self._tracked(ws, (collection, record["endpoint_name"], "deployments", record["name"]), record["name"],
+                             f"{collection}/deployments", record, props)
+
+    def _accepted(self, req: Request, ws: str, created: bool, body: dict, op: dict) -> Response:
+        """A PUT of a long-running resource: 201 or 200, with where to follow its provisioning."""
+        return (201 if created else 200), body, self._operation_headers(req, ws, op)
+
+    def list_endpoints(self, req, ws, kind):
+        page = self._page(req, size_key="count")
+        records, token = self.store.list_endpoints(ws, kind, page)
+        return self._list(req, [self._endpoint(ws, kind, r) for r in records], token, page)
+
+    def get_endpoint(self, req, ws, kind, name):
+        return 200, self._endpoint(ws, kind, self.store.get_endpoint(ws, kind, name)), {}
+
+    def put_endpoint(self, req, ws, kind, name):
+        record, created, op = self.endpoints.put_endpoint(ws, kind, name, req.resource())
+        return self._accepted(req, ws, created, self._endpoint(ws, kind, record), op)
+
+    def delete_endpoint(self, req, ws, kind, name):
+        try:
+            op = self.endpoints.delete_endpoint(ws, kind, name)
+        except NotFound:
+            return 204, None, {}
+        return 202, None, self._operation_headers(req, ws, op)
+
+    def list_keys(self, req, ws, kind, name):
+        return 200, self.endpoints.list_keys(ws, kind, name), {}
+
+    def regenerate_keys(self, req, ws, kind, name):
+        if kind != "online":
+            raise HttpError(404, "ResourceNotFound", "batch endpoints have no keys to regenerate")
+        op = self.endpoints.regenerate_key(ws, kind, name, req.json("the request needs a JSON body with a keyType"))
+        return 202, None, self._operation_headers(req, ws, op)
+
+    def endpoint_token(self, req, ws, kind, name):
+        if kind != "online":
+            raise HttpError(404, "ResourceNotFound", "batch endpoints take Microsoft Entra (AAD) tokens")
+        return 200, self.endpoints.token(ws, kind, name), {}
+
+    def list_deployments(self, req, ws, kind, name):
+        page = self._page(req, ascending=True)
+        records, token = self.store.list_deployments(ws, kind, name, page)
+        return self._list(req, [self._deployment(ws, kind, r) for r in records], token, page)
+
+    def get_deployment(self, req, ws, kind, name, deployment):
+        return 200, self._deployment(ws, kind, self.store.get_deployment(ws, kind, name, deployment)), {}
+
+    def put_deployment(self, req, ws, kind, name, deployment):
+        record, created, op = self.endpoints.put_deployment(ws, kind, name, deployment, req.resource())
+        return self._accepted(req, ws, created, self._deployment(ws, kind, record), op)
+
+    def delete_deployment(self, req, ws, kind, name, deployment):
+        try:
+            op = self.endpoints.delete_deployment(ws, kind, name, deployment)
+        except NotFound:
+            return 204, None, {}
+        return 202, None, self._operation_headers(req, ws, op)
+
+    def deployment_logs(self, req, ws, kind, name, deployment):
+        if kind != "online":
+            raise HttpError(404, "ResourceNotFound", "batch deployments have no server logs: see their jobs' logs")
+        return 200, {"content": self.endpoints.logs(ws, kind, name, deployment, req.json())}, {}
+
     # -- long-running operations
 
     def operation_result(self, req, ws, operation):
@@ -423,6 +525,8 @@ class ArmApi:
         if op["status"] == "InProgress":
             headers = self._operation_headers(req, ws, op)
             return 202, None, {"Location": headers["Location"], "Retry-After": headers["Retry-After"]}
+        if op["status"] == "Failed":
+            return 400, arm_error("DeploymentFailed", op.get("error") or f"the {op['action']} failed"), {}
         return 200, None, {}
 
     def operation_status(self, req, ws, operation):
@@ -431,6 +535,9 @@ class ArmApi:
                 "startTime": op["started_at"]}
         if op["ended_at"]:
             body["endTime"] = op["ended_at"]
+        if op.get("error"):
+            body["error"] = {"code": "DeploymentFailed" if op["action"] in ("create", "update") else "OperationFailed",
+                             "message": op["error"]}
         return 200, body, {}
 
 

@@ -87,9 +87,22 @@ class Request:
 
     def body(self) -> dict:
         """The JSON body: an object with a `properties` object (returned, copied)."""
+        return dict(self.resource()["properties"])
+
+    def resource(self) -> dict:
+        """The JSON body: an object with a `properties` object (a tracked resource's location, tags... around it)."""
+        doc = self.json("the request needs a JSON body with a 'properties' object")
+        if not isinstance(doc.get("properties"), dict):
+            raise invalid("the request body needs a 'properties' object")
+        return doc
+
+    def json(self, empty: str | None = None) -> dict:
+        """The JSON object of the body; an empty body is `{}`, or refused with the message `empty`."""
         data = read_body(self.environ, self.max_body)
         if not data.strip():
-            raise invalid("the request needs a JSON body with a 'properties' object")
+            if empty is not None:
+                raise invalid(empty)
+            return {}
         content_type = self.environ.get("CONTENT_TYPE", "")
         if content_type and "json" not in content_type.lower():
             raise HttpError(415, "UnsupportedMediaType", f"expected application/json, got {content_type!r}")
@@ -101,9 +114,7 @@ class Request:
             raise invalid(f"the request body is not valid JSON: {exc}") from None
         if not isinstance(doc, dict):
             raise invalid(f"the request body must be a JSON object, not {type(doc).__name__}")
-        if not isinstance(doc.get("properties"), dict):
-            raise invalid("the request body needs a 'properties' object")
-        return dict(doc["properties"])
+        return doc
 
 def read_body(environ: dict, max_body: int) -> bytes:
     """The request's body: 400 for a bad Content-Length, 413 past `max_body` bytes."""

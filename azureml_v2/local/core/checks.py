@@ -4,8 +4,9 @@ defaults. The spec files are not read at runtime."""
 from __future__ import annotations
 
 import json
+import re
 
-from ..._contract import DATA_TYPES, DEFAULT_EXPERIMENT
+from ..._contract import DATA_TYPES, DEFAULT_EXPERIMENT, seconds_from_iso
 
 
 class Invalid(Exception):
@@ -143,3 +144,208 @@ def check_job(props: dict, name: str, ignored: tuple[str, ...]) -> dict:
     props.setdefault("experimentName", DEFAULT_EXPERIMENT)
     props.setdefault("displayName", name)
     return props
+
+
+# -- endpoints and deployments (tracked resources: location, tags, identity, kind, sku around `properties`)
+_ENDPOINT_READ_ONLY = ("provisioningState", "scoringUri", "swaggerUri")
+_AUTH_MODES = ("AMLToken", "Key", "AADToken")
+_IDENTITY_TYPES = ("None", "SystemAssigned", "UserAssigned", "SystemAssigned,UserAssigned")
+# the spec's defaults, filled as the service fills them
+_REQUEST_DEFAULTS = {"maxConcurrentRequestsPerInstance": 1, "maxQueueWait": "PT0.5S", "requestTimeout": "PT5S"}
+_PROBE_DEFAULTS = {"failureThreshold": 30, "period": "PT10S", "successThreshold": 1, "timeout": "PT2S"}
+_BATCH_DEFAULTS = {"errorThreshold": -1, "loggingLevel": "Info", "maxConcurrencyPerInstance": 1, "miniBatchSize": 10,
+                   "outputAction": "AppendRow", "outputFileName": "predictions.csv"}
+_RETRY_DEFAULTS = {"maxRetries": 3, "timeout": "PT30S"}
+# what a PUT may not change on an existing deployment (the service refuses it: a new deployment is needed)
+DEPLOYMENT_IMMUTABLE = ("properties.endpointComputeType", "properties.instanceType")
+
+
+def _integer(obj: dict, key: str, where: str, low: int | None = None) -> None:
+    value = obj.get(key)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low):
+        bound = f" >= {low}" if low is not None else ""
+        raise Invalid(f"{where}.{key}: expected an integer{bound}, got {json.dumps(value)[:80]}")
+
+
+def _duration(obj: dict, key: str, where: str) -> None:
+    value = obj.get(key)
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.startswith("P"):
+        raise Invalid(f"{where}.{key}: expected an ISO 8601 duration such as PT5S, got {json.dumps(value)[:80]}")
+    try:
+        seconds_from_iso(value)
+    except (ValueError, OverflowError):
+        raise Invalid(f"{where}.{key}: {value!r} is not an ISO 8601 duration") from None
+
+
+def _object(obj: dict, key: str, where: str, defaults: dict | None = None) -> dict | None:
+    value = obj.get(key)
+    if value is None:
+        if defaults is None:
+            return None
+        value = {}
+    if not isinstance(value, dict):
+        raise Invalid(f"{where}.{key}: expected an object")
+    obj[key] = value = {**(defaults or {}), **{k: v for k, v in value.items() if v is not None}}
+    return value
+
+
+def tracked(doc: dict) -> dict:
+    """The envelope of a tracked resource (location, tags, identity, kind, sku), checked; `properties` as sent."""
+    out = {k: doc[k] for k in ("location", "tags", "identity", "kind", "sku", "properties") if doc.get(k) is not None}
+    location = out.get("location")
+    if not isinstance(location, str) or not location:
+        raise Invalid("location is required (a string: the workspace's region)")
+    check_map(out, "tags")
+    if not out["tags"]:
+        del out["tags"]
+    if "kind" in out and not isinstance(out["kind"], str):
+        raise Invalid("kind: expected a string")
+    identity = out.get("identity")
+    if identity is not None:
+        if not isinstance(identity, dict):
+            raise Invalid("identity: expected an object")
+        check_enum(identity, "type", _IDENTITY_TYPES, required=True, where="identity")
+        assigned = identity.get("userAssignedIdentities")
+        if assigned is not None and not isinstance(assigned, dict):
+            raise Invalid("identity.userAssignedIdentities: expected an object of ARM ids")
+    sku = out.get("sku")
+    if sku is not None:
+        if not isinstance(sku, dict) or not isinstance(sku.get("name"), str):
+            raise Invalid("sku.name is required (a string)")
+        _integer(sku, "capacity", "sku", 0)
+    return out
+
+
+def endpoint_props(kind: str, props: dict) -> dict:
+    """An online or batch endpoint's checked properties (traffic is checked against its deployments apart)."""
+    props = {k: v for k, v in props.items() if v is not None and k not in _ENDPOINT_READ_ONLY}
+    check(props, "description", str)
+    check_map(props, "properties")
+    check_enum(props, "authMode", _AUTH_MODES, required=True)
+    if kind == "batch" and props["authMode"] != "AADToken":
+        raise Invalid(f"properties.authMode: a batch endpoint authenticates with AADToken only, not "
+                      f"{props['authMode']}")
+    keys = _object(props, "keys", "properties")
+    if keys is not None:
+        for key in ("primaryKey", "secondaryKey"):
+            check(keys, key, str)
+    if kind == "online":
+        check(props, "compute", str)
+        check_enum(props, "publicNetworkAccess", ("Enabled", "Disabled"), default="Enabled")
+        for key in ("traffic", "mirrorTraffic"):
+            shares = check(props, key, dict) or {}
+            for name, share in shares.items():
+                if isinstance(share, bool) or not isinstance(share, int) or not 0 <= share <= 100:
+                    raise Invalid(f"properties.{key}.{name}: expected a percentage, an integer from 0 to 100")
+            props[key] = shares
+        if sum(props["traffic"].values()) not in (0, 100):
+            raise Invalid(f"properties.traffic: the shares add up to {sum(props['traffic'].values())}; they must "
+                          "add up to 100 (or all be 0)")
+        if sum(props["mirrorTraffic"].values()) > 50:
+            raise Invalid("properties.mirrorTraffic: at most 50 percent of the traffic can be mirrored")
+        both = sorted(n for n, share in props["mirrorTraffic"].items() if share and props["traffic"].get(n))
+        if both:
+            raise Invalid(f"properties.mirrorTraffic: deployment {both[0]!r} takes live traffic; only a deployment "
+                          "without live traffic can receive mirrored traffic")
+    else:
+        defaults = _object(props, "defaults", "properties")
+        if defaults is not None:
+            check(defaults, "deploymentName", str)
+    return props
+
+
+def _code_and_environment(props: dict) -> None:
+    check(props, "description", str)
+    check_map(props, "properties")
+    check_map(props, "environmentVariables")
+    check(props, "environmentId", str)
+    code = _object(props, "codeConfiguration", "properties")
+    if code is not None:
+        check(code, "codeId", str)
+        if not isinstance(code.get("scoringScript"), str) or not code["scoringScript"]:
+            raise Invalid("properties.codeConfiguration.scoringScript is required (a file of the code)")
+        if not props.get("environmentId"):
+            raise Invalid("properties.environmentId is required with a scoring script: a deployment with code "
+                          "needs an environment to run it in")
+
+
+def online_deployment_props(props: dict) -> dict:
+    props = {k: v for k, v in props.items() if v is not None and k != "provisioningState"}
+    check_enum(props, "endpointComputeType", ("Managed", "Kubernetes", "AzureMLCompute"), required=True)
+    _code_and_environment(props)
+    for key in ("model", "modelMountPath", "instanceType"):
+        check(props, key, str)
+    if not props.get("model") and not props.get("environmentId"):
+        raise Invalid("properties.model is required: a deployment serves a model (or an environment that holds one)")
+    props["appInsightsEnabled"] = check(props, "appInsightsEnabled", bool) or False
+    check_enum(props, "egressPublicNetworkAccess", ("Enabled", "Disabled"), default="Enabled")
+    settings = _object(props, "requestSettings", "properties", _REQUEST_DEFAULTS)
+    _integer(settings, "maxConcurrentRequestsPerInstance", "properties.requestSettings", 1)
+    for key in ("maxQueueWait", "requestTimeout"):
+        _duration(settings, key, "properties.requestSettings")
+    for probe in ("livenessProbe", "readinessProbe"):
+        values = _object(props, probe, "properties", _PROBE_DEFAULTS)
+        for key in ("failureThreshold", "successThreshold"):
+            _integer(values, key, f"properties.{probe}", 1)
+        for key in ("initialDelay", "period", "timeout"):
+            _duration(values, key, f"properties.{probe}")
+    scale = _object(props, "scaleSettings", "properties", {"scaleType": "Default"})
+    check_enum(scale, "scaleType", ("Default", "TargetUtilization"), required=True, where="properties.scaleSettings")
+    if scale["scaleType"] == "TargetUtilization":
+        for key, low in (("minInstances", 0), ("maxInstances", 1), ("targetUtilizationPercentage", 1)):
+            _integer(scale, key, "properties.scaleSettings", low)
+        _duration(scale, "pollingInterval", "properties.scaleSettings")
+    check(props, "dataCollector", dict)
+    check(props, "containerResourceRequirements", dict)
+    return props
+
+
+def batch_deployment_props(props: dict) -> dict:
+    props = {k: v for k, v in props.items() if v is not None and k != "provisioningState"}
+    _code_and_environment(props)
+    check(props, "compute", str)
+    for key, value in _BATCH_DEFAULTS.items():
+        props.setdefault(key, value)
+    _integer(props, "errorThreshold", "properties", -1)
+    _integer(props, "maxConcurrencyPerInstance", "properties", 1)
+    _integer(props, "miniBatchSize", "properties", 1)
+    check_enum(props, "loggingLevel", ("Info", "Warning", "Debug"))
+    check_enum(props, "outputAction", ("SummaryOnly", "AppendRow"))
+    check(props, "outputFileName", str)
+    retry = _object(props, "retrySettings", "properties", _RETRY_DEFAULTS)
+    _integer(retry, "maxRetries", "properties.retrySettings", 0)
+    _duration(retry, "timeout", "properties.retrySettings")
+    resources = _object(props, "resources", "properties", {"instanceCount": 1})
+    _integer(resources, "instanceCount", "properties.resources", 1)
+    check(resources, "instanceType", str)
+    model = _object(props, "model", "properties")
+    if model is not None:
+        check_enum(model, "referenceType", ("Id", "DataPath", "OutputPath"), required=True, where="properties.model")
+        if model["referenceType"] == "Id" and not isinstance(model.get("assetId"), str):
+            raise Invalid("properties.model.assetId is required (the model version's ARM id)")
+    config = _object(props, "deploymentConfiguration", "properties")
+    if config is not None:
+        check_enum(config, "deploymentConfigurationType", ("PipelineComponent", "Model"), required=True,
+                   where="properties.deploymentConfiguration")
+        component = config.get("componentId")
+        if config["deploymentConfigurationType"] == "PipelineComponent" and (
+                not isinstance(component, dict) or not isinstance(component.get("assetId"), str)):
+            raise Invalid("properties.deploymentConfiguration.componentId.assetId is required (the pipeline "
+                          "component version's ARM id)")
+    if model is None and config is None:
+        raise Invalid("properties.model is required (or a PipelineComponent deploymentConfiguration)")
+    return props
+
+
+_ENDPOINT_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9-]{1,30}[a-zA-Z0-9]")
+
+
+def check_endpoint_name(kind: str, name: str) -> None:
+    """Endpoint names become host names on Azure ML: 3 to 32 letters, digits and '-', from a letter."""
+    if not _ENDPOINT_NAME.fullmatch(name):
+        raise Invalid(f"invalid {kind} endpoint name {name!r}: use 3 to 32 letters, digits and '-', starting with a "
+                      "letter and not ending with '-'")

@@ -9,13 +9,13 @@ from __future__ import annotations
 from ..._contract import LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, PROVIDER
 from ..storage.paths import default_home
 from ..storage.sqlite import MAX_FILTER_TERMS, BadRequest, Conflict, NotFound, Page, kv_filter, now
-from ..storage.workspace import BUILTIN_DATASTORES, Store
+from ..storage.workspace import BUILTIN_DATASTORES, ENDPOINT_COLLECTIONS, Store
 
 LOCAL_COMPUTE = "local"
 SCOPE = ("subscriptions", LOCAL_SUBSCRIPTION, "resourceGroups", LOCAL_RESOURCE_GROUP, "providers", PROVIDER,
          "workspaces")
 
-__all__ = ["BUILTIN_DATASTORES", "LOCAL_COMPUTE", "MAX_FILTER_TERMS", "SCOPE", "BadRequest", "Conflict", "NotFound",
+__all__ = ["BUILTIN_DATASTORES", "ENDPOINT_COLLECTIONS", "LOCAL_COMPUTE", "MAX_FILTER_TERMS", "SCOPE", "BadRequest", "Conflict", "NotFound",
            "Page", "Store", "default_home", "kv_filter", "now", "workspace_id"]
 
 

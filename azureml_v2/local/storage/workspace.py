@@ -109,6 +109,43 @@ MIGRATIONS: list[tuple[str, ...]] = [
     (  # 4: when the job's process started (clock ticks since boot, NULL when unknown): tells it from a reused pid
         "ALTER TABLE jobs ADD COLUMN runner_started INTEGER",
     ),
+    (  # 5: online and batch endpoints and their deployments; long-running operations on them too (`job` then holds
+       # the resource's path, `onlineEndpoints/<name>[/deployments/<name>]`, which no job name can be)
+        """CREATE TABLE endpoints (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            workspace TEXT NOT NULL COLLATE NOCASE REFERENCES workspaces(name) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('online', 'batch')),
+            name TEXT NOT NULL COLLATE NOCASE,
+            doc TEXT NOT NULL,
+            state TEXT NOT NULL,
+            keys TEXT,
+            created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+            modified_at TEXT NOT NULL, modified_by TEXT NOT NULL,
+            UNIQUE (workspace, kind, name))""",
+        """CREATE TABLE deployments (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            endpoint INTEGER NOT NULL REFERENCES endpoints(seq) ON DELETE CASCADE,
+            name TEXT NOT NULL COLLATE NOCASE,
+            doc TEXT NOT NULL,
+            state TEXT NOT NULL,
+            created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+            modified_at TEXT NOT NULL, modified_by TEXT NOT NULL,
+            UNIQUE (endpoint, name))""",
+        """CREATE TABLE operations_5 (
+            id TEXT PRIMARY KEY,
+            workspace TEXT NOT NULL COLLATE NOCASE REFERENCES workspaces(name) ON DELETE CASCADE,
+            action TEXT NOT NULL CHECK (action IN ('cancel', 'delete', 'create', 'update', 'regenerate')),
+            job TEXT NOT NULL,
+            status TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            error TEXT)""",
+        "INSERT INTO operations_5 (id, workspace, action, job, status, started_at, ended_at) "
+        "SELECT id, workspace, action, job, status, started_at, ended_at FROM operations",
+        "DROP TABLE operations",
+        "ALTER TABLE operations_5 RENAME TO operations",
+        "CREATE INDEX operations_job ON operations (workspace, job, status)",
+    ),
 ]
 
 
@@ -138,6 +175,13 @@ VERSIONS = Table("versions", ("c.workspace", "c.kind", "c.name", "t.version"),
 DATASTORES = Table("datastores", ("t.workspace", "t.name"), lambda ws, name: f"datastore {name!r}")
 JOBS = Table("jobs", ("t.workspace", "t.name"), lambda ws, name: f"job {name!r}")
 OPERATIONS = Table("operations", ("t.workspace", "t.id"), lambda ws, op_id: f"operation {op_id!r}")
+ENDPOINTS = Table("endpoints", ("t.workspace", "t.kind", "t.name"), lambda ws, kind, name: f"{kind} endpoint {name!r}")
+DEPLOYMENTS = Table("deployments", ("e.workspace", "e.kind", "e.name", "t.name"),
+                    lambda ws, kind, endpoint, name: f"deployment {name!r} of {kind} endpoint {endpoint!r}",
+                    source="deployments t JOIN endpoints e ON e.seq = t.endpoint",
+                    columns="t.*, e.name AS endpoint_name, e.kind AS kind, e.workspace AS workspace")
+# Provisioning states that end a create, update or delete (ARM's terminal states)
+PROVISIONED = ("Succeeded", "Failed", "Canceled")
 
 
 class Store(SQLiteFile):
@@ -502,3 +546,148 @@ class Store(SQLiteFile):
             JOBS.delete(conn, ws, job)
         conn.execute("UPDATE operations SET status = 'Succeeded', ended_at = ? "
                      "WHERE workspace = ? AND job = ? AND status = 'InProgress'", (stamp, ws, job))
+
+    # -- endpoints and deployments
+
+    def get_endpoint(self, ws: str, kind: str, name: str) -> dict:
+        return ENDPOINTS.get(self.connection(), ws, kind, name)
+
+    def list_endpoints(self, ws: str, kind: str, page):
+        return ENDPOINTS.list(self.connection(), page, (ws, kind))
+
+    def get_deployment(self, ws: str, kind: str, endpoint: str, name: str) -> dict:
+        return DEPLOYMENTS.get(self.connection(), ws, kind, endpoint, name)
+
+    def list_deployments(self, ws: str, kind: str, endpoint: str, page=None):
+        """One page of an endpoint's deployments (all of them without `page`), oldest first."""
+        conn = self.connection()
+        ENDPOINTS.get(conn, ws, kind, endpoint)  # an endpoint that is not there is a 404, not an empty list
+        if page is None:
+            rows = conn.execute(f"{DEPLOYMENTS.select} WHERE e.workspace = ? AND e.kind = ? AND e.name = ? "
+                                "ORDER BY t.seq", (ws, kind, endpoint))
+            return [record(r) for r in rows]
+        return DEPLOYMENTS.list(conn, page, (ws, kind, endpoint))
+
+    def put_endpoint(self, ws: str, kind: str, name: str, doc: dict, user: str, *, keys: dict | None = None,
+                     check=None) -> tuple[dict, bool, dict]:
+        """Create (state Creating) or replace (Updating) an endpoint -> (record, created, its operation).
+
+        `keys` are stored when given; `check(conn, record or None, doc)` runs inside the transaction (the traffic
+        rules need the endpoint's deployments as they are). An endpoint being deleted cannot be changed."""
+        with self.write() as conn:
+            row = conn.execute("SELECT * FROM endpoints WHERE workspace = ? AND kind = ? AND name = ?",
+                               (ws, kind, name)).fetchone()
+            if row is not None and row["state"] == "Deleting":
+                raise Conflict(f"{kind} endpoint {name!r} is being deleted; wait until it is gone")
+            if check is not None:
+                check(conn, None if row is None else record(row), doc)
+            stamp = now()
+            if row is None:
+                insert(conn, "endpoints", workspace=ws, kind=kind, name=name, doc=dumps(doc), state="Creating",
+                       keys=keys and dumps(keys), **stamps(user, stamp))
+            else:
+                conn.execute("UPDATE endpoints SET doc = ?, state = 'Updating', keys = coalesce(?, keys), "
+                             "modified_at = ?, modified_by = ? WHERE seq = ?",
+                             (dumps(doc), keys and dumps(keys), stamp, user, row["seq"]))
+            op = self._operation(conn, ws, "create" if row is None else "update", target(kind, name), stamp, False)
+            return ENDPOINTS.get(conn, ws, kind, name), row is None, op
+
+    def set_endpoint_keys(self, ws: str, kind: str, name: str, keys: dict, user: str) -> dict:
+        """Replace an endpoint's keys -> the (finished) regenerate operation."""
+        with self.write() as conn:
+            ENDPOINTS.get(conn, ws, kind, name)
+            stamp = now()
+            conn.execute("UPDATE endpoints SET keys = ?, modified_at = ?, modified_by = ? WHERE workspace = ? "
+                         "AND kind = ? AND name = ?", (dumps(keys), stamp, user, ws, kind, name))
+            return self._operation(conn, ws, "regenerate", target(kind, name), stamp, True)
+
+    def put_deployment(self, ws: str, kind: str, endpoint: str, name: str, doc: dict, user: str, *,
+                       immutable: tuple[str, ...] = ()) -> tuple[dict, bool, dict]:
+        """Create (Creating) or replace (Updating) a deployment of an existing endpoint -> (record, created, its
+        operation). Fields in `immutable` cannot change; a deployment (or endpoint) being deleted cannot either."""
+        with self.write() as conn:
+            parent = ENDPOINTS.get(conn, ws, kind, endpoint)
+            if parent["state"] == "Deleting":
+                raise Conflict(f"{kind} endpoint {endpoint!r} is being deleted")
+            row = conn.execute("SELECT * FROM deployments WHERE endpoint = ? AND name = ?",
+                               (parent["seq"], name)).fetchone()
+            stamp = now()
+            what = f"deployment {name!r} of {kind} endpoint {endpoint!r}"
+            if row is None:
+                insert(conn, "deployments", endpoint=parent["seq"], name=name, doc=dumps(doc), state="Creating",
+                       **stamps(user, stamp))
+            else:
+                if row["state"] == "Deleting":
+                    raise Conflict(f"{what} is being deleted; wait until it is gone")
+                frozen = [f for f in diff(json.loads(row["doc"]), doc)
+                          if any(f == key or f.startswith(key + ".") for key in immutable)]
+                if frozen:
+                    raise Conflict(f"{what} already exists with a different {', '.join(frozen)}; it cannot be "
+                                   "changed: delete the deployment or use a new name")
+                conn.execute("UPDATE deployments SET doc = ?, state = 'Updating', modified_at = ?, modified_by = ? "
+                             "WHERE seq = ?", (dumps(doc), stamp, user, row["seq"]))
+            op = self._operation(conn, ws, "create" if row is None else "update", target(kind, endpoint, name),
+                                 stamp, False)
+            return DEPLOYMENTS.get(conn, ws, kind, endpoint, name), row is None, op
+
+    def set_provisioning(self, ws: str, kind: str, endpoint: str, deployment: str | None, state: str, *,
+                         error: str | None = None) -> bool:
+        """Move an endpoint (`deployment` None) or a deployment to provisioning `state` -> whether it exists.
+
+        A terminal state (Succeeded, Failed, Canceled) ends the create/update operations waiting on it: Failed
+        ones carry `error`."""
+        with self.write() as conn:
+            if deployment is None:
+                changed = conn.execute("UPDATE endpoints SET state = ? WHERE workspace = ? AND kind = ? AND name = ?",
+                                       (state, ws, kind, endpoint)).rowcount
+            else:
+                changed = conn.execute(
+                    "UPDATE deployments SET state = ? WHERE name = ? AND endpoint = (SELECT seq FROM endpoints "
+                    "WHERE workspace = ? AND kind = ? AND name = ?)", (state, deployment, ws, kind, endpoint)).rowcount
+            if changed and state in PROVISIONED:
+                conn.execute("UPDATE operations SET status = ?, ended_at = ?, error = ? WHERE workspace = ? AND "
+                             "job = ? AND status = 'InProgress' AND action IN ('create', 'update')",
+                             ("Succeeded" if state == "Succeeded" else "Failed", now(), error, ws,
+                              target(kind, endpoint, deployment)))
+            return bool(changed)
+
+    def request_endpoint_delete(self, ws: str, kind: str, endpoint: str, deployment: str | None = None,
+                                check=None) -> dict:
+        """Mark an endpoint (with its deployments) or a deployment Deleting -> the delete operation, InProgress
+        until :meth:`finish_endpoint_delete`. Raises NotFound when it is not there; `check(conn, record)` may refuse
+        (a deployment that still takes traffic)."""
+        with self.write() as conn:
+            if deployment is None:
+                row = ENDPOINTS.get(conn, ws, kind, endpoint)
+                conn.execute("UPDATE endpoints SET state = 'Deleting' WHERE seq = ?", (row["seq"],))
+                conn.execute("UPDATE deployments SET state = 'Deleting' WHERE endpoint = ?", (row["seq"],))
+            else:
+                row = DEPLOYMENTS.get(conn, ws, kind, endpoint, deployment)
+                if check is not None:
+                    check(conn, row)
+                conn.execute("UPDATE deployments SET state = 'Deleting' WHERE seq = ?", (row["seq"],))
+            return self._operation(conn, ws, "delete", target(kind, endpoint, deployment), now(), False)
+
+    def finish_endpoint_delete(self, ws: str, kind: str, endpoint: str, deployment: str | None = None) -> None:
+        """Remove an endpoint (and its deployments) or a deployment, ending the operations waiting on it."""
+        with self.write() as conn:
+            stamp = now()
+            if deployment is None:
+                ENDPOINTS.delete(conn, ws, kind, endpoint)
+                prefix = target(kind, endpoint)
+                conn.execute("UPDATE operations SET status = 'Succeeded', ended_at = ? WHERE workspace = ? AND "
+                             "status = 'InProgress' AND (job = ? OR job LIKE ? ESCAPE '\\')",
+                             (stamp, ws, prefix, prefix.replace("_", "\\_") + "/%"))
+            else:
+                DEPLOYMENTS.delete(conn, ws, kind, endpoint, deployment)
+                conn.execute("UPDATE operations SET status = 'Succeeded', ended_at = ? WHERE workspace = ? AND "
+                             "status = 'InProgress' AND job = ?", (stamp, ws, target(kind, endpoint, deployment)))
+
+
+ENDPOINT_COLLECTIONS = {"online": "onlineEndpoints", "batch": "batchEndpoints"}
+
+
+def target(kind: str, endpoint: str, deployment: str | None = None) -> str:
+    """The path below the workspace that names an endpoint or deployment (in the operations table)."""
+    path = f"{ENDPOINT_COLLECTIONS[kind]}/{endpoint}"
+    return path if deployment is None else f"{path}/deployments/{deployment}"
