@@ -13,6 +13,7 @@ import re
 import threading
 import weakref
 
+from ..core.endpoints import Endpoints
 from ..core.jobs import Jobs
 from ..core.serving import Serving
 from ..core.workspace import Store
@@ -92,8 +93,9 @@ class LocalApp:
                  user: str | None = None, run_jobs: bool = True):
         self.store = Store(home)
         self.jobs = Jobs(self.store, user or _login(), launch=run_jobs)
-        self.serving = Serving(self.store.home, launch=run_jobs)
-        self.arm = ArmApi(self.store, self.jobs, page_size=page_size, max_body=max_body, retry_after=retry_after)
+        self.serving = Serving(self.store, launch=run_jobs)
+        self.arm = ArmApi(self.store, self.jobs, Endpoints(self.store, self.jobs.user, self.serving),
+                          page_size=page_size, max_body=max_body, retry_after=retry_after)
         self._tracking = None
         self._tracking_lock = threading.Lock()
         if run_jobs:
@@ -104,8 +106,7 @@ class LocalApp:
         """One round of supervision: jobs (:meth:`azureml_v2.local.core.jobs.Jobs.supervise`) and the hosts of
         online endpoints (:meth:`azureml_v2.local.core.serving.Serving.supervise`)."""
         self.jobs.supervise()
-        if self.serving.launch:
-            self.serving.supervise()
+        self.serving.supervise()
 
     def close(self) -> None:
         _SUPERVISION.remove(self)

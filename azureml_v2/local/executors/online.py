@@ -3,8 +3,9 @@
     python -m azureml_v2.local.executors.online --home H --workspace WS --endpoint NAME
 
 One detached process per endpoint (started by :class:`azureml_v2.local.core.serving.Serving`, which it outlives).
-It holds ``host.lock`` while it lives, reads ``spec.json`` whenever it changes and writes ``state.json``
-(see :mod:`azureml_v2.local.core.serving`).
+It holds ``host.lock`` while it lives, reads the endpoint and its deployments from the store whenever the store
+changes, ends their provisioning (Succeeded, Failed, or removed after a delete) and writes ``state.json`` (see
+:mod:`azureml_v2.local.core.serving`).
 
 - Each deployment runs ``instance_count`` processes of azureml-inference-server-http (Azure ML's scoring server:
   gunicorn and Flask around the user's ``init()``/``run()``), bound to 127.0.0.1, in the deployment's environment
@@ -43,8 +44,9 @@ from pathlib import Path
 
 from ..._contract import ASSET_ID, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, SHORT_REF
 from ..core import serving
+from ..core.endpoints import credential_valid
 from ..core.refs import RefError, References
-from ..core.workspace import Store
+from ..core.workspace import NotFound, Store
 from . import envs
 
 SERVER_PACKAGE = "azureml-inference-server-http"
@@ -52,7 +54,7 @@ SERVER_MODULE = "azureml_inference_server_http"
 # azmlinfsrv binds every interface; the local workspace serves on loopback only, behind the router's auth
 _LAUNCHER = ("import sys, azureml_inference_server_http.constants as c; c.DEFAULT_HOST = '127.0.0.1'; "
              "from azureml_inference_server_http.amlserver import run; sys.exit(run())")
-TICK = 0.1  # seconds between two looks at the spec and the instances
+TICK = 0.1  # seconds between two looks at the store and the instances
 PROBE_EVERY = 0.05  # seconds between two readiness probes of a starting instance
 MAX_HEAD = 64 * 1024
 MAX_BODY = 100 * 1024 * 1024
@@ -155,9 +157,9 @@ class Deployment:
         self.active: Version | None = None  # the version that takes requests
         self.pending: Version | None = None  # the version being started
         self.task: asyncio.Task | None = None
-        self.generation = 0  # the generation asked for
+        self.asked: dict | None = None  # what the store asks it to serve (serving.served)
+        self.generation = 0  # one more for each change of what it serves
         self.state, self.error = "Creating", None
-        self.served = False
 
 
 class Host:
@@ -166,10 +168,13 @@ class Host:
         self.folder = serving.endpoint_folder(self.home, ws, endpoint)
         self.store = Store(self.home)
         self.refs = References(self.store, ws)
-        self.spec: dict | None = None
-        self.spec_mtime = None
+        self.record: dict | None = None  # the endpoint as stored
+        self.keys: dict = {}
+        self.traffic: dict | None = None
+        self.data_version = None
         self.deployments: dict[str, Deployment] = {}
         self.draining: list[Version] = []
+        self.deleting: set[str] = set()  # deployments whose delete ends once their instances stopped
         self.splitter = serving.Splitter({})
         self.mirrors: list[tuple[str, serving.Mirror]] = []
         self.port = None
@@ -185,38 +190,35 @@ class Host:
         except BlockingIOError:
             return 0  # another host serves this endpoint
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        gone = False
         try:
-            asyncio.run(self.main())
+            gone = asyncio.run(self.main())
         finally:
             self.stop_all()
-            if not (self.folder / "spec.json").exists():  # deleted: free everything
+            if gone:  # deleted: free everything, then end the delete
                 shutil.rmtree(self.folder, ignore_errors=True)
+                self.store.finish_endpoint_delete(self.ws, "online", self.endpoint)
             lock.close()
         return 0
 
-    async def main(self) -> None:
-        self.spec = serving.read_json(self.folder / "spec.json")
-        if self.spec is None:
-            return
+    async def main(self) -> bool:
+        """Serve until the endpoint is deleted -> True (False: it was not there)."""
+        if not self.refresh():
+            return False
         server = await self._listen((serving.read_json(self.folder / "state.json") or {}).get("port") or 0)
         self.port = server.sockets[0].getsockname()[1]
         self.log(f"router listening on http://127.0.0.1:{self.port}/score")
-        self.apply(self.spec)
         async with server:
             while True:
-                await asyncio.sleep(TICK)
-                try:
-                    mtime = os.stat(self.folder / "spec.json").st_mtime_ns
-                except FileNotFoundError:
-                    self.log("endpoint deleted: stopping")
-                    return
-                if mtime != self.spec_mtime:
-                    spec = serving.read_json(self.folder / "spec.json")
-                    if spec is not None:
-                        self.spec_mtime = mtime
-                        self.apply(spec)
+                self.reconcile()
                 self.supervise()
                 self.write_state()
+                if self.record["state"] == "Deleting":
+                    self.log("endpoint deleted: stopping")
+                    return True
+                await asyncio.sleep(TICK)
+                if not self.store.path.exists() or not self.refresh():  # the home or the endpoint is gone
+                    return False
 
     async def _listen(self, port: int):
         """The router's server: on the port the endpoint had (its scoring URI stays), else on a new one."""
@@ -230,32 +232,60 @@ class Host:
         sys.stderr.flush()
 
     def deployment_log(self, name: str, kind: str, message: str) -> None:
-        folder = self.folder / "deployments" / name
+        folder = self.folder / "deployments" / name.lower()
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / f"{kind}.log", "a", encoding="utf-8") as f:
             f.write(f"[azureml_v2] {time.strftime('%Y-%m-%dT%H:%M:%S')} {message}\n")
 
-    # -- applying the spec
+    # -- what the store asks
 
-    def apply(self, spec: dict) -> None:
-        self.spec = spec
-        endpoint = spec.get("endpoint") or {}
-        self.splitter = serving.Splitter(endpoint.get("traffic") or {})
-        self.mirrors = [(name, serving.Mirror(p)) for name, p in sorted((endpoint.get("mirrorTraffic") or {}).items())
-                        if int(p)]
-        asked = spec.get("deployments") or {}
+    def refresh(self) -> bool:
+        """Read the endpoint again when the store changed (a cheap check, made for every request: a regenerated key
+        refuses the old one at once) -> whether the endpoint exists."""
+        version = self.store.connection().execute("PRAGMA data_version").fetchone()[0]
+        if version == self.data_version and self.record is not None:
+            return True
+        try:
+            record = self.store.get_endpoint(self.ws, "online", self.endpoint)
+        except NotFound:
+            return False
+        self.data_version, self.record = version, record
+        self.keys = json.loads(record["keys"] or "{}")
+        props = record["doc"]["properties"]
+        traffic = (props.get("traffic") or {}, props.get("mirrorTraffic") or {})
+        if traffic != self.traffic:  # a new splitter only when the weights change: the split stays exact
+            self.traffic = traffic
+            self.splitter = serving.Splitter(traffic[0])
+            self.mirrors = [(name, serving.Mirror(p)) for name, p in sorted(traffic[1].items()) if int(p)]
+        return True
+
+    def reconcile(self) -> None:
+        """Start what is new or changed, drain what is deleted, and end what a PUT or DELETE waits for."""
+        if self.record["state"] in ("Creating", "Updating"):
+            self.store.set_provisioning(self.ws, "online", self.endpoint, None, "Succeeded")
+            self.record = {**self.record, "state": "Succeeded"}
+        records = {r["name"]: r for r in self.store.list_deployments(self.ws, "online", self.endpoint)}
         for name in list(self.deployments):
-            if name not in asked:
+            if name not in records or records[name]["state"] == "Deleting":
                 self.remove(name)
-        for name, item in asked.items():
+        for name, record in records.items():
+            if record["state"] == "Deleting":
+                if name not in self.deployments:
+                    self.deleting.add(name)
+                continue
             dep = self.deployments.setdefault(name, Deployment(name))
-            if item["generation"] != dep.generation:
-                dep.generation = item["generation"]
+            asked = serving.served(record)
+            if asked != dep.asked:
+                dep.asked, dep.generation = asked, dep.generation + 1
                 if dep.task is not None:
                     dep.task.cancel()
-                dep.state, dep.error = ("Updating" if dep.served else "Creating"), None
-                dep.task = asyncio.get_running_loop().create_task(self.roll_out(dep, item))
-        self.generation = spec["generation"]
+                dep.state, dep.error = ("Updating" if dep.active else "Creating"), None
+                dep.task = asyncio.get_running_loop().create_task(self.roll_out(dep, asked))
+            elif record["state"] in ("Creating", "Updating") and dep.state in ("Succeeded", "Failed"):
+                self._provisioned(dep)  # a change of what it does not serve (its description)
+
+    def _provisioned(self, dep: Deployment) -> None:
+        self.store.set_provisioning(self.ws, "online", self.endpoint, dep.name, dep.state, error=dep.error)
 
     def remove(self, name: str) -> None:
         dep = self.deployments.pop(name)
@@ -264,20 +294,21 @@ class Host:
         for version in (dep.active, dep.pending):
             if version is not None:
                 self.draining.append(version)
+        self.deleting.add(name)
         self.deployment_log(name, "inference-server", "deployment deleted: its instances stop once drained")
 
-    async def roll_out(self, dep: Deployment, item: dict) -> None:
+    async def roll_out(self, dep: Deployment, asked: dict) -> None:
         version = None
         try:
-            launch = await asyncio.to_thread(self.prepare, dep.name, item)
-            props, count = item["served"]["properties"], item["served"]["instanceCount"]
-            version = Version(dep.name, item["generation"], launch, count, serving.request_settings(props))
+            launch = await asyncio.to_thread(self.prepare, dep.name, dep.generation, asked)
+            props, count = asked["properties"], asked["instanceCount"]
+            version = Version(dep.name, dep.generation, launch, count, serving.request_settings(props))
             dep.pending = version
             await asyncio.gather(*(self.start_instance(version, i) for i in range(count)))
             old, dep.active, dep.pending = dep.active, version, None
             if old is not None:
                 self.draining.append(old)
-            dep.state, dep.error, dep.served = "Succeeded", None, True
+            dep.state, dep.error = "Succeeded", None
             self.deployment_log(dep.name, "inference-server", f"generation {version.generation}: {count} instance(s) "
                                                               "ready, taking requests")
         except asyncio.CancelledError:
@@ -293,17 +324,17 @@ class Host:
                 self.draining.append(version)
             dep.state, dep.error = "Failed", str(exc) or type(exc).__name__
             self.deployment_log(dep.name, "inference-server", f"deployment failed: {dep.error}")
-        finally:
-            self.write_state()
+        self._provisioned(dep)
+        self.write_state()
 
-    def prepare(self, name: str, item: dict) -> dict:
+    def prepare(self, name: str, generation: int, asked: dict) -> dict:
         """Model, code and environment of a deployment generation -> how to start one instance (in a thread)."""
-        props = item["served"]["properties"]
-        gen = self.folder / "deployments" / name / f"generation-{item['generation']}"
+        props = asked["properties"]
+        gen = self.folder / "deployments" / name.lower() / f"generation-{generation}"
         shutil.rmtree(gen, ignore_errors=True)
         gen.mkdir(parents=True)
-        with open(self.folder / "deployments" / name / "storage-initializer.log", "a", encoding="utf-8") as log:
-            log.write(f"[azureml_v2] generation {item['generation']}: preparing model, code and environment\n")
+        with open(gen.parent / "storage-initializer.log", "a", encoding="utf-8") as log:
+            log.write(f"[azureml_v2] generation {generation}: preparing model, code and environment\n")
             log.flush()
             model_dir, model_path, model_type = self._model(props.get("model"), gen)
             code = props.get("codeConfiguration") or {}
@@ -439,6 +470,10 @@ class Host:
                 for inst in version.instances:
                     inst.stop()
                 self.draining.remove(version)
+        for name in list(self.deleting):  # its instances stopped: its delete ends
+            if not any(version.name == name for version in self.draining):
+                self.deleting.discard(name)
+                self.store.finish_endpoint_delete(self.ws, "online", self.endpoint, name)
 
     async def _restart(self, dep: Deployment, version: Version, index: int) -> None:
         try:
@@ -458,16 +493,10 @@ class Host:
         self.draining = []
 
     def write_state(self) -> None:
-        state = {"pid": os.getpid(), "port": self.port, "generation": getattr(self, "generation", -1),
-                 "deployments": {name: {"generation": dep.generation if dep.state in ("Succeeded", "Failed") else
-                                        (dep.active.generation if dep.active else 0),
-                                        "state": dep.state, "served": dep.served, "error": dep.error,
-                                        "instances": len(dep.active.instances) if dep.active else 0}
-                                 for name, dep in self.deployments.items()}}
-        for version in self.draining:  # a deleted deployment shows as Deleting until its instances stop
-            if version.name not in self.deployments:
-                state["deployments"].setdefault(version.name, {"generation": version.generation,
-                                                               "state": "Deleting", "served": True})
+        """state.json: this process, its router's port, and the instances each deployment serves with."""
+        state = {"pid": os.getpid(), "port": self.port,
+                 "deployments": {name: {"generation": dep.active.generation, "instances": len(dep.active.instances)}
+                                 for name, dep in self.deployments.items() if dep.active is not None}}
         text = json.dumps(state, sort_keys=True)
         if text != self._state_text:
             serving.write_json(self.folder / "state.json", state)
@@ -507,8 +536,11 @@ class Host:
         path = target.split(b"?", 1)[0]
         if path not in (b"/score", b"/swagger.json"):
             return _error(404, f"no route {path.decode('latin-1')!r}: the endpoint answers /score and /swagger.json")
-        spec = self.spec
-        if not serving.authorized(spec, self.endpoint, headers.get(b"authorization", b"").decode("latin-1")):
+        if not self.refresh():
+            return _error(404, f"endpoint {self.endpoint!r} not found")
+        scheme, _, credential = headers.get(b"authorization", b"").decode("latin-1").strip().partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip() or \
+                not credential_valid(self.record, self.keys, credential.strip()):
             return _error(401, "Unauthorized: the request has no valid key or token (Authorization: Bearer ...)")
         named = headers.get(b"azureml-model-deployment")
         if named:

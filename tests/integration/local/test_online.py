@@ -20,13 +20,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from azureml_v2.local.core import serving
-from azureml_v2.local.core.serving import Serving
-from azureml_v2.local.core.workspace import Store
-from azureml_v2.local.core.assets import put_asset_version
+from support.local import Client
+
+from azureml_v2.local import make_app
+from azureml_v2.local.core import endpoints, serving
+from azureml_v2.local.core.workspace import workspace_id
 
 pytestmark = pytest.mark.integration
 WS = "local"
+WS_ID = workspace_id(WS)
 
 ECHO = """
 import json, os, time
@@ -55,42 +57,88 @@ def run(data):
 """
 
 
-def _code(store: Store, tmp: Path, name: str, script: str) -> str:
-    folder = tmp / "code" / name
-    folder.mkdir(parents=True)
-    (folder / "score.py").write_text(textwrap.dedent(script))
-    put_asset_version(store, WS, "codes", name, "1", {"codeUri": str(folder)}, "tester")
-    return f"azureml:{name}:1"
+class Local:
+    """The local workspace in-process (run_jobs: endpoints are served), with helpers named as az ml's verbs."""
 
+    def __init__(self, home: Path, tmp: Path):
+        self.app = make_app(home, user="tester")
+        self.client, self.tmp = Client(self.app), tmp
+        # an image without a conda file runs on this machine's Python, which has the scoring server
+        image = {"properties": {"image": "mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu-inference:latest"}}
+        assert self.client.put("/environments/host/versions/1", image).status in (200, 201)
+        self.environment_id = f"{WS_ID}/environments/host/versions/1"
 
-def _model(store: Store, tmp: Path) -> str:
-    folder = tmp / "model" / "model"
-    folder.mkdir(parents=True)
-    (folder / "weights.txt").write_text("42")
-    put_asset_version(store, WS, "models", "tiny", "3", {"modelUri": str(folder),
-                                                                        "modelType": "custom_model"}, "tester")
-    return "azureml:tiny:3"
+    def code(self, name: str, script: str) -> str:
+        folder = self.tmp / "code" / name
+        folder.mkdir(parents=True)
+        (folder / "score.py").write_text(textwrap.dedent(script))
+        assert self.client.put(f"/codes/{name}/versions/1", {"properties": {"codeUri": str(folder)}}).status == 201
+        return f"{WS_ID}/codes/{name}/versions/1"
 
+    def model(self) -> str:
+        folder = self.tmp / "model" / "model"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "weights.txt").write_text("42")
+        body = {"properties": {"modelUri": str(folder), "modelType": "custom_model"}}
+        assert self.client.put("/models/tiny/versions/3", body).status in (200, 201)
+        return f"{WS_ID}/models/tiny/versions/3"
 
-def deployment(code: str, model: str | None = None, count: int = 1, tag: str = "blue", **settings) -> dict:
-    props = {"endpointComputeType": "Managed", "codeConfiguration": {"codeId": code, "scoringScript": "score.py"},
-             "environmentVariables": {"TAG": tag}}
-    if model:
-        props["model"] = model
-    if settings:
-        props["requestSettings"] = settings
-    return {"properties": props, "sku": {"name": "Default", "capacity": count}}
+    def endpoint(self, name: str, auth: str = "Key", traffic: dict | None = None, mirror: dict | None = None):
+        props = {"authMode": auth, **({"traffic": traffic} if traffic is not None else {}),
+                 **({"mirrorTraffic": mirror} if mirror is not None else {})}
+        response = self.client.put(f"/onlineEndpoints/{name}", {"location": "local", "properties": props})
+        assert response.status in (200, 201), response.json
+        self.wait(f"/onlineEndpoints/{name}")
 
+    def deploy(self, endpoint: str, name: str, code: str, model: str, count: int = 1, tag: str = "blue",
+               wait: bool = True, **settings) -> str:
+        props = {"endpointComputeType": "Managed", "model": model, "environmentVariables": {"TAG": tag},
+                 "environmentId": self.environment_id, "codeConfiguration": {"codeId": code, "scoringScript": "score.py"}}
+        if settings:
+            props["requestSettings"] = settings
+        body = {"location": "local", "sku": {"name": "Default", "capacity": count}, "properties": props}
+        response = self.client.put(f"/onlineEndpoints/{endpoint}/deployments/{name}", body)
+        assert response.status in (200, 201), response.json
+        return self.wait(f"/onlineEndpoints/{endpoint}/deployments/{name}") if wait else \
+            response.json["properties"]["provisioningState"]
 
-def wait_for(serve: Serving, endpoint: str, name: str, timeout: float = 120) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = serve.deployment_state(WS, endpoint, name)
-        if state in ("Succeeded", "Failed"):
-            return state
-        time.sleep(0.1)
-    raise AssertionError(f"{name} is still {serve.deployment_state(WS, endpoint, name)}: "
-                         f"{serve.logs(WS, endpoint, name)}")
+    def wait(self, path: str, timeout: float = 120) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.client.get(path).json["properties"]["provisioningState"]
+            if state in ("Succeeded", "Failed"):
+                return state
+            time.sleep(0.05)
+        raise AssertionError(f"{path} is still {state}")
+
+    def show(self, path: str) -> dict:
+        return self.client.get(path).json
+
+    def keys(self, endpoint: str) -> dict:
+        return self.client.post(f"/onlineEndpoints/{endpoint}/listKeys").json
+
+    def logs(self, endpoint: str, name: str, container: str = "InferenceServer") -> str:
+        return self.client.call("POST", f"/onlineEndpoints/{endpoint}/deployments/{name}/getLogs",
+                                {"containerType": container}).json["content"]
+
+    def delete(self, path: str, timeout: float = 30) -> None:
+        response = self.client.delete(path)
+        if response.status == 204:
+            return
+        assert response.status == 202, response.json
+        deadline = time.monotonic() + timeout
+        while self.client.get(path).status != 404:
+            assert time.monotonic() < deadline, f"{path} was not deleted"
+            time.sleep(0.05)
+
+    def folder(self, endpoint: str) -> Path:
+        return serving.endpoint_folder(self.app.store.home, WS, endpoint)
+
+    def state(self, endpoint: str) -> dict:
+        return serving.read_json(self.folder(endpoint) / "state.json")
+
+    def close(self) -> None:
+        self.app.close()
 
 
 def call(uri: str, body=None, key: str | None = None, headers: dict | None = None, timeout: float = 10,
@@ -114,34 +162,26 @@ def call(uri: str, body=None, key: str | None = None, headers: dict | None = Non
 def served(tmp_path_factory):
     """One endpoint `ep` with blue (90) and green (10), each of one instance, on a home of the module."""
     tmp = tmp_path_factory.mktemp("online")
-    store = Store(tmp / "home")
-    store.ensure_workspace(WS, "tester")
-    serve = Serving(store.home)
-    code = _code(store, tmp, "echo", ECHO)
-    model = _model(store, tmp)
-    serve.put_endpoint(WS, "ep", {"authMode": "Key"})
-    serve.put_deployment(WS, "ep", "blue", deployment(code, model, tag="blue"))
-    serve.put_deployment(WS, "ep", "green", deployment(code, model, tag="green"))
-    assert wait_for(serve, "ep", "blue") == "Succeeded", serve.logs(WS, "ep", "blue")
-    assert wait_for(serve, "ep", "green") == "Succeeded", serve.logs(WS, "ep", "green")
-    serve.put_endpoint(WS, "ep", {"authMode": "Key", "traffic": {"blue": 90, "green": 10}})
-    serve._wait_applied(WS, "ep", serve.spec(WS, "ep")["generation"])
-    ns = type("Served", (), {})()
-    ns.serve, ns.store, ns.tmp, ns.code, ns.model = serve, store, tmp, code, model
-    ns.uri = serve.endpoint_view(WS, "ep")["scoringUri"]
-    ns.key = serve.keys(WS, "ep")["primaryKey"]
-    yield ns
-    serve.delete_endpoint(WS, "ep")
-    deadline = time.monotonic() + 15
-    while serving.host_alive(serve.folder(WS, "ep")) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    store.close()
+    local = Local(tmp / "home", tmp)
+    try:
+        local.code_id, local.model_id = local.code("echo", ECHO), local.model()
+        local.endpoint("my-ep")
+        for name in ("blue", "green"):
+            assert local.deploy("my-ep", name, local.code_id, local.model_id, tag=name) == "Succeeded", \
+                local.logs("my-ep", name)
+        local.endpoint("my-ep", traffic={"blue": 90, "green": 10})
+        local.uri = local.show("/onlineEndpoints/my-ep")["properties"]["scoringUri"]
+        local.key = local.keys("my-ep")["primaryKey"]
+        yield local
+    finally:
+        local.delete("/onlineEndpoints/my-ep")
+        local.close()
 
 
 def test_scores_with_the_model_laid_out_as_azure_ml_does(served):
-    view = served.serve.endpoint_view(WS, "ep")
-    assert view["provisioningState"] == "Succeeded"
-    assert urlsplit(view["scoringUri"]).hostname == "127.0.0.1" and view["scoringUri"].endswith("/score")
+    props = served.show("/onlineEndpoints/my-ep")["properties"]
+    assert props["provisioningState"] == "Succeeded"
+    assert urlsplit(props["scoringUri"]).hostname == "127.0.0.1" and props["scoringUri"].endswith("/score")
     status, headers, body = call(served.uri, {"x": 7}, served.key, headers={"azureml-model-deployment": "green"})
     assert status == 200, body
     answer = json.loads(body)
@@ -149,19 +189,21 @@ def test_scores_with_the_model_laid_out_as_azure_ml_does(served):
     model_dir = Path(answer["model_dir"])
     assert model_dir.parts[-3:] == ("azureml-models", "tiny", "3")
     assert (model_dir / "model" / "weights.txt").read_text() == "42"
-    status, _, body = call(view["swaggerUri"], key=served.key, method="GET")
+    status, _, body = call(props["swaggerUri"], key=served.key, method="GET")
     assert status == 200 and json.loads(body)["swagger"] == "2.0"
+    assert "environment" in served.logs("my-ep", "green", "StorageInitializer")
 
 
 def test_auth_refuses_missing_and_wrong_keys_and_an_old_key_after_regenerate(served):
     assert call(served.uri, {"x": 1})[0] == 401
     assert call(served.uri, {"x": 1}, "wrong")[0] == 401
     assert call(served.uri, {"x": 1}, headers={"Authorization": served.key})[0] == 401
-    keys = served.serve.keys(WS, "ep")
+    keys = served.keys("my-ep")
     assert call(served.uri, {"x": 1}, keys["secondaryKey"])[0] == 200
-    served.serve.regenerate_key(WS, "ep", "Secondary")
+    response = served.client.call("POST", "/onlineEndpoints/my-ep/regenerateKeys", {"keyType": "Secondary"})
+    assert response.status == 202
     assert call(served.uri, {"x": 1}, keys["secondaryKey"])[0] == 401
-    assert call(served.uri, {"x": 1}, served.serve.keys(WS, "ep")["secondaryKey"])[0] == 200
+    assert call(served.uri, {"x": 1}, served.keys("my-ep")["secondaryKey"])[0] == 200
 
 
 def test_the_router_listens_on_loopback_only(served):
@@ -188,13 +230,12 @@ def test_a_raising_script_gives_500_with_the_error_in_the_logs(served):
     status, _, body = call(served.uri, {"fail": "bad-row-17"}, served.key, headers={"azureml-model-deployment": "blue"})
     assert status == 500, body
     time.sleep(0.3)
-    assert "the scoring script refused: bad-row-17" in served.serve.logs(WS, "ep", "blue")
+    assert "the scoring script refused: bad-row-17" in served.logs("my-ep", "blue")
 
 
 def test_kill_9_of_a_server_gives_fast_502_or_503_then_it_is_restarted(served):
-    state = served.serve.state(WS, "ep")
-    assert state["deployments"]["green"]["instances"] == 1
-    pids = _server_pids(served.serve.folder(WS, "ep"), "green")
+    assert served.state("my-ep")["deployments"]["green"]["instances"] == 1
+    pids = _server_pids(served.folder("my-ep"), "green")
     target = {"azureml-model-deployment": "green"}
     os.kill(pids[0], signal.SIGKILL)
     killed = time.monotonic()
@@ -205,27 +246,25 @@ def test_kill_9_of_a_server_gives_fast_502_or_503_then_it_is_restarted(served):
         assert time.monotonic() - start < 3, "a request during the restart hung"
         statuses.append(status)
         assert status in (200, 502, 503), status
-        if status == 200 and "instance 0 restarted" in served.serve.logs(WS, "ep", "green"):
+        if status == 200 and "instance 0 restarted" in served.logs("my-ep", "green"):
             break
         assert time.monotonic() - killed < 5, f"not served again within 5 s: {statuses}"
         time.sleep(0.02)
-    assert f"instance 0 (pid {pids[0]}) exited with code -9: restarting it" in served.serve.logs(WS, "ep", "green")
-    assert _server_pids(served.serve.folder(WS, "ep"), "green") != pids
+    assert f"instance 0 (pid {pids[0]}) exited with code -9: restarting it" in served.logs("my-ep", "green")
+    assert _server_pids(served.folder("my-ep"), "green") != pids
 
 
 def test_mirrored_requests_reach_the_shadow_and_their_answers_are_dropped(served):
-    served.serve.put_endpoint(WS, "ep", {"authMode": "Key", "traffic": {"blue": 100}, "mirrorTraffic": {"green": 50}})
-    served.serve._wait_applied(WS, "ep", served.serve.spec(WS, "ep")["generation"])
-    before = served.serve.logs(WS, "ep", "green").count("POST /score 200")
+    served.endpoint("my-ep", traffic={"blue": 100, "green": 0}, mirror={"green": 50})
+    before = served.logs("my-ep", "green").count("POST /score 200")
     for _ in range(20):
         status, headers, _ = call(served.uri, {"x": 2}, served.key)
         assert status == 200 and headers["azureml-model-deployment"] == "blue"
     deadline = time.monotonic() + 5
-    while served.serve.logs(WS, "ep", "green").count("POST /score 200") - before < 10 and time.monotonic() < deadline:
+    while served.logs("my-ep", "green").count("POST /score 200") - before < 10 and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert served.serve.logs(WS, "ep", "green").count("POST /score 200") - before == 10
-    served.serve.put_endpoint(WS, "ep", {"authMode": "Key", "traffic": {"blue": 90, "green": 10}})
-    served.serve._wait_applied(WS, "ep", served.serve.spec(WS, "ep")["generation"])
+    assert served.logs("my-ep", "green").count("POST /score 200") - before == 10
+    served.endpoint("my-ep", traffic={"blue": 90, "green": 10}, mirror={})
 
 
 def test_an_update_switches_to_new_servers_without_a_failed_request(served):
@@ -239,24 +278,23 @@ def test_an_update_switches_to_new_servers_without_a_failed_request(served):
     thread.start()
     try:
         time.sleep(0.3)
-        code = _code(served.store, served.tmp, "echo2", ECHO.replace('"?"', '"v2"'))
-        assert served.serve.put_deployment(WS, "ep", "blue", deployment(code, served.model, count=2, tag="")) \
-            == "Updating"
-        assert wait_for(served.serve, "ep", "blue") == "Succeeded"
+        code = served.code("echo2", ECHO)
+        assert served.deploy("my-ep", "blue", code, served.model_id, count=2, tag="v2", wait=False) == "Updating"
+        assert served.wait("/onlineEndpoints/my-ep/deployments/blue") == "Succeeded"
         time.sleep(0.5)
     finally:
         stop.set()
         thread.join()
     assert len(results) > 10 and set(results) == {200}, Counter(results)
     status, _, body = call(served.uri, {"x": 3}, served.key, headers={"azureml-model-deployment": "blue"})
-    assert json.loads(body)["tag"] == "" and served.serve.state(WS, "ep")["deployments"]["blue"]["instances"] == 2
+    assert json.loads(body)["tag"] == "v2" and served.state("my-ep")["deployments"]["blue"]["instances"] == 2
 
 
 def test_a_crashed_host_is_brought_back_by_supervision_on_the_same_uri(served):
-    folder = served.serve.folder(WS, "ep")
-    host = served.serve.state(WS, "ep")["pid"]
+    folder = served.folder("my-ep")
     servers = _server_pids(folder, "blue") + _server_pids(folder, "green")
-    os.kill(host, signal.SIGKILL)
+    served.app.close()  # no supervision while the host is down
+    os.kill(served.state("my-ep")["pid"], signal.SIGKILL)
     for pid in servers:  # as a reboot would
         os.killpg(pid, signal.SIGKILL)
     deadline = time.monotonic() + 5
@@ -264,17 +302,18 @@ def test_a_crashed_host_is_brought_back_by_supervision_on_the_same_uri(served):
         time.sleep(0.05)
     with pytest.raises(OSError):  # nothing serves the endpoint now
         call(served.uri, {"x": 4}, served.key, timeout=2)
-    served.serve.supervise()
-    assert wait_for(served.serve, "ep", "blue") == "Succeeded"
+    served.app = make_app(served.app.store.home, user="tester")  # the next access supervises
+    served.client.app = served.app
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    while True:
         try:
             if call(served.uri, {"x": 4}, served.key, timeout=5)[0] == 200:
                 break
         except OSError:
             pass
+        assert time.monotonic() < deadline, served.logs("my-ep", "blue")
         time.sleep(0.1)
-    assert call(served.uri, {"x": 4}, served.key)[0] == 200
+    assert served.show("/onlineEndpoints/my-ep")["properties"]["scoringUri"] == served.uri
 
 
 def _server_pids(folder: Path, deployment: str) -> list[int]:
@@ -285,36 +324,31 @@ def _server_pids(folder: Path, deployment: str) -> list[int]:
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            env_dir = os.readlink(entry / "cwd")
+            cwd = os.readlink(entry / "cwd")
         except OSError:
             continue
         if b"azureml_inference_server_http.amlserver" in b" ".join(cmdline) and \
-                env_dir.startswith(str(folder / "deployments" / deployment)) and os.getpgid(int(entry.name)) == int(entry.name):
+                cwd.startswith(str(folder / "deployments" / deployment)) and os.getpgid(int(entry.name)) == int(entry.name):
             pids.append(int(entry.name))
     return pids
 
 
 @pytest.fixture
 def solo(tmp_path):
-    store = Store(tmp_path / "home")
-    store.ensure_workspace(WS, "tester")
-    serve = Serving(store.home)
-    yield serve, store, tmp_path
-    for endpoint in ("tok", "slow", "schema", "gone"):
-        serve.delete_endpoint(WS, endpoint)
-    store.close()
+    local = Local(tmp_path / "home", tmp_path)
+    local.model_id = local.model()
+    yield local
+    for endpoint in ("tok-ep", "slow", "schema", "gone-ep"):
+        local.delete(f"/onlineEndpoints/{endpoint}")
+    local.close()
 
 
 def test_request_settings_give_429_past_the_queue_wait_and_408_past_the_timeout(solo):
-    serve, store, tmp = solo
-    code = _code(store, tmp, "slow", ECHO)
-    serve.put_endpoint(WS, "slow", {"authMode": "Key"})
-    serve.put_deployment(WS, "slow", "blue", deployment(code, requestTimeout="PT1S", maxQueueWait="PT0.2S",
-                                                        maxConcurrentRequestsPerInstance=1))
-    assert wait_for(serve, "slow", "blue") == "Succeeded", serve.logs(WS, "slow", "blue")
-    serve.put_endpoint(WS, "slow", {"authMode": "Key", "traffic": {"blue": 100}})
-    serve._wait_applied(WS, "slow", serve.spec(WS, "slow")["generation"])
-    uri, key = serve.endpoint_view(WS, "slow")["scoringUri"], serve.keys(WS, "slow")["primaryKey"]
+    solo.endpoint("slow")
+    assert solo.deploy("slow", "blue", solo.code("slow", ECHO), solo.model_id, requestTimeout="PT1S",
+                       maxQueueWait="PT0.2S", maxConcurrentRequestsPerInstance=1) == "Succeeded"
+    solo.endpoint("slow", traffic={"blue": 100})
+    uri, key = solo.show("/onlineEndpoints/slow")["properties"]["scoringUri"], solo.keys("slow")["primaryKey"]
     statuses = []
     threads = [threading.Thread(target=lambda: statuses.append(call(uri, {"sleep": 0.6}, key)[0])) for _ in range(3)]
     for t in threads:
@@ -328,61 +362,58 @@ def test_request_settings_give_429_past_the_queue_wait_and_408_past_the_timeout(
     assert time.monotonic() - start < 2
 
 
-def test_aml_tokens_open_the_endpoint_until_they_expire(solo):
-    serve, store, tmp = solo
-    code = _code(store, tmp, "tok", ECHO)
-    serve.put_endpoint(WS, "tok", {"authMode": "AMLToken"})
-    serve.put_deployment(WS, "tok", "blue", deployment(code))
-    assert wait_for(serve, "tok", "blue") == "Succeeded"
-    serve.put_endpoint(WS, "tok", {"authMode": "AMLToken", "traffic": {"blue": 100}})
-    serve._wait_applied(WS, "tok", serve.spec(WS, "tok")["generation"])
-    uri = serve.endpoint_view(WS, "tok")["scoringUri"]
-    short = serve.token(WS, "tok", lifetime=1.5)["accessToken"]
-    assert call(uri, {"x": 1}, serve.token(WS, "tok")["accessToken"])[0] == 200
+def test_aml_tokens_open_the_endpoint_until_they_expire(solo, monkeypatch):
+    solo.endpoint("tok-ep", auth="AMLToken")
+    assert solo.deploy("tok-ep", "blue", solo.code("tok-ep", ECHO), solo.model_id) == "Succeeded"
+    solo.endpoint("tok-ep", auth="AMLToken", traffic={"blue": 100})
+    uri = solo.show("/onlineEndpoints/tok-ep")["properties"]["scoringUri"]
+    token = solo.client.post("/onlineEndpoints/tok-ep/token").json
+    assert token["tokenType"] == "Bearer" and token["expiryTimeUtc"] > time.time() + 3000
+    assert call(uri, {"x": 1}, token["accessToken"])[0] == 200
+    monkeypatch.setattr(endpoints, "TOKEN_LIFETIME", 1)
+    short = solo.client.post("/onlineEndpoints/tok-ep/token").json["accessToken"]
     assert call(uri, {"x": 1}, short)[0] == 200
-    assert call(uri, {"x": 1}, serve.keys(WS, "tok")["primaryKey"])[0] == 401  # keys do not open a token endpoint
-    time.sleep(1.6)
+    assert call(uri, {"x": 1}, "a.forged-token")[0] == 401
+    time.sleep(2.1)
     assert call(uri, {"x": 1}, short)[0] == 401
+    assert call(uri, {"x": 1}, token["accessToken"])[0] == 200
 
 
 def test_schema_scripts_refuse_malformed_json_with_400_and_failed_deployments_say_why(solo):
-    serve, store, tmp = solo
-    good = _code(store, tmp, "schema", SCHEMA)
-    bad = _code(store, tmp, "broken", "def init():\n    raise OSError('no model here')\ndef run(data):\n    return data\n")
-    serve.put_endpoint(WS, "schema", {"authMode": "Key"})
-    serve.put_deployment(WS, "schema", "blue", deployment(good))
-    serve.put_deployment(WS, "schema", "red", deployment(bad))
-    assert wait_for(serve, "schema", "blue") == "Succeeded"
-    assert wait_for(serve, "schema", "red") == "Failed"
-    assert "no model here" in serve.deployment_error(WS, "schema", "red")
-    serve.put_endpoint(WS, "schema", {"authMode": "Key", "traffic": {"blue": 100}})
-    serve._wait_applied(WS, "schema", serve.spec(WS, "schema")["generation"])
-    uri, key = serve.endpoint_view(WS, "schema")["scoringUri"], serve.keys(WS, "schema")["primaryKey"]
-    assert json.loads(call(uri, {"data": [[1.0, 2.0], [3.0, 4.0]]}, key)[2]) == [3.0, 7.0]
-    status, _, body = call(uri, key=key, raw=b'{"data": [[1.0, 2.0]')
+    good = solo.code("schema", SCHEMA)
+    bad = solo.code("broken", "def init():\n    raise OSError('no model here')\ndef run(data):\n    return data\n")
+    solo.endpoint("schema")
+    assert solo.deploy("schema", "blue", good, solo.model_id) == "Succeeded"
+    put = solo.client.put("/onlineEndpoints/schema/deployments/red", {
+        "location": "local", "sku": {"name": "Default", "capacity": 1},
+        "properties": {"endpointComputeType": "Managed", "model": solo.model_id, "environmentId": solo.environment_id,
+                       "codeConfiguration": {"codeId": bad, "scoringScript": "score.py"}}})
+    assert solo.wait("/onlineEndpoints/schema/deployments/red") == "Failed"
+    status = solo.client.get(put.headers["Azure-AsyncOperation"]).json
+    assert status["status"] == "Failed" and "no model here" in status["error"]["message"]
+    solo.endpoint("schema", traffic={"blue": 100})
+    props = solo.show("/onlineEndpoints/schema")["properties"]
+    key = solo.keys("schema")["primaryKey"]
+    assert json.loads(call(props["scoringUri"], {"data": [[1.0, 2.0], [3.0, 4.0]]}, key)[2]) == [3.0, 7.0]
+    status, _, body = call(props["scoringUri"], key=key, raw=b'{"data": [[1.0, 2.0]')
     assert status == 400 and b"could not be decoded as JSON" in body
-    swagger = json.loads(call(serve.endpoint_view(WS, "schema")["swaggerUri"], key=key, method="GET")[2])
+    swagger = json.loads(call(props["swaggerUri"], key=key, method="GET")[2])
     assert "data" in json.dumps(swagger["definitions"])
 
 
 def test_delete_stops_every_server_and_frees_the_port(solo):
-    serve, store, tmp = solo
-    code = _code(store, tmp, "gone", ECHO)
-    serve.put_endpoint(WS, "gone", {"authMode": "Key"})
-    serve.put_deployment(WS, "gone", "blue", deployment(code, count=2))
-    assert wait_for(serve, "gone", "blue") == "Succeeded"
-    folder = serve.folder(WS, "gone")
-    port = serve.state(WS, "gone")["port"]
+    code = solo.code("gone-ep", ECHO)
+    solo.endpoint("gone-ep")
+    assert solo.deploy("gone-ep", "blue", code, solo.model_id, count=2) == "Succeeded"
+    folder = solo.folder("gone-ep")
+    port = solo.state("gone-ep")["port"]
     pids = _server_pids(folder, "blue")
     assert len(pids) == 2
-    serve.put_deployment(WS, "gone", "green", deployment(code))
-    assert wait_for(serve, "gone", "green") == "Succeeded"
-    assert serve.delete_deployment(WS, "gone", "green") in ("Deleting", None)
-    deadline = time.monotonic() + 10
-    while serve.deployment_state(WS, "gone", "green") is not None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert serve.deployment_state(WS, "gone", "green") is None
-    assert serve.delete_endpoint(WS, "gone") is False  # its host stops it: Deleting
+    assert solo.deploy("gone-ep", "green", code, solo.model_id) == "Succeeded"
+    green = _server_pids(folder, "green")
+    solo.delete("/onlineEndpoints/gone-ep/deployments/green")
+    assert not any(Path(f"/proc/{pid}").exists() for pid in green)
+    solo.delete("/onlineEndpoints/gone-ep")
     deadline = time.monotonic() + 15
     while folder.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
