@@ -12,7 +12,8 @@ if TYPE_CHECKING:  # annotations only: type checkers see the real names
     from ._client import MLClient
     from ._contract import LOCAL_SCOPE, workspace_scope
     from ._yaml.api import (load_code, load_component, load_data, load_datastore, load_environment, load_job,
-                            load_model)
+                            load_model, load_online_endpoint, load_online_deployment, load_batch_endpoint,
+                            load_batch_deployment)
     from .entities import (AccountKeyConfiguration, AmlTokenIdentity, AzureBlobDatastore, AzureDataLakeGen1Datastore,
                            AzureDataLakeGen2Datastore, AzureFileDatastore, BuildContext, CertificateConfiguration,
                            Code, CommandComponent, CommandJob, CommandJobLimits, Compute, Data, Environment, Input,
@@ -42,6 +43,10 @@ _EXPORTS = {
     "load_component": "._yaml.api",
     "load_code": "._yaml.api",
     "load_datastore": "._yaml.api",
+    "load_online_endpoint": "._yaml.api",
+    "load_online_deployment": "._yaml.api",
+    "load_batch_endpoint": "._yaml.api",
+    "load_batch_deployment": "._yaml.api",
     "Code": ".entities.assets",
     "Data": ".entities.assets",
     "Environment": ".entities.assets",
@@ -76,6 +81,26 @@ _EXPORTS = {
     "SasTokenConfiguration": ".entities.datastore",
     "ServicePrincipalConfiguration": ".entities.datastore",
     "CertificateConfiguration": ".entities.datastore",
+    "ManagedOnlineEndpoint": ".entities.endpoints",
+    "KubernetesOnlineEndpoint": ".entities.endpoints",
+    "BatchEndpoint": ".entities.endpoints",
+    "BatchEndpointDefaults": ".entities.endpoints",
+    "ManagedOnlineDeployment": ".entities.endpoints",
+    "KubernetesOnlineDeployment": ".entities.endpoints",
+    "ModelBatchDeployment": ".entities.endpoints",
+    "ModelBatchDeploymentSettings": ".entities.endpoints",
+    "PipelineComponentBatchDeployment": ".entities.endpoints",
+    "BatchDeployment": ".entities.endpoints",
+    "CodeConfiguration": ".entities.endpoints",
+    "OnlineRequestSettings": ".entities.endpoints",
+    "ProbeSettings": ".entities.endpoints",
+    "DefaultScaleSettings": ".entities.endpoints",
+    "TargetUtilizationScaleSettings": ".entities.endpoints",
+    "BatchRetrySettings": ".entities.endpoints",
+    "ResourceRequirementsSettings": ".entities.endpoints",
+    "ResourceSettings": ".entities.endpoints",
+    "ResourceConfiguration": ".entities.endpoints",
+    "IdentityConfiguration": ".entities.endpoints",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -53,6 +53,10 @@ class MLClient:
     datastores = _Group(".operations.datastores", "DatastoreOperations")
     compute = _Group(".operations.compute", "ComputeOperations")
     jobs = _Group(".operations.jobs", "JobOperations")
+    online_endpoints = _Group(".operations.endpoints", "OnlineEndpointOperations")
+    online_deployments = _Group(".operations.endpoints", "OnlineDeploymentOperations")
+    batch_endpoints = _Group(".operations.endpoints", "BatchEndpointOperations")
+    batch_deployments = _Group(".operations.endpoints", "BatchDeploymentOperations")
 
     def __init__(self, credential=None, subscription_id: str | None = None, resource_group_name: str | None = None,
                  workspace_name: str | None = None, *, endpoint: str | None = None, home=None,

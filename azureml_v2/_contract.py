@@ -61,7 +61,9 @@ SCORE = "score"
 SWEEP_SUMMARY = "azureml.sweep.summary"
 EARLY_TERMINATED = "azureml.sweep.earlyTerminated"
 SWEEP_SEED = "azureml.sweep.seed"  # the seed an unseeded sweep drew, to reproduce it
-RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED)
+# What a parallel job reports: its mini-batch and item counts, as JSON
+PARALLEL_SUMMARY = "azureml.parallel.summary"
+RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED, PARALLEL_SUMMARY)
 # A child job (pipeline step, sweep trial) names its parent in this property; a job list selects the children of a
 # job with this query parameter.
 PARENT_JOB_PROPERTY = "azureml.parentJobName"
@@ -71,6 +73,10 @@ TRIAL_PROPERTY = "azureml.trial"
 TRIAL_PARAMS_PROPERTY = "azureml.sweep.params"
 
 DEFAULT_EXPERIMENT = "Default"  # the experiment of a job that names none
+# A batch endpoint's invocation is a job that names its endpoint and deployment in these properties; a list of the
+# endpoint's (or deployment's) jobs filters on them.
+BATCH_ENDPOINT_PROPERTY = "azureml.batchEndpointName"
+BATCH_DEPLOYMENT_PROPERTY = "azureml.batchDeploymentName"
 
 MAX_TRIALS = 1000  # Azure ML's default and largest maxTotalTrials and maxConcurrentTrials
 

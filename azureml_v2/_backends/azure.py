@@ -17,3 +17,6 @@ class AzureBackend(Backend):
     def __init__(self, credential, scope: str, options: dict):
         super().__init__(ARM_ENDPOINT, scope, options, credential=credential)
         self.storage_credential = credential
+
+    def aad_token(self) -> str | None:
+        return self.storage_credential.get_token("https://ml.azure.com/.default").token

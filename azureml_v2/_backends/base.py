@@ -58,6 +58,10 @@ class Backend:
         return self.endpoint + self.scope
 
     # -- what differs --------------------------------------------------------------------------------------
+    def aad_token(self) -> str | None:
+        """A Microsoft Entra token for Azure ML's data plane (what an aad_token endpoint takes); None without one."""
+        return None
+
     def not_available(self, what: str, hint: str) -> NotAvailableError:
         return NotAvailableError(what, self.where, hint)
 

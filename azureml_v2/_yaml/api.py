@@ -16,6 +16,8 @@ if TYPE_CHECKING:  # annotations only
     from ..entities.assets import Code, Data, Environment
     from ..entities.component import CommandComponent
     from ..entities.datastore import Datastore
+    from ..entities.endpoints import (BatchEndpoint, ModelBatchDeployment, OnlineDeployment, OnlineEndpoint,
+                                      PipelineComponentBatchDeployment)
     from ..entities.job import Job
     from ..entities.model import Model
 
@@ -33,6 +35,10 @@ _LOADERS = {
     "datastore": ("datastores", "DatastoreSchema"),
     "component": ("kinds", "ComponentSchema"),
     "job": ("kinds", "JobSchema"),
+    "online_endpoint": ("endpoints", "OnlineEndpointSchema"),
+    "online_deployment": ("endpoints", "OnlineDeploymentSchema"),
+    "batch_endpoint": ("endpoints", "BatchEndpointSchema"),
+    "batch_deployment": ("endpoints", "BatchDeploymentSchema"),
 }
 # What dump writes an entity with: entity class name -> (module, schema name).
 _DUMPERS = {
@@ -48,6 +54,13 @@ _DUMPERS = {
     "AzureDataLakeGen1Datastore": ("datastores", "DatastoreSchema"),
     "AzureDataLakeGen2Datastore": ("datastores", "DatastoreSchema"),
     "LocalDatastore": ("datastores", "DatastoreSchema"),
+    "ManagedOnlineEndpoint": ("endpoints", "ManagedOnlineEndpointSchema"),
+    "KubernetesOnlineEndpoint": ("endpoints", "KubernetesOnlineEndpointSchema"),
+    "BatchEndpoint": ("endpoints", "BatchEndpointSchema"),
+    "ManagedOnlineDeployment": ("endpoints", "ManagedOnlineDeploymentSchema"),
+    "KubernetesOnlineDeployment": ("endpoints", "KubernetesOnlineDeploymentSchema"),
+    "ModelBatchDeployment": ("endpoints", "ModelBatchDeploymentSchema"),
+    "PipelineComponentBatchDeployment": ("endpoints", "PipelineComponentBatchDeploymentSchema"),
 }
 _instances: dict = {}
 
@@ -151,6 +164,28 @@ def load_code(source: Source, *, params_override: Overrides = None, **kwargs: An
 def load_datastore(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "Datastore":
     """Load a datastore (azure_blob, azure_file, azure_data_lake_gen1/gen2, local)."""
     return load("datastore", source, params_override=params_override, **kwargs)
+
+
+def load_online_endpoint(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "OnlineEndpoint":
+    """Load an online endpoint (managed; Kubernetes when it names a compute)."""
+    return load("online_endpoint", source, params_override=params_override, **kwargs)
+
+
+def load_online_deployment(source: Source, *, params_override: Overrides = None,
+                           **kwargs: Any) -> "OnlineDeployment":
+    """Load an online deployment (type managed, the default, or kubernetes)."""
+    return load("online_deployment", source, params_override=params_override, **kwargs)
+
+
+def load_batch_endpoint(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "BatchEndpoint":
+    """Load a batch endpoint."""
+    return load("batch_endpoint", source, params_override=params_override, **kwargs)
+
+
+def load_batch_deployment(source: Source, *, params_override: Overrides = None,
+                          **kwargs: Any) -> "ModelBatchDeployment | PipelineComponentBatchDeployment":
+    """Load a batch deployment (type model, the default, or pipeline)."""
+    return load("batch_deployment", source, params_override=params_override, **kwargs)
 
 
 def as_dict(entity: "Resource") -> dict:

@@ -223,6 +223,26 @@ class ModelOperations(_ArchivableOperations):
     _KIND = "models"
     _ENTITY = Model
 
+    def _arm_id_for(self, model) -> str | None:
+        """A deployment's `model`: `@latest` is resolved; an inline Model is created first, a nameless local one as
+        an anonymous version named by its content hash (as code snapshots are), so the same files are stored once."""
+        if model is None or isinstance(model, str):
+            return model and self._resolve(model)
+        if model.name or not (model.path and is_local(model.path)):
+            if not model.name:
+                raise ValidationError("an inline model without a name must be local files (a path on this machine)")
+            created = self.create_or_update(model)
+            return self._arm_id(self._KIND, created.name, "versions", created.version)
+        snapshot = take_snapshot(model.path)
+        model = copy.copy(model)
+        model.name, model.version = snapshot.content_hash, "1"
+        try:
+            return self._get(self._KIND, model.name, "versions", model.version)["id"]
+        except ResourceNotFoundError:
+            model.path = self._ml_client.datastores._upload(snapshot)
+        self._put_version(model, anonymous=True)
+        return self._arm_id(self._KIND, model.name, "versions", model.version)
+
 
 class ComponentOperations(_ArchivableOperations):
     """Components: local code is uploaded as a code asset, an inline environment is created anonymously,

@@ -15,9 +15,14 @@ _KINDS_BY_SCHEMA = {
     "amlCompute": "compute", "computeInstance": "compute", "vmCompute": "compute",
     "workspace": "workspace", "Connection": "connection", "Schedule": "schedule", "DataImport": "data_import",
     "registry": "registry",
+    "managedOnlineEndpoint": "online_endpoint", "kubernetesOnlineEndpoint": "online_endpoint",
+    "managedOnlineDeployment": "online_deployment", "kubernetesOnlineDeployment": "online_deployment",
+    "batchEndpoint": "batch_endpoint", "batchDeployment": "batch_deployment",
+    "modelBatchDeployment": "batch_deployment", "pipelineComponentBatchDeployment": "batch_deployment",
 }
 # kinds that load_* functions read (the others belong to later work and other resources)
-ASSET_KINDS = ("job", "data", "environment", "model", "component", "datastore")
+ASSET_KINDS = ("job", "data", "environment", "model", "component", "datastore", "online_endpoint",
+               "online_deployment", "batch_endpoint", "batch_deployment")
 
 
 def kind_of(path: Path) -> str:

@@ -27,6 +27,8 @@ JOB_REQUIRED = {
     "AutoML": ("taskDetails",),
     "Spark": ("codeId", "entry"),
     "Pipeline": (),
+    # local only: a pipeline's parallel node or a batch deployment's job (local/executors/parallel.py)
+    "Parallel": ("task", "input_data"),
 }
 
 

@@ -142,7 +142,7 @@ class Runner:
 
     def run(self) -> str | None:
         """Run the job to its end -> the final status (None when another runner has it or it was not NotStarted)."""
-        if not self.store.claim_job(self.ws, self.name, self.pid, process_start(self.pid)):
+        if not self._claim():
             self.log(f"not started: the job is {self.store.get_job(self.ws, self.name)['status']}")
             return None
         self.log(f"runner {self.pid} claimed the job")
@@ -171,6 +171,10 @@ class Runner:
         self._finish_tracking(status)
         self.log(f"runner memory: {_memory()}")
         return status
+
+    def _claim(self) -> bool:
+        """Take the job: a NotStarted one only (a command is never run twice)."""
+        return self.store.claim_job(self.ws, self.name, self.pid, process_start(self.pid))
 
     def _execute(self) -> tuple[str, int | None, str | None]:
         self._move("Preparing", "Queued")

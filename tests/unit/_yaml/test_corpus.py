@@ -19,6 +19,11 @@ REST_DEFINITIONS = {
     "Code": "CodeVersionResource", "Data": "DataVersionBaseResource", "Environment": "EnvironmentVersionResource",
     "Model": "ModelVersionResource", "CommandComponent": "ComponentVersionResource",
     "CommandJob": "JobBaseResource", "SweepJob": "JobBaseResource",
+    "ManagedOnlineEndpoint": "OnlineEndpointTrackedResource", "KubernetesOnlineEndpoint": "OnlineEndpointTrackedResource",
+    "ManagedOnlineDeployment": "OnlineDeploymentTrackedResource",
+    "KubernetesOnlineDeployment": "OnlineDeploymentTrackedResource",
+    "BatchEndpoint": "BatchEndpointTrackedResource", "ModelBatchDeployment": "BatchDeploymentTrackedResource",
+    "PipelineComponentBatchDeployment": "BatchDeploymentTrackedResource",
 }
 
 

@@ -1,0 +1,197 @@
+"""Parallel jobs, driven through the service's REST API: real worker processes run init()/run(mini_batch)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+from support.local import WS, Client
+
+from azureml_v2._contract import PARALLEL_SUMMARY
+
+from .test_runner import ENV_ID, app, code_version, gone, wait  # noqa: F401 - app is a fixture of these tests too
+
+pytestmark = pytest.mark.integration
+
+# Each file holds a number; the result line is "<file name> <number * 2>". A file named bad* raises; a file named
+# hang* sleeps forever on its first attempt (a marker file tells the retry apart).
+SCORE = """
+import os, sys, time
+from pathlib import Path
+
+def init():
+    global factor
+    factor = int(sys.argv[sys.argv.index("--factor") + 1])
+    print("init", os.getpid(), flush=True)
+
+def run(mini_batch):
+    out = []
+    for path in mini_batch:
+        name = os.path.basename(path)
+        with open(os.environ["CALLS"], "a") as calls:
+            calls.write(name + "\\n")
+        if name.startswith("bad"):
+            raise ValueError("cannot score " + name)
+        marker = Path(os.environ["CALLS"] + "." + name)
+        if name.startswith("hang") and not marker.exists():
+            marker.write_text("tried")
+            time.sleep(600)
+        time.sleep(float(os.environ.get("DELAY", "0")))
+        out.append(f"{name} {int(Path(path).read_text()) * factor}")
+    return out
+"""
+
+TABLE_SCORE = """
+def run(df):
+    df = df.copy()
+    df["total"] = df["a"] + df["b"]
+    return df
+"""
+
+
+@pytest.fixture
+def client(app, tmp_path):
+    client = Client(app)
+    assert client.put("/environments/host/versions/1", {"properties": {"image": "python:3.11-slim"}}).status == 201
+    code_version(client, tmp_path, {"score.py": SCORE, "table_score.py": TABLE_SCORE})
+    return client
+
+
+def files(folder, names) -> str:
+    folder.mkdir()
+    for n, name in enumerate(names):
+        (folder / name).write_text(str(n))
+    return str(folder)
+
+
+def submit(client, tmp_path, name, data: str, input_type="uri_folder", entry="score.py", output_type="uri_folder",
+           env=None, **fields):
+    body = {"jobType": "Parallel", "codeId": f"{WS}/codes/src/versions/1", "environmentId": ENV_ID,
+            "inputs": {"data": {"jobInputType": input_type, "uri": data}},
+            "outputs": {"scores": {"jobOutputType": output_type}},
+            "environmentVariables": {"CALLS": str(tmp_path / f"{name}.calls"), **(env or {})},
+            "input_data": "${{inputs.data}}",
+            "task": {"type": "run_function", "entry_script": entry, "program_arguments": "--factor 2",
+                     "append_row_to": "${{outputs.scores}}"},
+            **fields}
+    response = client.put(f"/jobs/{name}", {"properties": body})
+    assert response.status == 201, response.json
+    return response.json
+
+
+def output(home, name, file="parallel_run_step.txt"):
+    return (home / "datastores/workspaceartifactstore/ExperimentRun" / f"dcid.{name}" / "scores" / file).read_text()
+
+
+def summary(props) -> dict:
+    return json.loads(props["properties"][PARALLEL_SUMMARY])
+
+
+def test_files_are_scored_in_mini_batches_by_concurrent_workers(client, home, tmp_path):
+    names = [f"f{n:02}.txt" for n in range(25)]
+    submit(client, tmp_path, "files", files(tmp_path / "in", names), mini_batch_size="10",
+           max_concurrency_per_instance=2, logging_level="DEBUG")
+    props = wait(client, "files")
+    assert props["status"] == "Completed", props["properties"].get("Error")
+    lines = output(home, "files").splitlines()
+    assert lines == [f"{name} {n * 2}" for n, name in enumerate(names)]  # in input order, once each
+    assert summary(props) | {"seconds": 0, "items_per_second": 0} == {
+        "mini_batches": 3, "succeeded": 3, "failed": 0, "items": 25, "failed_items": 0, "results": 25,
+        "seconds": 0, "items_per_second": 0}
+    logs = home / "jobs/local/files/user_logs"
+    inits = [line for n in (0, 1) for line in (logs / f"worker_{n}.txt").read_text().splitlines()
+             if line.startswith("init")]
+    assert len(inits) == 2  # init() once per worker, two workers
+    assert "mini-batch 2: 5 item(s), 5 result(s)" in (logs / "std_log.txt").read_text()
+
+
+def test_a_table_is_cut_by_size_and_run_gets_dataframes(client, home, tmp_path):
+    table = tmp_path / "table"
+    table.mkdir()
+    rows = "".join(f"{n},{n * 10}\n" for n in range(200))
+    (table / "data.csv").write_text("a,b\n" + rows)
+    (table / "MLTable").write_text("paths:\n  - file: ./data.csv\ntransformations:\n  - read_delimited:\n"
+                                   "      delimiter: ','\n      encoding: utf8\n      header: all_files_same_headers\n")
+    submit(client, tmp_path, "table", str(table), input_type="mltable", entry="table_score.py",
+           output_type="uri_file", mini_batch_size="1kb")
+    props = wait(client, "table")
+    assert props["status"] == "Completed", props["properties"].get("Error")
+    stored = home / "datastores/workspaceartifactstore/ExperimentRun/dcid.table/scores"
+    assert stored.read_text().splitlines() == [f"{n} {n * 10} {n * 11}" for n in range(200)]
+    assert summary(props)["mini_batches"] == 2 and summary(props)["items"] == 200
+
+
+def test_a_failing_file_counts_against_the_threshold(client, home, tmp_path):
+    names = ["a.txt", "bad.txt", "c.txt"]
+    submit(client, tmp_path, "lenient", files(tmp_path / "in1", names), mini_batch_size=1,
+           mini_batch_error_threshold=1, retry_settings={"max_retries": 1, "timeout": 30},
+           output_file_name="predictions.csv")
+    props = wait(client, "lenient")
+    assert props["status"] == "Completed", props["properties"].get("Error")
+    assert output(home, "lenient", "predictions.csv").splitlines() == ["a.txt 0", "c.txt 4"]
+    assert summary(props)["failed"] == 1 and summary(props)["failed_items"] == 1
+    assert (tmp_path / "lenient.calls").read_text().count("bad.txt") == 2  # tried again once
+
+    submit(client, tmp_path, "strict", files(tmp_path / "in2", names), mini_batch_size=1,
+           mini_batch_error_threshold=0, retry_settings={"max_retries": 0, "timeout": 30})
+    props = wait(client, "strict")
+    error = props["properties"]["Error"]
+    assert props["status"] == "Failed"
+    assert "more than mini_batch_error_threshold 0" in error and "ValueError: cannot score bad.txt" in error
+
+
+def test_a_hung_mini_batch_is_killed_and_tried_again(client, home, tmp_path):
+    submit(client, tmp_path, "hung", files(tmp_path / "in", ["a.txt", "hang.txt", "c.txt"]), mini_batch_size=1,
+           retry_settings={"max_retries": 1, "timeout": 2})
+    started = time.monotonic()
+    props = wait(client, "hung")
+    assert props["status"] == "Completed", props["properties"].get("Error")
+    assert time.monotonic() - started < 30
+    assert output(home, "hung").splitlines() == ["a.txt 0", "c.txt 4", "hang.txt 2"]
+    log = (home / "jobs/local/hung/user_logs/std_log.txt").read_text()
+    assert "mini-batch 2 failed (attempt 1), trying again: run() took longer than retry_settings.timeout (2 s)" in log
+
+
+def test_cancel_kills_the_workers(client, app, home, tmp_path):
+    submit(client, tmp_path, "stopme", files(tmp_path / "in", [f"{n}.txt" for n in range(50)]), mini_batch_size=1,
+           max_concurrency_per_instance=2, env={"DELAY": "0.5"})
+    groups = _worker_groups(app, "stopme")
+    assert client.post("/jobs/stopme/cancel").status == 202
+    assert wait(client, "stopme", timeout=10)["status"] == "Canceled"
+    assert all(gone(pid) for pid in groups)
+
+
+def test_kill_9_of_the_executor_resumes_and_writes_each_mini_batch_once(client, app, home, tmp_path):
+    names = [f"{n:02}.txt" for n in range(16)]
+    submit(client, tmp_path, "resume", files(tmp_path / "in", names), mini_batch_size=1,
+           max_concurrency_per_instance=2, env={"DELAY": "0.3"})
+    groups = _worker_groups(app, "resume")
+    parts = home / "jobs/local/resume/parallel/parts"
+    while len(list(parts.glob("*.part"))) < 4:
+        time.sleep(0.02)
+    first = app.store.get_job("local", "resume")["runner_pid"]
+    os.kill(first, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while not all(gone(pid) for pid in groups):  # the workers die with their executor
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    props = wait(client, "resume")  # supervision starts the executor again; it resumes
+    assert props["status"] == "Completed", props["properties"].get("Error")
+    assert app.store.get_job("local", "resume")["runner_pid"] != first
+    assert output(home, "resume").splitlines() == [f"{name} {n * 2}" for n, name in enumerate(names)]
+    calls = (tmp_path / "resume.calls").read_text().split()
+    assert len(calls) < len(names) + 2 * 2  # only the unfinished mini-batches (at most one per worker) run again
+    assert "resuming the job (Running)" in (home / "jobs/local/resume/system_logs/runner.log").read_text()
+
+
+def _worker_groups(app, name) -> list[int]:
+    deadline = time.monotonic() + 30
+    while True:
+        job = app.store.get_job("local", name)
+        groups = json.loads(job["process_groups"] or "[]")
+        if job["status"] == "Running" and len(groups) == 2:
+            return [group for group, _ in groups]
+        assert time.monotonic() < deadline, job["status"]
+        time.sleep(0.02)
