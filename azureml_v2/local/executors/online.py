@@ -98,7 +98,11 @@ class Version:
         self.name, self.generation, self.launch, self.count = name, generation, launch, count
         self.timeout, self.concurrent, self.queue_wait = settings
         self.instances: list[Instance] = []
+        self.spare: Instance | None = None  # a ready server beyond instance_count, for a dead instance's place
         self.waiters: deque[asyncio.Future] = deque()
+
+    def everything(self) -> list[Instance]:
+        return self.instances + ([self.spare] if self.spare is not None else [])
 
     def free(self) -> Instance | None:
         best = None
@@ -311,6 +315,7 @@ class Host:
             dep.state, dep.error = "Succeeded", None
             self.deployment_log(dep.name, "inference-server", f"generation {version.generation}: {count} instance(s) "
                                                               "ready, taking requests")
+            asyncio.get_running_loop().create_task(self._start_spare(dep, version))
         except asyncio.CancelledError:
             if version is not None and dep.pending is version:
                 dep.pending = None
@@ -413,8 +418,9 @@ class Host:
 
     # -- instances
 
-    async def start_instance(self, version: Version, index: int) -> Instance:
-        """Start one scoring server and wait until it answers its readiness probe."""
+    async def start_instance(self, version: Version, index: int, spare: bool = False) -> Instance:
+        """Start one scoring server (instance `index`, or the version's warm spare) and wait until it answers its
+        readiness probe."""
         launch = version.launch
         port = _free_port()
         log_path = self.folder / "deployments" / version.name / "inference-server.log"
@@ -428,7 +434,9 @@ class Host:
                                     cwd=launch["cwd"], env={**launch["env"], "XDG_RUNTIME_DIR": run_dir},
                                     start_new_session=True)
         inst = Instance(index, proc, port, run_dir)
-        if index < len(version.instances):
+        if spare:
+            version.spare = inst
+        elif index < len(version.instances):
             version.instances[index] = inst
         else:
             version.instances.append(inst)
@@ -448,32 +456,56 @@ class Host:
         raise DeploymentError(f"instance {index} did not answer its readiness probe within {limit:.0f} s")
 
     def supervise(self) -> None:
-        """Restart instances that died; stop drained versions."""
+        """Restart instances that died (the warm spare takes the place of a dead one at once); stop drained
+        versions."""
+        loop = asyncio.get_running_loop()
         for dep in self.deployments.values():
             version = dep.active
             if version is None:
                 continue
+            spare = version.spare
+            if spare is not None and not spare.stopping and spare.proc.poll() is not None:
+                spare.stop()
+                version.spare = None
+                loop.create_task(self._start_spare(dep, version))
             for inst in list(version.instances):
                 if inst.stopping or inst.proc.poll() is None:
                     continue
-                inst.ready, inst.stopping = False, True
-                try:
-                    os.killpg(inst.proc.pid, signal.SIGKILL)  # what the server left (its gunicorn worker)
-                except OSError:
-                    pass
+                inst.ready = False
+                inst.stop()  # and what the server left (its gunicorn worker)
                 self.deployment_log(dep.name, "inference-server",
                                     f"instance {inst.index} (pid {inst.proc.pid}) exited with code "
                                     f"{inst.proc.returncode}: restarting it")
-                asyncio.get_running_loop().create_task(self._restart(dep, version, inst.index))
+                spare = version.spare
+                if spare is not None and spare.ready and spare.proc.poll() is None:
+                    spare.index, version.instances[inst.index], version.spare = inst.index, spare, None
+                    version.wake()
+                    self.deployment_log(dep.name, "inference-server", f"instance {inst.index} restarted: the warm "
+                                                                      f"spare (pid {spare.proc.pid}) took its place")
+                    loop.create_task(self._start_spare(dep, version))
+                else:
+                    loop.create_task(self._restart(dep, version, inst.index))
         for version in list(self.draining):
             if not version.busy():
-                for inst in version.instances:
+                for inst in version.everything():
                     inst.stop()
                 self.draining.remove(version)
         for name in list(self.deleting):  # its instances stopped: its delete ends
             if not any(version.name == name for version in self.draining):
                 self.deleting.discard(name)
                 self.store.finish_endpoint_delete(self.ws, "online", self.endpoint, name)
+
+    async def _start_spare(self, dep: Deployment, version: Version) -> None:
+        """Keep one more server of the version ready, so that a dead instance is replaced at once."""
+        if version.spare is not None or dep.active is not version:
+            return
+        try:
+            await self.start_instance(version, -1, spare=True)
+        except (DeploymentError, OSError) as exc:
+            self.deployment_log(dep.name, "inference-server", f"the warm spare could not start: {exc}")
+            if version.spare is not None:
+                version.spare.stop()
+                version.spare = None
 
     async def _restart(self, dep: Deployment, version: Version, index: int) -> None:
         try:
@@ -488,14 +520,16 @@ class Host:
                 if version is not None:
                     self.draining.append(version)
         for version in self.draining:
-            for inst in version.instances:
+            for inst in version.everything():
                 inst.stop()
         self.draining = []
 
     def write_state(self) -> None:
-        """state.json: this process, its router's port, and the instances each deployment serves with."""
+        """state.json: this process, its router's port, and the processes of each deployment's instances."""
         state = {"pid": os.getpid(), "port": self.port,
-                 "deployments": {name: {"generation": dep.active.generation, "instances": len(dep.active.instances)}
+                 "deployments": {name: {"generation": dep.active.generation,
+                                        "instances": [inst.proc.pid for inst in dep.active.instances],
+                                        "spare": dep.active.spare.proc.pid if dep.active.spare else None}
                                  for name, dep in self.deployments.items() if dep.active is not None}}
         text = json.dumps(state, sort_keys=True)
         if text != self._state_text:

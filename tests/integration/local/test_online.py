@@ -234,10 +234,12 @@ def test_a_raising_script_gives_500_with_the_error_in_the_logs(served):
 
 
 def test_kill_9_of_a_server_gives_fast_502_or_503_then_it_is_restarted(served):
-    assert served.state("my-ep")["deployments"]["green"]["instances"] == 1
+    instances = served.state("my-ep")["deployments"]["green"]["instances"]
+    assert len(instances) == 1
     pids = _server_pids(served.folder("my-ep"), "green")
+    assert instances[0] in pids
     target = {"azureml-model-deployment": "green"}
-    os.kill(pids[0], signal.SIGKILL)
+    os.kill(instances[0], signal.SIGKILL)
     killed = time.monotonic()
     statuses = []
     while True:  # until the restarted server answers
@@ -250,8 +252,8 @@ def test_kill_9_of_a_server_gives_fast_502_or_503_then_it_is_restarted(served):
             break
         assert time.monotonic() - killed < 5, f"not served again within 5 s: {statuses}"
         time.sleep(0.02)
-    assert f"instance 0 (pid {pids[0]}) exited with code -9: restarting it" in served.logs("my-ep", "green")
-    assert _server_pids(served.folder("my-ep"), "green") != pids
+    assert f"instance 0 (pid {instances[0]}) exited with code -9: restarting it" in served.logs("my-ep", "green")
+    assert served.state("my-ep")["deployments"]["green"]["instances"] != instances
 
 
 def test_mirrored_requests_reach_the_shadow_and_their_answers_are_dropped(served):
@@ -287,7 +289,7 @@ def test_an_update_switches_to_new_servers_without_a_failed_request(served):
         thread.join()
     assert len(results) > 10 and set(results) == {200}, Counter(results)
     status, _, body = call(served.uri, {"x": 3}, served.key, headers={"azureml-model-deployment": "blue"})
-    assert json.loads(body)["tag"] == "v2" and served.state("my-ep")["deployments"]["blue"]["instances"] == 2
+    assert json.loads(body)["tag"] == "v2" and len(served.state("my-ep")["deployments"]["blue"]["instances"]) == 2
 
 
 def test_a_crashed_host_is_brought_back_by_supervision_on_the_same_uri(served):
@@ -408,7 +410,7 @@ def test_delete_stops_every_server_and_frees_the_port(solo):
     folder = solo.folder("gone-ep")
     port = solo.state("gone-ep")["port"]
     pids = _server_pids(folder, "blue")
-    assert len(pids) == 2
+    assert set(solo.state("gone-ep")["deployments"]["blue"]["instances"]) <= set(pids)
     assert solo.deploy("gone-ep", "green", code, solo.model_id) == "Succeeded"
     green = _server_pids(folder, "green")
     solo.delete("/onlineEndpoints/gone-ep/deployments/green")
