@@ -1,18 +1,18 @@
-"""Online endpoints served on this machine: the provisioner that starts their hosts, how traffic is split and
+"""Endpoints served on this machine: the provisioner that starts their hosts, how traffic is split and
 mirrored, and a deployment's request settings.
 
 The store holds what is asked (an endpoint's auth mode, keys, traffic and mirror traffic; each deployment's
 properties and instance count) and its provisioning state. :class:`Serving` is the store's
-:class:`~azureml_v2.local.core.endpoints.Provisioner` for online endpoints: after each change it makes sure a host
+:class:`~azureml_v2.local.core.endpoints.Provisioner`: after each change it makes sure a host
 process serves the endpoint (:mod:`azureml_v2.local.executors.online`, one per endpoint, detached: it outlives the
 process that started it). The host reads the store, starts, switches and stops scoring servers, and ends each
 create, update or delete by moving the resource to Succeeded or Failed or removing it. It holds ``host.lock`` in the
-endpoint's folder ``<home>/endpoints/<workspace>/<endpoint>/`` for as long as it lives, and writes ``state.json``
-there (its pid, its router's port, each deployment's instances); the deployments' logs are beside it.
+endpoint's folder ``<home>/endpoints/<workspace>/<kind>/<endpoint>/`` for as long as it lives, and writes ``state.json``
+there (its pid, its router's port, each deployment's instances); the deployments' logs are beside it. A batch
+endpoint's host (:mod:`azureml_v2.local.executors.batch`) answers its invocations with scoring jobs.
 
 A host that died (a crash, a reboot) is started again by :meth:`Serving.supervise`, which the app runs on its
-supervision timer, and by any change to the endpoint: its lock is free, so no process serves it. Batch endpoints and
-deployments are provisioned as soon as they are stored (their jobs run the work).
+supervision timer, and by any change to the endpoint: its lock is free, so no process serves it.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from .endpoints import Provisioner
 from .processes import Spawner
 from .workspace import Store
 
-HOST_MODULE = "azureml_v2.local.executors.online"
+HOST_MODULES = {"online": "azureml_v2.local.executors.online", "batch": "azureml_v2.local.executors.batch"}
 # Azure ML's request_settings defaults (managed online deployments)
 DEFAULT_REQUEST_TIMEOUT_MS = 5000
 DEFAULT_MAX_CONCURRENT = 1
@@ -35,8 +35,8 @@ DEFAULT_QUEUE_WAIT_MS = 500
 LOG_FILES = {"InferenceServer": "inference-server.log", "StorageInitializer": "storage-initializer.log"}
 
 
-def endpoint_folder(home, ws: str, endpoint: str) -> Path:
-    return Path(home) / "endpoints" / ws.lower() / endpoint.lower()
+def endpoint_folder(home, ws: str, kind: str, endpoint: str) -> Path:
+    return Path(home) / "endpoints" / ws.lower() / kind / endpoint.lower()
 
 
 def read_json(path: Path) -> dict | None:
@@ -123,49 +123,49 @@ def host_alive(folder: Path) -> bool:
 
 
 class Serving(Provisioner):
-    """The provisioner of a home whose online endpoints are served (see the module docstring). With `launch=False`
-    nothing is started, and everything is provisioned once stored (the base provisioner)."""
+    """The provisioner of a home whose endpoints are served (see the module docstring). With `launch=False` nothing
+    is started, and everything is provisioned once stored (the base provisioner)."""
 
     def __init__(self, store: Store, *, launch: bool = True):
         super().__init__(store)
         self.launch = launch
         self._spawner = Spawner()
 
-    def folder(self, ws: str, endpoint: str) -> Path:
-        return endpoint_folder(self.store.home, ws, endpoint)
+    def folder(self, ws: str, kind: str, endpoint: str) -> Path:
+        return endpoint_folder(self.store.home, ws, kind, endpoint)
 
-    def state(self, ws: str, endpoint: str) -> dict | None:
-        return read_json(self.folder(ws, endpoint) / "state.json")
+    def state(self, ws: str, kind: str, endpoint: str) -> dict | None:
+        return read_json(self.folder(ws, kind, endpoint) / "state.json")
 
     # -- the provisioner's hooks
 
     def endpoint_stored(self, ws: str, kind: str, endpoint: str, action: str) -> None:
-        if kind != "online" or not self.launch:
+        if not self.launch:
             return super().endpoint_stored(ws, kind, endpoint, action)
-        self._ensure_host(ws, endpoint)
+        self._ensure_host(ws, kind, endpoint)
 
     def deployment_stored(self, ws: str, kind: str, endpoint: str, deployment: str, action: str) -> None:
-        if kind != "online" or not self.launch:
+        if not self.launch:
             return super().deployment_stored(ws, kind, endpoint, deployment, action)
-        self._ensure_host(ws, endpoint)
+        self._ensure_host(ws, kind, endpoint)
 
     def deleting(self, ws: str, kind: str, endpoint: str, deployment: str | None) -> None:
-        if kind != "online" or not self.launch:
+        if not self.launch:
             return super().deleting(ws, kind, endpoint, deployment)
-        self._ensure_host(ws, endpoint)
+        self._ensure_host(ws, kind, endpoint)
 
     def scoring_uri(self, ws: str, kind: str, endpoint: str) -> str | None:
-        port = (self.state(ws, endpoint) or {}).get("port") if kind == "online" else None
-        return f"http://127.0.0.1:{port}/score" if port else None
+        port = (self.state(ws, kind, endpoint) or {}).get("port")
+        return f"http://127.0.0.1:{port}/{'score' if kind == 'online' else 'jobs'}" if port else None
 
     def swagger_uri(self, ws: str, kind: str, endpoint: str) -> str | None:
-        port = (self.state(ws, endpoint) or {}).get("port") if kind == "online" else None
-        return f"http://127.0.0.1:{port}/swagger.json" if port else None
+        port = (self.state(ws, kind, endpoint) or {}).get("port")
+        return f"http://127.0.0.1:{port}/swagger.json" if port and kind == "online" else None
 
     def logs(self, ws: str, kind: str, endpoint: str, deployment: str, container: str, tail: int | None) -> str:
         """The scoring servers' output (InferenceServer), or the preparation of the deployment's model, code and
         environment (StorageInitializer)."""
-        path = self.folder(ws, endpoint) / "deployments" / deployment.lower() / LOG_FILES[container]
+        path = self.folder(ws, kind, endpoint) / "deployments" / deployment.lower() / LOG_FILES[container]
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
@@ -177,19 +177,21 @@ class Serving(Provisioner):
     # -- supervision
 
     def supervise(self) -> None:
-        """Start a host for every online endpoint that has none (a crash, a reboot)."""
+        """Start a host for every endpoint that has none (a crash, a reboot)."""
         if not self.launch:
             return
-        for ws, endpoint in self.store.endpoint_names("online"):
-            self._ensure_host(ws, endpoint)
+        for kind in HOST_MODULES:
+            for ws, endpoint in self.store.endpoint_names(kind):
+                self._ensure_host(ws, kind, endpoint)
 
     def close(self) -> None:
         self._spawner.reap()
 
-    def _ensure_host(self, ws: str, endpoint: str) -> None:
-        folder = self.folder(ws, endpoint)
+    def _ensure_host(self, ws: str, kind: str, endpoint: str) -> None:
+        folder = self.folder(ws, kind, endpoint)
         folder.mkdir(parents=True, exist_ok=True)
         if host_alive(folder):
             return
-        self._spawner.spawn([sys.executable, "-m", HOST_MODULE, "--home", str(self.store.home), "--workspace", ws,
-                             "--endpoint", endpoint], cwd=self.store.home, stderr_path=folder / "host.log")
+        self._spawner.spawn([sys.executable, "-m", HOST_MODULES[kind], "--home", str(self.store.home),
+                             "--workspace", ws, "--endpoint", endpoint], cwd=self.store.home,
+                            stderr_path=folder / "host.log")

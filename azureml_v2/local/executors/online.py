@@ -167,9 +167,13 @@ class Deployment:
 
 
 class Host:
+    """The host of an online endpoint (see the module docstring)."""
+
+    kind = "online"
+
     def __init__(self, home: str, ws: str, endpoint: str):
         self.home, self.ws, self.endpoint = Path(home), ws, endpoint
-        self.folder = serving.endpoint_folder(self.home, ws, endpoint)
+        self.folder = serving.endpoint_folder(self.home, ws, self.kind, endpoint)
         self.store = Store(self.home)
         self.refs = References(self.store, ws)
         self.record: dict | None = None  # the endpoint as stored
@@ -201,7 +205,7 @@ class Host:
             self.stop_all()
             if gone:  # deleted: free everything, then end the delete
                 shutil.rmtree(self.folder, ignore_errors=True)
-                self.store.finish_endpoint_delete(self.ws, "online", self.endpoint)
+                self.store.finish_endpoint_delete(self.ws, self.kind, self.endpoint)
             lock.close()
         return 0
 
@@ -250,7 +254,7 @@ class Host:
         if version == self.data_version and self.record is not None:
             return True
         try:
-            record = self.store.get_endpoint(self.ws, "online", self.endpoint)
+            record = self.store.get_endpoint(self.ws, self.kind, self.endpoint)
         except NotFound:
             return False
         self.data_version, self.record = version, record
@@ -266,9 +270,9 @@ class Host:
     def reconcile(self) -> None:
         """Start what is new or changed, drain what is deleted, and end what a PUT or DELETE waits for."""
         if self.record["state"] in ("Creating", "Updating"):
-            self.store.set_provisioning(self.ws, "online", self.endpoint, None, "Succeeded")
+            self.store.set_provisioning(self.ws, self.kind, self.endpoint, None, "Succeeded")
             self.record = {**self.record, "state": "Succeeded"}
-        records = {r["name"]: r for r in self.store.list_deployments(self.ws, "online", self.endpoint)}
+        records = {r["name"]: r for r in self.store.list_deployments(self.ws, self.kind, self.endpoint)}
         for name in list(self.deployments):
             if name not in records or records[name]["state"] == "Deleting":
                 self.remove(name)
@@ -289,7 +293,7 @@ class Host:
                 self._provisioned(dep)  # a change of what it does not serve (its description)
 
     def _provisioned(self, dep: Deployment) -> None:
-        self.store.set_provisioning(self.ws, "online", self.endpoint, dep.name, dep.state, error=dep.error)
+        self.store.set_provisioning(self.ws, self.kind, self.endpoint, dep.name, dep.state, error=dep.error)
 
     def remove(self, name: str) -> None:
         dep = self.deployments.pop(name)
@@ -389,7 +393,7 @@ class Host:
         path = self.refs.path(model["modelUri"], "model", _no_download)
         model_dir = gen / "azureml-models" / name / version
         model_dir.mkdir(parents=True)
-        (model_dir / path.name).symlink_to(path, target_is_directory=path.is_dir())
+        _link_copy(path, model_dir / path.name)
         return model_dir, model_dir / path.name, str(model.get("modelType") or "").replace("_", "").lower()
 
     def _environment(self, reference: str | None) -> dict | None:
@@ -493,7 +497,7 @@ class Host:
         for name in list(self.deleting):  # its instances stopped: its delete ends
             if not any(version.name == name for version in self.draining):
                 self.deleting.discard(name)
-                self.store.finish_endpoint_delete(self.ws, "online", self.endpoint, name)
+                self.store.finish_endpoint_delete(self.ws, self.kind, self.endpoint, name)
 
     async def _start_spare(self, dep: Deployment, version: Version) -> None:
         """Keep one more server of the version ready, so that a dead instance is replaced at once."""
@@ -569,45 +573,45 @@ class Host:
     async def respond(self, method: bytes, target: bytes, headers: dict, body: bytes):
         path = target.split(b"?", 1)[0]
         if path not in (b"/score", b"/swagger.json"):
-            return _error(404, f"no route {path.decode('latin-1')!r}: the endpoint answers /score and /swagger.json")
+            return error_answer(404, f"no route {path.decode('latin-1')!r}: the endpoint answers /score and /swagger.json")
         if not self.refresh():
-            return _error(404, f"endpoint {self.endpoint!r} not found")
+            return error_answer(404, f"endpoint {self.endpoint!r} not found")
         scheme, _, credential = headers.get(b"authorization", b"").decode("latin-1").strip().partition(" ")
         if scheme.lower() != "bearer" or not credential.strip() or \
                 not credential_valid(self.record, self.keys, credential.strip()):
-            return _error(401, "Unauthorized: the request has no valid key or token (Authorization: Bearer ...)")
+            return error_answer(401, "Unauthorized: the request has no valid key or token (Authorization: Bearer ...)")
         named = headers.get(b"azureml-model-deployment")
         if named:
             name = named.decode("latin-1")
             if name not in self.deployments:
-                return _error(404, f"deployment {name!r} not found in endpoint {self.endpoint!r}")
+                return error_answer(404, f"deployment {name!r} not found in endpoint {self.endpoint!r}")
         else:
             name = self.splitter.pick()
             if name is None:
-                return _error(404, f"endpoint {self.endpoint!r} has no deployment that takes traffic")
+                return error_answer(404, f"endpoint {self.endpoint!r} has no deployment that takes traffic")
             for shadow, mirror in self.mirrors:
                 if mirror.take() and shadow in self.deployments:
                     asyncio.get_running_loop().create_task(self._mirror(shadow, method, target, headers, body))
         dep = self.deployments.get(name)
         version = dep.active if dep is not None else None
         if version is None:
-            return _error(503, f"deployment {name!r} is {dep.state if dep else 'not ready'}: it serves no requests yet")
+            return error_answer(503, f"deployment {name!r} is {dep.state if dep else 'not ready'}: it serves no requests yet")
         try:
             inst = await version.acquire()
         except TimeoutError:
-            return _error(429, f"too many pending requests for deployment {name!r}: none of its "
+            return error_answer(429, f"too many pending requests for deployment {name!r}: none of its "
                                f"{len(version.instances)} instance(s) was free within max_queue_wait "
                                f"({version.queue_wait * 1000:.0f} ms)", name)
         if inst is None:
-            return _error(503, f"deployment {name!r} has no live instance (restarting)", name)
+            return error_answer(503, f"deployment {name!r} has no live instance (restarting)", name)
         try:
             status, out_headers, out = await asyncio.wait_for(
                 _forward(inst.port, method, target, headers, body), version.timeout)
         except TimeoutError:
-            return _error(408, f"request timed out after request_timeout ({version.timeout * 1000:.0f} ms)", name)
+            return error_answer(408, f"request timed out after request_timeout ({version.timeout * 1000:.0f} ms)", name)
         except (ConnectionError, OSError, asyncio.IncompleteReadError, ValueError):
             inst.ready = inst.proc.poll() is None and inst.ready
-            return _error(502, f"the scoring server of deployment {name!r} dropped the request", name)
+            return error_answer(502, f"the scoring server of deployment {name!r} dropped the request", name)
         finally:
             version.release(inst)
         out_headers.append((b"azureml-model-deployment", name.encode()))
@@ -642,6 +646,20 @@ def _server_requirement(environment: dict | None) -> tuple[str, ...]:
     return () if names & {SERVER_PACKAGE, "azureml-defaults"} else (SERVER_PACKAGE,)
 
 
+def _link_copy(source: Path, target: Path) -> None:
+    """A copy of a file or folder whose files are hard links when they can be (cheap, whatever the model's size):
+    real files, not symlinks, which MLflow refuses to load from."""
+    def link(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:  # another file system
+            shutil.copy2(src, dst)
+    if source.is_dir():
+        shutil.copytree(source, target, copy_function=link)
+    else:
+        link(source, target)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -665,7 +683,8 @@ def _failure(path: Path, offset: int, lines: int = 25) -> str:
     return "\n".join(text[starts[0]:starts[0] + lines] if starts else text[-lines:])
 
 
-def _error(status: int, message: str, deployment: str | None = None):
+def error_answer(status: int, message: str, deployment: str | None = None):
+    """An answer of the router itself: a JSON {"message": ...} body, as Azure ML's front end gives."""
     headers = [(b"Content-Type", b"application/json")]
     if deployment:
         headers.append((b"azureml-model-deployment", deployment.encode()))
@@ -764,13 +783,18 @@ async def _probe(port: int) -> bool:
         writer.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=f"python -m {__name__}", description=__doc__.split("\n")[0])
+def host_main(cls, module: str, doc: str, argv: list[str] | None = None) -> int:
+    """An endpoint host's command line: ``cls(home, workspace, endpoint).run()``."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.split("\n")[0])
     parser.add_argument("--home", required=True)
     parser.add_argument("--workspace", required=True)
     parser.add_argument("--endpoint", required=True)
     args = parser.parse_args(argv)
-    return Host(args.home, args.workspace, args.endpoint).run()
+    return cls(args.home, args.workspace, args.endpoint).run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    return host_main(Host, __name__, __doc__, argv)
 
 
 if __name__ == "__main__":

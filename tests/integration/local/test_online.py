@@ -132,7 +132,7 @@ class Local:
             time.sleep(0.05)
 
     def folder(self, endpoint: str) -> Path:
-        return serving.endpoint_folder(self.app.store.home, WS, endpoint)
+        return serving.endpoint_folder(self.app.store.home, WS, "online", endpoint)
 
     def state(self, endpoint: str) -> dict:
         return serving.read_json(self.folder(endpoint) / "state.json")

@@ -60,7 +60,7 @@ def local(tmp_path):
 
 
 def test_logs_read_the_tail_of_a_deployment_log(local):
-    folder = local.folder("ws", "ep") / "deployments" / "blue"
+    folder = local.folder("ws", "online", "ep") / "deployments" / "blue"
     folder.mkdir(parents=True)
     (folder / "inference-server.log").write_text("".join(f"line {i}\n" for i in range(10)))
     (folder / "storage-initializer.log").write_text("built\n")
@@ -72,9 +72,9 @@ def test_logs_read_the_tail_of_a_deployment_log(local):
 
 def test_scoring_uris_come_from_the_hosts_router(local):
     assert local.scoring_uri("ws", "online", "ep") is None  # not served yet
-    local.folder("ws", "ep").mkdir(parents=True)
-    serving.write_json(local.folder("ws", "ep") / "state.json", {"pid": 1, "port": 41234, "deployments": {}})
+    local.folder("ws", "online", "ep").mkdir(parents=True)
+    serving.write_json(local.folder("ws", "online", "ep") / "state.json", {"pid": 1, "port": 41234, "deployments": {}})
     assert local.scoring_uri("ws", "online", "ep") == "http://127.0.0.1:41234/score"
     assert local.swagger_uri("ws", "online", "ep") == "http://127.0.0.1:41234/swagger.json"
-    assert local.scoring_uri("ws", "batch", "ep") is None
-    assert not serving.host_alive(local.folder("ws", "ep"))
+    assert local.scoring_uri("ws", "batch", "ep") is None  # no batch host
+    assert not serving.host_alive(local.folder("ws", "online", "ep"))
