@@ -94,8 +94,8 @@ class Instance:
 class Version:
     """One generation of a deployment: its launch recipe, request settings and instances."""
 
-    def __init__(self, name: str, generation: int, launch: dict, count: int, settings: tuple[float, int, float]):
-        self.name, self.generation, self.launch, self.count = name, generation, launch, count
+    def __init__(self, name: str, generation: int, launch: dict, settings: tuple[float, int, float]):
+        self.name, self.generation, self.launch = name, generation, launch
         self.timeout, self.concurrent, self.queue_wait = settings
         self.instances: list[Instance] = []
         self.spare: Instance | None = None  # a ready server beyond instance_count, for a dead instance's place
@@ -310,7 +310,7 @@ class Host:
         try:
             launch = await asyncio.to_thread(self.prepare, dep.name, dep.generation, asked)
             props, count = asked["properties"], asked["instanceCount"]
-            version = Version(dep.name, dep.generation, launch, count, serving.request_settings(props))
+            version = Version(dep.name, dep.generation, launch, serving.request_settings(props))
             dep.pending = version
             await asyncio.gather(*(self.start_instance(version, i) for i in range(count)))
             old, dep.active, dep.pending = dep.active, version, None
@@ -529,11 +529,13 @@ class Host:
         self.draining = []
 
     def write_state(self) -> None:
-        """state.json: this process, its router's port, and the processes of each deployment's instances."""
+        """state.json: this process, its router's port, and the processes of each deployment's instances (and of
+        its warm spare, once ready)."""
         state = {"pid": os.getpid(), "port": self.port,
                  "deployments": {name: {"generation": dep.active.generation,
                                         "instances": [inst.proc.pid for inst in dep.active.instances],
-                                        "spare": dep.active.spare.proc.pid if dep.active.spare else None}
+                                        "spare": dep.active.spare.proc.pid if dep.active.spare and
+                                        dep.active.spare.ready else None}
                                  for name, dep in self.deployments.items() if dep.active is not None}}
         text = json.dumps(state, sort_keys=True)
         if text != self._state_text:
