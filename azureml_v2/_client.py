@@ -41,6 +41,10 @@ class MLClient:
       without a credential, the token of the server of `home` (default: $AZUREML_V2_HOME) when it listens on
       `endpoint`.
 
+    `cloud` names the Azure cloud of the workspace: AzureCloud (the default, or $AZUREML_CURRENT_CLOUD as
+    azure-ai-ml reads it), AzureChinaCloud or AzureUSGovernment; it picks Resource Manager and the storage
+    suffix new datastores get.
+
     Other keywords configure the azure-core pipeline (retry_total, logging_enable, transport, ...);
     `polling_interval` is the delay between polls of a long-running operation without Retry-After.
     """
@@ -60,7 +64,7 @@ class MLClient:
 
     def __init__(self, credential=None, subscription_id: str | None = None, resource_group_name: str | None = None,
                  workspace_name: str | None = None, *, endpoint: str | None = None, home=None,
-                 polling_interval: float | None = None, **kwargs):
+                 polling_interval: float | None = None, cloud: str | None = None, **kwargs):
         if subscription_id or resource_group_name:
             missing = [label for label, value in (("credential", credential), ("subscription_id", subscription_id),
                                                   ("resource_group_name", resource_group_name),
@@ -72,6 +76,9 @@ class MLClient:
                                       "DefaultAzureCredential()), not a token string")
             if endpoint is not None or home is not None:
                 raise ValidationError("endpoint and home are for a local workspace, not an Azure one")
+        elif cloud is not None:
+            raise ValidationError("cloud is for an Azure ML workspace: give subscription_id, resource_group_name "
+                                  "and workspace_name as well")
         elif endpoint is not None:
             if credential is not None and not isinstance(credential, str):
                 raise ValidationError("credential: a served local workspace takes the token string "
@@ -92,7 +99,7 @@ class MLClient:
                 raise ValidationError(f"{label} {value!r}: expected a name (no '/', no surrounding spaces)")
         if subscription_id:
             from ._backends.azure import AzureBackend  # import budget: a backend loads azure-core
-            self._backend = AzureBackend(credential, self._scope, kwargs)
+            self._backend = AzureBackend(credential, self._scope, kwargs, cloud)
         else:
             from ._backends.local import LocalBackend  # import budget: as above
             self._backend = LocalBackend(self._scope, kwargs, home=home, endpoint=endpoint, token=credential)

@@ -8,6 +8,7 @@ may import it.
 from __future__ import annotations
 
 import collections
+import functools
 import re
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import budget)
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 
 # -- the REST API ----------------------------------------------------------------------------------------
 API_VERSION = "2024-04-01"
+# 2024-04-01 has no field that registers a job's output as an asset; Azure ML reads `assetName` (and, as azure-ai-ml
+# sends it, `assetVersion`) at the api-version azure-ai-ml submits command jobs at, whose spec defines `assetName`.
+NAMED_OUTPUTS_API_VERSION = "2025-01-01-preview"
 PROVIDER = "Microsoft.MachineLearningServices"
 
 
@@ -265,17 +269,20 @@ class UnresolvedPlaceholder(ValueError):
 BINDING_FORMS = ("parent.inputs.<name>", "parent.outputs.<name>", "parent.jobs.<node>.outputs.<name>")
 
 
-def binding(value: object) -> tuple[str, ...] | None:
-    """The names after `parent` of a value that is one `${{parent...}}` placeholder and nothing else:
-    `("inputs", "x")`, `("outputs", "y")` or `("jobs", "train", "outputs", "model")`, as written (its shape is
-    not checked: see binding_problem); None for any other value."""
-    if not isinstance(value, str):
-        return None
+@functools.lru_cache(maxsize=4096)  # a pipeline binds the same few values many times
+def _binding(value: str) -> tuple[str, ...] | None:
     m = PLACEHOLDER.fullmatch(value.strip())
     if m is None:
         return None
     p = _placeholder(m)
     return p.path if p.root == "parent" else None
+
+
+def binding(value: object) -> tuple[str, ...] | None:
+    """The names after `parent` of a value that is one `${{parent...}}` placeholder and nothing else:
+    `("inputs", "x")`, `("outputs", "y")` or `("jobs", "train", "outputs", "model")`, as written (its shape is
+    not checked: see binding_problem); None for any other value."""
+    return _binding(value) if isinstance(value, str) and "${{" in value else None
 
 
 def binding_problem(path: tuple[str, ...]) -> str | None:

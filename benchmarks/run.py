@@ -229,6 +229,13 @@ def sweep_figures(table: Table, runs: int, quick: bool, base: Path) -> None:
     table.add(f"sweep wall / ideal ({what})", "x", [r["wall"] / r["ideal"] for r in results], target=1.3)
 
 
+def pipeline_load_figure(table: Table, ref: str | None, ref_name: str, runs: int) -> None:
+    from bench_pipeline_load import measure
+    result = measure(200, runs, ref)
+    table.add("load+validate, 200-node pipeline job", "ms", result["ours"], result["reference"], target=50,
+              reference_name=ref_name, note=ref_name)
+
+
 def server_figures(table: Table, runs: int, quick: bool) -> None:
     from bench_server import measure
     result = measure(quick=quick, runs=runs)
@@ -255,6 +262,7 @@ def main() -> int:
         cli_job_figure(table, runs, base)
         job_list_figure(table, runs, args.quick, base)
         sweep_figures(table, runs, args.quick, base)
+        pipeline_load_figure(table, ref, ref_name, runs)
         server_figures(table, runs, args.quick)
     table.print()
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

@@ -92,6 +92,41 @@ def hash_files(files: tuple[SnapshotFile, ...] | list[SnapshotFile]) -> str:
     return h.hexdigest()
 
 
+def object_hash(snapshot: Snapshot) -> str:
+    """azure-ai-ml's object hash of a folder or file (what it names an inline environment's build context by):
+    sha256 seeded with its fixed text, then per folder level, in lower-cased name order, each entry's name and
+    either the file's bytes or the sub-folder's entries. Folders that keep no file after the ignore rules do not
+    count here (azure-ai-ml still hashes an empty folder's name)."""
+    h = hashlib.sha256(b"Initialize for october 2021 AML CLI version")
+    if snapshot.is_file:
+        _feed(h, snapshot.files[0].path)
+        return h.hexdigest()
+    tree: dict = {}
+    for f in snapshot.files:
+        *folders, leaf = f.name.split("/")
+        node = tree
+        for folder in folders:
+            node = node.setdefault(folder, {})
+        node[leaf] = f.path
+
+    def walk(node: dict) -> None:
+        for name in sorted(node, key=str.lower):
+            h.update(name.encode())
+            if isinstance(node[name], dict):
+                walk(node[name])
+            else:
+                _feed(h, node[name])
+
+    walk(tree)
+    return h.hexdigest()
+
+
+def _feed(h, path: str) -> None:
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+
+
 def take_snapshot(path: str | os.PathLike, *, ignore: tuple[str, ...] | list[str] = ()) -> Snapshot:
     """Walk `path` (a folder or a file) and return what to upload.
 

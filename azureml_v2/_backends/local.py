@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 from azure.core.exceptions import ResourceNotFoundError
 from azure.core.rest import HttpRequest
 
-from .._contract import (BEST_CHILD, EARLY_TERMINATED, PARENT_JOB_PARAM, TERMINAL_STATUSES, TRIAL_PARAMS_PROPERTY,
-                         TRIAL_PROPERTY, job_error)
+from .._contract import (API_VERSION, BEST_CHILD, EARLY_TERMINATED, PARENT_JOB_PARAM, TERMINAL_STATUSES,
+                         TRIAL_PARAMS_PROPERTY, TRIAL_PROPERTY, job_error)
 from .._http.inprocess import WSGITransport
 from .._http.pipeline import http_error
 from .._trials import SweepView, Trial
@@ -54,6 +54,8 @@ class LocalBackend(Backend):
     is_local = True
     default_polling_interval = 1
     verifies_environment_at_submit = True  # its runner would only find a missing one at run time
+    # it reads assetName/assetVersion at its one api-version and registers the outputs when the job completes
+    named_outputs_api_version = API_VERSION
 
     def __init__(self, scope: str, options: dict, *, home=None, endpoint: str | None = None,
                  token: str | None = None):

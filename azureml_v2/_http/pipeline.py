@@ -21,7 +21,6 @@ from azure.mgmt.core.policies import (ARMAutoResourceProviderRegistrationPolicy,
 
 from .. import __version__
 
-ARM_SCOPE = "https://management.azure.com/.default"
 USER_AGENT = f"azureml_v2/{__version__}"
 
 _ERRORS = {401: ClientAuthenticationError, 404: ResourceNotFoundError, 409: ResourceExistsError}
@@ -105,7 +104,8 @@ def build_client(base_url: str, *, credential=None, token: str | None = None, tr
     policies as in every azure-core client: retry_total, retry_backoff_factor, logging_enable, user_agent, ...
     """
     if credential is not None:
-        auth = ARMChallengeAuthenticationPolicy(credential, ARM_SCOPE, **kwargs)
+        # the token is for the cloud's Resource Manager: https://management.azure.com/.default in the public cloud
+        auth = ARMChallengeAuthenticationPolicy(credential, f"{base_url.rstrip('/')}/.default", **kwargs)
     elif token is not None:
         auth = policies.AzureKeyCredentialPolicy(AzureKeyCredential(token), "Authorization", prefix="Bearer")
     else:

@@ -52,6 +52,23 @@ class OutputSchema(BaseSchema):
     description = fields.String()
 
 
+class ComponentOutputSchema(OutputSchema):
+    """A component's output declaration: data, or a primitive (control) output."""
+
+    type = Enum(INPUT_TYPES)
+    is_control = fields.Boolean()
+    early_available = fields.Boolean()
+
+    @validates_schema(skip_on_field_errors=False)
+    def _control(self, data, **_):
+        if data.get("is_control") and data.get("type") not in (*LITERAL_TYPES, None):
+            raise ValidationError(f"a control output is a primitive (boolean, integer, number, string), not "
+                                  f"{data.get('type')}", "is_control")
+        if data.get("early_available") and not data.get("is_control"):
+            raise ValidationError("only a control output (is_control: true) can be early_available",
+                                  "early_available")
+
+
 class InputValue(fields.Field):
     """A job input: a literal (string, number, boolean) or a mapping with a `type`."""
 
@@ -81,19 +98,21 @@ class OutputValue(fields.Field):
 
     _schema = None
 
+    _schema_class = OutputSchema
+
     def _deserialize(self, value, attr, data, **kwargs):
-        if OutputValue._schema is None:
-            OutputValue._schema = OutputSchema()
+        if self._schema is None:
+            type(self)._schema = self._schema_class()
         if value is None:
             return Output()
         if isinstance(value, dict):
-            return OutputValue._schema.load(value)
+            return self._schema.load(value)
         raise ValidationError("expected a mapping with a type (or nothing, for a folder)")
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if OutputValue._schema is None:
-            OutputValue._schema = OutputSchema()
-        return OutputValue._schema.dump(value) if value is not None else None
+        if self._schema is None:
+            type(self)._schema = self._schema_class()
+        return self._schema.dump(value) if value is not None else None
 
     def deserialize(self, value, attr=None, data=None, **kwargs):
         return self._deserialize(value, attr, data, **kwargs)  # null is meaningful here
@@ -114,3 +133,30 @@ def inputs_field(**kwargs):
 
 def outputs_field(**kwargs):
     return fields.Dict(keys=fields.String(), values=OutputValue(allow_none=True), **kwargs)
+
+
+class ComponentOutputValue(OutputValue):
+    _schema = None
+    _schema_class = ComponentOutputSchema
+
+
+class NodeOutputValue(OutputValue):
+    """A pipeline node's output: its own settings, or a `${{parent.outputs.<name>}}` binding."""
+
+    _schema = None
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            return value
+        return super()._deserialize(value, attr, data, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value if isinstance(value, str) else super()._serialize(value, attr, obj, **kwargs)
+
+
+def component_outputs_field(**kwargs):
+    return fields.Dict(keys=fields.String(), values=ComponentOutputValue(allow_none=True), **kwargs)
+
+
+def node_outputs_field(**kwargs):
+    return fields.Dict(keys=fields.String(), values=NodeOutputValue(allow_none=True), **kwargs)

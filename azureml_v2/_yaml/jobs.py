@@ -15,7 +15,7 @@ from .api import _schema, load
 from .assets import EnvironmentSchema
 from .base import BASE_DIR, BaseSchema
 from .fields import Duration, Enum, LocalPath, Name, Reference, StrMap, Switch, Version
-from .io import InputSpecValue, inputs_field, outputs_field
+from .io import InputSpecValue, component_outputs_field, inputs_field, outputs_field
 
 
 def _at_least(n: int) -> Range:
@@ -237,8 +237,9 @@ class CommandComponentSchema(_CommandBase):
     name = Name(required=True)
     version = Version()
     inputs = fields.Dict(keys=fields.String(), values=InputSpecValue())
-    outputs = outputs_field()
+    outputs = component_outputs_field()
     is_deterministic = fields.Boolean()
-    not_supported = ("additional_includes", "instance_count")
+    additional_includes = fields.List(LocalPath())
+    not_supported = ("instance_count",)
     order = ("$schema", "name", "version", "display_name", "description", "tags", "is_deterministic", "inputs",
-             "outputs", "command", "code", "environment", "distribution", "resources")
+             "outputs", "command", "code", "environment", "distribution", "resources", "additional_includes")

@@ -33,11 +33,13 @@ class _Dispatch:
 
 class JobSchema(_Dispatch):
     kind = "job"
-    supported = {"command": ("jobs", "CommandJobSchema"), "sweep": ("sweep", "SweepJobSchema")}
-    known = ("pipeline", "automl", "spark", "parallel", "import", "data_transfer", "finetuning", "distillation")
+    supported = {"command": ("jobs", "CommandJobSchema"), "sweep": ("sweep", "SweepJobSchema"),
+                 "pipeline": ("pipelines", "PipelineJobSchema")}
+    known = ("automl", "spark", "parallel", "import", "data_transfer", "finetuning", "distillation")
 
 
 class ComponentSchema(_Dispatch):
     kind = "component"
-    supported = {"command": ("jobs", "CommandComponentSchema")}
-    known = ("pipeline", "parallel", "spark", "import", "data_transfer", "flow_parallel")
+    supported = {"command": ("jobs", "CommandComponentSchema"), "pipeline": ("pipelines", "PipelineComponentSchema"),
+                 "parallel": ("pipelines", "ParallelComponentSchema")}
+    known = ("spark", "import", "data_transfer", "flow_parallel")

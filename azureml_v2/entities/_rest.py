@@ -3,7 +3,8 @@ from __future__ import annotations
 
 
 def literal(value) -> str:
-    """A YAML scalar as the wire's string (booleans as JSON spells them)."""
+    """A YAML scalar in a string map as the wire's string (booleans as JSON spells them: tags, properties and
+    environment variables are not command-line values; a literal input's value is `inputs.literal`)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

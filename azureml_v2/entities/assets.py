@@ -1,8 +1,12 @@
 """Code, Data and Environment assets."""
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
+
+from .._contract import is_local
 
 from ._base import Asset
 from ._rest import compact, keep_service_state, name_version_from_id, service_state, str_map
@@ -119,6 +123,34 @@ class Environment(Asset):
         return _asset_rest(self, image=self.image, condaFile=conda, build=build,
                            inferenceConfig=self.inference_config._to_rest() if self.inference_config else None,
                            osType=self.os_type.capitalize() if self.os_type else None)
+
+    def _anonymous_version(self, scope: str) -> str:
+        """The version of this environment as an anonymous one, named as azure-ai-ml names it, so that the same
+        inline environment submitted by either SDK is one version: sha256 over its fixed mix of the sha256 of
+        the image, the inference config and the conda file (both as sorted YAML), or of a local build context's
+        object hash and Dockerfile path. A build context that is already a URI has no such name there: the
+        sha256 of the REST properties names it here."""
+        def sha(text: str) -> str:
+            return hashlib.sha256(text.encode()).hexdigest()
+
+        build = self.build
+        if build is not None and build.path and is_local(build.path):
+            from .._artifacts.snapshot import object_hash, take_snapshot  # import budget: reads the build folder
+            mixed = sha(object_hash(take_snapshot(build.path)))
+            if build.dockerfile_path:
+                mixed = mixed.join(sha(build.dockerfile_path))  # str.join, as azure-ai-ml mixes them
+            return sha(mixed)
+        if self.image and build is None:
+            import yaml  # import budget: as in conda_spec
+            mixed = sha(self.image)
+            if self.inference_config is not None:
+                mixed = mixed.join(sha(yaml.dump(self.inference_config._to_rest(), sort_keys=True)))
+            conda = self.conda_spec()
+            if conda:
+                mixed = mixed.join(sha(yaml.dump(conda, sort_keys=True)))
+            return sha(mixed)
+        props = self._rest(scope)["properties"]
+        return sha(json.dumps(props, sort_keys=True, separators=(",", ":")))
 
     @classmethod
     def _from_rest(cls, resource: dict) -> "Environment":

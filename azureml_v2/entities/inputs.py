@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._contract import placeholders, stray_openings, to_arm, unclosed_optional_block
+from .._contract import MODEL_TYPES, placeholders, stray_openings, to_arm, unclosed_optional_block
 from ..exceptions import suggest
-from ._rest import compact, literal
+from ._rest import compact
 
 DATA_INPUT_TYPES = ("uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model", "triton_model")
 LITERAL_TYPES = ("integer", "number", "string", "boolean")
@@ -44,6 +44,57 @@ class Output:
     name: str | None = None
     version: str | None = None
     description: str | None = None
+    is_control: bool | None = None  # a component's primitive output that steers the pipeline (if_else)
+    early_available: bool | None = None  # a control output readable before its node ends
+
+
+def literal(value) -> str:
+    """A literal input's value on the wire, as azure-ai-ml and the service write it: Python's `str`, so a boolean
+    is `True`/`False`. The service puts this text on the command line as it is."""
+    return str(value)
+
+
+def _typed(kind: str, value):
+    """A component input's default/min/max as azure-ai-ml sends it: the text of the value parsed as its type
+    (a number input's `0` is `0.0`), which the service renders on the command line when the input is not given."""
+    if kind == "number" and not isinstance(value, bool) and isinstance(value, (int, float)):
+        return literal(float(value))
+    return literal(value)
+
+
+def _parsed(kind: str, text):
+    """The inverse of `_typed`: `True`, `0.5`, `3` read back as the input's type (other text as it is)."""
+    if not isinstance(text, str):
+        return text
+    try:
+        if kind == "boolean" and text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        if kind == "integer":
+            return int(text)
+        if kind == "number":
+            return float(text)
+    except ValueError:
+        pass
+    return text
+
+
+_BOUNDS = ("default", "min", "max")
+
+
+def spec_inputs_to_rest(inputs: dict | None) -> dict | None:
+    """A component's YAML-shaped input declarations with default, min and max as strings (azure-ai-ml's form)."""
+    if not inputs:
+        return inputs
+    return {name: {k: _typed(spec.get("type"), v) if k in _BOUNDS and v is not None else v for k, v in spec.items()}
+            for name, spec in inputs.items()}
+
+
+def spec_inputs_from_rest(inputs: dict | None) -> dict | None:
+    """Component input declarations from the wire, their default, min and max typed again for YAML."""
+    if not isinstance(inputs, dict):
+        return inputs
+    return {name: {k: _parsed(spec.get("type"), v) if k in _BOUNDS else v for k, v in spec.items()}
+            if isinstance(spec, dict) else spec for name, spec in inputs.items()}
 
 
 def inputs_to_rest(inputs: dict | None, scope: str) -> dict | None:
@@ -57,7 +108,8 @@ def inputs_to_rest(inputs: dict | None, scope: str) -> dict | None:
             out[key] = compact({"jobInputType": "literal", "value": literal(value.default),
                                 "description": value.description})
         else:
-            out[key] = compact({"jobInputType": value.type, "uri": to_arm(value.path, "data", scope),
+            kind = "models" if value.type in MODEL_TYPES else "data"  # `azureml:name:version` names a model or data
+            out[key] = compact({"jobInputType": value.type, "uri": to_arm(value.path, kind, scope),
                                 "mode": _MODE_REST.get(value.mode), "description": value.description})
     return out
 

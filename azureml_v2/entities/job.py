@@ -3,8 +3,6 @@ identity, services, limits; each with its REST form (api-version 2024-04-01)."""
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -237,17 +235,11 @@ ANONYMOUS_ENVIRONMENT = "CliV2AnonymousEnvironment"
 
 
 def environment_to_rest_id(env, scope: str) -> str | None:
-    """A reference -> its ARM id; an inline Environment -> a content-addressed anonymous id.
-
-    The anonymous version is the SHA-256 of the environment's canonical REST properties, so
-    the same inline environment always maps to the same id (and the operations layer can
-    create it under that id before the job is sent).
-    """
+    """A reference -> its ARM id; an inline Environment -> its anonymous id, versioned as azure-ai-ml versions it
+    (so the operations layer can create it under that id before the job is sent)."""
     if env is None or isinstance(env, str):
         return to_arm(env, "environments", scope)
-    props = env._rest(scope)["properties"]
-    digest = hashlib.sha256(json.dumps(props, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-    return f"{scope}/environments/{ANONYMOUS_ENVIRONMENT}/versions/{digest}"
+    return f"{scope}/environments/{ANONYMOUS_ENVIRONMENT}/versions/{env._anonymous_version(scope)}"
 
 
 def compute_to_rest_id(compute: str | None, scope: str) -> str | None:

@@ -40,14 +40,14 @@ class Operations:
     def _arm_id(self, *segments) -> str:
         return self._ml_client._scope + "".join(f"/{s}" for s in segments)
 
-    def _request(self, method: str, *segments, params=None, json=None) -> HttpRequest:
-        return HttpRequest(method, self._url(*segments), params={"api-version": API_VERSION, **(params or {})},
+    def _request(self, method: str, *segments, params=None, json=None, api_version: str = API_VERSION) -> HttpRequest:
+        return HttpRequest(method, self._url(*segments), params={"api-version": api_version, **(params or {})},
                            json=json)
 
-    def _send(self, method: str, *segments, params=None, json=None, ok=(200,)):
+    def _send(self, method: str, *segments, params=None, json=None, ok=(200,), api_version: str = API_VERSION):
         """Send one request; a status outside `ok` raises."""
         response = self._ml_client._pipeline.send_request(self._request(method, *segments, params=params,
-                                                                        json=json))
+                                                                        json=json, api_version=api_version))
         if response.status_code not in ok:
             raise http_error(response)
         return response
@@ -55,8 +55,8 @@ class Operations:
     def _get(self, *segments, params=None) -> dict:
         return self._send("GET", *segments, params=params).json()
 
-    def _put(self, body: dict, *segments, params=None) -> dict:
-        return self._send("PUT", *segments, params=params, json=body, ok=(200, 201)).json()
+    def _put(self, body: dict, *segments, params=None, api_version: str = API_VERSION) -> dict:
+        return self._send("PUT", *segments, params=params, json=body, ok=(200, 201), api_version=api_version).json()
 
     def _delete(self, *segments) -> None:
         self._send("DELETE", *segments, ok=(200, 204))

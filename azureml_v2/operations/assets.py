@@ -7,16 +7,20 @@ The same methods for every kind, after the Azure SDK guidelines: `create_or_upda
 from __future__ import annotations
 
 import copy
+import shutil
+import tempfile
+from pathlib import Path
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.core.paging import ItemPaged
 
 from .._artifacts.snapshot import COMPONENT_IGNORES, HASH_VERSION, take_snapshot
-from .._contract import is_local, parse_ref
+from .._contract import is_local, parse_ref, to_arm
 from ..entities.assets import Code, Data, Environment
-from ..entities.component import CommandComponent
 from ..entities.job import ANONYMOUS_ENVIRONMENT, environment_to_rest_id
 from ..entities.model import Model
+from ..entities.component import component_from_rest
+from ..entities.pipeline import ANONYMOUS_COMPONENT, ParallelComponent, PipelineComponent, Sweep, component_to_rest_id
 from ..exceptions import ValidationError
 from ._base import ListViewType, Operations
 
@@ -176,13 +180,43 @@ class CodeOperations(_AssetOperations):
         """The code assets, or the versions of `name`."""
         return self._list(name, None)
 
-    def _arm_id_for(self, code: str) -> str:
+    def _arm_id_for(self, code: str, *, includes: list[str] | None = None) -> str:
         """A job's or component's `code`: a local path becomes an anonymous code asset (with the ignores
-        azure-ai-ml adds for job code, so both SDKs name it alike); `@latest` is resolved."""
+        azure-ai-ml adds for job code, so both SDKs name it alike; with a component's `includes` copied beside
+        it); `@latest` is resolved."""
         if not is_local(code):
+            if includes:
+                raise ValidationError(f"additional_includes need local code, not {code!r}")
             return self._resolve(code)
-        created = self._create(Code(path=code), ignore=COMPONENT_IGNORES)
+        if not includes:
+            created = self._create(Code(path=code), ignore=COMPONENT_IGNORES)
+        else:
+            with tempfile.TemporaryDirectory(prefix="azureml_v2-code-") as tmp:
+                created = self._create(Code(path=_with_includes(code, includes, Path(tmp) / "code")),
+                                       ignore=COMPONENT_IGNORES)
         return self._arm_id(self._KIND, created.name, "versions", created.version)
+
+
+def _with_includes(code: str, includes: list[str], dest: Path) -> str:
+    """A copy of `code` in `dest` with each of `includes` (a file or folder) copied into its root, as Azure ML
+    builds a component's snapshot; a name taken twice is a ValidationError."""
+    source = Path(code)
+    if source.is_dir():
+        shutil.copytree(source, dest, symlinks=True)
+    else:
+        dest.mkdir(parents=True)
+        shutil.copy2(source, dest / source.name)
+    for include in includes:
+        path = Path(include)
+        target = dest / path.name
+        if target.exists():
+            raise ValidationError(f"additional_includes: {include} would replace {path.name} of the code "
+                                  f"{code}: rename one of them")
+        if path.is_dir():
+            shutil.copytree(path, target, symlinks=True)
+        else:
+            shutil.copy2(path, target)
+    return str(dest)
 
 
 class DataOperations(_ArchivableOperations):
@@ -201,8 +235,10 @@ class EnvironmentOperations(_ArchivableOperations):
     def _prepare(self, environment) -> None:
         build = environment.build
         if build is not None and build.path and is_local(build.path):
+            uri = self._ml_client.datastores._upload(take_snapshot(build.path), blob_url=True)
             environment.build = copy.copy(build)
-            environment.build.path = self._upload(build.path)
+            # Azure ML builds from the blob folder's https URL, which its environment service wants ending in '/'
+            environment.build.path = uri if uri.startswith("azureml://") else uri + "/"
 
     def _arm_id_for(self, environment) -> str | None:
         """A job's or component's `environment`: `@latest` is resolved; an inline Environment is created
@@ -210,8 +246,8 @@ class EnvironmentOperations(_ArchivableOperations):
         if environment is None or isinstance(environment, str):
             return environment and self._resolve(environment)
         environment = copy.copy(environment)
-        self._prepare(environment)  # the id hashes the uploaded context's URI, not a path on this machine
-        arm_id = environment_to_rest_id(environment, self._ml_client._scope)
+        arm_id = environment_to_rest_id(environment, self._ml_client._scope)  # a local build context by its files
+        self._prepare(environment)
         environment.name, environment.version = ANONYMOUS_ENVIRONMENT, arm_id.rsplit("/", 1)[1]
         self._put_version(environment, anonymous=True)
         return arm_id
@@ -245,14 +281,56 @@ class ModelOperations(_ArchivableOperations):
 
 
 class ComponentOperations(_ArchivableOperations):
-    """Components: local code is uploaded as a code asset, an inline environment is created anonymously,
-    and `@latest` references are resolved before the component is sent."""
+    """Components (command, parallel, pipeline): local code is uploaded as a code asset (with a command
+    component's additional_includes), an inline environment is created anonymously, `@latest` references are
+    resolved, and a pipeline component's inline components are created as anonymous versions, before the
+    component is sent."""
 
     _KIND = "components"
-    _ENTITY = CommandComponent
+
+    def _from_rest(self, resource: dict):
+        return component_from_rest(resource)
 
     def _prepare(self, component) -> None:
+        ml = self._ml_client
+        if isinstance(component, PipelineComponent):
+            component.jobs = self._resolve_nodes(component.jobs)
+            return
+        if isinstance(component, ParallelComponent):
+            component.task = task = copy.copy(component.task)
+            if task.code is not None:
+                task.code = ml.code._arm_id_for(task.code)
+            task.environment = ml.environments._arm_id_for(task.environment)
+            return
         if component.code is not None:
-            component.code = self._ml_client.code._arm_id_for(component.code)
+            component.code = ml.code._arm_id_for(component.code, includes=component.additional_includes)
+            component.additional_includes = None
         if component.environment is not None:
-            component.environment = self._ml_client.environments._arm_id_for(component.environment)
+            component.environment = ml.environments._arm_id_for(component.environment)
+
+    def _arm_id_for(self, component) -> str | None:
+        """A node's component: a reference with `@latest` resolved, or an inline component created as an
+        anonymous version named by its content (azure-ai-ml's name for it), so the same definition is stored
+        once -> its ARM id."""
+        if component is None or isinstance(component, str):
+            return component and to_arm(self._resolve(component), self._KIND, self._ml_client._scope)
+        component = copy.copy(component)
+        self._prepare(component)
+        arm_id = component_to_rest_id(component, self._ml_client._scope)
+        component.name, component.version = ANONYMOUS_COMPONENT, arm_id.rsplit("/", 1)[1]
+        self._put_version(component, anonymous=True)
+        return arm_id
+
+    def _resolve_nodes(self, jobs: dict) -> dict:
+        """Copies of a pipeline's nodes with their components as ARM ids (inline ones created) and their local
+        data inputs uploaded."""
+        resolved = {}
+        for name, node in jobs.items():
+            node = copy.copy(node)
+            if isinstance(node, Sweep):
+                node.trial = self._arm_id_for(node.trial)
+            else:
+                node.component = self._arm_id_for(node.component)
+            node.inputs = self._ml_client.jobs._resolve_inputs(node.inputs)
+            resolved[name] = node
+        return resolved

@@ -1,13 +1,19 @@
 """Datastores: named storage with its credentials. Secrets come back only when asked for (listSecrets)."""
 from __future__ import annotations
 
+import dataclasses
+
 from azure.core.exceptions import ResourceNotFoundError
 from azure.core.paging import ItemPaged
 
 from .._artifacts.storage import open_container, upload_snapshot
-from ..entities.datastore import AccountKeyConfiguration, AzureBlobDatastore, Datastore, LocalDatastore
+from ..entities.datastore import (AccountKeyConfiguration, AzureBlobDatastore, AzureDataLakeGen2Datastore,
+                                  AzureFileDatastore, Datastore, LocalDatastore)
 from ..exceptions import ValidationError
 from ._base import Operations
+
+
+_ACCOUNT_TYPES = (AzureBlobDatastore, AzureFileDatastore, AzureDataLakeGen2Datastore)  # on a storage account
 
 
 class DatastoreOperations(Operations):
@@ -22,7 +28,12 @@ class DatastoreOperations(Operations):
         return store
 
     def create_or_update(self, datastore):
-        """Create or replace a datastore; the returned one carries no secrets."""
+        """Create or replace a datastore; the returned one carries no secrets. A storage account datastore without
+        `endpoint` gets the storage suffix of the client's cloud, and https unless it names a protocol, as
+        azure-ai-ml fills them (one that names its endpoint, such as an emulator's address, keeps its own)."""
+        if isinstance(datastore, _ACCOUNT_TYPES) and datastore.endpoint is None:
+            datastore = dataclasses.replace(datastore, endpoint=self._backend.storage_endpoint,
+                                            protocol=datastore.protocol or "https")
         body = datastore.to_rest(scope=self._ml_client._scope)
         return self._from_rest(self._put(body, "datastores", datastore.name))
 

@@ -14,12 +14,13 @@ from azure.core.paging import ItemPaged
 from azure.core.polling import LROPoller
 
 from .._artifacts.storage import download
-from .._contract import (DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local, job_artifacts_uri,
-                         job_error, output_uri, to_arm)
+from .._contract import (API_VERSION, DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local,
+                         job_artifacts_uri, job_error, output_uri, to_arm)
 from .._plot import save
 from .._trials import LiveTable
 from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
 from ..entities.job import CommandJob, Job, SweepJob
+from ..entities.pipeline import PipelineComponent, PipelineJob
 from ..exceptions import JobFailedError, JobStateError, NotAvailableError, Problem, ValidationError
 from ._base import ListViewType, Operations
 from .assets import _list_view
@@ -42,12 +43,15 @@ def generate_name() -> str:
 
 
 def job_from_rest(resource: dict):
-    """A CommandJob or SweepJob by jobType; other kinds as a plain Job with the fields all jobs share."""
+    """A CommandJob, SweepJob or PipelineJob by jobType; other kinds as a plain Job with the fields all jobs
+    share."""
     kind = resource.get("properties", {}).get("jobType")
     if kind == "Command":
         return CommandJob._from_rest(resource)
     if kind == "Sweep":
         return SweepJob._from_rest(resource)
+    if kind == "Pipeline":
+        return PipelineJob._from_rest(resource)
     return Job(**Job._job_fields(resource))
 
 
@@ -74,17 +78,43 @@ class JobOperations(Operations):
         job.experiment_name = job.experiment_name or Path.cwd().name.replace(" ", "") or DEFAULT_EXPERIMENT
         self.validate(job, raise_on_failure=True)
         self._resolve_dependencies(job)
-        return job_from_rest(self._put(job.to_rest(scope=self._ml_client._scope), "jobs", job.name))
+        body = job.to_rest(scope=self._ml_client._scope)
+        named = any("assetName" in output for output in (body["properties"].get("outputs") or {}).values())
+        version = self._backend.named_outputs_api_version if named else API_VERSION
+        return job_from_rest(self._put(body, "jobs", job.name, api_version=version))
 
     def _resolve_dependencies(self, job) -> None:
         ml = self._ml_client
+        job.inputs = self._resolve_inputs(job.inputs)
+        if isinstance(job, PipelineJob):
+            components = ml.components
+            if isinstance(job.component, PipelineComponent):  # created first; its nodes are the job's
+                job.component = copy.copy(job.component)
+                job.component.jobs = components._resolve_nodes(job.component.jobs)
+                components._arm_id_for(job.component)
+            elif job.component is not None:
+                job.component = components._arm_id_for(job.component)
+            job.jobs = components._resolve_nodes(job.jobs)
+            settings = job.settings
+            if settings is not None and settings.default_environment is not None:
+                settings.default_environment = self._environment_id(settings.default_environment)
+            return
         template = getattr(job, "trial", job)  # a sweep's trial holds its code and environment
         if template.code is not None:
             template.code = ml.code._arm_id_for(template.code)
         template.environment = self._environment_id(template.environment)
-        for value in (job.inputs or {}).values():
+
+    def _resolve_inputs(self, inputs: dict | None) -> dict | None:
+        """Copies of data inputs with their paths as the service takes them (see _input_uri)."""
+        if inputs is None:
+            return None
+        resolved = {}
+        for key, value in inputs.items():
             if isinstance(value, Input) and value.type not in LITERAL_TYPES and value.path:
+                value = copy.copy(value)
                 value.path = self._input_uri(value)
+            resolved[key] = value
+        return resolved
 
     def _environment_id(self, environment):
         reference = isinstance(environment, str)
@@ -99,12 +129,12 @@ class JobOperations(Operations):
         return arm_id
 
     def _input_uri(self, value) -> str:
-        """A data input's path as the service takes it: local paths uploaded, `@latest` resolved, ARM ids."""
+        """A data input's path as the service takes it: local paths uploaded, `@latest` resolved (the entity's REST
+        form makes `azureml:name:version` an ARM id)."""
         ml = self._ml_client
         if is_local(value.path):
             return ml.data._upload(value.path)
-        kind = "models" if value.type in MODEL_TYPES else "data"
-        return to_arm(getattr(ml, kind)._resolve(value.path), kind, ml._scope)
+        return (ml.models if value.type in MODEL_TYPES else ml.data)._resolve(value.path)
 
     def validate(self, job, *, raise_on_failure: bool = False) -> list[Problem]:
         """What the service would refuse in `job`, checked here without sending anything.
@@ -131,8 +161,16 @@ class JobOperations(Operations):
                 problem("trial", "a sweep job needs a trial (command, code, environment)")
         elif isinstance(job, CommandJob):
             template, prefix = job, ""
+        elif isinstance(job, PipelineJob):
+            try:
+                job.validate()
+            except ValidationError as err:
+                problems += err.problems
+            if not job.nodes and job.component is None:
+                problem("jobs", "a pipeline job needs at least one node (jobs) or a pipeline component")
+            template = None
         else:
-            problem("type", f"only command and sweep jobs can be submitted, not {type(job).__name__}")
+            problem("type", f"only command, sweep and pipeline jobs can be submitted, not {type(job).__name__}")
             template = None
         if template is not None:
             if not (template.command or "").strip():

@@ -58,7 +58,7 @@ def _local_paths(node, key=None):
     elif isinstance(node, list):
         for v in node:
             yield from _local_paths(v, key)
-    elif isinstance(node, str) and key in ("code", "path", "conda_file"):
+    elif isinstance(node, str) and key in ("code", "path", "conda_file", "additional_includes"):
         if "://" not in node and not node.startswith(("azureml:", "$", "git+", "/subscriptions")):
             yield node
 

@@ -11,6 +11,7 @@ the written cassettes stand alone: the tests do not need the spec to replay them
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import uuid
@@ -22,6 +23,7 @@ from vcr.serialize import serialize
 from vcr.serializers import yamlserializer
 
 API_VERSION = "2024-04-01"
+NAMED_OUTPUTS_API_VERSION = "2025-01-01-preview"  # jobs whose outputs become assets (azure-ai-ml's command jobs)
 HOST = "https://management.azure.com"
 SUBSCRIPTION = "5c3f7e1a-2b9d-4c8e-a6f0-8d1b3e5a7c92"
 RESOURCE_GROUP = "rg-contoso-ml"
@@ -248,12 +250,40 @@ IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:{}.v1"
 ENVIRONMENT = {"description": "scikit-learn 1.5 with MLflow", "image": IMAGE.format("20240709"), "condaFile": CONDA}
 
 
+# a local docker build context (Dockerfile "FROM python:3.11-slim\n", as the test writes it), uploaded before
+BUILD_CONTEXT_HASH = "0bc1b5d36df395f98706fbbf3613818baf9e4f442872fe7eb5496d328a3c30c7"
+
+
 def environment_cassettes(spec: Spec) -> list[Cassette]:
-    return asset_cassettes(spec, group="environments", collection="environments", name="sklearn-env", version="4",
+    return [*asset_cassettes(spec, group="environments", collection="environments", name="sklearn-env", version="4",
                            create=ENVIRONMENT, tags={"framework": "sklearn"}, missing="99",
                            others=[("3", {**ENVIRONMENT, "image": IMAGE.format("20240610")}, "2026-06-14T12:00:00Z"),
                                    ("2", {**ENVIRONMENT, "image": IMAGE.format("20240516")}, "2026-05-20T12:00:00Z")],
-                           archivable=True)
+                           archivable=True), build_context_cassette(spec)]
+
+
+def build_context_cassette(spec: Spec) -> Cassette:
+    """A docker build context on this machine: found uploaded already (its blob is marked complete), then sent as
+    the blob folder's https URL ending in '/', the form Azure ML's environment service builds from."""
+    c = Cassette("environments/build_context")
+    folder = f"LocalUpload/{BUILD_CONTEXT_HASH}/docker"
+    default_datastore(spec, c)
+    c.add("HEAD", f"{BLOB}/{folder}/Dockerfile", 200, headers={
+        "x-ms-blob-type": "BlockBlob", "ETag": '"0x8DCF0A1B2C3D4E5"', "Last-Modified": "Fri, 20 Nov 2026 09:14:03 GMT",
+        "x-ms-meta-upload_status": "completed", "x-ms-meta-name": BUILD_CONTEXT_HASH, "x-ms-meta-version": "1"})
+    sent = {"properties": {"description": "The churn image", "build": {"contextUri": f"{BLOB}/{folder}/"}}}
+    c.add("PUT", url("environments", "churn-image", "versions", "1"), 201,
+          version_resource(spec, "environments", "churn-image", "1", sent["properties"]), sent=sent)
+    return c
+
+
+def default_datastore(spec: Spec, c: Cassette) -> None:
+    """The default datastore and its key, as an upload looks them up."""
+    default = datastore_resource(spec, "workspaceblobstore", blob_store(BLOB.rsplit("/", 1)[1]),
+                                 "2026-01-05T09:00:00.000Z")
+    c.add("GET", url("datastores", isDefault="true"), 200, {"value": [default]})
+    c.add("POST", url("datastores", "workspaceblobstore", "listSecrets"), 200,
+          shaped(spec.body("Datastore/listSecrets"), {"secretsType": "AccountKey", "key": ACCOUNT_KEY}))
 
 
 def model_cassettes(spec: Spec) -> list[Cassette]:
@@ -274,7 +304,7 @@ def model_cassettes(spec: Spec) -> list[Cassette]:
 
 def component_spec(environment_version: str, version: str = "1", **description) -> dict:
     return {"name": "train_churn", "version": version, "display_name": "Train churn model", **description,
-            "inputs": {"training_data": {"type": "uri_folder"}, "learning_rate": {"type": "number", "default": 0.01}},
+            "inputs": {"training_data": {"type": "uri_folder"}, "learning_rate": {"type": "number", "default": "0.01"}},
             "outputs": {"model": {"type": "mlflow_model"}},
             "command": "python train.py --data ${{inputs.training_data}} --lr ${{inputs.learning_rate}} "
                        "--model ${{outputs.model}}",
@@ -322,7 +352,8 @@ def blob_store(container: str, **extra) -> dict:
 
 def datastore_cassettes(spec: Spec) -> list[Cassette]:
     name = "churn_landing"
-    create = blob_store("churn-landing", description="Raw CRM exports")
+    # endpoint and protocol: filled from the client's cloud (the public one here), as azure-ai-ml fills them
+    create = blob_store("churn-landing", description="Raw CRM exports", endpoint="core.windows.net", protocol="https")
     update = {**create, "description": "Raw CRM exports (daily)", "tags": {"owner": "data-eng"}}
     created, modified = "2026-11-19T11:00:00.000Z", "2026-11-19T11:05:00.000Z"
     one = url("datastores", name)
@@ -506,6 +537,16 @@ def job_cassettes(spec: Spec) -> list[Cassette]:
 
     cassettes.append(throttled("jobs", "jobs", one, running))
 
+    # an output registered as an asset: sent at the api-version that defines assetName, as azure-ai-ml sends it
+    c = Cassette("jobs/named_outputs")
+    named = job_request(outputs={"model": {"jobOutputType": "mlflow_model", "assetName": "churn-model",
+                                           "assetVersion": "3"}},
+                        inputs={"early_stop": {"jobInputType": "literal", "value": "True"}},
+                        command="python train.py --early-stop ${{inputs.early_stop}} --model ${{outputs.model}}")
+    c.add("PUT", url("jobs", JOB, **{"api-version": NAMED_OUTPUTS_API_VERSION}), 201,
+          job_resource(spec, JOB, named, "Starting"), sent=named)
+    cassettes.append(c)
+
     # Jobs_Cancel is the jobs' long-running operation (final state via Location)
     c = Cassette("jobs/cancel")
     result = (f"{HOST}/subscriptions/{SUBSCRIPTION}/providers/Microsoft.MachineLearningServices/locations/{LOCATION}/"
@@ -517,8 +558,100 @@ def job_cassettes(spec: Spec) -> list[Cassette]:
     return cassettes
 
 
+# -- pipeline jobs -------------------------------------------------------------------------------------------
+PIPELINE = "brave_meadow_9q3x5k2w7m"
+
+
+def anonymous_version(spec: dict) -> str:
+    """azure-ai-ml's name of an anonymous component version: the UUID of the MD5 of its spec without name and
+    version (JSON, sorted keys)."""
+    content = {k: v for k, v in spec.items() if k not in ("name", "version")}
+    return str(uuid.UUID(hashlib.md5(json.dumps(content, sort_keys=True).encode()).hexdigest()))
+
+
+def pipeline_component_specs() -> list[dict]:
+    """The two inline components of the pipeline: a registered-style train component used inline, and a node's
+    own command."""
+    code = "azureml:" + arm_id("codes", "train-src", "versions", "1")
+    environment = "azureml:" + arm_id("environments", "sklearn-env", "versions", "4")
+    train = {"display_name": "Train churn model",
+             "inputs": {"training_data": {"type": "uri_folder"}, "learning_rate": {"type": "number", "default": "0.01"}},
+             "outputs": {"model": {"type": "mlflow_model"}},
+             "command": "python train.py --data ${{inputs.training_data}} --lr ${{inputs.learning_rate}} "
+                        "--model ${{outputs.model}}", "code": code, "environment": environment, "type": "command"}
+    report = {"inputs": {"model": {"type": "uri_folder"}}, "outputs": {"report": {"type": "uri_folder"}},
+              "command": "python report.py ${{inputs.model}} ${{outputs.report}}", "environment": environment,
+              "type": "command"}
+    return [{"name": "azureml_anonymous", "version": anonymous_version(s), **s} for s in (train, report)]
+
+
+def pipeline_request(train: dict, report: dict) -> dict:
+    def component(s):
+        return arm_id("components", "azureml_anonymous", "versions", s["version"])
+    return {"properties": {
+        "jobType": "Pipeline", "description": "Train then report", "displayName": "churn pipeline",
+        "experimentName": "churn",
+        "inputs": {"training_data": {"jobInputType": "uri_folder",
+                                     "uri": "azureml://datastores/workspaceblobstore/paths/churn/2026-11/"},
+                   "learning_rate": {"jobInputType": "literal", "value": "0.05"}},
+        "outputs": {"report": {"jobOutputType": "uri_folder", "mode": "Upload"}},
+        "settings": {"default_compute": arm_id("computes", "cpu-cluster"), "continue_on_step_failure": False},
+        "jobs": {
+            "train": {"type": "command", "name": "train", "componentId": component(train),
+                      "inputs": {"training_data": {"job_input_type": "literal",
+                                                   "value": "${{parent.inputs.training_data}}"},
+                                 "learning_rate": {"job_input_type": "literal",
+                                                   "value": "${{parent.inputs.learning_rate}}"}},
+                      "resources": {"instance_count": 2}},
+            "report": {"type": "command", "name": "report", "componentId": component(report),
+                       "inputs": {"model": {"job_input_type": "literal",
+                                            "value": "${{parent.jobs.train.outputs.model}}"}},
+                       "outputs": {"report": {"type": "literal", "value": "${{parent.outputs.report}}"}}}}}}
+
+
+def pipeline_resource(spec: Spec, body: dict, status: str, modified: str | None = None) -> dict:
+    props = body["properties"]
+    studio = f"https://ml.azure.com/runs/{PIPELINE}?wsid={SCOPE}&tid=72f988bf-86f1-41af-91ab-2d7cd011db47"
+    outputs = {key: {**value, "uri": f"azureml://datastores/workspaceartifactstore/paths/ExperimentRun/"
+                                     f"dcid.{PIPELINE}/{key}"} for key, value in props["outputs"].items()}
+    return spec.resource("Job/PipelineJob/get", {
+        "id": arm_id("jobs", PIPELINE), "name": PIPELINE, "type": "Microsoft.MachineLearningServices/workspaces/jobs",
+        "properties": {**props, "status": status, "outputs": outputs, "isArchived": False,
+                       "services": {"Studio": {"jobServiceType": "Studio", "endpoint": studio}}},
+        "systemData": system_data(CREATED, modified)})
+
+
+def pipeline_cassettes(spec: Spec) -> list[Cassette]:
+    """A pipeline job: its inline components created as anonymous versions first, then the job; get; cancel.
+    (Azure ML lists a pipeline's child jobs through its run history service, not ARM: no cassette.)"""
+    train, report = pipeline_component_specs()
+    body = pipeline_request(train, report)
+    cassettes = []
+
+    c = Cassette("pipelines/create")
+    for component in (train, report):
+        sent = {"properties": {"isAnonymous": True, "componentSpec": component}}
+        answer = version_resource(spec, "components", "azureml_anonymous", component["version"], sent["properties"])
+        answer["properties"]["isAnonymous"] = True
+        c.add("PUT", url("components", "azureml_anonymous", "versions", component["version"]), 201, answer, sent=sent)
+    c.add("PUT", url("jobs", PIPELINE), 201, pipeline_resource(spec, body, "NotStarted"), sent=body)
+    cassettes.append(c)
+
+    c = Cassette("pipelines/get")
+    c.add("GET", url("jobs", PIPELINE), 200, pipeline_resource(spec, body, "Running", MODIFIED))
+    cassettes.append(c)
+
+    c = Cassette("pipelines/cancel")
+    result = (f"{HOST}/subscriptions/{SUBSCRIPTION}/providers/Microsoft.MachineLearningServices/locations/{LOCATION}/"
+              f"mfeOperationResults/jc:2b8e4f1a-6c3d-4a9e-8b7f-1d2c3e4f5a6b:{PIPELINE}?api-version={API_VERSION}")
+    c.add("POST", url("jobs", PIPELINE, "cancel"), 202, headers={"Location": result, "Retry-After": POLL_RETRY_AFTER})
+    c.add("GET", result, 200)
+    cassettes.append(c)
+    return cassettes
+
+
 GROUPS = (code_cassettes, data_cassettes, environment_cassettes, model_cassettes, component_cassettes,
-          datastore_cassettes, compute_cassettes, job_cassettes)
+          datastore_cassettes, compute_cassettes, job_cassettes, pipeline_cassettes)
 
 
 def main(argv=None) -> int:

@@ -3,7 +3,7 @@
 Layers, lowest first (a module may import its own layer and those below it):
 
     contract   _contract, exceptions                         (the standard library only)
-    model      entities, _yaml, _builders, sweep, constants, _trials, _plot, _artifacts
+    model      entities, _yaml, _builders, dsl, sweep, constants, _trials, _plot, _artifacts
     client     the package root, _client, _http, operations, _backends
     cli        cli
 
@@ -34,6 +34,7 @@ LAYERS = {  # first matching prefix wins
     "azureml_v2.entities": ("model", 1),
     "azureml_v2._yaml": ("model", 1),
     "azureml_v2._builders": ("model", 1),
+    "azureml_v2.dsl": ("model", 1),
     "azureml_v2.sweep": ("model", 1),
     "azureml_v2.constants": ("model", 1),
     "azureml_v2._trials": ("model", 1),

@@ -108,8 +108,32 @@ def check_model(props):
     check(props, "flavors", dict)
 
 
+# The node types of a pipeline (docs/architecture.md, "Pipeline jobs on the wire")
+NODE_TYPES = ("command", "sweep", "parallel", "pipeline")
+
+
 def check_component(props):
-    check(props, "componentSpec", dict, required=True)
+    spec = check(props, "componentSpec", dict, required=True)
+    if spec.get("type") == "pipeline":
+        check_nodes(spec.get("jobs"), "properties.componentSpec.jobs")
+
+
+def check_nodes(jobs, where: str) -> None:
+    """A pipeline's `jobs`: nodes of a known type, each naming its component version."""
+    if jobs is None:
+        return
+    if not isinstance(jobs, dict):
+        raise Invalid(f"{where}: expected an object")
+    for name, node in jobs.items():
+        if not isinstance(node, dict):
+            raise Invalid(f"{where}.{name}: expected an object")
+        kind = node.get("type", "command")
+        if kind not in NODE_TYPES:
+            raise Invalid(f"{where}.{name}.type: {json.dumps(kind)[:80]} is not one of {', '.join(NODE_TYPES)}")
+        ref = (node.get("trial") or {}).get("componentId") if kind == "sweep" else node.get("componentId")
+        if not isinstance(ref, str) or not ref:
+            field = "trial.componentId" if kind == "sweep" else "componentId"
+            raise Invalid(f"{where}.{name}.{field} is required (the ARM id of a component version)")
 
 
 def datastore_props(props: dict) -> tuple[dict, dict | None]:
@@ -143,6 +167,9 @@ def check_job(props: dict, name: str, ignored: tuple[str, ...]) -> dict:
             raise Invalid(f"properties.{key} is required for a {props['jobType']} job")
     for key in ("command", "environmentId", "codeId", "computeId", "displayName", "experimentName"):
         check(props, key, str)
+    if props["jobType"] == "Pipeline":
+        check(props, "settings", dict)
+        check_nodes(props.get("jobs"), "properties.jobs")
     props.setdefault("experimentName", DEFAULT_EXPERIMENT)
     props.setdefault("displayName", name)
     return props

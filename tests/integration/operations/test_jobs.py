@@ -39,3 +39,16 @@ def test_a_real_run_streams_downloads_and_reports_metrics(tmp_path):
         assert (tmp_path / "dl" / "scores" / "scores.csv").read_text() == "1\n"
         metrics = ml_client.jobs.get_metrics("real")
         assert [(step, value) for step, value, _ in metrics["rmse"]] == [(0, 0.5), (1, 0.25)]
+
+
+def test_booleans_reach_the_command_line_as_on_azure_and_a_named_output_is_registered(tmp_path):
+    job = CommandJob(name="flags", command="echo flags ${{inputs.a}} ${{inputs.b}} > ${{outputs.report}}/r.txt",
+                     environment=Environment(image="python:3.11"), compute="local", inputs={"a": True, "b": False},
+                     outputs={"report": Output(type="uri_folder", name="flag-report", version="7")})
+    with local_client(tmp_path / "home") as ml_client:
+        ml_client.jobs.create_or_update(job)
+        assert ml_client.jobs.stream("flags", out=io.StringIO()).status == "Completed"
+        ml_client.jobs.download("flags", download_path=tmp_path / "dl", output_name="report")
+        assert (tmp_path / "dl" / "report" / "r.txt").read_text() == "flags True False\n"
+        asset = ml_client.data.get("flag-report", version="7")
+        assert asset.path.endswith("dcid.flags/report/")

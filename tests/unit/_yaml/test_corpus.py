@@ -18,7 +18,8 @@ UNSUPPORTED: list[str] = []
 REST_DEFINITIONS = {
     "Code": "CodeVersionResource", "Data": "DataVersionBaseResource", "Environment": "EnvironmentVersionResource",
     "Model": "ModelVersionResource", "CommandComponent": "ComponentVersionResource",
-    "CommandJob": "JobBaseResource", "SweepJob": "JobBaseResource",
+    "CommandJob": "JobBaseResource", "SweepJob": "JobBaseResource", "PipelineJob": "JobBaseResource",
+    "PipelineComponent": "ComponentVersionResource", "ParallelComponent": "ComponentVersionResource",
     "ManagedOnlineEndpoint": "OnlineEndpointTrackedResource", "KubernetesOnlineEndpoint": "OnlineEndpointTrackedResource",
     "ManagedOnlineDeployment": "OnlineDeploymentTrackedResource",
     "KubernetesOnlineDeployment": "OnlineDeploymentTrackedResource",

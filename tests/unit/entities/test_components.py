@@ -78,7 +78,7 @@ def test_rest_is_spec_valid_and_reads_back(tmp_path, rest_validate):
     spec = body["properties"]["componentSpec"]
     assert spec["type"] == "command" and spec["name"] == "train_component" and spec["version"] == "3"
     assert spec["code"] == f"azureml:{SCOPE}/codes/abc/versions/1"
-    assert spec["inputs"]["epochs"] == {"type": "integer", "default": 5, "min": 1, "max": 100}
+    assert spec["inputs"]["epochs"] == {"type": "integer", "default": "5", "min": "1", "max": "100"}  # as azure-ai-ml
     assert spec["environment"] == "azureml://registries/azureml/environments/sklearn-1.5/labels/latest"
     back = CommandComponent._from_rest({"id": f"{SCOPE}/components/train_component/versions/3",
                                         "properties": {**body["properties"],
@@ -102,9 +102,9 @@ def test_inline_environment_becomes_an_anonymous_reference(tmp_path, rest_valida
     ("--kind ${{inputs.kind}}", "--kind ${{inputs.knd}}",
      "16:1 command: ${{inputs.knd}}: no input named 'knd' is declared (declared: data, epochs, lr, kind) "
      "(did you mean kind?)"),
-    ("is_deterministic: false", "additional_includes: [../common]", "8:1 additional_includes: not supported yet"),
+    ("is_deterministic: false", "additional_includes: [../common]", "8:23 additional_includes[0]: no such file or folder"),
     ("name: train_component", "name: train component", "2:1 name: invalid name 'train component'"),
-    ("type: command", "type: pipeline", "7:1 type: not supported yet: pipeline components"),
+    ("type: command", "type: spark", "7:1 type: not supported yet: spark components"),
 ])
 def test_bad_component_is_located(tmp_path, old, new, expected):
     assert old in TRAIN

@@ -28,7 +28,8 @@ ENTITIES = {
     "DatastoreResource": ("azureml_v2.entities.datastore", "Datastore"),
     "JobBaseResource": None,
 }
-JOBS = {"Command": ("azureml_v2.entities.job", "CommandJob"), "Sweep": ("azureml_v2.entities.job", "SweepJob")}
+JOBS = {"Command": ("azureml_v2.entities.job", "CommandJob"), "Sweep": ("azureml_v2.entities.job", "SweepJob"),
+        "Pipeline": ("azureml_v2.entities.pipeline", "PipelineJob")}
 
 
 def _cases():
@@ -94,7 +95,7 @@ def _entity_class(definition: str, body: dict):
     if definition == "JobBaseResource":
         target = JOBS.get(props.get("jobType"))
         if target is None:
-            pytest.skip(f"jobType {props.get('jobType')!r} is not modelled (Command and Sweep jobs are)")
+            pytest.skip(f"jobType {props.get('jobType')!r} is not modelled (Command, Sweep and Pipeline jobs are)")
     if definition == "ComponentVersionResource" and (props.get("componentSpec") or {}).get("type") != "command":
         pytest.skip("componentSpec has no `type: command`: not a command component, the only kind modelled")
     module, name = target

@@ -106,3 +106,45 @@ def test_datastore_types_we_do_not_handle_are_listed_and_read_but_not_written():
     with pytest.raises(ValidationError, match="not supported yet"):
         fabric.dump()
     assert [m for m, _ in requests].count("PUT") == 0
+
+
+@pytest.mark.parametrize(("cloud", "arm", "suffix"), [
+    (None, "management.azure.com", "core.windows.net"),
+    ("AzureChinaCloud", "management.chinacloudapi.cn", "core.chinacloudapi.cn"),
+    ("AzureUSGovernment", "management.usgovcloudapi.net", "core.usgovcloudapi.net")])
+def test_a_new_datastore_gets_the_storage_suffix_of_the_clients_cloud(cloud, arm, suffix):
+    import json
+
+    from support.credentials import FakeCredential
+
+    from azureml_v2._client import MLClient
+    from azureml_v2._http.inprocess import WSGITransport
+
+    sent = []
+
+    def app(environ, start_response):
+        body = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+        sent.append((environ["HTTP_HOST"], body))
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"name": "training", "properties": body["properties"]}).encode()]
+
+    credential = FakeCredential()
+    with MLClient(credential, "11111111-2222-3333-4444-555555555555", "rg", "ws", cloud=cloud,
+                  transport=WSGITransport(app), retry_total=0) as client:
+        client.datastores.create_or_update(_blob())
+        client.datastores.create_or_update(_blob(endpoint="127.0.0.1:10000"))  # its own address: kept as given
+    (host, body), (_, own) = sent
+    assert (host, body["properties"]["endpoint"], body["properties"]["protocol"]) == (arm, suffix, "https")
+    assert own["properties"]["endpoint"] == "127.0.0.1:10000" and "protocol" not in own["properties"]
+    assert set(credential.scopes) == {f"https://{arm}/.default"}
+
+
+def test_an_unknown_cloud_is_one_validation_error():
+    from support.credentials import FakeCredential
+
+    from azureml_v2 import MLClient, ValidationError
+
+    with pytest.raises(ValidationError, match="cloud 'Mars'"):
+        MLClient(FakeCredential(), "11111111-2222-3333-4444-555555555555", "rg", "ws", cloud="Mars")
+    with pytest.raises(ValidationError, match="cloud is for an Azure ML workspace"):
+        MLClient(cloud="AzureChinaCloud")

@@ -225,7 +225,10 @@ def test_list_by_parent_job(ml_client, tmp_path):
 
 
 def test_jobs_of_other_types_list_as_plain_jobs(ml_client):
-    ml_client.jobs._put({"properties": {"jobType": "Pipeline", "displayName": "p"}}, "jobs", "pipe")
+    ml_client.jobs._put({"properties": {"jobType": "AutoML", "displayName": "p",
+                                        "taskDetails": {"taskType": "Classification", "targetColumnName": "y",
+                                                        "trainingData": {"jobInputType": "mltable",
+                                                                         "uri": "azureml:rows:1"}}}}, "jobs", "pipe")
     [job] = list(ml_client.jobs.list())
     assert (type(job).__name__, job.name, job.display_name, job.status) == ("Job", "pipe", "p", "NotStarted")
 

@@ -1,0 +1,113 @@
+"""`@pipeline` functions: components called as functions make nodes, node outputs feed other nodes, the result is
+a PipelineJob checked like a loaded YAML whose dump loads back equal; nested pipelines become pipeline components."""
+from __future__ import annotations
+
+import pytest
+
+from azureml_v2 import LOCAL_SCOPE, Input, ValidationError, load_component, load_job
+from azureml_v2.dsl import pipeline
+from azureml_v2.entities.pipeline import Pipeline, PipelineComponent, PipelineJob
+
+TRAIN = """\
+name: train
+type: command
+inputs:
+  data: {type: uri_folder}
+  epochs: {type: integer}
+outputs:
+  model: {type: uri_folder}
+code: ./src
+environment: azureml:python:1
+command: python train.py ${{inputs.data}} ${{inputs.epochs}} ${{outputs.model}}
+"""
+SCORE = """\
+name: score
+type: command
+inputs:
+  model: {type: uri_folder}
+outputs:
+  scores: {type: uri_file}
+environment: azureml:python:1
+command: python score.py ${{inputs.model}} ${{outputs.scores}}
+"""
+
+
+@pytest.fixture
+def components(tmp_path, monkeypatch):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "train.yml").write_text(TRAIN)
+    (tmp_path / "score.yml").write_text(SCORE)
+    monkeypatch.chdir(tmp_path)
+    return load_component("train.yml"), load_component("score.yml")
+
+
+def test_a_pipeline_function_builds_a_job_that_dumps_and_loads_back_equal(components, tmp_path, rest_validate):
+    train, score = components
+
+    @pipeline(display_name="train-score", default_compute="cpu-cluster", force_rerun=True)
+    def train_and_score(data, epochs=5):
+        trained = train(data=data, epochs=epochs)
+        scored = score(model=trained.outputs.model)
+        score(model=trained.outputs.model)  # unnamed: named after its component
+        return {"scores": scored.outputs.scores}
+
+    job = train_and_score(data=Input(type="uri_folder", path="./data"))
+    assert isinstance(job, PipelineJob) and list(job.jobs) == ["trained", "scored", "score"]
+    assert job.inputs == {"epochs": 5, "data": Input(type="uri_folder", path=str(tmp_path / "data"))}
+    assert job.jobs["trained"].inputs == {"data": "${{parent.inputs.data}}", "epochs": "${{parent.inputs.epochs}}"}
+    assert job.jobs["scored"].inputs == {"model": "${{parent.jobs.trained.outputs.model}}"}
+    assert job.jobs["scored"].outputs == {"scores": "${{parent.outputs.scores}}"}
+    assert job.outputs["scores"].type == "uri_file" and job.settings.force_rerun is True
+    (tmp_path / "out").mkdir()
+    job.dump(tmp_path / "out" / "p.yml")
+    assert load_job(tmp_path / "out" / "p.yml") == job
+    assert rest_validate(job.to_rest(scope=LOCAL_SCOPE), "JobBaseResource") == []
+
+
+def test_a_nested_pipeline_is_a_pipeline_component_node(components):
+    train, score = components
+
+    @pipeline(name="train_only")
+    def inner(data: Input, epochs: int = 3):
+        return {"model": train(data=data, epochs=epochs).outputs.model}
+
+    @pipeline()
+    def outer(data):
+        nested = inner(data=data)
+        score(model=nested.outputs.model)
+
+    job = outer(data=Input(type="uri_folder", path="./data"))
+    nested = job.jobs["nested"]
+    assert isinstance(nested, Pipeline) and isinstance(nested.component, PipelineComponent)
+    assert nested.component.name == "train_only"
+    assert nested.component.inputs["epochs"] == Input(type="integer", default=3, optional=True)
+    assert nested.component.outputs["model"].type == "uri_folder"
+    assert job.jobs["score"].inputs == {"model": "${{parent.jobs.nested.outputs.model}}"}
+
+
+def test_calling_a_component_with_an_unknown_input_says_which(components):
+    train, _ = components
+    with pytest.raises(ValidationError, match=r"train\(\) got an unexpected input 'epoch' \(inputs: data, epochs\) "
+                                              r"\(did you mean epochs\?\)"):
+        train(data=Input(path="x"), epoch=3)
+    with pytest.raises(AttributeError, match="the component has no output named 'modle'"):
+        train(epochs=1).outputs.modle  # noqa: B018
+
+
+def test_a_broken_graph_is_refused_naming_the_node(components):
+    train, score = components
+
+    @pipeline()
+    def missing():
+        train(epochs=1)
+
+    with pytest.raises(ValidationError, match=r"jobs.train.inputs: node train: required input 'data' is not given"):
+        missing()
+
+    @pipeline()
+    def wrong_return():
+        return score(model=Input(path="x"))
+
+    with pytest.raises(ValidationError, match=r"must return None or a dict of node outputs"):
+        wrong_return()
