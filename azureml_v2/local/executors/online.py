@@ -34,6 +34,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -218,9 +219,12 @@ class Host:
         self.log(f"router listening on http://127.0.0.1:{self.port}/score")
         async with server:
             while True:
-                self.reconcile()
-                self.supervise()
-                self.write_state()
+                try:
+                    self.reconcile()
+                    self.supervise()
+                    self.write_state()
+                except sqlite3.OperationalError:  # a busy store: the next round tries again
+                    self.log("the store is busy:\n" + traceback.format_exc())
                 if self.record["state"] == "Deleting":
                     self.log("endpoint deleted: stopping")
                     return True
@@ -250,13 +254,15 @@ class Host:
     def refresh(self) -> bool:
         """Read the endpoint again when the store changed (a cheap check, made for every request: a regenerated key
         refuses the old one at once) -> whether the endpoint exists."""
-        version = self.store.connection().execute("PRAGMA data_version").fetchone()[0]
-        if version == self.data_version and self.record is not None:
-            return True
         try:
+            version = self.store.connection().execute("PRAGMA data_version").fetchone()[0]
+            if version == self.data_version and self.record is not None:
+                return True
             record = self.store.get_endpoint(self.ws, self.kind, self.endpoint)
         except NotFound:
             return False
+        except sqlite3.OperationalError:  # a busy store: what was read last still holds
+            return self.record is not None
         self.data_version, self.record = version, record
         self.keys = json.loads(record["keys"] or "{}")
         props = record["doc"]["properties"]
@@ -547,7 +553,7 @@ class Host:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                request = await _read_request(reader)
+                request = await _read_request(reader, writer)
                 if request is None:
                     break
                 status, headers, body = await self.respond(*request)
@@ -697,7 +703,7 @@ class _BadRequest(Exception):
     pass
 
 
-async def _read_request(reader: asyncio.StreamReader):
+async def _read_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
     """The next request on a connection -> (method, target, headers with lower-case names, body); None at its end."""
     line = await reader.readline()
     if not line:
@@ -706,6 +712,8 @@ async def _read_request(reader: asyncio.StreamReader):
     if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
         raise _BadRequest("malformed request line")
     headers = await _read_headers(reader)
+    if headers.get(b"expect", b"").lower() == b"100-continue":  # curl's, for bodies over 1 KB
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
     if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
         body = bytearray()
         while True:
