@@ -65,9 +65,11 @@ SCORE = "score"
 SWEEP_SUMMARY = "azureml.sweep.summary"
 EARLY_TERMINATED = "azureml.sweep.earlyTerminated"
 SWEEP_SEED = "azureml.sweep.seed"  # the seed an unseeded sweep drew, to reproduce it
+# What a pipeline reports: where each of its outputs is (JSON: output -> azureml://jobs/<step>/outputs/<o>).
+PIPELINE_OUTPUTS = "azureml.pipeline.outputs"
 # What a parallel job reports: its mini-batch and item counts, as JSON
 PARALLEL_SUMMARY = "azureml.parallel.summary"
-RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED, PARALLEL_SUMMARY)
+RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED, PIPELINE_OUTPUTS, PARALLEL_SUMMARY)
 # A child job (pipeline step, sweep trial) names its parent in this property; a job list selects the children of a
 # job with this query parameter.
 PARENT_JOB_PROPERTY = "azureml.parentJobName"
@@ -75,6 +77,16 @@ PARENT_JOB_PARAM = "parentJobName"
 # A sweep trial's number and the search-space values it ran with (JSON), in its properties.
 TRIAL_PROPERTY = "azureml.trial"
 TRIAL_PARAMS_PROPERTY = "azureml.sweep.params"
+# A pipeline step's node name, and, in a step reused from an earlier run, that run's job (Azure ML's names); the
+# reuse key and per-field digests of a step that ran, and why a step ran although an earlier one nearly matched.
+NODE_PROPERTY = "azureml.nodeid"
+REUSED_PROPERTY = "azureml.isreused"
+REUSED_FROM_PROPERTY = "azureml.reusedrunid"
+REUSE_KEY_PROPERTY = "azureml.reuse.key"
+REUSE_FIELDS_PROPERTY = "azureml.reuse.fields"
+REUSE_MISS_PROPERTY = "azureml.reuse.miss"
+# How many steps of a pipeline run at once on the local workspace (default: the machine's cores); Azure ML ignores it.
+MAX_CONCURRENT_NODES = "azureml.pipeline.maxConcurrentNodes"
 
 DEFAULT_EXPERIMENT = "Default"  # the experiment of a job that names none
 # A batch endpoint's invocation is a job that names its endpoint and deployment in these properties; a list of the

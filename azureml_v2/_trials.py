@@ -90,7 +90,11 @@ def cells(view: SweepView) -> tuple[list[str], list[list[str]]]:
 
 def table(view: SweepView) -> list[str]:
     """The trials as aligned text rows under a header (no trailing spaces)."""
-    columns, rows = cells(view)
+    return aligned(*cells(view))
+
+
+def aligned(columns: list[str], rows: list[list[str]]) -> list[str]:
+    """Rows of cells as aligned text under a header and a rule (no trailing spaces)."""
     widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(),
              "  ".join("-" * w for w in widths)]

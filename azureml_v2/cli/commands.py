@@ -10,7 +10,10 @@ import sys
 import yaml
 
 from .._client import MLClient
-from .._contract import LOCAL_SCOPE, workspace_scope
+from .._contract import LOCAL_SCOPE, MAX_CONCURRENT_NODES, workspace_scope
+from .._steps import dag
+from .._steps import summary as steps_summary
+from .._steps import table as steps_table
 from .._trials import cells, summary, table
 from .._yaml import api as loaders
 from .._yaml.api import _DUMPERS, as_dict
@@ -114,12 +117,21 @@ def run_job(args) -> int:
             return 0
     ops = client_for(args).jobs
     if verb == "create":
+        if args.max_concurrency is not None:
+            if args.max_concurrency < 1:
+                raise UsageError("--max-concurrency must be at least 1")
+            job.properties = {**(job.properties or {}), MAX_CONCURRENT_NODES: str(args.max_concurrency)}
         created = ops.create_or_update(job, name=args.name)
         if args.stream:
             return _stream(ops, created.name)
         result = _job_dict(created)
     elif verb == "show":
         job = ops.get(args.name)
+        if type(job).__name__ not in ("CommandJob", "SweepJob"):
+            try:
+                return _show_pipeline(ops, job, args.output)
+            except ValidationError:  # not a pipeline: the job's own fields
+                pass
         if type(job).__name__ == "SweepJob":
             try:
                 return _show_sweep(ops, job, args.output)
@@ -173,6 +185,20 @@ def _show_sweep(ops, job, fmt: str) -> int:
     trials = [{"trial": t.number, "name": t.name, "status": t.status, "params": t.params,
                view.primary_metric: t.metric} for t in view.trials]
     print_result({**_job_dict(job), "best_trial": best.name if best else None, "trials": trials}, fmt)
+    return 0
+
+
+def _show_pipeline(ops, job, fmt: str) -> int:
+    """A pipeline with its nodes: the DAG, a table of nodes (reused from which job, or ran and why) and its outputs;
+    or its fields plus `nodes`."""
+    view = ops.pipeline_view(job.name)
+    if fmt == "table":
+        lines = [f"Pipeline {view.name}", *dag(view), "", *steps_table(view), *steps_summary(view)]
+        sys.stdout.write("".join(line + "\n" for line in lines))
+        return 0
+    nodes = [{"node": n.name, "job": n.job, "status": n.status, "after": n.after, "reused_from": n.reused_from,
+              "ran_because": n.ran_because, "metric": dict([n.metric]) if n.metric else None} for n in view.nodes]
+    print_result({**_job_dict(job), "nodes": nodes}, fmt)
     return 0
 
 

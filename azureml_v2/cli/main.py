@@ -101,7 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
         if verb == "create":
             p.add_argument("--name", "-n", help="Name of the job (default: the file's, else a new one).")
             p.add_argument("--stream", "-s", action="store_true",
-                           help="Follow the job's log (a sweep: its trials); exit 0 only if it completes.")
+                           help="Follow the job's log (a sweep: its trials; a pipeline: its nodes); exit 0 only if "
+                                "it completes.")
+            p.add_argument("--max-concurrency", type=int, metavar="N",
+                           help="A pipeline on the local workspace: run at most N nodes at once (default: the "
+                                "machine's cores).")
         elif verb == "validate":
             p.add_argument("--rest", action="store_true",
                            help="Print the REST body that would be sent (ids under the workspace given, else the "

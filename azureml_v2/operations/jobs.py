@@ -17,6 +17,7 @@ from .._artifacts.storage import download
 from .._contract import (API_VERSION, DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local,
                          job_artifacts_uri, job_error, output_uri, to_arm)
 from .._plot import save
+from .._steps import LivePipeline, pipeline_view
 from .._trials import LiveTable
 from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
 from ..entities.job import CommandJob, Job, SweepJob
@@ -243,6 +244,8 @@ class JobOperations(Operations):
                 pass
             else:
                 return self._stream_sweep(resource, view, metrics, delays, out)
+        if resource.get("properties", {}).get("jobType") == "Pipeline":
+            return self._stream_pipeline(resource, delays, out)
         log = self._backend.job_log(self._ml_client.workspace_name, name)
         tail = _Tail(log) if log is not None else None
         out.write(f"RunId: {name}\n")
@@ -276,6 +279,41 @@ class JobOperations(Operations):
             view = self._sweep_view(resource, metrics)
         live.finish(view)
         return _ended(view.name, resource)
+
+    def _stream_pipeline(self, resource: dict, delays, out):
+        live = LivePipeline(out)
+        out.write(f"RunId: {resource['name']}\n")
+        metrics: dict[str, tuple | None] = {}
+        view = self.pipeline_view(resource["name"], resource, metrics)
+        while view.status not in TERMINAL_STATUSES:
+            live.update(view)
+            time.sleep(next(delays))
+            view = self.pipeline_view(resource["name"], metrics=metrics)
+        live.finish(view)
+        return _ended(view.name, self._get("jobs", view.name))
+
+    def pipeline_view(self, name: str, resource: dict | None = None, metrics: dict | None = None):
+        """Pipeline `name` with its nodes: the DAG, each node's step (status, reused from which job or why it
+        ran, duration, key metric) and where its outputs are. `metrics` caches the nodes' key metrics."""
+        resource = resource or self._get("jobs", name)
+        if resource.get("properties", {}).get("jobType") != "Pipeline":
+            raise ValidationError(f"job {name} is a {resource.get('properties', {}).get('jobType')} job, not a "
+                                  "pipeline")
+        params = {**self._backend.child_jobs(name, "listing a pipeline's steps"), "listViewType": "All"}
+        children = list(self._paged(lambda r: r, "jobs", params=params))
+        cache = {} if metrics is None else metrics
+
+        def key_metric(child: str):
+            if child not in cache:
+                try:
+                    found = self._backend.metrics(child)
+                except Exception:  # noqa: BLE001 - a step without an MLflow run (reused, failed early) has none
+                    found = {}
+                key = min(found, default=None)
+                cache[child] = (key, found[key][-1][1]) if key and found[key] else None
+            return cache[child]
+
+        return pipeline_view(resource, children, key_metric)
 
     def list_trials(self, name: str) -> list:
         """The trials of sweep `name` on the local workspace, by number: each a `Trial` with number, name (the
@@ -321,6 +359,11 @@ class JobOperations(Operations):
         if status not in TERMINAL_STATUSES:
             raise JobStateError(f"job {name} is {status}: its files can be downloaded once it has ended",
                                 job_from_rest(resource))
+        if props.get("jobType") == "Pipeline" and all:  # every step's named outputs, in a folder per node
+            for node in self.pipeline_view(name, resource).nodes:
+                if node.job and node.status == "Completed":
+                    self.download(node.job, download_path=Path(download_path) / node.name, all=True)
+            return
         outputs = props.get("outputs") or {}
         if output_name is not None and output_name not in outputs:
             raise ValidationError(f"job {name} has no output named {output_name!r} (outputs: "

@@ -26,6 +26,7 @@ HEARTBEAT = 1.0  # seconds between two heartbeats of an executor's process
 EXECUTORS = {
     "Command": Executor("azureml_v2.local.executors.command", resumes=False),
     "Sweep": Executor("azureml_v2.local.executors.sweep", resumes=True),
+    "Pipeline": Executor("azureml_v2.local.executors.pipeline", resumes=True),
     "Parallel": Executor("azureml_v2.local.executors.parallel", resumes=True),
 }
 

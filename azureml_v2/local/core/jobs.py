@@ -79,13 +79,14 @@ class Jobs:
     def close(self) -> None:
         self._spawner.reap()
 
-    def create(self, ws: str, name: str, props: dict) -> tuple[dict, bool]:
+    def create(self, ws: str, name: str, props: dict, *, completed: bool = False) -> tuple[dict, bool]:
         """Check and record a job's REST `properties`, and start its executor when it is new -> (record,
-        created)."""
+        created). A `completed` job (a reused pipeline step) is recorded Completed at once, with no process."""
         props = checks.check_job(props, name, RUN_PROPERTIES + RESULT_PROPERTIES)
         record, created = self.store.put_job(ws, name, props, self.user, mutable=JOB_MUTABLE,
-                                             parent=props["properties"].get(PARENT_JOB_PROPERTY))
-        if created and self.launch and props["jobType"] in EXECUTORS:
+                                             parent=props["properties"].get(PARENT_JOB_PROPERTY),
+                                             status="Completed" if completed else "NotStarted")
+        if created and not completed and self.launch and props["jobType"] in EXECUTORS:
             self.start(record)
             try:
                 record = self.store.get_job(ws, name)
@@ -170,14 +171,23 @@ class Jobs:
         parent = EXECUTORS.get(job["parent_type"] or "")
         if parent is not None and parent.resumes and job["parent_status"] not in (None, *TERMINAL_STATUSES):
             return
+        self.look_after(job, pid)
+
+    def look_after(self, job: dict, pid: int, *, recorder_gone: bool = False) -> dict:
+        """Start a job never started, start again the dead executor of a job that resumes, fail a job whose
+        process died -> its record (as read before; failed when this failed it). A resuming executor does this
+        for its children (supervision leaves them to it); when the process that recorded the job is known to be
+        gone (`recorder_gone`: a new executor adopting its children), a job it did not start starts at once."""
         executor = EXECUTORS.get(job["job_type"])
         if executor is None:
-            return
-        if never_started(job):
+            return job
+        unstarted = recorder_gone and job["status"] == "NotStarted" and job["runner_pid"] is None
+        if unstarted or never_started(job):
             if self.launch and self.take_over(job, pid, rerun=True):
                 self.start(job)
         elif executor.resumes:
             if self.launch and self.take_over(job, pid):
                 self.start(job)
         else:
-            self.fail_if_runner_died(job)
+            return self.fail_if_runner_died(job)
+        return job

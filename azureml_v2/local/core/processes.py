@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -76,3 +77,25 @@ class Spawner:
     def reap(self) -> None:
         with self._lock:
             self._children = [p for p in self._children if p.poll() is None]
+
+
+class ChildExits:
+    """Naps that a child process's exit ends early (SIGCHLD through a wakeup fd): an executor polling its child jobs
+    fills a free slot at once. Made once per process, in its main thread."""
+
+    def __init__(self):
+        read, write = os.pipe()
+        os.set_blocking(read, False)
+        os.set_blocking(write, False)
+        signal.signal(signal.SIGCHLD, lambda *_: None)  # the wakeup fd needs a Python-level handler
+        signal.siginterrupt(signal.SIGCHLD, False)  # restart system calls the signal interrupts
+        signal.set_wakeup_fd(write)
+        self._read = read
+
+    def nap(self, seconds: float) -> None:
+        """Sleep up to `seconds`, less when a child exits."""
+        select.select([self._read], [], [], seconds)
+        try:
+            os.read(self._read, 4096)
+        except BlockingIOError:
+            pass

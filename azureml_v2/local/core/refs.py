@@ -2,13 +2,14 @@
 datastore paths, earlier jobs' outputs and local URIs -> what they name on this machine."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
-from ..._contract import (ARTIFACT_STORE, ASSET_ID, DATASTORE_URI, JOB_OUTPUT_URI, SHORT_REF, job_artifacts_path,
-                          output_uri)
+from ..._contract import (ARTIFACT_STORE, ASSET_ID, BEST_CHILD, DATASTORE_URI, JOB_OUTPUT_URI, PIPELINE_OUTPUTS,
+                          REUSED_FROM_PROPERTY, SHORT_REF, job_artifacts_path, output_uri)
 from ..storage.sqlite import NotFound, Page
 from ..storage.workspace import Store
 
@@ -105,6 +106,16 @@ class References:
             raise RefError(f"{what}: job {job!r} is {record['status']}; its outputs exist once it has Completed")
         if output == "artifacts":
             return self.store.datastore_folder(ARTIFACT_STORE) / job_artifacts_path(job)
+        reused = (record["doc"].get("properties") or {}).get(REUSED_FROM_PROPERTY)
+        if reused:  # a reused pipeline step's outputs are those of the step it reused
+            return self.job_output(reused, output, what)
+        results = json.loads(record["results"] or "{}")
+        mapped = json.loads(results.get(PIPELINE_OUTPUTS) or "{}")
+        if output in mapped:  # a pipeline's output is one of its steps'
+            m = JOB_OUTPUT_URI.match(mapped[output])
+            return self.job_output(m.group("name"), m.group("output"), what)
+        if results.get(BEST_CHILD):  # a sweep's outputs are its best trial's
+            return self.job_output(results[BEST_CHILD], output, what)
         spec = (record["doc"].get("outputs") or {}).get(output)
         if spec is None:
             raise RefError(f"{what}: job {job!r} has no output {output!r}")

@@ -24,94 +24,43 @@ import json
 import math
 import os
 import secrets
-import select
-import signal
 import sys
 import time
-import traceback
 from datetime import datetime
 
-from ..._contract import (ACTIVE_STATUSES, BEST_CHILD, EARLY_TERMINATED, MAX_TRIALS, PARENT_JOB_PROPERTY, SCORE,
+from ..._contract import (BEST_CHILD, EARLY_TERMINATED, MAX_TRIALS, PARENT_JOB_PROPERTY, SCORE,
                           SWEEP_SEED, SWEEP_SUMMARY, TERMINAL_STATUSES, TRIAL_PARAMS_PROPERTY, TRIAL_PROPERTY,
                           Placeholder, seconds_from_iso, substitute)
-from ..core.executors import HEARTBEAT, executor_main
-from ..core.jobs import Jobs
+from ..core.executors import executor_main
 from ..core.metrics import metrics
-from ..core.processes import process_start
-from ..core.workspace import NotFound, Page, Store, now
+from ..core.workspace import Page
 from .early_termination import should_stop
+from .parents import POLL, Lost, ParentExecutor, Stop
 from .sampling import TrialSampler
 
-POLL = 0.2  # seconds between two looks at the trials (sooner when a trial's runner, a child process, exits)
-CANCEL_WAIT = 10.0  # a runner stops its command within KILL_GRACE (3 s) of a cancel; this is a bound, not a wait
 
-
-class SweepError(Exception):
+class SweepError(Stop):
     """The sweep cannot go on; the message is its error, for its user."""
 
 
-class _Lost(Exception):
-    """The sweep was deleted or ended elsewhere, or another controller has it: this one leaves it as it is."""
-
-
-class Controller:
+class Controller(ParentExecutor):
     """Runs sweep `name` of workspace `ws` in the local workspace at `home`."""
 
+    kind, role = "sweep", "controller"
+
     def __init__(self, home: str | os.PathLike, ws: str, name: str):
-        self.store = Store(home)
-        record = self.store.get_job(ws, name)
-        self.jobs = Jobs(self.store, record["created_by"])  # trials are the sweep owner's jobs
-        self.ws, self.name, self.doc = record["workspace"], name, record["doc"]
-        self.pid = os.getpid()
+        super().__init__(home, ws, name)
         objective = self.doc["objective"]
         self.metric, self.goal = objective["primaryMetric"], objective["goal"]
         self.trials: dict[int, dict] = {}  # n -> job record
         self.scores: dict[int, list[float]] = {}  # n -> the primary metric's values, in logging order
         self.final: set[int] = set()  # trials whose metric history is complete
         self.stopped: set[int] = set()  # trials the early termination policy canceled
-        self._beat = 0.0
         self._results: dict = {}
-        self._wake: int | None = None
-
-    def log(self, message: str) -> None:
-        print(f"{now()} sweep: {message}", file=sys.stderr, flush=True)
 
     # -- the run
 
-    def run(self) -> str | None:
-        """Run (or resume) the sweep to its end -> the final status (None when it is not this controller's)."""
-        status = self.store.claim_controller(self.ws, self.name, self.pid, os.getppid(), process_start(self.pid))
-        if status is None:
-            self.log("not started: the sweep has another controller or has ended")
-            return None
-        self.log(f"controller {self.pid} has the sweep ({status})")
-        if status == "Queued":
-            self.store.set_job_status(self.ws, self.name, "Running", expect="Queued")
-        self._wake_on_child_exit()
-        try:
-            final, error = self._sweep()
-        except _Lost:
-            self.log("leaving: the sweep was deleted, ended elsewhere or has another controller")
-            return None
-        except Exception as exc:  # noqa: BLE001 - the sweep must end, with the reason
-            if isinstance(exc, SweepError):
-                error = str(exc)
-            else:
-                self.log(traceback.format_exc())
-                error = f"the sweep controller failed: {type(exc).__name__}: {exc} (see system_logs/runner.log)"
-            final = "Failed"
-            try:
-                self._cancel_all()
-            except _Lost:
-                return None
-        moved = self.store.set_job_status(self.ws, self.name, final, expect=ACTIVE_STATUSES, error=error)
-        self.log(f"status {final}" + (f": {error}" if error else "") if moved else f"already ended; not {final}")
-        self.log(f"controller cpu {time.process_time():.2f} s for {len(self.trials)} trial(s)")
-        self.jobs.close()
-        self.store.close()
-        return final
-
-    def _sweep(self) -> tuple[str, str | None]:
+    def _work(self) -> tuple[str, str | None]:
         try:
             sampler = TrialSampler(self.doc["searchSpace"], self._sampling(), self.goal)
         except ValueError as exc:  # ValidationError: a search space no sampler can use
@@ -129,7 +78,7 @@ class Controller:
             status = self._status()
             if status in TERMINAL_STATUSES:  # ended elsewhere (a runner judged dead): its trials end too
                 self._cancel_all()
-                raise _Lost()
+                raise Lost()
             if status == "CancelRequested":
                 self._cancel_all()
                 return "Canceled", None
@@ -152,7 +101,7 @@ class Controller:
             self._report()
             if not running and next_n >= total:
                 return self._outcome()
-            self._nap()
+            self.exits.nap(POLL)
 
     def _sampling(self) -> dict:
         """The sampling algorithm with its seed: an unseeded one gets a random seed once, kept on the sweep."""
@@ -174,23 +123,6 @@ class Controller:
         first = self.trials[min(self.trials)]
         return "Failed", (f"no trial completed; the first, {first['name']}, ended {first['status']}: "
                           f"{first['error'] or 'no error recorded'}")
-
-    def _wake_on_child_exit(self) -> None:
-        """Let SIGCHLD (a trial's runner ended) end the nap between two polls: a free slot is filled at once."""
-        read, write = os.pipe()
-        os.set_blocking(read, False)
-        os.set_blocking(write, False)
-        signal.signal(signal.SIGCHLD, lambda *_: None)  # the wakeup fd needs a Python-level handler
-        signal.siginterrupt(signal.SIGCHLD, False)  # restart system calls the signal interrupts
-        signal.set_wakeup_fd(write)
-        self._wake = read
-
-    def _nap(self) -> None:
-        select.select([self._wake], [], [], POLL)
-        try:
-            os.read(self._wake, 4096)
-        except BlockingIOError:
-            pass
 
     # -- trials
 
@@ -293,36 +225,13 @@ class Controller:
                      f"{len(reports[n])} report(s), last {reports[n][-1]}")
 
     def _cancel_all(self) -> None:
-        """Cancel every running trial and wait until they have ended (their runners stop them within seconds)."""
-        self._refresh()
-        for record in self.trials.values():
-            if record["status"] not in TERMINAL_STATUSES:
-                self.store.request_cancel(self.ws, record["name"])
-        deadline = time.monotonic() + CANCEL_WAIT
-        while time.monotonic() < deadline:
-            self._refresh()
-            if all(t["status"] in TERMINAL_STATUSES for t in self.trials.values()):
-                break
-            self._status()  # keeps the heartbeat going while the runners stop
-            time.sleep(POLL / 2)
+        super()._cancel_all()
         self._report()
 
-    # -- the sweep's own record
+    def _records(self):
+        return self.trials.values()
 
-    def _status(self) -> str:
-        """Heartbeat (every HEARTBEAT s) -> the sweep's status; raises _Lost when it is not this controller's."""
-        if time.monotonic() - self._beat >= HEARTBEAT:
-            status = self.store.heartbeat(self.ws, self.name, self.pid)
-            self._beat = time.monotonic()
-        else:
-            try:
-                record = self.store.get_job(self.ws, self.name)
-            except NotFound:
-                raise _Lost() from None
-            status = record["status"] if record["runner_pid"] == self.pid else None
-        if status is None:
-            raise _Lost()
-        return status
+    # -- the sweep's own record
 
     def _started(self) -> float:
         """When the sweep started running (unix seconds): its timeout counts from there, across restarts."""

@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ..._contract import ARTIFACT_STORE, TERMINAL_STATUSES
+from ..._contract import ARTIFACT_STORE, REUSED_PROPERTY, TERMINAL_STATUSES
 from . import paths
 from .sqlite import VIEWS, Conflict, SQLiteFile, StoreError, Table, diff, dumps, insert, now, record, stamps
 
@@ -360,20 +360,31 @@ class Store(SQLiteFile):
         return [dict(r, doc=json.loads(r["doc"])) for r in rows]
 
     def put_job(self, ws: str, name: str, doc: dict, user: str, *, mutable: frozenset[str],
-                parent: str | None = None) -> tuple[dict, bool]:
-        """Record a new job (status NotStarted), a child of job `parent` if given, or update the `mutable` fields
-        of an existing one."""
+                parent: str | None = None, status: str = "NotStarted") -> tuple[dict, bool]:
+        """Record a new job (with `status`: NotStarted, or Completed for one that ends as it is recorded), a child
+        of job `parent` if given, or update the `mutable` fields of an existing one."""
         with self.write() as conn:
             row = conn.execute("SELECT doc FROM jobs WHERE workspace = ? AND name = ?", (ws, name)).fetchone()
             stamp = now()
             if row is None:
+                ended = stamp if status in TERMINAL_STATUSES else None
                 insert(conn, "jobs", workspace=ws, name=name, doc=dumps(doc), job_type=doc["jobType"], parent=parent,
-                       archived=bool(doc.get("isArchived")), status="NotStarted", status_at=stamp,
-                       **stamps(user, stamp))
+                       archived=bool(doc.get("isArchived")), status=status, status_at=stamp, started_at=ended,
+                       ended_at=ended, **stamps(user, stamp))
             else:
                 _replace(conn, "jobs", "workspace = ? AND name = ?", (ws, name), row["doc"], doc, user, stamp,
                          what=f"job {name!r}", frozen=lambda key: key not in mutable)
             return JOBS.get(conn, ws, name), row is None
+
+    def reusable_jobs(self, ws: str, prop: str, value: str, limit: int) -> list[dict]:
+        """The latest Completed jobs (at most `limit`, newest first) that ran, not reused, whose user property
+        `prop` is `value`: earlier runs of a pipeline step."""
+        path = f'$.properties."{prop}"'
+        rows = self.connection().execute(
+            f"SELECT * FROM jobs WHERE workspace = ? AND status = 'Completed' AND json_extract(doc, ?) = ? "
+            f"AND json_extract(doc, '$.properties.\"{REUSED_PROPERTY}\"') IS NULL ORDER BY seq DESC LIMIT ?",
+            (ws, path, value, limit))
+        return [record(r) for r in rows]
 
     def set_job_status(self, ws: str, name: str, status: str, *, expect: str | tuple[str, ...] | None = None,
                        exit_code: int | None = None, error: str | None = None) -> bool:
