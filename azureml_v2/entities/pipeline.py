@@ -14,9 +14,8 @@ from typing import Any, ClassVar
 from .._contract import MODEL_TYPES, binding, binding_problem, iso_from_seconds, placeholders, to_arm
 from ..exceptions import Problem, ValidationError, suggest
 from ._base import Asset
-from ._rest import compact, keep_service_state, name_version_from_id, service_state, str_map
-from .inputs import (_MODE_REST, LITERAL_TYPES, Input, Output, literal, spec_inputs_from_rest,
-                     spec_inputs_to_rest)
+from ._rest import compact, service_state, str_map
+from .inputs import _MODE_REST, LITERAL_TYPES, Input, Output, literal, spec_inputs_to_rest
 from .job import (SERVICE_TYPES, CommandJobLimits, Distribution, Job, JobResources, JobService, code_ref,
                   compute_to_rest_id, distribution_to_rest, environment_to_rest_id, services_to_rest)
 from .sweep import (EarlyTerminationPolicy, Objective, SamplingAlgorithm, SweepDistribution, SweepJobLimits,
