@@ -22,7 +22,7 @@ from ..entities.inputs import placeholder_problems
 from ..entities.sweep import SweepDistribution, sweep_problems
 from ..exceptions import suggest
 from .api import _schema, load
-from .base import BASE_DIR, BaseSchema
+from .base import BASE_DIR, LOADING, BaseSchema
 from .document import type_name
 from .fields import Enum, Name, StrMap, Switch, Version, shown
 from .io import InputSpecValue, component_outputs_field, inputs_field, node_outputs_field
@@ -83,6 +83,10 @@ class ComponentField(fields.Field):
             path = os.path.normpath(os.path.join(base, value.removeprefix("file:")))
             if not os.path.isfile(path):
                 raise ValidationError(f"no such component file: {path} (from {shown(value)})")
+            chain = LOADING.get()
+            if path in chain:
+                loop = (os.path.relpath(p, base) for p in chain[chain.index(path):] + (path,))
+                raise ValidationError(f"the component files include each other: {' -> '.join(loop)}")
             component = load("component", path)  # problems inside it are located in that file
             if files is not None:
                 files[(base, value)] = component
