@@ -235,6 +235,8 @@ class MiniBatchSize(fields.Field):
                 raise ValidationError("must be at least 1")
             return value
         if isinstance(value, str) and re.fullmatch(r"\d+\s*([kKmMgG][bB])?", value.strip()):
+            if not value.strip("0 kKmMgGbB"):  # "0", "0kb": no mini-batch would ever be cut
+                raise ValidationError("must be at least 1")
             return value.strip()
         raise ValidationError(f"expected a number of files or an amount of data such as 10kb, 1mb, got "
                               f"{shown(value) if isinstance(value, str) else type_name(value)}")
