@@ -13,6 +13,10 @@ LITERAL_TYPES = ("integer", "number", "string", "boolean")
 INPUT_TYPES = DATA_INPUT_TYPES + LITERAL_TYPES
 INPUT_MODES = ("ro_mount", "download", "direct", "eval_mount", "eval_download")
 OUTPUT_MODES = ("rw_mount", "upload", "direct")
+# Other spellings the service takes: `path`, the port type of the first component specs, is a folder; an output's
+# `mount` is a read-write mount.
+TYPE_ALIASES = {"path": "uri_folder"}
+OUTPUT_MODE_ALIASES = {"mount": "rw_mount"}
 
 _MODE_REST = {"ro_mount": "ReadOnlyMount", "rw_mount": "ReadWriteMount", "download": "Download",
               "direct": "Direct", "eval_mount": "EvalMount", "eval_download": "EvalDownload", "upload": "Upload"}

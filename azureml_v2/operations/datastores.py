@@ -60,7 +60,7 @@ class DatastoreOperations(Operations):
         raise ResourceNotFoundError("this workspace has no default datastore")
 
     def list(self, *, include_secrets: bool = False) -> ItemPaged:
-        """All datastores of the workspace; those of a type not handled yet (OneLake, Hdfs) come as read-only
+        """All datastores of the workspace; those of a type not handled yet (Hdfs) come as read-only
         UnsupportedDatastore (name, type, description, tags, is_default)."""
         return self._paged(lambda r: self._from_rest(r, include_secrets), "datastores")
 
@@ -85,11 +85,13 @@ class DatastoreOperations(Operations):
             secret = credentials.sas_token
         return open_container(store.container_name, account_url=_account_url(store), credential=secret)
 
-    def _upload(self, snapshot, *, blob_url: bool = False) -> str:
-        """Upload a snapshot to the default datastore (nothing moves when it is there already); its
-        `azureml://datastores/<name>/paths/LocalUpload/<hash>/<name>` URI, or with blob_url=True its https
-        URL on a blob datastore (what Azure wants in a code version's codeUri)."""
-        store = self.get_default(include_secrets=True)
+    def _upload(self, snapshot, *, blob_url: bool = False, datastore: str | None = None) -> str:
+        """Upload a snapshot to `datastore` (a name or azureml:<name>), by default the default datastore
+        (nothing moves when it is there already); its `azureml://datastores/<name>/paths/LocalUpload/<hash>/<name>`
+        URI, or with blob_url=True its https URL on a blob datastore (what Azure wants in a code version's
+        codeUri)."""
+        store = (self.get(datastore.removeprefix("azureml:"), include_secrets=True) if datastore
+                 else self.get_default(include_secrets=True))
         storage = self._storage(store)
         result = upload_snapshot(snapshot, storage)
         if blob_url and not isinstance(storage, str):

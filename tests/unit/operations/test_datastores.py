@@ -92,21 +92,23 @@ def _azure_workspace_with(*datastores):
 
 
 def test_datastore_types_we_do_not_handle_are_listed_and_read_but_not_written():
-    from azureml_v2 import ValidationError
+    from azureml_v2 import OneLakeArtifact, OneLakeDatastore, ValidationError
 
     client, requests = _azure_workspace_with(_ONE_LAKE, _HDFS)
     listed = {d.name: d for d in client.datastores.list(include_secrets=True)}
     fabric, cluster = listed["fabric"], listed["cluster"]
-    assert (fabric.type, fabric.description, fabric.tags, fabric.is_default) == ("OneLake", "lakehouse",
-                                                                                  {"team": "bi"}, True)
+    assert fabric == OneLakeDatastore(name="fabric", description="lakehouse", tags={"team": "bi"},
+                                      one_lake_workspace_name="ws", endpoint="onelake.dfs.fabric.microsoft.com",
+                                      artifact=OneLakeArtifact(name="sales"))
+    assert fabric.to_rest(scope=client._scope)["properties"]["artifact"] == _ONE_LAKE["properties"]["artifact"]
     assert (cluster.type, cluster.description, cluster.tags, cluster.is_default) == ("Hdfs", None, None, False)
     assert all(method == "GET" for method, _ in requests)  # no listSecrets for what we cannot read
     assert client.datastores.get("cluster", include_secrets=True) == cluster
-    assert "OneLake" in str(fabric)
-    with pytest.raises(ValidationError, match="datastore 'fabric': type OneLake is not supported yet"):
-        client.datastores.create_or_update(fabric)
+    assert "Hdfs" in str(cluster)
+    with pytest.raises(ValidationError, match="datastore 'cluster': type Hdfs is not supported yet"):
+        client.datastores.create_or_update(cluster)
     with pytest.raises(ValidationError, match="not supported yet"):
-        fabric.dump()
+        cluster.dump()
     assert [m for m, _ in requests].count("PUT") == 0
 
 
