@@ -8,20 +8,16 @@ import json
 import pytest
 import yaml
 
-from support.local import local_client
-
-from azureml_v2.cli import commands, endpoints
 from azureml_v2.cli.main import main
+from azureml_v2.local.api import app
+from azureml_v2.local.core.serving import Serving
 
 
 @pytest.fixture
 def azml(tmp_path, monkeypatch, capsys):
-    """`azml ...` in this process, on a local workspace that provisions what it stores without serving it (serving
-    starts processes: tests/integration/local)."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("AZUREML_V2_HOME", str(home))
-    for module in (commands, endpoints):
-        monkeypatch.setattr(module, "client_for", lambda args: local_client(home, run_jobs=False))
+    monkeypatch.setenv("AZUREML_V2_HOME", str(tmp_path / "home"))
+    # a unit test starts no process: endpoints and deployments are provisioned as soon as they are stored
+    monkeypatch.setattr(app, "Serving", lambda store, launch: Serving(store, launch=False))
 
     def run(*args, rc=0):
         capsys.readouterr()
