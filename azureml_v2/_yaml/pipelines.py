@@ -15,7 +15,7 @@ import re
 from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, post_dump, post_load, validates_schema
 from marshmallow.validate import Range, Regexp
 
-from .._contract import is_local, parse_ref
+from .._contract import NODE_TYPES, is_local, parse_ref
 from ..entities import pipeline as P
 from ..entities.component import CommandComponent
 from ..entities.inputs import placeholder_problems
@@ -59,7 +59,7 @@ class ComponentField(fields.Field):
     def _check_kind(self, kind) -> None:
         if kind not in self.kinds:
             raise ValidationError(f"a {self.kinds[0]} node takes a {' or '.join(self.kinds)} component, not "
-                                  f"{shown(kind)}" + (f" (set the node's type: {kind})" if kind in P.NODE_TYPES
+                                  f"{shown(kind)}" + (f" (set the node's type: {kind})" if kind in NODE_TYPES
                                                       else ""))
 
     def _deserialize(self, value, attr, data, **kwargs):
