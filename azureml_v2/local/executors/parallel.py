@@ -120,6 +120,8 @@ class Engine:
         self._selector = selectors.DefaultSelector()
         self._workers: list[_Worker] = []
         self._started = 0
+        self.batches: list = []
+        self.tally = Tally(0)
 
     # -- the run
 
@@ -127,9 +129,11 @@ class Engine:
         """Run every unfinished mini-batch and assemble the output -> the summary (None when stopped). Raises
         ParallelError when the job fails."""
         self.parts.mkdir(parents=True, exist_ok=True)
+        for tmp in self.parts.glob("*.tmp"):  # what a killed worker was writing
+            tmp.unlink()
         batches = self._plan()
         self.batches = batches
-        tally = Tally(len(batches), self.work.limits)
+        self.tally = tally = Tally(len(batches), self.work.limits)
         done = self._finished(tally)
         pending = deque(i for i in range(len(batches)) if i not in done)
         self.log(f"parallel: {len(batches)} mini-batch(es) of {self._unit()}, {len(done)} already finished; "
@@ -439,14 +443,18 @@ class ParallelRunner(Runner):
                 except ParallelError as exc:
                     log(f"parallel: failed: {exc}")
                     self._keep_artifacts()
+                    self._summary(engine.tally.summary())
                     return "Failed", None, str(exc)
         self._keep_artifacts()
         if summary is None:
             return "Canceled", None, None
-        self.store.set_results(self.ws, self.name, {PARALLEL_SUMMARY: json.dumps(summary, sort_keys=True)})
+        self._summary(summary)
         self._move("Finalizing", ("Running", "Finalizing"))  # Finalizing: resumed while storing the outputs
         self._store_outputs(doc.get("outputs") or {}, outputs)
         return "Completed", 0, None
+
+    def _summary(self, summary: dict) -> None:
+        self.store.set_results(self.ws, self.name, {PARALLEL_SUMMARY: json.dumps(summary, sort_keys=True)})
 
     def _compute_notice(self, doc: dict) -> None:
         compute = (doc.get("computeId") or "local").rstrip("/").rsplit("/", 1)[-1].removeprefix("azureml:")

@@ -149,6 +149,7 @@ def test_a_failing_file_counts_against_the_threshold(client, home, tmp_path):
     error = props["properties"]["Error"]
     assert props["status"] == "Failed"
     assert "more than mini_batch_error_threshold 0" in error and "ValueError: cannot score bad.txt" in error
+    assert summary(props)["failed"] == 1  # the counts of a failed job too
 
 
 def test_a_hung_mini_batch_is_killed_and_tried_again(client, home, tmp_path):
