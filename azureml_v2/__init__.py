@@ -20,8 +20,8 @@ if TYPE_CHECKING:  # annotations only: type checkers see the real names
                            JobResources, JobService, LocalDatastore, ManagedIdentity, Model, MpiDistribution, Output,
                            PyTorchDistribution, QueueSettings, SasTokenConfiguration, ServicePrincipalConfiguration,
                            SweepJob, TensorFlowDistribution, UnsupportedDatastore, UserIdentity)
-    from .exceptions import (AzureMLError, JobFailedError, JobStateError, NotAvailableError, NotSupportedError,
-                             ValidationError)
+    from .exceptions import (AzureMLError, EndpointStateError, JobFailedError, JobStateError, NotAvailableError,
+                             NotSupportedError, ValidationError)
     from .operations._base import ListViewType
 
 __version__ = "0.1.0"
@@ -35,6 +35,7 @@ _EXPORTS = {
     "NotSupportedError": ".exceptions",
     "NotAvailableError": ".exceptions",
     "JobStateError": ".exceptions",
+    "EndpointStateError": ".exceptions",
     "JobFailedError": ".exceptions",
     "load_job": "._yaml.api",
     "load_data": "._yaml.api",

@@ -91,6 +91,10 @@ class NotAvailableError(ValidationError):
         self.what, self.where, self.hint = what, where, hint
 
 
+class EndpointStateError(AzureMLError, RuntimeError):
+    """An endpoint cannot take requests in its state (no scoring URI yet, not served on this workspace)."""
+
+
 class JobStateError(AzureMLError, RuntimeError):
     """A job is not in the state the call needs (still running, ended without completing)."""
 

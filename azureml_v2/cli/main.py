@@ -17,6 +17,36 @@ ASSET_GROUPS = {
 }
 
 
+# group -> (help, verbs with their help); cli/endpoints.py carries them out
+ENDPOINT_GROUPS = {
+    "online-endpoint": ("Manage online endpoints.", {
+        "create": "Create an online endpoint (from a YAML file, or just a name).",
+        "update": "Update an online endpoint: its file, --set fields, --traffic or --mirror-traffic.",
+        "show": "Show an online endpoint.", "list": "List online endpoints.",
+        "delete": "Delete an online endpoint and all its deployments.",
+        "invoke": "Send a scoring request to an online endpoint.",
+        "get-credentials": "Show the keys (key) or a token (aml_token, aad_token) of an online endpoint.",
+        "regenerate-keys": "Replace the primary or secondary key of an online endpoint."}),
+    "online-deployment": ("Manage online deployments.", {
+        "create": "Create an online deployment from a YAML file.",
+        "update": "Update an online deployment: its file or --set fields.",
+        "show": "Show an online deployment.", "list": "List the deployments of an online endpoint.",
+        "delete": "Delete an online deployment.", "get-logs": "Show the logs of an online deployment."}),
+    "batch-endpoint": ("Manage batch endpoints.", {
+        "create": "Create a batch endpoint (from a YAML file, or just a name).",
+        "update": "Update a batch endpoint: its file or --set fields.",
+        "show": "Show a batch endpoint.", "list": "List batch endpoints.",
+        "delete": "Delete a batch endpoint and all its deployments.",
+        "invoke": "Score data with a batch endpoint: starts a batch scoring job.",
+        "list-jobs": "List the scoring jobs of a batch endpoint."}),
+    "batch-deployment": ("Manage batch deployments.", {
+        "create": "Create a batch deployment from a YAML file.",
+        "update": "Update a batch deployment: its file or --set fields.",
+        "show": "Show a batch deployment.", "list": "List the deployments of a batch endpoint.",
+        "delete": "Delete a batch deployment.", "list-jobs": "List the scoring jobs of a batch deployment."}),
+}
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.print_usage(sys.stderr)
@@ -49,7 +79,9 @@ def _workspace_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; the verbs of the endpoint groups only for the group `argv` names (argparse builds each verb's
+    options eagerly, and four groups of them would double the time of every other command)."""
     parser = _Parser(prog="azml", description="Azure ML 2.0 jobs and assets, locally or on Azure ML.")
     groups = parser.add_subparsers(dest="group", metavar="<group>", parser_class=_Parser)
     groups.required = True
@@ -124,6 +156,15 @@ def build_parser() -> argparse.ArgumentParser:
             _workspace(p)  # --rest: the ids name this workspace's resources
         else:
             _workspace_options(p)
+    named = next((a for a in argv or () if not a.startswith("-")), None)
+    for group_name, (help_text, verbs) in ENDPOINT_GROUPS.items():
+        group = groups.add_parser(group_name, help=help_text, description=help_text)
+        if group_name != named:
+            continue
+        sub = group.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
+        sub.required = True
+        for verb, verb_help in verbs.items():
+            _endpoint_verb(sub.add_parser(verb, help=verb_help, description=verb_help), group_name, verb)
     server = groups.add_parser("server", help="Serve the local workspace over HTTP.",
                                description="Serve the local workspace over HTTP (loopback, bearer token).")
     verbs = server.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
@@ -139,6 +180,52 @@ def build_parser() -> argparse.ArgumentParser:
     for p in verbs.choices.values():
         p.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
     return parser
+
+
+def _endpoint_verb(p: argparse.ArgumentParser, group: str, verb: str) -> None:
+    """The options of one endpoint or deployment verb, as az ml names them."""
+    deployment = group.endswith("deployment")
+    if verb in ("create", "update"):
+        p.add_argument("--file", "-f", required=deployment and verb == "create", help="YAML file describing it.")
+        p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                       help="Override a field, e.g. --set instance_count=2 (repeatable).")
+        p.add_argument("--no-wait", action="store_true", help="Do not wait for the operation to finish.")
+    if verb != "list" or deployment:
+        required = verb not in ("create", "update")
+        if deployment:
+            if verb != "list":
+                p.add_argument("--name", "-n", required=required, help="Name of the deployment.")
+            p.add_argument("--endpoint-name", "-e", required=required, help="Name of the endpoint.")
+        else:
+            p.add_argument("--name", "-n", required=required, help="Name of the endpoint.")
+    if group == "online-endpoint" and verb == "update":
+        p.add_argument("--traffic", "-t", help='Live traffic by deployment, e.g. "blue=90 green=10".')
+        p.add_argument("--mirror-traffic", help='Mirrored traffic by deployment, e.g. "green=10".')
+    elif group == "online-deployment" and verb in ("create", "update"):
+        p.add_argument("--all-traffic", action="store_true", help="Send all of the endpoint's traffic here.")
+    elif group == "batch-deployment" and verb in ("create", "update"):
+        p.add_argument("--set-default", action="store_true", help="Make it the endpoint's default deployment.")
+    elif verb == "delete":
+        p.add_argument("--yes", "-y", action="store_true", help="Do not ask for confirmation.")
+        p.add_argument("--no-wait", action="store_true", help="Do not wait for the deletion to finish.")
+    elif verb == "invoke" and group == "online-endpoint":
+        p.add_argument("--request-file", "-r", required=True, help="JSON file of the request.")
+        p.add_argument("--deployment-name", "-d", help="Send the request to this deployment.")
+    elif verb == "invoke":
+        p.add_argument("--input", "-i", required=True, help="The data to score: a local path, a datastore URI, "
+                                                            "azureml:<data>:<version> or a URL.")
+        p.add_argument("--input-type", choices=("uri_folder", "uri_file"), default="uri_folder",
+                       help="Whether --input is a folder (default) or a file.")
+        p.add_argument("--deployment-name", "-d", help="Run this deployment instead of the default one.")
+    elif verb == "regenerate-keys":
+        p.add_argument("--key-type", choices=("primary", "secondary"), default="primary",
+                       help="The key to replace (default: primary).")
+        p.add_argument("--no-wait", action="store_true", help="Do not wait for the operation to finish.")
+    elif verb == "get-logs":
+        p.add_argument("--lines", "-l", type=int, default=100, help="The last this many lines (default: 100).")
+        p.add_argument("--container", "-c", choices=("inference-server", "storage-initializer"),
+                       default="inference-server", help="Which container's log (default: inference-server).")
+    _workspace_options(p)
 
 
 _VERB_HELP = {
@@ -166,11 +253,15 @@ _JOB_VERBS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         from . import commands  # import-time budget: `azml --help` loads no client, schema or YAML
         if args.group in ("server", "job"):
             return getattr(commands, f"run_{args.group}")(args)
+        if args.group in ENDPOINT_GROUPS:
+            from .endpoints import run_endpoint  # import-time budget: as above
+            return run_endpoint(args)
         return commands.run(args, ASSET_GROUPS[args.group])
     except KeyboardInterrupt:
         return 130

@@ -13,14 +13,16 @@ import json
 import urllib.error
 import urllib.request
 
+from azure.core.exceptions import HttpResponseError
 from azure.core.paging import ItemPaged
 from azure.core.polling import LROPoller
 
-from .._contract import BATCH_DEPLOYMENT_PROPERTY, BATCH_ENDPOINT_PROPERTY
+from .._artifacts.snapshot import take_snapshot
+from .._contract import BATCH_DEPLOYMENT_PROPERTY, BATCH_ENDPOINT_PROPERTY, is_local
 from ..entities.endpoints import (BatchEndpoint, CodeConfiguration, EndpointAuthKeys, EndpointAuthToken,
                                   ModelBatchDeployment, OnlineDeployment, OnlineEndpoint,
                                   PipelineComponentBatchDeployment)
-from ..exceptions import ValidationError
+from ..exceptions import EndpointStateError, ValidationError
 from ._base import Operations
 from .jobs import job_from_rest
 
@@ -65,11 +67,13 @@ class _EndpointOperations(_WorkspaceRegion):
 
     def _scoring_uri(self, endpoint) -> str:
         if not endpoint.scoring_uri:
-            raise ValidationError(f"endpoint {endpoint.name!r} has no scoring URI (yet): it is {endpoint.provisioning_state}"
-                                  f" and not served on {self._backend.where}")
+            raise EndpointStateError(f"endpoint {endpoint.name!r} has no scoring URI: it is "
+                                     f"{endpoint.provisioning_state} and not served on {self._backend.where}")
         return endpoint.scoring_uri
 
     def _post(self, uri: str, data: bytes, headers: dict) -> bytes:
+        """POST to the endpoint itself (not ARM: no ARM token goes there); an error answer raises
+        HttpResponseError with the endpoint's status and message."""
         request = urllib.request.Request(uri, data=data, headers={"Content-Type": "application/json", **headers},
                                          method="POST")
         try:
@@ -77,10 +81,12 @@ class _EndpointOperations(_WorkspaceRegion):
                 return response.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace").strip()
-            raise ValidationError(f"{uri} answered {exc.code} {exc.reason}" + (f": {detail[:500]}" if detail else "")
-                                  ) from None
-        except urllib.error.URLError as exc:
-            raise ValidationError(f"cannot reach {uri}: {exc.reason}") from None
+            error = HttpResponseError(message=f"{uri} answered {exc.code} {exc.reason}" +
+                                      (f": {detail[:500]}" if detail else ""))
+            error.status_code = exc.code
+            raise error from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise EndpointStateError(f"cannot reach {uri}: {getattr(exc, 'reason', exc)}") from None
 
 
 class OnlineEndpointOperations(_EndpointOperations):
@@ -145,7 +151,8 @@ class BatchEndpointOperations(_EndpointOperations):
         if (inputs is None) == (input is None):
             raise ValidationError("invoke: give inputs={name: Input(...)} or input=Input(...)")
         inputs = inputs if inputs is not None else {"input_data": input}
-        body = {"properties": {"InputData": {name: _batch_input(value) for name, value in inputs.items()}}}
+        body = {"properties": {"InputData": {name: _batch_input(self._uploaded(value))
+                                             for name, value in inputs.items()}}}
         endpoint = self.get(endpoint_name)
         token = self._backend.aad_token()
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -156,6 +163,18 @@ class BatchEndpointOperations(_EndpointOperations):
         if not name:
             raise ValidationError(f"endpoint {endpoint_name!r} answered without a job: {answer}")
         return self._ml_client.jobs.get(name)
+
+    def _uploaded(self, value):
+        """A local file or folder to score is uploaded to the default datastore first (as for jobs)."""
+        path = value if isinstance(value, str) else value.path
+        if not (path and is_local(path)):
+            return value
+        uri = self._ml_client.datastores._upload(take_snapshot(path))
+        if isinstance(value, str):
+            return uri
+        value = copy.copy(value)
+        value.path = uri
+        return value
 
     def list_jobs(self, endpoint_name: str) -> ItemPaged:
         """The scoring jobs of the endpoint, newest first."""

@@ -650,8 +650,209 @@ def pipeline_cassettes(spec: Spec) -> list[Cassette]:
     return cassettes
 
 
+# -- online and batch endpoints --------------------------------------------------------------------------------
+ENDPOINT = "churn-scoring"
+BATCH_ENDPOINT = "churn-batch"
+INFERENCE = f"https://{ENDPOINT}.{LOCATION}.inference.ml.azure.com"
+BATCH_INFERENCE = f"https://{BATCH_ENDPOINT}.{LOCATION}.inference.ml.azure.com"
+
+
+def mfe_status(operation: str, kind: str = "mfeOperationsStatus") -> str:
+    """Where Azure ML says to poll an endpoint or deployment operation."""
+    return (f"{HOST}/subscriptions/{SUBSCRIPTION}/providers/Microsoft.MachineLearningServices/locations/{LOCATION}/"
+            f"{kind}/{operation}?api-version={API_VERSION}")
+
+
+def workspace_exchange() -> tuple:
+    """The GET of the workspace a client makes once, to learn its region."""
+    return ("GET", f"{HOST}{SCOPE}?api-version={API_VERSION}", 200, {
+        "id": SCOPE, "name": WORKSPACE, "type": "Microsoft.MachineLearningServices/workspaces", "location": LOCATION,
+        "properties": {"friendlyName": WORKSPACE, "provisioningState": "Succeeded"}})
+
+
+def tracked_resource(path: tuple, props: dict, state: str, *, kind: str, sku: dict | None = None,
+                     modified: str | None = None) -> dict:
+    resource = {"id": arm_id(*path), "name": path[-1], "type": f"Microsoft.MachineLearningServices/workspaces/{kind}",
+                "location": LOCATION, "tags": {}, "properties": {**props, "provisioningState": state},
+                "systemData": system_data(CREATED, modified)}
+    if sku is not None:
+        resource["sku"] = sku
+    return resource
+
+
+def online_endpoint_props(traffic: dict) -> dict:
+    return {"authMode": "Key", "description": "Scores churn risk in real time", "traffic": traffic}
+
+
+def online_endpoint_resource(traffic: dict, state: str = "Succeeded", modified: str | None = None) -> dict:
+    shown = {**online_endpoint_props(traffic), "publicNetworkAccess": "Enabled", "mirrorTraffic": {},
+             "scoringUri": f"{INFERENCE}/score", "swaggerUri": f"{INFERENCE}/swagger.json"}
+    return tracked_resource(("onlineEndpoints", ENDPOINT), shown, state, kind="onlineEndpoints", modified=modified)
+
+
+BLUE = {"endpointComputeType": "Managed", "model": arm_id("models", "churn-model", "versions", "2"),
+        "codeConfiguration": {"codeId": arm_id("codes", "churn-score", "versions", "1"), "scoringScript": "score.py"},
+        "environmentId": arm_id("environments", "sklearn-env", "versions", "4"), "instanceType": "Standard_DS3_v2"}
+SKU = {"name": "Default", "capacity": 1}
+
+
+def blue_resource(state: str = "Succeeded") -> dict:
+    served = {**BLUE, "appInsightsEnabled": False, "egressPublicNetworkAccess": "Enabled",
+              "requestSettings": {"maxConcurrentRequestsPerInstance": 1, "maxQueueWait": "PT0.5S",
+                                  "requestTimeout": "PT5S"},
+              "livenessProbe": {"failureThreshold": 30, "initialDelay": "PT10S", "period": "PT10S",
+                                "successThreshold": 1, "timeout": "PT2S"},
+              "readinessProbe": {"failureThreshold": 30, "initialDelay": "PT10S", "period": "PT10S",
+                                 "successThreshold": 1, "timeout": "PT2S"},
+              "scaleSettings": {"scaleType": "Default"}}
+    return tracked_resource(("onlineEndpoints", ENDPOINT, "deployments", "blue"), served, state,
+                            kind="onlineEndpoints/deployments", sku=SKU)
+
+
+def polled(c: Cassette, status: str, *, then_in_progress: int = 1) -> None:
+    """An Azure-AsyncOperation polled: InProgress `then_in_progress` times, then Succeeded."""
+    for _ in range(then_in_progress):
+        c.add("GET", status, 200, {"status": "InProgress"}, headers={"Retry-After": POLL_RETRY_AFTER})
+    c.add("GET", status, 200, {"status": "Succeeded"})
+
+
+def online_endpoint_cassettes(spec: Spec) -> list[Cassette]:
+    one = url("onlineEndpoints", ENDPOINT)
+    cassettes = []
+
+    c = Cassette("online_endpoints/create")
+    c.add(*workspace_exchange())
+    status = mfe_status("oe:2b7f0c1e-5d4a-4e9b-8c3f-1a2b3c4d5e6f:churn-scoring")
+    sent = {"location": LOCATION, "properties": online_endpoint_props({})}
+    del sent["properties"]["traffic"]
+    c.add("PUT", one, 201, online_endpoint_resource({}, "Creating"), sent=sent,
+          headers={"Azure-AsyncOperation": status})
+    polled(c, status)
+    c.add("GET", one, 200, online_endpoint_resource({}))
+    cassettes.append(c)
+
+    c = Cassette("online_endpoints/traffic")  # the endpoint as it is, with new traffic: its location is known
+    status = mfe_status("oe:7c6d5e4f-3a2b-4c1d-9e8f-0a1b2c3d4e5f:churn-scoring")
+    c.add("GET", one, 200, online_endpoint_resource({}))
+    sent = {"location": LOCATION, "properties": {**online_endpoint_props({"blue": 100}),
+                                                 "publicNetworkAccess": "Enabled"}}
+    c.add("PUT", one, 200, online_endpoint_resource({"blue": 100}, "Updating", MODIFIED), sent=sent,
+          headers={"Azure-AsyncOperation": status})
+    polled(c, status, then_in_progress=0)
+    c.add("GET", one, 200, online_endpoint_resource({"blue": 100}, modified=MODIFIED))
+    cassettes.append(c)
+
+    c = Cassette("online_endpoints/keys")
+    keys = {"primaryKey": "cHJpbWFyeS1rZXktb2YtdGhlLWNhc3NldHRlcw", "secondaryKey": "c2Vjb25kYXJ5LWtleS1vZi10aGVt"}
+    result = mfe_status("oe:9f8e7d6c-5b4a-4c3d-8e2f-1a0b9c8d7e6f:churn-scoring", "mfeOperationResults")
+    c.add("GET", one, 200, online_endpoint_resource({"blue": 100}))
+    c.add("POST", url("onlineEndpoints", ENDPOINT, "listKeys"), 200, keys)
+    c.add("POST", url("onlineEndpoints", ENDPOINT, "regenerateKeys"), 202, sent={"keyType": "Secondary"},
+          headers={"Location": result, "Retry-After": POLL_RETRY_AFTER})
+    c.add("GET", result, 200)
+    cassettes.append(c)
+
+    c = Cassette("online_endpoints/delete")
+    result = mfe_status("oe:0a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d:churn-scoring", "mfeOperationResults")
+    c.add("DELETE", one, 202, headers={"Location": result, "Retry-After": POLL_RETRY_AFTER})
+    c.add("GET", result, 202, headers={"Location": result, "Retry-After": POLL_RETRY_AFTER})
+    c.add("GET", result, 200)
+    cassettes.append(c)
+    return cassettes
+
+
+LOGS = ("2026-11-20 09:40:02,114 I [12] azmlinfsrv - Scoring timeout is set to 5000\n"
+        "2026-11-20 09:40:02,871 I [12] azmlinfsrv - Users's init has completed successfully\n")
+
+
+def online_deployment_cassettes(spec: Spec) -> list[Cassette]:
+    one = url("onlineEndpoints", ENDPOINT, "deployments", "blue")
+    cassettes = []
+
+    c = Cassette("online_deployments/create")
+    c.add(*workspace_exchange())
+    status = mfe_status("od:4d3c2b1a-0f9e-4d8c-b7a6-5f4e3d2c1b0a:blue")
+    c.add("PUT", one, 201, blue_resource("Creating"), sent={"location": LOCATION, "sku": SKU, "properties": BLUE},
+          headers={"Azure-AsyncOperation": status})
+    polled(c, status, then_in_progress=2)
+    c.add("GET", one, 200, blue_resource())
+    cassettes.append(c)
+
+    c = Cassette("online_deployments/get_logs")
+    c.add("POST", url("onlineEndpoints", ENDPOINT, "deployments", "blue", "getLogs"), 200, {"content": LOGS},
+          sent={"tail": 50, "containerType": "InferenceServer"})
+    cassettes.append(c)
+
+    c = Cassette("online_deployments/delete")
+    result = mfe_status("od:6e5d4c3b-2a1f-4e0d-9c8b-7a6f5e4d3c2b:blue", "mfeOperationResults")
+    c.add("DELETE", one, 202, headers={"Location": result, "Retry-After": POLL_RETRY_AFTER})
+    c.add("GET", result, 200)
+    cassettes.append(c)
+    return cassettes
+
+
+BATCH_DEPLOYMENT = {"model": {"referenceType": "Id", "assetId": arm_id("models", "churn-model", "versions", "2")},
+                    "compute": arm_id("computes", "cpu-cluster"), "resources": {"instanceCount": 2},
+                    "miniBatchSize": 10, "maxConcurrencyPerInstance": 2, "outputAction": "AppendRow",
+                    "outputFileName": "predictions.csv", "errorThreshold": -1,
+                    "retrySettings": {"maxRetries": 3, "timeout": "PT5M"}, "loggingLevel": "Info"}
+
+
+def batch_endpoint_resource(state: str = "Succeeded") -> dict:
+    props = {"authMode": "AADToken", "description": "Scores the monthly churn snapshot",
+             "defaults": {"deploymentName": "nightly"}, "scoringUri": f"{BATCH_INFERENCE}/jobs"}
+    return tracked_resource(("batchEndpoints", BATCH_ENDPOINT), props, state, kind="batchEndpoints")
+
+
+def batch_cassettes(spec: Spec) -> list[Cassette]:
+    endpoint = url("batchEndpoints", BATCH_ENDPOINT)
+    deployment = url("batchEndpoints", BATCH_ENDPOINT, "deployments", "nightly")
+    cassettes = []
+
+    c = Cassette("batch_endpoints/create")
+    c.add(*workspace_exchange())
+    status = mfe_status("be:1f2e3d4c-5b6a-4978-8c9d-0e1f2a3b4c5d:churn-batch")
+    sent = {"location": LOCATION, "properties": {"authMode": "AADToken",
+                                                 "description": "Scores the monthly churn snapshot",
+                                                 "defaults": {"deploymentName": "nightly"}}}
+    c.add("PUT", endpoint, 201, batch_endpoint_resource("Creating"), sent=sent, headers={"Azure-AsyncOperation": status})
+    polled(c, status)
+    c.add("GET", endpoint, 200, batch_endpoint_resource())
+    cassettes.append(c)
+
+    c = Cassette("batch_deployments/create")
+    c.add(*workspace_exchange())
+    status = mfe_status("bd:3a4b5c6d-7e8f-4a9b-8c0d-1e2f3a4b5c6d:nightly")
+    path = ("batchEndpoints", BATCH_ENDPOINT, "deployments", "nightly")
+    c.add("PUT", deployment, 201, tracked_resource(path, BATCH_DEPLOYMENT, "Creating",
+                                                   kind="batchEndpoints/deployments"),
+          sent={"location": LOCATION, "properties": BATCH_DEPLOYMENT}, headers={"Azure-AsyncOperation": status})
+    polled(c, status)
+    c.add("GET", deployment, 200, tracked_resource(path, BATCH_DEPLOYMENT, "Succeeded",
+                                                   kind="batchEndpoints/deployments"))
+    cassettes.append(c)
+
+    # invoking a batch endpoint is a POST to its scoring URI (not ARM), answered with the job it started
+    c = Cassette("batch_endpoints/invoke")
+    job = "batchjob-5e1c9a7f-2d4b-4f8e-9a3c-7b6d5e4f3a2b"
+    uri = "azureml://datastores/workspaceblobstore/paths/churn/2026-11/"
+    c.add("GET", endpoint, 200, batch_endpoint_resource())
+    c.add("POST", f"{BATCH_INFERENCE}/jobs", 200, {"id": arm_id("jobs", job), "name": job},
+          sent={"properties": {"InputData": {"input_data": {"JobInputType": "UriFolder", "Uri": uri}}}})
+    pipeline = {"jobType": "Pipeline", "displayName": job, "experimentName": BATCH_ENDPOINT, "status": "Running",
+                "properties": {"azureml.batchEndpointName": BATCH_ENDPOINT,
+                               "azureml.batchDeploymentName": "nightly"},
+                "inputs": {"input_data": {"jobInputType": "uri_folder", "uri": uri}}, "isArchived": False}
+    c.add("GET", url("jobs", job), 200, {"id": arm_id("jobs", job), "name": job,
+                                          "type": "Microsoft.MachineLearningServices/workspaces/jobs",
+                                          "properties": pipeline, "systemData": system_data(CREATED)})
+    cassettes.append(c)
+    return cassettes
+
+
 GROUPS = (code_cassettes, data_cassettes, environment_cassettes, model_cassettes, component_cassettes,
-          datastore_cassettes, compute_cassettes, job_cassettes, pipeline_cassettes)
+          datastore_cassettes, compute_cassettes, job_cassettes, pipeline_cassettes, online_endpoint_cassettes,
+          online_deployment_cassettes, batch_cassettes)
 
 
 def main(argv=None) -> int:

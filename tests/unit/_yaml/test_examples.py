@@ -2,6 +2,8 @@
 twins normalise to the same jobs as today's YAML."""
 from __future__ import annotations
 
+import runpy
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,22 @@ def test_preview_command_job_normalises():
     assert job.compute == "local" and job.environment == "azureml:lightgbm-diabetes:1"
     assert job.code == str(EXAMPLES / "lightgbm" / "src")
     assert job.properties == {"source": "repo"}
+
+
+def test_the_pipeline_example_loads_checks_and_round_trips(tmp_path, rest_validate):
+    job = azureml_v2.load_job(EXAMPLES / "pipeline" / "pipeline.yml")
+    job.validate()
+    assert list(job.jobs) == ["train_step", "evaluate_step", "register_step"]
+    assert job.jobs["evaluate_step"].component.is_deterministic is True
+    out = tmp_path / "copy" / "pipeline.yml"
+    out.parent.mkdir()
+    job.dump(out)
+    assert azureml_v2.load_job(out) == job
+    assert rest_validate(job.to_rest(scope=LOCAL_SCOPE), "JobBaseResource") == []
+    for node in job.jobs.values():
+        assert rest_validate(node.component.to_rest(scope=LOCAL_SCOPE), "ComponentVersionResource") == []
+
+
+def test_the_pipeline_example_in_python_builds_the_same_job():
+    built = runpy.run_path(str(EXAMPLES / "pipeline" / "pipeline.py"))["diabetes"]()  # not __main__: not submitted
+    assert built == replace(azureml_v2.load_job(EXAMPLES / "pipeline" / "pipeline.yml"), schema=None)

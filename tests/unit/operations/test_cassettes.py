@@ -22,6 +22,9 @@ from azureml_v2.entities.assets import BuildContext
 from azureml_v2.entities.compute import Compute
 from azureml_v2.entities.datastore import AccountKeyConfiguration, AzureBlobDatastore
 from azureml_v2.entities.job import JobResources
+from azureml_v2.entities.endpoints import (BatchEndpoint, BatchEndpointDefaults, BatchRetrySettings, CodeConfiguration,
+                                           ManagedOnlineDeployment, ManagedOnlineEndpoint, ModelBatchDeployment,
+                                           ModelBatchDeploymentSettings, ResourceConfiguration)
 from azureml_v2.entities.model import Model
 from azureml_v2.entities.pipeline import Command, PipelineJob, PipelineJobSettings
 
@@ -30,6 +33,11 @@ from azureml_v2.entities.pipeline import Command, PipelineJob, PipelineJobSettin
 SCENARIOS = ("create_then_update", "get", "not_found", "list_pages", "throttled")
 GROUPS = {"code": "delete", "data": "delete", "environments": "delete", "models": "delete", "components": "delete",
           "datastores": "delete", "compute": "delete", "jobs": "cancel"}
+# endpoints and deployments: their long-running lifecycle
+ENDPOINT_CASSETTES = {"online_endpoints/create", "online_endpoints/traffic", "online_endpoints/keys",
+                      "online_endpoints/delete", "online_deployments/create", "online_deployments/get_logs",
+                      "online_deployments/delete", "batch_endpoints/create", "batch_deployments/create",
+                      "batch_endpoints/invoke"}
 
 
 def calls(run) -> list[tuple[str, str, dict]]:
@@ -373,6 +381,87 @@ def test_pipeline_cancel_is_polled_through_its_location(replay):
     assert [m for m, _, _ in calls(run)] == ["POST", "GET"]
 
 
+# -- online and batch endpoints: long-running creates polled to Succeeded, traffic, keys, logs, delete, invoke --
+def test_online_endpoint_create_is_polled_to_succeeded(replay):
+    run = replay("online_endpoints/create")
+    poller = run.client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(
+        name=mk.ENDPOINT, auth_mode="key", description="Scores churn risk in real time"))
+    assert not poller.done()
+    endpoint = poller.result()
+    assert (endpoint.provisioning_state, endpoint.location, endpoint.scoring_uri) == (
+        "Succeeded", mk.LOCATION, f"{mk.INFERENCE}/score")
+    # the workspace's region first, then the PUT, its status polled, and the endpoint as it ended
+    assert [(m, p.rsplit("/", 2)[-2]) for m, p, _ in calls(run)][1:] == [
+        ("PUT", "onlineEndpoints"), ("GET", "mfeOperationsStatus"), ("GET", "mfeOperationsStatus"),
+        ("GET", "onlineEndpoints")]
+    assert calls(run)[0][:2] == ("GET", mk.SCOPE) and run.sleeps == [mk.POLL_RETRY_AFTER]
+
+
+def test_online_deployment_create_with_registered_assets(replay):
+    run = replay("online_deployments/create")
+    deployment = run.client.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
+        name="blue", endpoint_name=mk.ENDPOINT, model="azureml:churn-model:2", environment="azureml:sklearn-env:4",
+        code_configuration=CodeConfiguration(code="azureml:churn-score:1", scoring_script="score.py"),
+        instance_type="Standard_DS3_v2", instance_count=1)).result()
+    assert (deployment.provisioning_state, deployment.instance_count) == ("Succeeded", 1)
+    assert deployment.request_settings.request_timeout_ms == 5000 and deployment.liveness_probe.initial_delay == 10
+    assert run.sleeps == [mk.POLL_RETRY_AFTER] * 2
+
+
+def test_online_endpoint_traffic_update(replay):
+    run = replay("online_endpoints/traffic")
+    endpoint = run.client.online_endpoints.get(mk.ENDPOINT)
+    endpoint.traffic = {"blue": 100}
+    updated = run.client.online_endpoints.begin_create_or_update(endpoint).result()
+    assert (updated.traffic, updated.provisioning_state) == ({"blue": 100}, "Succeeded")
+
+
+def test_online_endpoint_keys_and_their_regeneration(replay):
+    run = replay("online_endpoints/keys")
+    keys = run.client.online_endpoints.get_keys(mk.ENDPOINT)
+    assert keys.primary_key.startswith("cHJpbWFyeS") and keys.secondary_key
+    poller = run.client.online_endpoints.begin_regenerate_keys(mk.ENDPOINT, key_type="secondary")
+    assert poller.result() is None and poller.status() == "Succeeded"
+
+
+def test_online_deployment_get_logs(replay):
+    run = replay("online_deployments/get_logs")
+    assert run.client.online_deployments.get_logs("blue", mk.ENDPOINT, lines=50) == mk.LOGS
+
+
+@pytest.mark.parametrize("group, args", [("online_endpoints", (mk.ENDPOINT,)),
+                                         ("online_deployments", ("blue", mk.ENDPOINT))])
+def test_endpoint_deletes_are_202s_polled_through_their_location(replay, group, args):
+    run = replay(f"{group}/delete")
+    poller = getattr(run.client, group).begin_delete(*args)
+    assert poller.result() is None and poller.status() == "Succeeded"
+    assert calls(run)[0][0] == "DELETE" and {m for m, _, _ in calls(run)[1:]} == {"GET"}
+
+
+def test_batch_endpoint_and_deployment_create(replay):
+    run = replay("batch_endpoints/create")
+    endpoint = run.client.batch_endpoints.begin_create_or_update(BatchEndpoint(
+        name=mk.BATCH_ENDPOINT, description="Scores the monthly churn snapshot",
+        defaults=BatchEndpointDefaults(deployment_name="nightly"))).result()
+    assert (endpoint.auth_mode, endpoint.provisioning_state) == ("aad_token", "Succeeded")
+    run = replay("batch_deployments/create")
+    deployment = run.client.batch_deployments.begin_create_or_update(ModelBatchDeployment(
+        name="nightly", endpoint_name=mk.BATCH_ENDPOINT, model="azureml:churn-model:2", compute="azureml:cpu-cluster",
+        resources=ResourceConfiguration(instance_count=2), settings=ModelBatchDeploymentSettings(
+            mini_batch_size=10, max_concurrency_per_instance=2, output_action="append_row",
+            output_file_name="predictions.csv", error_threshold=-1, logging_level="info",
+            retry_settings=BatchRetrySettings(max_retries=3, timeout=300)))).result()
+    assert deployment.provisioning_state == "Succeeded" and deployment.settings.retry_settings.timeout == 300
+
+
+def test_batch_invoke_posts_to_the_scoring_uri_and_returns_the_job(replay):
+    run = replay("batch_endpoints/invoke")
+    job = run.client.batch_endpoints.invoke(mk.BATCH_ENDPOINT, input=Input(
+        type="uri_folder", path="azureml://datastores/workspaceblobstore/paths/churn/2026-11/"))
+    assert (job.name, job.status) == ("batchjob-5e1c9a7f-2d4b-4f8e-9a3c-7b6d5e4f3a2b", "Running")
+    assert "https://ml.azure.com/.default" in run.credential.scopes  # the scoring URI takes an Entra token
+
+
 # -- not found and throttled, for the groups that are not versioned assets ------------------------------------
 SINGLES = {  # group -> (get one by name, an existing name, a missing one, the service's error code and message)
     "datastores": (lambda c, n: c.datastores.get(n), "churn_landing", "old_landing", "UserError",
@@ -410,7 +499,12 @@ def _interactions():
 
 _ASSET_KINDS = {"codes": "Code", "data": "Data", "environments": "Environment", "models": "Model",
                 "components": "Component"}
-_RESOURCES = {"datastores": "DatastoreResource", "computes": "ComputeResource", "jobs": "JobBaseResource"}
+_RESOURCES = {"datastores": "DatastoreResource", "computes": "ComputeResource", "jobs": "JobBaseResource",
+              "onlineEndpoints": "OnlineEndpointTrackedResource", "batchEndpoints": "BatchEndpointTrackedResource"}
+_DEPLOYMENTS = {"onlineEndpoints": "OnlineDeploymentTrackedResource", "batchEndpoints": "BatchDeploymentTrackedResource"}
+# actions (POST) with a body or an answer of their own
+_ACTIONS = {"regenerateKeys": "RegenerateEndpointKeysRequest", "getLogs": "DeploymentLogsRequest"}
+_ANSWERS = {"listSecrets": "DatastoreSecrets", "listKeys": "EndpointAuthKeys", "getLogs": "DeploymentLogs"}
 
 
 # What 2024-04-01 lacks and a job whose outputs become assets carries at mk.NAMED_OUTPUTS_API_VERSION (whose spec
@@ -435,33 +529,47 @@ def _definition(path: str) -> str:
         return f"{_ASSET_KINDS[parts[0]]}ContainerResource"
     if len(parts) == 2 and parts[0] in _RESOURCES:
         return _RESOURCES[parts[0]]
+    if len(parts) == 4 and parts[0] in _DEPLOYMENTS and parts[2] == "deployments":
+        return _DEPLOYMENTS[parts[0]]
+    if parts[-1] in _ACTIONS:
+        return _ACTIONS[parts[-1]]
     raise AssertionError(f"no spec definition known for {path}")
 
 
 def test_every_request_body_in_the_cassettes_validates_against_the_spec(rest_validate):
     checked = {}
     for name, request, _ in _interactions():
-        if request["body"] is None:
+        if request["body"] is None or _scoring(request["uri"]):
             continue
-        assert request["method"] == "PUT", f"{name}: a {request['method']} with a body"
-        definition = _definition(urlsplit(request["uri"]).path)
+        path = urlsplit(request["uri"]).path
+        assert request["method"] == "PUT" or path.rsplit("/", 1)[-1] in _ACTIONS, \
+            f"{name}: a {request['method']} with a body"
+        definition = _definition(path)
         body = _without_named_outputs(json.loads(request["body"]))
         assert rest_validate(body, definition) == [], f"{name}: {request['uri']}"
         checked[definition] = checked.get(definition, 0) + 1
     assert set(checked) >= {"CodeVersionResource", "DataVersionBaseResource", "EnvironmentVersionResource",
                             "ModelVersionResource", "ComponentVersionResource", "DatastoreResource",
-                            "ComputeResource", "JobBaseResource"}, checked
+                            "ComputeResource", "JobBaseResource", "OnlineEndpointTrackedResource",
+                            "OnlineDeploymentTrackedResource", "BatchEndpointTrackedResource",
+                            "BatchDeploymentTrackedResource", "RegenerateEndpointKeysRequest",
+                            "DeploymentLogsRequest"}, checked
 
 
 def test_every_resource_the_cassettes_answer_validates_against_the_spec(rest_validate):
     checked = 0
     for name, request, response in _interactions():
         text = response["body"]["string"]
-        if response["status"]["code"] >= 300 or not text or "computeOperationsStatus" in request["uri"]:
+        if response["status"]["code"] >= 300 or not text or "OperationsStatus" in request["uri"] \
+                or _scoring(request["uri"]):
             continue
         body = json.loads(text)
-        if request["uri"].split("?")[0].endswith("/listSecrets"):
-            assert rest_validate(body, "DatastoreSecrets") == [], name
+        action = request["uri"].split("?")[0].rsplit("/", 1)[-1]
+        if action in _ANSWERS:
+            assert rest_validate(body, _ANSWERS[action]) == [], name
+            continue
+        if body.get("id") == mk.SCOPE:
+            assert rest_validate(body, "Workspace") == [], name
             continue
         for resource in body.get("value", [body]):
             assert rest_validate(_without_named_outputs(resource), _definition(resource["id"])) == [], \
@@ -470,9 +578,14 @@ def test_every_resource_the_cassettes_answer_validates_against_the_spec(rest_val
     assert checked > 50
 
 
+def _scoring(uri: str) -> bool:
+    """Whether a request went to an endpoint's scoring URI (Azure ML's data plane, not ARM)."""
+    return urlsplit(uri).hostname.endswith(".inference.ml.azure.com")
+
+
 def test_every_arm_request_names_api_version_2024_04_01_but_jobs_whose_outputs_become_assets():
     for name, request, _ in _interactions():
-        if "blob.core.windows.net" in request["uri"]:
+        if "blob.core.windows.net" in request["uri"] or _scoring(request["uri"]):
             continue
         named = any("assetName" in o for o in json.loads(request["body"] or "{}").get("properties", {}).get(
             "outputs", {}).values())
@@ -484,7 +597,7 @@ def test_every_operation_group_has_its_cassettes():
     assert {p.relative_to(RECORDINGS).as_posix() for p in RECORDINGS.rglob("*.yaml")} == {
         f"{group}/{scenario}.yaml" for group, last in GROUPS.items() for scenario in (*SCENARIOS, last)} | {
         "environments/build_context.yaml", "jobs/named_outputs.yaml", "pipelines/create.yaml", "pipelines/get.yaml",
-        "pipelines/cancel.yaml"}
+        "pipelines/cancel.yaml"} | {f"{name}.yaml" for name in ENDPOINT_CASSETTES}
 
 
 def test_no_cassette_holds_an_authorization_header_or_a_token():

@@ -7,9 +7,10 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.polling import LROPoller
 
-from azureml_v2 import (ValidationError, load_batch_deployment, load_batch_endpoint, load_model, load_online_deployment,
+from azureml_v2 import (load_batch_deployment, load_batch_endpoint, load_model, load_online_deployment,
                         load_online_endpoint)
 from azureml_v2.entities import ManagedOnlineDeployment, PipelineComponentBatchDeployment
+from azureml_v2.exceptions import EndpointStateError
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def test_online_endpoint_blue_green_with_traffic_keys_and_delete(ml_client, endp
     assert after.primary_key == keys.primary_key and after.secondary_key != keys.secondary_key
     assert ml_client.online_deployments.get_logs("blue", "my-endpoint", lines=10) == ""
     assert [d.name for d in ml_client.online_deployments.list("my-endpoint")] == ["blue"]
-    with pytest.raises(ValidationError, match="no scoring URI"):
+    with pytest.raises(EndpointStateError, match="no scoring URI"):
         ml_client.online_endpoints.invoke("my-endpoint", request={"data": [[1, 2]]})
 
     with pytest.raises(HttpResponseError, match="traffic"):
