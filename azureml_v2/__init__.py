@@ -17,8 +17,8 @@ if TYPE_CHECKING:  # annotations only: type checkers see the real names
     from .entities import (AccountKeyConfiguration, AmlTokenIdentity, AzureBlobDatastore, AzureDataLakeGen1Datastore,
                            AzureDataLakeGen2Datastore, AzureFileDatastore, BuildContext, CertificateConfiguration,
                            Code, CommandComponent, CommandJob, CommandJobLimits, Compute, Data, Environment, Input,
-                           JobResources, JobService, LocalDatastore, ManagedIdentity, Model, MpiDistribution, Output,
-                           PyTorchDistribution, QueueSettings, SasTokenConfiguration, ServicePrincipalConfiguration,
+                           JobResources, JobService, LocalDatastore, ManagedIdentity, Model, MpiDistribution,
+                           OneLakeArtifact, OneLakeDatastore, Output, PyTorchDistribution, QueueSettings, SasTokenConfiguration, ServicePrincipalConfiguration,
                            SweepJob, TensorFlowDistribution, UnsupportedDatastore, UserIdentity)
     from .exceptions import (AzureMLError, EndpointStateError, JobFailedError, JobStateError, NotAvailableError,
                              NotSupportedError, ValidationError)
@@ -77,6 +77,8 @@ _EXPORTS = {
     "AzureDataLakeGen1Datastore": ".entities.datastore",
     "AzureDataLakeGen2Datastore": ".entities.datastore",
     "LocalDatastore": ".entities.datastore",
+    "OneLakeDatastore": ".entities.datastore",
+    "OneLakeArtifact": ".entities.datastore",
     "UnsupportedDatastore": ".entities.datastore",
     "AccountKeyConfiguration": ".entities.datastore",
     "SasTokenConfiguration": ".entities.datastore",

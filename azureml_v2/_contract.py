@@ -20,6 +20,12 @@ API_VERSION = "2024-04-01"
 # 2024-04-01 has no field that registers a job's output as an asset; Azure ML reads `assetName` (and, as azure-ai-ml
 # sends it, `assetVersion`) at the api-version azure-ai-ml submits command jobs at, whose spec defines `assetName`.
 NAMED_OUTPUTS_API_VERSION = "2025-01-01-preview"
+# What the local workspace also answers (in the API_VERSION shape): every version azure-ai-ml and `az ml` send for
+# Machine Learning ARM operations.
+SERVED_API_VERSIONS = frozenset({
+    API_VERSION, "2022-05-01", "2022-10-01", "2023-04-01", "2023-10-01", "2025-12-01",
+    "2022-02-01-preview", "2022-10-01-preview", "2023-02-01-preview", "2023-04-01-preview", "2023-06-01-preview",
+    "2023-08-01-preview", "2024-01-01-preview", "2024-04-01-preview", "2024-10-01-preview", NAMED_OUTPUTS_API_VERSION})
 PROVIDER = "Microsoft.MachineLearningServices"
 
 
@@ -96,8 +102,15 @@ BATCH_DEPLOYMENT_PROPERTY = "azureml.batchDeploymentName"
 
 MAX_TRIALS = 1000  # Azure ML's default and largest maxTotalTrials and maxConcurrentTrials
 
+# The spec puts no pattern on versions (`1.2.3`, `2024:01`); what could not stand in a URL path segment is refused.
+VERSION = re.compile(r"[^\s/\\%?#]{1,255}")
+
 DATA_TYPES = ("uri_file", "uri_folder", "mltable")
 MODEL_TYPES = ("custom_model", "mlflow_model", "triton_model")
+
+# A local folder datastore goes on the wire as the spec's AzureBlob type (what every client reads) with its folder
+# in this property; a datastore whose properties carry it is that folder.
+LOCAL_FOLDER_PROPERTY = "azureml.localFolder"
 
 # -- references ---------------------------------------------------------------------------------------------
 # Where Azure ML keeps a job's artifacts and unnamed outputs: a folder of this datastore.
@@ -105,7 +118,7 @@ ARTIFACT_STORE = "workspaceartifactstore"
 
 # Curated names carry dots (AzureML-sklearn-1.5), so references are looser than new names.
 _REF_NAME = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,254}"
-SHORT_REF = re.compile(rf"^azureml:(?P<name>{_REF_NAME})(?::(?P<version>[^:@/\s]+)|@(?P<label>[A-Za-z0-9._\-]+))?$")
+SHORT_REF = re.compile(rf"^azureml:(?P<name>{_REF_NAME})(?::(?P<version>[^:@/\s][^@/\s]*)|@(?P<label>[A-Za-z0-9._\-]+))?$")
 REGISTRY_URI = re.compile(rf"^azureml://registries/(?P<registry>[^/\s]+)/(?P<kind>[a-z]+)/(?P<name>{_REF_NAME})"
                           r"(?:/versions/(?P<version>[^/\s]+)|/labels/(?P<label>[^/\s]+))?$")
 DATASTORE_URI = re.compile(r"^azureml://(?:subscriptions/[^/]+/resource[gG]roups/[^/]+/workspaces/[^/]+/)?"
@@ -184,10 +197,10 @@ def parse_ref(value: str, kind: str | None = None) -> Ref:
                      "or an ARM id")
 
 
-def check_uri(value: str) -> None:
-    """ValueError unless `value` is a well-formed reference, git URL or URI."""
-    if value.startswith("azureml:"):
-        parse_ref(value)
+def check_uri(value: str, kind: str | None = None) -> None:
+    """ValueError unless `value` is a well-formed reference (to a `kind` resource), ARM id, git URL or URI."""
+    if value.startswith("azureml:") or ARM_ID.match(value):
+        parse_ref(value, kind)
     elif value.startswith("git+"):
         if not _URI.match(value[4:]):
             raise ValueError(f"malformed git URL {value!r}")

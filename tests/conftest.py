@@ -191,12 +191,13 @@ def client(app):
 @pytest.fixture
 def ml_client(tmp_path, request):
     """The local workspace; on teardown every PUT body it was sent must validate against the spec
-    (when ../shared holds the spec)."""
+    (when ../shared holds the spec). Under tests/unit it starts nothing: jobs stay NotStarted, endpoints and
+    deployments are provisioned as soon as they are stored."""
     try:
         validate = request.getfixturevalue("rest_validate")
     except pytest.skip.Exception:
         validate = None
-    client = local_client(tmp_path / "home")
+    client = local_client(tmp_path / "home", run_jobs=UNIT not in Path(request.node.path).resolve().parents)
     yield client
     client.close()
     client.sent.close()

@@ -14,13 +14,16 @@ class Cloud(NamedTuple):
     resource_manager: str
     storage_endpoint: str  # the storage account suffix: <account>.blob.<storage_endpoint>
     aml_resource_id: str  # the audience of Azure ML's data-plane tokens
+    active_directory: str  # where a service principal signs in (a datastore credential's authority URL)
 
 
 CLOUDS = {
-    "AzureCloud": Cloud("https://management.azure.com", "core.windows.net", "https://ml.azure.com/"),
-    "AzureChinaCloud": Cloud("https://management.chinacloudapi.cn", "core.chinacloudapi.cn", "https://ml.azure.cn/"),
+    "AzureCloud": Cloud("https://management.azure.com", "core.windows.net", "https://ml.azure.com/",
+                        "https://login.microsoftonline.com"),
+    "AzureChinaCloud": Cloud("https://management.chinacloudapi.cn", "core.chinacloudapi.cn", "https://ml.azure.cn/",
+                             "https://login.chinacloudapi.cn"),
     "AzureUSGovernment": Cloud("https://management.usgovcloudapi.net", "core.usgovcloudapi.net",
-                               "https://ml.azure.us/"),
+                               "https://ml.azure.us/", "https://login.microsoftonline.us"),
 }
 CLOUD_ENV = "AZUREML_CURRENT_CLOUD"  # the cloud when MLClient is given none, as azure-ai-ml reads it
 ARM_ENDPOINT = CLOUDS["AzureCloud"].resource_manager
@@ -47,6 +50,7 @@ class AzureBackend(Backend):
         super().__init__(self.cloud.resource_manager, scope, options, credential=credential)
         self.storage_credential = credential
         self.storage_endpoint = self.cloud.storage_endpoint
+        self.authority_url = self.cloud.active_directory
 
     def aad_token(self) -> str | None:
         return self.storage_credential.get_token(f"{self.cloud.aml_resource_id}.default").token

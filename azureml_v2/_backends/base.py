@@ -26,7 +26,9 @@ class Backend:
     home: Path | None = None  # the folder of a workspace served in this process
     default_polling_interval: float = 30  # seconds between polls of a long-running operation
     storage_credential = None  # what signs blob access for a datastore without credentials of its own
-    storage_endpoint = "core.windows.net"  # the storage suffix a new datastore gets (the public cloud's here)
+    # what a new datastore gets when it does not say: the public cloud's storage suffix and sign-in authority
+    storage_endpoint = "core.windows.net"
+    authority_url = "https://login.microsoftonline.com"
     verifies_environment_at_submit = False  # whether a job's environment reference is looked up before sending
     named_outputs_api_version = NAMED_OUTPUTS_API_VERSION  # the api-version of a job whose outputs become assets
 

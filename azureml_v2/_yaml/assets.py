@@ -6,7 +6,7 @@ from marshmallow import ValidationError, fields, validates_schema
 from .._contract import DATA_TYPES
 from ..entities.assets import BuildContext, Code, Data, Environment, InferenceConfig, Route
 from .base import BaseSchema
-from .fields import Enum, LocalPath, Name, StrMap, Version
+from .fields import NAME_PATTERN, Enum, LocalPath, Name, StrMap, Version, shown
 
 
 class AssetSchema(BaseSchema):
@@ -14,8 +14,8 @@ class AssetSchema(BaseSchema):
     name = Name()
     version = Version()
     description = fields.String()
-    tags = StrMap()
-    properties = StrMap()
+    tags = StrMap(nulls=True)
+    properties = StrMap(nulls=True)
 
 
 class CodeSchema(AssetSchema):
@@ -23,11 +23,21 @@ class CodeSchema(AssetSchema):
     path = LocalPath(required=True)
 
 
+class DatastoreName(fields.String):
+    """The datastore a local path is uploaded to: `name` or `azureml:name`."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not NAME_PATTERN.match(value.removeprefix("azureml:")):
+            raise ValidationError(f"invalid datastore {shown(value)}: expected a datastore name or azureml:<name>")
+        return value
+
+
 class DataSchema(AssetSchema):
     entity = Data
     type = Enum(DATA_TYPES)
     path = LocalPath(required=True)
-    not_supported = ("datastore",)
+    datastore = DatastoreName()
 
 
 class RouteSchema(BaseSchema):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from marshmallow import ValidationError, fields, post_dump, post_load, pre_load
+from marshmallow.validate import Regexp
 
 from ..entities import datastore as D
 from ..exceptions import suggest
@@ -107,8 +108,8 @@ class _DatastoreSchema(BaseSchema):
     name = Name(required=True)
     type = fields.String(required=True)  # checked by DatastoreSchema's dispatch; fixed per entity class
     description = fields.String()
-    tags = StrMap()
-    properties = StrMap()
+    tags = StrMap(nulls=True)
+    properties = StrMap(nulls=True)
 
     @post_load
     def _build(self, data, **_):
@@ -156,6 +157,21 @@ class AzureDataLakeGen2Schema(_AccountSchema):
     credentials = Credentials(_PRINCIPALS)
 
 
+class OneLakeArtifactSchema(BaseSchema):
+    entity = D.OneLakeArtifact
+    name = fields.String(required=True, validate=Regexp(r"\w", error="expected a lakehouse name"))
+    type = Enum(("lake_house",))
+
+
+class OneLakeSchema(_DatastoreSchema):
+    entity = D.OneLakeDatastore
+    one_lake_workspace_name = fields.String(required=True)
+    endpoint = fields.String(required=True)
+    artifact = fields.Nested(OneLakeArtifactSchema, required=True)
+    service_data_access_auth_identity = Enum(D.SERVICE_IDENTITIES)
+    credentials = Credentials((ServicePrincipalSchema,))
+
+
 class LocalSchema(_DatastoreSchema):
     entity = D.LocalDatastore
     path = LocalPath(required=True, local_only=True)
@@ -163,8 +179,8 @@ class LocalSchema(_DatastoreSchema):
 
 _BY_TYPE = {"azure_blob": AzureBlobSchema, "azure_file": AzureFileSchema,
             "azure_data_lake_gen1": AzureDataLakeGen1Schema, "azure_data_lake_gen2": AzureDataLakeGen2Schema,
-            "local": LocalSchema}
-_NOT_SUPPORTED = ("one_lake", "hdfs")  # Azure ML datastore types this project does not handle yet
+            "one_lake": OneLakeSchema, "local": LocalSchema}
+_NOT_SUPPORTED = ("hdfs",)  # Azure ML datastore types this project does not handle yet
 
 
 class DatastoreSchema:

@@ -33,14 +33,16 @@ class Name(fields.String):
 
 
 class Version(fields.Field):
-    """Versions are strings on the wire; YAML users often write `version: 1`."""
+    """Versions are strings on the wire; YAML users often write `version: 1`. Any text that can stand in
+    the version's URL path segment (`_contract.VERSION`)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise ValidationError("expected a version string")
         value = str(value)
-        if not value or ":" in value or "/" in value:
-            raise ValidationError(f"invalid version {shown(value)}: no ':' or '/' in a version")
+        if not _contract.VERSION.fullmatch(value):
+            raise ValidationError(f"invalid version {shown(value)}: at most 255 characters, none of / \\ % ? # "
+                                  "or a space")
         return value
 
     def _serialize(self, value, attr, obj, **kwargs):
@@ -48,12 +50,15 @@ class Version(fields.Field):
 
 
 class Enum(fields.String):
-    """A string from a fixed set, matched case-insensitively, stored in its canonical spelling."""
+    """A string from a fixed set, matched case-insensitively, stored in its canonical spelling.
 
-    def __init__(self, values, **kwargs):
+    `aliases` are other spellings the service takes for a value (`mount` for `rw_mount`): loaded as that value.
+    """
+
+    def __init__(self, values, *, aliases: dict[str, str] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.values = tuple(values)
-        self._canonical = {v.lower(): v for v in self.values}
+        self._canonical = {**{a.lower(): v for a, v in (aliases or {}).items()}, **{v.lower(): v for v in self.values}}
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
@@ -71,9 +76,9 @@ class LocalPath(fields.String):
     file being written, so a dump does not depend on the current folder.
     """
 
-    def __init__(self, *, must_exist: bool = True, local_only: bool = False, **kwargs):
+    def __init__(self, *, must_exist: bool = True, local_only: bool = False, kind: str | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.must_exist, self.local_only = must_exist, local_only
+        self.must_exist, self.local_only, self.kind = must_exist, local_only, kind  # kind: what a reference names
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
@@ -83,7 +88,7 @@ class LocalPath(fields.String):
             if self.local_only:
                 raise ValidationError(f"expected a local path, got {shown(value)}")
             try:
-                _contract.check_uri(value)
+                _contract.check_uri(value, self.kind)
             except ValueError as exc:
                 raise ValidationError(str(exc)) from None
             return value
@@ -187,11 +192,12 @@ class Duration(fields.Field):
 class StrMap(fields.Dict):
     """A mapping of names to strings (tags, properties, environment variables); numbers kept as written.
 
-    Keys YAML reads as numbers or booleans (`2021: x`) are names all the same: they become strings.
+    Keys YAML reads as numbers or booleans (`2021: x`) are names all the same: they become strings. Values
+    may be null where the REST API allows it (`nulls`: tags and properties, `owner: ~`).
     """
 
-    def __init__(self, **kwargs):
-        super().__init__(keys=fields.String(), values=fields.Raw(), **kwargs)
+    def __init__(self, *, nulls: bool = False, **kwargs):
+        super().__init__(keys=fields.String(), values=fields.Raw(allow_none=nulls), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, dict):

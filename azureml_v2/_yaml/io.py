@@ -1,9 +1,12 @@
 """Schemas for inputs and outputs (shared by jobs, sweeps and components)."""
 from __future__ import annotations
 
+import re
+
 from marshmallow import ValidationError, fields, validates_schema
 
-from ..entities.inputs import DATA_INPUT_TYPES, INPUT_MODES, INPUT_TYPES, LITERAL_TYPES, OUTPUT_MODES, Input, Output
+from ..entities.inputs import (DATA_INPUT_TYPES, INPUT_MODES, INPUT_TYPES, LITERAL_TYPES, OUTPUT_MODE_ALIASES,
+                               OUTPUT_MODES, TYPE_ALIASES, Input, Output)
 from .base import BaseSchema
 from .fields import Enum, LocalPath, Name, Version
 
@@ -17,9 +20,37 @@ class Num(fields.Field):
         return value
 
 
+# What the service takes as an input or output name: identifiers, dotted for the inputs of a group.
+PORT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*(\.[a-zA-Z_][a-zA-Z0-9_]*)*$")
+
+
+def _default_problem(kind: str, default) -> str | None:
+    """Why `default` is no default of a `kind` input (the service parses it), or None."""
+    if kind in DATA_INPUT_TYPES:
+        return None if isinstance(default, str) else f"a {kind} default is a path or URI, not {type(default).__name__}"
+    if kind == "string":
+        return None
+    if isinstance(default, str):  # written quoted: the service parses the text
+        text = default.strip().lower()
+        if kind == "boolean":
+            return None if text in ("true", "false") else f"a boolean default is true or false, got {default!r}"
+        try:
+            int(text) if kind == "integer" else float(text)
+        except ValueError:
+            return f"the default {default!r} is not {'an integer' if kind == 'integer' else 'a number'}"
+        return None
+    if kind == "boolean":
+        return None if isinstance(default, bool) else f"a boolean default is true or false, got {default!r}"
+    if isinstance(default, bool) or not isinstance(default, (int, float)):
+        return f"a {kind} default is a number, got {type(default).__name__}"
+    if kind == "integer" and isinstance(default, float) and not default.is_integer():
+        return f"an integer default is a whole number, got {default!r}"
+    return None
+
+
 class InputSchema(BaseSchema):
     entity = Input
-    type = Enum(INPUT_TYPES, required=True)
+    type = Enum(INPUT_TYPES, aliases=TYPE_ALIASES, required=True)
     path = LocalPath()
     mode = Enum(INPUT_MODES)
     default = fields.Raw()
@@ -40,13 +71,17 @@ class InputSchema(BaseSchema):
         low, high = data.get("min"), data.get("max")
         if low is not None and high is not None and low > high:
             raise ValidationError(f"min ({low}) is greater than max ({high})", "min")
+        if kind is not None and data.get("default") is not None:
+            problem = _default_problem(kind, data["default"])
+            if problem:
+                raise ValidationError(problem, "default")
 
 
 class OutputSchema(BaseSchema):
     entity = Output
-    type = Enum(DATA_INPUT_TYPES)
+    type = Enum(DATA_INPUT_TYPES, aliases=TYPE_ALIASES)
     path = LocalPath(must_exist=False)
-    mode = Enum(OUTPUT_MODES)
+    mode = Enum(OUTPUT_MODES, aliases=OUTPUT_MODE_ALIASES)
     name = Name()
     version = Version()
     description = fields.String()
@@ -55,7 +90,7 @@ class OutputSchema(BaseSchema):
 class ComponentOutputSchema(OutputSchema):
     """A component's output declaration: data, or a primitive (control) output."""
 
-    type = Enum(INPUT_TYPES)
+    type = Enum(INPUT_TYPES, aliases=TYPE_ALIASES)
     is_control = fields.Boolean()
     early_available = fields.Boolean()
 
@@ -75,6 +110,11 @@ class InputValue(fields.Field):
     _schema = None
 
     def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, dict) and set(value) == {"value"}:  # a literal written as the service spells it
+            value = value["value"]
+            if not isinstance(value, (str, int, float, bool)):
+                raise ValidationError({"value": ["expected a string, number or boolean"]})
+            return value
         if isinstance(value, dict):
             if InputValue._schema is None:
                 InputValue._schema = InputSchema()
@@ -127,12 +167,46 @@ class InputSpecValue(InputValue):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class PortName(fields.String):
+    """An input or output name: the service takes identifiers only (`${{inputs.<name>}}` names them)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not PORT_NAME.match(value):
+            raise ValidationError(f"{value!r} is not an input or output name: use letters, digits and '_', "
+                                  "starting with a letter or '_'")
+        return value
+
+
+class Ports(fields.Dict):
+    """Inputs or outputs by name; names that differ only in case clash, as they do in the service."""
+
+    def __init__(self, values, **kwargs):
+        super().__init__(keys=PortName(), values=values, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        seen: dict[str, str] = {}
+        clashes = {}
+        for name in result:
+            other = seen.setdefault(name.lower(), name)
+            if other != name:
+                clashes[name] = [f"{name!r} and {other!r} differ only in case: the service takes them as one name"]
+        if clashes:
+            raise ValidationError(clashes)
+        return result
+
+
 def inputs_field(**kwargs):
-    return fields.Dict(keys=fields.String(), values=InputValue(), **kwargs)
+    return Ports(InputValue(), **kwargs)
+
+
+def input_specs_field(**kwargs):
+    return Ports(InputSpecValue(), **kwargs)
 
 
 def outputs_field(**kwargs):
-    return fields.Dict(keys=fields.String(), values=OutputValue(allow_none=True), **kwargs)
+    return Ports(OutputValue(allow_none=True), **kwargs)
 
 
 class ComponentOutputValue(OutputValue):
@@ -155,8 +229,8 @@ class NodeOutputValue(OutputValue):
 
 
 def component_outputs_field(**kwargs):
-    return fields.Dict(keys=fields.String(), values=ComponentOutputValue(allow_none=True), **kwargs)
+    return Ports(ComponentOutputValue(allow_none=True), **kwargs)
 
 
 def node_outputs_field(**kwargs):
-    return fields.Dict(keys=fields.String(), values=NodeOutputValue(allow_none=True), **kwargs)
+    return Ports(NodeOutputValue(allow_none=True), **kwargs)

@@ -15,7 +15,7 @@ from .api import _schema, load
 from .assets import EnvironmentSchema
 from .base import BASE_DIR, BaseSchema
 from .fields import Duration, Enum, LocalPath, Name, Reference, StrMap, Switch, Version
-from .io import InputSpecValue, component_outputs_field, inputs_field, outputs_field
+from .io import component_outputs_field, input_specs_field, inputs_field, outputs_field
 
 
 def _at_least(n: int) -> Range:
@@ -85,9 +85,11 @@ class AmlTokenSchema(TypedSchema):
 
 
 def identity_field(**kwargs) -> Switch:
-    # `managed_identity` is the spelling azure-ai-ml also accepts
+    # the YAML names first (a dump writes those), then what else the service takes: `managed_identity`, and
+    # the REST spellings (`UserIdentity`, `AMLToken`; `Managed` matches `managed` in any case)
     return Switch({"user_identity": UserIdentitySchema, "managed": ManagedIdentitySchema,
-                   "managed_identity": ManagedIdentitySchema, "aml_token": AmlTokenSchema}, **kwargs)
+                   "aml_token": AmlTokenSchema, "managed_identity": ManagedIdentitySchema,
+                   "UserIdentity": UserIdentitySchema, "AMLToken": AmlTokenSchema}, **kwargs)
 
 
 class JobServiceSchema(BaseSchema):
@@ -95,7 +97,7 @@ class JobServiceSchema(BaseSchema):
     type = Enum(tuple(J.SERVICE_TYPES), required=True)
     nodes = Enum(("all",))
     port = fields.Integer(strict=True, validate=Range(min=1, max=65535, error="expected a port from 1 to 65535"))
-    properties = StrMap()
+    properties = StrMap(nulls=True)
     log_dir = fields.String()
     ssh_public_keys = fields.String()
 
@@ -156,7 +158,7 @@ def environment_field(**kwargs) -> EnvironmentField:
 
 
 def code_field(**kwargs) -> LocalPath:
-    return LocalPath(**kwargs)
+    return LocalPath(kind="codes", **kwargs)  # a reference names its version: the service has no code labels
 
 
 class ComputeField(fields.String):
@@ -185,7 +187,7 @@ class _CommandBase(TypedSchema):
     schema = fields.String(data_key="$schema")
     display_name = fields.String()
     description = fields.String()
-    tags = StrMap()
+    tags = StrMap(nulls=True)
     command = fields.String(required=True, validate=Regexp(r"\S", error="the command is empty"))
     code = code_field()
     environment = environment_field(required=True)
@@ -211,8 +213,8 @@ class JobFields(Schema):
     display_name = fields.String()
     experiment_name = fields.String()
     description = fields.String()
-    tags = StrMap()
-    properties = StrMap()
+    tags = StrMap(nulls=True)
+    properties = StrMap(nulls=True)
     compute = ComputeField()
     inputs = inputs_field()
     outputs = outputs_field()
@@ -236,7 +238,7 @@ class CommandComponentSchema(_CommandBase):
     entity = CommandComponent
     name = Name(required=True)
     version = Version()
-    inputs = fields.Dict(keys=fields.String(), values=InputSpecValue())
+    inputs = input_specs_field()
     outputs = component_outputs_field()
     is_deterministic = fields.Boolean()
     additional_includes = fields.List(LocalPath())

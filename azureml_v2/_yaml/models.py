@@ -7,7 +7,7 @@ from marshmallow import ValidationError, fields, post_dump
 
 from .._contract import MODEL_TYPES
 from ..entities.model import Model
-from .assets import AssetSchema
+from .assets import AssetSchema, DatastoreName
 from .fields import Enum, LocalPath, Name, StrMap, shown
 
 _RUNS_URI = re.compile(r"^runs:/[^/\s]+/\S*$")
@@ -24,23 +24,18 @@ class ModelPath(LocalPath):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-class FlavorData(StrMap):
-    """One flavor's settings: names to plain values, null included (MLmodel files write `code: null`)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.value_field = fields.Raw(allow_none=True)
-
-
 class ModelSchema(AssetSchema):
     entity = Model
     name = Name(required=True)
     type = Enum(MODEL_TYPES)
     path = ModelPath(required=True)
-    flavors = fields.Dict(keys=fields.String(), values=FlavorData(allow_none=True))
+    # one flavor's settings: names to plain values, null included (MLmodel files write `code: null`)
+    flavors = fields.Dict(keys=fields.String(), values=StrMap(nulls=True, allow_none=True))
     stage = fields.String()
     job_name = Name()
-    not_supported = ("datastore", "utc_time_created", "intellectual_property", "default_deployment_template")
+    datastore = DatastoreName()
+    utc_time_created = fields.String()  # YAML timestamps load as the text written
+    not_supported = ("intellectual_property", "default_deployment_template")
 
     @post_dump
     def _drop_default_type(self, data, **_):

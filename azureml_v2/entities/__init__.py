@@ -60,6 +60,8 @@ _EXPORTS = {
     "AzureDataLakeGen1Datastore": ".datastore",
     "AzureDataLakeGen2Datastore": ".datastore",
     "LocalDatastore": ".datastore",
+    "OneLakeDatastore": ".datastore",
+    "OneLakeArtifact": ".datastore",
     "UnsupportedDatastore": ".datastore",
     "AccountKeyConfiguration": ".datastore",
     "SasTokenConfiguration": ".datastore",

@@ -45,6 +45,7 @@ class Data(Asset):
 
     type: str = "uri_folder"
     path: str | None = None
+    datastore: str | None = None  # where a local path is uploaded (default: the workspace's default datastore)
 
     def _rest(self, scope: str) -> dict:
         return _asset_rest(self, dataType=self.type, dataUri=self.path)

@@ -1,4 +1,4 @@
-"""Datastores: where data lives (Azure Blob, Azure Files, Data Lake Gen1/Gen2, or a local folder),
+"""Datastores: where data lives (Azure Blob, Azure Files, Data Lake Gen1/Gen2, OneLake, or a local folder),
 with the credentials to reach it.
 
 Secrets are masked in repr() and str(); `dump()` writes them as the user gave them.
@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from .._contract import LOCAL_FOLDER_PROPERTY
 from ..exceptions import NotSupportedError
 from ._base import Resource
 from ._rest import compact, str_map
@@ -133,6 +134,8 @@ class Datastore(Resource):
     def _from_rest(cls, resource: dict) -> "Datastore":
         """Any datastore resource -> the entity of its `datastoreType`."""
         props = resource.get("properties", {})
+        if LOCAL_FOLDER_PROPERTY in (props.get("properties") or {}):
+            return LocalDatastore._from_rest_props(resource.get("name"), props)
         kind = props.get("datastoreType")
         target = _BY_REST_TYPE.get(kind)
         if target is None:
@@ -224,22 +227,68 @@ class AzureDataLakeGen2Datastore(_AccountDatastore):
 
 
 @dataclass(kw_only=True)
+class OneLakeArtifact:
+    """What a OneLake datastore reaches in its Fabric workspace: a lakehouse, by name."""
+
+    name: str
+    type: str = "lake_house"
+
+
+@dataclass(kw_only=True)
+class OneLakeDatastore(Datastore):
+    """A Microsoft Fabric OneLake artifact (a lakehouse); credentials: service principal or none."""
+
+    type: str = field(default="one_lake", init=False)
+    one_lake_workspace_name: str | None = None
+    endpoint: str | None = None
+    artifact: OneLakeArtifact | None = None
+    service_data_access_auth_identity: str | None = None
+    _REST_TYPE = "OneLake"
+    _REST_FIELDS = (("one_lake_workspace_name", "oneLakeWorkspaceName"), ("endpoint", "endpoint"))
+
+    def _own_rest(self) -> dict:
+        identity = self.service_data_access_auth_identity
+        artifact = None if self.artifact is None else {"artifactType": "LakeHouse",
+                                                       "artifactName": self.artifact.name}
+        return {**super()._own_rest(), "artifact": artifact,
+                "serviceDataAccessAuthIdentity": _IDENTITY_REST.get(identity, identity)}
+
+    @classmethod
+    def _own_fields(cls, props: dict) -> dict:
+        artifact, identity = props.get("artifact") or {}, props.get("serviceDataAccessAuthIdentity")
+        return {**super()._own_fields(props), "service_data_access_auth_identity": _IDENTITY_YAML.get(identity, identity),
+                "artifact": OneLakeArtifact(name=artifact["artifactName"]) if artifact.get("artifactName") else None}
+
+
+@dataclass(kw_only=True)
 class LocalDatastore(Datastore):
     """A folder on this machine: the local workspace's file datastore.
 
-    Its REST form (`datastoreType: LocalFile`, `path`) exists only in the local workspace;
-    Azure ML refuses it, as `LocalFile` is not one of its datastore types.
+    On the wire it is a spec type every client reads, an AzureBlob datastore of account `local` (container: its
+    name), with the folder in the property `LOCAL_FOLDER_PROPERTY`; only the local workspace reads it as a folder.
     """
 
     type: str = field(default="local", init=False)
     path: str | None = None
-    _REST_TYPE = "LocalFile"
-    _REST_FIELDS = (("path", "path"),)
+    _REST_TYPE = "AzureBlob"
+
+    def _rest(self, scope: str) -> dict:
+        body = super()._rest(scope)
+        body["properties"].update(accountName="local", containerName=self.name,
+                                  properties={**(str_map(self.properties) or {}), LOCAL_FOLDER_PROPERTY: self.path})
+        return body
+
+    @classmethod
+    def _from_rest_props(cls, name: str, props: dict) -> "LocalDatastore":
+        own = dict(props.get("properties") or {})
+        path = own.pop(LOCAL_FOLDER_PROPERTY)
+        return cls(name=name, description=props.get("description"), tags=props.get("tags") or None,
+                   properties=own or None, path=path)
 
 
 @dataclass(kw_only=True)
 class UnsupportedDatastore(Datastore):
-    """A datastore of a type this project does not handle yet (OneLake, Hdfs, ...), as Azure ML lists it:
+    """A datastore of a type this project does not handle yet (Hdfs, ...), as Azure ML lists it:
     name, type as the service spells it, description, tags, whether it is the default. Read only."""
 
     type: str | None = None
@@ -259,4 +308,4 @@ class UnsupportedDatastore(Datastore):
 
 
 _BY_REST_TYPE = {c._REST_TYPE: c for c in (AzureBlobDatastore, AzureFileDatastore, AzureDataLakeGen1Datastore,
-                                           AzureDataLakeGen2Datastore, LocalDatastore)}
+                                           AzureDataLakeGen2Datastore, OneLakeDatastore)}

@@ -13,6 +13,10 @@ LITERAL_TYPES = ("integer", "number", "string", "boolean")
 INPUT_TYPES = DATA_INPUT_TYPES + LITERAL_TYPES
 INPUT_MODES = ("ro_mount", "download", "direct", "eval_mount", "eval_download")
 OUTPUT_MODES = ("rw_mount", "upload", "direct")
+# Other spellings the service takes: `path`, the port type of the first component specs, is a folder; an output's
+# `mount` is a read-write mount.
+TYPE_ALIASES = {"path": "uri_folder"}
+OUTPUT_MODE_ALIASES = {"mount": "rw_mount"}
 
 _MODE_REST = {"ro_mount": "ReadOnlyMount", "rw_mount": "ReadWriteMount", "download": "Download",
               "direct": "Direct", "eval_mount": "EvalMount", "eval_download": "EvalDownload", "upload": "Upload"}
@@ -55,10 +59,18 @@ def literal(value) -> str:
 
 
 def _typed(kind: str, value):
-    """A component input's default/min/max as azure-ai-ml sends it: the text of the value parsed as its type
-    (a number input's `0` is `0.0`), which the service renders on the command line when the input is not given."""
-    if kind == "number" and not isinstance(value, bool) and isinstance(value, (int, float)):
-        return literal(float(value))
+    """A component input's default/min/max as azure-ai-ml sends it: the value parsed as the input's type, then its
+    text (a number input's `0` or `1e-3` is `0.0` or `0.001`), which the service renders on the command line when
+    the input is not given."""
+    try:
+        if kind == "integer":
+            value = int(float(value))
+        elif kind == "number":
+            value = float(value)
+        elif kind == "boolean" and str(value).lower() in ("true", "false"):
+            value = str(value).lower() == "true"
+    except (TypeError, ValueError):
+        pass  # not of its type: the schema reports it, the text goes as it is
     return literal(value)
 
 
@@ -70,7 +82,7 @@ def _parsed(kind: str, text):
         if kind == "boolean" and text.lower() in ("true", "false"):
             return text.lower() == "true"
         if kind == "integer":
-            return int(text)
+            return int(float(text))
         if kind == "number":
             return float(text)
     except ValueError:

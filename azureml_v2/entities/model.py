@@ -32,6 +32,8 @@ class Model(Asset):
     flavors: dict[str, dict[str, Any] | None] | None = None
     stage: str | None = None
     job_name: str | None = None
+    datastore: str | None = None  # where a local path is uploaded (default: the workspace's default datastore)
+    utc_time_created: str | None = None  # when the model was made, as its author wrote it (not sent: no REST field)
 
     def _rest(self, scope: str) -> dict:
         # state the service holds that YAML does not describe, sent back unchanged on update

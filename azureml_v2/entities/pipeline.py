@@ -544,8 +544,9 @@ def graph_problems(jobs: dict, inputs: dict | None, outputs: dict | None, *,
         interface = node.interface
         given = dict(node.inputs or {})
         space = getattr(node, "search_space", None) or {}
-        declared_inputs = getattr(interface, "inputs", None)
-        declared_outputs = getattr(interface, "outputs", None)
+        # a component object declares its ports (None: none); a reference's are not known here
+        declared_inputs = None if interface is None else interface.inputs or {}
+        declared_outputs = None if interface is None else interface.outputs or {}
         for port, value in given.items():
             path = ("jobs", name, "inputs", port)
             target = None
@@ -615,9 +616,9 @@ def _input_binding_problems(name, port, value, path, target, jobs, inputs, decla
             return [(path, f"node {name}: an input cannot read the node's own output {output!r}")]
         graph[name].add(other)
         upstream = jobs[other].interface if isinstance(jobs[other], Node) else None
-        outs = getattr(upstream, "outputs", None)
-        if outs is None:
+        if upstream is None:
             return []
+        outs = upstream.outputs or {}
         if output not in outs:
             return [(path, f"node {name}: node {other} has no output named {output!r} (outputs: "
                            f"{', '.join(outs) or 'none'})" + suggest(output, outs))]

@@ -420,9 +420,7 @@ def sweep_problems(job: dict, declared: dict) -> list[tuple[tuple, str]]:
         for name, value in (("max_total_trials", total), ("max_concurrent_trials", concurrent)):
             if value is not None and not 1 <= value <= MAX_TRIALS:
                 problems.append((("limits", name), f"{name} must be from 1 to {MAX_TRIALS}, got {value}"))
-        if total is not None and concurrent is not None and concurrent > total:
-            problems.append((("limits", "max_concurrent_trials"),
-                             f"max_concurrent_trials ({concurrent}) is greater than max_total_trials ({total})"))
+        # more concurrent trials than trials in all is no mistake: the service runs at most max_total_trials
     trial = job.get("trial")
     command = getattr(trial, "command", None)
     if isinstance(command, str):

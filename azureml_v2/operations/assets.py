@@ -57,9 +57,10 @@ class _AssetOperations(Operations):
         return self._put_version(asset)
 
     def _prepare(self, asset) -> None:
-        """Upload what lives on this machine and point the asset at it: by default its `path`."""
+        """Upload what lives on this machine and point the asset at it: by default its `path`, to the asset's
+        own `datastore` when it names one."""
         if asset.path and is_local(asset.path):
-            asset.path = self._upload(asset.path)
+            asset.path = self._upload(asset.path, getattr(asset, "datastore", None))
 
     def _put_version(self, asset, *, anonymous: bool = False):
         if not asset.name:
@@ -117,9 +118,9 @@ class _AssetOperations(Operations):
             return value
         return self._latest(ref.name, ref.label)["id"]
 
-    def _upload(self, path: str) -> str:
-        """Upload a local file or folder to the default datastore; its URI there."""
-        return self._ml_client.datastores._upload(take_snapshot(path))
+    def _upload(self, path: str, datastore: str | None = None) -> str:
+        """Upload a local file or folder to `datastore` (by default the default datastore); its URI there."""
+        return self._ml_client.datastores._upload(take_snapshot(path), datastore=datastore)
 
 
 class _ArchivableOperations(_AssetOperations):

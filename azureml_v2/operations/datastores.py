@@ -8,12 +8,27 @@ from azure.core.paging import ItemPaged
 
 from .._artifacts.storage import open_container, upload_snapshot
 from ..entities.datastore import (AccountKeyConfiguration, AzureBlobDatastore, AzureDataLakeGen2Datastore,
-                                  AzureFileDatastore, Datastore, LocalDatastore)
+                                  AzureFileDatastore, CertificateConfiguration, Datastore, LocalDatastore,
+                                  ServicePrincipalConfiguration)
 from ..exceptions import ValidationError
 from ._base import Operations
 
-
 _ACCOUNT_TYPES = (AzureBlobDatastore, AzureFileDatastore, AzureDataLakeGen2Datastore)  # on a storage account
+_PRINCIPALS = (ServicePrincipalConfiguration, CertificateConfiguration)
+
+
+def cloud_defaults(datastore, backend):
+    """`datastore` with what azure-ai-ml fills from its cloud when the YAML does not say: a storage account's
+    `endpoint` (the cloud's storage suffix) and `protocol` (https), and a service principal's `authority_url` (the
+    cloud's sign-in). A datastore that names its endpoint (an emulator's address) keeps its own protocol."""
+    if isinstance(datastore, _ACCOUNT_TYPES) and datastore.endpoint is None:
+        datastore = dataclasses.replace(datastore, endpoint=backend.storage_endpoint,
+                                        protocol=datastore.protocol or "https")
+    credentials = datastore.credentials
+    if isinstance(credentials, _PRINCIPALS) and credentials.authority_url is None:
+        datastore = dataclasses.replace(datastore, credentials=dataclasses.replace(
+            credentials, authority_url=backend.authority_url))
+    return datastore
 
 
 class DatastoreOperations(Operations):
@@ -28,13 +43,9 @@ class DatastoreOperations(Operations):
         return store
 
     def create_or_update(self, datastore):
-        """Create or replace a datastore; the returned one carries no secrets. A storage account datastore without
-        `endpoint` gets the storage suffix of the client's cloud, and https unless it names a protocol, as
-        azure-ai-ml fills them (one that names its endpoint, such as an emulator's address, keeps its own)."""
-        if isinstance(datastore, _ACCOUNT_TYPES) and datastore.endpoint is None:
-            datastore = dataclasses.replace(datastore, endpoint=self._backend.storage_endpoint,
-                                            protocol=datastore.protocol or "https")
-        body = datastore.to_rest(scope=self._ml_client._scope)
+        """Create or replace a datastore; the returned one carries no secrets. What it leaves unsaid of where its
+        storage is comes from the client's cloud, as azure-ai-ml fills it (see `cloud_defaults`)."""
+        body = cloud_defaults(datastore, self._backend).to_rest(scope=self._ml_client._scope)
         return self._from_rest(self._put(body, "datastores", datastore.name))
 
     def get(self, name: str, *, include_secrets: bool = False):
@@ -49,7 +60,7 @@ class DatastoreOperations(Operations):
         raise ResourceNotFoundError("this workspace has no default datastore")
 
     def list(self, *, include_secrets: bool = False) -> ItemPaged:
-        """All datastores of the workspace; those of a type not handled yet (OneLake, Hdfs) come as read-only
+        """All datastores of the workspace; those of a type not handled yet (Hdfs) come as read-only
         UnsupportedDatastore (name, type, description, tags, is_default)."""
         return self._paged(lambda r: self._from_rest(r, include_secrets), "datastores")
 
@@ -74,11 +85,13 @@ class DatastoreOperations(Operations):
             secret = credentials.sas_token
         return open_container(store.container_name, account_url=_account_url(store), credential=secret)
 
-    def _upload(self, snapshot, *, blob_url: bool = False) -> str:
-        """Upload a snapshot to the default datastore (nothing moves when it is there already); its
-        `azureml://datastores/<name>/paths/LocalUpload/<hash>/<name>` URI, or with blob_url=True its https
-        URL on a blob datastore (what Azure wants in a code version's codeUri)."""
-        store = self.get_default(include_secrets=True)
+    def _upload(self, snapshot, *, blob_url: bool = False, datastore: str | None = None) -> str:
+        """Upload a snapshot to `datastore` (a name or azureml:<name>), by default the default datastore
+        (nothing moves when it is there already); its `azureml://datastores/<name>/paths/LocalUpload/<hash>/<name>`
+        URI, or with blob_url=True its https URL on a blob datastore (what Azure wants in a code version's
+        codeUri)."""
+        store = (self.get(datastore.removeprefix("azureml:"), include_secrets=True) if datastore
+                 else self.get_default(include_secrets=True))
         storage = self._storage(store)
         result = upload_snapshot(snapshot, storage)
         if blob_url and not isinstance(storage, str):

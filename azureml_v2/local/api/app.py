@@ -13,7 +13,9 @@ import re
 import threading
 import weakref
 
+from ..core.endpoints import Endpoints
 from ..core.jobs import Jobs
+from ..core.serving import Serving
 from ..core.workspace import Store
 from .arm import ArmApi
 from .http import MAX_BODY
@@ -91,7 +93,9 @@ class LocalApp:
                  user: str | None = None, run_jobs: bool = True):
         self.store = Store(home)
         self.jobs = Jobs(self.store, user or _login(), launch=run_jobs)
-        self.arm = ArmApi(self.store, self.jobs, page_size=page_size, max_body=max_body, retry_after=retry_after)
+        self.serving = Serving(self.store, launch=run_jobs)
+        self.arm = ArmApi(self.store, self.jobs, Endpoints(self.store, self.jobs.user, self.serving),
+                          page_size=page_size, max_body=max_body, retry_after=retry_after)
         self._tracking = None
         self._tracking_lock = threading.Lock()
         if run_jobs:
@@ -99,12 +103,15 @@ class LocalApp:
             _SUPERVISION.add(self)
 
     def supervise(self) -> None:
-        """One round of job supervision (:meth:`azureml_v2.local.core.jobs.Jobs.supervise`)."""
+        """One round of supervision: jobs (:meth:`azureml_v2.local.core.jobs.Jobs.supervise`) and the hosts of
+        online endpoints (:meth:`azureml_v2.local.core.serving.Serving.supervise`)."""
         self.jobs.supervise()
+        self.serving.supervise()
 
     def close(self) -> None:
         _SUPERVISION.remove(self)
         self.jobs.close()
+        self.serving.close()
         self.store.close()
 
     def __call__(self, environ, start_response):

@@ -6,15 +6,17 @@ created on first use. Resources: codes, data, environments, models and component
 datastores, jobs, computes (the built-in ``local``), online and batch endpoints with their deployments (keys, tokens,
 logs), and the status of long-running operations: job cancel and delete, endpoint and deployment create, update and
 delete (``operationResults/{id}`` behind ``Location``, ``operationsStatus/{id}`` behind ``Azure-AsyncOperation``).
-Lists page with ``$skipToken`` (``$skip`` too, the spec's name) in ``nextLink``; errors are ARM error bodies.
+Lists page with ``$skipToken`` (``$skip`` too, the spec's name) in ``nextLink``; errors are ARM error bodies. Every
+api-version azure-ai-ml and ``az ml`` send is answered, in the 2024-04-01 shape; links (``nextLink``, ``Location``)
+use the server's own address, never the request's ``Host`` header.
 
 A job's REST body shows how it ran in ``properties`` (the spec has no fields for it): ``StartTimeUtc``,
 ``EndTimeUtc``, ``ExitCode``, ``Error``, and what a sweep controller reports (``best_child_run_id``, ``score``,
 ``azureml.sweep.summary``). Rendering only reads the store: it never starts a process or changes a job.
 
 The built-in datastores ``workspaceblobstore`` (the default) and ``workspaceartifactstore`` are folders under
-``<home>/datastores/``. Their REST form, ``datastoreType: LocalFile`` with the absolute folder in ``path``,
-exists only in the local workspace (Azure ML has no such type and refuses it).
+``<home>/datastores/``. They go on the wire as the spec's ``AzureBlob`` type (account ``local``, container: the
+name), with the absolute folder in the property ``azureml.localFolder``, so that every client reads them.
 """
 from __future__ import annotations
 
@@ -27,8 +29,8 @@ import uuid
 from http import HTTPStatus
 from urllib.parse import urlencode
 
-from ..._contract import (API_VERSION, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, LOCAL_WORKSPACE, PARENT_JOB_PARAM,
-                          PROVIDER)
+from ..._contract import (API_VERSION, LOCAL_FOLDER_PROPERTY, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, LOCAL_WORKSPACE, PARENT_JOB_PARAM,
+                          PROVIDER, SERVED_API_VERSIONS, VERSION)
 from ..core.assets import ASSETS, put_asset_version, put_container
 from ..core.checks import JOB_REQUIRED, Invalid, datastore_props
 from ..core.endpoints import Endpoints
@@ -39,7 +41,6 @@ from .http import MAX_BODY, HttpError, Query, Request, arm_error, invalid, metho
 
 
 _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}")
-_VERSION = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_.]{0,254}")
 _WORKSPACE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}")
 _OPERATION = re.compile(r"[0-9a-f]{32}")
 _ASSET_KEYS = {kind.lower(): kind for kind in ASSETS}
@@ -101,7 +102,7 @@ def _route(segments: list[str]):
 
 
 def _check_params(params: dict) -> None:
-    for key, pattern in (("name", _NAME), ("version", _VERSION), ("deployment", _NAME)):
+    for key, pattern in (("name", _NAME), ("version", VERSION), ("deployment", _NAME)):
         value = params.get(key)
         if value is not None and not pattern.fullmatch(value):
             raise HttpError(400, "InvalidResourceName", f"invalid {key} {value!r}: it must match ^{pattern.pattern}$")
@@ -194,9 +195,10 @@ class ArmApi:
         if version is None:
             raise HttpError(400, "MissingApiVersionParameter",
                             f"the api-version query parameter is required (supported: '{API_VERSION}')")
-        if version != API_VERSION:
+        if version not in SERVED_API_VERSIONS:
             raise HttpError(400, "InvalidApiVersionParameter",
-                            f"the api-version '{version}' is invalid; the supported version is '{API_VERSION}'")
+                            f"the api-version '{version}' is invalid; the supported versions are "
+                            + ", ".join(f"'{v}'" for v in sorted(SERVED_API_VERSIONS)))
         if segments[1].lower() != LOCAL_SUBSCRIPTION:
             raise HttpError(404, "SubscriptionNotFound",
                             f"subscription '{segments[1]}' not found: the local workspace is in '{LOCAL_SUBSCRIPTION}'")
@@ -344,8 +346,9 @@ class ArmApi:
     def _datastore(self, ws: str, record: dict) -> dict:
         name = record["name"]
         if record["builtin"]:
-            props = {"datastoreType": "LocalFile", "path": str(self.store.datastore_folder(name)),
+            props = {"datastoreType": "AzureBlob", "accountName": "local", "containerName": name,
                      "credentials": {"credentialsType": "None"},
+                     "properties": {LOCAL_FOLDER_PROPERTY: str(self.store.datastore_folder(name))},
                      "description": f"Local file datastore {name} (a folder of the local workspace)"}
         else:
             props = dict(record["doc"])

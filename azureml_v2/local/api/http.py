@@ -81,9 +81,15 @@ class Request:
         self.max_body = max_body
 
     def url(self, path: str) -> str:
+        """An absolute link on this server: its own address (SERVER_NAME, SERVER_PORT), not the Host header a
+        client sent, which would let a request point the links it gets elsewhere."""
         env = self.environ
-        host = env.get("HTTP_HOST") or f"{env.get('SERVER_NAME', 'localhost')}:{env.get('SERVER_PORT', '80')}"
-        return f"{env.get('wsgi.url_scheme', 'http')}://{host}{quote(env.get('SCRIPT_NAME', ''))}{quote(path)}"
+        scheme, name, port = env.get("wsgi.url_scheme", "http"), env.get("SERVER_NAME", "localhost"), \
+            env.get("SERVER_PORT", "80")
+        host = f"[{name}]" if ":" in name else name
+        if (scheme, port) not in (("http", "80"), ("https", "443")):
+            host += f":{port}"
+        return f"{scheme}://{host}{quote(env.get('SCRIPT_NAME', ''))}{quote(path)}"
 
     def body(self) -> dict:
         """The JSON body: an object with a `properties` object (returned, copied)."""

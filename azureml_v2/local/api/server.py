@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -144,7 +145,9 @@ def create_server(home: Path, host: str = "127.0.0.1", port: int = 0, *, max_bod
     # waitress warns "Task queue depth is N" whenever all its threads are busy: normal under load
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     app = require_token(make_app(home, max_body=max_body), token, reader)
-    return waitress.create_server(app, host=host, port=port, ident="azureml_v2",
+    # links in answers name the address served (SERVER_NAME), not what a client put in its Host header
+    server_name = socket.gethostname() if host in ("", "0.0.0.0", "::") else host
+    return waitress.create_server(app, host=host, port=port, ident="azureml_v2", server_name=server_name,
                                   max_request_body_size=max_body + _BODY_MARGIN,
                                   **{**SERVER_OPTIONS, **options})
 

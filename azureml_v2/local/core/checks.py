@@ -4,9 +4,10 @@ defaults. The spec files are not read at runtime."""
 from __future__ import annotations
 
 import json
+import os
 import re
 
-from ..._contract import DATA_TYPES, DEFAULT_EXPERIMENT, seconds_from_iso
+from ..._contract import DATA_TYPES, DEFAULT_EXPERIMENT, LOCAL_FOLDER_PROPERTY, seconds_from_iso
 
 
 class Invalid(Exception):
@@ -16,8 +17,7 @@ class Invalid(Exception):
 # Read-only fields clients echo back from a GET; a PUT ignores them.
 _READ_ONLY = frozenset({"provisioningState", "latestVersion", "nextVersion", "environmentType", "isDefault",
                         "status", "parameters"})
-# LocalFile (a folder on this machine) exists only here: Azure ML has no such datastore type
-_DATASTORE_TYPES = ("AzureBlob", "AzureDataLakeGen1", "AzureDataLakeGen2", "AzureFile", "OneLake", "LocalFile")
+_DATASTORE_TYPES = ("AzureBlob", "AzureDataLakeGen1", "AzureDataLakeGen2", "AzureFile", "OneLake")
 _CREDENTIALS_TYPES = ("AccountKey", "Certificate", "None", "Sas", "ServicePrincipal")
 _SECRETS_TYPES = ("AccountKey", "Certificate", "Sas", "ServicePrincipal")
 # The fields each job type needs
@@ -106,6 +106,8 @@ def check_model(props):
     for key in ("modelUri", "modelType", "jobName", "stage"):
         check(props, key, str)
     check(props, "flavors", dict)
+    if props.get("flavors") is None:  # clients read the flavors of every model version: none is an empty map
+        props["flavors"] = {}
 
 
 # The node types of a pipeline (docs/architecture.md, "Pipeline jobs on the wire")
@@ -140,8 +142,9 @@ def datastore_props(props: dict) -> tuple[dict, dict | None]:
     """Checked datastore properties and the secret values apart (None: none sent, keep the stored ones)."""
     props = base(props)
     check_enum(props, "datastoreType", _DATASTORE_TYPES, required=True)
-    if props["datastoreType"] == "LocalFile":
-        check(props, "path", str, required=True)
+    folder = (check(props, "properties", dict) or {}).get(LOCAL_FOLDER_PROPERTY)
+    if folder is not None and not (isinstance(folder, str) and os.path.isabs(folder)):
+        raise Invalid(f"properties.properties.{LOCAL_FOLDER_PROPERTY}: expected an absolute folder path")
     props["credentials"] = credentials = dict(check(props, "credentials", dict, required=True))
     check_enum(credentials, "credentialsType", _CREDENTIALS_TYPES, required=True, where="properties.credentials")
     secrets = credentials.get("secrets")

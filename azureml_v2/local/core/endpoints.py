@@ -193,20 +193,28 @@ class Endpoints:
     def authorized(self, ws: str, kind: str, name: str, credential: str, *, now: float | None = None) -> bool:
         """Whether `credential` (a key, or an unexpired token of an AMLToken endpoint) may call the endpoint."""
         record, keys = self._keys(ws, kind, name)
-        mode = record["doc"]["properties"]["authMode"]
-        given = credential.encode()
-        if mode == "Key":
-            matches = [hmac.compare_digest(given, (keys.get(k) or "").encode()) for k in ("primaryKey", "secondaryKey")]
-            return any(matches)
-        if mode == "AMLToken" and keys.get("tokenSecret"):
-            payload, _, _ = credential.partition(".")
-            try:
-                expiry = int(json.loads(base64.urlsafe_b64decode(payload + "==").decode())["exp"])
-            except (ValueError, KeyError, TypeError):
-                return False
-            expected = _sign(keys["tokenSecret"], f"{ws}/{kind}/{name.lower()}", expiry).encode()
-            return hmac.compare_digest(given, expected) and expiry > (time.time() if now is None else now)
-        return False
+        return credential_valid(record, keys, credential, now=now)
+
+
+def credential_valid(record: dict, keys: dict, credential: str, *, now: float | None = None) -> bool:
+    """Whether `credential` opens the endpoint of `record` (a stored endpoint) whose keys are `keys`: one of its
+    keys (Key), or an unexpired token signed with its secret (AMLToken). The one check of a credential, for the API
+    and for the router that serves the endpoint."""
+    mode = record["doc"]["properties"]["authMode"]
+    given = credential.encode()
+    if mode == "Key":
+        matches = [hmac.compare_digest(given, (keys.get(k) or "").encode()) for k in ("primaryKey", "secondaryKey")]
+        return any(matches)
+    if mode == "AMLToken" and keys.get("tokenSecret"):
+        payload, _, _ = credential.partition(".")
+        try:
+            expiry = int(json.loads(base64.urlsafe_b64decode(payload + "==").decode())["exp"])
+        except (ValueError, KeyError, TypeError):
+            return False
+        audience = f"{record['workspace']}/{record['kind']}/{record['name'].lower()}"
+        expected = _sign(keys["tokenSecret"], audience, expiry).encode()
+        return hmac.compare_digest(given, expected) and expiry > (time.time() if now is None else now)
+    return False
 
 
 def _new_key() -> str:
@@ -223,4 +231,4 @@ def _missing_properties():
     raise Invalid("the request body needs a 'properties' object")
 
 
-__all__ = ["Endpoints", "NotFound", "Provisioner", "TOKEN_LIFETIME"]
+__all__ = ["Endpoints", "NotFound", "Provisioner", "TOKEN_LIFETIME", "credential_valid"]

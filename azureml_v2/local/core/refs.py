@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ..._contract import (ARTIFACT_STORE, ASSET_ID, BEST_CHILD, DATASTORE_URI, JOB_OUTPUT_URI, PIPELINE_OUTPUTS,
-                          REUSED_FROM_PROPERTY, SHORT_REF, job_artifacts_path, output_uri)
+from ..._contract import (ARTIFACT_STORE, ASSET_ID, BEST_CHILD, DATASTORE_URI, JOB_OUTPUT_URI, LOCAL_FOLDER_PROPERTY,
+                          PIPELINE_OUTPUTS, REUSED_FROM_PROPERTY, SHORT_REF, job_artifacts_path, output_uri)
 from ..storage.sqlite import NotFound, Page
 from ..storage.workspace import Store
 
@@ -91,8 +91,8 @@ class References:
             raise RefError(f"{what}: {exc}") from None
         if record["builtin"]:
             root = self.store.datastore_folder(datastore)
-        elif record["doc"].get("datastoreType") == "LocalFile":
-            root = Path(record["doc"]["path"])
+        elif LOCAL_FOLDER_PROPERTY in (record["doc"].get("properties") or {}):
+            root = Path(record["doc"]["properties"][LOCAL_FOLDER_PROPERTY])
         else:
             raise RefError(f"{what}: datastore {datastore!r} is {record['doc'].get('datastoreType')} storage in "
                            "Azure; the local workspace reads local file datastores only")

@@ -100,16 +100,24 @@ class PythonEnv:
     cached: bool
 
 
-def prepare(environment: dict | None, home: Path, *, log: TextIO) -> PythonEnv:
-    """Make the interpreter for an EnvironmentVersion's REST `properties` ready (None: no environment)."""
+def prepare(environment: dict | None, home: Path, *, log: TextIO, also: tuple[str, ...] = ()) -> PythonEnv:
+    """Make the interpreter for an EnvironmentVersion's REST `properties` ready (None: no environment), with the
+    pip requirements `also` added (a scoring server the environment lacks)."""
     if environment is None:
-        return _host("no environment", Path(home), log)
+        return _host("no environment", Path(home), log, also)
     if environment.get("build"):
         raise EnvironmentBuildError(_docker_message(environment["build"]))
     if not environment.get("condaFile"):
-        return _host(f"image {environment.get('image') or '(none)'}", Path(home), log)
+        return _host(f"image {environment.get('image') or '(none)'}", Path(home), log, also)
     requirements, notice = pip_requirements(environment)
-    return _virtual_env(requirements, notice, Path(home), log)
+    return _virtual_env(sorted({*requirements, *also}, key=lambda line: (not line.startswith("-"), line)), notice,
+                        Path(home), log)
+
+
+def requirement_name(line: str) -> str:
+    """The normalised project name of a pip requirement line ('' for an option line)."""
+    m = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._\-]*)", line)
+    return re.sub(r"[-_.]+", "-", m.group(1)).lower() if m and not line.startswith("-") else ""
 
 
 def pip_requirements(environment: dict) -> tuple[list[str], str | None]:
@@ -147,10 +155,10 @@ def curated(reference: str) -> dict | None:
     return None
 
 
-def _host(what: str, home: Path, log: TextIO) -> PythonEnv:
+def _host(what: str, home: Path, log: TextIO, also: tuple[str, ...] = ()) -> PythonEnv:
     """This machine's Python with the packages beside it, seen through a virtual environment of its own so
     that a job's `pip install` lands there and never in the environment azureml_v2 runs in."""
-    return _virtual_env([], f"{what}: running on this machine's Python {_HOST} (no docker)", home, log,
+    return _virtual_env(sorted(also), f"{what}: running on this machine's Python {_HOST} (no docker)", home, log,
                         host_packages=True)
 
 

@@ -566,6 +566,11 @@ class Store(SQLiteFile):
     def list_endpoints(self, ws: str, kind: str, page):
         return ENDPOINTS.list(self.connection(), page, (ws, kind))
 
+    def endpoint_names(self, kind: str) -> list[tuple[str, str]]:
+        """(workspace, name) of every endpoint of `kind` in the home."""
+        rows = self.connection().execute("SELECT workspace, name FROM endpoints WHERE kind = ? ORDER BY seq", (kind,))
+        return [(r["workspace"], r["name"]) for r in rows]
+
     def get_deployment(self, ws: str, kind: str, endpoint: str, name: str) -> dict:
         return DEPLOYMENTS.get(self.connection(), ws, kind, endpoint, name)
 

@@ -119,7 +119,7 @@ def test_azure_ai_ml_spelling_authority_uri_is_read_as_authority_url(tmp_path):
     assert "authority_url: https://login.microsoftonline.us" in store.dump()
 
 
-def test_local_datastore_is_a_folder_here_with_a_local_only_rest_form(tmp_path, rest_validate):
+def test_local_datastore_is_a_folder_here_and_a_spec_blob_datastore_on_the_wire(tmp_path, rest_validate):
     (tmp_path / "data").mkdir()
     path = write_yaml(tmp_path, "name: scratch\ntype: local\npath: ./data\ndescription: files on this machine\n")
     store = azureml_v2.load_datastore(path)
@@ -130,10 +130,10 @@ def test_local_datastore_is_a_folder_here_with_a_local_only_rest_form(tmp_path, 
     assert "path: ../data" in out.read_text()
     assert azureml_v2.load_datastore(out) == store
     body = store.to_rest(scope=LOCAL_SCOPE)
-    assert body["properties"]["datastoreType"] == "LocalFile" and body["properties"]["path"] == store.path
+    assert body["properties"]["datastoreType"] == "AzureBlob"  # a type every client reads
+    assert body["properties"]["properties"] == {"azureml.localFolder": store.path}
     assert D.Datastore._from_rest({"name": "scratch", **body}) == store
-    # Azure ML refuses it: LocalFile is no datastore type of the spec
-    assert any("datastoreType" in p for p in rest_validate(body, "DatastoreResource"))
+    assert rest_validate(body, "DatastoreResource") == []
 
 
 def test_bad_datastore_files_report_every_problem_with_its_line(tmp_path):
@@ -159,9 +159,9 @@ def test_bad_datastore_files_report_every_problem_with_its_line(tmp_path):
 @pytest.mark.parametrize("text, expected", [
     ("name: d\ntype: azure_blobb\n",
      (2, "type", "invalid value 'azure_blobb': expected one of azure_blob, azure_file, azure_data_lake_gen1, "
-                 "azure_data_lake_gen2, local (did you mean azure_blob?)")),
+                 "azure_data_lake_gen2, one_lake, local (did you mean azure_blob?)")),
     ("name: d\naccount_name: a\n", (1, "type", "required field is missing")),
-    ("name: d\ntype: one_lake\n", (2, "type", "not supported yet: 'one_lake' datastores")),
+    ("name: d\ntype: hdfs\n", (2, "type", "not supported yet: 'hdfs' datastores")),
     ("name: d\ntype: azure_file\naccount_name: a\nfile_share_name: s\n",
      (1, "credentials", "required field is missing")),
     ("name: d\ntype: azure_file\naccount_name: a\nfile_share_name: s\ncredentials: {}\n",

@@ -120,7 +120,7 @@ def test_bad_model_files_report_every_problem_with_its_line(tmp_path):
         name: my model
         type: mlflow
         pth: ./model
-        utc_time_created: "2024-01-01"
+        intellectual_property: {publisher: contoso}
         flavors:
           sklearn:
             settings: {a: 1}
@@ -132,7 +132,7 @@ def test_bad_model_files_report_every_problem_with_its_line(tmp_path):
         (2, "type", "invalid value 'mlflow': expected one of custom_model, mlflow_model, triton_model "
                     "(did you mean mlflow_model?)"),
         (3, "pth", "unknown field (did you mean path?)"),
-        (4, "utc_time_created", "not supported yet"),
+        (4, "intellectual_property", "not supported yet"),
         (7, "flavors.sklearn.settings", "expected a plain value, got a mapping"),
     ]
 

@@ -35,13 +35,14 @@ def test_component_input_defaults_and_bounds_go_out_as_the_strings_azure_ml_rend
                                      "  a: {type: number, default: 1.0e-3, min: 0, max: 1.5}\n"
                                      "  b: {type: integer, default: 3, min: 1, max: 10, optional: true}\n"
                                      "  c: {type: string, enum: [x, 'y'], default: x}\n"
-                                     "  d: {type: boolean, default: false}\n")
+                                     "  d: {type: boolean, default: false}\n"
+                                     "  e: {type: number, default: 1e-3}\n")  # YAML 1.1 reads 1e-3 as text
     body = load_component(path).to_rest(scope=SCOPE)
     assert body["properties"]["componentSpec"]["inputs"] == {  # azure-ai-ml's componentSpec.inputs, key for key
         "a": {"type": "number", "default": "0.001", "min": "0.0", "max": "1.5"},
         "b": {"type": "integer", "default": "3", "optional": True, "min": "1", "max": "10"},
         "c": {"type": "string", "default": "x", "enum": ["x", "y"]},
-        "d": {"type": "boolean", "default": "False"}}
+        "d": {"type": "boolean", "default": "False"}, "e": {"type": "number", "default": "0.001"}}
     again = CommandComponent._from_rest({"id": f"{SCOPE}/components/c/versions/1", **body})
     assert (again.inputs["d"].default, again.inputs["b"].max) == (False, 10)
     assert again.to_rest(scope=SCOPE) == body

@@ -473,3 +473,10 @@ def test_component_additional_includes_and_control_outputs(project):
     path = write(project, "bad.yml", TRAIN.replace("is_control: true, ", ""))
     with pytest.raises(azureml_v2.ValidationError, match="early_available: only a control output"):
         azureml_v2.load_component(path)
+
+
+def test_an_inline_node_declares_only_the_ports_it_gives(project):
+    text = PIPELINE.replace("      threshold: 0.5", "      threshold: ${{parent.jobs.hello.outputs.missing}}")
+    lines = problems(write(project, "p.yml", text))
+    assert lines == ["27:7 jobs.score.inputs.threshold: node score: node hello has no output named 'missing' "
+                     "(outputs: out)"], lines

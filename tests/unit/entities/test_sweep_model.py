@@ -260,10 +260,6 @@ RULES = [
      ("sampling_algorithm: random", "sampling_algorithm: random\nearly_termination:\n"
                                     "  type: truncation_selection\n  truncation_percentage: 100"),
      "truncation_percentage: 100", "early_termination.truncation_percentage", "an integer from 1 to 99, got 100"),
-    ("concurrent trials within total",
-     ("max_concurrent_trials: 2", "max_concurrent_trials: 5"),
-     "max_concurrent_trials: 5", "limits.max_concurrent_trials",
-     "max_concurrent_trials (5) is greater than max_total_trials (4)"),
     ("at most 1000 trials",
      ("max_total_trials: 4", "max_total_trials: 1001"),
      "max_total_trials: 1001", "limits.max_total_trials", "max_total_trials must be from 1 to 1000, got 1001"),
@@ -315,7 +311,7 @@ def test_misspelt_parameter(tmp_path):
 
 def test_all_problems_at_once(tmp_path):
     text = _edit(BASE, "sampling_algorithm: random", "sampling_algorithm: grid",
-                 "max_concurrent_trials: 2", "max_concurrent_trials: 9", "primary_metric: loss", "primary_metric: 3")
+                 "max_concurrent_trials: 2", "max_concurrent_trials: 0", "primary_metric: loss", "primary_metric: 3")
     problems = _problems(tmp_path, text)
     assert [p.path for p in problems] == ["search_space.lr.type", "objective.primary_metric",
                                           "limits.max_concurrent_trials"]

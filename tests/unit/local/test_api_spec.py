@@ -139,11 +139,6 @@ def _response_definition(name: str, path: str, method: str, status: int) -> str 
     return schema["$ref"].rsplit("/", 1)[1] if schema else ""
 
 
-def _local_only(body: dict) -> bool:
-    """A LocalFile datastore: a type only the local workspace has (documented in the service), outside the spec."""
-    return (body.get("properties") or {}).get("datastoreType") == "LocalFile"
-
-
 def _body_definition(name: str, path: str, method: str) -> str | None:
     """The definition of the operation's request body, if it takes one."""
     for parameter in RAW[name]["paths"][path][method.lower()].get("parameters", ()):
@@ -154,11 +149,7 @@ def _body_definition(name: str, path: str, method: str) -> str | None:
 
 def _conformance(restcheck, body: dict, definition: str) -> list[str]:
     """What in a response body breaks the spec; secrets are left out of responses (as Azure ML does, the spec marks
-    them required) and LocalFile datastores exist only locally (see azureml_v2.local.api.arm)."""
-    if isinstance(body.get("value"), list):
-        body = {**body, "value": [v for v in body["value"] if not _local_only(v)]}
-    if _local_only(body):
-        return []
+    them required)."""
     return [p for p in restcheck.validate(body, definition, str(SPEC), request=False)
             if ".credentials.secrets: required" not in p]
 

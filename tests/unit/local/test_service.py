@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from support.local import WS, Client
 
 from azureml_v2.local import make_app
-from azureml_v2._contract import API_VERSION
+from azureml_v2._contract import API_VERSION, SERVED_API_VERSIONS
 from azureml_v2.exceptions import AzureMLError
 from azureml_v2.local.core.jobs import Jobs, runner_died
 from azureml_v2.local.core.processes import process_start
@@ -123,6 +123,25 @@ def test_next_version_is_monotonic_and_latest_is_newest_active(client):
     assert props["nextVersion"] == "11" and props["latestVersion"] == "2"
 
 
+@pytest.mark.parametrize("version", sorted(SERVED_API_VERSIONS))
+def test_every_api_version_the_official_clients_send_is_answered_in_one_shape(client, version, rest_response):
+    client.put("/data/iris/versions/1", {"properties": ASSETS["data"][1]}, api_version=version)
+    got = client.get("/data/iris/versions/1", api_version=version)
+    assert got.status == 200 and got.json["properties"]["dataUri"] == ASSETS["data"][1]["dataUri"]
+    assert rest_response(got.json, "DataVersionBaseResource") == []
+
+
+def test_links_use_the_servers_own_address_not_the_host_header(client):
+    for i in range(5):
+        client.put(f"/models/m/versions/{i}", {"properties": {}})
+    spoofed = {"HTTP_HOST": "attacker.example:8443", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "5123"}
+    link = client.get("/models/m/versions", headers=spoofed).json["nextLink"]
+    assert link.startswith("http://127.0.0.1:5123/subscriptions/")
+    client.put("/jobs/j", {"properties": COMMAND_JOB}, headers=spoofed)
+    location = client.post("/jobs/j/cancel", headers=spoofed).headers["Location"]
+    assert location.startswith("http://127.0.0.1:5123/subscriptions/") and "attacker" not in location
+
+
 def test_versions_page_through_next_link_newest_first(client):
     for i in range(1, 8):
         client.put(f"/data/iris/versions/{i}", {"properties": ASSETS["data"][1]})
@@ -216,13 +235,15 @@ def test_default_datastores_are_local_folders(client, home, rest_response):
     blob = stores["workspaceblobstore"]
     assert blob["properties"]["isDefault"] is True
     assert stores["workspaceartifactstore"]["properties"]["isDefault"] is False
-    assert blob["properties"]["datastoreType"] == "LocalFile"  # local only: not a type Azure ML knows
-    folder = Path(blob["properties"]["path"])
+    assert blob["properties"]["datastoreType"] == "AzureBlob"  # a spec type every client reads
+    assert rest_response(blob, "DatastoreResource") == []
+    folder = Path(blob["properties"]["properties"]["azureml.localFolder"])
     assert folder == home.resolve() / "datastores" / "workspaceblobstore" and folder.is_dir()
     default = client.get("/datastores", query=f"api-version={API_VERSION}&isDefault=true").json["value"]
     assert names(default) == ["workspaceblobstore"]
     assert client.put("/datastores/workspaceblobstore", blob).status == 200  # the same body again
-    changed = client.put("/datastores/workspaceblobstore", {"properties": {**blob["properties"], "path": "/elsewhere"}})
+    changed = client.put("/datastores/workspaceblobstore",
+                         {"properties": {**blob["properties"], "properties": {"azureml.localFolder": "/elsewhere"}}})
     assert changed.status == 409 and "built into the local workspace" in changed.json["error"]["message"]
     assert client.delete("/datastores/workspaceblobstore").status == 409
     assert client.post("/datastores/workspaceblobstore/listSecrets").status == 400
@@ -422,7 +443,7 @@ BAD_REQUESTS = [  # (method, path, body, query, status, error code)
      None, 400, "InvalidRequestContent"),
     ("PUT", "/datastores/d", {"properties": {"datastoreType": "AzureBlob", "credentials": {
         "credentialsType": "AccountKey", "secrets": "key"}}}, None, 400, "InvalidRequestContent"),
-    ("GET", "/codes", None, "api-version=2023-10-01", 400, "InvalidApiVersionParameter"),
+    ("GET", "/codes", None, "api-version=2021-07-01", 400, "InvalidApiVersionParameter"),
     ("GET", "/codes", None, "", 400, "MissingApiVersionParameter"),
     ("GET", "/codes/-bad", None, None, 400, "InvalidResourceName"),
     ("GET", "/codes/" + "a" * 256, None, None, 400, "InvalidResourceName"),

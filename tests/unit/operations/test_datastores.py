@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
-from azureml_v2.entities.datastore import AccountKeyConfiguration, AzureBlobDatastore
+from azureml_v2.entities.datastore import (AccountKeyConfiguration, AzureBlobDatastore, AzureDataLakeGen1Datastore,
+                                          ServicePrincipalConfiguration)
 
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 KEY = "c2VjcmV0LWFjY291bnQta2V5LWZvci10ZXN0cw=="
 
 
@@ -90,29 +92,31 @@ def _azure_workspace_with(*datastores):
 
 
 def test_datastore_types_we_do_not_handle_are_listed_and_read_but_not_written():
-    from azureml_v2 import ValidationError
+    from azureml_v2 import OneLakeArtifact, OneLakeDatastore, ValidationError
 
     client, requests = _azure_workspace_with(_ONE_LAKE, _HDFS)
     listed = {d.name: d for d in client.datastores.list(include_secrets=True)}
     fabric, cluster = listed["fabric"], listed["cluster"]
-    assert (fabric.type, fabric.description, fabric.tags, fabric.is_default) == ("OneLake", "lakehouse",
-                                                                                  {"team": "bi"}, True)
+    assert fabric == OneLakeDatastore(name="fabric", description="lakehouse", tags={"team": "bi"},
+                                      one_lake_workspace_name="ws", endpoint="onelake.dfs.fabric.microsoft.com",
+                                      artifact=OneLakeArtifact(name="sales"))
+    assert fabric.to_rest(scope=client._scope)["properties"]["artifact"] == _ONE_LAKE["properties"]["artifact"]
     assert (cluster.type, cluster.description, cluster.tags, cluster.is_default) == ("Hdfs", None, None, False)
     assert all(method == "GET" for method, _ in requests)  # no listSecrets for what we cannot read
     assert client.datastores.get("cluster", include_secrets=True) == cluster
-    assert "OneLake" in str(fabric)
-    with pytest.raises(ValidationError, match="datastore 'fabric': type OneLake is not supported yet"):
-        client.datastores.create_or_update(fabric)
+    assert "Hdfs" in str(cluster)
+    with pytest.raises(ValidationError, match="datastore 'cluster': type Hdfs is not supported yet"):
+        client.datastores.create_or_update(cluster)
     with pytest.raises(ValidationError, match="not supported yet"):
-        fabric.dump()
+        cluster.dump()
     assert [m for m, _ in requests].count("PUT") == 0
 
 
-@pytest.mark.parametrize(("cloud", "arm", "suffix"), [
-    (None, "management.azure.com", "core.windows.net"),
-    ("AzureChinaCloud", "management.chinacloudapi.cn", "core.chinacloudapi.cn"),
-    ("AzureUSGovernment", "management.usgovcloudapi.net", "core.usgovcloudapi.net")])
-def test_a_new_datastore_gets_the_storage_suffix_of_the_clients_cloud(cloud, arm, suffix):
+@pytest.mark.parametrize(("cloud", "arm", "suffix", "login"), [
+    (None, "management.azure.com", "core.windows.net", "https://login.microsoftonline.com"),
+    ("AzureChinaCloud", "management.chinacloudapi.cn", "core.chinacloudapi.cn", "https://login.chinacloudapi.cn"),
+    ("AzureUSGovernment", "management.usgovcloudapi.net", "core.usgovcloudapi.net", "https://login.microsoftonline.us")])
+def test_a_new_datastore_gets_the_storage_and_sign_in_of_the_clients_cloud(cloud, arm, suffix, login):
     import json
 
     from support.credentials import FakeCredential
@@ -133,9 +137,12 @@ def test_a_new_datastore_gets_the_storage_suffix_of_the_clients_cloud(cloud, arm
                   transport=WSGITransport(app), retry_total=0) as client:
         client.datastores.create_or_update(_blob())
         client.datastores.create_or_update(_blob(endpoint="127.0.0.1:10000"))  # its own address: kept as given
-    (host, body), (_, own) = sent
+        client.datastores.create_or_update(AzureDataLakeGen1Datastore(name="lake", store_name="lake", credentials=(
+            ServicePrincipalConfiguration(tenant_id=TENANT, client_id=TENANT, client_secret="s"))))
+    (host, body), (_, own), (_, lake) = sent
     assert (host, body["properties"]["endpoint"], body["properties"]["protocol"]) == (arm, suffix, "https")
     assert own["properties"]["endpoint"] == "127.0.0.1:10000" and "protocol" not in own["properties"]
+    assert lake["properties"]["credentials"]["authorityUrl"] == login
     assert set(credential.scopes) == {f"https://{arm}/.default"}
 
 

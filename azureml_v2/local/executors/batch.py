@@ -1,0 +1,170 @@
+"""The host of one batch endpoint: it answers the endpoint's invocations with scoring jobs.
+
+    python -m azureml_v2.local.executors.batch --home H --workspace WS --endpoint NAME
+
+Started, supervised and stopped as an online endpoint's host is (:mod:`azureml_v2.local.executors.online`): one
+detached process per endpoint holding ``host.lock``, its port in ``state.json``. A batch endpoint and its
+deployments are provisioned as soon as they are stored; the work is done by the jobs. ``POST /jobs`` (the
+endpoint's scoring URI, as on Azure ML) with ``{"properties": {"InputData": {name: {"JobInputType": ..., "Uri":
+...}}}}`` creates a ``Parallel`` job (:mod:`azureml_v2.local.executors.parallel`) for the deployment named by the
+``azureml-model-deployment`` header, else the endpoint's default, and answers the job. The job runs the deployment's
+``init()``/``run(mini_batch)`` over the files of a ``uri_folder`` (or the rows of an ``mltable``), with its model
+at ``AZUREML_MODEL_DIR`` as Azure ML lays it out, and writes ``predictions.csv`` (append_row) or a summary to its
+output ``score``. An MLflow model without a scoring script is scored by
+:mod:`azureml_v2.local.executors.mlflow_batch_scoring` in the environment of the model's own conda file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import uuid
+from pathlib import Path
+
+from ..._contract import BATCH_DEPLOYMENT_PROPERTY, BATCH_ENDPOINT_PROPERTY, seconds_from_iso
+from ..core import serving
+from ..core.assets import put_asset_version
+from ..core.jobs import Jobs
+from ..core.refs import RefError
+from ..core.workspace import NotFound, workspace_id
+from .online import DeploymentError, Host, error_answer, host_main
+
+SCORER = Path(__file__).with_name("mlflow_batch_scoring.py")
+_INPUT_TYPES = {"urifolder": "uri_folder", "urifile": "uri_file", "mltable": "mltable"}
+
+
+class BatchHost(Host):
+    kind = "batch"
+
+    def reconcile(self) -> None:
+        """Provision what is stored at once; end deletes at once (running jobs go on)."""
+        if self.record["state"] in ("Creating", "Updating"):
+            self.store.set_provisioning(self.ws, self.kind, self.endpoint, None, "Succeeded")
+            self.record = {**self.record, "state": "Succeeded"}
+        for record in self.store.list_deployments(self.ws, self.kind, self.endpoint):
+            if record["state"] == "Deleting":
+                self.store.finish_endpoint_delete(self.ws, self.kind, self.endpoint, record["name"])
+            elif record["state"] in ("Creating", "Updating"):
+                self.store.set_provisioning(self.ws, self.kind, self.endpoint, record["name"], "Succeeded")
+
+    def supervise(self) -> None:
+        pass  # no servers: supervision of the jobs is the app's
+
+    def write_state(self) -> None:
+        """state.json: this process and its port."""
+        if self._state_text is None:
+            serving.write_json(self.folder / "state.json", {"pid": os.getpid(), "port": self.port})
+            self._state_text = "written"
+
+    async def respond(self, method: bytes, target: bytes, headers: dict, body: bytes):
+        if target.split(b"?", 1)[0] != b"/jobs" or method != b"POST":
+            return error_answer(404, "a batch endpoint answers POST /jobs")
+        if not self.refresh():
+            return error_answer(404, f"batch endpoint {self.endpoint!r} not found")
+        try:
+            request = json.loads(body or b"{}")
+            inputs = request["properties"]["InputData"]
+            if not isinstance(inputs, dict) or not inputs:
+                raise KeyError("InputData")
+        except (ValueError, KeyError, TypeError):
+            return error_answer(400, 'the body must be {"properties": {"InputData": {"<name>": {"JobInputType": '
+                               '"UriFolder", "Uri": "..."}}}}')
+        named = headers.get(b"azureml-model-deployment", b"").decode("latin-1") or \
+            (self.record["doc"]["properties"].get("defaults") or {}).get("deploymentName")
+        if not named:
+            return error_answer(400, f"batch endpoint {self.endpoint!r} has no default deployment: name one with the "
+                               "azureml-model-deployment header or set defaults.deployment_name")
+        try:
+            deployment = self.store.get_deployment(self.ws, self.kind, self.endpoint, named)
+            name, props = self.scoring_job(deployment, inputs)
+            record, _ = Jobs(self.store, self.record["modified_by"]).create(self.ws, name, props)
+        except NotFound as exc:
+            return error_answer(404, str(exc))
+        except (DeploymentError, RefError, OSError, ValueError) as exc:
+            return error_answer(400, str(exc))
+        answer = {"id": f"{workspace_id(self.ws)}/jobs/{name}", "name": name, "type": "Microsoft.MachineLearningServices/"
+                  "workspaces/jobs", "properties": {**record["doc"], "status": record["status"]}}
+        return 200, [(b"Content-Type", b"application/json")], json.dumps(answer).encode()
+
+    def scoring_job(self, deployment: dict, inputs: dict) -> tuple[str, dict]:
+        """The Parallel job that scores `inputs` (InputData) with a stored batch deployment -> (name, properties)."""
+        props = deployment["doc"]["properties"]
+        if (props.get("deploymentConfiguration") or {}).get("deploymentConfigurationType") == "PipelineComponent":
+            raise DeploymentError("pipeline component deployments are not run by the local workspace yet")
+        name = f"batchjob-{uuid.uuid4()}"
+        folder = self.folder / "jobs" / name
+        folder.mkdir(parents=True)
+        model = props.get("model") or {}
+        reference = model.get("assetId") if isinstance(model, dict) else model
+        model_dir, model_path, model_type = self._model(reference, folder)
+        code = props.get("codeConfiguration") or {}
+        if code.get("codeId") and code.get("scoringScript"):
+            code_id, script, environment_id = code["codeId"], code["scoringScript"], props.get("environmentId")
+        elif model_type == "mlflowmodel" and model_path is not None:
+            code_id, script = self._scorer_code(), SCORER.name
+            environment_id = props.get("environmentId") or self._model_environment(model_path)
+        else:
+            raise DeploymentError("a batch deployment needs code_configuration (code and scoring_script) unless its "
+                                  "model is an MLflow model (type mlflow_model)")
+        job_inputs = {}
+        for key, item in inputs.items():
+            kind = str(item.get("JobInputType") or item.get("jobInputType") or "UriFolder").replace("_", "").lower()
+            if kind not in _INPUT_TYPES or not (item.get("Uri") or item.get("uri")):
+                raise ValueError(f"input {key!r}: expected a JobInputType of UriFolder, UriFile or MLTable and a Uri")
+            job_inputs[key] = {"jobInputType": _INPUT_TYPES[kind], "uri": item.get("Uri") or item.get("uri"),
+                               "mode": "ReadOnlyMount"}
+        first = next(iter(job_inputs))
+        retry = props.get("retrySettings") or {}
+        timeout = retry.get("timeout")
+        task = {"type": "run_function", "entry_script": script}
+        if props.get("outputAction", "AppendRow") == "AppendRow":
+            task["append_row_to"] = "${{outputs.score}}"
+        body = {"jobType": "Parallel", "experimentName": self.endpoint, "displayName": name, "codeId": code_id,
+                "environmentId": environment_id, "computeId": props.get("compute"),
+                "inputs": job_inputs, "outputs": {"score": {"jobOutputType": "uri_folder"}},
+                "environmentVariables": {**(props.get("environmentVariables") or {}),
+                                         "AZUREML_MODEL_DIR": str(model_dir)},
+                "resources": {"instanceCount": int((props.get("resources") or {}).get("instanceCount") or 1)},
+                "properties": {BATCH_ENDPOINT_PROPERTY: self.endpoint,
+                               BATCH_DEPLOYMENT_PROPERTY: deployment["name"]},
+                "input_data": "${{inputs.%s}}" % first, "task": task,
+                "mini_batch_size": props.get("miniBatchSize") or 10,
+                "error_threshold": props.get("errorThreshold", -1),
+                "max_concurrency_per_instance": props.get("maxConcurrencyPerInstance") or 1,
+                "retry_settings": {"max_retries": retry.get("maxRetries", 3),
+                                   "timeout": seconds_from_iso(timeout) if timeout else 30},
+                "logging_level": str(props.get("loggingLevel") or "Info").upper(),
+                "output_file_name": props.get("outputFileName") or "predictions.csv",
+                **({"input_kind": "files"} if job_inputs[first]["jobInputType"] == "uri_file" else {})}
+        if not body["computeId"]:
+            del body["computeId"]
+        return name, body
+
+    def _scorer_code(self) -> str:
+        """The MLflow batch scorer as an anonymous code asset (versioned by its content)."""
+        digest = hashlib.sha256(SCORER.read_bytes()).hexdigest()[:16]
+        folder = self.home / "endpoints" / "scorers" / digest
+        if not (folder / SCORER.name).exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(SCORER, folder / SCORER.name)
+        put_asset_version(self.store, self.ws, "codes", "azureml-mlflow-batch-scorer", digest,
+                          {"codeUri": str(folder), "isAnonymous": True}, self.record["modified_by"])
+        return f"{workspace_id(self.ws)}/codes/azureml-mlflow-batch-scorer/versions/{digest}"
+
+    def _model_environment(self, model_path: Path) -> str:
+        """The environment of an MLflow model's own conda file, as an anonymous environment asset."""
+        environment = self._mlflow_environment(model_path)
+        digest = hashlib.sha256(json.dumps(environment, sort_keys=True).encode()).hexdigest()[:16]
+        put_asset_version(self.store, self.ws, "environments", "azureml-mlflow-model-env", digest,
+                          {**environment, "isAnonymous": True}, self.record["modified_by"])
+        return f"{workspace_id(self.ws)}/environments/azureml-mlflow-model-env/versions/{digest}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    return host_main(BatchHost, __name__, __doc__, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Batch endpoints on the local workspace: an invocation is a scoring job (the parallel engine) visible with the
+other jobs, writing predictions.csv (append_row) or a summary to its output `score`."""
+from __future__ import annotations
+
+import textwrap
+import time
+
+import pytest
+
+from azureml_v2 import MLClient, load_batch_deployment, load_batch_endpoint
+from azureml_v2.entities import BatchEndpointDefaults, Input
+
+pytestmark = pytest.mark.integration
+
+SCORE = """
+import os
+def init():
+    global offset
+    offset = len(os.listdir(os.environ["AZUREML_MODEL_DIR"]))  # the model's folder, as Azure ML lays it out
+def run(mini_batch):
+    return [f"{os.path.basename(p)} {sum(int(x) for x in open(p).read().split()) + offset}" for p in mini_batch]
+"""
+
+
+def _wait(ml: MLClient, name: str, timeout: float = 120):
+    deadline = time.monotonic() + timeout
+    while (job := ml.jobs.get(name)).status not in ("Completed", "Failed", "Canceled"):
+        assert time.monotonic() < deadline, f"job {name} is still {job.status}"
+        time.sleep(0.2)
+    return job
+
+
+def test_invoke_runs_a_scoring_job_that_writes_predictions(tmp_path):
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "score.py").write_text(textwrap.dedent(SCORE))
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "weights.txt").write_text("1")
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(5):
+        (data / f"f{i}.txt").write_text(f"{i} {i * 10}")
+    ml = MLClient(home=tmp_path / "home")
+    ml.batch_endpoints.begin_create_or_update(load_batch_endpoint({"name": "sums-ep"})).result()
+    settings = {"max_concurrency_per_instance": 2, "mini_batch_size": 2, "output_action": "append_row",
+                "output_file_name": "predictions.csv"}
+    for name, action in (("rows", "append_row"), ("summary", "summary_only")):
+        deployment = load_batch_deployment({
+            "name": name, "endpoint_name": "sums-ep", "type": "model", "model": {"path": str(tmp_path / "model")},
+            "code_configuration": {"code": str(tmp_path / "code"), "scoring_script": "score.py"},
+            "environment": {"image": "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04"}, "compute": "local",
+            "resources": {"instance_count": 1}, "settings": {**settings, "output_action": action}})
+        assert ml.batch_deployments.begin_create_or_update(deployment).result().provisioning_state == "Succeeded"
+    endpoint = ml.batch_endpoints.get("sums-ep")
+    assert endpoint.scoring_uri.startswith("http://127.0.0.1:") and endpoint.scoring_uri.endswith("/jobs")
+    endpoint.defaults = BatchEndpointDefaults(deployment_name="rows")
+    ml.batch_endpoints.begin_create_or_update(endpoint).result()
+
+    job = ml.batch_endpoints.invoke("sums-ep", inputs={"data": Input(type="uri_folder", path=str(data))})
+    job = _wait(ml, job.name)
+    assert job.status == "Completed", ml.jobs.get(job.name)
+    home = tmp_path / "home"
+    predictions = next(home.glob(f"datastores/*/ExperimentRun/dcid.{job.name}/score/predictions.csv"))
+    assert predictions.read_text().split("\n")[:5] == [f"f{i}.txt {i * 11 + 1}" for i in range(5)]
+    assert job.name in [j.name for j in ml.jobs.list()]
+    assert job.name in [j.name for j in ml.batch_endpoints.list_jobs("sums-ep")]
+
+    summary = _wait(ml, ml.batch_endpoints.invoke("sums-ep", deployment_name="summary", inputs={
+        "data": Input(type="uri_folder", path=str(data))}).name)
+    assert summary.status == "Completed"
+    assert not list(home.glob(f"datastores/*/ExperimentRun/dcid.{summary.name}/score/predictions.csv"))
+    assert '"items": 5' in summary.properties["azureml.parallel.summary"]
+    ml.batch_endpoints.begin_delete("sums-ep").result()
+    with pytest.raises(Exception):
+        ml.batch_endpoints.get("sums-ep")
