@@ -16,6 +16,8 @@
 The function's parameters are the pipeline's inputs (`${{parent.inputs.<name>}}` inside it); nodes are named after
 the variables that hold them (else after their component); the pipeline is checked as a loaded YAML is. Called
 inside another `@pipeline`, the function becomes a pipeline component and its call a node of the outer pipeline.
+A node's `.sweep(primary_metric=..., goal=...)` puts a sweep node over its component in its place, its inputs
+given distributions (`train(lr=Uniform(0.01, 0.1))`) forming the search space.
 """
 from __future__ import annotations
 

@@ -60,8 +60,8 @@ def measure(nodes: int = 200, runs: int = 7, reference: str | None = None) -> di
         ours = per_call(lambda: load_job(path), runs)
         theirs = None
         if reference:
-            theirs = in_reference(reference, f"from azure.ai.ml import load_job\ncall = lambda: load_job({str(path)!r})",
-                                  runs, Path(tmp))
+            code = f"from azure.ai.ml import load_job\ncall = lambda: load_job({str(path)!r})"
+            theirs = in_reference(reference, code, runs, Path(tmp))
     return {"ours": ours, "reference": theirs}
 
 

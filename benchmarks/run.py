@@ -229,6 +229,18 @@ def sweep_figures(table: Table, runs: int, quick: bool, base: Path) -> None:
     table.add(f"sweep wall / ideal ({what})", "x", [r["wall"] / r["ideal"] for r in results], target=1.3)
 
 
+def parallel_figures(table: Table, runs: int, quick: bool, base: Path) -> None:
+    from bench_parallel import run
+    files = 20 if quick else 100
+    walls = run(base / "parallel", runs, files=files, rows=100)
+    loop = sorted(walls["loop"])[len(walls["loop"]) // 2]
+    what = f"sklearn, {files} files x 100 rows, {os.cpu_count()} workers"
+    for key, how in (("engine", "10 files per mini-batch"), ("engine_size_1", "1 file per mini-batch"),
+                     ("engine_table", "rows as DataFrames, 10 mini-batches"), ("job", "the job, PUT to Completed")):
+        table.add(f"parallel throughput / plain loop ({what}; {how})", "x", [loop / w for w in walls[key]],
+                  target=0.8, higher_is_better=True)
+
+
 def pipeline_load_figure(table: Table, ref: str | None, ref_name: str, runs: int) -> None:
     from bench_pipeline_load import measure
     result = measure(200, runs, ref)
@@ -262,6 +274,7 @@ def main() -> int:
         cli_job_figure(table, runs, base)
         job_list_figure(table, runs, args.quick, base)
         sweep_figures(table, runs, args.quick, base)
+        parallel_figures(table, runs, args.quick, base)
         pipeline_load_figure(table, ref, ref_name, runs)
         server_figures(table, runs, args.quick)
     table.print()

@@ -14,12 +14,12 @@ from typing import Any, ClassVar
 from .._contract import MODEL_TYPES, binding, binding_problem, iso_from_seconds, placeholders, to_arm
 from ..exceptions import Problem, ValidationError, suggest
 from ._base import Asset
-from ._rest import compact, keep_service_state, name_version_from_id, service_state, str_map
-from .inputs import (_MODE_REST, LITERAL_TYPES, Input, Output, literal, spec_inputs_from_rest,
-                     spec_inputs_to_rest)
+from ._rest import compact, service_state, str_map
+from .inputs import _MODE_REST, LITERAL_TYPES, Input, Output, literal, spec_inputs_to_rest
 from .job import (SERVICE_TYPES, CommandJobLimits, Distribution, Job, JobResources, JobService, code_ref,
                   compute_to_rest_id, distribution_to_rest, environment_to_rest_id, services_to_rest)
-from .sweep import EarlyTerminationPolicy, Objective, SamplingAlgorithm, SweepDistribution, SweepJobLimits
+from .sweep import (EarlyTerminationPolicy, Objective, SamplingAlgorithm, SweepDistribution, SweepJobLimits,
+                    sweep_problems)
 
 ANONYMOUS_COMPONENT = "azureml_anonymous"  # the name of every anonymous component version, as azure-ai-ml uses
 NODE_TYPES = ("command", "sweep", "parallel", "pipeline")
@@ -124,12 +124,19 @@ class PipelineComponent(_Component):
         _raise(graph_problems(self.jobs, self.inputs, self.outputs, declared=True), self)
 
 
+def registered(component) -> bool:
+    """Whether `component` was read from the service (components.get): a node names that version as it is."""
+    return getattr(component, "_kept", None) is not None and bool(component.name and component.version)
+
+
 def component_to_rest_id(component, scope: str) -> str | None:
-    """A reference -> its ARM id; a component object -> the id of its anonymous version, named as azure-ai-ml
-    names them: the UUID form of the MD5 of its spec (sorted JSON) without name and version. The same inline
+    """A reference, or a component read from the service -> its ARM id; another component object -> the id of
+    its anonymous version, named as azure-ai-ml names them: the UUID form of the MD5 of its spec (sorted JSON) without name and version. The same inline
     component always maps to the same id, and the operations layer creates it under that id first."""
     if component is None or isinstance(component, str):
         return to_arm(component, "components", scope)
+    if registered(component):
+        return f"{scope}/components/{component.name}/versions/{component.version}"
     spec = {k: v for k, v in component._rest(scope)["properties"]["componentSpec"].items()
             if k not in ("name", "version")}
     digest = hashlib.md5(json.dumps(spec, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
@@ -248,6 +255,39 @@ class Command(Node):
     limits: CommandJobLimits | None = None
     environment_variables: dict[str, Any] | None = None
     services: dict[str, JobService] | None = None
+
+    def sweep(self, *, primary_metric: str, goal: str, sampling_algorithm: str | SamplingAlgorithm = "random",
+              compute: str | None = None, max_total_trials: int | None = None,
+              max_concurrent_trials: int | None = None, timeout: int | float | None = None,
+              trial_timeout: int | float | None = None, early_termination_policy: EarlyTerminationPolicy | None = None,
+              search_space: dict[str, SweepDistribution] | None = None) -> "Sweep":
+        """A sweep node over this node's component, in its place in the pipeline being built: inputs given
+        distributions (`train(lr=Uniform(0.01, 0.1))`) and `search_space` form the search space; timeouts in
+        seconds. Raises ValidationError, one line per problem, if Azure ML would refuse the sweep."""
+        inputs = dict(self.inputs or {})
+        space = {k: v for k, v in inputs.items() if isinstance(v, SweepDistribution)}
+        space.update(search_space or {})
+        limits = {"max_total_trials": max_total_trials, "max_concurrent_trials": max_concurrent_trials,
+                  "timeout": timeout, "trial_timeout": trial_timeout}
+        node = Sweep(trial=self.component, display_name=self.display_name, description=self.description,
+                     tags=self.tags, properties=self.properties, compute=compute or self.compute,
+                     inputs={k: v for k, v in inputs.items() if k not in space} or None,
+                     search_space=space, sampling_algorithm=sampling_algorithm,
+                     objective=Objective(goal=goal, primary_metric=primary_metric),
+                     limits=SweepJobLimits(**limits) if any(v is not None for v in limits.values()) else None,
+                     early_termination=early_termination_policy)
+        problems = sweep_problems({**vars(node), "trial": None}, {})  # the trial is a checked component
+        declared = self.component.inputs or {}
+        problems += [(("search_space", key), f"the component has no input named {key!r}") for key in space
+                     if key not in declared]
+        _raise(problems, node)
+        node.outputs = NodeOutputs(node, self.component.outputs) if isinstance(self.outputs, NodeOutputs) \
+            else self.outputs
+        building = BUILDING.get()
+        for i, made in enumerate(building or ()):
+            if made is self:
+                building[i] = node
+        return node
 
     def _own_rest(self, scope: str) -> dict:
         distribution = distribution_to_rest(self.distribution)

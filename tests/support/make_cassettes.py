@@ -575,7 +575,8 @@ def pipeline_component_specs() -> list[dict]:
     code = "azureml:" + arm_id("codes", "train-src", "versions", "1")
     environment = "azureml:" + arm_id("environments", "sklearn-env", "versions", "4")
     train = {"display_name": "Train churn model",
-             "inputs": {"training_data": {"type": "uri_folder"}, "learning_rate": {"type": "number", "default": "0.01"}},
+             "inputs": {"training_data": {"type": "uri_folder"},
+                        "learning_rate": {"type": "number", "default": "0.01"}},
              "outputs": {"model": {"type": "mlflow_model"}},
              "command": "python train.py --data ${{inputs.training_data}} --lr ${{inputs.learning_rate}} "
                         "--model ${{outputs.model}}", "code": code, "environment": environment, "type": "command"}

@@ -6,7 +6,8 @@ import pytest
 
 from azureml_v2 import LOCAL_SCOPE, Input, ValidationError, load_component, load_job
 from azureml_v2.dsl import pipeline
-from azureml_v2.entities.pipeline import Pipeline, PipelineComponent, PipelineJob
+from azureml_v2.entities.pipeline import Pipeline, PipelineComponent, PipelineJob, Sweep
+from azureml_v2.sweep import Choice
 
 TRAIN = """\
 name: train
@@ -111,3 +112,23 @@ def test_a_broken_graph_is_refused_naming_the_node(components):
 
     with pytest.raises(ValidationError, match=r"must return None or a dict of node outputs"):
         wrong_return()
+
+
+def test_a_node_swept_in_a_pipeline_becomes_a_sweep_node(components, tmp_path):
+    train, score = components
+
+    @pipeline()
+    def tuned(data):
+        tune = train(data=data, epochs=Choice([5, 10])).sweep(
+            primary_metric="rmse", goal="minimize", max_total_trials=4, max_concurrent_trials=2)
+        score(model=tune.outputs.model)
+
+    job = tuned(data=Input(type="uri_folder", path="./data"))
+    tune = job.jobs["tune"]
+    assert isinstance(tune, Sweep) and list(job.jobs) == ["tune", "score"]
+    assert tune.search_space == {"epochs": Choice([5, 10])} and tune.inputs == {"data": "${{parent.inputs.data}}"}
+    assert job.jobs["score"].inputs == {"model": "${{parent.jobs.tune.outputs.model}}"}
+    job.dump(tmp_path / "p.yml")
+    assert load_job(tmp_path / "p.yml") == job
+    with pytest.raises(ValidationError, match="search_space.epochs.values: a choice needs at least one value"):
+        train(epochs=Choice([])).sweep(primary_metric="rmse", goal="minimize")

@@ -11,7 +11,9 @@ endpoint's scoring URI, as on Azure ML) with ``{"properties": {"InputData": {nam
 ``init()``/``run(mini_batch)`` over the files of a ``uri_folder`` (or the rows of an ``mltable``), with its model
 at ``AZUREML_MODEL_DIR`` as Azure ML lays it out, and writes ``predictions.csv`` (append_row) or a summary to its
 output ``score``. An MLflow model without a scoring script is scored by
-:mod:`azureml_v2.local.executors.mlflow_batch_scoring` in the environment of the model's own conda file.
+:mod:`azureml_v2.local.executors.mlflow_batch_scoring` in the environment of the model's own conda file. A pipeline
+component deployment runs as a pipeline job (one node: the component, its inputs bound to the invocation's; its
+default compute is this machine).
 """
 from __future__ import annotations
 
@@ -65,8 +67,8 @@ class BatchHost(Host):
             return error_answer(404, f"batch endpoint {self.endpoint!r} not found")
         try:
             request = json.loads(body or b"{}")
-            inputs = request["properties"]["InputData"]
-            if not isinstance(inputs, dict) or not inputs:
+            inputs = (request.get("properties") or {}).get("InputData") or {}
+            if not isinstance(inputs, dict):
                 raise KeyError("InputData")
         except (ValueError, KeyError, TypeError):
             return error_answer(400, 'the body must be {"properties": {"InputData": {"<name>": {"JobInputType": '
@@ -91,9 +93,13 @@ class BatchHost(Host):
     def scoring_job(self, deployment: dict, inputs: dict) -> tuple[str, dict]:
         """The Parallel job that scores `inputs` (InputData) with a stored batch deployment -> (name, properties)."""
         props = deployment["doc"]["properties"]
-        if (props.get("deploymentConfiguration") or {}).get("deploymentConfigurationType") == "PipelineComponent":
-            raise DeploymentError("pipeline component deployments are not run by the local workspace yet")
         name = f"batchjob-{uuid.uuid4()}"
+        job_inputs = _job_inputs(inputs)
+        config = props.get("deploymentConfiguration") or {}
+        if config.get("deploymentConfigurationType") == "PipelineComponent":
+            return name, self.pipeline_job(deployment, config, job_inputs)
+        if not job_inputs:
+            raise ValueError("a model deployment scores an input: give InputData")
         folder = self.folder / "jobs" / name
         folder.mkdir(parents=True)
         model = props.get("model") or {}
@@ -108,13 +114,6 @@ class BatchHost(Host):
         else:
             raise DeploymentError("a batch deployment needs code_configuration (code and scoring_script) unless its "
                                   "model is an MLflow model (type mlflow_model)")
-        job_inputs = {}
-        for key, item in inputs.items():
-            kind = str(item.get("JobInputType") or item.get("jobInputType") or "UriFolder").replace("_", "").lower()
-            if kind not in _INPUT_TYPES or not (item.get("Uri") or item.get("uri")):
-                raise ValueError(f"input {key!r}: expected a JobInputType of UriFolder, UriFile or MLTable and a Uri")
-            job_inputs[key] = {"jobInputType": _INPUT_TYPES[kind], "uri": item.get("Uri") or item.get("uri"),
-                               "mode": "ReadOnlyMount"}
         first = next(iter(job_inputs))
         retry = props.get("retrySettings") or {}
         timeout = retry.get("timeout")
@@ -142,6 +141,20 @@ class BatchHost(Host):
             del body["computeId"]
         return name, body
 
+    def pipeline_job(self, deployment: dict, config: dict, job_inputs: dict) -> dict:
+        """The pipeline job of a pipeline component deployment: one node running the component, its inputs bound to
+        the job's. The component's default compute is this machine's."""
+        component = (config.get("componentId") or {}).get("assetId")
+        if not component:
+            raise DeploymentError(f"deployment {deployment['name']!r} names no component")
+        settings = {k: v for k, v in (config.get("settings") or {}).items() if k != "default_compute"}
+        node = {"type": "pipeline", "name": "main", "componentId": component,
+                "inputs": {key: {"job_input_type": "literal", "value": "${{parent.inputs.%s}}" % key}
+                           for key in job_inputs}}
+        return {"jobType": "Pipeline", "experimentName": self.endpoint, "inputs": job_inputs, "settings": settings,
+                "properties": {BATCH_ENDPOINT_PROPERTY: self.endpoint, BATCH_DEPLOYMENT_PROPERTY: deployment["name"]},
+                "jobs": {"main": node}}
+
     def _scorer_code(self) -> str:
         """The MLflow batch scorer as an anonymous code asset (versioned by its content)."""
         digest = hashlib.sha256(SCORER.read_bytes()).hexdigest()[:16]
@@ -160,6 +173,18 @@ class BatchHost(Host):
         put_asset_version(self.store, self.ws, "environments", "azureml-mlflow-model-env", digest,
                           {**environment, "isAnonymous": True}, self.record["modified_by"])
         return f"{workspace_id(self.ws)}/environments/azureml-mlflow-model-env/versions/{digest}"
+
+
+def _job_inputs(inputs: dict) -> dict:
+    """An invocation's InputData as a job's inputs."""
+    job_inputs = {}
+    for key, item in inputs.items():
+        kind = str(item.get("JobInputType") or item.get("jobInputType") or "UriFolder").replace("_", "").lower()
+        if kind not in _INPUT_TYPES or not (item.get("Uri") or item.get("uri")):
+            raise ValueError(f"input {key!r}: expected a JobInputType of UriFolder, UriFile or MLTable and a Uri")
+        job_inputs[key] = {"jobInputType": _INPUT_TYPES[kind], "uri": item.get("Uri") or item.get("uri"),
+                           "mode": "ReadOnlyMount"}
+    return job_inputs
 
 
 def main(argv: list[str] | None = None) -> int:

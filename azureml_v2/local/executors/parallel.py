@@ -49,6 +49,7 @@ WORKER = Path(__file__).with_name("parallel_worker.py")
 PIPELINE_FILE = "parallel_run_step.txt"  # the append_row file of a pipeline's parallel node (Azure ML's name)
 BATCH_FILE = "predictions.csv"  # the append_row file of a batch deployment (Azure ML's default)
 PROGRESS = 5.0  # seconds between two progress lines (each mini-batch at DEBUG)
+SHUTDOWN = 5.0  # seconds idle workers have to run shutdown() and exit at the end
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TICK = 0.2
 
@@ -93,18 +94,14 @@ class _Worker:
             data = data[os.write(self.tasks, data):]
 
     def kill(self) -> None:
+        """Kill its process group (what run() started too) and close the pipes."""
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except OSError:
             pass
-        self.close()
-
-    def close(self) -> None:
         for fd in (self.tasks, self.answers):
-            try:
+            if fd >= 0:
                 os.close(fd)
-            except OSError:
-                pass
         self.tasks = self.answers = -1
 
 
@@ -123,6 +120,8 @@ class Engine:
         self._selector = selectors.DefaultSelector()
         self._workers: list[_Worker] = []
         self._started = 0
+        self.batches: list = []
+        self.tally = Tally(0)
 
     # -- the run
 
@@ -130,9 +129,11 @@ class Engine:
         """Run every unfinished mini-batch and assemble the output -> the summary (None when stopped). Raises
         ParallelError when the job fails."""
         self.parts.mkdir(parents=True, exist_ok=True)
+        for tmp in self.parts.glob("*.tmp"):  # what a killed worker was writing
+            tmp.unlink()
         batches = self._plan()
         self.batches = batches
-        tally = Tally(len(batches), self.work.limits)
+        self.tally = tally = Tally(len(batches), self.work.limits)
         done = self._finished(tally)
         pending = deque(i for i in range(len(batches)) if i not in done)
         self.log(f"parallel: {len(batches)} mini-batch(es) of {self._unit()}, {len(done)} already finished; "
@@ -143,8 +144,7 @@ class Engine:
         try:
             self._loop(pending, attempts, tally, began, items_before)
         finally:
-            for worker in list(self._workers):
-                self._drop(worker)
+            self._stop_workers()
         if self.stop.is_set():
             return None
         seconds = time.monotonic() - began
@@ -183,7 +183,9 @@ class Engine:
             if now - shown >= PROGRESS:
                 shown = now
                 rate = (tally.items - items_before) / (now - began) if now > began else 0.0
-                self.log(f"parallel: {self._counts(tally)}, {len(pending)} waiting; {rate:.1f} items/s")
+                ready = sum(w.ready for w in self._workers)
+                self.log(f"parallel: {self._counts(tally)}, {len(pending)} waiting; {rate:.1f} items/s; "
+                         f"{ready}/{len(self._workers)} worker(s) past init()")
 
     def _read(self, worker: _Worker, pending: deque, attempts: dict, tally: Tally) -> None:
         try:
@@ -281,19 +283,28 @@ class Engine:
             self._start(worker.n)
 
     def _drop(self, worker: _Worker) -> None:
-        if worker.answers >= 0:
-            self._selector.unregister(worker.answers)
-        if worker.proc.poll() is None and worker.task is None and not self.stop.is_set():
-            os.close(worker.tasks)  # an idle worker ends on the end of its tasks: shutdown() runs
-            worker.tasks = -1
-            try:
-                worker.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+        """Kill a worker and forget it."""
+        self._selector.unregister(worker.answers)
         worker.kill()
         worker.proc.wait()
         self._workers.remove(worker)
         self._report()
+
+    def _stop_workers(self) -> None:
+        """End every worker: an idle one by the end of its tasks (its shutdown() runs; all end at once, within
+        SHUTDOWN seconds), a busy one or any on a cancel by a kill."""
+        idle = [w for w in self._workers if w.task is None and w.proc.poll() is None and not self.stop.is_set()]
+        for worker in idle:
+            os.close(worker.tasks)
+            worker.tasks = -1
+        deadline = time.monotonic() + SHUTDOWN
+        for worker in idle:
+            try:
+                worker.proc.wait(timeout=max(deadline - time.monotonic(), 0))
+            except subprocess.TimeoutExpired:
+                pass
+        for worker in list(self._workers):
+            self._drop(worker)
 
     def _report(self) -> None:
         self.processes([(w.proc.pid, process_start(w.proc.pid)) for w in self._workers])
@@ -432,14 +443,18 @@ class ParallelRunner(Runner):
                 except ParallelError as exc:
                     log(f"parallel: failed: {exc}")
                     self._keep_artifacts()
+                    self._summary(engine.tally.summary())
                     return "Failed", None, str(exc)
         self._keep_artifacts()
         if summary is None:
             return "Canceled", None, None
-        self.store.set_results(self.ws, self.name, {PARALLEL_SUMMARY: json.dumps(summary, sort_keys=True)})
-        self._move("Finalizing", "Running")
+        self._summary(summary)
+        self._move("Finalizing", ("Running", "Finalizing"))  # Finalizing: resumed while storing the outputs
         self._store_outputs(doc.get("outputs") or {}, outputs)
         return "Completed", 0, None
+
+    def _summary(self, summary: dict) -> None:
+        self.store.set_results(self.ws, self.name, {PARALLEL_SUMMARY: json.dumps(summary, sort_keys=True)})
 
     def _compute_notice(self, doc: dict) -> None:
         compute = (doc.get("computeId") or "local").rstrip("/").rsplit("/", 1)[-1].removeprefix("azureml:")

@@ -76,7 +76,7 @@ def _rows(result, with_header):
         return 0, "", None
     if hasattr(result, "to_csv") and hasattr(result, "columns"):
         header = result.head(0).to_csv(sep=" ", index=False).rstrip("\r\n") if with_header else None
-        return len(result), result.to_csv(sep=" ", header=False, index=False, lineterminator="\n"), header
+        return len(result), result.to_csv(sep=" ", header=False, index=False), header
     items = list(result)
     return len(items), "".join(f"{item}\n" for item in items), None
 

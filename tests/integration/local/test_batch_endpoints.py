@@ -1,5 +1,6 @@
 """Batch endpoints on the local workspace: an invocation is a scoring job (the parallel engine) visible with the
-other jobs, writing predictions.csv (append_row) or a summary to its output `score`."""
+other jobs, writing predictions.csv (append_row) or a summary to its output `score`; a pipeline component
+deployment runs as a pipeline job."""
 from __future__ import annotations
 
 import textwrap
@@ -7,7 +8,7 @@ import time
 
 import pytest
 
-from azureml_v2 import MLClient, load_batch_deployment, load_batch_endpoint
+from azureml_v2 import MLClient, load_batch_deployment, load_batch_endpoint, load_component
 from azureml_v2.entities import BatchEndpointDefaults, Input
 
 pytestmark = pytest.mark.integration
@@ -72,3 +73,19 @@ def test_invoke_runs_a_scoring_job_that_writes_predictions(tmp_path):
     ml.batch_endpoints.begin_delete("sums-ep").result()
     with pytest.raises(Exception):
         ml.batch_endpoints.get("sums-ep")
+
+
+def test_a_pipeline_component_deployment_runs_as_a_pipeline_job(tmp_path, corpus_root):
+    hello = corpus_root / "cli/endpoints/batch/deploy-pipelines/hello-batch"
+    ml = MLClient(home=tmp_path / "home")
+    ml.components.create_or_update(load_component(hello / "hello-component/hello.yml"))
+    ml.batch_endpoints.begin_create_or_update(load_batch_endpoint(hello / "endpoint.yml", params_override=[
+        {"name": "hello-pipeline-batch"}])).result()
+    deployment = ml.batch_deployments.begin_create_or_update(load_batch_deployment(hello / "deployment.yml")).result()
+    assert deployment.provisioning_state == "Succeeded"
+    job = _wait(ml, ml.batch_endpoints.invoke("hello-pipeline-batch", deployment_name="hello-batch-dpl",
+                                              inputs={}).name, timeout=300)
+    assert job.status == "Completed" and job.type == "pipeline"
+    step = tmp_path / "home" / "jobs" / "local" / f"{job.name}_main_main_job" / "user_logs" / "std_log.txt"
+    assert "hello world!" in step.read_text()
+    ml.batch_endpoints.begin_delete("hello-pipeline-batch").result()

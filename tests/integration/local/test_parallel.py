@@ -15,8 +15,9 @@ from .test_runner import ENV_ID, app, code_version, gone, wait  # noqa: F401 - a
 
 pytestmark = pytest.mark.integration
 
-# Each file holds a number; the result line is "<file name> <number * 2>". A file named bad* raises; a file named
-# hang* sleeps forever on its first attempt (a marker file tells the retry apart).
+# Each file holds a number; the result line is "<file name> <number * 2>". A file named bad* raises; on its first
+# attempt (a marker file tells the retry apart) a file named hang* sleeps forever and one named crash* ends the
+# worker process.
 SCORE = """
 import os, sys, time
 from pathlib import Path
@@ -35,8 +36,10 @@ def run(mini_batch):
         if name.startswith("bad"):
             raise ValueError("cannot score " + name)
         marker = Path(os.environ["CALLS"] + "." + name)
-        if name.startswith("hang") and not marker.exists():
+        if name.startswith(("hang", "crash")) and not marker.exists():
             marker.write_text("tried")
+            if name.startswith("crash"):
+                os._exit(3)
             time.sleep(600)
         time.sleep(float(os.environ.get("DELAY", "0")))
         out.append(f"{name} {int(Path(path).read_text()) * factor}")
@@ -44,6 +47,12 @@ def run(mini_batch):
 """
 
 TABLE_SCORE = """
+import sys
+
+def init():
+    if "--fail-init" in sys.argv:
+        raise RuntimeError("no model here")
+
 def run(df):
     df = df.copy()
     df["total"] = df["a"] + df["b"]
@@ -140,6 +149,7 @@ def test_a_failing_file_counts_against_the_threshold(client, home, tmp_path):
     error = props["properties"]["Error"]
     assert props["status"] == "Failed"
     assert "more than mini_batch_error_threshold 0" in error and "ValueError: cannot score bad.txt" in error
+    assert summary(props)["failed"] == 1  # the counts of a failed job too
 
 
 def test_a_hung_mini_batch_is_killed_and_tried_again(client, home, tmp_path):
@@ -152,6 +162,41 @@ def test_a_hung_mini_batch_is_killed_and_tried_again(client, home, tmp_path):
     assert output(home, "hung").splitlines() == ["a.txt 0", "c.txt 4", "hang.txt 2"]
     log = (home / "jobs/local/hung/user_logs/std_log.txt").read_text()
     assert "mini-batch 2 failed (attempt 1), trying again: run() took longer than retry_settings.timeout (2 s)" in log
+
+
+def test_a_crashing_worker_is_replaced_and_its_mini_batch_tried_again(client, home, tmp_path):
+    submit(client, tmp_path, "crash", files(tmp_path / "in", ["a.txt", "crash.txt", "c.txt"]), mini_batch_size=1)
+    props = wait(client, "crash")
+    assert props["status"] == "Completed", props["properties"].get("Error")
+    assert output(home, "crash").splitlines() == ["a.txt 0", "c.txt 4", "crash.txt 2"]
+    log = (home / "jobs/local/crash/user_logs/std_log.txt").read_text()
+    assert "the worker process exited with code 3 during run()" in log
+
+
+def test_headers_summary_only_and_what_cannot_run_are_clear(client, home, tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("a,b\n1,2\n3,4\n")
+    submit(client, tmp_path, "header", str(table), input_type="uri_file", entry="table_score.py",
+           task={"entry_script": "table_score.py", "append_row_to": "${{outputs.scores}}",
+                 "program_arguments": "--append_row_dataframe_header True"})
+    props = wait(client, "header")
+    assert props["status"] == "Completed", props["properties"].get("Error")
+    assert output(home, "header").splitlines() == ["a b total", "1 2 3", "3 4 7"]
+
+    submit(client, tmp_path, "summary", str(table), input_type="uri_file", entry="table_score.py",
+           task={"entry_script": "table_score.py"})
+    props = wait(client, "summary")
+    assert props["status"] == "Completed" and summary(props)["items"] == 2
+    assert list((home / "datastores/workspaceartifactstore/ExperimentRun/dcid.summary/scores").iterdir()) == []
+
+    submit(client, tmp_path, "noinit", str(table), input_type="uri_file",
+           task={"entry_script": "table_score.py", "program_arguments": "--fail-init"})
+    submit(client, tmp_path, "badsize", str(table), input_type="uri_file", mini_batch_size="ten")
+    submit(client, tmp_path, "badinput", str(table), input_type="uri_file", input_data="inputs.data")
+    errors = {name: wait(client, name)["properties"]["Error"] for name in ("noinit", "badsize", "badinput")}
+    assert "init() of table_score.py failed" in errors["noinit"] and "RuntimeError: no model here" in errors["noinit"]
+    assert "mini_batch_size 'ten' is not a positive number" in errors["badsize"]
+    assert "input_data is 'inputs.data': expected ${{inputs.<name>}}" in errors["badinput"]
 
 
 def test_cancel_kills_the_workers(client, app, home, tmp_path):

@@ -26,7 +26,9 @@ outputs:
   ok: {type: boolean, is_control: true, early_available: true}
 code: ./src
 environment: azureml:sklearn:1
-command: python train.py --data ${{inputs.data}} --epochs ${{inputs.epochs}} --lr ${{inputs.lr}} --model ${{outputs.model}}
+command: >-
+  python train.py --data ${{inputs.data}} --epochs ${{inputs.epochs}} --lr ${{inputs.lr}}
+  --model ${{outputs.model}}
 """
 SCORE = """\
 name: score

@@ -153,3 +153,13 @@ def test_the_run_steps_own_options_are_read_from_program_arguments():
                        "append_row_dataframe_header": "True"}
     with pytest.raises(InputError, match="cannot be split"):
         run_options("--x 'open")
+
+
+def test_the_corpus_parallel_pipelines_mltable_is_cut_as_its_10kb_node_asks(corpus_root):
+    # header: all_files_same_headers: the first line names the columns (here the first sample's values)
+    folder = corpus_root / "cli/jobs/pipelines/iris-batch-prediction-using-parallel/neural-iris-mltable"
+    data = read_input(folder, "mltable")
+    assert data == Table((str(folder / "iris.csv"),), ",", "utf-8", "all_files_same_headers")
+    batches = split(data, mini_batch_size("10kb", True))
+    records = b"".join(_read(p) for batch in batches for p in batch)
+    assert len(batches) == 8 and records.count(b"\n") == 74 and not records.startswith(b"5.09999")
