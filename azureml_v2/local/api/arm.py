@@ -65,13 +65,14 @@ _ROUTES = [
     (("computes",), {"GET": "list_computes"}),
     (("computes", "{name}"), {"GET": "get_compute"}),
     (("{endpoints}",), {"GET": "list_endpoints"}),
-    (("{endpoints}", "{name}"), {"GET": "get_endpoint", "PUT": "put_endpoint", "DELETE": "delete_endpoint"}),
+    (("{endpoints}", "{name}"),
+     {"GET": "get_endpoint", "PUT": "put_endpoint", "PATCH": "patch_endpoint", "DELETE": "delete_endpoint"}),
     (("{endpoints}", "{name}", "listKeys"), {"POST": "list_keys"}),
     (("{endpoints}", "{name}", "regenerateKeys"), {"POST": "regenerate_keys"}),
     (("{endpoints}", "{name}", "token"), {"POST": "endpoint_token"}),
     (("{endpoints}", "{name}", "deployments"), {"GET": "list_deployments"}),
     (("{endpoints}", "{name}", "deployments", "{deployment}"),
-     {"GET": "get_deployment", "PUT": "put_deployment", "DELETE": "delete_deployment"}),
+     {"GET": "get_deployment", "PUT": "put_deployment", "PATCH": "patch_deployment", "DELETE": "delete_deployment"}),
     (("{endpoints}", "{name}", "deployments", "{deployment}", "getLogs"), {"POST": "deployment_logs"}),
     (("operationResults", "{operation}"), {"GET": "operation_result"}),
     (("operationsStatus", "{operation}"), {"GET": "operation_status"}),
@@ -475,6 +476,14 @@ class ArmApi:
     def put_endpoint(self, req, ws, kind, name):
         record, created, op = self.endpoints.put_endpoint(ws, kind, name, req.resource())
         return self._accepted(req, ws, created, self._endpoint(ws, kind, record), op)
+
+    def patch_endpoint(self, req, ws, kind, name):
+        op = self.endpoints.patch(ws, kind, name, None, req.json("the request needs a JSON body"))
+        return 202, None, self._operation_headers(req, ws, op)
+
+    def patch_deployment(self, req, ws, kind, name, deployment):
+        op = self.endpoints.patch(ws, kind, name, deployment, req.json("the request needs a JSON body"))
+        return 202, None, self._operation_headers(req, ws, op)
 
     def delete_endpoint(self, req, ws, kind, name):
         try:

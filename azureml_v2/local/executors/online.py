@@ -181,6 +181,7 @@ class Host:
         self.keys: dict = {}
         self.traffic: dict | None = None
         self.data_version = None
+        self.changed = False  # whether the store changed since the last reconcile
         self.deployments: dict[str, Deployment] = {}
         self.draining: list[Version] = []
         self.deleting: set[str] = set()  # deployments whose delete ends once their instances stopped
@@ -220,7 +221,9 @@ class Host:
         async with server:
             while True:
                 try:
-                    self.reconcile()
+                    if self.changed:  # the store changed: what it asks may have
+                        self.changed = False
+                        self.reconcile()
                     self.supervise()
                     self.write_state()
                 except sqlite3.OperationalError:  # a busy store: the next round tries again
@@ -263,7 +266,7 @@ class Host:
             return False
         except sqlite3.OperationalError:  # a busy store: what was read last still holds
             return self.record is not None
-        self.data_version, self.record = version, record
+        self.data_version, self.record, self.changed = version, record, True
         self.keys = json.loads(record["keys"] or "{}")
         props = record["doc"]["properties"]
         traffic = (props.get("traffic") or {}, props.get("mirrorTraffic") or {})
