@@ -22,7 +22,6 @@ from .sweep import (EarlyTerminationPolicy, Objective, SamplingAlgorithm, SweepD
                     sweep_problems)
 
 ANONYMOUS_COMPONENT = "azureml_anonymous"  # the name of every anonymous component version, as azure-ai-ml uses
-NODE_TYPES = ("command", "sweep", "parallel", "pipeline")
 
 
 # -- components ----------------------------------------------------------------------------
