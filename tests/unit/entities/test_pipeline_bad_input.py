@@ -74,3 +74,45 @@ def test_a_mini_batch_size_of_nothing_is_refused_when_loaded_not_when_run(tmp_pa
               append_row_to: ${{{{outputs.out}}}}
         """)
     assert error(azureml_v2.load_job, path) == f"{path}:10:5 jobs.score.mini_batch_size: must be at least 1"
+
+
+COMPONENT = """\
+    name: {name}
+    type: command
+    inputs:
+      x: {{type: string}}
+    outputs:
+      out: {{type: uri_folder}}
+    environment: {{image: python:3.11-slim}}
+    command: echo ${{{{inputs.x}}}} > ${{{{outputs.out}}}}/x
+    """
+
+
+def test_a_dsl_node_named_after_a_component_with_a_dash_is_a_node_name_that_loads_back(tmp_path):
+    from azureml_v2.dsl import pipeline
+
+    component = azureml_v2.load_component(write(tmp_path, "c.yml", COMPONENT.format(name="My-Writer")))
+
+    @pipeline(default_compute="local")
+    def build():
+        return {"result": component(x="a").outputs.out}  # the node is held by no variable
+
+    job = build()
+    assert list(job.jobs) == ["my_writer"]
+    job.dump(tmp_path / "p.yml")
+    assert list(azureml_v2.load_job(tmp_path / "p.yml").jobs) == ["my_writer"]
+
+
+def test_a_dsl_output_that_is_no_port_name_is_refused(tmp_path):
+    from azureml_v2.dsl import pipeline
+
+    component = azureml_v2.load_component(write(tmp_path, "c.yml", COMPONENT.format(name="writer")))
+
+    @pipeline()
+    def build():
+        return {"my result": component(x="a").outputs.out}
+
+    with pytest.raises(azureml_v2.ValidationError) as info:
+        build()
+    assert str(info.value) == ("@pipeline build outputs.my result: 'my result' is not an output name: use letters, "
+                               "digits and '_', starting with a letter or '_'")
