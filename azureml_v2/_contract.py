@@ -290,6 +290,8 @@ class UnresolvedPlaceholder(ValueError):
         self.placeholder = placeholder
 
 
+# The node types of a pipeline's `jobs` (docs/architecture.md, "Pipeline jobs on the wire").
+NODE_TYPES = ("command", "sweep", "parallel", "pipeline")
 # A pipeline node's input or output bound to its pipeline: the whole value is one `${{parent...}}`.
 BINDING_FORMS = ("parent.inputs.<name>", "parent.outputs.<name>", "parent.jobs.<node>.outputs.<name>")
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import re
 import sys
 from typing import Any, Callable
 
@@ -102,7 +103,7 @@ def _run(fn: Callable, arguments: dict) -> tuple[dict, dict]:
         BUILDING.reset(token)
     jobs: dict[str, Node] = {}
     for node in made:
-        base = names.get(id(node)) or node.component.name or node.type
+        base = names.get(id(node)) or _node_name(node.component.name or node.type)
         key, n = base, 1
         while key in jobs:
             key, n = f"{base}_{n}", n + 1
@@ -121,10 +122,19 @@ def _run(fn: Callable, arguments: dict) -> tuple[dict, dict]:
     return jobs, outputs
 
 
+def _node_name(name: str) -> str:
+    """A node name (an ASCII identifier) from a component's name, as azure-ai-ml makes it: `My-Train` -> `my_train`."""
+    name = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "node"
+    return f"n{name}" if name[0].isdigit() else name
+
+
 def _returned(value, fn) -> dict[str, NodeOutput]:
     if value is None:
         return {}
     if isinstance(value, dict) and all(isinstance(v, NodeOutput) for v in value.values()):
+        bad = [key for key in value if not (isinstance(key, str) and key.isascii() and key.isidentifier())]
+        _check([(("outputs", key), f"{key!r} is not an output name: use letters, digits and '_', starting with a "
+                                   "letter or '_'") for key in bad], fn)
         return value
     raise ValidationError(f"@pipeline {fn.__name__}() must return None or a dict of node outputs "
                           f"({{'name': node.outputs.<output>}}), not {type(value).__name__}")

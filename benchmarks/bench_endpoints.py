@@ -6,7 +6,7 @@ Three figures, on a fresh home (the environment is this machine's Python: an ima
 after the first deployment):
 
 - latency and throughput through the endpoint's router vs calling the same azureml-inference-server-http instance
-  directly, for a trivial score.py and for the corpus's model-1 sklearn model (../shared/corpus): p50/p99 of
+  directly (and the router process's CPU time per request, which a busy machine does not inflate), for a trivial score.py and for the corpus's model-1 sklearn model (../shared/corpus): p50/p99 of
   `--requests` sequential requests (one keep-alive connection to the router; a new connection per request to the
   server, whose gunicorn sync worker closes each one), and requests/s of `--clients` client threads for `--duration`
   seconds. Goals: router overhead <= 0.5 ms at p50, throughput >= 0.9x direct.
@@ -113,6 +113,12 @@ class Workspace:
         self.app.close()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _post(conn: http.client.HTTPConnection, body: bytes, key: str | None) -> int:
     headers = {"Content-Type": "application/json"}
     if key:
@@ -183,7 +189,11 @@ def main() -> int:
                 router = int(uri.split(":")[2].split("/")[0])
                 direct = ws.instance_port(f"bench-{name}", "blue")
                 row = {}
+                host = serving.read_json(serving.endpoint_folder(ws.home, "local", "online", f"bench-{name}")
+                                         / "state.json")["pid"]
+                cpu = _cpu_seconds(host)
                 row["router p50 ms"], row["router p99 ms"] = latency(router, key, body, args.requests, True)
+                row["router CPU per request ms"] = (_cpu_seconds(host) - cpu) * 1000 / (args.requests + 20)
                 row["direct p50 ms"], row["direct p99 ms"] = latency(direct, None, body, args.requests, False)
                 row["router req/s"] = throughput(router, key, body, args.clients, args.duration, True)
                 row["direct req/s"] = throughput(direct, None, body, args.clients, args.duration, False)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextvars
+import os
 
 from marshmallow import RAISE, Schema, ValidationError as MarshmallowError, post_dump, post_load
 
@@ -11,6 +12,8 @@ from .document import Document, type_name, value_at
 # The folder relative paths are read from (while loading) or written against (while dumping).
 BASE_DIR: contextvars.ContextVar[str] = contextvars.ContextVar("azureml_v2_base_dir")
 DUMP_DIR: contextvars.ContextVar[str | None] = contextvars.ContextVar("azureml_v2_dump_dir", default=None)
+# The files being loaded, outermost first (a component file that names one of them would be read forever).
+LOADING: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("azureml_v2_loading", default=())
 
 UNKNOWN = "Unknown field."
 
@@ -103,6 +106,8 @@ def wording(message: str, value=_MISSING) -> str:
 def load_with(schema: Schema, doc: Document):
     """Run `schema` over `doc`; every problem becomes one located line of one error."""
     token = BASE_DIR.set(doc.base_dir)
+    is_file = doc.source is not None and os.path.isfile(doc.source)
+    chain = LOADING.set(LOADING.get() + (os.path.abspath(doc.source),)) if is_file else None
     try:
         entity = schema.load(doc.data)
     except MarshmallowError as exc:
@@ -112,6 +117,8 @@ def load_with(schema: Schema, doc: Document):
         raise doc.error([((), "nested too deeply (does the input contain itself?)")]) from None
     finally:
         BASE_DIR.reset(token)
+        if chain is not None:
+            LOADING.reset(chain)
     if doc.problems:  # the schema was content, but the text had problems of its own (duplicate keys)
         raise doc.error([])
     return entity

@@ -15,14 +15,14 @@ import re
 from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, post_dump, post_load, validates_schema
 from marshmallow.validate import Range, Regexp
 
-from .._contract import is_local, parse_ref
+from .._contract import NODE_TYPES, is_local, parse_ref
 from ..entities import pipeline as P
 from ..entities.component import CommandComponent
 from ..entities.inputs import placeholder_problems
 from ..entities.sweep import SweepDistribution, sweep_problems
 from ..exceptions import suggest
 from .api import _schema, load
-from .base import BASE_DIR, BaseSchema
+from .base import BASE_DIR, LOADING, BaseSchema
 from .document import type_name
 from .fields import Enum, Name, StrMap, Switch, Version, shown
 from .io import InputSpecValue, component_outputs_field, inputs_field, node_outputs_field
@@ -59,7 +59,7 @@ class ComponentField(fields.Field):
     def _check_kind(self, kind) -> None:
         if kind not in self.kinds:
             raise ValidationError(f"a {self.kinds[0]} node takes a {' or '.join(self.kinds)} component, not "
-                                  f"{shown(kind)}" + (f" (set the node's type: {kind})" if kind in P.NODE_TYPES
+                                  f"{shown(kind)}" + (f" (set the node's type: {kind})" if kind in NODE_TYPES
                                                       else ""))
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -83,6 +83,10 @@ class ComponentField(fields.Field):
             path = os.path.normpath(os.path.join(base, value.removeprefix("file:")))
             if not os.path.isfile(path):
                 raise ValidationError(f"no such component file: {path} (from {shown(value)})")
+            chain = LOADING.get()
+            if path in chain:
+                loop = (os.path.relpath(p, base) for p in chain[chain.index(path):] + (path,))
+                raise ValidationError(f"the component files include each other: {' -> '.join(loop)}")
             component = load("component", path)  # problems inside it are located in that file
             if files is not None:
                 files[(base, value)] = component
@@ -231,6 +235,8 @@ class MiniBatchSize(fields.Field):
                 raise ValidationError("must be at least 1")
             return value
         if isinstance(value, str) and re.fullmatch(r"\d+\s*([kKmMgG][bB])?", value.strip()):
+            if not value.strip("0 kKmMgGbB"):  # "0", "0kb": no mini-batch would ever be cut
+                raise ValidationError("must be at least 1")
             return value.strip()
         raise ValidationError(f"expected a number of files or an amount of data such as 10kb, 1mb, got "
                               f"{shown(value) if isinstance(value, str) else type_name(value)}")

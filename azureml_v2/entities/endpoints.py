@@ -247,8 +247,9 @@ class ProbeSettings:
 
     @classmethod
     def _from_rest(cls, body: dict) -> "ProbeSettings":
-        return cls(initial_delay=seconds_from_iso(body.get("initialDelay")), period=seconds_from_iso(body.get("period")),
-                   timeout=seconds_from_iso(body.get("timeout")), success_threshold=body.get("successThreshold"),
+        return cls(initial_delay=seconds_from_iso(body.get("initialDelay")),
+                   period=seconds_from_iso(body.get("period")), timeout=seconds_from_iso(body.get("timeout")),
+                   success_threshold=body.get("successThreshold"),
                    failure_threshold=body.get("failureThreshold"))
 
 

@@ -22,7 +22,6 @@ from .sweep import (EarlyTerminationPolicy, Objective, SamplingAlgorithm, SweepD
                     sweep_problems)
 
 ANONYMOUS_COMPONENT = "azureml_anonymous"  # the name of every anonymous component version, as azure-ai-ml uses
-NODE_TYPES = ("command", "sweep", "parallel", "pipeline")
 
 
 # -- components ----------------------------------------------------------------------------
@@ -124,12 +123,19 @@ class PipelineComponent(_Component):
         _raise(graph_problems(self.jobs, self.inputs, self.outputs, declared=True), self)
 
 
+def registered(component) -> bool:
+    """Whether `component` was read from the service (components.get): a node names that version as it is."""
+    return getattr(component, "_kept", None) is not None and bool(component.name and component.version)
+
+
 def component_to_rest_id(component, scope: str) -> str | None:
-    """A reference -> its ARM id; a component object -> the id of its anonymous version, named as azure-ai-ml
-    names them: the UUID form of the MD5 of its spec (sorted JSON) without name and version. The same inline
+    """A reference, or a component read from the service -> its ARM id; another component object -> the id of
+    its anonymous version, named as azure-ai-ml names them: the UUID form of the MD5 of its spec (sorted JSON) without name and version. The same inline
     component always maps to the same id, and the operations layer creates it under that id first."""
     if component is None or isinstance(component, str):
         return to_arm(component, "components", scope)
+    if registered(component):
+        return f"{scope}/components/{component.name}/versions/{component.version}"
     spec = {k: v for k, v in component._rest(scope)["properties"]["componentSpec"].items()
             if k not in ("name", "version")}
     digest = hashlib.md5(json.dumps(spec, sort_keys=True).encode(), usedforsecurity=False).hexdigest()

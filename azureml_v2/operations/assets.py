@@ -21,7 +21,8 @@ from ..entities.assets import Code, Data, Environment
 from ..entities.job import ANONYMOUS_ENVIRONMENT, environment_to_rest_id
 from ..entities.model import Model
 from ..entities.component import component_from_rest
-from ..entities.pipeline import ANONYMOUS_COMPONENT, ParallelComponent, PipelineComponent, Sweep, component_to_rest_id
+from ..entities.pipeline import (ANONYMOUS_COMPONENT, ParallelComponent, PipelineComponent, Sweep, component_to_rest_id,
+                                 registered)
 from ..exceptions import ValidationError
 from ._base import ListViewType, Operations
 
@@ -330,6 +331,8 @@ class ComponentOperations(_ArchivableOperations):
         once -> its ARM id."""
         if component is None or isinstance(component, str):
             return component and to_arm(self._resolve(component), self._KIND, self._ml_client._scope)
+        if registered(component):  # got from the service: that version, as it is
+            return component_to_rest_id(component, self._ml_client._scope)
         component = copy.copy(component)
         self._prepare(component)
         arm_id = component_to_rest_id(component, self._ml_client._scope)

@@ -97,7 +97,10 @@ class OnlineEndpointOperations(_EndpointOperations):
 
     def get_keys(self, name: str) -> EndpointAuthKeys | EndpointAuthToken:
         """The keys of a `key` endpoint, else a new token (aml_token: from the workspace; aad_token: the client's)."""
-        endpoint = self.get(name)
+        return self._credentials(self.get(name))
+
+    def _credentials(self, endpoint) -> EndpointAuthKeys | EndpointAuthToken:
+        name = endpoint.name
         if endpoint.auth_mode == "key":
             keys = self._send("POST", self._COLLECTION, name, "listKeys").json()
             return EndpointAuthKeys(primary_key=keys.get("primaryKey"), secondary_key=keys.get("secondaryKey"))
@@ -130,7 +133,7 @@ class OnlineEndpointOperations(_EndpointOperations):
                 request.encode() if isinstance(request, str) else json.dumps(request).encode()
         endpoint = self.get(endpoint_name)
         uri = self._scoring_uri(endpoint)
-        credential = self.get_keys(endpoint_name)
+        credential = self._credentials(endpoint)
         secret = credential.primary_key if isinstance(credential, EndpointAuthKeys) else credential.access_token
         headers = {"Authorization": f"Bearer {secret}"} if secret else {}
         if deployment_name:

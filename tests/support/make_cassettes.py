@@ -719,6 +719,9 @@ def polled(c: Cassette, status: str, *, then_in_progress: int = 1) -> None:
     c.add("GET", status, 200, {"status": "Succeeded"})
 
 
+SAMPLE_REQUEST = {"data": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]]}
+
+
 def online_endpoint_cassettes(spec: Spec) -> list[Cassette]:
     one = url("onlineEndpoints", ENDPOINT)
     cassettes = []
@@ -753,6 +756,13 @@ def online_endpoint_cassettes(spec: Spec) -> list[Cassette]:
     c.add("POST", url("onlineEndpoints", ENDPOINT, "regenerateKeys"), 202, sent={"keyType": "Secondary"},
           headers={"Location": result, "Retry-After": POLL_RETRY_AFTER})
     c.add("GET", result, 200)
+    cassettes.append(c)
+
+    # invoking is a POST to the scoring URI (Azure ML's data plane) with the endpoint's key
+    c = Cassette("online_endpoints/invoke")
+    c.add("GET", one, 200, online_endpoint_resource({"blue": 100}))
+    c.add("POST", url("onlineEndpoints", ENDPOINT, "listKeys"), 200, keys)
+    c.add("POST", f"{INFERENCE}/score", 200, [11055.977245525679], sent=SAMPLE_REQUEST)
     cassettes.append(c)
 
     c = Cassette("online_endpoints/delete")

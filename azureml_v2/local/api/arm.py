@@ -45,6 +45,10 @@ _OPERATION = re.compile(r"[0-9a-f]{32}")
 _ASSET_KEYS = {kind.lower(): kind for kind in ASSETS}
 _ENDPOINT_KEYS = {collection.lower(): kind for kind, collection in ENDPOINT_COLLECTIONS.items()}
 
+# Where clients find the workspace's other services (run history, MLflow, ...): all of them are this server.
+DISCOVERY_PATH = "/discovery"
+_DISCOVERED = ("api", "catalog", "experimentation", "history", "hyperdrive", "modelmanagement", "pipelines")
+
 log = logging.getLogger(__name__)
 
 # (path after the workspace, {method: handler}); "{kind}" is an asset kind, other "{x}" capture a segment.
@@ -64,13 +68,14 @@ _ROUTES = [
     (("computes",), {"GET": "list_computes"}),
     (("computes", "{name}"), {"GET": "get_compute"}),
     (("{endpoints}",), {"GET": "list_endpoints"}),
-    (("{endpoints}", "{name}"), {"GET": "get_endpoint", "PUT": "put_endpoint", "DELETE": "delete_endpoint"}),
+    (("{endpoints}", "{name}"),
+     {"GET": "get_endpoint", "PUT": "put_endpoint", "PATCH": "patch_endpoint", "DELETE": "delete_endpoint"}),
     (("{endpoints}", "{name}", "listKeys"), {"POST": "list_keys"}),
     (("{endpoints}", "{name}", "regenerateKeys"), {"POST": "regenerate_keys"}),
     (("{endpoints}", "{name}", "token"), {"POST": "endpoint_token"}),
     (("{endpoints}", "{name}", "deployments"), {"GET": "list_deployments"}),
     (("{endpoints}", "{name}", "deployments", "{deployment}"),
-     {"GET": "get_deployment", "PUT": "put_deployment", "DELETE": "delete_deployment"}),
+     {"GET": "get_deployment", "PUT": "put_deployment", "PATCH": "patch_deployment", "DELETE": "delete_deployment"}),
     (("{endpoints}", "{name}", "deployments", "{deployment}", "getLogs"), {"POST": "deployment_logs"}),
     (("operationResults", "{operation}"), {"GET": "operation_result"}),
     (("operationsStatus", "{operation}"), {"GET": "operation_status"}),
@@ -185,6 +190,8 @@ class ArmApi:
             path = path.encode("latin-1").decode("utf-8")
         except UnicodeError:
             pass  # not so encoded: such a path only fails name checks, as it should
+        if path.rstrip("/") == DISCOVERY_PATH and req.method == "GET":
+            return 200, {service: req.url("") for service in _DISCOVERED}, {}
         segments = path.strip("/").split("/")
         if any(s in (".", "..") for s in segments):
             raise HttpError(400, "InvalidRequestUri", f"path segments '.' and '..' are not allowed: {path!r}")
@@ -210,7 +217,7 @@ class ArmApi:
             if req.method != "GET":
                 raise method_not_allowed(req.method, ("GET",))
             self.store.ensure_workspace(LOCAL_WORKSPACE, self.user)
-            return 200, {"value": [self._workspace(r) for r in self.store.list_workspaces()]}, {}
+            return 200, {"value": [self._workspace(req, r) for r in self.store.list_workspaces()]}, {}
         ws = segments[7]
         if not WORKSPACE_NAME.fullmatch(ws):
             raise HttpError(400, "InvalidResourceName",
@@ -251,15 +258,18 @@ class ArmApi:
 
     # -- workspaces and computes
 
-    def _workspace(self, record: dict) -> dict:
+    def _workspace(self, req: Request, record: dict) -> dict:
+        # MLflow's tracking API is served under the workspace's own path; the discovery document names this
+        # server for every regional service
         props = {**record["doc"], "workspaceId": record["workspace_id"], "provisioningState": "Succeeded",
-                 "hbiWorkspace": False, "v1LegacyMode": False}
+                 "hbiWorkspace": False, "v1LegacyMode": False, "discoveryUrl": req.url(DISCOVERY_PATH),
+                 "mlFlowTrackingUri": req.url(workspace_id(record["name"]))}
         return {"id": workspace_id(record["name"]), "name": record["name"], "type": f"{PROVIDER}/workspaces",
                 "location": "local", "kind": "Default", "tags": {}, "properties": props,
                 "systemData": _system_data(record)}
 
     def get_workspace(self, req, ws):
-        return 200, self._workspace(self.store.get_workspace(ws)), {}
+        return 200, self._workspace(req, self.store.get_workspace(ws)), {}
 
     def _compute(self, ws: str) -> dict:
         record = self.store.get_workspace(ws)
@@ -478,6 +488,14 @@ class ArmApi:
     def put_endpoint(self, req, ws, kind, name):
         record, created, op = self.endpoints.put_endpoint(ws, kind, name, req.resource())
         return self._accepted(req, ws, created, self._endpoint(ws, kind, record), op)
+
+    def patch_endpoint(self, req, ws, kind, name):
+        op = self.endpoints.patch(ws, kind, name, None, req.json("the request needs a JSON body"))
+        return 202, None, self._operation_headers(req, ws, op)
+
+    def patch_deployment(self, req, ws, kind, name, deployment):
+        op = self.endpoints.patch(ws, kind, name, deployment, req.json("the request needs a JSON body"))
+        return 202, None, self._operation_headers(req, ws, op)
 
     def delete_endpoint(self, req, ws, kind, name):
         try:

@@ -7,7 +7,7 @@ import json
 import os
 import re
 
-from ..._contract import DATA_TYPES, DEFAULT_EXPERIMENT, LOCAL_FOLDER_PROPERTY, seconds_from_iso
+from ..._contract import DATA_TYPES, DEFAULT_EXPERIMENT, NODE_TYPES, LOCAL_FOLDER_PROPERTY, seconds_from_iso
 
 
 class Invalid(Exception):
@@ -113,10 +113,6 @@ def check_model(props):
     check(props, "flavors", dict)
     if props.get("flavors") is None:  # clients read the flavors of every model version: none is an empty map
         props["flavors"] = {}
-
-
-# The node types of a pipeline (docs/architecture.md, "Pipeline jobs on the wire")
-NODE_TYPES = ("command", "sweep", "parallel", "pipeline")
 
 
 def check_component(props):

@@ -144,6 +144,29 @@ class Endpoints:
         self.provisioner.deleting(ws, kind, endpoint, name)
         return self.store.get_operation(ws, op["id"])
 
+    def patch(self, ws: str, kind: str, endpoint: str, deployment: str | None, patch: dict) -> dict:
+        """Apply a PATCH (tags, identity, sku; a batch deployment's description) as an update -> its operation."""
+        allowed = ("tags", "sku", "properties") if deployment else ("tags", "identity")
+        unknown = sorted(set(patch) - set(allowed))
+        if unknown:
+            raise Invalid(f"{unknown[0]}: a PATCH here changes only {', '.join(allowed)}")
+        if deployment is None:
+            doc = self.store.get_endpoint(ws, kind, endpoint)["doc"]
+        else:
+            doc = self.store.get_deployment(ws, kind, endpoint, deployment)["doc"]
+        sku = doc.get("sku")
+        doc = {**doc, **{k: v for k, v in patch.items() if k != "properties"}}
+        if isinstance(patch.get("sku"), dict) and isinstance(sku, dict):  # a new capacity keeps the sku's name
+            doc["sku"] = {**sku, **patch["sku"]}
+        extra = patch.get("properties")
+        if extra is not None:
+            if kind != "batch" or not isinstance(extra, dict) or set(extra) - {"description"}:
+                raise Invalid("properties: a PATCH of a batch deployment changes only properties.description")
+            doc["properties"] = {**doc["properties"], **extra}
+        if deployment is None:
+            return self.put_endpoint(ws, kind, endpoint, doc)[2]
+        return self.put_deployment(ws, kind, endpoint, deployment, doc)[2]
+
     def logs(self, ws: str, kind: str, endpoint: str, name: str, body: dict) -> str:
         self.store.get_deployment(ws, kind, endpoint, name)
         checks.check_enum(body, "containerType", ("StorageInitializer", "InferenceServer"),

@@ -63,7 +63,7 @@ def _cases() -> list[tuple[str, str, str, GenerationMode, bool]]:
     found = []
     for name, doc in RAW.items():
         for path, item in doc["paths"].items():
-            for method in (m.upper() for m in item if m in ("get", "put", "post", "delete")):
+            for method in (m.upper() for m in item if m in ("get", "put", "post", "patch", "delete")):
                 if "/workspaces" in path and _implemented(path, method):
                     found += [(name, path, method, GenerationMode.POSITIVE, False),
                               (name, path, method, GenerationMode.NEGATIVE, False)]

@@ -187,3 +187,22 @@ def test_get_logs_of_a_deployment(client, rest_response):
     logs = client.post("/onlineEndpoints/logged/deployments/blue/getLogs", body={"tail": 10})
     assert logs.status == 200 and rest_response(logs.json, "DeploymentLogs") == []
     assert client.post("/onlineEndpoints/logged/deployments/red/getLogs", body={}).status == 404
+
+
+def test_patch_changes_tags_identity_and_instance_count_as_an_update(client, rest_response):
+    client.put("/onlineEndpoints/patched", ONLINE_ENDPOINT)
+    client.put("/onlineEndpoints/patched/deployments/blue", BLUE)
+    patched = client.call("PATCH", "/onlineEndpoints/patched", {"tags": {"team": "churn"},
+                                                                "identity": {"type": "SystemAssigned"}})
+    assert patched.status == 202 and follow(client, patched)["status"] == "Succeeded"
+    endpoint = client.get("/onlineEndpoints/patched").json
+    assert (endpoint["tags"], endpoint["identity"], endpoint["properties"]["description"]) == (
+        {"team": "churn"}, {"type": "SystemAssigned"}, "scores")
+    scaled = client.call("PATCH", "/onlineEndpoints/patched/deployments/blue", {"sku": {"capacity": 3}})
+    assert scaled.status == 202 and client.get(scaled.headers["Location"]).status == 200
+    blue = client.get("/onlineEndpoints/patched/deployments/blue").json
+    assert blue["sku"] == {"name": "Default", "capacity": 3}
+    assert rest_response(blue, "OnlineDeploymentTrackedResource") == []
+    refused = client.call("PATCH", "/onlineEndpoints/patched", {"properties": {"authMode": "AMLToken"}})
+    assert refused.status == 400 and "changes only tags, identity" in refused.json["error"]["message"]
+    assert client.call("PATCH", "/onlineEndpoints/nowhere", {"tags": {}}).status == 404

@@ -35,6 +35,7 @@ GROUPS = {"code": "delete", "data": "delete", "environments": "delete", "models"
           "datastores": "delete", "compute": "delete", "jobs": "cancel"}
 # endpoints and deployments: their long-running lifecycle
 ENDPOINT_CASSETTES = {"online_endpoints/create", "online_endpoints/traffic", "online_endpoints/keys",
+                      "online_endpoints/invoke",
                       "online_endpoints/delete", "online_deployments/create", "online_deployments/get_logs",
                       "online_deployments/delete", "batch_endpoints/create", "batch_deployments/create",
                       "batch_endpoints/invoke"}
@@ -422,6 +423,13 @@ def test_online_endpoint_keys_and_their_regeneration(replay):
     assert keys.primary_key.startswith("cHJpbWFyeS") and keys.secondary_key
     poller = run.client.online_endpoints.begin_regenerate_keys(mk.ENDPOINT, key_type="secondary")
     assert poller.result() is None and poller.status() == "Succeeded"
+
+
+def test_online_invoke_sends_the_request_with_the_key_to_the_scoring_uri(replay):
+    run = replay("online_endpoints/invoke")
+    answer = run.client.online_endpoints.invoke(mk.ENDPOINT, request=mk.SAMPLE_REQUEST)
+    assert json.loads(answer) == [11055.977245525679]
+    assert [(m, p.rsplit("/", 1)[-1]) for m, p, _ in calls(run)] == [("GET", mk.ENDPOINT), ("POST", "listKeys")]
 
 
 def test_online_deployment_get_logs(replay):

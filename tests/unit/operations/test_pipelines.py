@@ -11,6 +11,7 @@ from support.local import local_client
 
 from azureml_v2 import ValidationError, load_component, load_job
 from azureml_v2._contract import PARENT_JOB_PROPERTY
+from azureml_v2.dsl import pipeline
 from azureml_v2.entities.pipeline import ParallelComponent, PipelineComponent, PipelineJob
 from azureml_v2.local.core.checks import Invalid
 
@@ -178,3 +179,15 @@ def test_additional_includes_are_part_of_the_code_snapshot(ml_client, project):
     uploaded = Path(ml_client.datastores.get(store).path) / path
     assert sorted(p.relative_to(uploaded).as_posix() for p in uploaded.rglob("*.py")) == [
         "common/util.py", "greet.py"]
+
+
+def test_a_registered_component_in_a_pipeline_is_named_not_copied(ml_client, project):
+    greet = ml_client.components.create_or_update(load_component(project / "greet.yml"))
+
+    @pipeline(default_compute="local")
+    def hello():
+        greet(who="you")
+
+    created = ml_client.jobs.create_or_update(hello(), name="pipe3")
+    assert created.jobs["greet"].component.endswith("/components/greet/versions/1")
+    assert not [p for p in _puts(ml_client) if "azureml_anonymous" in p]
