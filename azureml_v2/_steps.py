@@ -88,8 +88,7 @@ def pipeline_view(resource: dict, children: list[dict], metrics) -> PipelineView
 def dag(view: PipelineView) -> list[str]:
     """The DAG as text: each node (in an order where a node follows those it reads from) and its predecessors."""
     width = max((len(n.name) for n in view.nodes), default=0)
-    return [f"  {n.name:<{width}}" + (f"  <- {', '.join(n.after)}" if n.after else "").rstrip()
-            for n in view.nodes]
+    return [(f"  {n.name:<{width}}" + (f"  <- {', '.join(n.after)}" if n.after else "")).rstrip() for n in view.nodes]
 
 
 def cells(view: PipelineView) -> tuple[list[str], list[list[str]]]:

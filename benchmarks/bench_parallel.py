@@ -10,7 +10,9 @@ Figures (and their goals):
 - the same with mini_batch_size 1 (100 mini-batches: the per-mini-batch overhead shows), and the rows read as a
   table (an MLTable over the files, mini-batches of about a tenth of the data, run() gets DataFrames);
 - job: the same through the local workspace, a Parallel job from its PUT to Completed (executor, code snapshot,
-  environment, outputs stored), against the loop.
+  environment, outputs stored), against the loop;
+- the CPU seconds each spent in child processes (each worker imports pandas and sklearn once: the engine spends
+  about one such import per extra worker more than the loop).
 Results go to benchmarks/results/parallel-<UTC>.json.
 """
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import json
 import os
 import pickle
+import resource
 import statistics
 import subprocess
 import sys
@@ -160,18 +163,29 @@ def run(base: Path, runs: int = 5, files: int = 100, rows: int = 100) -> dict:
     """Every figure, `runs` times each after a warm-up -> lists of walls in seconds, by name."""
     base.mkdir(parents=True, exist_ok=True)
     setup = prepare(base, files, rows)
-    walls: dict[str, list[float]] = {"loop": [], "engine": [], "engine_size_1": [], "engine_table": [], "job": []}
     table_size = max(1, sum(p.stat().st_size for p in setup["data"].glob("*.csv")) // 10)
+    variants = {"loop": lambda n: loop(setup, base / f"loop-{n}.txt"),
+                "engine": lambda n: engine(setup, base / f"engine-{n}", size=10),
+                "engine_size_1": lambda n: engine(setup, base / f"engine1-{n}", size=1),
+                "engine_table": lambda n: engine(setup, base / f"table-{n}", size=table_size, table=True)}
+    walls: dict[str, list[float]] = {key: [] for key in [*variants, "job"]}
+    cpu: dict[str, list[float]] = {key: [] for key in variants}
     for n in range(runs + 1):
-        measured = {"loop": loop(setup, base / f"loop-{n}.txt"),
-                    "engine": engine(setup, base / f"engine-{n}", size=10),
-                    "engine_size_1": engine(setup, base / f"engine1-{n}", size=1),
-                    "engine_table": engine(setup, base / f"table-{n}", size=table_size, table=True),
-                    "job": job(setup, base / "home", f"bench{n}")}
-        if n:  # the first round warms caches (and builds the job's host environment)
-            for key, value in measured.items():
-                walls[key].append(value)
-    return walls
+        for key, measure in variants.items():
+            used = _children_cpu()
+            wall = measure(n)
+            if n:  # the first round warms caches
+                walls[key].append(wall)
+                cpu[key].append(_children_cpu() - used)
+    # last: the job's executor is reaped when its app notices, which would blur the CPU counts above
+    walls["job"] = [job(setup, base / "home", f"bench{n}") for n in range(runs + 1)][1:]
+    return {**walls, **{f"cpu_{key}": values for key, values in cpu.items()}}
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the ended child processes (the loop, the workers, the job's executor once reaped)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def main() -> int:
@@ -186,7 +200,9 @@ def main() -> int:
     print(f"{args.files} files x {args.rows} rows, {os.cpu_count()} cores, {args.runs} runs (median [min-max]):")
     for key, values in walls.items():
         ratio = "" if key == "loop" else f"   loop/this = {loop_median / statistics.median(values):.2f}x"
-        print(f"  {key:14} {statistics.median(values):.3f} s [{min(values):.3f}-{max(values):.3f}]{ratio}")
+        if key.startswith("cpu_"):
+            ratio = "   (CPU seconds in child processes)"
+        print(f"  {key:18} {statistics.median(values):.3f} s [{min(values):.3f}-{max(values):.3f}]{ratio}")
     results = ROOT / "benchmarks" / "results"
     results.mkdir(exist_ok=True)
     path = results / f"parallel-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"

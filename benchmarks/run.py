@@ -239,6 +239,8 @@ def parallel_figures(table: Table, runs: int, quick: bool, base: Path) -> None:
                      ("engine_table", "rows as DataFrames, 10 mini-batches"), ("job", "the job, PUT to Completed")):
         table.add(f"parallel throughput / plain loop ({what}; {how})", "x", [loop / w for w in walls[key]],
                   target=0.8, higher_is_better=True)
+    table.add(f"parallel CPU seconds ({what}; 10 files per mini-batch)", "s", walls["cpu_engine"],
+              walls["cpu_loop"], reference_name="plain loop", note="plain loop")
 
 
 def pipeline_load_figure(table: Table, ref: str | None, ref_name: str, runs: int) -> None:

@@ -46,6 +46,10 @@ _OPERATION = re.compile(r"[0-9a-f]{32}")
 _ASSET_KEYS = {kind.lower(): kind for kind in ASSETS}
 _ENDPOINT_KEYS = {collection.lower(): kind for kind, collection in ENDPOINT_COLLECTIONS.items()}
 
+# Where clients find the workspace's other services (run history, MLflow, ...): all of them are this server.
+DISCOVERY_PATH = "/discovery"
+_DISCOVERED = ("api", "catalog", "experimentation", "history", "hyperdrive", "modelmanagement", "pipelines")
+
 log = logging.getLogger(__name__)
 
 # (path after the workspace, {method: handler}); "{kind}" is an asset kind, other "{x}" capture a segment.
@@ -185,6 +189,8 @@ class ArmApi:
             path = path.encode("latin-1").decode("utf-8")
         except UnicodeError:
             pass  # not so encoded: such a path only fails name checks, as it should
+        if path.rstrip("/") == DISCOVERY_PATH and req.method == "GET":
+            return 200, {service: req.url("") for service in _DISCOVERED}, {}
         segments = path.strip("/").split("/")
         if any(s in (".", "..") for s in segments):
             raise HttpError(400, "InvalidRequestUri", f"path segments '.' and '..' are not allowed: {path!r}")
@@ -210,7 +216,7 @@ class ArmApi:
             if req.method != "GET":
                 raise method_not_allowed(req.method, ("GET",))
             self.store.ensure_workspace(LOCAL_WORKSPACE, self.user)
-            return 200, {"value": [self._workspace(r) for r in self.store.list_workspaces()]}, {}
+            return 200, {"value": [self._workspace(req, r) for r in self.store.list_workspaces()]}, {}
         ws = segments[7]
         if not _WORKSPACE.fullmatch(ws):
             raise HttpError(400, "InvalidResourceName",
@@ -251,15 +257,18 @@ class ArmApi:
 
     # -- workspaces and computes
 
-    def _workspace(self, record: dict) -> dict:
+    def _workspace(self, req: Request, record: dict) -> dict:
+        # MLflow's tracking API is served under the workspace's own path; the discovery document names this
+        # server for every regional service
         props = {**record["doc"], "workspaceId": record["workspace_id"], "provisioningState": "Succeeded",
-                 "hbiWorkspace": False, "v1LegacyMode": False}
+                 "hbiWorkspace": False, "v1LegacyMode": False, "discoveryUrl": req.url(DISCOVERY_PATH),
+                 "mlFlowTrackingUri": req.url(workspace_id(record["name"]))}
         return {"id": workspace_id(record["name"]), "name": record["name"], "type": f"{PROVIDER}/workspaces",
                 "location": "local", "kind": "Default", "tags": {}, "properties": props,
                 "systemData": _system_data(record)}
 
     def get_workspace(self, req, ws):
-        return 200, self._workspace(self.store.get_workspace(ws)), {}
+        return 200, self._workspace(req, self.store.get_workspace(ws)), {}
 
     def _compute(self, ws: str) -> dict:
         record = self.store.get_workspace(ws)

@@ -29,6 +29,7 @@ import waitress
 from ..core.processes import process_alive, process_start
 from ..core.workspace import default_home
 from .app import make_app
+from .arm import DISCOVERY_PATH
 from .http import CONTRIBUTOR, MAX_BODY, READER, require_token
 
 STATE_FILE = "server.json"
@@ -144,7 +145,7 @@ def create_server(home: Path, host: str = "127.0.0.1", port: int = 0, *, max_bod
     reader, _ = ensure_token(home, READER)
     # waitress warns "Task queue depth is N" whenever all its threads are busy: normal under load
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    app = require_token(make_app(home, max_body=max_body), token, reader)
+    app = require_token(make_app(home, max_body=max_body), token, reader, public=(DISCOVERY_PATH,))
     # links in answers name the address served (SERVER_NAME), not what a client put in its Host header
     server_name = socket.gethostname() if host in ("", "0.0.0.0", "::") else host
     return waitress.create_server(app, host=host, port=port, ident="azureml_v2", server_name=server_name,

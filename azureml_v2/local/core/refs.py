@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 from ..._contract import (ARTIFACT_STORE, ASSET_ID, BEST_CHILD, DATASTORE_URI, JOB_OUTPUT_URI, LOCAL_FOLDER_PROPERTY,
                           PIPELINE_OUTPUTS, REUSED_FROM_PROPERTY, SHORT_REF, job_artifacts_path, output_uri)
 from ..storage.sqlite import NotFound, Page
 from ..storage.workspace import Store
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a job process's start)
+if TYPE_CHECKING:
+    from typing import Callable
 
 
 class RefError(Exception):

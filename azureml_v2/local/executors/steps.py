@@ -11,8 +11,8 @@ settings, if it has any.
 """
 from __future__ import annotations
 
+import collections
 import re
-from dataclasses import dataclass
 
 from ..._contract import (DATA_TYPES, MODEL_TYPES, NODE_PROPERTY, PARENT_JOB_PROPERTY, binding, iso_from_seconds,
                           placeholders)
@@ -30,14 +30,11 @@ class StepError(Exception):
     """A node cannot become a job; the message names what is wrong, for the pipeline's error."""
 
 
-@dataclass
-class Step:
-    """What runs a node: its kind (command, sweep, pipeline), its child job's REST properties, its component."""
+class Step(collections.namedtuple("Step", "node kind props spec")):
+    """What runs a node: its kind (command, sweep, parallel, pipeline), its child job's REST properties, its component's
+    spec. (A named tuple: the executor's start stays free of the dataclasses import.)"""
 
-    node: str
-    kind: str
-    props: dict
-    spec: dict
+    __slots__ = ()
 
 
 def field_of(item: dict, snake: str):

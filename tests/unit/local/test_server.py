@@ -47,3 +47,20 @@ def test_a_port_out_of_range_is_refused_before_anything_starts(port, capsys):
         main(["server", "start", "--port", port])
     assert exit_.value.code == 2
     assert "expected a number from 0 to 65535" in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_only_a_get_of_a_public_path_goes_without_a_token(home):
+    from support.local import Client
+
+    from azureml_v2.local import make_app
+    from azureml_v2.local.api.arm import DISCOVERY_PATH
+
+    app = make_app(home, run_jobs=False)
+    try:
+        client = Client(server.require_token(app, "tok", public=(DISCOVERY_PATH,)))
+        assert client.get("http://127.0.0.1" + DISCOVERY_PATH, api_version=None).json["api"].startswith("http://")
+        assert client.post("http://127.0.0.1" + DISCOVERY_PATH, api_version=None).status == 401
+        assert client.get().status == 401
+        assert client.get(headers={"HTTP_AUTHORIZATION": "Bearer tok"}).status == 200
+    finally:
+        app.close()

@@ -68,6 +68,19 @@ def test_workspace_is_created_on_first_use_and_listed(client, rest_response):
     assert rest_response(listed.json, "WorkspaceListResult") == []
 
 
+def test_workspace_names_its_tracking_uri_and_discovery_document_on_this_server(client):
+    spoofed = {"HTTP_HOST": "elsewhere.example", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "5123"}
+    props = client.get(headers=spoofed).json["properties"]
+    assert props["mlFlowTrackingUri"] == "http://127.0.0.1:5123" + WS
+    discovery = client.get(props["discoveryUrl"], api_version=None)
+    assert discovery.status == 200 and discovery.json["history"] == discovery.json["api"] == "http://127.0.0.1"
+    # MLflow clients pointed at the tracking URI reach the workspace's experiments
+    tracking = props["mlFlowTrackingUri"].removeprefix("http://127.0.0.1:5123") + "/api/2.0/mlflow/experiments"
+    assert client.call("POST", tracking + "/create", {"name": "iris"}, api_version=None).status == 200
+    found = client.call("POST", tracking + "/search", {"max_results": 10}, api_version=None)
+    assert found.status == 200 and [e["name"] for e in found.json["experiments"]] == ["iris"]
+
+
 def test_arm_path_segments_are_case_insensitive(client):
     path = WS.replace("resourceGroups", "resourcegroups").replace("Microsoft.MachineLearningServices",
                                                                   "microsoft.machinelearningservices")

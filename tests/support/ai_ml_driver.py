@@ -1,0 +1,83 @@
+"""Runs inside the azure-ai-ml environment: drives azure-ai-ml, unchanged, against an `azml server` and prints
+{operation: "ok" | the error} as JSON. Arguments: endpoint, token, a scratch folder.
+
+azure-core refuses a bearer token over plain http (`azml server` speaks http on loopback); that one check is
+turned off here, which a TLS-terminating proxy in front of the server would make unnecessary.
+"""
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import azure.core.pipeline.policies._authentication as authentication
+
+authentication._enforce_https = lambda request: request.context.options.pop("enforce_https", None)
+warnings.simplefilter("ignore")
+
+from azure.ai.ml import MLClient, command  # noqa: E402
+from azure.ai.ml.entities import Data, Environment, Model  # noqa: E402
+from azure.core.credentials import AccessToken, AccessTokenInfo  # noqa: E402
+
+endpoint, token, scratch = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+
+
+class StaticToken:
+    def get_token(self, *scopes, **kwargs):
+        return AccessToken(token, int(time.time()) + 3600)
+
+    def get_token_info(self, *scopes, options=None):
+        return AccessTokenInfo(token, int(time.time()) + 3600)
+
+
+cloud = {"azure_portal": endpoint + "/", "resource_manager": endpoint + "/", "aml_resource_id": endpoint + "/",
+         "active_directory": "https://login.microsoftonline.com/", "storage_endpoint": "core.windows.net",
+         "registry_discovery_endpoint": endpoint + "/"}
+ml = MLClient(StaticToken(), "00000000-0000-0000-0000-000000000000", "local", "local", cloud="AzureMLLocal",
+              cloud_metadata=cloud, show_progress=False, enable_telemetry=False)
+results = {}
+
+
+def op(name, fn):
+    try:
+        value = fn()
+        results[name] = "ok"
+        return value
+    except Exception as exc:  # every failure is a result
+        results[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+        return None
+
+
+op("workspaces.get", lambda: ml.workspaces.get("local"))
+op("datastores.list", lambda: list(ml.datastores.list()))
+op("datastores.get_default", lambda: ml.datastores.get_default())
+op("compute.list", lambda: list(ml.compute.list()))
+op("environments.create_or_update",
+   lambda: ml.environments.create_or_update(Environment(name="ai-env", version="1", image="python:3.11-slim")))
+op("environments.get", lambda: ml.environments.get("ai-env", version="1"))
+op("environments.list", lambda: list(ml.environments.list()))
+op("data.create_or_update", lambda: ml.data.create_or_update(
+    Data(name="ai-data", version="1", path="https://example.com/iris.csv", type="uri_file")))
+op("data.get", lambda: ml.data.get("ai-data", version="1"))
+op("data.list", lambda: list(ml.data.list()))
+op("models.create_or_update", lambda: ml.models.create_or_update(
+    Model(name="ai-model", version="1", path="https://example.com/model.pkl")))
+op("models.get", lambda: ml.models.get("ai-model", version="1"))
+op("models.list", lambda: list(ml.models.list()))
+op("components.create_or_update", lambda: ml.components.create_or_update(
+    command(name="ai_comp", version="1", command="echo hi", environment="azureml:ai-env:1").component))
+op("components.get", lambda: ml.components.get("ai_comp", version="1"))
+op("components.list", lambda: list(ml.components.list()))
+job = op("jobs.create_or_update", lambda: ml.jobs.create_or_update(
+    command(command="sleep 60", environment="azureml:ai-env:1", compute="local", experiment_name="ai")))
+if job is not None:
+    results["job"] = job.name
+    op("jobs.get", lambda: ml.jobs.get(job.name))
+    op("jobs.list", lambda: list(ml.jobs.list()))
+    op("jobs.begin_cancel", lambda: ml.jobs.begin_cancel(job.name).result())
+    op("jobs.stream", lambda: ml.jobs.stream(job.name))
+(scratch / "iris.csv").write_text("a,b\n1,2\n")
+op("data.create_or_update (local file)", lambda: ml.data.create_or_update(
+    Data(name="ai-local", version="1", path=str(scratch / "iris.csv"), type="uri_file")))
+print(json.dumps(results))
