@@ -3,9 +3,11 @@
     python benchmarks/bench_acceptance.py            # ours and azure-ai-ml (its cached venv, see bench_yaml)
     python benchmarks/bench_acceptance.py --no-reference
     python benchmarks/bench_acceptance.py --list     # every file with both verdicts
+    python benchmarks/bench_acceptance.py --heldout DIR
 
-Sets: the corpus (`../shared/corpus`, kinds that load_* reads, missing local folders created empty), the held-out
-files in `benchmarks/heldout/` (valid ones, and `invalid/`: ones azure-ai-ml's own tests expect to fail), and
+Sets: the corpus (`../shared/corpus`, kinds that load_* reads, missing local folders created empty), an optional
+held-out folder of YAML written by others (`--heldout`, or `$AZUREML_V2_HELDOUT`: sub-folders named by kind as in
+`_HELDOUT_KINDS`, and `invalid/` for files the service refuses; the project keeps no copy of others' files), and
 invalid variants derived from every valid job and component of both sets, one per rule of the service that a
 loader can check (a port name that is no identifier, names that differ only in case, code `azureml:<name>`
 without version, a uri_file default that is a number, an integer default that does not parse).
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -35,7 +38,6 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from bench_yaml import CORPUS, _env, reference_python  # noqa: E402
 from support.corpus_kinds import ASSET_KINDS, corpus_files, create_missing_paths, kind_of  # noqa: E402
 
-HELDOUT = HERE / "heldout"
 _HELDOUT_KINDS = {"command_job": "job", "sweep_job": "job", "components": "component", "dataset": "data",
                   "datastore": "datastore", "model": "model", "environment": "environment"}
 
@@ -97,7 +99,7 @@ def _mutants(data: dict, kind: str) -> dict[str, dict]:
     return out
 
 
-def build_sets(root: Path) -> dict[str, list[tuple[str, str]]]:
+def build_sets(root: Path, heldout: Path | None) -> dict[str, list[tuple[str, str]]]:
     """{set name: [(kind, path)]}, the files copied under `root`."""
     sets: dict[str, list[tuple[str, str]]] = {"corpus": [], "held-out valid": [], "held-out invalid": [],
                                               "derived invalid": []}
@@ -107,8 +109,9 @@ def build_sets(root: Path) -> dict[str, list[tuple[str, str]]]:
         create_missing_paths(corpus)
         sets["corpus"] = [(kind_of(p), str(p)) for p in corpus_files(corpus) if kind_of(p) in ASSET_KINDS]
     held = root / "heldout"
-    shutil.copytree(HELDOUT, held, ignore=shutil.ignore_patterns("README.md"))
-    for p in corpus_files(held):
+    if heldout is not None:
+        shutil.copytree(heldout, held, ignore=shutil.ignore_patterns("README.md"))
+    for p in corpus_files(held) if heldout is not None else ():
         folder = p.relative_to(held).parts[0]
         if folder == "invalid":
             kind = next((k for k in ("model", "datastore", "data", "environment", "component") if k in p.stem), "job")
@@ -146,6 +149,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-reference", action="store_true", help="azureml_v2 only")
     parser.add_argument("--list", action="store_true", help="every file with both verdicts")
+    parser.add_argument("--heldout", type=Path, default=os.environ.get("AZUREML_V2_HELDOUT") or None,
+                        help="a folder of YAML written by others, by kind (see the module's doc)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -154,7 +159,7 @@ def main(argv=None) -> int:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        sets = build_sets(root)
+        sets = build_sets(root, args.heldout)
         everything = [f for files in sets.values() for f in files]
         ours = run_worker(sys.executable, "ours", everything, root)
         ref, ref_note = {}, "skipped"
