@@ -116,23 +116,16 @@ def summary(view: PipelineView) -> list[str]:
 class LivePipeline(LiveTable):
     """The live table of a running pipeline's nodes; `finish` adds why steps ran, the status and the outputs."""
 
-    def update(self, view: PipelineView) -> None:
-        if self.terminal:
-            self._redraw(table(view) + [f"Status: {view.status}"])
-            return
+    def _table(self, view: PipelineView) -> list[str]:
+        return table(view)
+
+    def _final(self, view: PipelineView) -> list[str]:
+        return table(view) + summary(view)
+
+    def _write_changes(self, view: PipelineView) -> None:
         for node in view.nodes:
             state = (node.status, bool(node.reused_from))
             if node.job and self.seen.get(node.name) != state:
                 self.seen[node.name] = state
                 how = f"  reused {node.reused_from}" if node.reused_from else ""
                 self.out.write(f"node {node.name:<12} {node.status}{how}\n")
-        self.out.flush()
-
-    def finish(self, view: PipelineView) -> None:
-        lines = table(view) + summary(view)
-        if self.terminal:
-            self._redraw(lines)
-        else:
-            self.update(view)
-            self.out.write("\n" + "\n".join(lines) + "\n")
-        self.out.flush()

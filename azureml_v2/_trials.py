@@ -131,25 +131,35 @@ class LiveTable:
         self.seen: dict[int, tuple[str, bool]] = {}
         self.drawn: list[str] = []  # the last redraw
 
-    def update(self, view: SweepView) -> None:
+    def update(self, view) -> None:
         if self.terminal:
-            self._redraw(table(view) + [f"Status: {view.status}"])
-            return
-        for trial in view.trials:
-            state = (trial.status, trial.metric is not None and trial.status in TERMINAL_STATUSES)
-            if self.seen.get(trial.number) != state:
-                self.seen[trial.number] = state
-                self.out.write(trial_line(view, trial) + "\n")
+            self._redraw(self._table(view) + [f"Status: {view.status}"])
+        else:
+            self._write_changes(view)
         self.out.flush()
 
-    def finish(self, view: SweepView) -> None:
-        lines = table(view) + summary(view) if view.trials else summary(view)
+    def finish(self, view) -> None:
+        lines = self._final(view)
         if self.terminal:
             self._redraw(lines)
         else:
             self.update(view)
             self.out.write("\n" + "\n".join(lines) + "\n")
         self.out.flush()
+
+    # what a subclass (the live pipeline) shows instead
+    def _table(self, view: SweepView) -> list[str]:
+        return table(view)
+
+    def _final(self, view: SweepView) -> list[str]:
+        return table(view) + summary(view) if view.trials else summary(view)
+
+    def _write_changes(self, view: SweepView) -> None:
+        for trial in view.trials:
+            state = (trial.status, trial.metric is not None and trial.status in TERMINAL_STATUSES)
+            if self.seen.get(trial.number) != state:
+                self.seen[trial.number] = state
+                self.out.write(trial_line(view, trial) + "\n")
 
     def _redraw(self, lines: list[str]) -> None:
         width = shutil.get_terminal_size().columns
