@@ -45,6 +45,21 @@ class ParallelTask:
     append_row_to: str | None = None  # `${{outputs.<name>}}`: the rows run() returns are appended there
 
 
+@dataclass(kw_only=True)
+class _ParallelSettings:
+    """How a parallel step runs: declared on its component, overridden on its node."""
+
+    input_data: str | None = None  # `${{inputs.<name>}}`
+    mini_batch_size: str | int | None = None
+    mini_batch_error_threshold: int | None = None
+    error_threshold: int | None = None
+    max_concurrency_per_instance: int | None = None
+    logging_level: str | None = None
+    retry_settings: RetrySettings | None = None
+    resources: JobResources | None = None
+    environment_variables: dict[str, Any] | None = None
+
+
 class _Component(Asset):
     """What pipeline and parallel components share with command ones: a YAML-shaped `componentSpec`."""
 
@@ -64,7 +79,7 @@ class _Component(Asset):
 
 
 @dataclass(kw_only=True)
-class ParallelComponent(_Component):
+class ParallelComponent(_Component, _ParallelSettings):
     """A script run over `input_data` split into mini-batches by `max_concurrency_per_instance` workers per
     instance; a mini-batch is a number of files (uri_folder) or an amount of rows (`10kb`, mltable)."""
 
@@ -73,15 +88,6 @@ class ParallelComponent(_Component):
     display_name: str | None = None
     inputs: dict[str, Any] | None = None
     outputs: dict[str, Any] | None = None
-    input_data: str | None = None  # `${{inputs.<name>}}`
-    mini_batch_size: str | int | None = None
-    mini_batch_error_threshold: int | None = None
-    error_threshold: int | None = None
-    max_concurrency_per_instance: int | None = None
-    logging_level: str | None = None
-    retry_settings: RetrySettings | None = None
-    resources: JobResources | None = None
-    environment_variables: dict[str, str] | None = None
     task: ParallelTask | None = None
     is_deterministic: bool | None = None
 
@@ -330,19 +336,10 @@ class Sweep(Node):
 
 
 @dataclass(kw_only=True)
-class Parallel(Node):
+class Parallel(Node, _ParallelSettings):
     """A parallel component's step; the run settings given here override the component's."""
 
     type: ClassVar[str] = "parallel"
-    resources: JobResources | None = None
-    environment_variables: dict[str, Any] | None = None
-    input_data: str | None = None
-    mini_batch_size: str | int | None = None
-    mini_batch_error_threshold: int | None = None
-    error_threshold: int | None = None
-    max_concurrency_per_instance: int | None = None
-    logging_level: str | None = None
-    retry_settings: RetrySettings | None = None
 
     def _own_rest(self, scope: str) -> dict:
         retry = self.retry_settings
