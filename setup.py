@@ -8,7 +8,9 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["azureml_v2", "azureml_v2.*"]),
-    package_data={"azureml_v2": ["py.typed"]},  # the public names carry type hints (PEP 561)
+    # py.typed: the public names carry type hints (PEP 561); the studio's templates and built static files
+    package_data={"azureml_v2": ["py.typed"],
+                  "azureml_v2.local.api.studio": ["templates/*.html", "static/*", "static/vendor/*"]},
     zip_safe=False,
     install_requires=[
         "PyYAML>=6.0",
@@ -19,6 +21,7 @@ setup(
         "waitress>=3.0",
         "pathspec>=1.0",
         "uv>=0.4",  # builds job environments; pip is the fallback
+        "Jinja2>=3.1",  # the studio's pages
     ],
     entry_points={"console_scripts": ["azml=azureml_v2.cli.main:main"]},
     extras_require={
@@ -35,6 +38,8 @@ setup(
                  # a real MLflow client against the local tracking API
                  "mlflow-skinny>=3.0", "scikit-learn>=1.5", "pandas>=2.0",
                  # online endpoints: the scoring server their deployments run
-                 "azureml-inference-server-http>=1.4"],
+                 "azureml-inference-server-http>=1.4",
+                 # the studio in a real browser (Chromium from the distribution: .ci/run)
+                 "playwright>=1.40"],
     },
 )
