@@ -123,6 +123,7 @@ class MLClient:
     subscription_id = property(lambda self: self._sync.subscription_id)
     resource_group_name = property(lambda self: self._sync.resource_group_name)
     workspace_name = property(lambda self: self._sync.workspace_name)
+    registry_name = property(lambda self: self._sync.registry_name)
     is_local = property(lambda self: self._sync.is_local, doc=_client.MLClient.is_local.__doc__)
     home = property(lambda self: self._sync.home, doc=_client.MLClient.home.__doc__)
     endpoint = property(lambda self: self._sync.endpoint, doc=_client.MLClient.endpoint.__doc__)
