@@ -77,6 +77,10 @@ class Backend:
             return AsyncLROPoller(self._client, initial, deserialize, AsyncARMPolling(polling_interval))
         return LROPoller(self._client, initial, deserialize, ARMPolling(polling_interval))
 
+    def result(self, poller):
+        """What the poller of a long-running operation ends with, waited for inside an operation."""
+        return self._bridge.await_only(poller.result()) if self.asynchronous else poller.result()
+
     def sleep(self, seconds: float) -> None:
         """Wait between looks at something followed (a job, its log), without holding an event loop."""
         if self.asynchronous:

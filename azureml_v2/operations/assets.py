@@ -70,8 +70,8 @@ class _AssetOperations(Operations):
         if not self._ml_client.registry_name:
             return super()._put(body, *segments, params=params, **kwargs)
         # a registry's asset PUTs are long-running operations
-        return self._begin("PUT", *segments, params=params, json=body, ok=(200, 201),
-                           from_rest=lambda resource: resource).result()
+        return self._backend.result(self._begin("PUT", *segments, params=params, json=body, ok=(200, 201),
+                                                from_rest=lambda resource: resource))
 
     def _put_version(self, asset, *, anonymous: bool = False):
         if not asset.name:
