@@ -61,6 +61,7 @@ class Runner:
     """Runs job `name` of workspace `ws` in the local workspace at `home`."""
 
     JOB_TYPE = "Command"  # the jobType this runner runs
+    PROGRAM = "the command"  # what it runs, for a failed job's error
 
     def __init__(self, home: str | os.PathLike, ws: str, name: str):
         self.store = Store(home)
@@ -209,7 +210,7 @@ class Runner:
                                       + _quote(tail))
         self._move("Finalizing", "Running")
         if code != 0:
-            return "Failed", code, f"the command exited with code {code}" + _quote(tail)
+            return "Failed", code, f"{self.PROGRAM} exited with code {code}" + _quote(tail)
         self._store_outputs(doc.get("outputs") or {}, outputs)
         return "Completed", 0, None
 

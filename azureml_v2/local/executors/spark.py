@@ -36,6 +36,7 @@ class SparkRunner(Runner):
     """Runs spark job `name` of workspace `ws` in the local workspace at `home`."""
 
     JOB_TYPE = "Spark"
+    PROGRAM = "spark-submit"
 
     def _check_compute(self, doc: dict) -> None:
         resources = doc.get("resources") or {}
@@ -66,8 +67,10 @@ class SparkRunner(Runner):
         if problem:
             raise JobError(problem)
         conf = {k: str(v) for k, v in (doc.get("conf") or {}).items() if v is not None}
-        argv = [str(_spark_home() / "bin" / "spark-submit"), "--master", f"local[{self._cores(conf)}]",
-                "--name", self.name]
+        cores, notice = local_cores(conf, os.cpu_count() or 1)
+        if notice:
+            self.notice(notice)
+        argv = [str(_spark_home() / "bin" / "spark-submit"), "--master", f"local[{cores}]", "--name", self.name]
         self._memory_notice(conf)
         entry = doc.get("entry") or {}
         jars = [self._local(j, "jars") for j in doc.get("jars") or ()]
@@ -100,20 +103,6 @@ class SparkRunner(Runner):
         return env
 
     # -- settings
-
-    def _cores(self, conf: dict[str, str]) -> int:
-        """Executor instances (the dynamic maximum) x executor cores, at most this machine's cores."""
-        def number(key: str, default: int) -> int:
-            value = conf.get(key, "")
-            return int(value) if value.isdigit() and int(value) > 0 else default
-
-        dynamic = conf.get("spark.dynamicAllocation.enabled", "").lower() == "true"
-        instances = number("spark.dynamicAllocation.maxExecutors" if dynamic else "spark.executor.instances", 1)
-        wanted = instances * number("spark.executor.cores", 1)
-        machine = os.cpu_count() or 1
-        if wanted > machine:
-            self.notice(f"the executors ask for {wanted} cores and this machine has {machine}: local[{machine}]")
-        return min(wanted, machine)
 
     def _memory_notice(self, conf: dict[str, str]) -> None:
         cluster = [k for k in conf if k.startswith(_CLUSTER_KEYS)]
@@ -151,6 +140,21 @@ class SparkRunner(Runner):
             return shlex.split(text)
         except ValueError as exc:
             raise JobError(f"args: {exc} in {text!r}") from None
+
+
+def local_cores(conf: dict[str, str], machine: int) -> tuple[int, str | None]:
+    """The N of local[N]: executor instances (the dynamic maximum) x executor cores, at most `machine` cores; and
+    the notice when the machine has fewer."""
+    def number(key: str) -> int:
+        value = conf.get(key, "")
+        return int(value) if value.isdigit() and int(value) > 0 else 1
+
+    dynamic = conf.get("spark.dynamicAllocation.enabled", "").lower() == "true"
+    wanted = number("spark.dynamicAllocation.maxExecutors" if dynamic else "spark.executor.instances") \
+        * number("spark.executor.cores")
+    if wanted > machine:
+        return machine, f"the executors ask for {wanted} cores and this machine has {machine}: local[{machine}]"
+    return wanted, None
 
 
 def _spark_home() -> Path:
