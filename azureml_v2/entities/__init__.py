@@ -33,6 +33,11 @@ _EXPORTS = {
     "Sweep": ".pipeline",
     "Parallel": ".pipeline",
     "Pipeline": ".pipeline",
+    "Spark": ".spark",
+    "SparkJob": ".spark",
+    "SparkComponent": ".spark",
+    "SparkJobEntry": ".spark",
+    "SparkResourceConfiguration": ".spark",
     "NodeOutput": ".pipeline",
     "NodeOutputs": ".pipeline",
     "Compute": ".compute",
@@ -93,6 +98,9 @@ _EXPORTS = {
     "ResourceSettings": ".endpoints",
     "ResourceConfiguration": ".endpoints",
     "IdentityConfiguration": ".endpoints",
+    "Registry": ".registry",
+    "RegistryRegionDetails": ".registry",
+    "SystemCreatedStorageAccount": ".registry",
 }
 # azure-ai-ml's names for the identity classes
 _ALIASES = {"UserIdentityConfiguration": "UserIdentity", "ManagedIdentityConfiguration": "ManagedIdentity",
