@@ -60,6 +60,9 @@ class _Stopped(Exception):
 class Runner:
     """Runs job `name` of workspace `ws` in the local workspace at `home`."""
 
+    JOB_TYPE = "Command"  # the jobType this runner runs
+    PROGRAM = "the command"  # what it runs, for a failed job's error
+
     def __init__(self, home: str | os.PathLike, ws: str, name: str):
         self.store = Store(home)
         self.record = self.store.get_job(ws, name)
@@ -180,8 +183,8 @@ class Runner:
     def _execute(self) -> tuple[str, int | None, str | None]:
         self._move("Preparing", "Queued")
         doc = self.doc
-        if doc.get("jobType") != "Command":
-            raise JobError(f"the local runner runs command jobs, not {doc.get('jobType')} jobs")
+        if doc.get("jobType") != self.JOB_TYPE:
+            raise JobError(f"the local runner runs {self.JOB_TYPE.lower()} jobs, not {doc.get('jobType')} jobs")
         self._check_compute(doc)
         for folder in (self.wd / "outputs", self.wd / "logs", self.user_logs, self.folder / "outputs"):
             folder.mkdir(parents=True, exist_ok=True)
@@ -190,14 +193,12 @@ class Runner:
         python_bin = self._cancellable(self._environment, doc.get("environmentId"))
         inputs, input_env = self._cancellable(self._inputs, doc.get("inputs") or {})
         outputs = self._outputs(doc.get("outputs") or {})
-        command = substitute(doc["command"], inputs, {k: str(p) for k, p in outputs.items()})
-        processes = self._processes(doc.get("distribution"), command)
+        processes = self._plan(doc, inputs, outputs)
         timeout = self._timeout(doc.get("limits"))
         env = self._env(python_bin, input_env, outputs)
         user_env = doc.get("environmentVariables") or {}
-        warm_start = self._warm_plan(command, python_bin, env, user_env) if len(processes) == 1 else None
+        warm_start = self._warm_plan(processes, python_bin, env, user_env)
         self._check()
-        self.log(f"command: {command}")
         with self._tracking() as mlflow_env:
             env.update(mlflow_env)
             env.update(user_env)
@@ -211,7 +212,7 @@ class Runner:
                                       + _quote(tail))
         self._move("Finalizing", "Running")
         if code != 0:
-            return "Failed", code, f"the command exited with code {code}" + _quote(tail)
+            return "Failed", code, f"{self.PROGRAM} exited with code {code}" + _quote(tail)
         self._store_outputs(doc.get("outputs") or {}, outputs)
         return "Completed", 0, None
 
@@ -290,6 +291,12 @@ class Runner:
                 path.mkdir(parents=True, exist_ok=True)
             paths[key] = path
         return paths
+
+    def _plan(self, doc: dict, inputs: dict[str, str], outputs: dict[str, Path]) -> list:
+        """What to run: (argv, extra environment, log files) of each process to start."""
+        command = substitute(doc["command"], inputs, {k: str(p) for k, p in outputs.items()})
+        self.log(f"command: {command}")
+        return self._processes(doc.get("distribution"), command)
 
     def _processes(self, distribution: dict | None, command: str) -> list[tuple[list[str], dict, list[str]]]:
         """(argv, extra environment, log files) of each process to start."""
@@ -380,8 +387,12 @@ class Runner:
 
     # -- running
 
-    def _warm_plan(self, command: str, bin_dir: str, env: dict, user_env: dict):
-        """How the command may start warm (:mod:`.warm`): (environment, plan), or None (with the reason logged)."""
+    def _warm_plan(self, processes: list, bin_dir: str, env: dict, user_env: dict):
+        """How the one `bash -c` command of a job may start warm (:mod:`.warm`): (environment, plan, the zygote's
+        environment), or None (with the reason logged)."""
+        if len(processes) != 1 or processes[0][0][1:2] != ["-c"] or os.path.basename(processes[0][0][0]) != "bash":
+            return None  # distributed, or another program (spark-submit)
+        command = processes[0][0][2]
         why = warm.disabled(user_env)
         found = warm.plan(command, bin_dir, env["PATH"]) if why is None else why
         if isinstance(found, str):
@@ -429,7 +440,7 @@ class Runner:
             warmed = [p for p in procs if isinstance(p, warm.WarmProcess)]
             for p in warmed:
                 p.go()  # recorded: it may run the job's code
-            if len(procs) == 1:
+            if self.JOB_TYPE == "Command" and len(procs) == 1:
                 self.store.set_results(self.ws, self.name, {WARM_START_PROPERTY: "true" if warmed else "false"})
             return self._wait(procs, pumps, tails, timeout)
         finally:
