@@ -164,6 +164,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             p.add_argument("--output-name", help="The named output to download (default: the job's artifacts).")
             p.add_argument("--all", action="store_true", help="Download the artifacts and every named output.")
             p.add_argument("--download-path", "-p", default=".", help="Folder to download into (default: .).")
+        elif verb == "show":
+            _export_arm(p, "job")
         elif verb == "plot":
             p.add_argument("--path", required=True,
                            help="Picture to write: .html (self-contained) or .png (needs azureml_v2[plot]).")
@@ -237,6 +239,8 @@ def _endpoint_verb(p: argparse.ArgumentParser, group: str, verb: str) -> None:
     elif verb == "delete":
         p.add_argument("--yes", "-y", action="store_true", help="Do not ask for confirmation.")
         p.add_argument("--no-wait", action="store_true", help="Do not wait for the deletion to finish.")
+    elif verb == "show" and not deployment:
+        _export_arm(p, "endpoint with its deployments")
     elif verb == "invoke" and group == "online-endpoint":
         p.add_argument("--request-file", "-r", required=True, help="JSON file of the request.")
         p.add_argument("--deployment-name", "-d", help="Send the request to this deployment.")
@@ -255,6 +259,12 @@ def _endpoint_verb(p: argparse.ArgumentParser, group: str, verb: str) -> None:
         p.add_argument("--container", "-c", choices=("inference-server", "storage-initializer"),
                        default="inference-server", help="Which container's log (default: inference-server).")
     _workspace_options(p)
+
+
+def _export_arm(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--export-arm", metavar="FILE",
+                   help=f"Write the ARM deployment template of the {what} and the assets it uses to FILE (- for "
+                        "standard output) instead of showing it.")
 
 
 _VERB_HELP = {

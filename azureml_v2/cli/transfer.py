@@ -1,8 +1,10 @@
-"""`azml workspace export|import`: a workspace as a tree of YAML files, and back."""
+"""`azml workspace export|import`: a workspace as a tree of YAML files, and back; `--export-arm`: ARM templates."""
 from __future__ import annotations
 
+import json
 import sys
 
+from ..operations.arm_template import endpoint_template, job_template
 from ..operations.export import export_workspace, import_workspace
 from .commands import client_for
 
@@ -20,4 +22,20 @@ def run_transfer(args) -> int:
     sys.stdout.write("\n")
     for shown in report.created:
         sys.stdout.write(f"  created {shown}\n")
+    return 0
+
+
+def write_arm(args, what: str) -> int:
+    """`azml job|online-endpoint|batch-endpoint show --export-arm FILE`."""
+    client = client_for(args)
+    if what == "job":
+        template = job_template(client, args.name)
+    else:
+        template = endpoint_template(client, args.name, batch=what == "batch-endpoint")
+    text = json.dumps(template, indent=2) + "\n"
+    if args.export_arm == "-":
+        sys.stdout.write(text)
+    else:
+        with open(args.export_arm, "w", encoding="utf-8") as fh:
+            fh.write(text)
     return 0
