@@ -127,9 +127,6 @@ def run_job(args) -> int:
         if args.stream:
             return _stream(ops, created.name)
         result = _job_dict(created)
-    elif verb == "show" and args.export_arm:
-        from .transfer import write_arm  # import budget: only for --export-arm
-        return write_arm(args, "job")
     elif verb == "show":
         job = ops.get(args.name)
         if type(job).__name__ not in ("CommandJob", "SweepJob"):

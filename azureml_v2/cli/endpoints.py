@@ -45,9 +45,6 @@ def run_endpoint(args) -> int:
             _route_all(client.online_endpoints, result.endpoint_name, result.name)
         if getattr(args, "set_default", False):
             _make_default(client.batch_endpoints, result.endpoint_name, result.name)
-    elif verb == "show" and getattr(args, "export_arm", None):
-        from .transfer import write_arm  # import budget: only for --export-arm
-        return write_arm(args, args.group)
     elif verb == "show":
         result = ops.get(*key)
     elif verb == "list":

@@ -196,6 +196,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             p.add_argument("--include-jobs", action="store_true",
                            help="Create the exported jobs too (each then runs); left out by default.")
         _workspace_options(p)
+    schema = groups.add_parser("schema", help="JSON Schemas of the YAML files, for editors.",
+                               description="JSON Schemas of the YAML files, for editors.")
+    schema_verbs = schema.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
+    schema_verbs.required = True
+    p = schema_verbs.add_parser("export", help="Write <kind>.schema.json for every YAML kind into a folder (VS Code's "
+                                               "YAML extension completes and checks files with them).")
+    p.add_argument("path", metavar="DIR", help="The folder to write the schemas into.")
+    p.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
     server = groups.add_parser("server", help="Serve the local workspace over HTTP.",
                                description="Serve the local workspace over HTTP (loopback, bearer token).")
     verbs = server.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
@@ -302,8 +310,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(argv).parse_args(argv)
     try:
         from . import commands  # import-time budget: `azml --help` loads no client, schema or YAML
+        if getattr(args, "export_arm", None):  # `job|online-endpoint|batch-endpoint show --export-arm FILE`
+            from .transfer import write_arm  # import budget: as above
+            return write_arm(args, args.group)
         if args.group in ("server", "job"):
             return getattr(commands, f"run_{args.group}")(args)
+        if args.group == "schema":
+            from .transfer import run_schema  # import budget: as above
+            return run_schema(args)
         if args.group == "workspace":
             from .transfer import run_transfer  # import budget: as above
             return run_transfer(args)

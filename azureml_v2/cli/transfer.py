@@ -1,9 +1,11 @@
-"""`azml workspace export|import`: a workspace as a tree of YAML files, and back; `--export-arm`: ARM templates."""
+"""`azml workspace export|import`: a workspace as a tree of YAML files, and back; `--export-arm`: ARM templates;
+`azml schema export`: JSON Schemas of the YAML kinds."""
 from __future__ import annotations
 
 import json
 import sys
 
+from .._yaml.jsonschema import export_schemas
 from ..operations.arm_template import endpoint_template, job_template
 from ..operations.export import export_workspace, import_workspace
 from .commands import client_for
@@ -38,4 +40,11 @@ def write_arm(args, what: str) -> int:
     else:
         with open(args.export_arm, "w", encoding="utf-8") as fh:
             fh.write(text)
+    return 0
+
+
+def run_schema(args) -> int:
+    written = export_schemas(args.path)
+    sys.stdout.write(f"wrote {len(written)} schemas to {args.path}: in VS Code, map a kind's files to its schema "
+                     "(yaml.schemas), or name it in a file's $schema\n")
     return 0
