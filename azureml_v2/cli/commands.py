@@ -279,8 +279,8 @@ def print_result(result, fmt: str) -> None:
         yaml.safe_dump(rows, out, sort_keys=False, default_flow_style=False)
     else:
         items = rows if isinstance(rows, list) else [rows]
-        columns = [c for c in ("name", "version", "endpoint_name", "type", "status", "provisioning_state", "path",
-                                "image", "description")
+        columns = [c for c in ("name", "version", "endpoint_name", "type", "status", "is_enabled",
+                                "provisioning_state", "path", "image", "description")
                    if any(c in r for r in items)] or sorted({k for r in items for k in r})[:6]
         table = [[_cell(r.get(c)) for c in columns] for r in items]
         if fmt == "tsv":

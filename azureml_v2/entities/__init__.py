@@ -93,6 +93,13 @@ _EXPORTS = {
     "ResourceSettings": ".endpoints",
     "ResourceConfiguration": ".endpoints",
     "IdentityConfiguration": ".endpoints",
+    "Schedule": ".schedule",
+    "JobSchedule": ".schedule",
+    "ImportDataSchedule": ".schedule",
+    "DataImport": ".schedule",
+    "CronTrigger": ".schedule",
+    "RecurrenceTrigger": ".schedule",
+    "RecurrencePattern": ".schedule",
 }
 # azure-ai-ml's names for the identity classes
 _ALIASES = {"UserIdentityConfiguration": "UserIdentity", "ManagedIdentityConfiguration": "ManagedIdentity",

@@ -16,8 +16,8 @@ from ..exceptions import Problem, ValidationError, suggest
 from ._base import Asset
 from ._rest import compact, service_state, str_map
 from .inputs import _MODE_REST, LITERAL_TYPES, Input, Output, literal, spec_inputs_to_rest
-from .job import (SERVICE_TYPES, CommandJobLimits, Distribution, Job, JobResources, JobService, code_ref,
-                  compute_to_rest_id, distribution_to_rest, environment_to_rest_id, services_to_rest)
+from .job import (SERVICE_TYPES, CommandJob, CommandJobLimits, Distribution, Job, JobResources, JobService,
+                  SweepJob, code_ref, compute_to_rest_id, distribution_to_rest, environment_to_rest_id, services_to_rest)
 from .sweep import (EarlyTerminationPolicy, Objective, SamplingAlgorithm, SweepDistribution, SweepJobLimits,
                     sweep_problems)
 
@@ -714,3 +714,16 @@ def interface_of(node: Node, parent_inputs: dict, parent_outputs: dict, jobs: di
             kind = value.type if isinstance(value, Output) else "uri_folder"
         outputs[port] = Output(type=kind)
     return inputs, outputs
+
+
+def job_from_rest(resource: dict):
+    """A CommandJob, SweepJob or PipelineJob by jobType; other kinds as a plain Job with the fields all jobs
+    share."""
+    kind = resource.get("properties", {}).get("jobType")
+    if kind == "Command":
+        return CommandJob._from_rest(resource)
+    if kind == "Sweep":
+        return SweepJob._from_rest(resource)
+    if kind == "Pipeline":
+        return PipelineJob._from_rest(resource)
+    return Job(**Job._job_fields(resource))
