@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # annotations only
     from ..entities.job import Job
     from ..entities.model import Model
     from ..entities.schedule import ImportDataSchedule, JobSchedule
+    from ..entities.registry import Registry
 
     # What the loaders read: a path, a text stream, or the document as a mapping.
     Source = Union[str, "os.PathLike[str]", IO[str], dict]
@@ -42,6 +43,7 @@ _LOADERS = {
     "batch_deployment": ("endpoints", "BatchDeploymentSchema"),
     "schedule": ("schedules", "ScheduleSchema"),
     "data_import": ("schedules", "DataImportSchema"),
+    "registry": ("registries", "RegistrySchema"),
 }
 # What dump writes an entity with: entity class name -> (module, schema name).
 _DUMPERS = {
@@ -70,6 +72,7 @@ _DUMPERS = {
     "JobSchedule": ("schedules", "JobScheduleSchema"),
     "ImportDataSchedule": ("schedules", "ImportDataScheduleSchema"),
     "DataImport": ("schedules", "DataImportSchema"),
+    "Registry": ("registries", "RegistrySchema"),
 }
 _instances: dict = {}
 
@@ -202,6 +205,11 @@ def load_schedule(source: Source, *, params_override: Overrides = None,
                   **kwargs: Any) -> "JobSchedule | ImportDataSchedule":
     """Load a schedule: a job schedule (`create_job`) or a data import schedule (`import_data`)."""
     return load("schedule", source, params_override=params_override, **kwargs)
+
+
+def load_registry(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "Registry":
+    """Load a registry."""
+    return load("registry", source, params_override=params_override, **kwargs)
 
 
 def as_dict(entity: "Resource") -> dict:

@@ -100,6 +100,9 @@ _EXPORTS = {
     "CronTrigger": ".schedule",
     "RecurrenceTrigger": ".schedule",
     "RecurrencePattern": ".schedule",
+    "Registry": ".registry",
+    "RegistryRegionDetails": ".registry",
+    "SystemCreatedStorageAccount": ".registry",
 }
 # azure-ai-ml's names for the identity classes
 _ALIASES = {"UserIdentityConfiguration": "UserIdentity", "ManagedIdentityConfiguration": "ManagedIdentity",

@@ -92,11 +92,11 @@ class Operations:
             url += ("&" if "?" in url else "?") + f"api-version={API_VERSION}"
         return url
 
-    def _begin(self, method: str, *segments, params=None, json=None, ok=(200, 201, 202, 204),
+    def _begin(self, method: str, *segments, params=None, json=None, headers=None, ok=(200, 201, 202, 204),
                from_rest=None) -> LROPoller:
         """Start a long-running operation; the poller follows Azure-AsyncOperation/Location as ARM does."""
         pipeline = self._ml_client._pipeline
-        initial = pipeline.send_request(self._request(method, *segments, params=params, json=json),
+        initial = pipeline.send_request(self._request(method, *segments, params=params, json=json, headers=headers),
                                         _return_pipeline_response=True)
         if initial.http_response.status_code not in ok:
             raise http_error(initial.http_response)

@@ -95,6 +95,7 @@ _BODY_DEFINITIONS = [
         "components": "ComponentContainerResource"}),
     (re.compile(r"/(datastores)/[^/]+$"), {"datastores": "DatastoreResource"}),
     (re.compile(r"/(schedules)/[^/]+$"), {"schedules": "ScheduleResource"}),
+    (re.compile(r"/(registries)/[^/]+$"), {"registries": "RegistryTrackedResource"}),
     (re.compile(r"/(onlineEndpoints|batchEndpoints)/[^/]+$"), {
         "onlineEndpoints": "OnlineEndpointTrackedResource", "batchEndpoints": "BatchEndpointTrackedResource"}),
     (re.compile(r"/(onlineEndpoints|batchEndpoints)/[^/]+/deployments/[^/]+$"), {
@@ -129,8 +130,9 @@ class Recorder:
         raise AssertionError(f"no spec definition known for PUT {path}")
 
 
-def local_client(home, **service_options):
+def local_client(home, *, workspace_name=None, registry_name=None, **service_options):
     recorder = Recorder(make_app(home, **service_options))
-    client = MLClient(home=home, transport=WSGITransport(recorder), polling_interval=0)
+    client = MLClient(home=home, transport=WSGITransport(recorder), polling_interval=0, workspace_name=workspace_name,
+                      registry_name=registry_name)
     client.sent = recorder
     return client
