@@ -260,6 +260,13 @@ def run_server(args) -> int:
     return 0 if state else 3
 
 
+def run_scheduler() -> int:
+    """`azml schedule run`: fire the local workspace's schedules in the foreground until interrupted."""
+    from ..local.api import server  # import budget: as run_server
+    server.fire_schedules(server.default_home())
+    return 0
+
+
 def _as_dict(value):
     if isinstance(value, dict):
         return value

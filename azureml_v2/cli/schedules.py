@@ -2,17 +2,17 @@
 past one), list, enable, disable, trigger, delete, and run (fire the local workspace's schedules in the foreground)."""
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 
-from .._yaml.api import as_dict, load_schedule
-from .commands import UsageError, _cloud, _overrides, client_for, print_result
+from .._yaml.api import load_schedule
+from .commands import UsageError, _as_dict, _cloud, _overrides, client_for, print_result, run_scheduler
 
 
 def run_schedule(args) -> int:
     if args.verb == "run":
-        return _run_scheduler(args)
+        if _cloud(args) is not None:
+            raise UsageError("azml schedule run fires the local workspace's schedules; Azure ML fires its own")
+        return run_scheduler()
     client = client_for(args)
     ops = client.schedules
     verb = args.verb
@@ -26,7 +26,7 @@ def run_schedule(args) -> int:
         result = poller.result()
     elif verb == "show":
         schedule = ops.get(args.name)
-        result = {**as_dict(schedule),
+        result = {**_as_dict(schedule),
                   "next_firings": [t.isoformat() for t in ops.next_firings(schedule, count=args.next)]}
         if client._backend.records_firings:
             result["firings"] = [{k: v for k, v in vars(f).items() if v not in (None, False)}
@@ -51,27 +51,4 @@ def run_schedule(args) -> int:
             poller.result()
         return 0
     print_result(result, args.output)
-    return 0
-
-
-def _run_scheduler(args) -> int:
-    """Fire the local workspace's schedules until interrupted, saying what was missed while none ran."""
-    if _cloud(args) is not None:
-        raise UsageError("azml schedule run fires the local workspace's schedules; Azure ML fires its own")
-    import logging
-
-    from ..local import default_home, make_app  # import budget: only this verb serves the local workspace
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    home = default_home()
-    app = make_app(home, run_schedules=True)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    try:
-        app.scheduler.start()  # logs what was missed
-        print(f"firing the schedules of {home} (Ctrl+C stops)", flush=True)
-        stop.wait()
-    finally:
-        app.close()
     return 0

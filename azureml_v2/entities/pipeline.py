@@ -17,7 +17,8 @@ from ._base import Asset
 from ._rest import compact, service_state, str_map
 from .inputs import _MODE_REST, LITERAL_TYPES, Input, Output, literal, spec_inputs_to_rest
 from .job import (SERVICE_TYPES, CommandJob, CommandJobLimits, Distribution, Job, JobResources, JobService,
-                  SweepJob, code_ref, compute_to_rest_id, distribution_to_rest, environment_to_rest_id, services_to_rest)
+                  SweepJob, code_ref, compute_to_rest_id, distribution_to_rest, environment_to_rest_id,
+                  services_to_rest)
 from .sweep import (EarlyTerminationPolicy, Objective, SamplingAlgorithm, SweepDistribution, SweepJobLimits,
                     sweep_problems)
 

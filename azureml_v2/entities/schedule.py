@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .._contract import to_arm
 from ..exceptions import NOT_SUPPORTED, NotSupportedError, Problem
 from ._base import Resource
 from ._rest import compact, str_map
@@ -102,6 +101,7 @@ class Schedule(Resource):
     trigger: CronTrigger | RecurrenceTrigger | None = None
     is_enabled: bool | None = field(default=None, compare=False)
     provisioning_state: str | None = field(default=None, compare=False)
+    created_at: str | None = field(default=None, compare=False, repr=False)  # the service's (systemData)
 
     def _schedule_rest(self, action: dict) -> dict:
         return {"properties": compact({
@@ -115,7 +115,8 @@ class Schedule(Resource):
         return dict(name=resource.get("name"), description=props.get("description"),
                     tags=props.get("tags") or None, properties=props.get("properties") or None,
                     display_name=props.get("displayName"), trigger=_Trigger._from_rest(props.get("trigger") or {}),
-                    is_enabled=props.get("isEnabled", True), provisioning_state=props.get("provisioningState"))
+                    is_enabled=props.get("isEnabled", True), provisioning_state=props.get("provisioningState"),
+                    created_at=(resource.get("systemData") or {}).get("createdAt"))
 
     @staticmethod
     def _from_rest(resource: dict) -> "Schedule":
@@ -151,8 +152,7 @@ class JobSchedule(Schedule):
 def job_arm_id(reference: str, scope: str) -> str:
     """`azureml:<job name>` or `azureml:<ARM id>` -> the job's ARM id under `scope`."""
     value = reference.removeprefix("azureml:")
-    return value if value.startswith("/") else to_arm(f"azureml:{value}", "jobs", scope) if "/" in value \
-        else f"{scope}/jobs/{value}"
+    return value if value.startswith("/") else f"{scope}/jobs/{value}"
 
 
 @dataclass(kw_only=True)

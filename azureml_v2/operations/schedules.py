@@ -84,7 +84,12 @@ class ScheduleOperations(Operations):
         if schedule.is_enabled is False or schedule.trigger is None:
             return []
         now = datetime.now(timezone.utc)
-        return list(_firings.firings(schedule.trigger._rest(), now, None, origin=now, limit=count))
+        # a recurrence without a start time counts its intervals from when the schedule was made
+        origin = datetime.fromisoformat(schedule.created_at.replace("Z", "+00:00")) if schedule.created_at else now
+        try:
+            return list(_firings.firings(schedule.trigger._rest(), now, None, origin=origin, limit=count))
+        except ValueError:  # a trigger that never fires (February 31st) or that this package cannot read
+            return []
 
     def firings(self, name: str) -> list[ScheduleFiring]:
         """Every firing the local workspace recorded for schedule `name`, newest first: fired (with its job), missed

@@ -20,6 +20,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -189,6 +190,22 @@ def serve(home: Path, host: str, port: int) -> None:
                 (home / STATE_FILE).unlink()
         except (OSError, ValueError):
             pass
+
+
+def fire_schedules(home: Path) -> None:
+    """Fire the schedules of `home` in the foreground until SIGTERM/SIGINT (`azml schedule run`): what was missed
+    while no scheduler ran is logged first. ValueError when another process fires them."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    app = make_app(home, run_schedules=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        app.scheduler.start()
+        print(f"firing the schedules of {home} (Ctrl+C stops)", flush=True)
+        stop.wait()
+    finally:
+        app.close()
 
 
 if __name__ == "__main__":

@@ -53,7 +53,9 @@ def moment(text: str) -> datetime:
 
 def check_schedule(props: dict) -> dict:
     """A schedule's checked REST properties."""
-    props = checks.base(props, ("isEnabled",)) if "isEnabled" in props else {**checks.base(props), "isEnabled": True}
+    props = checks.base(props)
+    enabled = checks.check(props, "isEnabled", bool)
+    props["isEnabled"] = True if enabled is None else enabled  # the spec's default
     checks.check(props, "displayName", str)
     trigger = checks.check(props, "trigger", dict, required=True)
     checks.check_enum(trigger, "triggerType", _TRIGGER_TYPES, required=True, where="properties.trigger")
