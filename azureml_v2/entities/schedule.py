@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 from ..exceptions import NOT_SUPPORTED, NotSupportedError, Problem
 from ._base import Resource
+from ._jobs import job_from_rest
 from ._rest import compact, str_map
-from .pipeline import job_from_rest
 
 _FREQUENCY_REST = {"minute": "Minute", "hour": "Hour", "day": "Day", "week": "Week", "month": "Month"}
 

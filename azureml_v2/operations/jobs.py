@@ -8,7 +8,6 @@ import re
 import secrets
 import shutil
 import sys
-import time
 from pathlib import Path
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -23,7 +22,9 @@ from .._steps import LivePipeline, pipeline_view
 from .._trials import LiveTable
 from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
 from ..entities.job import CommandJob, Job, SweepJob
-from ..entities.pipeline import PipelineComponent, PipelineJob, job_from_rest
+from ..entities._jobs import job_from_rest
+from ..entities.pipeline import PipelineComponent, PipelineJob
+from ..entities.spark import SparkJob
 from ..exceptions import JobFailedError, JobStateError, NotAvailableError, Problem, ValidationError
 from ._base import ListViewType, Operations
 from .assets import _list_view
@@ -165,8 +166,15 @@ class JobOperations(Operations):
             if not job.nodes and job.component is None:
                 problem("jobs", "a pipeline job needs at least one node (jobs) or a pipeline component")
             template = None
+        elif isinstance(job, SparkJob):
+            for key, what in (("code", "the folder holding the application"), ("entry", "a file or class_name")):
+                if getattr(job, key) is None:
+                    problem(key, f"a spark job needs {key}: {what}")
+            if job.code is not None and is_local(job.code) and not Path(job.code).exists():
+                problem("code", f"{job.code}: no such file or folder")
+            template = None
         else:
-            problem("type", f"only command, sweep and pipeline jobs can be submitted, not {type(job).__name__}")
+            problem("type", f"only command, sweep, pipeline and spark jobs can be submitted, not {type(job).__name__}")
             template = None
         if template is not None:
             if not (template.command or "").strip():
@@ -259,7 +267,7 @@ class JobOperations(Operations):
                 self._status_line(out, tail, current)
                 break
             out.flush()
-            time.sleep(next(delays))
+            self._backend.sleep(next(delays))
             resource = self._get("jobs", name)
         out.flush()
         return _ended(name, resource)
@@ -269,7 +277,7 @@ class JobOperations(Operations):
         out.write(f"RunId: {view.name}\n")
         while view.status not in TERMINAL_STATUSES:
             live.update(view)
-            time.sleep(next(delays))
+            self._backend.sleep(next(delays))
             resource = self._get("jobs", view.name)
             view = self._sweep_view(resource, metrics)
         live.finish(view)
@@ -282,7 +290,7 @@ class JobOperations(Operations):
         view = self.pipeline_view(resource["name"], resource, metrics)
         while view.status not in TERMINAL_STATUSES:
             live.update(view)
-            time.sleep(next(delays))
+            self._backend.sleep(next(delays))
             view = self.pipeline_view(resource["name"], metrics=metrics)
         live.finish(view)
         return _ended(view.name, self._get("jobs", view.name))
@@ -392,9 +400,9 @@ class JobOperations(Operations):
                                   "locations can be downloaded")
         datastores = self._ml_client.datastores
         storage = datastores._storage(datastores.get(m.group("name"), include_secrets=True))
-        if missing_ok and not _has_files(storage, m.group("path")):
+        if missing_ok and not self._backend.offload(_has_files, storage, m.group("path")):
             return False
-        download(storage, m.group("path"), dest)
+        self._backend.offload(download, storage, m.group("path"), dest)
         return True
 
     def get_metrics(self, name: str) -> dict[str, list[tuple[int, float, int]]]:
