@@ -645,7 +645,7 @@ def test_schedule_create_is_polled_to_succeeded_and_disable_sends_it_back_disabl
                        "compute": "azureml:cpu-cluster"}})
     run = replay("schedules/create")
     poller = run.client.schedules.begin_create_or_update(schedule)
-    assert isinstance(poller, LROPoller)
+    assert isinstance(poller, (LROPoller, aio.Poller))
     created = poller.result()
     assert (created.provisioning_state, created.is_enabled, created.trigger.time_zone) == (
         "Succeeded", True, "Pacific Standard Time")
