@@ -81,9 +81,10 @@ def _shared_blob(key: str) -> AzureBlobDatastore:
 
 
 @pytest.fixture
-def workspace_b(tmp_path):
-    """Another local workspace, holding the blob datastore with its own key (secrets are not exported)."""
-    client = local_client(tmp_path / "home-b", run_jobs=False)
+def workspace_b(tmp_path, workspace_a):
+    """Another workspace of the same home (-w other), holding the blob datastore with its own key (secrets are not
+    exported)."""
+    client = local_client(workspace_a.home, workspace_name="other", run_jobs=False)
     client.datastores.create_or_update(_shared_blob("a-key-of-b"))
     yield client
     client.close()
