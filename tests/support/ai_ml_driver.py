@@ -1,24 +1,18 @@
-"""Runs inside the azure-ai-ml environment: drives azure-ai-ml, unchanged, against an `azml server` and prints
-{operation: "ok" | the error} as JSON. Arguments: endpoint, token, a scratch folder.
-
-azure-core refuses a bearer token over plain http (`azml server` speaks http on loopback); that one check is
-turned off here, which a TLS-terminating proxy in front of the server would make unnecessary.
+"""Runs inside the azure-ai-ml environment: drives azure-ai-ml, unchanged, against an `azml server --tls` and prints
+{operation: "ok" | the error} as JSON. Arguments: endpoint, token, a scratch folder. The caller makes the server's
+certificate trusted (REQUESTS_CA_BUNDLE).
 """
 import json
-import os
 import sys
 import time
 import warnings
 from pathlib import Path
 
-import azure.core.pipeline.policies._authentication as authentication
-
-authentication._enforce_https = lambda request: request.context.options.pop("enforce_https", None)
 warnings.simplefilter("ignore")
 
-from azure.ai.ml import MLClient, command  # noqa: E402
-from azure.ai.ml.entities import Data, Environment, Model  # noqa: E402
-from azure.core.credentials import AccessToken, AccessTokenInfo  # noqa: E402
+from azure.ai.ml import MLClient, command
+from azure.ai.ml.entities import Data, Environment, Model
+from azure.core.credentials import AccessToken, AccessTokenInfo
 
 endpoint, token, scratch = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 
