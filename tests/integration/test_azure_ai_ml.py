@@ -5,6 +5,7 @@ the test skips, saying why, when that environment cannot be made.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from azureml_v2 import MLClient
+from azureml_v2.local import job_folder
 from azureml_v2.local.api import server
 
 pytestmark = pytest.mark.integration
@@ -24,7 +26,9 @@ WORKS = ("workspaces.get", "datastores.list", "datastores.get_default", "compute
          "environments.create_or_update", "environments.get", "environments.list", "data.create_or_update",
          "data.get", "data.list", "models.create_or_update", "models.get", "models.list",
          "components.create_or_update", "components.get", "components.list", "jobs.create_or_update", "jobs.get",
-         "jobs.list", "jobs.begin_cancel")
+         "jobs.list", "jobs.begin_cancel", "data.create_or_update (local file)",
+         "models.create_or_update (local folder)", "components.create_or_update (local code)",
+         "jobs.create_or_update (local code)")
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +58,6 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
         results = json.loads(done.stdout.splitlines()[-1])
         failed = {op: results.get(op) for op in WORKS if results.get(op) != "ok"}
         assert not failed, failed
-        # a local file needs a blob upload over https: azure-ai-ml has no other way to send it
-        assert "blob.core.windows.net" in results["data.create_or_update (local file)"]
 
         with MLClient(token, endpoint=state["endpoint"], retry_total=0, connection_verify=state["cafile"]) as ours:
             assert ours.environments.get("ai-env", version="1").image == "python:3.11-slim"
@@ -64,5 +66,17 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
             assert ours.components.get("ai_comp", version="1").command == "echo hi"
             job = ours.jobs.get(results["job"])
             assert job.experiment_name == "ai" and job.status in ("CancelRequested", "Canceled")
+            # what azure-ai-ml uploaded landed in the workspace's datastore, and runs
+            uploaded = ours.data.get("ai-local", version="1").path
+            assert uploaded.startswith("azureml://datastores/workspaceblobstore/paths/LocalUpload/")
+            folder = home / "datastores" / "workspaceblobstore" / uploaded.split("/paths/", 1)[1]
+            assert folder.read_text() == "a,b\n1,2\n"
+            model = ours.models.get("ai-local-model", version="1").path
+            weights = home / "datastores" / "workspaceblobstore" / model.split("/paths/", 1)[1] / "weights.bin"
+            assert weights.read_bytes() == bytes(range(256)) * 4096
+            assert ours.components.get("ai_code", version="1").code.startswith("azureml:")
+            assert ours.jobs.stream(results["coded_job"], out=io.StringIO()).status == "Completed"
+            log = job_folder(home, "local", results["coded_job"]) / "user_logs" / "std_log.txt"
+            assert "hello from uploaded code" in log.read_text()
     finally:
         server.stop(home)

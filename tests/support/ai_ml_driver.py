@@ -71,7 +71,23 @@ if job is not None:
     op("jobs.list", lambda: list(ml.jobs.list()))
     op("jobs.begin_cancel", lambda: ml.jobs.begin_cancel(job.name).result())
     op("jobs.stream", lambda: ml.jobs.stream(job.name))
+# local files: uploaded to the datastore (data, models) or a pending upload (code) on the server's blob endpoint
 (scratch / "iris.csv").write_text("a,b\n1,2\n")
+(scratch / "model" / "sub").mkdir(parents=True)
+(scratch / "model" / "weights.bin").write_bytes(bytes(range(256)) * 4096)  # 1 MiB
+(scratch / "model" / "sub" / "config.json").write_text("{}")
+(scratch / "src").mkdir()
+(scratch / "src" / "main.py").write_text("print('hello from uploaded code')\n")
 op("data.create_or_update (local file)", lambda: ml.data.create_or_update(
     Data(name="ai-local", version="1", path=str(scratch / "iris.csv"), type="uri_file")))
+op("models.create_or_update (local folder)", lambda: ml.models.create_or_update(
+    Model(name="ai-local-model", version="1", path=str(scratch / "model"))))
+op("components.create_or_update (local code)", lambda: ml.components.create_or_update(
+    command(name="ai_code", version="1", code=str(scratch / "src"), command="python main.py",
+            environment="azureml:ai-env:1").component))
+coded = op("jobs.create_or_update (local code)", lambda: ml.jobs.create_or_update(
+    command(code=str(scratch / "src"), command="python main.py", environment="azureml:ai-env:1", compute="local",
+            experiment_name="ai")))
+if coded is not None:
+    results["coded_job"] = coded.name
 print(json.dumps(results))

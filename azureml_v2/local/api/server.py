@@ -11,6 +11,7 @@ connections time out.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -31,6 +32,7 @@ from ..core.processes import process_alive, process_start
 from ..core.workspace import default_home
 from .app import make_app
 from .arm import DISCOVERY_PATH
+from .blob import sas_allows
 from .http import CONTRIBUTOR, MAX_BODY, READER, guard_slow_clients, require_token
 from .tls import context, ensure_certificate, serve_tls
 
@@ -41,6 +43,8 @@ TOKEN_FILE = TOKEN_FILES[CONTRIBUTOR]
 # waitress buffers a body before the application runs: up to this much over its limit reaches the application,
 # which answers 413 with an ARM error body; beyond, waitress answers 413 itself without reading the body
 _BODY_MARGIN = 1024 * 1024
+# azure-storage-blob sends a file up to this size in one Put Blob (larger ones in 4 MiB blocks)
+MAX_PUT_BLOB = 64 * 1024 * 1024
 # from benchmarks/bench_server.py on 2 cores: 4 threads answered ~20% fewer GETs, 16 no more than 8
 SERVER_OPTIONS = {"threads": 8, "connection_limit": 200, "backlog": 1024, "channel_timeout": 60,
                   "cleanup_interval": 10, "max_request_header_size": 64 * 1024, "asyncore_use_poll": True}
@@ -165,20 +169,21 @@ def stop(home: Path, timeout: float = 10.0) -> bool:
 
 
 def create_server(home: Path, host: str = "127.0.0.1", port: int = 0, *, max_body: int = MAX_BODY,
-                  tls: ssl.SSLContext | None = None, **options):
+                  max_upload: int = MAX_PUT_BLOB, tls: ssl.SSLContext | None = None, **options):
     """The waitress server of the local workspace in `home` (not yet running), speaking https when given `tls`;
-    `options` override SERVER_OPTIONS."""
+    a body may have up to `max_body` bytes, a blob upload `max_upload`; `options` override SERVER_OPTIONS."""
     token, _ = ensure_token(home)
     reader, _ = ensure_token(home, READER)
     # waitress warns "Task queue depth is N" whenever all its threads are busy: normal under load
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    app = require_token(make_app(home, max_body=max_body), token, reader, public=(DISCOVERY_PATH,))
+    app = require_token(make_app(home, max_body=max_body), token, reader, public=(DISCOVERY_PATH,),
+                        signed=functools.partial(sas_allows, home))
     sockets = options.pop("map", None)
     sockets = {} if sockets is None else sockets
     # links in answers name the address served (SERVER_NAME), not what a client put in its Host header
     server_name = socket.gethostname() if host in ("", "0.0.0.0", "::") else host
     server = waitress.create_server(app, host=host, port=port, ident="azureml_v2", server_name=server_name,
-                                    map=sockets, max_request_body_size=max_body + _BODY_MARGIN,
+                                    map=sockets, max_request_body_size=max(max_body, max_upload) + _BODY_MARGIN,
                                     url_scheme="https" if tls else "http", **{**SERVER_OPTIONS, **options})
     guard_slow_clients(sockets)
     if tls is not None:

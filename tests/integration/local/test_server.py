@@ -64,10 +64,12 @@ def data_body(n) -> bytes:
 
 @pytest.fixture
 def served(tmp_path):
-    """The server of `azml server`, in this process, with a 64 KiB body limit and a 1 s idle timeout."""
+    """The server of `azml server`, in this process, with a 64 KiB body limit (blob uploads too) and a 1 s idle
+    timeout."""
     home = tmp_path / "home"
     sockets: dict = {}
-    srv = server.create_server(home, max_body=64 * 1024, channel_timeout=1, cleanup_interval=1, map=sockets)
+    srv = server.create_server(home, max_body=64 * 1024, max_upload=0, channel_timeout=1, cleanup_interval=1,
+                               map=sockets)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     try:
