@@ -36,15 +36,10 @@ from ..core.checks import JOB_REQUIRED, Invalid, datastore_props
 from ..core.endpoints import Endpoints
 from ..core.registries import copy_in, forget_files, registry_props
 from ..core.jobs import Jobs
-<<<<<<< HEAD
-from ..core.workspace import (BUILTIN_DATASTORES, ENDPOINT_COLLECTIONS, LOCAL_COMPUTE, MAX_FILTER_TERMS, SCOPE,
-                              BadRequest, Conflict, Exists, NotFound, Page, Store, disk_full, kv_filter, workspace_id)
-from .blob import BLOB_PATH, account_path, datastore_uri, pending_container, sas_query
-=======
 from ..core.workspace import (BUILTIN_DATASTORES, ENDPOINT_COLLECTIONS, LOCAL_COMPUTE, MAX_FILTER_TERMS, REGISTRY_PREFIX,
                               SCOPE, BadRequest, Conflict, Exists, NotFound, Page, Store, disk_full, kv_filter,
                               registry_key, scope_id, workspace_id)
->>>>>>> main
+from .blob import BLOB_PATH, account_path, datastore_uri, pending_container, sas_query
 from .http import MAX_BODY, WORKSPACE_NAME, HttpError, Query, Request, arm_error, invalid, method_not_allowed
 
 
@@ -426,17 +421,14 @@ class ArmApi:
     def put_version(self, req, ws, kind, name, version):
         create_only = req.environ.get("HTTP_IF_NONE_MATCH", "").strip() == "*"
         props = req.body()
-<<<<<<< HEAD
         key = _URI_KEYS.get(kind)
         own = req.url(BLOB_PATH)
         if key and isinstance(props.get(key), str) and props[key].startswith(own):
             # uploaded to this server's blob endpoint (startPendingUpload): kept as the datastore path it landed in,
             # which stays true when the server's port changes
             props[key] = datastore_uri(unquote(props[key][len(own) - len(BLOB_PATH):].split("?", 1)[0])) or props[key]
-=======
         if ws.startswith(REGISTRY_PREFIX):  # the files of a workspace's asset are copied in
             props = copy_in(self.store, ws[len(REGISTRY_PREFIX):], kind, name, version, props)
->>>>>>> main
         record, created = put_asset_version(self.store, ws, kind, name, version, props, self.user,
                                             create_only=create_only)
         return (201 if created else 200), self._version(ws, kind, record), {}
@@ -444,6 +436,8 @@ class ArmApi:
     def start_pending_upload(self, req, ws, name, version):
         """A container on this server's blob endpoint that a code version's files may be uploaded to, with a SAS
         for it (PendingUploadResponseDto); the code version then names the upload by its blob URI."""
+        if ws.startswith(REGISTRY_PREFIX):
+            raise HttpError(404, "ResourceNotFound", "startPendingUpload is answered for workspaces' code versions")
         body = req.json()
         unknown = sorted(set(body) - {"pendingUploadId", "pendingUploadType"})
         if unknown:
