@@ -90,4 +90,5 @@ coded = op("jobs.create_or_update (local code)", lambda: ml.jobs.create_or_updat
             experiment_name="ai")))
 if coded is not None:
     results["coded_job"] = coded.name
+    op("jobs.stream (local code)", lambda: ml.jobs.stream(coded.name))  # prints the job's log as it grows
 print(json.dumps(results))

@@ -48,6 +48,7 @@ _REGISTRY_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{2,32}")  # the spec's re
 _OPERATION = re.compile(r"[0-9a-f]{32}")
 _ASSET_KEYS = {kind.lower(): kind for kind in ASSETS}
 _URI_KEYS = {"codes": "codeUri", "data": "dataUri", "models": "modelUri"}
+_OWN_SERVICES = ("Studio", "Tracking")
 _ENDPOINT_KEYS = {collection.lower(): kind for kind, collection in ENDPOINT_COLLECTIONS.items()}
 
 # Where clients find the workspace's other services (run history, MLflow, ...): all of them are this server.
@@ -526,13 +527,18 @@ class ArmApi:
 
     # -- jobs
 
-    def _job(self, ws: str, record: dict) -> dict:
+    def _job(self, ws: str, record: dict, req: Request) -> dict:
         run = {"StartTimeUtc": record["started_at"], "EndTimeUtc": record["ended_at"], "Error": record["error"],
                "ExitCode": None if record["exit_code"] is None else str(record["exit_code"])}
         results = json.loads(record["results"] or "{}")
         props = {**record["doc"], "status": record["status"],
                  "properties": {**record["doc"].get("properties", {}), **results,
                                 **{k: v for k, v in run.items() if v}}}
+        # as the service adds them: where the job is shown and where its MLflow run is (the workspace's tracking URI)
+        props["services"] = {**(props.get("services") or {}),
+                             "Tracking": {"jobServiceType": "Tracking", "endpoint": req.url(workspace_id(ws))},
+                             "Studio": {"jobServiceType": "Studio",
+                                        "endpoint": req.url(f"{workspace_id(ws)}/jobs/{record['name']}")}}
         return _resource(ws, ("jobs", record["name"]), record["name"], "jobs", props, record)
 
     def list_jobs(self, req, ws):
@@ -543,14 +549,18 @@ class ArmApi:
             args.append(query.choice("jobType", tuple(JOB_REQUIRED), ""))
         page = self._page(req)
         records, token = self.store.list_jobs(ws, page, query.view(), query.get(PARENT_JOB_PARAM), where, args)
-        return self._list(req, [self._job(ws, r) for r in records], token, page)
+        return self._list(req, [self._job(ws, r, req) for r in records], token, page)
 
     def get_job(self, req, ws, name):
-        return 200, self._job(ws, self.store.get_job(ws, name)), {}
+        return 200, self._job(ws, self.store.get_job(ws, name), req), {}
 
     def put_job(self, req, ws, name):
-        record, created = self.jobs.create(ws, name, req.body())
-        return (201 if created else 200), self._job(ws, record), {}
+        props = req.body()
+        if isinstance(props.get("services"), dict):  # the ones this service adds (see _job) are not the user's
+            props["services"] = {k: v for k, v in props["services"].items()
+                                 if not (isinstance(v, dict) and v.get("jobServiceType") in _OWN_SERVICES)} or None
+        record, created = self.jobs.create(ws, name, props)
+        return (201 if created else 200), self._job(ws, record, req), {}
 
     def delete_job(self, req, ws, name):
         try:

@@ -5,11 +5,12 @@ List Blobs), so that what Azure ML's clients upload to a datastore lands in its 
 Addressing is path-style, as storage emulators are addressed: ``/blob/<account>/<container>/<blob>``. The account is
 the workspace (a ``.blob.<suffix>`` a client appends to the account name is dropped: azure-ai-ml makes a datastore's
 URL ``https://<accountName>.blob.<storage suffix>``, and local datastores say ``<host>:<port>/blob/<workspace>``).
-A container is a local datastore of that workspace, or a pending upload (``upload-<32 hex>``: the folder
-``LocalUpload/<hex>`` of ``workspaceblobstore``) that a code version's ``startPendingUpload`` hands out.
+A container is a local datastore of that workspace, a pending upload (``upload-<32 hex>``: the folder
+``LocalUpload/<hex>`` of ``workspaceblobstore``) that a code version's ``startPendingUpload`` hands out, or ``$runs``,
+the jobs' folders, read only (the run history hands out their logs).
 
 Who may call: a served workspace's bearer token (the middleware of ``server.py``) or a SAS that this module signed
-for one pending-upload container (:func:`sas_query`, checked by :func:`sas_allows`). Metadata of a blob is kept
+for one container, or one folder of it (:func:`sas_query`, checked by :func:`sas_allows`). Metadata of a blob is kept
 beside the datastore, in ``<home>/blob-metadata/``; staged blocks in ``<home>/blob-blocks/`` until committed.
 """
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .http import Request
 BLOB_PATH = "/blob/"
 PENDING = re.compile(r"upload-(?P<id>[0-9a-f]{32})")
 PENDING_ROOT = ("workspaceblobstore", "LocalUpload")  # where a pending upload's files land: datastore, folder
+RUNS_CONTAINER = "$runs"  # the jobs' folders, read only (their logs); '$' is in no datastore name
 SAS_VERSION = "2023-11-03"
 SAS_LIFETIME = datetime.timedelta(hours=24)
 _KEY_FILE = "blob-sas.key"
@@ -108,11 +110,13 @@ def _signature(home: Path, permissions: str, expiry: str, resource: str) -> str:
     return base64.b64encode(hmac.new(_key(home), text, hashlib.sha256).digest()).decode()
 
 
-def sas_query(home: Path, ws: str, container: str, permissions: str = "racwl") -> str:
-    """A SAS for `container` of workspace `ws`, valid SAS_LIFETIME: the query string of its URL."""
+def sas_query(home: Path, ws: str, container: str, permissions: str = "racwl", prefix: str | None = None) -> str:
+    """A SAS for `container` of workspace `ws` (only its folder `prefix` when given), valid SAS_LIFETIME: the query
+    string of its URL."""
     expiry = (datetime.datetime.now(datetime.timezone.utc) + SAS_LIFETIME).strftime("%Y-%m-%dT%H:%M:%SZ")
-    sig = _signature(home, permissions, expiry, f"/{ws}/{container}")
-    return urlencode({"sv": SAS_VERSION, "sr": "c", "sp": permissions, "se": expiry, "sig": sig})
+    resource = f"/{ws}/{container}" + (f"/{prefix}" if prefix else "")
+    sig = _signature(home, permissions, expiry, resource)
+    return urlencode({"sv": SAS_VERSION, "sr": "d" if prefix else "c", "sp": permissions, "se": expiry, "sig": sig})
 
 
 def sas_allows(home: Path, environ: dict) -> bool:
@@ -121,9 +125,10 @@ def sas_allows(home: Path, environ: dict) -> bool:
     query = dict(parse_qsl(environ.get("QUERY_STRING", "")))
     if parts is None or "sig" not in query:
         return False
-    ws, container, _ = parts
+    ws, container, blob = parts
     permissions, expiry = query.get("sp", ""), query.get("se", "")
-    if not hmac.compare_digest(query["sig"], _signature(home, permissions, expiry, f"/{ws}/{container}")):
+    resource = f"/{ws}/{container}" + (f"/{blob.split('/', 1)[0]}" if query.get("sr") == "d" else "")
+    if not hmac.compare_digest(query["sig"], _signature(home, permissions, expiry, resource)):
         return False
     try:
         if datetime.datetime.fromisoformat(expiry.replace("Z", "+00:00")) < datetime.datetime.now(
@@ -178,6 +183,8 @@ class BlobApi:
         query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
         method = environ.get("REQUEST_METHOD", "GET").upper()
         root = self._container(ws, container)
+        if container == RUNS_CONTAINER and method not in ("GET", "HEAD"):
+            raise BlobError(403, "AuthorizationPermissionMismatch", "the jobs' folders are read only")
         if not blob:
             if query.get("restype") == "container" and query.get("comp") == "list" and method == "GET":
                 return self._list(environ, ws, container, root, query)
@@ -211,6 +218,9 @@ class BlobApi:
     # -- where things are
 
     def _container(self, ws: str, container: str) -> Path:
+        if container == RUNS_CONTAINER:
+            self.store.get_workspace(ws)
+            return self.store.job_folder(ws, "-").parent
         m = PENDING.fullmatch(container)
         if m:
             return self.store.datastore_folder(PENDING_ROOT[0]) / PENDING_ROOT[1] / m.group("id")
@@ -479,5 +489,6 @@ def _now() -> str:
     return format_datetime(datetime.datetime.now(datetime.timezone.utc), usegmt=True)
 
 
-_PHRASES = {200: "OK", 201: "Created", 202: "Accepted", 206: "Partial Content", 400: "Bad Request", 404: "Not Found",
+_PHRASES = {200: "OK", 201: "Created", 202: "Accepted", 206: "Partial Content", 400: "Bad Request", 403: "Forbidden",
+            404: "Not Found",
             409: "Conflict", 412: "Precondition Failed", 413: "Payload Too Large", 416: "Range Not Satisfiable"}

@@ -1,14 +1,15 @@
-"""The local workspace's Blob service (what azure-storage-blob calls to upload to, list and read a datastore) and
-the code version's startPendingUpload with its SAS, in-process through WSGI."""
+"""The local workspace's Blob service (what azure-storage-blob calls to upload to, list and read a datastore), the
+code version's startPendingUpload with its SAS, and the run history's log URLs, in-process through WSGI."""
 from __future__ import annotations
 
 import base64
 import functools
 import hashlib
 import io
+import json
 import xml.etree.ElementTree as ET
 from types import SimpleNamespace
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 from wsgiref.util import setup_testing_defaults
 
 import pytest
@@ -145,3 +146,31 @@ def test_local_datastores_name_the_blob_endpoint_as_their_account_and_numbers_in
     code = client.put("/codes/c/versions/1", {"properties": {"codeUri": "azureml://datastores/workspaceblobstore/"
                                                              "paths/c", "properties": {"hash_version": 202208}}})
     assert code.status == 201 and code.json["properties"]["properties"]["hash_version"] == "202208"
+
+
+def test_run_details_hand_out_the_jobs_logs_by_signed_urls_of_that_job_alone(app, home, rest_response):
+    client = Client(app)
+    for name in ("first", "second"):
+        assert client.put(f"/jobs/{name}", {"properties": {"jobType": "Command", "command": "echo hi",
+                                                           "environmentId": "azureml:env:1"}}).status == 201
+        log = app.store.job_folder("local", name) / "user_logs" / "std_log.txt"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"hello from {name}\n")
+    job = client.get("/jobs/first").json
+    assert rest_response(job, "JobBaseResource") == []
+    assert {k: v["jobServiceType"] for k, v in job["properties"]["services"].items()} == {
+        "Tracking": "Tracking", "Studio": "Studio"}
+    history = "/history/v1.0" + job["id"].rsplit("/jobs/", 1)[0]
+    details = call(app, "GET", f"{history}/runs/first/details")
+    assert details.status == 200
+    details = json.loads(details.body)
+    assert details["runId"] == "first" and details["status"] == "NotStarted"
+    url = urlsplit(details["logFiles"]["user_logs/std_log.txt"])
+    guarded = require_token(app, "contributor-token", signed=functools.partial(blob.sas_allows, home))
+    got = call(guarded, "GET", unquote(url.path), query=url.query)
+    assert got.status == 200 and got.body == b"hello from first\n"
+    other = unquote(url.path).replace("/first/", "/second/")
+    assert call(guarded, "GET", other, query=url.query).status == 401
+    written = call(guarded, "PUT", unquote(url.path), b"x", headers={"Authorization": "Bearer contributor-token"})
+    assert written.status == 403
+    assert call(app, "GET", f"{history}/runs/nosuch/details").status == 404
