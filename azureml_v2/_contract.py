@@ -303,7 +303,7 @@ class UnresolvedPlaceholder(ValueError):
 
 
 # The node types of a pipeline's `jobs` (docs/architecture.md, "Pipeline jobs on the wire").
-NODE_TYPES = ("command", "sweep", "parallel", "pipeline")
+NODE_TYPES = ("command", "sweep", "parallel", "pipeline", "spark")
 # A pipeline node's input or output bound to its pipeline: the whole value is one `${{parent...}}`.
 BINDING_FORMS = ("parent.inputs.<name>", "parent.outputs.<name>", "parent.jobs.<node>.outputs.<name>")
 

@@ -54,6 +54,8 @@ _DUMPERS = {
     "PipelineJob": ("pipelines", "PipelineJobSchema"),
     "PipelineComponent": ("pipelines", "PipelineComponentSchema"),
     "ParallelComponent": ("pipelines", "ParallelComponentSchema"),
+    "SparkJob": ("spark", "SparkJobSchema"),
+    "SparkComponent": ("spark", "SparkComponentSchema"),
     "AzureBlobDatastore": ("datastores", "DatastoreSchema"),
     "AzureFileDatastore": ("datastores", "DatastoreSchema"),
     "AzureDataLakeGen1Datastore": ("datastores", "DatastoreSchema"),

@@ -60,6 +60,9 @@ class _Stopped(Exception):
 class Runner:
     """Runs job `name` of workspace `ws` in the local workspace at `home`."""
 
+    JOB_TYPE = "Command"  # the jobType this runner runs
+    PROGRAM = "the command"  # what it runs, for a failed job's error
+
     def __init__(self, home: str | os.PathLike, ws: str, name: str):
         self.store = Store(home)
         self.record = self.store.get_job(ws, name)
@@ -180,8 +183,8 @@ class Runner:
     def _execute(self) -> tuple[str, int | None, str | None]:
         self._move("Preparing", "Queued")
         doc = self.doc
-        if doc.get("jobType") != "Command":
-            raise JobError(f"the local runner runs command jobs, not {doc.get('jobType')} jobs")
+        if doc.get("jobType") != self.JOB_TYPE:
+            raise JobError(f"the local runner runs {self.JOB_TYPE.lower()} jobs, not {doc.get('jobType')} jobs")
         self._check_compute(doc)
         for folder in (self.wd / "outputs", self.wd / "logs", self.user_logs, self.folder / "outputs"):
             folder.mkdir(parents=True, exist_ok=True)
@@ -190,12 +193,10 @@ class Runner:
         python_bin = self._cancellable(self._environment, doc.get("environmentId"))
         inputs, input_env = self._cancellable(self._inputs, doc.get("inputs") or {})
         outputs = self._outputs(doc.get("outputs") or {})
-        command = substitute(doc["command"], inputs, {k: str(p) for k, p in outputs.items()})
-        processes = self._processes(doc.get("distribution"), command)
+        processes = self._plan(doc, inputs, outputs)
         timeout = self._timeout(doc.get("limits"))
         env = self._env(python_bin, input_env, outputs)
         self._check()
-        self.log(f"command: {command}")
         with self._tracking() as mlflow_env:
             env.update(mlflow_env)
             env.update(doc.get("environmentVariables") or {})
@@ -209,7 +210,7 @@ class Runner:
                                       + _quote(tail))
         self._move("Finalizing", "Running")
         if code != 0:
-            return "Failed", code, f"the command exited with code {code}" + _quote(tail)
+            return "Failed", code, f"{self.PROGRAM} exited with code {code}" + _quote(tail)
         self._store_outputs(doc.get("outputs") or {}, outputs)
         return "Completed", 0, None
 
@@ -288,6 +289,12 @@ class Runner:
                 path.mkdir(parents=True, exist_ok=True)
             paths[key] = path
         return paths
+
+    def _plan(self, doc: dict, inputs: dict[str, str], outputs: dict[str, Path]) -> list:
+        """What to run: (argv, extra environment, log files) of each process to start."""
+        command = substitute(doc["command"], inputs, {k: str(p) for k, p in outputs.items()})
+        self.log(f"command: {command}")
+        return self._processes(doc.get("distribution"), command)
 
     def _processes(self, distribution: dict | None, command: str) -> list[tuple[list[str], dict, list[str]]]:
         """(argv, extra environment, log files) of each process to start."""
