@@ -28,7 +28,7 @@ from ...core.checks import JOB_REQUIRED
 from ...core.metrics import metrics
 from ...core.refs import References, RefError
 from ...core.workspace import ENDPOINT_COLLECTIONS, BadRequest, NotFound, Page, workspace_id
-from ..http import _BAD_PATH, CONTRIBUTOR, Query, read_body
+from ..http import _BAD_PATH, CONTRIBUTOR, Query, Request, read_body
 from . import charts
 from .auth import Sessions
 
@@ -193,9 +193,9 @@ class Studio:
         return 200, [("Content-Type", kind), ("Cache-Control", "private, max-age=3600")], path.read_bytes()
 
     # -- jobs ------------------------------------------------------------------------------------------------
-    def _job(self, ws: str, record: dict) -> dict:
+    def _job(self, ws: str, record: dict, request: dict) -> dict:
         """A job's REST body, as GET .../jobs/<name> answers it, with what the pages add."""
-        body = self.local.arm._job(ws, record)
+        body = self.local.arm._job(ws, record, Request(request["environ"], 0))
         props = body["properties"]
         body["started"], body["ended"] = record["started_at"], record["ended_at"]
         body["created"] = record["created_at"]
@@ -227,7 +227,8 @@ class Studio:
             raise Respond(400, str(exc)) from None
         filters = {**chosen, "experiment": experiment, "q": search}
         more = urlencode({**{k: v for k, v in filters.items() if v}, "page": token}) if token else None
-        return self._page("jobs.html", request, ws=ws, jobs=[self._job(ws, r) for r in records], filters=filters,
+        jobs = [self._job(ws, r, request) for r in records]
+        return self._page("jobs.html", request, ws=ws, jobs=jobs, filters=filters,
                           statuses=STATUSES, types=sorted(JOB_REQUIRED), next_page=more,
                           first_page=bool(query.get("page")), experiments=self._experiments(ws))
 
@@ -255,7 +256,7 @@ class Studio:
             record = self.store.get_job(ws, name)
         except NotFound:
             raise Respond(404, f"no job {name!r} in workspace {ws!r}") from None
-        job = self._job(ws, record)
+        job = self._job(ws, record, request)
         props = job["properties"]
         values = {"ws": ws, "job": job, "props": props, "error": job_error(job),
                   "user_props": props.get("properties") or {}, "logs": self._log_files(ws, name),
@@ -265,7 +266,7 @@ class Studio:
         kind = props.get("jobType")
         overlay = [m for m in request["query"].all("metric") if m]
         if kind == "Sweep":
-            view = self._sweep_view(ws, job)
+            view = self._sweep_view(ws, job, request)
             from ...._plot import panels  # import budget: the sweep's pictures, only on a sweep's page
             values.update(sweep=view, panels=panels(view))
         elif kind == "Pipeline":
@@ -276,7 +277,7 @@ class Studio:
             values["metric_names"] = sorted(found)
             values["overlay"] = overlay
             values["last_metrics"] = {k: v[-1][1] for k, v in sorted(found.items()) if v}
-        values["children"] = [] if kind == "Sweep" else self._children(ws, name)
+        values["children"] = [] if kind == "Sweep" else self._children(ws, name, request)
         return self._page("job.html", request, **values)
 
     def _charts(self, runs: dict[str, dict], overlay: list[str]) -> list[str]:
@@ -294,16 +295,16 @@ class Studio:
             out.append(charts.line_chart(key, series))
         return out
 
-    def _children(self, ws: str, name: str) -> list[dict]:
+    def _children(self, ws: str, name: str, request: dict) -> list[dict]:
         records, _ = self.store.list_jobs(ws, Page(1000, None, ascending=True), "All", name)
-        return [self._job(ws, r) for r in records]
+        return [self._job(ws, r, request) for r in records]
 
-    def _sweep_view(self, ws: str, job: dict) -> SweepView:
+    def _sweep_view(self, ws: str, job: dict, request: dict) -> SweepView:
         props = job["properties"]
         objective = props.get("objective") or {}
         key = objective.get("primaryMetric", "")
         trials = []
-        for child in self._children(ws, job["name"]):
+        for child in self._children(ws, job["name"], request):
             user = child["properties"].get("properties") or {}
             found = metrics(self.store.home, ws, child["name"], key).get(key)
             number = user.get(TRIAL_PROPERTY, child["name"].rpartition("_")[2])
@@ -381,7 +382,8 @@ class Studio:
         """A pipeline's nodes (type, status, reused, child job) and edges (output port -> input port)."""
         record = self.store.get_job(ws, name)
         nodes = record["doc"].get("jobs") or {}
-        children = {(c["properties"].get("properties") or {}).get(NODE_PROPERTY): c for c in self._children(ws, name)}
+        children = {(c["properties"].get("properties") or {}).get(NODE_PROPERTY): c
+                    for c in self._children(ws, name, request)}
         out_nodes, edges = [], []
         for node, spec in nodes.items():
             child = children.get(node)
@@ -409,7 +411,7 @@ class Studio:
         jobs = []
         for name in names:
             try:
-                jobs.append(self._job(ws, self.store.get_job(ws, name)))
+                jobs.append(self._job(ws, self.store.get_job(ws, name), request))
             except NotFound:
                 raise Respond(404, f"no job {name!r} in workspace {ws!r}") from None
         params = sorted({k for j in jobs for k in _parameters(j)})
