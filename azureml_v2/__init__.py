@@ -109,6 +109,17 @@ _EXPORTS = {
     "Registry": ".entities.registry",
     "RegistryRegionDetails": ".entities.registry",
     "SystemCreatedStorageAccount": ".entities.registry",
+    "load_connection": "._yaml.api",
+    "WorkspaceConnection": ".entities.connection",
+    "PatTokenConfiguration": ".entities.connection",
+    "UsernamePasswordConfiguration": ".entities.connection",
+    "ManagedIdentityConfiguration": ".entities.connection",
+    "AccessKeyConfiguration": ".entities.connection",
+    "ApiKeyConfiguration": ".entities.connection",
+    "AccountKeyConnectionConfiguration": ".entities.connection",
+    "SasTokenConnectionConfiguration": ".entities.connection",
+    "ServicePrincipalConnectionConfiguration": ".entities.connection",
+    "CustomKeysConfiguration": ".entities.connection",
 }
 __all__ = sorted(_EXPORTS)
 

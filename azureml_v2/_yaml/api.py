@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # annotations only
     from ..entities.job import Job
     from ..entities.model import Model
     from ..entities.registry import Registry
+    from ..entities.connection import WorkspaceConnection
 
     # What the loaders read: a path, a text stream, or the document as a mapping.
     Source = Union[str, "os.PathLike[str]", IO[str], dict]
@@ -41,6 +42,7 @@ _LOADERS = {
     "batch_endpoint": ("endpoints", "BatchEndpointSchema"),
     "batch_deployment": ("endpoints", "BatchDeploymentSchema"),
     "registry": ("registries", "RegistrySchema"),
+    "connection": ("connections", "ConnectionSchema"),
 }
 # What dump writes an entity with: entity class name -> (module, schema name).
 _DUMPERS = {
@@ -67,6 +69,7 @@ _DUMPERS = {
     "ModelBatchDeployment": ("endpoints", "ModelBatchDeploymentSchema"),
     "PipelineComponentBatchDeployment": ("endpoints", "PipelineComponentBatchDeploymentSchema"),
     "Registry": ("registries", "RegistrySchema"),
+    "WorkspaceConnection": ("connections", "ConnectionSchema"),
 }
 _instances: dict = {}
 
@@ -198,6 +201,11 @@ def load_batch_deployment(source: Source, *, params_override: Overrides = None,
 def load_registry(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "Registry":
     """Load a registry."""
     return load("registry", source, params_override=params_override, **kwargs)
+
+
+def load_connection(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "WorkspaceConnection":
+    """Load a workspace connection (git, python_feed, container_registry, s3, snowflake, azure_sql_db, ...)."""
+    return load("connection", source, params_override=params_override, **kwargs)
 
 
 def as_dict(entity: "Resource") -> dict:

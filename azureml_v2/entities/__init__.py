@@ -96,6 +96,16 @@ _EXPORTS = {
     "Registry": ".registry",
     "RegistryRegionDetails": ".registry",
     "SystemCreatedStorageAccount": ".registry",
+    "WorkspaceConnection": ".connection",
+    "PatTokenConfiguration": ".connection",
+    "UsernamePasswordConfiguration": ".connection",
+    "ManagedIdentityConfiguration": ".connection",
+    "AccessKeyConfiguration": ".connection",
+    "ApiKeyConfiguration": ".connection",
+    "AccountKeyConnectionConfiguration": ".connection",
+    "SasTokenConnectionConfiguration": ".connection",
+    "ServicePrincipalConnectionConfiguration": ".connection",
+    "CustomKeysConfiguration": ".connection",
 }
 # azure-ai-ml's names for the identity classes
 _ALIASES = {"UserIdentityConfiguration": "UserIdentity", "ManagedIdentityConfiguration": "ManagedIdentity",

@@ -33,6 +33,7 @@ from ..._contract import (API_VERSION, LOCAL_FOLDER_PROPERTY, LOCAL_RESOURCE_GRO
                           PROVIDER, SERVED_API_VERSIONS, VERSION)
 from ..core.assets import ASSETS, put_asset_version, put_container
 from ..core.checks import JOB_REQUIRED, Invalid, datastore_props
+from ..core.connections import connection_props
 from ..core.endpoints import Endpoints
 from ..core.registries import copy_in, forget_files, registry_props
 from ..core.jobs import Jobs
@@ -43,7 +44,7 @@ from .http import MAX_BODY, WORKSPACE_NAME, HttpError, Query, Request, arm_error
 
 
 _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}")
-_REGISTRY_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{2,32}")  # the spec's registryName
+_REGISTRY_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{2,32}")  # the spec's registryName and connectionName
 _OPERATION = re.compile(r"[0-9a-f]{32}")
 _ASSET_KEYS = {kind.lower(): kind for kind in ASSETS}
 _ENDPOINT_KEYS = {collection.lower(): kind for kind, collection in ENDPOINT_COLLECTIONS.items()}
@@ -65,6 +66,9 @@ _ROUTES = [
     (("datastores",), {"GET": "list_datastores"}),
     (("datastores", "{name}"), {"GET": "get_datastore", "PUT": "put_datastore", "DELETE": "delete_datastore"}),
     (("datastores", "{name}", "listSecrets"), {"POST": "list_secrets"}),
+    (("connections",), {"GET": "list_connections"}),
+    (("connections", "{name}"), {"GET": "get_connection", "PUT": "put_connection", "DELETE": "delete_connection"}),
+    (("connections", "{name}", "listsecrets"), {"POST": "list_connection_secrets"}),
     (("jobs",), {"GET": "list_jobs"}),
     (("jobs", "{name}"), {"GET": "get_job", "PUT": "put_job", "DELETE": "delete_job"}),
     (("jobs", "{name}", "cancel"), {"POST": "cancel_job"}),
@@ -486,6 +490,44 @@ class ArmApi:
         if not record["secrets"]:
             raise HttpError(400, "NoSecrets", f"datastore {name!r} has no stored secrets")
         return 200, json.loads(record["secrets"]), {}
+
+    # -- connections
+
+    def _connection(self, ws: str, record: dict, secrets: bool = False) -> dict:
+        props = dict(record["doc"])
+        if secrets and record["secrets"]:
+            props["credentials"] = {**props.get("credentials", {}), **json.loads(record["secrets"])}
+        elif not props.get("credentials"):
+            props.pop("credentials", None)
+        props["createdByWorkspaceArmId"] = workspace_id(ws)
+        return _resource(ws, ("connections", record["name"]), record["name"], "connections", props, record)
+
+    def list_connections(self, req, ws):
+        where, args = [], []
+        for param, member in (("target", "target"), ("category", "category")):
+            if req.query.get(param):
+                where.append(f"json_extract(t.doc, '$.{member}') = ?")
+                args.append(req.query.get(param))
+        page = self._page(req, ascending=True)
+        records, token = self.store.list_connections(ws, page, where, args)
+        return self._list(req, [self._connection(ws, r) for r in records], token, page)
+
+    def get_connection(self, req, ws, name):
+        return 200, self._connection(ws, self.store.get_connection(ws, name)), {}
+
+    def put_connection(self, req, ws, name):
+        if not _REGISTRY_NAME.fullmatch(name):
+            raise HttpError(400, "InvalidResourceName",
+                            f"invalid connection name {name!r}: it must match ^{_REGISTRY_NAME.pattern}$")
+        props, secrets = connection_props(req.body())
+        record, _ = self.store.put_connection(ws, name, props, secrets, self.user)
+        return 200, self._connection(ws, record), {}  # the spec answers a create 200 too
+
+    def delete_connection(self, req, ws, name):
+        return (200 if self.store.delete_connection(ws, name) else 204), None, {}
+
+    def list_connection_secrets(self, req, ws, name):
+        return 200, self._connection(ws, self.store.get_connection(ws, name), secrets=True), {}
 
     # -- jobs
 
