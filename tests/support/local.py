@@ -95,6 +95,7 @@ _BODY_DEFINITIONS = [
         "components": "ComponentContainerResource"}),
     (re.compile(r"/(datastores)/[^/]+$"), {"datastores": "DatastoreResource"}),
     (re.compile(r"/(registries)/[^/]+$"), {"registries": "RegistryTrackedResource"}),
+    (re.compile(r"/providers/Microsoft\.MachineLearningServices/(workspaces)/[^/]+$"), {"workspaces": "Workspace"}),
     (re.compile(r"/(connections)/[^/]+$"), {"connections": "WorkspaceConnectionPropertiesV2BasicResource"}),
     (re.compile(r"/(onlineEndpoints|batchEndpoints)/[^/]+$"), {
         "onlineEndpoints": "OnlineEndpointTrackedResource", "batchEndpoints": "BatchEndpointTrackedResource"}),

@@ -24,6 +24,7 @@ import errno
 import json
 import logging
 import re
+import shutil
 import sqlite3
 import uuid
 from http import HTTPStatus
@@ -32,7 +33,7 @@ from urllib.parse import urlencode
 from ..._contract import (API_VERSION, LOCAL_FOLDER_PROPERTY, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, LOCAL_WORKSPACE, PARENT_JOB_PARAM,
                           PROVIDER, SERVED_API_VERSIONS, VERSION)
 from ..core.assets import ASSETS, put_asset_version, put_container
-from ..core.checks import JOB_REQUIRED, Invalid, datastore_props
+from ..core.checks import JOB_REQUIRED, Invalid, datastore_props, tracked
 from ..core.connections import connection_props
 from ..core.endpoints import Endpoints
 from ..core.registries import copy_in, forget_files, registry_props
@@ -45,6 +46,10 @@ from .http import MAX_BODY, WORKSPACE_NAME, HttpError, Query, Request, arm_error
 
 _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}")
 _REGISTRY_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{2,32}")  # the spec's registryName and connectionName
+# what a workspace's reads add; a PUT or PATCH ignores them
+_WORKSPACE_READ_ONLY = ("workspaceId", "provisioningState", "discoveryUrl", "mlFlowTrackingUri", "tenantId",
+                        "privateLinkCount", "privateEndpointConnections", "serviceProvisionedResourceGroup",
+                        "notebookInfo", "storageHnsEnabled")
 _OPERATION = re.compile(r"[0-9a-f]{32}")
 _ASSET_KEYS = {kind.lower(): kind for kind in ASSETS}
 _ENDPOINT_KEYS = {collection.lower(): kind for kind, collection in ENDPOINT_COLLECTIONS.items()}
@@ -57,7 +62,8 @@ log = logging.getLogger(__name__)
 
 # (path after the workspace, {method: handler}); "{kind}" is an asset kind, other "{x}" capture a segment.
 _ROUTES = [
-    ((), {"GET": "get_workspace"}),
+    ((), {"GET": "get_workspace", "PUT": "put_workspace", "PATCH": "patch_workspace",
+          "DELETE": "delete_workspace"}),
     (("{kind}",), {"GET": "list_containers"}),
     (("{kind}", "{name}"), {"GET": "get_container", "PUT": "put_container", "DELETE": "delete_container"}),
     (("{kind}", "{name}", "versions"), {"GET": "list_versions"}),
@@ -238,7 +244,8 @@ class ArmApi:
         if req.method not in methods:
             raise method_not_allowed(req.method, tuple(methods))
         _check_params(params)
-        self.store.ensure_workspace(ws, self.user)
+        if segments[8:] or req.method == "GET":  # a workspace's own PUT, PATCH and DELETE say what it is
+            self.store.ensure_workspace(ws, self.user)
         return getattr(self, methods[req.method])(req, ws, **params)
 
     def _registry_request(self, req: Request, segments: list[str]) -> Response:
@@ -298,12 +305,16 @@ class ArmApi:
     def _workspace(self, req: Request, record: dict) -> dict:
         # MLflow's tracking API is served under the workspace's own path; the discovery document names this
         # server for every regional service
-        props = {**record["doc"], "workspaceId": record["workspace_id"], "provisioningState": "Succeeded",
-                 "hbiWorkspace": False, "v1LegacyMode": False, "discoveryUrl": req.url(DISCOVERY_PATH),
-                 "mlFlowTrackingUri": req.url(workspace_id(record["name"]))}
-        return {"id": workspace_id(record["name"]), "name": record["name"], "type": f"{PROVIDER}/workspaces",
-                "location": "local", "kind": "Default", "tags": {}, "properties": props,
-                "systemData": _system_data(record)}
+        doc = record["doc"]
+        props = {"friendlyName": record["name"], "hbiWorkspace": False, "v1LegacyMode": False, **doc["properties"],
+                 "workspaceId": record["workspace_id"], "provisioningState": "Succeeded",
+                 "discoveryUrl": req.url(DISCOVERY_PATH), "mlFlowTrackingUri": req.url(workspace_id(record["name"]))}
+        body = {"id": workspace_id(record["name"]), "name": record["name"], "type": f"{PROVIDER}/workspaces",
+                "location": doc.get("location", "local"), "kind": doc.get("kind", "Default"),
+                "tags": doc.get("tags", {})}
+        body.update((k, doc[k]) for k in ("identity", "sku") if k in doc)
+        body.update(properties=props, systemData=_system_data(record))
+        return body
 
     def _registry(self, req: Request, record: dict) -> dict:
         doc = record["doc"]
@@ -341,6 +352,45 @@ class ArmApi:
 
     def get_workspace(self, req, ws):
         return 200, self._workspace(req, self.store.get_workspace(ws)), {}
+
+    def put_workspace(self, req, ws):
+        if not _REGISTRY_NAME.fullmatch(ws):
+            raise HttpError(400, "InvalidResourceName",
+                            f"invalid workspace name {ws!r}: a new one must match ^{_REGISTRY_NAME.pattern}$")
+        doc = self._workspace_doc({"location": "local", **req.json("the request needs a JSON body")})
+        record, _ = self.store.put_workspace(ws, doc, self.user)
+        return 200, self._workspace(req, record), {}
+
+    @staticmethod
+    def _workspace_doc(body: dict) -> dict:
+        doc = tracked(body)
+        props = doc.get("properties")
+        if not isinstance(props, dict):
+            raise Invalid("properties: expected an object")
+        doc["properties"] = {k: v for k, v in props.items() if k not in _WORKSPACE_READ_ONLY and v is not None}
+        return doc
+
+    def patch_workspace(self, req, ws):
+        doc = self.store.get_workspace(ws)["doc"]
+        patch = self._workspace_doc({"location": doc.get("location", "local"), "properties": {},
+                                     **req.json("the request needs a JSON body")})
+        doc = {**doc, **{k: v for k, v in patch.items() if k != "properties"},
+               "properties": {**doc["properties"], **patch["properties"]}}
+        record, _ = self.store.put_workspace(ws, doc, self.user)
+        return 200, self._workspace(req, record), {}
+
+    def delete_workspace(self, req, ws):
+        """A workspace goes with everything recorded in it, once nothing runs there."""
+        running = [j["name"] for j in self.store.active_jobs() if j["workspace"].lower() == ws.lower()]
+        if running:
+            raise Conflict(f"workspace {ws!r} has jobs that have not ended ({', '.join(running[:5])}): cancel them "
+                           "first")
+        if any(w.lower() == ws.lower() for kind in ENDPOINT_COLLECTIONS for w, _ in self.store.endpoint_names(kind)):
+            raise Conflict(f"workspace {ws!r} has endpoints: delete them first")
+        if not self.store.delete_workspace(ws):
+            return 204, None, {}
+        shutil.rmtree(self.store.job_folder(ws, "-").parent, ignore_errors=True)
+        return 200, None, {}
 
     def _compute(self, ws: str) -> dict:
         record = self.store.get_workspace(ws)

@@ -148,7 +148,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE operations_5 RENAME TO operations",
         "CREATE INDEX operations_job ON operations (workspace, job, status)",
     ),
-    (  # 6: workspace connections; their secrets apart from the document every read shows
+    (  # 6: workspace connections, their secrets apart from the document every read shows; workspace resources
         """CREATE TABLE connections (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
             workspace TEXT NOT NULL COLLATE NOCASE REFERENCES workspaces(name) ON DELETE CASCADE,
@@ -158,6 +158,8 @@ MIGRATIONS: list[tuple[str, ...]] = [
             created_at TEXT NOT NULL, created_by TEXT NOT NULL,
             modified_at TEXT NOT NULL, modified_by TEXT NOT NULL,
             UNIQUE (workspace, name))""",
+        # a workspace's doc becomes its resource (location, tags, identity ... around `properties`), as a registry's
+        "UPDATE workspaces SET doc = json_object('properties', json(doc)) WHERE name NOT LIKE 'registries/%'",
     ),
 ]
 
@@ -238,7 +240,7 @@ class Store(SQLiteFile):
         if key in self._workspaces:
             return
         if self.connection().execute("SELECT 1 FROM workspaces WHERE name = ?", (name,)).fetchone() is None:
-            self.put_workspace(name, {"friendlyName": name}, user, create_only=True)
+            self.put_workspace(name, {"properties": {"friendlyName": name}}, user, create_only=True)
         self._workspaces.add(key)
 
     def put_workspace(self, name: str, doc: dict, user: str, *, create_only: bool = False) -> tuple[dict, bool]:
