@@ -8,7 +8,6 @@ from urllib.parse import quote, urljoin
 from azure.core.paging import ItemPaged
 from azure.core.polling import LROPoller
 from azure.core.rest import HttpRequest
-from azure.mgmt.core.polling.arm_polling import ARMPolling
 
 from .._contract import API_VERSION, PROVIDER
 from .._http.pipeline import http_error
@@ -107,7 +106,7 @@ class Operations:
                 return None
             return from_rest(pipeline_response.http_response.json())
 
-        return LROPoller(pipeline, initial, deserialize, ARMPolling(self._ml_client.polling_interval))
+        return self._backend.poller(initial, deserialize, self._ml_client.polling_interval)
 
 
 class ResourceGroupOperations(Operations):

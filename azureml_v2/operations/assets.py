@@ -70,8 +70,8 @@ class _AssetOperations(Operations):
         if not self._ml_client.registry_name:
             return super()._put(body, *segments, params=params, **kwargs)
         # a registry's asset PUTs are long-running operations
-        return self._begin("PUT", *segments, params=params, json=body, ok=(200, 201),
-                           from_rest=lambda resource: resource).result()
+        return self._backend.result(self._begin("PUT", *segments, params=params, json=body, ok=(200, 201),
+                                                from_rest=lambda resource: resource))
 
     def _put_version(self, asset, *, anonymous: bool = False):
         if not asset.name:
@@ -152,7 +152,7 @@ class _AssetOperations(Operations):
                                   f"and share it (ml_client.{self._GROUP}.share(...)), or give its path in a "
                                   "workspace (azureml://subscriptions/<id>/resourcegroups/<group>/workspaces/"
                                   "<workspace>/datastores/<datastore>/paths/<path>)")
-        return self._ml_client.datastores._upload(take_snapshot(path), datastore=datastore)
+        return self._ml_client.datastores._upload(self._backend.offload(take_snapshot, path), datastore=datastore)
 
     def share(self, name: str, version: str, *, share_with_name: str | None = None,
               share_with_version: str | None = None, registry_name: str):
@@ -231,7 +231,7 @@ class CodeOperations(_AssetOperations):
     def _create(self, code, ignore=()):
         if not (code.path and is_local(code.path)):
             return self._put_version(copy.copy(code))
-        snapshot = take_snapshot(code.path, ignore=ignore)
+        snapshot = self._backend.offload(take_snapshot, code.path, ignore=ignore)
         code = copy.copy(code)
         # as azure-ai-ml records them, so either SDK finds the other's snapshot by content
         code.properties = {**(code.properties or {}), "hash_sha256": snapshot.content_hash,
@@ -306,7 +306,7 @@ class EnvironmentOperations(_ArchivableOperations):
     def _prepare(self, environment) -> None:
         build = environment.build
         if build is not None and build.path and is_local(build.path):
-            uri = self._ml_client.datastores._upload(take_snapshot(build.path), blob_url=True)
+            uri = self._ml_client.datastores._upload(self._backend.offload(take_snapshot, build.path), blob_url=True)
             environment.build = copy.copy(build)
             # Azure ML builds from the blob folder's https URL, which its environment service wants ending in '/'
             environment.build.path = uri if uri.startswith("azureml://") else uri + "/"
@@ -347,7 +347,7 @@ class ModelOperations(_ArchivableOperations):
                 raise ValidationError("an inline model without a name must be local files (a path on this machine)")
             created = self.create_or_update(model)
             return self._arm_id(self._KIND, created.name, "versions", created.version)
-        snapshot = take_snapshot(model.path)
+        snapshot = self._backend.offload(take_snapshot, model.path)
         model = copy.copy(model)
         model.name, model.version = snapshot.content_hash, "1"
         try:
