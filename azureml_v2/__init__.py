@@ -118,7 +118,7 @@ _EXPORTS = {
     "WorkspaceConnection": ".entities.connection",
     "PatTokenConfiguration": ".entities.connection",
     "UsernamePasswordConfiguration": ".entities.connection",
-    "ManagedIdentityConfiguration": ".entities.connection",
+    "ManagedIdentityConnectionConfiguration": ".entities.connection",
     "AccessKeyConfiguration": ".entities.connection",
     "ApiKeyConfiguration": ".entities.connection",
     "AccountKeyConnectionConfiguration": ".entities.connection",

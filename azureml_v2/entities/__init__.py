@@ -103,7 +103,7 @@ _EXPORTS = {
     "OutboundRule": ".workspace",
     "PatTokenConfiguration": ".connection",
     "UsernamePasswordConfiguration": ".connection",
-    "ManagedIdentityConfiguration": ".connection",
+    "ManagedIdentityConnectionConfiguration": ".connection",
     "AccessKeyConfiguration": ".connection",
     "ApiKeyConfiguration": ".connection",
     "AccountKeyConnectionConfiguration": ".connection",

@@ -50,7 +50,7 @@ class UsernamePasswordConfiguration(_Credentials):
 
 
 @dataclass(kw_only=True)
-class ManagedIdentityConfiguration(_Credentials):
+class ManagedIdentityConnectionConfiguration(_Credentials):
     type: str = "managed_identity"
     client_id: str | None = None
     resource_id: str | None = None
@@ -103,7 +103,7 @@ class CustomKeysConfiguration(_Credentials):
     _AUTH, _MEMBERS = "CustomKeys", (("keys", "keys"),)
 
 
-CREDENTIAL_TYPES = (PatTokenConfiguration, UsernamePasswordConfiguration, ManagedIdentityConfiguration,
+CREDENTIAL_TYPES = (PatTokenConfiguration, UsernamePasswordConfiguration, ManagedIdentityConnectionConfiguration,
                     AccessKeyConfiguration, ApiKeyConfiguration, AccountKeyConnectionConfiguration,
                     SasTokenConnectionConfiguration, ServicePrincipalConnectionConfiguration, CustomKeysConfiguration)
 _BY_AUTH = {cls._AUTH: cls for cls in CREDENTIAL_TYPES}

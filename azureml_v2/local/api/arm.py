@@ -33,7 +33,8 @@ from urllib.parse import urlencode
 from ..._contract import (API_VERSION, LOCAL_FOLDER_PROPERTY, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, LOCAL_WORKSPACE, PARENT_JOB_PARAM,
                           PROVIDER, SERVED_API_VERSIONS, VERSION)
 from ..core.assets import ASSETS, put_asset_version, put_container
-from ..core.checks import JOB_REQUIRED, Invalid, datastore_props, tracked
+from ..core.checks import JOB_REQUIRED, Invalid, datastore_props
+from ..core.workspaces import workspace_doc
 from ..core.connections import connection_props
 from ..core.endpoints import Endpoints
 from ..core.registries import copy_in, forget_files, registry_props
@@ -46,10 +47,6 @@ from .http import MAX_BODY, WORKSPACE_NAME, HttpError, Query, Request, arm_error
 
 _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}")
 _REGISTRY_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{2,32}")  # the spec's registryName and connectionName
-# what a workspace's reads add; a PUT or PATCH ignores them
-_WORKSPACE_READ_ONLY = ("workspaceId", "provisioningState", "discoveryUrl", "mlFlowTrackingUri", "tenantId",
-                        "privateLinkCount", "privateEndpointConnections", "serviceProvisionedResourceGroup",
-                        "notebookInfo", "storageHnsEnabled")
 _OPERATION = re.compile(r"[0-9a-f]{32}")
 _ASSET_KEYS = {kind.lower(): kind for kind in ASSETS}
 _ENDPOINT_KEYS = {collection.lower(): kind for kind, collection in ENDPOINT_COLLECTIONS.items()}
@@ -357,23 +354,14 @@ class ArmApi:
         if not _REGISTRY_NAME.fullmatch(ws):
             raise HttpError(400, "InvalidResourceName",
                             f"invalid workspace name {ws!r}: a new one must match ^{_REGISTRY_NAME.pattern}$")
-        doc = self._workspace_doc({"location": "local", **req.json("the request needs a JSON body")})
+        doc = workspace_doc({"location": "local", **req.json("the request needs a JSON body")})
         record, _ = self.store.put_workspace(ws, doc, self.user)
         return 200, self._workspace(req, record), {}
 
-    @staticmethod
-    def _workspace_doc(body: dict) -> dict:
-        doc = tracked(body)
-        props = doc.get("properties")
-        if not isinstance(props, dict):
-            raise Invalid("properties: expected an object")
-        doc["properties"] = {k: v for k, v in props.items() if k not in _WORKSPACE_READ_ONLY and v is not None}
-        return doc
-
     def patch_workspace(self, req, ws):
         doc = self.store.get_workspace(ws)["doc"]
-        patch = self._workspace_doc({"location": doc.get("location", "local"), "properties": {},
-                                     **req.json("the request needs a JSON body")})
+        patch = workspace_doc({"location": doc.get("location", "local"), "properties": {},
+                               **req.json("the request needs a JSON body")})
         doc = {**doc, **{k: v for k, v in patch.items() if k != "properties"},
                "properties": {**doc["properties"], **patch["properties"]}}
         record, _ = self.store.put_workspace(ws, doc, self.user)

@@ -7,12 +7,17 @@ from . import checks
 _AUTH_TYPES = tuple(CONNECTION_CREDENTIALS)
 # Read-only members clients echo back from a GET
 _READ_ONLY = ("group", "createdByWorkspaceArmId")
+_MEMBERS = ("authType", "category", "credentials", "expiryTime", "isSharedToAll", "metadata", "sharedUserList",
+            "target", "value", "valueFormat")
 
 
 def connection_props(props: dict) -> tuple[dict, dict]:
     """A connection PUT's `properties` -> (what reads show, its secrets): checked as the spec's
     WorkspaceConnectionPropertiesV2 subtype of its authType."""
     props = {k: v for k, v in props.items() if v is not None and k not in _READ_ONLY}
+    unknown = sorted(set(props) - set(_MEMBERS))
+    if unknown:
+        raise checks.Invalid(f"properties.{unknown[0]}: not a member of a connection ({', '.join(_MEMBERS)})")
     checks.check_enum(props, "authType", _AUTH_TYPES, required=True)
     checks.check_enum(props, "category", CONNECTION_CATEGORIES)
     for key in ("target", "expiryTime", "value"):
