@@ -65,6 +65,7 @@ class MLClient:
     online_deployments = _Group(".operations.endpoints", "OnlineDeploymentOperations")
     batch_endpoints = _Group(".operations.endpoints", "BatchEndpointOperations")
     batch_deployments = _Group(".operations.endpoints", "BatchDeploymentOperations")
+    schedules = _Group(".operations.schedules", "ScheduleOperations")
     registries = _Group(".operations.registries", "RegistryOperations")
     connections = _Group(".operations.connections", "WorkspaceConnectionOperations")
     workspaces = _Group(".operations.workspaces", "WorkspaceOperations")

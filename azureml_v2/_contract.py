@@ -80,7 +80,12 @@ SWEEP_SEED = "azureml.sweep.seed"  # the seed an unseeded sweep drew, to reprodu
 PIPELINE_OUTPUTS = "azureml.pipeline.outputs"
 # What a parallel job reports: its mini-batch and item counts, as JSON
 PARALLEL_SUMMARY = "azureml.parallel.summary"
-RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED, PIPELINE_OUTPUTS, PARALLEL_SUMMARY)
+# Whether a job's Python process was forked from a warm interpreter of its environment ("true") or started cold.
+WARM_START_PROPERTY = "azureml.warmStart"
+RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED, PIPELINE_OUTPUTS, PARALLEL_SUMMARY,
+                     WARM_START_PROPERTY)
+# what a job's properties gain by running: not part of its definition (exports, ARM templates leave them out)
+STATE_PROPERTIES = frozenset({*RUN_PROPERTIES, *RESULT_PROPERTIES})
 # A child job (pipeline step, sweep trial) names its parent in this property; a job list selects the children of a
 # job with this query parameter.
 PARENT_JOB_PROPERTY = "azureml.parentJobName"
@@ -100,6 +105,9 @@ REUSE_MISS_PROPERTY = "azureml.reuse.miss"
 MAX_CONCURRENT_NODES = "azureml.pipeline.maxConcurrentNodes"
 
 DEFAULT_EXPERIMENT = "Default"  # the experiment of a job that names none
+# A job a schedule created names the schedule and the time it was due (UTC) in these properties.
+SCHEDULE_PROPERTY = "azureml.scheduleName"
+SCHEDULE_TIME_PROPERTY = "azureml.scheduleTime"
 # A batch endpoint's invocation is a job that names its endpoint and deployment in these properties; a list of the
 # endpoint's (or deployment's) jobs filters on them.
 BATCH_ENDPOINT_PROPERTY = "azureml.batchEndpointName"
@@ -339,7 +347,7 @@ class UnresolvedPlaceholder(ValueError):
 
 
 # The node types of a pipeline's `jobs` (docs/architecture.md, "Pipeline jobs on the wire").
-NODE_TYPES = ("command", "sweep", "parallel", "pipeline")
+NODE_TYPES = ("command", "sweep", "parallel", "pipeline", "spark")
 # A pipeline node's input or output bound to its pipeline: the whole value is one `${{parent...}}`.
 BINDING_FORMS = ("parent.inputs.<name>", "parent.outputs.<name>", "parent.jobs.<node>.outputs.<name>")
 

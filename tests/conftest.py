@@ -14,6 +14,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import croniter  # noqa: F401 - its import asks `file` about the interpreter (a process): once, here, not in a test
 import pytest
 import vcr
 from hypothesis import settings
@@ -39,6 +40,8 @@ SPEC = SHARED / "azure-rest-spec"
 TOOLS = SHARED / "tools"
 SEED = SHARED / "seed" / "azureml-2.0-preview.md"
 UNIT = Path(__file__).resolve().parent / "unit"
+# The warm interpreters of test workspaces end soon after their tests (jobs processes inherit this)
+os.environ.setdefault("AZUREML_V2_WARM_IDLE", "20")
 
 
 def _needs(path: Path, what: str):

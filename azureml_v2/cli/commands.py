@@ -254,8 +254,11 @@ def run_server(args) -> int:
     if args.verb == "start":
         if args.host not in ("127.0.0.1", "localhost", "::1"):
             sys.stderr.write(f"warning: serving on {args.host}, reachable beyond this machine\n")
-        state, token = server.start(home, args.host, args.port)
+        state, token = server.start(home, args.host, args.port, tls=args.tls, certfile=args.certfile,
+                                    keyfile=args.keyfile)
         print(f"serving {home} at {state['endpoint']} (pid {state['pid']})")
+        if state.get("cafile"):
+            print(f"certificate for clients to trust: {state['cafile']}")
         print(f"read-only (reader) token in {home / server.TOKEN_FILES[server.READER]}, mode 0600")
         if token:
             print(f"bearer token (shown once; kept in {home / server.TOKEN_FILE}, mode 0600):\n{token}")
@@ -270,6 +273,13 @@ def run_server(args) -> int:
     state = server.status(home)
     print(f"running at {state['endpoint']} (pid {state['pid']})" if state else "not running")
     return 0 if state else 3
+
+
+def run_scheduler() -> int:
+    """`azml schedule run`: fire the local workspace's schedules in the foreground until interrupted."""
+    from ..local.api import server  # import budget: as run_server
+    server.fire_schedules(server.default_home())
+    return 0
 
 
 def _as_dict(value):
@@ -291,8 +301,8 @@ def print_result(result, fmt: str) -> None:
         yaml.safe_dump(rows, out, sort_keys=False, default_flow_style=False)
     else:
         items = rows if isinstance(rows, list) else [rows]
-        columns = [c for c in ("name", "version", "endpoint_name", "type", "status", "provisioning_state", "path",
-                                "image", "description")
+        columns = [c for c in ("name", "version", "endpoint_name", "type", "status", "is_enabled",
+                                "provisioning_state", "path", "image", "description")
                    if any(c in r for r in items)] or sorted({k for r in items for k in r})[:6]
         table = [[_cell(r.get(c)) for c in columns] for r in items]
         if fmt == "tsv":

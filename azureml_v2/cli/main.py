@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 # group -> (help, client attribute, load function, verbs)
 ASSET_GROUPS = {
@@ -50,7 +51,7 @@ ENDPOINT_GROUPS = {
 
 # group -> (help, verbs with their help); cli/resources.py carries them out
 RESOURCE_GROUPS = {
-    "workspace": ("Manage workspaces (locally: the workspaces of the home).", {
+    "workspace": ("Manage workspaces (locally: the workspaces of the home); export and import them.", {
         "create": "Create a workspace from a YAML file.", "show": "Show a workspace.", "list": "List workspaces.",
         "update": "Update a workspace: its file or --set fields (tags, description, display_name, ...).",
         "delete": "Delete a workspace with everything in it."}),
@@ -60,6 +61,19 @@ RESOURCE_GROUPS = {
     "connection": ("Manage workspace connections (secrets are never shown).", {
         "create": "Create or update a connection from a YAML file.", "show": "Show a connection.",
         "list": "List connections.", "delete": "Delete a connection."}),
+}
+
+
+# `azml schedule` verbs; cli/schedules.py carries them out
+SCHEDULE_VERBS = {
+    "create": "Create or update a schedule from a YAML file.",
+    "show": "Show a schedule, when it fires next and (local workspace) every past firing with its job.",
+    "list": "List schedules (enabled ones by default).",
+    "enable": "Enable a schedule.",
+    "disable": "Disable a schedule (it is kept, and fires no more until enabled).",
+    "trigger": "Fire a schedule once now.",
+    "delete": "Delete a schedule.",
+    "run": "Fire the local workspace's schedules in the foreground (azml server does it too).",
 }
 
 
@@ -188,6 +202,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             p.add_argument("--output-name", help="The named output to download (default: the job's artifacts).")
             p.add_argument("--all", action="store_true", help="Download the artifacts and every named output.")
             p.add_argument("--download-path", "-p", default=".", help="Folder to download into (default: .).")
+        elif verb == "show":
+            _export_arm(p, "job")
         elif verb == "plot":
             p.add_argument("--path", required=True,
                            help="Picture to write: .html (self-contained) or .png (needs azureml_v2[plot]).")
@@ -226,6 +242,28 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             if verb == "list" and group_name == "connection":
                 p.add_argument("--type", "-t", help="Only connections of this type (git, python_feed, ...).")
             _workspace_options(p)
+        if group_name == "workspace":
+            for verb, verb_help in _TRANSFER_VERBS.items():
+                p = sub.add_parser(verb, help=verb_help, description=verb_help)
+                p.add_argument("--path", "-p", required=True, help="The folder of the exported tree.")
+                if verb == "import":
+                    p.add_argument("--include-jobs", action="store_true",
+                                   help="Create the exported jobs too (each then runs); left out by default.")
+                _workspace_options(p)
+    schedule = groups.add_parser("schedule", help="Manage schedules.", description="Manage schedules.")
+    if named == "schedule":
+        sub = schedule.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
+        sub.required = True
+        for verb, verb_help in SCHEDULE_VERBS.items():
+            _schedule_verb(sub.add_parser(verb, help=verb_help, description=verb_help), verb)
+    schema = groups.add_parser("schema", help="JSON Schemas of the YAML files, for editors.",
+                               description="JSON Schemas of the YAML files, for editors.")
+    schema_verbs = schema.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
+    schema_verbs.required = True
+    p = schema_verbs.add_parser("export", help="Write <kind>.schema.json for every YAML kind into a folder (VS Code's "
+                                               "YAML extension completes and checks files with them).")
+    p.add_argument("path", metavar="DIR", help="The folder to write the schemas into.")
+    p.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
     server = groups.add_parser("server", help="Serve the local workspace over HTTP.",
                                description="Serve the local workspace over HTTP (loopback, bearer token).")
     verbs = server.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
@@ -233,6 +271,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     start = verbs.add_parser("start", help="Start the server in the background.")
     start.add_argument("--host", default="127.0.0.1", help="Address to bind (default: 127.0.0.1).")
     start.add_argument("--port", type=_port, default=0, help="Port (default: a free one).")
+    start.add_argument("--tls", action="store_true",
+                       help="Serve https with a certificate made for this machine, kept in the workspace folder "
+                            "(clients trust server-cert.pem there).")
+    start.add_argument("--certfile", type=Path, help="Serve https with this PEM certificate (chain) ...")
+    start.add_argument("--keyfile", type=Path, help="... and this PEM key.")
     verbs.add_parser("stop", help="Stop the server.")
     verbs.add_parser("status", help="Show whether the server runs, and where.")
     token = verbs.add_parser("token", help="Print a bearer token of the server (created if missing).")
@@ -269,6 +312,8 @@ def _endpoint_verb(p: argparse.ArgumentParser, group: str, verb: str) -> None:
     elif verb == "delete":
         p.add_argument("--yes", "-y", action="store_true", help="Do not ask for confirmation.")
         p.add_argument("--no-wait", action="store_true", help="Do not wait for the deletion to finish.")
+    elif verb == "show" and not deployment:
+        _export_arm(p, "endpoint with its deployments")
     elif verb == "invoke" and group == "online-endpoint":
         p.add_argument("--request-file", "-r", required=True, help="JSON file of the request.")
         p.add_argument("--deployment-name", "-d", help="Send the request to this deployment.")
@@ -287,6 +332,34 @@ def _endpoint_verb(p: argparse.ArgumentParser, group: str, verb: str) -> None:
         p.add_argument("--container", "-c", choices=("inference-server", "storage-initializer"),
                        default="inference-server", help="Which container's log (default: inference-server).")
     _workspace_options(p)
+
+
+def _schedule_verb(p: argparse.ArgumentParser, verb: str) -> None:
+    if verb == "create":
+        p.add_argument("--file", "-f", required=True, help="YAML file describing the schedule.")
+        p.add_argument("--name", "-n", help="Override the name in the file.")
+        p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                       help="Override a field, e.g. --set trigger.time_zone=UTC (repeatable).")
+    elif verb == "list":
+        p.add_argument("--disabled-only", action="store_true", help="List disabled schedules only.")
+        p.add_argument("--all", action="store_true", help="List enabled and disabled schedules.")
+    elif verb != "run":
+        p.add_argument("--name", "-n", required=True, help="Name of the schedule.")
+    if verb in ("create", "enable", "disable", "delete"):
+        p.add_argument("--no-wait", action="store_true", help="Do not wait for the operation to finish.")
+    if verb == "delete":
+        p.add_argument("--yes", "-y", action="store_true", help="Do not ask for confirmation.")
+    elif verb == "show":
+        p.add_argument("--next", type=int, default=5, metavar="N", help="Show the next N firings (default: 5).")
+    elif verb == "trigger":
+        p.add_argument("--schedule-time", help="The time the firing stands for (ISO 8601; default: now).")
+    _workspace_options(p)
+
+
+def _export_arm(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--export-arm", metavar="FILE",
+                   help=f"Write the ARM deployment template of the {what} and the assets it uses to FILE (- for "
+                        "standard output) instead of showing it.")
 
 
 _VERB_HELP = {
@@ -314,13 +387,31 @@ _JOB_VERBS = {
 }
 
 
+_TRANSFER_VERBS = {
+    "export": "Write every resource of the workspace as YAML under a folder (git-friendly, no secrets).",
+    "import": "Create what an exported folder holds that the workspace lacks (idempotent; conflicts are named).",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv).parse_args(argv)
     try:
         from . import commands  # import-time budget: `azml --help` loads no client, schema or YAML
+        if getattr(args, "export_arm", None):  # `job|online-endpoint|batch-endpoint show --export-arm FILE`
+            from .transfer import write_arm  # import budget: as above
+            return write_arm(args, args.group)
         if args.group in ("server", "job"):
             return getattr(commands, f"run_{args.group}")(args)
+        if args.group == "schedule":
+            from .schedules import run_schedule  # import-time budget: as above
+            return run_schedule(args)
+        if args.group == "schema":
+            from .transfer import run_schema  # import budget: as above
+            return run_schema(args)
+        if args.group == "workspace" and args.verb in _TRANSFER_VERBS:
+            from .transfer import run_transfer  # import budget: as above
+            return run_transfer(args)
         if args.group in ENDPOINT_GROUPS:
             from .endpoints import run_endpoint  # import-time budget: as above
             return run_endpoint(args)

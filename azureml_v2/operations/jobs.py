@@ -15,14 +15,16 @@ from azure.core.paging import ItemPaged
 from azure.core.polling import LROPoller
 
 from .._artifacts.storage import download
-from .._contract import (API_VERSION, DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local,
+from .._contract import (API_VERSION, BEST_CHILD, DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local,
                          job_artifacts_uri, job_error, output_uri, to_arm)
 from .._plot import save
 from .._steps import LivePipeline, pipeline_view
 from .._trials import LiveTable
 from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
 from ..entities.job import CommandJob, Job, SweepJob
+from ..entities._jobs import job_from_rest
 from ..entities.pipeline import PipelineComponent, PipelineJob
+from ..entities.spark import SparkJob
 from ..exceptions import JobFailedError, JobStateError, NotAvailableError, Problem, ValidationError
 from ._base import ListViewType, Operations
 from .assets import _list_view
@@ -43,19 +45,6 @@ def generate_name() -> str:
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
     suffix = "".join(secrets.choice(alphabet) for _ in range(10))
     return f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}_{suffix}"
-
-
-def job_from_rest(resource: dict):
-    """A CommandJob, SweepJob or PipelineJob by jobType; other kinds as a plain Job with the fields all jobs
-    share."""
-    kind = resource.get("properties", {}).get("jobType")
-    if kind == "Command":
-        return CommandJob._from_rest(resource)
-    if kind == "Sweep":
-        return SweepJob._from_rest(resource)
-    if kind == "Pipeline":
-        return PipelineJob._from_rest(resource)
-    return Job(**Job._job_fields(resource))
 
 
 class JobOperations(Operations):
@@ -177,8 +166,15 @@ class JobOperations(Operations):
             if not job.nodes and job.component is None:
                 problem("jobs", "a pipeline job needs at least one node (jobs) or a pipeline component")
             template = None
+        elif isinstance(job, SparkJob):
+            for key, what in (("code", "the folder holding the application"), ("entry", "a file or class_name")):
+                if getattr(job, key) is None:
+                    problem(key, f"a spark job needs {key}: {what}")
+            if job.code is not None and is_local(job.code) and not Path(job.code).exists():
+                problem("code", f"{job.code}: no such file or folder")
+            template = None
         else:
-            problem("type", f"only command, sweep and pipeline jobs can be submitted, not {type(job).__name__}")
+            problem("type", f"only command, sweep, pipeline and spark jobs can be submitted, not {type(job).__name__}")
             template = None
         if template is not None:
             if not (template.command or "").strip():
@@ -359,7 +355,8 @@ class JobOperations(Operations):
 
         By default its artifacts (the `./outputs` and `./logs` it wrote, and its `user_logs/std_log.txt`) go to
         `<download_path>/artifacts/`; `output_name` copies that named output to `<download_path>/<output_name>/`;
-        all=True copies the artifacts and every named output. A sweep has no files of its own: its trials do.
+        all=True copies the artifacts and every named output. A sweep's files are its best trial's (none when no
+        trial completed).
         """
         resource = self._get("jobs", name)
         props = resource.get("properties", {})
@@ -367,6 +364,9 @@ class JobOperations(Operations):
         if status not in TERMINAL_STATUSES:
             raise JobStateError(f"job {name} is {status}: its files can be downloaded once it has ended",
                                 job_from_rest(resource))
+        best = (props.get("properties") or {}).get(BEST_CHILD) if props.get("jobType") == "Sweep" else None
+        if best:
+            return self.download(best, download_path=download_path, output_name=output_name, all=all)
         if props.get("jobType") == "Pipeline" and all:  # every step's named outputs, in a folder per node
             for node in self.pipeline_view(name, resource).nodes:
                 if node.job and node.status == "Completed":

@@ -1,5 +1,7 @@
 """The local workspace's WSGI application: the ARM API, MLflow's tracking API under ``/api/2.0/mlflow/`` (at the
-root or under a workspace's ARM path), and, while it is open with ``run_jobs=True``, job supervision on a timer.
+root or under a workspace's ARM path), the Blob service of its datastores under ``/blob/``, the run history
+azure-ai-ml streams a job with under ``/history/v1.0/``, and, while it is open with ``run_jobs=True``, job
+supervision on a timer.
 
     app = make_app(home)   # a plain WSGI callable; `home` is created on first use
     ...
@@ -15,9 +17,12 @@ import weakref
 
 from ..core.endpoints import Endpoints
 from ..core.jobs import Jobs
+from ..core.schedules import Scheduler
 from ..core.serving import Serving
 from ..core.workspace import Store
 from .arm import ArmApi
+from .blob import BLOB_PATH, BlobApi
+from .history import HISTORY_PATH, HistoryApi
 from .http import MAX_BODY
 from .mlflow import make_tracking_app
 
@@ -90,26 +95,35 @@ class LocalApp:
     """The WSGI application over one home folder (see the module docstring)."""
 
     def __init__(self, home, *, page_size: int = 100, max_body: int = MAX_BODY, retry_after: int = 1,
-                 user: str | None = None, run_jobs: bool = True):
+                 user: str | None = None, run_jobs: bool = True, run_schedules: bool = False):
         self.store = Store(home)
         self.jobs = Jobs(self.store, user or _login(), launch=run_jobs)
         self.serving = Serving(self.store, launch=run_jobs)
         self.arm = ArmApi(self.store, self.jobs, Endpoints(self.store, self.jobs.user, self.serving),
                           page_size=page_size, max_body=max_body, retry_after=retry_after)
+        self.blob = BlobApi(self.store)
+        self.history = HistoryApi(self.store)
         self._tracking = None
         self._tracking_lock = threading.Lock()
+        # fires the home's schedules once `scheduler.start()` took its lock (azml server, azml schedule run)
+        self.scheduler = Scheduler(self.store, self.jobs) if run_schedules else None
         if run_jobs:
             self.supervise()
             _SUPERVISION.add(self)
 
     def supervise(self) -> None:
-        """One round of supervision: jobs (:meth:`azureml_v2.local.core.jobs.Jobs.supervise`) and the hosts of
-        online endpoints (:meth:`azureml_v2.local.core.serving.Serving.supervise`)."""
+        """One round of supervision: jobs (:meth:`azureml_v2.local.core.jobs.Jobs.supervise`), the hosts of
+        online endpoints (:meth:`azureml_v2.local.core.serving.Serving.supervise`) and, with `run_schedules`, the
+        schedules due (:meth:`azureml_v2.local.core.schedules.Scheduler.tick`)."""
         self.jobs.supervise()
         self.serving.supervise()
+        if self.scheduler is not None:
+            self.scheduler.tick()
 
     def close(self) -> None:
         _SUPERVISION.remove(self)
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self.jobs.close()
         self.serving.close()
         self.store.close()
@@ -120,6 +134,10 @@ class LocalApp:
                 if self._tracking is None:  # tracking.db is created on first use
                     self._tracking = make_tracking_app(self.store.home)
             return self._tracking(environ, start_response)
+        if environ.get("PATH_INFO", "").startswith(BLOB_PATH):
+            return self.blob(environ, start_response)
+        if environ.get("PATH_INFO", "").startswith(HISTORY_PATH):
+            return self.history(environ, start_response)
         return self.arm(environ, start_response)
 
 

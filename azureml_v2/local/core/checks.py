@@ -3,9 +3,11 @@ process creating a resource both need them. Each takes the `properties` object, 
 defaults. The spec files are not read at runtime."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
+import shutil
 
 from ..._contract import DATA_TYPES, DEFAULT_EXPERIMENT, NODE_TYPES, LOCAL_FOLDER_PROPERTY, seconds_from_iso
 
@@ -46,9 +48,13 @@ def check(props: dict, key: str, kind: type, required: bool = False):
 _TYPE_NAMES = {str: "a string", dict: "an object", bool: "true or false", list: "an array"}
 
 
-def check_map(props: dict, key: str) -> None:
+def check_map(props: dict, key: str, numbers: bool = False) -> None:
+    """A map of strings; with `numbers`, a number is read as its text, as the service reads the asset properties
+    azure-ai-ml sends (a code version's `hash_version` is a number)."""
     value = check(props, key, dict)
-    bad = [k for k, v in (value or {}).items() if not isinstance(v, str)]
+    value = {k: json.dumps(v) if numbers and isinstance(v, (int, float)) and not isinstance(v, bool) else v
+             for k, v in (value or {}).items()}
+    bad = [k for k, v in value.items() if not isinstance(v, str)]
     if bad:
         raise Invalid(f"properties.{key}.{bad[0]}: expected a string value")
     props[key] = value or {}
@@ -74,7 +80,7 @@ def base(props: dict, flags: tuple[str, ...] = ()) -> dict:
     props = {k: v for k, v in props.items() if v is not None and k not in _READ_ONLY}
     check(props, "description", str)
     check_map(props, "tags")
-    check_map(props, "properties")
+    check_map(props, "properties", numbers=True)
     for flag in flags:
         props[flag] = check(props, flag, bool) or False
     return props
@@ -174,9 +180,24 @@ def check_job(props: dict, name: str, ignored: tuple[str, ...]) -> dict:
     if props["jobType"] == "Pipeline":
         check(props, "settings", dict)
         check_nodes(props.get("jobs"), "properties.jobs")
+    if props["jobType"] == "Spark":
+        problem = spark_unavailable()
+        if problem:
+            raise Invalid(problem)
     props.setdefault("experimentName", DEFAULT_EXPERIMENT)
     props.setdefault("displayName", name)
     return props
+
+
+def spark_unavailable() -> str | None:
+    """Why this machine cannot run a spark job (pyspark or Java missing), in one line; None when it can."""
+    if importlib.util.find_spec("pyspark") is None:
+        return "spark jobs run here with pyspark, which is not installed: pip install 'azureml_v2[spark]'"
+    java_home = os.environ.get("JAVA_HOME")
+    if not (java_home and os.access(os.path.join(java_home, "bin", "java"), os.X_OK)) and not shutil.which("java"):
+        return ("spark jobs run here on a Java runtime, and none is installed: install one (Debian, Ubuntu: "
+                "apt-get install default-jre-headless) or set JAVA_HOME")
+    return None
 
 
 # -- endpoints and deployments (tracked resources: location, tags, identity, kind, sku around `properties`)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..._contract import ARTIFACT_STORE, REUSED_PROPERTY, TERMINAL_STATUSES
 from . import paths
+from .schedules import SCHEDULE_TABLES
 from .sqlite import (REGISTRY_PREFIX, VIEWS, Conflict, Exists, SQLiteFile, StoreError, Table, diff, dumps, insert,
                      now, record, scope_name, stamps)
 
@@ -148,7 +149,8 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE operations_5 RENAME TO operations",
         "CREATE INDEX operations_job ON operations (workspace, job, status)",
     ),
-    (  # 6: workspace connections, their secrets apart from the document every read shows; workspace resources
+    SCHEDULE_TABLES,  # 6: schedules and their firings (storage/schedules.py)
+    (  # 7: workspace connections, their secrets apart from the document every read shows; workspace resources
         """CREATE TABLE connections (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
             workspace TEXT NOT NULL COLLATE NOCASE REFERENCES workspaces(name) ON DELETE CASCADE,
