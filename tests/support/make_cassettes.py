@@ -403,14 +403,16 @@ def compute_request(max_nodes: int) -> dict:
         "scaleSettings": {"minNodeCount": 0, "maxNodeCount": max_nodes, "nodeIdleTimeBeforeScaleDown": "PT2M"}}}}
 
 
-def compute_resource(spec: Spec, name: str, body: dict, state: str = "Succeeded") -> dict:
+def compute_resource(spec: Spec, name: str, body: dict, state: str = "Succeeded", served: dict | None = None) -> dict:
+    """The compute as the service returns it; `served`: what it adds inside `properties.properties` (a compute
+    instance's power state and last operation)."""
     props = body["properties"]
     own = props.get("properties", {})
     if props["computeType"] == "AmlCompute":
         own = {**own, "osType": "Linux", "allocationState": "Steady", "currentNodeCount": 0, "targetNodeCount": 0,
                "allocationStateTransitionTime": "2026-11-20T09:31:12.448Z"}
     else:
-        own = {**own, "state": "Running", "computeInstanceAuthorizationType": "personal"}
+        own = {**own, "state": "Running", "computeInstanceAuthorizationType": "personal", **(served or {})}
     return spec.resource(f"Compute/get/{props['computeType']}", {
         "id": arm_id("computes", name), "type": "Microsoft.MachineLearningServices/workspaces/computes",
         "name": name, "location": body["location"],
@@ -470,7 +472,37 @@ def compute_cassettes(spec: Spec) -> list[Cassette]:
     c.add("GET", operation_status(operation), 200, {"status": "InProgress"}, headers={"Retry-After": POLL_RETRY_AFTER})
     c.add("GET", operation_status(operation), 200, {"status": "Succeeded"})
     cassettes.append(c)
+
+    cassettes.append(compute_instance_cassette(spec))
     return cassettes
+
+
+def compute_instance_cassette(spec: Spec) -> Cassette:
+    """A compute instance created with a stop schedule (long-running, polled), then stopped and started (each a
+    202 whose Azure-AsyncOperation is polled), its state read in between."""
+    name = "ci-ada"
+    one = url("computes", name)
+    c = Cassette("compute/instance_start_stop")
+    c.add(*workspace_exchange())  # a compute instance takes the workspace's region
+    create = {"location": LOCATION, "properties": {"computeType": "ComputeInstance", "properties": {
+        "vmSize": "STANDARD_DS11_V2", "schedules": {"computeStartStop": [{
+            "action": "Stop", "triggerType": "Cron",
+            "cron": {"expression": "0 19 * * 1-5", "timeZone": "W. Europe Standard Time"}}]}}}}
+    status = operation_status("5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a")
+    c.add("PUT", one, 201, compute_resource(spec, name, create, "Creating"), sent=create,
+          headers={"Azure-AsyncOperation": status})
+    polled(c, status)
+    c.add("GET", one, 200, compute_resource(spec, name, create))
+    for action, operation, state, at in (("stop", "8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586", "Stopped", "09:45:02"),
+                                         ("start", "2b3c4d5e-6f70-4819-a2b3-c4d5e6f70819", "Running", "10:02:37")):
+        status = operation_status(operation)
+        c.add("POST", url("computes", name, action), 202, headers={"Azure-AsyncOperation": status,
+                                                                   "Retry-After": POLL_RETRY_AFTER})
+        polled(c, status)
+        c.add("GET", one, 200, compute_resource(spec, name, create, served={"state": state, "lastOperation": {
+            "operationName": action.capitalize(), "operationTime": f"2026-11-20T{at}.000Z",
+            "operationStatus": "Succeeded", "operationTrigger": "User"}}))
+    return c
 
 
 # -- jobs ----------------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..._contract import ARTIFACT_STORE, REUSED_PROPERTY, TERMINAL_STATUSES
 from . import paths
+from .computes import ComputeRows
 from .sqlite import VIEWS, Conflict, Exists, SQLiteFile, StoreError, Table, diff, dumps, insert, now, record, stamps
 
 DB_NAME = "workspace.db"
@@ -147,6 +148,19 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE operations_5 RENAME TO operations",
         "CREATE INDEX operations_job ON operations (workspace, job, status)",
     ),
+    (  # 6: computes (clusters, compute instances, attached computes): `doc` is the ARM resource as sent, `state` a
+       # compute instance's power state, `last_operation` its last start, stop or restart
+        """CREATE TABLE computes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            workspace TEXT NOT NULL COLLATE NOCASE REFERENCES workspaces(name) ON DELETE CASCADE,
+            name TEXT NOT NULL COLLATE NOCASE,
+            doc TEXT NOT NULL,
+            state TEXT,
+            last_operation TEXT,
+            created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+            modified_at TEXT NOT NULL, modified_by TEXT NOT NULL,
+            UNIQUE (workspace, name))""",
+    ),
 ]
 
 
@@ -185,7 +199,7 @@ DEPLOYMENTS = Table("deployments", ("e.workspace", "e.kind", "e.name", "t.name")
 PROVISIONED = ("Succeeded", "Failed", "Canceled")
 
 
-class Store(SQLiteFile):
+class Store(ComputeRows, SQLiteFile):
     """The database of one home folder (created on first use, migrated on open)."""
 
     def __init__(self, home, *, busy_timeout: float = 30.0):
