@@ -105,6 +105,11 @@ _EXPORTS = {
     "ResourceSettings": ".entities.endpoints",
     "ResourceConfiguration": ".entities.endpoints",
     "IdentityConfiguration": ".entities.endpoints",
+    "load_registry": "._yaml.api",
+    "registry_scope": "._contract",
+    "Registry": ".entities.registry",
+    "RegistryRegionDetails": ".entities.registry",
+    "SystemCreatedStorageAccount": ".entities.registry",
 }
 __all__ = sorted(_EXPORTS)
 

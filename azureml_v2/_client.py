@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from ._contract import LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, LOCAL_WORKSPACE, workspace_scope
+from ._contract import LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, LOCAL_WORKSPACE, registry_scope, workspace_scope
 from .exceptions import Problem, ValidationError
 
 
@@ -45,6 +45,10 @@ class MLClient:
     azure-ai-ml reads it), AzureChinaCloud or AzureUSGovernment; it picks Resource Manager and the storage
     suffix new datastores get.
 
+    `registry_name` makes a client of a registry instead of a workspace (`MLClient(credential, subscription_id,
+    resource_group_name, registry_name=...)`, or `MLClient(registry_name=...)` for a local one): its models,
+    environments, components, data and code are the registry's.
+
     Other keywords configure the azure-core pipeline (retry_total, logging_enable, transport, ...);
     `polling_interval` is the delay between polls of a long-running operation without Retry-After.
     """
@@ -61,14 +65,18 @@ class MLClient:
     online_deployments = _Group(".operations.endpoints", "OnlineDeploymentOperations")
     batch_endpoints = _Group(".operations.endpoints", "BatchEndpointOperations")
     batch_deployments = _Group(".operations.endpoints", "BatchDeploymentOperations")
+    registries = _Group(".operations.registries", "RegistryOperations")
 
     def __init__(self, credential=None, subscription_id: str | None = None, resource_group_name: str | None = None,
                  workspace_name: str | None = None, *, endpoint: str | None = None, home=None,
-                 polling_interval: float | None = None, cloud: str | None = None, **kwargs):
+                 polling_interval: float | None = None, cloud: str | None = None, registry_name: str | None = None,
+                 **kwargs):
+        if registry_name is not None and workspace_name is not None:
+            raise ValidationError("give workspace_name or registry_name, not both: a client works in one of them")
         if subscription_id or resource_group_name:
             missing = [label for label, value in (("credential", credential), ("subscription_id", subscription_id),
                                                   ("resource_group_name", resource_group_name),
-                                                  ("workspace_name", workspace_name)) if not value]
+                                                  ("workspace_name", workspace_name or registry_name)) if not value]
             if missing:
                 raise ValidationError(f"an Azure ML workspace needs {', '.join(missing)} as well")
             if isinstance(credential, str):
@@ -92,8 +100,9 @@ class MLClient:
             raise ValidationError(f"polling_interval {polling_interval!r}: expected seconds, a number >= 0")
         self.subscription_id = subscription_id or LOCAL_SUBSCRIPTION
         self.resource_group_name = resource_group_name or LOCAL_RESOURCE_GROUP
-        self.workspace_name = workspace_name or LOCAL_WORKSPACE
-        for label in ("subscription_id", "resource_group_name", "workspace_name"):
+        self.workspace_name = None if registry_name else workspace_name or LOCAL_WORKSPACE
+        self.registry_name = registry_name
+        for label in ("subscription_id", "resource_group_name", "registry_name" if registry_name else "workspace_name"):
             value = getattr(self, label)
             if not isinstance(value, str) or "/" in value or value.strip() != value:
                 raise ValidationError(f"{label} {value!r}: expected a name (no '/', no surrounding spaces)")
@@ -137,8 +146,18 @@ class MLClient:
 
     @property
     def _scope(self) -> str:
-        """The workspace's ARM id, prefix of every resource path."""
+        """The workspace's (or registry's) ARM id, prefix of every resource path."""
+        if self.registry_name:
+            return registry_scope(self.subscription_id, self.resource_group_name, self.registry_name)
         return workspace_scope(self.subscription_id, self.resource_group_name, self.workspace_name)
+
+    def _for_registry(self, name: str) -> "MLClient":
+        """A client of registry `name` in this client's subscription and resource group, on its connection."""
+        client = object.__new__(MLClient)
+        client.__dict__.update(subscription_id=self.subscription_id, resource_group_name=self.resource_group_name,
+                               workspace_name=None, registry_name=name, _backend=self._backend,
+                               polling_interval=self.polling_interval)
+        return client
 
     @property
     def _pipeline(self):
@@ -157,8 +176,10 @@ class MLClient:
 
     def __repr__(self) -> str:
         where = f"home={str(self.home)!r}" if self.home else f"endpoint={self.endpoint!r}"
+        scope = (f"registry_name={self.registry_name!r}" if self.registry_name
+                 else f"workspace_name={self.workspace_name!r}")
         return (f"MLClient(subscription_id={self.subscription_id!r}, resource_group_name="
-                f"{self.resource_group_name!r}, workspace_name={self.workspace_name!r}, {where})")
+                f"{self.resource_group_name!r}, {scope}, {where})")
 
 
 def find_config(path=None, file_name: str | None = None) -> Path:

@@ -35,12 +35,17 @@ def workspace_scope(subscription_id: str, resource_group: str, workspace: str) -
             f"/workspaces/{workspace}")
 
 
+def registry_scope(subscription_id: str, resource_group: str, registry: str) -> str:
+    """A registry's ARM id, the prefix of every asset path in it."""
+    return f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/{PROVIDER}/registries/{registry}"
+
+
 def check_scope(scope: object) -> None:
-    """ValueError unless `scope` is a workspace's ARM id, as workspace_scope makes it."""
+    """ValueError unless `scope` is a workspace's (or a registry's) ARM id, as workspace_scope makes it."""
     parts = scope.split("/") if isinstance(scope, str) else ()
     if not (len(parts) == 9 and parts[0] == "" and all(parts[1:]) and parts[1] == "subscriptions"
             and parts[3].lower() == "resourcegroups" and parts[5] == "providers"
-            and parts[6].lower() == PROVIDER.lower() and parts[7] == "workspaces"):
+            and parts[6].lower() == PROVIDER.lower() and parts[7] in ("workspaces", "registries")):
         raise ValueError(f"scope {scope!r} is not a workspace's ARM id: expected /subscriptions/<id>/resourceGroups/"
                          f"<group>/providers/{PROVIDER}/workspaces/<name> (azureml_v2.workspace_scope makes one)")
 
@@ -131,6 +136,13 @@ ARM_ID = re.compile(r"^(?:azureml:)?/subscriptions/[^/\s]+/resource[gG]roups/[^/
 ASSET_ID = re.compile(r"^(?:azureml:)?/subscriptions/[^/]+/resource[gG]roups/[^/]+/providers/"
                       r"Microsoft\.MachineLearningServices/workspaces/(?P<workspace>[^/]+)/"
                       r"(?P<kind>[a-zA-Z]+)/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?$", re.IGNORECASE)
+# A registry asset's ARM id (what a registry answers as a version's `id`)
+REGISTRY_ASSET_ID = re.compile(r"^(?:azureml:)?/subscriptions/[^/]+/resource[gG]roups/[^/]+/providers/"
+                               r"Microsoft\.MachineLearningServices/registries/(?P<registry>[^/]+)/"
+                               r"(?P<kind>[a-zA-Z]+)/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?$", re.IGNORECASE)
+# A datastore path or job output named with its workspace, as a registry takes the files of an asset it copies in
+WORKSPACE_URI = re.compile(r"^azureml://subscriptions/[^/]+/resource[gG]roups/[^/]+/workspaces/(?P<workspace>[^/]+)/"
+                           r"(?P<rest>(?:datastores|jobs)/.+)$")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://\S+$")
 _WINDOWS = re.compile(r"^[A-Za-z]:[\\/]")
 _REMOTE_PREFIXES = ("azureml:", "git+", "/subscriptions/")

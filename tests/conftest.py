@@ -21,8 +21,15 @@ from support.credentials import TOKEN, FakeCredential
 from support.local import Client, local_client
 from support.make_cassettes import RECORDINGS, RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE
 
+from azure.core.pipeline.transport import AioHttpTransport
+from support import aio
+
+from azureml_v2 import aio as azureml_aio
 from azureml_v2._client import MLClient
 from azureml_v2.local import make_app
+
+# the client behind the `ml_client` and `replay` fixtures, by client_api
+CLIENTS = {"sync": MLClient, "aio": lambda *args, **kwargs: aio.Client(azureml_aio.MLClient(*args, **kwargs))}
 
 settings.register_profile("long", max_examples=20_000)  # pytest --hypothesis-profile=long: >= 100,000 fuzzed inputs
 
@@ -189,7 +196,14 @@ def client(app):
 
 
 @pytest.fixture
-def ml_client(tmp_path, request):
+def client_api():
+    """Which client a test drives: MLClient ("sync"). The operation-group tests override this fixture to run
+    every test on both MLClient and azureml_v2.aio.MLClient ("aio", behind a synchronous face)."""
+    return "sync"
+
+
+@pytest.fixture
+def ml_client(tmp_path, request, client_api):
     """The local workspace; on teardown every PUT body it was sent must validate against the spec
     (when ../shared holds the spec). Under tests/unit it starts nothing: jobs stay NotStarted, endpoints and
     deployments are provisioned as soon as they are stored."""
@@ -197,7 +211,8 @@ def ml_client(tmp_path, request):
         validate = request.getfixturevalue("rest_validate")
     except pytest.skip.Exception:
         validate = None
-    client = local_client(tmp_path / "home", run_jobs=UNIT not in Path(request.node.path).resolve().parents)
+    client = local_client(tmp_path / "home", api=client_api,
+                          run_jobs=UNIT not in Path(request.node.path).resolve().parents)
     yield client
     client.close()
     client.sent.close()
@@ -229,11 +244,16 @@ class Replay:
 def sleeps(monkeypatch):
     delays = []
     monkeypatch.setattr(time, "sleep", delays.append)
+
+    async def transport_sleep(transport, seconds):  # the async pipeline's retries wait on its transport
+        delays.append(seconds)
+
+    monkeypatch.setattr(AioHttpTransport, "sleep", transport_sleep)
     return delays
 
 
 @pytest.fixture
-def replay(sleeps):
+def replay(sleeps, client_api):
     """replay("data/get") -> Replay: a cloud MLClient with that cassette playing (polling interval 0).
 
     Afterwards every interaction of the cassette must have been played, and every request must have
@@ -245,7 +265,7 @@ def replay(sleeps):
             credential = FakeCredential()
             sent = []
             cassette = stack.enter_context(cloud_vcr.use_cassette(f"{name}.yaml"))
-            client = stack.enter_context(MLClient(
+            client = stack.enter_context(CLIENTS[client_api](
                 credential, SUBSCRIPTION, RESOURCE_GROUP, WORKSPACE, polling_interval=0,
                 raw_request_hook=lambda pipeline_request: sent.append(pipeline_request.http_request)))
             started.append(Replay(client, cassette, credential, sent, sleeps))

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from pathlib import Path
 
+from azure.core.polling import LROPoller
+from azure.mgmt.core.polling.arm_polling import ARMPolling
+
 from .._contract import NAMED_OUTPUTS_API_VERSION
-from .._http.pipeline import build_client
+from .._http.pipeline import build_async_client, build_client
 from ..exceptions import NotAvailableError
 
 # Azure ML reads child jobs, trials and metrics through its run history and tracking services, not ARM.
@@ -37,19 +41,56 @@ class Backend:
         self._options, self._auth = dict(options), auth
         self._client = None
         self._lock = threading.Lock()
+        self.asynchronous = False  # True under azureml_v2.aio: requests go through azure-core's async pipeline
 
     # -- transport -----------------------------------------------------------------------------------------
+    def use_async(self) -> None:
+        """Send through azure-core's async pipeline from now on; the operation groups then run under
+        `_http.bridge.run_sync`, and block on nothing (waits, file and storage I/O go to the event loop)."""
+        if self._client is not None:
+            raise RuntimeError("use_async() comes before the first request")
+        from .._http import bridge  # optional extra: azureml_v2[aio]
+
+        self.asynchronous, self._bridge = True, bridge
+
     @property
     def pipeline(self):
-        """The ARM pipeline client, built on the first call that needs it (once, whatever the threads)."""
+        """The ARM pipeline client, built on the first call that needs it (once, whatever the threads); under
+        azureml_v2.aio, its synchronous face for code under run_sync."""
         with self._lock:
             if self._client is None:
-                self._client = build_client(self.endpoint, **self._auth, **self._pipeline_options(self._options))
-            return self._client
+                build = build_async_client if self.asynchronous else build_client
+                self._client = build(self.endpoint, **self._auth, **self._pipeline_options(self._options))
+            return self._bridge.SyncPipeline(self._client) if self.asynchronous else self._client
 
     def _pipeline_options(self, options: dict) -> dict:
         """The pipeline's keywords; a backend may add its transport."""
         return options
+
+    def poller(self, initial, deserialize, polling_interval: float):
+        """The poller of a long-running operation whose first answer was `initial` (a PipelineResponse):
+        azure-core's LROPoller, or under azureml_v2.aio its AsyncLROPoller, both following ARM's headers."""
+        if self.asynchronous:
+            from azure.core.polling import AsyncLROPoller  # optional extra: as in use_async
+            from azure.mgmt.core.polling.async_arm_polling import AsyncARMPolling
+
+            return AsyncLROPoller(self._client, initial, deserialize, AsyncARMPolling(polling_interval))
+        return LROPoller(self._client, initial, deserialize, ARMPolling(polling_interval))
+
+    def result(self, poller):
+        """What the poller of a long-running operation ends with, waited for inside an operation."""
+        return self._bridge.await_only(poller.result()) if self.asynchronous else poller.result()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait between looks at something followed (a job, its log), without holding an event loop."""
+        if self.asynchronous:
+            self._bridge.sleep(seconds)
+        else:
+            time.sleep(seconds)
+
+    def offload(self, fn, *args, **kwargs):
+        """fn(...): blocking file or storage I/O, run in a worker thread under azureml_v2.aio."""
+        return self._bridge.offload(fn, *args, **kwargs) if self.asynchronous else fn(*args, **kwargs)
 
     def close(self) -> None:
         """Release the connection pool and whatever else the pipeline opened."""
@@ -57,6 +98,13 @@ class Backend:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+    async def aclose(self) -> None:
+        """close() for azureml_v2.aio: the async pipeline's connections are closed in the event loop."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            await client.close()
 
     @property
     def workspace_url(self) -> str:

@@ -13,7 +13,7 @@ from azure.core.rest import HttpRequest
 
 from .._contract import (API_VERSION, BEST_CHILD, EARLY_TERMINATED, PARENT_JOB_PARAM, TERMINAL_STATUSES,
                          TRIAL_PARAMS_PROPERTY, TRIAL_PROPERTY, job_error)
-from .._http.inprocess import WSGITransport
+from .._http.inprocess import AsyncWSGITransport, WSGITransport
 from .._http.pipeline import http_error
 from .._trials import SweepView, Trial
 from ..exceptions import ValidationError
@@ -79,11 +79,19 @@ class LocalBackend(Backend):
         if self.home is None or "transport" in options:
             return options
         self._app = make_app(self.home)
-        return {**options, "transport": WSGITransport(self._app)}
+        transport = AsyncWSGITransport(self._app) if self.asynchronous else WSGITransport(self._app)
+        return {**options, "transport": transport}
 
     def close(self) -> None:
         """Release the pipeline and the workspace's store (in this process)."""
         super().close()
+        self._close_app()
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        self._close_app()
+
+    def _close_app(self) -> None:
         with self._lock:
             if self._app is not None:
                 self._app.close()

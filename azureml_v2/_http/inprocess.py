@@ -5,17 +5,19 @@ polling) is the very one used against Azure; only this last hop differs.
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import sys
 from urllib.parse import unquote, urlsplit
 
-from azure.core.pipeline.transport import HttpTransport
+from azure.core.pipeline.transport import AsyncHttpTransport, HttpTransport
 from azure.core.rest import HttpRequest
 from azure.core.rest._http_response_impl import HttpResponseImpl
+from azure.core.rest._http_response_impl_async import AsyncHttpResponseImpl
 from azure.core.utils import CaseInsensitiveDict
 
 
-class _WSGIResponse(HttpResponseImpl):
+class _Answer:
     """The application's complete answer; the body is already in memory, so reading never blocks."""
 
     def __init__(self, request: HttpRequest, status: str, headers: list[tuple[str, str]], content: bytes):
@@ -28,8 +30,16 @@ class _WSGIResponse(HttpResponseImpl):
                          stream_download_generator=None)
         self._content = content
 
+
+class _WSGIResponse(_Answer, HttpResponseImpl):
     def iter_raw(self, **kwargs):
         yield from self.iter_bytes(**kwargs)
+
+
+class _AsyncWSGIResponse(_Answer, AsyncHttpResponseImpl):
+    async def iter_raw(self, **kwargs):
+        async for part in self.iter_bytes(**kwargs):
+            yield part
 
 
 def _body(request: HttpRequest) -> bytes:
@@ -70,6 +80,10 @@ class WSGITransport(HttpTransport):
         pass
 
     def send(self, request: HttpRequest, **kwargs) -> _WSGIResponse:
+        return _WSGIResponse(request, *self.call(request))
+
+    def call(self, request: HttpRequest) -> tuple[str, list[tuple[str, str]], bytes]:
+        """The application's status line, headers and whole body for `request`."""
         if not isinstance(request, HttpRequest):
             raise TypeError("the in-process transport takes azure.core.rest.HttpRequest objects")
         url = urlsplit(request.url)
@@ -119,4 +133,30 @@ class WSGITransport(HttpTransport):
                 close()
         if not started:
             raise RuntimeError("the WSGI application returned without calling start_response")
-        return _WSGIResponse(request, started["status"], started["headers"], b"".join(chunks))
+        return started["status"], started["headers"], b"".join(chunks)
+
+
+class AsyncWSGITransport(AsyncHttpTransport):
+    """The in-process transport for azure-core's async pipeline: each request is answered by the WSGI
+    application in a worker thread, so the workspace's disk and database work never holds the event loop."""
+
+    def __init__(self, app) -> None:
+        self._sync = WSGITransport(app)
+
+    async def __aenter__(self) -> "AsyncWSGITransport":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def sleep(self, duration: float) -> None:
+        await asyncio.sleep(duration)
+
+    async def send(self, request: HttpRequest, **kwargs) -> _AsyncWSGIResponse:
+        return _AsyncWSGIResponse(request, *await asyncio.to_thread(self._sync.call, request))

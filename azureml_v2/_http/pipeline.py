@@ -6,6 +6,7 @@ the in-process workspace none.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import platform
@@ -103,13 +104,39 @@ def build_client(base_url: str, *, credential=None, token: str | None = None, tr
     workspace); neither: no authentication (the in-process workspace). Other keywords configure the
     policies as in every azure-core client: retry_total, retry_backoff_factor, logging_enable, user_agent, ...
     """
+    auth = None if credential is None else ARMChallengeAuthenticationPolicy(credential, _scope(base_url), **kwargs)
+    policies_ = _policies(auth, token, ARMAutoResourceProviderRegistrationPolicy(), policies.RedirectPolicy(**kwargs),
+                          policies.RetryPolicy(**kwargs), kwargs)
+    return ARMPipelineClient(base_url, policies=policies_, transport=transport, **kwargs)
+
+
+def build_async_client(base_url: str, *, credential=None, token: str | None = None, transport=None, **kwargs):
+    """The same pipeline on azure-core's async stack (AsyncARMPipelineClient), for `azureml_v2.aio`.
+
+    credential may be an async azure-identity credential (azure.identity.aio) or a synchronous one, whose
+    get_token then runs in a worker thread."""
+    from azure.mgmt.core import AsyncARMPipelineClient  # import budget: only the async client needs it
+    from azure.mgmt.core.policies import (AsyncARMAutoResourceProviderRegistrationPolicy,
+                                          AsyncARMChallengeAuthenticationPolicy)
+
+    auth = None
     if credential is not None:
-        # the token is for the cloud's Resource Manager: https://management.azure.com/.default in the public cloud
-        auth = ARMChallengeAuthenticationPolicy(credential, f"{base_url.rstrip('/')}/.default", **kwargs)
-    elif token is not None:
+        auth = AsyncARMChallengeAuthenticationPolicy(_async_credential(credential), _scope(base_url), **kwargs)
+    policies_ = _policies(auth, token, AsyncARMAutoResourceProviderRegistrationPolicy(),
+                          policies.AsyncRedirectPolicy(**kwargs), policies.AsyncRetryPolicy(**kwargs), kwargs)
+    return AsyncARMPipelineClient(base_url, policies=policies_, transport=transport, **kwargs)
+
+
+def _scope(base_url: str) -> str:
+    # the token is for the cloud's Resource Manager: https://management.azure.com/.default in the public cloud
+    return f"{base_url.rstrip('/')}/.default"
+
+
+def _policies(auth, token, registration, redirect, retry, kwargs) -> list:
+    """The policy list of both pipelines; only authentication, registration, redirects and retries differ
+    between the sync and the async stack (the rest are sans-I/O)."""
+    if auth is None and token is not None:
         auth = policies.AzureKeyCredentialPolicy(AzureKeyCredential(token), "Authorization", prefix="Bearer")
-    else:
-        auth = None
     user_agent = f"{USER_AGENT} Python/{platform.python_version()} ({platform.platform()})"
     pipeline = [
         policies.RequestIdPolicy(**kwargs),
@@ -117,16 +144,35 @@ def build_client(base_url: str, *, credential=None, token: str | None = None, tr
         policies.UserAgentPolicy(user_agent, **kwargs),
         policies.ProxyPolicy(**kwargs),
         policies.ContentDecodePolicy(**kwargs),
-        ARMAutoResourceProviderRegistrationPolicy(),
-        policies.RedirectPolicy(**kwargs),
-        policies.RetryPolicy(**kwargs),  # honours Retry-After on 429/503
+        registration,
+        redirect,
+        retry,  # honours Retry-After on 429/503
         auth,
         policies.CustomHookPolicy(**kwargs),
         policies.DistributedTracingPolicy(**kwargs),
         policies.SensitiveHeaderCleanupPolicy(**kwargs),
         HttpLoggingPolicy(**kwargs),
     ]
-    return ARMPipelineClient(base_url, policies=[p for p in pipeline if p is not None], transport=transport, **kwargs)
+    return [p for p in pipeline if p is not None]
+
+
+class _ThreadedCredential:
+    """An async credential over a synchronous one: each get_token runs in a worker thread."""
+
+    def __init__(self, credential) -> None:
+        self.credential = credential
+
+    async def get_token(self, *scopes, **kwargs):
+        import asyncio  # import budget: only the async client gets here
+
+        return await asyncio.to_thread(self.credential.get_token, *scopes, **kwargs)
+
+    async def close(self) -> None:
+        pass
+
+
+def _async_credential(credential):
+    return credential if inspect.iscoroutinefunction(credential.get_token) else _ThreadedCredential(credential)
 
 
 def http_error(response) -> HttpResponseError:

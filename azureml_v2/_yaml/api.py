@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # annotations only
                                       PipelineComponentBatchDeployment)
     from ..entities.job import Job
     from ..entities.model import Model
+    from ..entities.registry import Registry
 
     # What the loaders read: a path, a text stream, or the document as a mapping.
     Source = Union[str, "os.PathLike[str]", IO[str], dict]
@@ -41,6 +42,7 @@ _LOADERS = {
     "online_deployment": ("endpoints", "OnlineDeploymentSchema"),
     "batch_endpoint": ("endpoints", "BatchEndpointSchema"),
     "batch_deployment": ("endpoints", "BatchDeploymentSchema"),
+    "registry": ("registries", "RegistrySchema"),
 }
 # What dump writes an entity with: entity class name -> (module, schema name).
 _DUMPERS = {
@@ -68,6 +70,7 @@ _DUMPERS = {
     "KubernetesOnlineDeployment": ("endpoints", "KubernetesOnlineDeploymentSchema"),
     "ModelBatchDeployment": ("endpoints", "ModelBatchDeploymentSchema"),
     "PipelineComponentBatchDeployment": ("endpoints", "PipelineComponentBatchDeploymentSchema"),
+    "Registry": ("registries", "RegistrySchema"),
 }
 _instances: dict = {}
 
@@ -199,6 +202,11 @@ def load_batch_deployment(source: Source, *, params_override: Overrides = None,
                           **kwargs: Any) -> "ModelBatchDeployment | PipelineComponentBatchDeployment":
     """Load a batch deployment (type model, the default, or pipeline)."""
     return load("batch_deployment", source, params_override=params_override, **kwargs)
+
+
+def load_registry(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "Registry":
+    """Load a registry."""
+    return load("registry", source, params_override=params_override, **kwargs)
 
 
 def as_dict(entity: "Resource") -> dict:

@@ -108,6 +108,9 @@ _EXPORTS = {
     "ResourceSettings": ".endpoints",
     "ResourceConfiguration": ".endpoints",
     "IdentityConfiguration": ".endpoints",
+    "Registry": ".registry",
+    "RegistryRegionDetails": ".registry",
+    "SystemCreatedStorageAccount": ".registry",
 }
 # azure-ai-ml's names for the identity classes
 _ALIASES = {"UserIdentityConfiguration": "UserIdentity", "ManagedIdentityConfiguration": "ManagedIdentity",

@@ -8,7 +8,6 @@ from urllib.parse import quote, urljoin
 from azure.core.paging import ItemPaged
 from azure.core.polling import LROPoller
 from azure.core.rest import HttpRequest
-from azure.mgmt.core.polling.arm_polling import ARMPolling
 
 from .._contract import API_VERSION
 from .._http.pipeline import http_error
@@ -92,11 +91,11 @@ class Operations:
             url += ("&" if "?" in url else "?") + f"api-version={API_VERSION}"
         return url
 
-    def _begin(self, method: str, *segments, params=None, json=None, ok=(200, 201, 202, 204),
+    def _begin(self, method: str, *segments, params=None, json=None, headers=None, ok=(200, 201, 202, 204),
                from_rest=None) -> LROPoller:
         """Start a long-running operation; the poller follows Azure-AsyncOperation/Location as ARM does."""
         pipeline = self._ml_client._pipeline
-        initial = pipeline.send_request(self._request(method, *segments, params=params, json=json),
+        initial = pipeline.send_request(self._request(method, *segments, params=params, json=json, headers=headers),
                                         _return_pipeline_response=True)
         if initial.http_response.status_code not in ok:
             raise http_error(initial.http_response)
@@ -106,4 +105,4 @@ class Operations:
                 return None
             return from_rest(pipeline_response.http_response.json())
 
-        return LROPoller(pipeline, initial, deserialize, ARMPolling(self._ml_client.polling_interval))
+        return self._backend.poller(initial, deserialize, self._ml_client.polling_interval)

@@ -15,7 +15,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.core.paging import ItemPaged
 
 from .._artifacts.snapshot import COMPONENT_IGNORES, HASH_VERSION, take_snapshot
-from .._contract import is_local, parse_ref, to_arm
+from .._contract import ASSET_ID, DATASTORE_URI, JOB_OUTPUT_URI, is_local, parse_ref, to_arm
 from .._http.pipeline import http_error
 from ..entities.assets import Code, Data, Environment
 from ..entities.job import ANONYMOUS_ENVIRONMENT, environment_to_rest_id
@@ -43,6 +43,7 @@ class _AssetOperations(Operations):
     """What every asset kind shares; subclasses name the REST collection, the entity and what to upload."""
 
     _KIND = ""  # the REST collection under the workspace
+    _GROUP = ""  # the client's attribute for this kind
     _ENTITY = None  # the entity class, read from REST with its _from_rest
     _LIST_VIEW = False  # whether the service filters lists by listViewType (archived assets)
 
@@ -65,6 +66,13 @@ class _AssetOperations(Operations):
         if asset.path and is_local(asset.path):
             asset.path = self._upload(asset.path, getattr(asset, "datastore", None))
 
+    def _put(self, body: dict, *segments, params=None, **kwargs) -> dict:
+        if not self._ml_client.registry_name:
+            return super()._put(body, *segments, params=params, **kwargs)
+        # a registry's asset PUTs are long-running operations
+        return self._backend.result(self._begin("PUT", *segments, params=params, json=body, ok=(200, 201),
+                                                from_rest=lambda resource: resource))
+
     def _put_version(self, asset, *, anonymous: bool = False):
         if not asset.name:
             raise ValidationError(f"{self._KIND}: name is required")
@@ -75,6 +83,9 @@ class _AssetOperations(Operations):
         # taken): concurrent creates of one asset get a version each, never one another's.
         for _ in range(_VERSION_TRIES):
             asset.version = self._next_version(asset.name)
+            if self._ml_client.registry_name:  # a long-running operation, without the precondition
+                return self._from_rest(self._put(self._body(asset, anonymous), self._KIND, asset.name, "versions",
+                                                 asset.version))
             response = self._send("PUT", self._KIND, asset.name, "versions", asset.version,
                                   json=self._body(asset, anonymous), headers={"If-None-Match": "*"},
                                   ok=(200, 201, 412))
@@ -136,7 +147,44 @@ class _AssetOperations(Operations):
 
     def _upload(self, path: str, datastore: str | None = None) -> str:
         """Upload a local file or folder to `datastore` (by default the default datastore); its URI there."""
-        return self._ml_client.datastores._upload(take_snapshot(path), datastore=datastore)
+        if self._ml_client.registry_name:
+            raise ValidationError(f"{path}: a registry takes files from a workspace: create the asset in a workspace "
+                                  f"and share it (ml_client.{self._GROUP}.share(...)), or give its path in a "
+                                  "workspace (azureml://subscriptions/<id>/resourcegroups/<group>/workspaces/"
+                                  "<workspace>/datastores/<datastore>/paths/<path>)")
+        return self._ml_client.datastores._upload(self._backend.offload(take_snapshot, path), datastore=datastore)
+
+    def share(self, name: str, version: str, *, share_with_name: str | None = None,
+              share_with_version: str | None = None, registry_name: str):
+        """Copy version `version` of asset `name` of this workspace, with its files, into registry `registry_name`
+        (as `share_with_name`, `share_with_version`: by default the same) -> the registry's version, which jobs
+        of any workspace name `azureml://registries/<registry>/<kind>/<name>/versions/<version>`."""
+        if self._ml_client.registry_name:
+            raise ValidationError("share copies a workspace's asset: call it on a workspace's client")
+        if not registry_name:
+            raise ValidationError("share needs a registry_name")
+        asset = self.get(name, version=str(version))
+        registry = self._ml_client._for_registry(registry_name)
+        asset = self._shareable(asset, registry)
+        asset.name, asset.version = share_with_name or name, str(share_with_version or version)
+        return getattr(registry, self._GROUP)._put_version(asset)
+
+    def _shareable(self, asset, registry):
+        """`asset` as a registry takes it: its files named with this workspace, which the registry copies."""
+        asset = copy.copy(asset)
+        if getattr(asset, "path", None):
+            asset.path = self._in_workspace(asset.path)
+        return asset
+
+    def _in_workspace(self, uri: str) -> str:
+        """A datastore path or job output of this workspace, named with the workspace (what a registry copies
+        from); other URIs as they are."""
+        if uri.startswith("azureml://") and (DATASTORE_URI.match(uri) or JOB_OUTPUT_URI.match(uri)) \
+                and not uri.startswith("azureml://subscriptions/"):
+            ml = self._ml_client
+            return (f"azureml://subscriptions/{ml.subscription_id}/resourcegroups/{ml.resource_group_name}/"
+                    f"workspaces/{ml.workspace_name}/{uri[len('azureml://'):]}")
+        return uri
 
 
 class _ArchivableOperations(_AssetOperations):
@@ -171,6 +219,7 @@ class CodeOperations(_AssetOperations):
     and uploaded once: the same snapshot again costs one GET. Code cannot be archived through the API."""
 
     _KIND = "codes"
+    _GROUP = "code"
     _ENTITY = Code
 
     def create_or_update(self, code):
@@ -179,7 +228,7 @@ class CodeOperations(_AssetOperations):
     def _create(self, code, ignore=()):
         if not (code.path and is_local(code.path)):
             return self._put_version(copy.copy(code))
-        snapshot = take_snapshot(code.path, ignore=ignore)
+        snapshot = self._backend.offload(take_snapshot, code.path, ignore=ignore)
         code = copy.copy(code)
         # as azure-ai-ml records them, so either SDK finds the other's snapshot by content
         code.properties = {**(code.properties or {}), "hash_sha256": snapshot.content_hash,
@@ -240,6 +289,7 @@ class DataOperations(_ArchivableOperations):
     """Data assets: files, folders and MLTables; local paths are uploaded."""
 
     _KIND = "data"
+    _GROUP = "data"
     _ENTITY = Data
 
 
@@ -247,15 +297,22 @@ class EnvironmentOperations(_ArchivableOperations):
     """Environments: docker images with a conda file, or docker build contexts (uploaded when local)."""
 
     _KIND = "environments"
+    _GROUP = "environments"
     _ENTITY = Environment
 
     def _prepare(self, environment) -> None:
         build = environment.build
         if build is not None and build.path and is_local(build.path):
-            uri = self._ml_client.datastores._upload(take_snapshot(build.path), blob_url=True)
+            uri = self._ml_client.datastores._upload(self._backend.offload(take_snapshot, build.path), blob_url=True)
             environment.build = copy.copy(build)
             # Azure ML builds from the blob folder's https URL, which its environment service wants ending in '/'
             environment.build.path = uri if uri.startswith("azureml://") else uri + "/"
+
+    def _shareable(self, environment, registry):
+        if environment.build is not None:
+            raise ValidationError(f"environment {environment.name}: one built from a context is not shared yet; "
+                                  "share one made from an image (with its conda file)")
+        return copy.copy(environment)
 
     def _arm_id_for(self, environment) -> str | None:
         """A job's or component's `environment`: `@latest` is resolved; an inline Environment is created
@@ -274,6 +331,7 @@ class ModelOperations(_ArchivableOperations):
     """Models: custom, MLflow and Triton; local files are uploaded."""
 
     _KIND = "models"
+    _GROUP = "models"
     _ENTITY = Model
 
     def _arm_id_for(self, model) -> str | None:
@@ -286,7 +344,7 @@ class ModelOperations(_ArchivableOperations):
                 raise ValidationError("an inline model without a name must be local files (a path on this machine)")
             created = self.create_or_update(model)
             return self._arm_id(self._KIND, created.name, "versions", created.version)
-        snapshot = take_snapshot(model.path)
+        snapshot = self._backend.offload(take_snapshot, model.path)
         model = copy.copy(model)
         model.name, model.version = snapshot.content_hash, "1"
         try:
@@ -304,6 +362,7 @@ class ComponentOperations(_ArchivableOperations):
     component is sent."""
 
     _KIND = "components"
+    _GROUP = "components"
 
     def _from_rest(self, resource: dict):
         return component_from_rest(resource)
@@ -324,6 +383,21 @@ class ComponentOperations(_ArchivableOperations):
             component.additional_includes = None
         if component.environment is not None:
             component.environment = ml.environments._arm_id_for(component.environment)
+
+    def _shareable(self, component, registry):
+        """A command component as a registry takes it: its code and environment of this workspace shared first."""
+        if isinstance(component, (PipelineComponent, ParallelComponent)):
+            raise ValidationError(f"component {component.name}: share shares command components; share the "
+                                  "components of a pipeline one by one")
+        component = copy.copy(component)
+        for attr, group in (("code", "code"), ("environment", "environments")):
+            m = ASSET_ID.match(getattr(component, attr) or "")
+            if m and m.group("workspace").lower() == self._ml_client.workspace_name.lower():
+                ops = getattr(self._ml_client, group)
+                shared = ops.share(m.group("name"), m.group("version"), registry_name=registry.registry_name)
+                setattr(component, attr, "azureml:" + registry._scope + f"/{ops._KIND}/{shared.name}/versions/"
+                                                                        f"{shared.version}")
+        return component
 
     def _arm_id_for(self, component) -> str | None:
         """A node's component: a reference with `@latest` resolved, or an inline component created as an

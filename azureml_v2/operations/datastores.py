@@ -93,7 +93,7 @@ class DatastoreOperations(Operations):
         store = (self.get(datastore.removeprefix("azureml:"), include_secrets=True) if datastore
                  else self.get_default(include_secrets=True))
         storage = self._storage(store)
-        result = upload_snapshot(snapshot, storage)
+        result = self._backend.offload(upload_snapshot, snapshot, storage)
         if blob_url and not isinstance(storage, str):
             return f"{storage.url}/{result.path}"
         return f"azureml://datastores/{store.name}/paths/{result.path}"

@@ -72,21 +72,7 @@ class _EndpointOperations(_WorkspaceRegion):
         return endpoint.scoring_uri
 
     def _post(self, uri: str, data: bytes, headers: dict) -> bytes:
-        """POST to the endpoint itself (not ARM: no ARM token goes there); an error answer raises
-        HttpResponseError with the endpoint's status and message."""
-        request = urllib.request.Request(uri, data=data, headers={"Content-Type": "application/json", **headers},
-                                         method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=INVOKE_TIMEOUT) as response:  # noqa: S310 - the endpoint's
-                return response.read()
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode("utf-8", "replace").strip()
-            error = HttpResponseError(message=f"{uri} answered {exc.code} {exc.reason}" +
-                                      (f": {detail[:500]}" if detail else ""))
-            error.status_code = exc.code
-            raise error from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise EndpointStateError(f"cannot reach {uri}: {getattr(exc, 'reason', exc)}") from None
+        return self._backend.offload(_post, uri, data, headers)
 
 
 class OnlineEndpointOperations(_EndpointOperations):
@@ -172,7 +158,7 @@ class BatchEndpointOperations(_EndpointOperations):
         path = value if isinstance(value, str) else value.path
         if not (path and is_local(path)):
             return value
-        uri = self._ml_client.datastores._upload(take_snapshot(path))
+        uri = self._ml_client.datastores._upload(self._backend.offload(take_snapshot, path))
         if isinstance(value, str):
             return uri
         value = copy.copy(value)
@@ -268,3 +254,21 @@ class BatchDeploymentOperations(_DeploymentOperations):
         if name:
             filters += f",{BATCH_DEPLOYMENT_PROPERTY}={name}"
         return self._paged(job_from_rest, "jobs", params={"properties": filters})
+
+
+def _post(uri: str, data: bytes, headers: dict) -> bytes:
+    """POST to the endpoint itself (not ARM: no ARM token goes there); an error answer raises
+    HttpResponseError with the endpoint's status and message."""
+    request = urllib.request.Request(uri, data=data, headers={"Content-Type": "application/json", **headers},
+                                     method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=INVOKE_TIMEOUT) as response:  # noqa: S310 - the endpoint's
+            return response.read()
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode("utf-8", "replace").strip()
+        error = HttpResponseError(message=f"{uri} answered {exc.code} {exc.reason}" +
+                                  (f": {detail[:500]}" if detail else ""))
+        error.status_code = exc.code
+        raise error from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise EndpointStateError(f"cannot reach {uri}: {getattr(exc, 'reason', exc)}") from None

@@ -8,7 +8,6 @@ import re
 import secrets
 import shutil
 import sys
-import time
 from pathlib import Path
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -272,7 +271,7 @@ class JobOperations(Operations):
                 self._status_line(out, tail, current)
                 break
             out.flush()
-            time.sleep(next(delays))
+            self._backend.sleep(next(delays))
             resource = self._get("jobs", name)
         out.flush()
         return _ended(name, resource)
@@ -282,7 +281,7 @@ class JobOperations(Operations):
         out.write(f"RunId: {view.name}\n")
         while view.status not in TERMINAL_STATUSES:
             live.update(view)
-            time.sleep(next(delays))
+            self._backend.sleep(next(delays))
             resource = self._get("jobs", view.name)
             view = self._sweep_view(resource, metrics)
         live.finish(view)
@@ -295,7 +294,7 @@ class JobOperations(Operations):
         view = self.pipeline_view(resource["name"], resource, metrics)
         while view.status not in TERMINAL_STATUSES:
             live.update(view)
-            time.sleep(next(delays))
+            self._backend.sleep(next(delays))
             view = self.pipeline_view(resource["name"], metrics=metrics)
         live.finish(view)
         return _ended(view.name, self._get("jobs", view.name))
@@ -405,9 +404,9 @@ class JobOperations(Operations):
                                   "locations can be downloaded")
         datastores = self._ml_client.datastores
         storage = datastores._storage(datastores.get(m.group("name"), include_secrets=True))
-        if missing_ok and not _has_files(storage, m.group("path")):
+        if missing_ok and not self._backend.offload(_has_files, storage, m.group("path")):
             return False
-        download(storage, m.group("path"), dest)
+        self._backend.offload(download, storage, m.group("path"), dest)
         return True
 
     def get_metrics(self, name: str) -> dict[str, list[tuple[int, float, int]]]:

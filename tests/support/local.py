@@ -13,7 +13,7 @@ import pytest
 
 from azureml_v2._client import MLClient
 from azureml_v2._contract import API_VERSION
-from azureml_v2._http.inprocess import WSGITransport
+from azureml_v2._http.inprocess import AsyncWSGITransport, WSGITransport
 from azureml_v2.local import make_app
 from azureml_v2.local.core.workspace import workspace_id
 
@@ -95,6 +95,7 @@ _BODY_DEFINITIONS = [
         "components": "ComponentContainerResource"}),
     (re.compile(r"/(datastores)/[^/]+$"), {"datastores": "DatastoreResource"}),
     (re.compile(r"/(computes)/[^/]+$"), {"computes": "ComputeResource"}),
+    (re.compile(r"/(registries)/[^/]+$"), {"registries": "RegistryTrackedResource"}),
     (re.compile(r"/(onlineEndpoints|batchEndpoints)/[^/]+$"), {
         "onlineEndpoints": "OnlineEndpointTrackedResource", "batchEndpoints": "BatchEndpointTrackedResource"}),
     (re.compile(r"/(onlineEndpoints|batchEndpoints)/[^/]+/deployments/[^/]+$"), {
@@ -129,8 +130,18 @@ class Recorder:
         raise AssertionError(f"no spec definition known for PUT {path}")
 
 
-def local_client(home, **service_options):
+def local_client(home, api: str = "sync", *, workspace_name=None, registry_name=None, **service_options):
+    """MLClient (api "sync"), or azureml_v2.aio.MLClient behind a synchronous face ("aio"), on the local
+    workspace in `home`, in this process; `client.sent` records every request."""
     recorder = Recorder(make_app(home, **service_options))
-    client = MLClient(home=home, transport=WSGITransport(recorder), polling_interval=0)
+    names = {"workspace_name": workspace_name, "registry_name": registry_name}
+    if api == "aio":
+        from azureml_v2 import aio as azureml_aio
+
+        from .aio import Client
+        client = Client(azureml_aio.MLClient(home=home, transport=AsyncWSGITransport(recorder), polling_interval=0,
+                                             **names))
+    else:
+        client = MLClient(home=home, transport=WSGITransport(recorder), polling_interval=0, **names)
     client.sent = recorder
     return client

@@ -106,13 +106,14 @@ def test_the_local_scope_is_built_from_its_parts():
     assert SCOPE == "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
 
 
-def test_a_workspace_scope_passes_its_check():
+def test_a_workspace_or_registry_scope_passes_its_check():
     C.check_scope(SCOPE)
     C.check_scope(C.LOCAL_SCOPE)
+    C.check_scope(C.registry_scope("sub", "rg", "shared"))
 
 
 @pytest.mark.parametrize("scope", [None, 5, "", "bad", "/subscriptions/x", SCOPE + "/", SCOPE + "/data/x",
-                                   SCOPE.replace("/workspaces/", "/registries/")])
+                                   SCOPE.replace("/workspaces/", "/computes/")])
 def test_a_scope_that_is_no_workspace_is_refused(scope):
     with pytest.raises(ValueError, match="is not a workspace's ARM id"):
         C.check_scope(scope)

@@ -5,6 +5,7 @@ Layers, lowest first (a module may import its own layer and those below it):
     contract   _contract, exceptions                         (the standard library only)
     model      entities, _yaml, _builders, dsl, sweep, constants, _trials, _steps, _plot, _artifacts
     client     the package root, _client, _http, operations, _backends
+    aio        aio (the async client, over the client layer)
     cli        cli
 
 azureml_v2.local is apart: local.api -> local.core -> local.storage, local.executors -> local.core; the
@@ -45,7 +46,8 @@ LAYERS = {  # first matching prefix wins
     "azureml_v2._client": ("client", 2),
     "azureml_v2.operations": ("client", 2),
     "azureml_v2._backends": ("client", 2),
-    "azureml_v2.cli": ("cli", 3),
+    "azureml_v2.aio": ("aio", 3),
+    "azureml_v2.cli": ("cli", 4),
 }
 LOCAL_LAYERS = {"storage": 0, "core": 1, "api": 2, "executors": 2}
 MAY_IMPORT_LOCAL = ("azureml_v2._client", "azureml_v2._backends", "azureml_v2.cli", "azureml_v2.local")

@@ -35,13 +35,16 @@ from ..core.assets import ASSETS, put_asset_version, put_container
 from ..core.computes import POWER, Computes, local_compute, rendered
 from ..core.checks import JOB_REQUIRED, Invalid, datastore_props
 from ..core.endpoints import Endpoints
+from ..core.registries import copy_in, forget_files, registry_props
 from ..core.jobs import Jobs
-from ..core.workspace import (BUILTIN_DATASTORES, ENDPOINT_COLLECTIONS, LOCAL_COMPUTE, MAX_FILTER_TERMS, SCOPE,
-                              BadRequest, Conflict, Exists, NotFound, Page, Store, disk_full, kv_filter, workspace_id)
+from ..core.workspace import (BUILTIN_DATASTORES, ENDPOINT_COLLECTIONS, LOCAL_COMPUTE, MAX_FILTER_TERMS, REGISTRY_PREFIX,
+                              SCOPE, BadRequest, Conflict, Exists, NotFound, Page, Store, disk_full, kv_filter,
+                              registry_key, scope_id, workspace_id)
 from .http import MAX_BODY, WORKSPACE_NAME, HttpError, Query, Request, arm_error, invalid, method_not_allowed
 
 
 _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}")
+_REGISTRY_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{2,32}")  # the spec's registryName
 _OPERATION = re.compile(r"[0-9a-f]{32}")
 _ASSET_KEYS = {kind.lower(): kind for kind in ASSETS}
 _ENDPOINT_KEYS = {collection.lower(): kind for kind, collection in ENDPOINT_COLLECTIONS.items()}
@@ -123,8 +126,9 @@ def _system_data(record: dict) -> dict:
 
 
 def _resource(ws: str, path: tuple[str, ...], name: str, kind: str, props: dict, record: dict) -> dict:
-    return {"id": "/".join((workspace_id(ws), *path)), "name": name,
-            "type": f"{PROVIDER}/workspaces/{kind}", "properties": props, "systemData": _system_data(record)}
+    parent = "registries" if ws.startswith(REGISTRY_PREFIX) else "workspaces"
+    return {"id": "/".join((scope_id(ws), *path)), "name": name,
+            "type": f"{PROVIDER}/{parent}/{kind}", "properties": props, "systemData": _system_data(record)}
 
 
 Response = tuple[int, "dict | None", dict]
@@ -198,8 +202,8 @@ class ArmApi:
         segments = path.strip("/").split("/")
         if any(s in (".", "..") for s in segments):
             raise HttpError(400, "InvalidRequestUri", f"path segments '.' and '..' are not allowed: {path!r}")
-        if len(segments) < 7 or [s.lower() for s in segments[:7:2]] != [s.lower() for s in SCOPE[::2]] \
-                or segments[5].lower() != PROVIDER.lower():
+        if len(segments) < 7 or [s.lower() for s in segments[:5:2]] != [s.lower() for s in SCOPE[:5:2]] \
+                or segments[5].lower() != PROVIDER.lower() or segments[6].lower() not in ("workspaces", "registries"):
             raise HttpError(404, "ResourceNotFound", f"no resource at {path!r}: the local workspace answers "
                                                      f"{workspace_id('{workspace}')}/...")
         version = req.query.get("api-version")
@@ -216,6 +220,8 @@ class ArmApi:
         if segments[3].lower() != LOCAL_RESOURCE_GROUP:
             raise HttpError(404, "ResourceGroupNotFound", f"resource group '{segments[3]}' not found: the local "
                                                           f"workspace is in '{LOCAL_RESOURCE_GROUP}'")
+        if segments[6].lower() == "registries":
+            return self._registry_request(req, segments[7:])
         if len(segments) == 7:
             if req.method != "GET":
                 raise method_not_allowed(req.method, ("GET",))
@@ -233,6 +239,33 @@ class ArmApi:
         _check_params(params)
         self.store.ensure_workspace(ws, self.user)
         return getattr(self, methods[req.method])(req, ws, **params)
+
+    def _registry_request(self, req: Request, segments: list[str]) -> Response:
+        """`registries`, `registries/<r>` and the asset collections of a registry."""
+        if not segments:
+            if req.method != "GET":
+                raise method_not_allowed(req.method, ("GET",))
+            return 200, {"value": [self._registry(req, r) for r in self.store.list_workspaces(registries=True)]}, {}
+        name = segments[0]
+        if not _REGISTRY_NAME.fullmatch(name):
+            raise HttpError(400, "InvalidResourceName",
+                            f"invalid registry name {name!r}: it must match ^{_REGISTRY_NAME.pattern}$")
+        if len(segments) == 1:
+            methods = {"GET": "get_registry", "PUT": "put_registry", "PATCH": "patch_registry",
+                       "DELETE": "delete_registry"}
+            if req.method not in methods:
+                raise method_not_allowed(req.method, tuple(methods))
+            return getattr(self, methods[req.method])(req, name)
+        methods, params = _route(segments[1:]) if segments[1].lower() in _ASSET_KEYS else (None, None)
+        if methods is None:
+            raise HttpError(404, "ResourceNotFound", f"no resource type at {'/'.join(segments)!r}: a registry holds "
+                                                     "codes, components, data, environments and models")
+        if req.method not in methods:
+            raise method_not_allowed(req.method, tuple(methods))
+        _check_params(params)
+        key = registry_key(name)
+        self.store.get_workspace(key)  # 404 for a registry that does not exist
+        return getattr(self, methods[req.method])(req, key, **params)
 
     # -- helpers
 
@@ -270,6 +303,40 @@ class ArmApi:
         return {"id": workspace_id(record["name"]), "name": record["name"], "type": f"{PROVIDER}/workspaces",
                 "location": "local", "kind": "Default", "tags": {}, "properties": props,
                 "systemData": _system_data(record)}
+
+    def _registry(self, req: Request, record: dict) -> dict:
+        doc = record["doc"]
+        name = record["name"][len(REGISTRY_PREFIX):]
+        props = {**doc.get("properties", {}), "discoveryUrl": req.url(DISCOVERY_PATH),
+                 "mlFlowRegistryUri": req.url(scope_id(record["name"]))}
+        props.setdefault("regionDetails", [{"location": doc["location"]}])
+        body = {"id": scope_id(record["name"]), "name": name, "type": f"{PROVIDER}/registries",
+                "location": doc["location"], "tags": doc.get("tags", {})}
+        body.update((k, doc[k]) for k in ("identity", "sku", "kind") if k in doc)
+        body.update(properties=props, systemData=_system_data(record))
+        return body
+
+    def get_registry(self, req, name):
+        return 200, self._registry(req, self.store.get_workspace(registry_key(name))), {}
+
+    def put_registry(self, req, name):
+        record, created = self.store.put_workspace(registry_key(name), registry_props(req.json("the request needs "
+                                                                                             "a JSON body")), self.user)
+        return (201 if created else 200), self._registry(req, record), {}
+
+    def patch_registry(self, req, name):
+        patch = req.json("the request needs a JSON body")
+        record = self.store.get_workspace(registry_key(name))
+        doc = {**record["doc"], **{k: v for k, v in (patch if isinstance(patch, dict) else {}).items()
+                                   if k in ("tags", "identity", "sku")}}
+        record, _ = self.store.put_workspace(registry_key(name), registry_props(doc), self.user)
+        return 200, self._registry(req, record), {}
+
+    def delete_registry(self, req, name):
+        if not self.store.delete_workspace(registry_key(name)):
+            return 204, None, {}
+        forget_files(self.store, name)
+        return 200, None, {}
 
     def get_workspace(self, req, ws):
         return 200, self._workspace(req, self.store.get_workspace(ws)), {}
@@ -348,7 +415,10 @@ class ArmApi:
         return (201 if created else 200), self._container(ws, kind, record), {}
 
     def delete_container(self, req, ws, kind, name):
-        return (200 if self.store.delete_container(ws, kind, name) else 204), None, {}
+        deleted = self.store.delete_container(ws, kind, name)
+        if deleted and ws.startswith(REGISTRY_PREFIX):
+            forget_files(self.store, ws[len(REGISTRY_PREFIX):], kind, name)
+        return (200 if deleted else 204), None, {}
 
     def list_versions(self, req, ws, kind, name):
         query = req.query
@@ -372,12 +442,18 @@ class ArmApi:
 
     def put_version(self, req, ws, kind, name, version):
         create_only = req.environ.get("HTTP_IF_NONE_MATCH", "").strip() == "*"
-        record, created = put_asset_version(self.store, ws, kind, name, version, req.body(), self.user,
+        props = req.body()
+        if ws.startswith(REGISTRY_PREFIX):  # the files of a workspace's asset are copied in
+            props = copy_in(self.store, ws[len(REGISTRY_PREFIX):], kind, name, version, props)
+        record, created = put_asset_version(self.store, ws, kind, name, version, props, self.user,
                                             create_only=create_only)
         return (201 if created else 200), self._version(ws, kind, record), {}
 
     def delete_version(self, req, ws, kind, name, version):
-        return (200 if self.store.delete_version(ws, kind, name, version) else 204), None, {}
+        deleted = self.store.delete_version(ws, kind, name, version)
+        if deleted and ws.startswith(REGISTRY_PREFIX):
+            forget_files(self.store, ws[len(REGISTRY_PREFIX):], kind, name, version)
+        return (200 if deleted else 204), None, {}
 
     # -- datastores
 

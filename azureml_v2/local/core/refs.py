@@ -8,9 +8,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from ..._contract import (ARTIFACT_STORE, ASSET_ID, BEST_CHILD, DATASTORE_URI, JOB_OUTPUT_URI, LOCAL_FOLDER_PROPERTY,
-                          PIPELINE_OUTPUTS, REUSED_FROM_PROPERTY, SHORT_REF, job_artifacts_path, output_uri)
-from ..storage.sqlite import NotFound, Page
-from ..storage.workspace import Store
+                          PIPELINE_OUTPUTS, REGISTRY_ASSET_ID, REGISTRY_URI, REUSED_FROM_PROPERTY, SHORT_REF,
+                          job_artifacts_path, output_uri)
+from ..storage.sqlite import NotFound, Page, scope_name
+from ..storage.workspace import Store, registry_key
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a job process's start)
 if TYPE_CHECKING:
@@ -30,8 +31,12 @@ class References:
     def asset(self, reference: str, kind: str) -> dict:
         """The REST properties of an asset version named by an ARM id or azureml:name:version / @latest."""
         m = ASSET_ID.match(reference)
+        registry = REGISTRY_URI.match(reference) or REGISTRY_ASSET_ID.match(reference)
         if m and m.group("kind").lower() == kind.lower():
             ws, name, version, label = m.group("workspace"), m.group("name"), m.group("version"), None
+        elif registry and registry.group("kind").lower() == kind.lower():
+            ws, name, version = registry_key(registry.group("registry")), registry.group("name"), registry.group("version")
+            label = registry.groupdict().get("label")
         else:
             m = SHORT_REF.match(reference)
             if not m:
@@ -47,11 +52,11 @@ class References:
         except NotFound as exc:
             raise RefError(str(exc)) from None
         wanted = "version" if label in (None, "latest") else f"label {label!r}"
-        raise RefError(f"{kind} {name!r} has no {wanted} in workspace {ws!r}")
+        raise RefError(f"{kind} {name!r} has no {wanted} in {scope_name(ws)}")
 
     def uri_of(self, uri: str) -> str:
         """A data or model asset reference -> its URI; any other URI as it is."""
-        m = ASSET_ID.match(uri)
+        m = ASSET_ID.match(uri) or REGISTRY_URI.match(uri) or REGISTRY_ASSET_ID.match(uri)
         if m and m.group("kind").lower() == "models":
             return self.asset(uri, "models")["modelUri"]
         if m and m.group("kind").lower() == "data" or SHORT_REF.match(uri):

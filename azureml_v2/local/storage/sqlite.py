@@ -142,6 +142,17 @@ def kv_filter(column: str, member: str, spec: str) -> tuple[list[str], list]:
 VIEWS = {"ActiveOnly": ["t.archived = 0"], "ArchivedOnly": ["t.archived = 1"], "All": []}
 
 
+# The key of a registry where a workspace's name goes (see workspace.Store): no workspace name holds a '/'
+REGISTRY_PREFIX = "registries/"
+
+
+def scope_name(key: str) -> str:
+    """A workspace's or registry's key as messages name it: `workspace 'w'`, `registry 'r'`."""
+    if key.startswith(REGISTRY_PREFIX):
+        return f"registry {key[len(REGISTRY_PREFIX):]!r}"
+    return f"workspace {key!r}"
+
+
 class Table:
     """Rows named by `keys` (columns of the FROM clause `source`, whose main table is `t`; a key on `workspace`
     first scopes them to a workspace): get, list and delete, declared once. `what(*key values)` names a row in
@@ -159,7 +170,7 @@ class Table:
     def get(self, conn, *values) -> dict:
         row = conn.execute(f"{self.select} WHERE {' AND '.join(self._where(values))}", values).fetchone()
         if row is None:
-            scope = f" in workspace {values[0]!r}" if self.keys[0].endswith("workspace") else ""
+            scope = f" in {scope_name(values[0])}" if self.keys[0].endswith("workspace") else ""
             raise NotFound(f"{self.what(*values)} not found{scope}")
         return record(row)
 

@@ -20,7 +20,8 @@ from pathlib import Path
 from ..._contract import ARTIFACT_STORE, REUSED_PROPERTY, TERMINAL_STATUSES
 from . import paths
 from .computes import ComputeRows
-from .sqlite import VIEWS, Conflict, Exists, SQLiteFile, StoreError, Table, diff, dumps, insert, now, record, stamps
+from .sqlite import (REGISTRY_PREFIX, VIEWS, Conflict, Exists, SQLiteFile, StoreError, Table, diff, dumps, insert,
+                     now, record, scope_name, stamps)
 
 DB_NAME = "workspace.db"
 DEFAULT_DATASTORE = "workspaceblobstore"
@@ -179,7 +180,7 @@ def _replace(conn, table: str, where: str, args: tuple, old_json: str, doc: dict
 
 
 # The tables, by their keys (a get, list or delete of a new resource type is a line here)
-WORKSPACES = Table("workspaces", ("t.name",), lambda name: f"workspace {name!r}")
+WORKSPACES = Table("workspaces", ("t.name",), lambda name: scope_name(name))
 CONTAINERS = Table("containers", ("t.workspace", "t.kind", "t.name"),
                    lambda ws, kind, name: f"{kind} container {name!r}",
                    columns="t.*, (SELECT v.version FROM versions v WHERE v.container = t.seq AND v.archived = 0 "
@@ -195,6 +196,11 @@ DEPLOYMENTS = Table("deployments", ("e.workspace", "e.kind", "e.name", "t.name")
                     lambda ws, kind, endpoint, name: f"deployment {name!r} of {kind} endpoint {endpoint!r}",
                     source="deployments t JOIN endpoints e ON e.seq = t.endpoint",
                     columns="t.*, e.name AS endpoint_name, e.kind AS kind, e.workspace AS workspace")
+def registry_key(name: str) -> str:
+    """The store key of registry `name` (where a workspace's name goes)."""
+    return REGISTRY_PREFIX + name
+
+
 # Provisioning states that end a create, update or delete (ARM's terminal states)
 PROVISIONED = ("Succeeded", "Failed", "Canceled")
 
@@ -224,33 +230,54 @@ class Store(ComputeRows, SQLiteFile):
         """Where a job runs and keeps its logs: wd/, user_logs/, system_logs/, outputs/."""
         return paths.job_folder(self.home, ws, name)
 
-    # -- workspaces
+    # -- workspaces and registries
+    # A registry's assets are kept as a workspace's are, in a row of `workspaces` keyed `registries/<name>`
+    # (registry_key), a name no workspace can take ('/'); it has no datastores or jobs.
 
     def ensure_workspace(self, name: str, user: str) -> None:
         """Create workspace `name` with its built-in datastores unless it exists."""
         key = name.lower()
         if key in self._workspaces:
             return
-        for store in BUILTIN_DATASTORES:
-            self.datastore_folder(store).mkdir(parents=True, exist_ok=True)
-        conn = self.connection()
-        if conn.execute("SELECT 1 FROM workspaces WHERE name = ?", (name,)).fetchone() is None:
-            with self.write():
-                stamp = now()
-                created = conn.execute(
-                    "INSERT OR IGNORE INTO workspaces VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (name, str(uuid.uuid4()), dumps({"friendlyName": name}), stamp, user, stamp, user)).rowcount
-                if created:
-                    for store in BUILTIN_DATASTORES:
-                        insert(conn, "datastores", workspace=name, name=store, doc="{}",
-                               is_default=store == DEFAULT_DATASTORE, builtin=1, **stamps(user, stamp))
+        if self.connection().execute("SELECT 1 FROM workspaces WHERE name = ?", (name,)).fetchone() is None:
+            self.put_workspace(name, {"friendlyName": name}, user, create_only=True)
         self._workspaces.add(key)
+
+    def put_workspace(self, name: str, doc: dict, user: str, *, create_only: bool = False) -> tuple[dict, bool]:
+        """Create workspace (or registry, by its key) `name` with `doc`, or replace its doc -> (record, created);
+        a workspace gets its built-in datastores. With `create_only`, an existing one is left as it is."""
+        registry = name.startswith(REGISTRY_PREFIX)
+        if not registry:
+            for store in BUILTIN_DATASTORES:
+                self.datastore_folder(store).mkdir(parents=True, exist_ok=True)
+        with self.write() as conn:
+            stamp = now()
+            created = conn.execute(
+                "INSERT OR IGNORE INTO workspaces VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (name, str(uuid.uuid4()), dumps(doc), stamp, user, stamp, user)).rowcount
+            if created and not registry:
+                for store in BUILTIN_DATASTORES:
+                    insert(conn, "datastores", workspace=name, name=store, doc="{}",
+                           is_default=store == DEFAULT_DATASTORE, builtin=1, **stamps(user, stamp))
+            elif not created and not create_only:
+                conn.execute("UPDATE workspaces SET doc = ?, modified_at = ?, modified_by = ? WHERE name = ?",
+                             (dumps(doc), stamp, user, name))
+        return self.get_workspace(name), bool(created)
 
     def get_workspace(self, name: str) -> dict:
         return WORKSPACES.get(self.connection(), name)
 
-    def list_workspaces(self) -> list[dict]:
-        return [record(r) for r in self.connection().execute(f"{WORKSPACES.select} ORDER BY t.name")]
+    def list_workspaces(self, registries: bool = False) -> list[dict]:
+        """The workspaces of this home (with `registries`, its registries instead), by name."""
+        test = "" if registries else "NOT "
+        return [record(r) for r in self.connection().execute(
+            f"{WORKSPACES.select} WHERE t.name {test}LIKE ? ORDER BY t.name", (REGISTRY_PREFIX + "%",))]
+
+    def delete_workspace(self, name: str) -> bool:
+        """Delete a workspace (or registry, by its key) with everything recorded in it -> whether it existed."""
+        self._workspaces.discard(name.lower())
+        with self.write() as conn:
+            return WORKSPACES.delete(conn, name)
 
     # -- asset containers and versions
 

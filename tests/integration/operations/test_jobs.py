@@ -13,8 +13,14 @@ from azureml_v2.entities.job import CommandJob
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(params=["sync", "aio"])
+def client_api(request):
+    """Each real run is driven by MLClient and by azureml_v2.aio.MLClient."""
+    return request.param
+
+
 # -- a real run on this machine ------------------------------------------------------------------------
-def test_a_real_run_streams_downloads_and_reports_metrics(tmp_path):
+def test_a_real_run_streams_downloads_and_reports_metrics(tmp_path, client_api):
     pytest.importorskip("mlflow")
     src = tmp_path / "src"
     src.mkdir()
@@ -29,7 +35,7 @@ def test_a_real_run_streams_downloads_and_reports_metrics(tmp_path):
     job = CommandJob(name="real", command="python train.py ${{outputs.scores}}", code=str(src),
                      environment=Environment(image="python:3.11"), compute="local",
                      outputs={"scores": Output(type="uri_folder")})
-    with local_client(tmp_path / "home") as ml_client:
+    with local_client(tmp_path / "home", api=client_api) as ml_client:
         ml_client.jobs.create_or_update(job)
         out = io.StringIO()
         assert ml_client.jobs.stream("real", out=out).status == "Completed"
@@ -41,11 +47,11 @@ def test_a_real_run_streams_downloads_and_reports_metrics(tmp_path):
         assert [(step, value) for step, value, _ in metrics["rmse"]] == [(0, 0.5), (1, 0.25)]
 
 
-def test_booleans_reach_the_command_line_as_on_azure_and_a_named_output_is_registered(tmp_path):
+def test_booleans_reach_the_command_line_as_on_azure_and_a_named_output_is_registered(tmp_path, client_api):
     job = CommandJob(name="flags", command="echo flags ${{inputs.a}} ${{inputs.b}} > ${{outputs.report}}/r.txt",
                      environment=Environment(image="python:3.11"), compute="local", inputs={"a": True, "b": False},
                      outputs={"report": Output(type="uri_folder", name="flag-report", version="7")})
-    with local_client(tmp_path / "home") as ml_client:
+    with local_client(tmp_path / "home", api=client_api) as ml_client:
         ml_client.jobs.create_or_update(job)
         assert ml_client.jobs.stream("flags", out=io.StringIO()).status == "Completed"
         ml_client.jobs.download("flags", download_path=tmp_path / "dl", output_name="report")

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
+from support import aio
 from azure.core.polling import LROPoller
 from conftest import RECORDINGS, SPEC
 from support import make_cassettes as mk
@@ -413,7 +414,7 @@ def test_online_endpoint_create_is_polled_to_succeeded(replay):
     poller = run.client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(
         name=mk.ENDPOINT, auth_mode="key", description="Scores churn risk in real time"))
     # a poller, not the endpoint; done() is no check: replayed answers can finish it before the next line runs
-    assert isinstance(poller, LROPoller)
+    assert isinstance(poller, (LROPoller, aio.Poller))
     endpoint = poller.result()
     assert (endpoint.provisioning_state, endpoint.location, endpoint.scoring_uri) == (
         "Succeeded", mk.LOCATION, f"{mk.INFERENCE}/score")

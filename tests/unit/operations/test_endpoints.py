@@ -4,6 +4,7 @@ deletes; every PUT body spec-valid (the ml_client fixture checks them)."""
 from __future__ import annotations
 
 import pytest
+from support import aio
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.polling import LROPoller
 
@@ -21,7 +22,7 @@ def endpoints(corpus_root):
 def test_online_endpoint_blue_green_with_traffic_keys_and_delete(ml_client, endpoints):
     sample = endpoints / "online" / "managed" / "sample"
     poller = ml_client.online_endpoints.begin_create_or_update(load_online_endpoint(sample / "endpoint.yml"))
-    assert isinstance(poller, LROPoller)
+    assert isinstance(poller, (LROPoller, aio.Poller))
     endpoint = poller.result()
     assert (endpoint.name, endpoint.auth_mode, endpoint.provisioning_state) == ("my-endpoint", "key", "Succeeded")
 
