@@ -172,12 +172,12 @@ class ComputeStartStopSchedule:
 
     action: str  # start | stop
     trigger: CronTrigger | RecurrenceTrigger | None = None
-    state: str | None = None  # enabled | disabled
+    state: str = "enabled"  # or disabled
     schedule_id: str | None = None
     provisioning_state: str | None = None
 
     def _to_rest(self) -> dict:
-        body = compact({"action": _pascal(self.action), "status": _pascal(self.state)})
+        body = {"action": _pascal(self.action), "status": _pascal(self.state)}
         if self.trigger is not None:
             kind = "Cron" if isinstance(self.trigger, CronTrigger) else "Recurrence"
             body.update({"triggerType": kind, kind.lower(): self.trigger._to_rest()})
@@ -191,7 +191,7 @@ class ComputeStartStopSchedule:
             trigger = CronTrigger._from_rest(body["cron"])
         elif kind == "recurrence" and body.get("recurrence"):
             trigger = RecurrenceTrigger._from_rest(body["recurrence"])
-        return cls(action=_lower(body.get("action")), state=_lower(body.get("status")), trigger=trigger,
+        return cls(action=_lower(body.get("action")), state=_lower(body.get("status")) or "enabled", trigger=trigger,
                    schedule_id=body.get("id"), provisioning_state=body.get("provisioningStatus"))
 
 
@@ -231,12 +231,16 @@ class Compute(Resource):
         """Members of the ARM resource beside `properties`."""
         return {}
 
+    def _envelope_properties(self) -> dict:
+        """Members of `properties` beside the type's own."""
+        return {}
+
     def _rest(self, scope: str) -> dict:
         own = self._own(scope)
         return compact({"location": self.location, "tags": str_map(self.tags), **self._envelope(),
                         "properties": compact({"computeType": self._REST_TYPE or _REST_TYPES.get(self.type, self.type),
                                                "description": self.description, "resourceId": self.resource_id,
-                                               "properties": own or None})})
+                                               **self._envelope_properties(), "properties": own or None})})
 
     @classmethod
     def _from_rest(cls, resource: dict) -> "Compute":
@@ -286,11 +290,19 @@ class AmlCompute(Compute):
     def _envelope(self) -> dict:
         return compact({"identity": self.identity._to_rest() if self.identity else None})
 
+    def _envelope_properties(self) -> dict:
+        return {"disableLocalAuth": self.ssh_settings is None}  # SSH only to a cluster given an admin account
+
     def _own(self, scope: str) -> dict:
-        scale = compact({"minNodeCount": self.min_instances,
-                         "maxNodeCount": DEFAULT_MAX_INSTANCES if self.max_instances is None else self.max_instances,
-                         "nodeIdleTimeBeforeScaleDown": iso_from_seconds(self.idle_time_before_scale_down)})
-        return compact({"vmSize": self.size, "vmPriority": _TIERS.get(self.tier, self.tier), "scaleSettings": scale,
+        def given(value, default):
+            return default if value is None else value
+
+        scale = {"minNodeCount": given(self.min_instances, 0),
+                 "maxNodeCount": given(self.max_instances, DEFAULT_MAX_INSTANCES),
+                 "nodeIdleTimeBeforeScaleDown": iso_from_seconds(given(self.idle_time_before_scale_down,
+                                                                       DEFAULT_IDLE_SECONDS))}
+        return compact({"vmSize": self.size or DEFAULT_SIZE, "vmPriority": _TIERS.get(self.tier, self.tier),
+                        "scaleSettings": scale,
                         "userAccountCredentials": self.ssh_settings._to_rest() if self.ssh_settings else None,
                         "subnet": self.network_settings._subnet_id() if self.network_settings else None,
                         "remoteLoginPortPublicAccess": _SSH_ACCESS.get(self.ssh_public_access_enabled),
@@ -311,7 +323,10 @@ class AmlCompute(Compute):
                    enable_node_public_ip=own.get("enableNodePublicIp"))
 
 
-DEFAULT_MAX_INSTANCES = 4  # a cluster's maxNodeCount when its YAML gives none (azure-ai-ml's default)
+# what azure-ai-ml sends for a cluster or compute instance whose YAML leaves these out
+DEFAULT_MAX_INSTANCES = 4
+DEFAULT_IDLE_SECONDS = 120
+DEFAULT_SIZE = "STANDARD_DS3_V2"
 
 
 @dataclass(kw_only=True)
@@ -335,13 +350,16 @@ class ComputeInstance(Compute):
     def _envelope(self) -> dict:
         return compact({"identity": self.identity._to_rest() if self.identity else None})
 
+    def _envelope_properties(self) -> dict:
+        return {"disableLocalAuth": not self.ssh_public_access_enabled}
+
     def _own(self, scope: str) -> dict:
         ssh = None
         if self.ssh_public_access_enabled is not None or self.ssh_settings is not None:
             ssh = compact({"sshPublicAccess": _SSH_ACCESS[bool(self.ssh_public_access_enabled)],
                            "adminPublicKey": self.ssh_settings.ssh_key_value if self.ssh_settings else None})
         owner = self.create_on_behalf_of
-        return compact({"vmSize": self.size, "sshSettings": ssh,
+        return compact({"vmSize": self.size or DEFAULT_SIZE, "sshSettings": ssh,
                         "subnet": self.network_settings._subnet_id() if self.network_settings else None,
                         "personalComputeInstanceSettings": {"assignedUser": {
                             "objectId": owner.user_object_id, "tenantId": owner.user_tenant_id}} if owner else None,
@@ -424,7 +442,7 @@ class VirtualMachineCompute(Compute):
                 key = fh.read()
         account = compact({"username": ssh.admin_username, "password": ssh.admin_password,
                            "publicKeyData": self.public_key_data, "privateKeyData": key})
-        return compact({"sshPort": ssh.ssh_port, "administratorAccount": account or None})
+        return compact({"sshPort": ssh.ssh_port or 22, "administratorAccount": account or None})
 
     @classmethod
     def _read(cls, resource: dict, own: dict, common: dict) -> "VirtualMachineCompute":

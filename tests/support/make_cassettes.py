@@ -398,7 +398,7 @@ def datastore_cassettes(spec: Spec) -> list[Cassette]:
 
 # -- compute -------------------------------------------------------------------------------------------------
 def compute_request(max_nodes: int) -> dict:
-    return {"location": LOCATION, "properties": {"computeType": "AmlCompute", "properties": {
+    return {"location": LOCATION, "properties": {"computeType": "AmlCompute", "disableLocalAuth": True, "properties": {
         "vmSize": "STANDARD_DS3_V2", "vmPriority": "LowPriority",
         "scaleSettings": {"minNodeCount": 0, "maxNodeCount": max_nodes, "nodeIdleTimeBeforeScaleDown": "PT2M"}}}}
 
@@ -484,9 +484,10 @@ def compute_instance_cassette(spec: Spec) -> Cassette:
     one = url("computes", name)
     c = Cassette("compute/instance_start_stop")
     c.add(*workspace_exchange())  # a compute instance takes the workspace's region
-    create = {"location": LOCATION, "properties": {"computeType": "ComputeInstance", "properties": {
+    create = {"location": LOCATION, "properties": {"computeType": "ComputeInstance", "disableLocalAuth": True,
+                                                   "properties": {
         "vmSize": "STANDARD_DS11_V2", "schedules": {"computeStartStop": [{
-            "action": "Stop", "triggerType": "Cron",
+            "action": "Stop", "status": "Enabled", "triggerType": "Cron",
             "cron": {"expression": "0 19 * * 1-5", "timeZone": "W. Europe Standard Time"}}]}}}}
     status = operation_status("5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a")
     c.add("PUT", one, 201, compute_resource(spec, name, create, "Creating"), sent=create,

@@ -47,7 +47,7 @@ def test_the_schedule_of_a_compute_instance_is_sent_as_the_service_reads_it(corp
     instance = load_compute(corpus_root / FOLDER / "instance-schedule.yml")
     assert isinstance(instance, ComputeInstance)
     assert instance.to_rest(scope=LOCAL_SCOPE)["properties"]["properties"]["schedules"] == {"computeStartStop": [
-        {"action": "Stop", "triggerType": "Cron", "cron": {"expression": "0 18 * * *",
+        {"action": "Stop", "status": "Enabled", "triggerType": "Cron", "cron": {"expression": "0 18 * * *",
                                                            "startTime": "2021-03-10T21:21:07",
                                                            "timeZone": "Pacific Standard Time"}}]}
 
