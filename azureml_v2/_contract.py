@@ -80,7 +80,10 @@ SWEEP_SEED = "azureml.sweep.seed"  # the seed an unseeded sweep drew, to reprodu
 PIPELINE_OUTPUTS = "azureml.pipeline.outputs"
 # What a parallel job reports: its mini-batch and item counts, as JSON
 PARALLEL_SUMMARY = "azureml.parallel.summary"
-RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED, PIPELINE_OUTPUTS, PARALLEL_SUMMARY)
+# Whether a job's Python process was forked from a warm interpreter of its environment ("true") or started cold.
+WARM_START_PROPERTY = "azureml.warmStart"
+RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED, PIPELINE_OUTPUTS, PARALLEL_SUMMARY,
+                     WARM_START_PROPERTY)
 # A child job (pipeline step, sweep trial) names its parent in this property; a job list selects the children of a
 # job with this query parameter.
 PARENT_JOB_PROPERTY = "azureml.parentJobName"
@@ -303,7 +306,7 @@ class UnresolvedPlaceholder(ValueError):
 
 
 # The node types of a pipeline's `jobs` (docs/architecture.md, "Pipeline jobs on the wire").
-NODE_TYPES = ("command", "sweep", "parallel", "pipeline")
+NODE_TYPES = ("command", "sweep", "parallel", "pipeline", "spark")
 # A pipeline node's input or output bound to its pipeline: the whole value is one `${{parent...}}`.
 BINDING_FORMS = ("parent.inputs.<name>", "parent.outputs.<name>", "parent.jobs.<node>.outputs.<name>")
 

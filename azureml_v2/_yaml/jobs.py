@@ -166,6 +166,9 @@ class ComputeField(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
+        if re.fullmatch(r"<[^<>]+>", value):  # the examples' `<ATTACHED_SPARK_POOL_NAME>`
+            raise ValidationError(f"{value} is a placeholder to fill in: the name of a compute of the workspace "
+                                  "(on the local workspace: local)")
         if "/" in value:
             try:
                 parse_ref(value, "computes")

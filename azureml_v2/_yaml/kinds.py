@@ -34,12 +34,12 @@ class _Dispatch:
 class JobSchema(_Dispatch):
     kind = "job"
     supported = {"command": ("jobs", "CommandJobSchema"), "sweep": ("sweep", "SweepJobSchema"),
-                 "pipeline": ("pipelines", "PipelineJobSchema")}
-    known = ("automl", "spark", "parallel", "import", "data_transfer", "finetuning", "distillation")
+                 "pipeline": ("pipelines", "PipelineJobSchema"), "spark": ("spark", "SparkJobSchema")}
+    known = ("automl", "parallel", "import", "data_transfer", "finetuning", "distillation")
 
 
 class ComponentSchema(_Dispatch):
     kind = "component"
     supported = {"command": ("jobs", "CommandComponentSchema"), "pipeline": ("pipelines", "PipelineComponentSchema"),
-                 "parallel": ("pipelines", "ParallelComponentSchema")}
-    known = ("spark", "import", "data_transfer", "flow_parallel")
+                 "parallel": ("pipelines", "ParallelComponentSchema"), "spark": ("spark", "SparkComponentSchema")}
+    known = ("import", "data_transfer", "flow_parallel")

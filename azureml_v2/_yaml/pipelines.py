@@ -33,20 +33,21 @@ from .sweep import (DISTRIBUTION_SCHEMAS, POLICY_SCHEMAS, ObjectiveSchema, Sampl
 
 NODE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 # real Azure ML node types this project does not handle yet
-UNSUPPORTED_NODES = ("automl", "spark", "data_transfer", "import", "if_else", "do_while", "parallel_for", "flow")
+UNSUPPORTED_NODES = ("automl", "data_transfer", "import", "if_else", "do_while", "parallel_for", "flow")
 LOGGING_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # component files loaded during one pipeline load: path -> component (a file named by many nodes is read once)
 _FILES: contextvars.ContextVar[dict | None] = contextvars.ContextVar("azureml_v2_component_files", default=None)
 
 
 # -- a node's component --------------------------------------------------------------------
-_INLINE = {"command": "InlineCommandComponentSchema", "parallel": "InlineParallelComponentSchema",
-           "pipeline": "InlinePipelineComponentSchema"}
+_INLINE = {"command": ("pipelines", "InlineCommandComponentSchema"),
+           "parallel": ("pipelines", "InlineParallelComponentSchema"),
+           "pipeline": ("pipelines", "InlinePipelineComponentSchema"), "spark": ("spark", "InlineSparkComponentSchema")}
 
 
 def component_schema(component):
     """The schema that writes `component` inside a node (its name optional)."""
-    return _schema("pipelines", _INLINE[component.type])
+    return _schema(*_INLINE[component.type])
 
 
 class ComponentField(fields.Field):
@@ -66,7 +67,7 @@ class ComponentField(fields.Field):
         if isinstance(value, dict):
             kind = value.get("type", "command")
             self._check_kind(kind)
-            return _schema("pipelines", _INLINE[kind]).load(value)
+            return _schema(*_INLINE[kind]).load(value)
         if not isinstance(value, str) or not value:
             raise ValidationError("expected a component file (./component.yml), a registered component "
                                   "(azureml:<name>:<version> or azureml:<name>@latest) or a mapping")
@@ -330,8 +331,9 @@ class PipelineNodeSchema(_NodeSchema):
         pass  # the component is required by its field
 
 
-_NODES = {"command": "CommandNodeSchema", "sweep": "SweepNodeSchema", "parallel": "ParallelNodeSchema",
-          "pipeline": "PipelineNodeSchema"}
+_NODES = {"command": ("pipelines", "CommandNodeSchema"), "sweep": ("pipelines", "SweepNodeSchema"),
+          "parallel": ("pipelines", "ParallelNodeSchema"), "pipeline": ("pipelines", "PipelineNodeSchema"),
+          "spark": ("spark", "SparkNodeSchema")}
 
 
 class NodeField(fields.Field):
@@ -353,17 +355,17 @@ class NodeField(fields.Field):
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        return _schema("pipelines", _NODES[value.type]).dump(value)
+        return _schema(*_NODES[value.type]).dump(value)
 
 
 _BY_KEYS: dict = {}
 
 
-def _node_schema(name: str, node: dict):
+def _node_schema(name: tuple[str, str], node: dict):
     """The node schema restricted to the fields `node` has and the required ones: marshmallow visits every field a
     schema declares on each load, and a 200-node pipeline is loaded 200 times. A node with keys the schema does
     not know gets the whole schema, which reports them with hints."""
-    full = _schema("pipelines", name)
+    full = _schema(*name)
     keys = frozenset(node)
     schema = _BY_KEYS.get((name, keys))
     if schema is None:

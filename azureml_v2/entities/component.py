@@ -59,7 +59,7 @@ class CommandComponent(Asset):
 
 # componentSpec type -> the schema that reads it (module under _yaml, schema name)
 _SPEC_SCHEMAS = {"command": ("jobs", "CommandComponentSchema"), "pipeline": ("pipelines", "PipelineComponentSchema"),
-                 "parallel": ("pipelines", "ParallelComponentSchema")}
+                 "parallel": ("pipelines", "ParallelComponentSchema"), "spark": ("spark", "SparkComponentSchema")}
 
 
 def component_from_rest(resource: dict):

@@ -192,15 +192,16 @@ class NodeOutputs(dict):
         return NodeOutput(self._node, name)
 
 
-def node_for(component, inputs: dict):
-    """A node running `component` with `inputs`, recorded in the pipeline being built (see BUILDING)."""
+def node_for(component, inputs: dict, cls: type | None = None):
+    """A node (of class `cls`, by default the one of the component's type) running `component` with `inputs`,
+    recorded in the pipeline being built (see BUILDING)."""
     declared = component.inputs or {}
     unknown = [key for key in inputs if key not in declared]
     if unknown:
         raise ValidationError(f"{component.name or 'the component'}() got an unexpected input {unknown[0]!r} "
                               f"(inputs: {', '.join(declared) or 'none'})" + suggest(unknown[0], declared))
-    node = NODES[component.type](component=component, inputs={k: v for k, v in inputs.items() if v is not None}
-                                 or None)
+    given = {k: v for k, v in inputs.items() if v is not None}
+    node = (cls or NODES[component.type])(component=component, inputs=given or None)
     node.outputs = NodeOutputs(node, component.outputs)
     building = BUILDING.get()
     if building is not None:
@@ -412,7 +413,7 @@ def node_to_yaml(body: dict) -> dict:
            if k in ("type", "display_name", "description", "tags", "properties", "environment_variables",
                     "input_data", "mini_batch_size", "mini_batch_error_threshold", "error_threshold",
                     "max_concurrency_per_instance", "logging_level", "retry_settings", "resources",
-                    "search_space", "sampling_algorithm", "objective") and v is not None}
+                    "search_space", "sampling_algorithm", "objective", "conf", "args") and v is not None}
     if body.get("componentId"):
         out["component"] = "azureml:" + body["componentId"].removeprefix("azureml:")
     if (body.get("trial") or {}).get("componentId"):
@@ -455,6 +456,9 @@ def node_to_yaml(body: dict) -> dict:
         policy = {k: v for k, v in body["early_termination"].items() if k != "policy_type" and v is not None}
         kind_rest = body["early_termination"].get("policy_type")
         out["early_termination"] = {"type": _REST_TYPES.get(kind_rest, kind_rest), **policy}
+    if body.get("identity"):
+        identity = {k: v for k, v in body["identity"].items() if k != "identity_type"}
+        out["identity"] = {"type": body["identity"].get("identity_type"), **identity}
     if kind == "parallel" and isinstance(out.get("mini_batch_size"), str) and out["mini_batch_size"].isdigit():
         out["mini_batch_size"] = int(out["mini_batch_size"])
     return out

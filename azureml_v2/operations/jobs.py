@@ -23,6 +23,7 @@ from .._trials import LiveTable
 from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
 from ..entities.job import CommandJob, Job, SweepJob
 from ..entities.pipeline import PipelineComponent, PipelineJob
+from ..entities.spark import SparkJob
 from ..exceptions import JobFailedError, JobStateError, NotAvailableError, Problem, ValidationError
 from ._base import ListViewType, Operations
 from .assets import _list_view
@@ -46,7 +47,7 @@ def generate_name() -> str:
 
 
 def job_from_rest(resource: dict):
-    """A CommandJob, SweepJob or PipelineJob by jobType; other kinds as a plain Job with the fields all jobs
+    """A CommandJob, SweepJob, PipelineJob or SparkJob by jobType; other kinds as a plain Job with the fields all jobs
     share."""
     kind = resource.get("properties", {}).get("jobType")
     if kind == "Command":
@@ -55,6 +56,8 @@ def job_from_rest(resource: dict):
         return SweepJob._from_rest(resource)
     if kind == "Pipeline":
         return PipelineJob._from_rest(resource)
+    if kind == "Spark":
+        return SparkJob._from_rest(resource)
     return Job(**Job._job_fields(resource))
 
 
@@ -177,8 +180,15 @@ class JobOperations(Operations):
             if not job.nodes and job.component is None:
                 problem("jobs", "a pipeline job needs at least one node (jobs) or a pipeline component")
             template = None
+        elif isinstance(job, SparkJob):
+            for key, what in (("code", "the folder holding the application"), ("entry", "a file or class_name")):
+                if getattr(job, key) is None:
+                    problem(key, f"a spark job needs {key}: {what}")
+            if job.code is not None and is_local(job.code) and not Path(job.code).exists():
+                problem("code", f"{job.code}: no such file or folder")
+            template = None
         else:
-            problem("type", f"only command, sweep and pipeline jobs can be submitted, not {type(job).__name__}")
+            problem("type", f"only command, sweep, pipeline and spark jobs can be submitted, not {type(job).__name__}")
             template = None
         if template is not None:
             if not (template.command or "").strip():

@@ -7,9 +7,9 @@ from pathlib import Path
 import yaml
 
 _KINDS_BY_SCHEMA = {
-    "commandJob": "job", "sweepJob": "job", "pipelineJob": "job", "autoMLJob": "job",
+    "commandJob": "job", "sweepJob": "job", "pipelineJob": "job", "autoMLJob": "job", "sparkJob": "job",
     "data": "data", "environment": "environment", "model": "model",
-    "commandComponent": "component", "pipelineComponent": "component",
+    "commandComponent": "component", "pipelineComponent": "component", "sparkComponent": "component",
     "azureBlob": "datastore", "azureFile": "datastore", "azureDataLakeGen1": "datastore",
     "azureDataLakeGen2": "datastore",
     "amlCompute": "compute", "computeInstance": "compute", "vmCompute": "compute",

@@ -3,9 +3,11 @@ process creating a resource both need them. Each takes the `properties` object, 
 defaults. The spec files are not read at runtime."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
+import shutil
 
 from ..._contract import DATA_TYPES, DEFAULT_EXPERIMENT, NODE_TYPES, LOCAL_FOLDER_PROPERTY, seconds_from_iso
 
@@ -174,9 +176,24 @@ def check_job(props: dict, name: str, ignored: tuple[str, ...]) -> dict:
     if props["jobType"] == "Pipeline":
         check(props, "settings", dict)
         check_nodes(props.get("jobs"), "properties.jobs")
+    if props["jobType"] == "Spark":
+        problem = spark_unavailable()
+        if problem:
+            raise Invalid(problem)
     props.setdefault("experimentName", DEFAULT_EXPERIMENT)
     props.setdefault("displayName", name)
     return props
+
+
+def spark_unavailable() -> str | None:
+    """Why this machine cannot run a spark job (pyspark or Java missing), in one line; None when it can."""
+    if importlib.util.find_spec("pyspark") is None:
+        return "spark jobs run here with pyspark, which is not installed: pip install 'azureml_v2[spark]'"
+    java_home = os.environ.get("JAVA_HOME")
+    if not (java_home and os.access(os.path.join(java_home, "bin", "java"), os.X_OK)) and not shutil.which("java"):
+        return ("spark jobs run here on a Java runtime, and none is installed: install one (Debian, Ubuntu: "
+                "apt-get install default-jre-headless) or set JAVA_HOME")
+    return None
 
 
 # -- endpoints and deployments (tracked resources: location, tags, identity, kind, sku around `properties`)

@@ -30,6 +30,7 @@ EXECUTORS = {
     "Sweep": Executor("azureml_v2.local.executors.sweep", resumes=True),
     "Pipeline": Executor("azureml_v2.local.executors.pipeline", resumes=True),
     "Parallel": Executor("azureml_v2.local.executors.parallel", resumes=True),
+    "Spark": Executor("azureml_v2.local.executors.spark", resumes=False),
 }
 
 

@@ -28,8 +28,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from ..._contract import (ACTIVE_STATUSES, ARTIFACT_STORE, DEFAULT_EXPERIMENT, LOCAL_RESOURCE_GROUP,
-                          LOCAL_SUBSCRIPTION, MODEL_TYPES, TERMINAL_STATUSES, Placeholder, UnresolvedPlaceholder,
-                          job_artifacts_path, output_uri, seconds_from_iso)
+                          LOCAL_SUBSCRIPTION, MODEL_TYPES, TERMINAL_STATUSES, WARM_START_PROPERTY, Placeholder,
+                          UnresolvedPlaceholder, job_artifacts_path, output_uri, seconds_from_iso)
 from ..._contract import substitute as _substitute
 # the job's MLflow endpoint is served by the API layer's tracking routes: a job process serves them for its command
 from ..api.mlflow import serve_for_job
@@ -40,7 +40,7 @@ from ..core.metrics import finish_run
 from ..core.processes import JOB_MARKER, kill_marked, process_start
 from ..core.refs import References, RefError
 from ..core.workspace import LOCAL_COMPUTE, NotFound, Store, now
-from . import envs
+from . import envs, warm
 
 KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
 TAIL_LINES = 20  # lines of stderr quoted in a failed job's error
@@ -60,6 +60,9 @@ class _Stopped(Exception):
 
 class Runner:
     """Runs job `name` of workspace `ws` in the local workspace at `home`."""
+
+    JOB_TYPE = "Command"  # the jobType this runner runs
+    PROGRAM = "the command"  # what it runs, for a failed job's error
 
     def __init__(self, home: str | os.PathLike, ws: str, name: str):
         self.store = Store(home)
@@ -183,11 +186,10 @@ class Runner:
 
     def _execute(self) -> tuple[str, int | None, str | None]:
         doc = self.doc
-        if doc.get("jobType") != "Command":
-            raise JobError(f"the local runner runs command jobs, not {doc.get('jobType')} jobs")
-        nodes = self._hold_nodes(doc)
+        if doc.get("jobType") != self.JOB_TYPE:
+            raise JobError(f"the local runner runs {self.JOB_TYPE.lower()} jobs, not {doc.get('jobType')} jobs")
+        self._check_compute(doc)  # a command job takes its cluster's nodes here, waiting Queued
         self._move("Preparing", "Queued")
-        self._check_services(doc)
         for folder in (self.wd / "outputs", self.wd / "logs", self.user_logs, self.folder / "outputs"):
             folder.mkdir(parents=True, exist_ok=True)
         self._materialise_code(doc.get("codeId"))
@@ -195,17 +197,17 @@ class Runner:
         python_bin = self._cancellable(self._environment, doc.get("environmentId"))
         inputs, input_env = self._cancellable(self._inputs, doc.get("inputs") or {})
         outputs = self._outputs(doc.get("outputs") or {})
-        command = substitute(doc["command"], inputs, {k: str(p) for k, p in outputs.items()})
-        processes = self._processes(doc.get("distribution"), command, nodes)
+        processes = self._plan(doc, inputs, outputs)
         timeout = self._timeout(doc.get("limits"))
         env = self._env(python_bin, input_env, outputs)
+        user_env = doc.get("environmentVariables") or {}
+        warm_start = self._warm_plan(processes, python_bin, env, user_env)
         self._check()
-        self.log(f"command: {command}")
         with self._tracking() as mlflow_env:
             env.update(mlflow_env)
-            env.update(doc.get("environmentVariables") or {})
+            env.update(user_env)
             self._move("Running", "Preparing")
-            code, reason, tail = self._run_processes(processes, env, timeout)
+            code, reason, tail = self._run_processes(processes, env, timeout, warm_start)
         self._keep_artifacts()
         if reason == "canceled":
             return "Canceled", code, None
@@ -214,15 +216,15 @@ class Runner:
                                       + _quote(tail))
         self._move("Finalizing", "Running")
         if code != 0:
-            return "Failed", code, f"the command exited with code {code}" + _quote(tail)
+            return "Failed", code, f"{self.PROGRAM} exited with code {code}" + _quote(tail)
         self._store_outputs(doc.get("outputs") or {}, outputs)
         return "Completed", 0, None
 
     # -- preparation
 
-    def _hold_nodes(self, doc: dict) -> int:
+    def _check_compute(self, doc: dict) -> None:
         """Take the job's `resources.instance_count` nodes of the cluster it targets, waiting Queued while other jobs
-        hold them -> the node count. A compute that is no cluster here is this one machine: one node."""
+        hold them. A compute that is no cluster here is this one machine: one node."""
         count = (doc.get("resources") or {}).get("instanceCount") or 1
         compute = (doc.get("computeId") or LOCAL_COMPUTE).rstrip("/").rsplit("/", 1)[-1].removeprefix("azureml:")
         total = cluster_nodes(self.store, self.ws, compute)
@@ -234,19 +236,16 @@ class Runner:
                                "starts several processes here)")
             if compute != LOCAL_COMPUTE:
                 self.notice(f"compute '{compute}' is not on this machine: the local workspace runs the job here")
-            return 1
-        if count > total:
+        elif count > total:
             raise JobError(f"resources.instance_count is {count}, more than the {total} nodes (max_instances) of "
                            f"cluster '{compute}'")
-        self.log(f"waiting for {count} of the {total} nodes of cluster {compute}")
-        held = hold_nodes(node_folder(self.store.home, self.ws, compute), count, total, self.stop.is_set)
-        if held is None:
-            raise _Stopped()
-        self._nodes = held
-        self.log(f"holding {count} node(s) of cluster {compute}")
-        return count
-
-    def _check_services(self, doc: dict) -> None:
+        else:
+            self.log(f"waiting for {count} of the {total} nodes of cluster {compute}")
+            held = hold_nodes(node_folder(self.store.home, self.ws, compute), count, total, self.stop.is_set)
+            if held is None:
+                raise _Stopped()
+            self._nodes = held
+            self.log(f"holding {count} node(s) of cluster {compute}")
         services = sorted((doc.get("services") or {}).items())
         if services:
             kinds = ", ".join(f"{name} ({(s or {}).get('jobServiceType', '?')})" for name, s in services)
@@ -311,6 +310,12 @@ class Runner:
                 path.mkdir(parents=True, exist_ok=True)
             paths[key] = path
         return paths
+
+    def _plan(self, doc: dict, inputs: dict[str, str], outputs: dict[str, Path]) -> list:
+        """What to run: (argv, extra environment, log files) of each process to start."""
+        command = substitute(doc["command"], inputs, {k: str(p) for k, p in outputs.items()})
+        self.log(f"command: {command}")
+        return self._processes(doc.get("distribution"), command, len(self._nodes) or 1)
 
     def _processes(self, distribution: dict | None, command: str, nodes: int = 1
                    ) -> list[tuple[list[str], dict, list[str]]]:
@@ -408,7 +413,40 @@ class Runner:
 
     # -- running
 
-    def _run_processes(self, processes, env: dict, timeout: float | None) -> tuple[int | None, str | None, str]:
+    def _warm_plan(self, processes: list, bin_dir: str, env: dict, user_env: dict):
+        """How the one `bash -c` command of a job may start warm (:mod:`.warm`): (environment, plan, the zygote's
+        environment), or None (with the reason logged)."""
+        if len(processes) != 1 or processes[0][0][1:2] != ["-c"] or os.path.basename(processes[0][0][0]) != "bash":
+            return None  # distributed, or another program (spark-submit)
+        command = processes[0][0][2]
+        why = warm.disabled(user_env)
+        found = warm.plan(command, bin_dir, env["PATH"]) if why is None else why
+        if isinstance(found, str):
+            self.log(f"cold start: {found}")
+            return None
+        # the zygote's own environment: this job's but for what names this job alone
+        base = {**os.environ, "PATH": env["PATH"], "PYTHONUNBUFFERED": "1", **user_env}
+        return warm.Environment(self.store.home, os.path.join(bin_dir, "python"), user_env), found, base
+
+    def _launch(self, argv, env: dict, warm_start):
+        """Start one process: forked warm when it can (a :class:`warm.WarmProcess`), else cold."""
+        if warm_start is not None:
+            environment, plan, base = warm_start
+            modules = environment.learned(plan.prefix)
+            if modules is None:
+                self.log(f"cold start: learning what `{plan.prefix}` imports")
+                argv, env = environment.learn_argv(plan), warm.as_bash_runs(plan, env, self.wd)
+            else:
+                started = warm.start(environment, plan, modules, self.wd, env, base, str(self.folder),
+                                     self.stop.is_set, self.log)
+                if not isinstance(started, str):
+                    return started
+                self.log(f"cold start: {started}")
+        return subprocess.Popen(argv, cwd=self.wd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+
+    def _run_processes(self, processes, env: dict, timeout: float | None,
+                       warm_start=None) -> tuple[int | None, str | None, str]:
         """Start the processes and wait for them -> (exit code, 'canceled' | 'timeout' | None, stderr tail)."""
         header = "".join(f"[azureml_v2] {n}\n" for n in self._notices)
         procs, pumps, tails, files = [], [], [], []
@@ -418,14 +456,18 @@ class Runner:
                 files += fds
                 if header and "std_log.txt" in logs:
                     os.write(fds[logs.index("std_log.txt")], header.encode())
-                proc = subprocess.Popen(argv, cwd=self.wd, env={**env, **extra}, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                proc = self._launch(argv, {**env, **extra}, warm_start)
                 procs.append(proc)
                 tail = deque(maxlen=TAIL_LINES)
                 tails.append(tail)
                 pumps += [_pump(proc.stdout, fds, None), _pump(proc.stderr, fds, tail)]
             self.log(f"started process(es) {', '.join(str(p.pid) for p in procs)}")
             self.store.set_process_groups(self.ws, self.name, [(p.pid, process_start(p.pid)) for p in procs])
+            warmed = [p for p in procs if isinstance(p, warm.WarmProcess)]
+            for p in warmed:
+                p.go()  # recorded: it may run the job's code
+            if self.JOB_TYPE == "Command" and len(procs) == 1:
+                self.store.set_results(self.ws, self.name, {WARM_START_PROPERTY: "true" if warmed else "false"})
             return self._wait(procs, pumps, tails, timeout)
         finally:
             _kill_tree(procs)

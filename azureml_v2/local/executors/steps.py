@@ -1,8 +1,9 @@
 """Pipeline steps as child jobs: a node of a pipeline job's REST body, as azure-ai-ml sends it (``type``,
 ``componentId``, snake_case ``inputs``/``outputs`` whose values may be ``${{parent...}}`` bindings, ``computeId``,
 ``resources``, ``distribution``, ``environment_variables``, ``limits``; a sweep node's ``trial``, ``search_space``,
-``objective``, ``sampling_algorithm``, ``limits``, ``early_termination``) with its component's ``componentSpec`` ->
-the REST properties of the child job that runs it: a Command job, a Sweep job or a (nested) Pipeline job.
+``objective``, ``sampling_algorithm``, ``limits``, ``early_termination``; a spark node's ``resources``, ``identity``,
+``conf``, ``args``) with its component's ``componentSpec`` -> the REST properties of the child job that runs it: a
+Command, Sweep, Parallel, Spark or (nested) Pipeline job.
 
 Bindings resolve here: ``${{parent.inputs.x}}`` to the pipeline's input x, ``${{parent.jobs.n.outputs.o}}`` to the
 URI ``azureml://jobs/<pipeline>_n/outputs/o`` (the runner reads the upstream step's stored output in place: nothing
@@ -23,7 +24,7 @@ _DATA_TYPES = (*DATA_TYPES, *MODEL_TYPES)
 _MODES = {"ro_mount": "ReadOnlyMount", "rw_mount": "ReadWriteMount", "download": "Download", "upload": "Upload",
           "direct": "Direct", "eval_mount": "EvalMount", "eval_download": "EvalDownload"}
 _DISTRIBUTIONS = {"pytorch": "PyTorch", "tensorflow": "TensorFlow", "mpi": "Mpi"}
-STEP_TYPES = ("command", "sweep", "pipeline", "parallel")
+STEP_TYPES = ("command", "sweep", "pipeline", "parallel", "spark")
 
 
 class StepError(Exception):
@@ -75,8 +76,7 @@ def build(pipeline: str, doc: dict, node_name: str, node: dict, spec: dict, sett
     """The child job of `node` of pipeline `pipeline` (its REST properties `doc`) whose component is `spec`."""
     kind = (node.get("type") or spec.get("type") or "command").lower()
     if kind not in STEP_TYPES:
-        raise StepError(f"a {kind} step cannot run on the local workspace (it runs command, sweep, parallel and "
-                        "pipeline steps)")
+        raise StepError(f"a {kind} step cannot run on the local workspace (it runs {', '.join(STEP_TYPES)} steps)")
     declared_in = spec.get("inputs") or {}
     search_space = (node.get("search_space") or {}) if kind == "sweep" else {}
     inputs = _inputs(pipeline, doc.get("inputs") or {}, node.get("inputs") or {}, declared_in, set(search_space))
@@ -100,6 +100,8 @@ def build(pipeline: str, doc: dict, node_name: str, node: dict, spec: dict, sett
                                "timeout": iso_from_seconds(timeout) if isinstance(timeout, (int, float)) else timeout}
     elif kind == "sweep":
         props.update(jobType="Sweep", **_sweep(node, spec, settings, set(search_space)))
+    elif kind == "spark":
+        props.update(jobType="Spark", **_spark(node, spec))
     else:
         props.update(jobType="Parallel", **_parallel(node, spec, settings))
     return Step(node_name, kind, {k: v for k, v in props.items() if v not in (None, {})}, spec)
@@ -179,6 +181,30 @@ def _parallel(node: dict, spec: dict, settings: dict) -> dict:
             "resources": _camel(resources) or None,
             "environmentVariables": {k: str(v) for k, v in (field_of(node, "environment_variables") or {}).items()}
             or None}
+
+
+# What a spark step's job carries besides code and environment (reuse digests them)
+SPARK_FIELDS = ("entry", "pyFiles", "jars", "files", "archives", "conf", "args", "identity")
+
+
+def _spark(node: dict, spec: dict) -> dict:
+    """A spark node's Spark job: its component's application, the node's resources and identity, the node's conf
+    over the component's, the node's args or else the component's."""
+    entry = spec.get("entry") or field_of(node, "entry") or {}
+    if not (entry.get("file") or entry.get("class_name")):
+        raise StepError("its component has no entry (file or class_name)")
+    conf = {**(spec.get("conf") or {}), **(node.get("conf") or {})}
+    identity = field_of(node, "identity")
+    return {
+        "codeId": _arm(spec.get("code")), "environmentId": _arm(spec.get("environment")),
+        "entry": {"sparkJobEntryType": "SparkJobScalaEntry", "className": entry["class_name"]}
+        if entry.get("class_name") else {"sparkJobEntryType": "SparkJobPythonEntry", "file": entry["file"]},
+        **{_camel_key(key): spec.get(key) for key in ("py_files", "jars", "files", "archives") if spec.get(key)},
+        "conf": {k: str(v) for k, v in conf.items() if v is not None} or None,
+        "args": node.get("args") or spec.get("args"),
+        "resources": _camel(field_of(node, "resources") or {}) or None,
+        "identity": _camel(identity) if identity else None,
+    }
 
 
 def _inputs(pipeline: str, parent: dict, given: dict, declared: dict, searched: set[str]) -> dict:

@@ -356,7 +356,7 @@ def test_job_enums_and_types(here):
         environment: {ENV_REF}
     """)
     assert problems(azureml_v2.load_job, path) == [
-        "job.yml:1:1 type: invalid value 'comand': expected one of command, sweep, pipeline, automl, spark, "
+        "job.yml:1:1 type: invalid value 'comand': expected one of command, sweep, pipeline, spark, automl, "
         "parallel, import, data_transfer, finetuning, distillation (did you mean command?)"]
     path = write("dist.yml", f"""
         command: python train.py

@@ -104,7 +104,7 @@ def test_inline_environment_becomes_an_anonymous_reference(tmp_path, rest_valida
      "(did you mean kind?)"),
     ("is_deterministic: false", "additional_includes: [../common]", "8:23 additional_includes[0]: no such file or folder"),
     ("name: train_component", "name: train component", "2:1 name: invalid name 'train component'"),
-    ("type: command", "type: spark", "7:1 type: not supported yet: spark components"),
+    ("type: command", "type: data_transfer", "7:1 type: not supported yet: data_transfer components"),
 ])
 def test_bad_component_is_located(tmp_path, old, new, expected):
     assert old in TRAIN

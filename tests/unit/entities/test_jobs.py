@@ -345,7 +345,7 @@ def test_all_problems_at_once(tmp_path):
         "resources.instance_count: expected an integer, got a string"]
 
 
-@pytest.mark.parametrize("kind", ["automl", "spark"])
+@pytest.mark.parametrize("kind", ["automl", "data_transfer"])
 def test_other_job_types_are_located_not_supported(tmp_path, kind):
     lines = problems_of(write(tmp_path, f"$schema: x\ntype: {kind}\njobs: {{}}\n"))
     assert lines == [f"{tmp_path}/job.yml:2:1 type: not supported yet: {kind} jobs"]

@@ -237,8 +237,8 @@ def test_a_missing_component_file_and_a_wrong_component_type(project):
 
 
 def test_unsupported_node_types_are_located(project):
-    lines = problems(write(project, "p.yml", PIPELINE.replace("    type: command\n", "    type: spark\n")))
-    assert lines == ["15:5 jobs.train.type: not supported yet: spark nodes"]
+    lines = problems(write(project, "p.yml", PIPELINE.replace("    type: command\n", "    type: automl\n")))
+    assert lines == ["15:5 jobs.train.type: not supported yet: automl nodes"]
 
 
 def test_a_registered_component_is_a_reference(project, rest_validate):

@@ -125,8 +125,8 @@ def test_the_local_workspace_refuses_a_node_without_a_component(ml_client):
     jobs = ml_client.sent.app.jobs  # the checks a PUT takes
     with pytest.raises(Invalid, match=r"properties.jobs.a.componentId is required"):
         jobs.create("local", "bad", {"jobType": "Pipeline", "jobs": {"a": {"type": "command"}}})
-    with pytest.raises(Invalid, match=r"properties.jobs.a.type: \"spark\" is not one of"):
-        jobs.create("local", "bad", {"jobType": "Pipeline", "jobs": {"a": {"type": "spark"}}})
+    with pytest.raises(Invalid, match=r"properties.jobs.a.type: \"automl\" is not one of"):
+        jobs.create("local", "bad", {"jobType": "Pipeline", "jobs": {"a": {"type": "automl"}}})
 
 
 def test_pipeline_and_parallel_components_are_created_and_read_back(ml_client, project):

@@ -1,0 +1,180 @@
+"""Spark jobs on the local workspace, run by pyspark's spark-submit: the corpus's serverless spark jobs and pipelines
+unchanged, a pipeline with a spark step between two command steps, a cancel stopping the JVM.
+
+Each spark job starts a JVM (seconds each), so the module submits its jobs together, once, and the tests read their
+ends. The corpus's jobs read titanic.csv from the workspace's blob datastore: the corpus's own copy is put in the
+default datastore's folder, as `az ml` users upload it. The attached-pool files name `<ATTACHED_SPARK_POOL_NAME>`,
+which the unit tests show refused at load, located.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from azureml_v2 import MLClient, load_job
+from azureml_v2.local.core.checks import spark_unavailable
+from azureml_v2.operations.jobs import JobFailedError
+
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(spark_unavailable() is not None, reason=spark_unavailable() or "")]
+
+WAIT = 600.0  # seconds for one spark job under a loaded machine
+ENDED = ("Completed", "Failed", "Canceled")
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+SERVERLESS = [f"serverless-spark-{kind}-{identity}-identity.yml" for kind in ("standalone", "pipeline")
+              for identity in ("default", "managed", "user")]
+
+STEP = """
+import pathlib, sys
+pathlib.Path(sys.argv[1], "numbers.csv").write_text("n\\n" + "\\n".join(str(i) for i in range(1, 101)) + "\\n")
+"""
+SUM = """
+import argparse
+from pyspark.sql import SparkSession, functions as F
+parser = argparse.ArgumentParser()
+parser.add_argument("--numbers")
+parser.add_argument("--total")
+args = parser.parse_args()
+spark = SparkSession.builder.getOrCreate()
+frame = spark.read.csv(args.numbers, header=True, inferSchema=True)
+frame.agg(F.sum("n").alias("total")).coalesce(1).write.mode("overwrite").csv(args.total, header=True)
+spark.stop()
+"""
+CHECK = """
+import pathlib, sys
+parts = sorted(pathlib.Path(sys.argv[1]).glob("*.csv"))
+print("total read downstream:", parts[0].read_text().split()[1])
+"""
+PIPELINE = """
+type: pipeline
+settings: {default_compute: local}
+jobs:
+  make:
+    type: command
+    command: python step.py ${{outputs.numbers}}
+    code: ./src
+    environment: {image: "python:3.11-slim"}
+    outputs: {numbers: {type: uri_folder}}
+  total:
+    type: spark
+    component:
+      type: spark
+      code: ./src
+      entry: {file: sum.py}
+      inputs: {numbers: {type: uri_folder, mode: direct}}
+      outputs: {total: {type: uri_folder, mode: direct}}
+      args: --numbers ${{inputs.numbers}} --total ${{outputs.total}}
+      conf: {spark.driver.cores: 1, spark.driver.memory: 1g, spark.executor.cores: 1, spark.executor.memory: 1g,
+             spark.executor.instances: 1}
+    inputs: {numbers: "${{parent.jobs.make.outputs.numbers}}"}
+    compute: local
+  check:
+    type: command
+    command: python check.py ${{inputs.total}}
+    code: ./src
+    environment: {image: "python:3.11-slim"}
+    inputs: {total: "${{parent.jobs.total.outputs.total}}"}
+"""
+SLEEPER = """
+type: spark
+code: ./src
+entry: {file: sleep.py}
+conf: {spark.driver.cores: 1, spark.driver.memory: 1g, spark.executor.cores: 1, spark.executor.memory: 1g,
+       spark.executor.instances: 1}
+compute: local
+"""
+SLEEP = """
+import os, pathlib, time
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+pathlib.Path(os.environ["PID_FILE"]).write_text(str(spark.sparkContext._jvm.ProcessHandle.current().pid()))
+time.sleep(600)
+"""
+
+
+@pytest.fixture(scope="module")
+def workspace(corpus_root, tmp_path_factory):
+    ml = MLClient.local(tmp_path_factory.mktemp("home"))
+    data = Path(ml.datastores.get_default().path) / "data"
+    data.mkdir(parents=True)
+    shutil.copy(corpus_root / "cli" / "jobs" / "spark" / "data" / "titanic.csv", data / "titanic.csv")
+    return ml
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("project")
+    (root / "src").mkdir()
+    for name, text in (("step.py", STEP), ("sum.py", SUM), ("check.py", CHECK), ("sleep.py", SLEEP)):
+        (root / "src" / name).write_text(text)
+    (root / "pipeline.yml").write_text(PIPELINE)
+    (root / "sleeper.yml").write_text(SLEEPER)
+    return root
+
+
+@pytest.fixture(scope="module")
+def submitted(workspace, corpus_root, project) -> dict[str, str]:
+    """Every job of the module submitted at once (they run side by side) -> file: job name."""
+    folder = corpus_root / "cli" / "jobs" / "spark"
+    names = {file: workspace.jobs.create_or_update(load_job(folder / file)).name for file in SERVERLESS}
+    names["pipeline.yml"] = workspace.jobs.create_or_update(load_job(project / "pipeline.yml")).name
+    return names
+
+
+def _wait(ml: MLClient, name: str, until=ENDED) -> str:
+    deadline = time.monotonic() + WAIT
+    while (status := ml.jobs.get(name).status) not in until:
+        assert time.monotonic() < deadline, f"job {name} still {status} after {WAIT:g} s"
+        time.sleep(0.25)
+    return status
+
+
+def _log(ml: MLClient, name: str) -> str:
+    out = io.StringIO()
+    try:
+        ml.jobs.stream(name, out=out)
+    except JobFailedError as exc:
+        return out.getvalue() + f"\n{exc}"
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("file", SERVERLESS)
+def test_a_serverless_corpus_spark_job_runs_here_unchanged(file, workspace, submitted):
+    name = submitted[file]
+    status = _wait(workspace, name)
+    log = _log(workspace, name)
+    assert status == "Completed", log[-3000:]
+    wrangled = Path(workspace.datastores.get_default().path) / "data" / "wrangled"
+    assert any(wrangled.rglob("part-*.csv")), f"no CSV part written under {wrangled}"
+    if "standalone" in file:  # the notices say what of the cloud settings cannot apply here
+        assert "serverless Spark (standard_e4s_v3, runtime 3.4) runs here on pyspark" in log, log[:2000]
+        assert "spark.executor.instances, spark.executor.memory size a cluster" in log, log[:2000]
+
+
+def test_a_spark_step_between_two_command_steps(workspace, submitted):
+    name = submitted["pipeline.yml"]
+    assert _wait(workspace, name) == "Completed", _log(workspace, name)[-3000:]
+    assert "total read downstream: 5050" in _log(workspace, f"{name}_check")
+
+
+def test_a_canceled_spark_job_stops_its_jvm(workspace, project, tmp_path, monkeypatch):
+    pid_file = tmp_path / "jvm.pid"
+    job = load_job(project / "sleeper.yml")
+    job.environment_variables = {"PID_FILE": str(pid_file)}
+    name = workspace.jobs.create_or_update(job).name
+    deadline = time.monotonic() + WAIT
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline and workspace.jobs.get(name).status not in ENDED, _log(workspace, name)
+        time.sleep(0.25)
+    pid = int(pid_file.read_text())
+    workspace.jobs.begin_cancel(name).result()
+    assert _wait(workspace, name) == "Canceled"
+    deadline = time.monotonic() + 30
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{pid}"), "the JVM outlived its canceled job"
