@@ -84,6 +84,8 @@ PARALLEL_SUMMARY = "azureml.parallel.summary"
 WARM_START_PROPERTY = "azureml.warmStart"
 RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED, PIPELINE_OUTPUTS, PARALLEL_SUMMARY,
                      WARM_START_PROPERTY)
+# what a job's properties gain by running: not part of its definition (exports, ARM templates leave them out)
+STATE_PROPERTIES = frozenset({*RUN_PROPERTIES, *RESULT_PROPERTIES})
 # A child job (pipeline step, sweep trial) names its parent in this property; a job list selects the children of a
 # job with this query parameter.
 PARENT_JOB_PROPERTY = "azureml.parentJobName"
@@ -103,6 +105,9 @@ REUSE_MISS_PROPERTY = "azureml.reuse.miss"
 MAX_CONCURRENT_NODES = "azureml.pipeline.maxConcurrentNodes"
 
 DEFAULT_EXPERIMENT = "Default"  # the experiment of a job that names none
+# A job a schedule created names the schedule and the time it was due (UTC) in these properties.
+SCHEDULE_PROPERTY = "azureml.scheduleName"
+SCHEDULE_TIME_PROPERTY = "azureml.scheduleTime"
 # A batch endpoint's invocation is a job that names its endpoint and deployment in these properties; a list of the
 # endpoint's (or deployment's) jobs filters on them.
 BATCH_ENDPOINT_PROPERTY = "azureml.batchEndpointName"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import ValidationError, fields, post_dump, post_load, validates_schema
+from marshmallow import ValidationError, fields, post_dump, validates_schema
 from marshmallow.validate import Range
 
 from ..entities import compute as C
@@ -13,6 +13,7 @@ from .base import BaseSchema
 from .endpoints import IdentitySchema
 from .fields import Enum, LocalPath, Switch, shown
 from .jobs import TypedSchema
+from .schedules import trigger_field
 
 # Azure ML's compute names: a letter, then letters, digits and '-', not ending with '-'; clusters and attached
 # computes take 2 to 16 characters, compute instances 3 to 24.
@@ -24,11 +25,6 @@ _KUBERNETES_PROPERTIES = ("relayConnectionString", "serviceBusConnectionString",
 
 def _count(low: int = 0) -> fields.Integer:
     return fields.Integer(strict=True, validate=Range(min=low, error=f"must be at least {low}"))
-
-
-def _five_fields(expression: str) -> None:
-    if len(expression.split()) != 5:
-        raise ValidationError(f"expected five fields (minute hour day month weekday), got {shown(expression)}")
 
 
 class ComputeName(fields.String):
@@ -97,46 +93,19 @@ class AmlComputeSchema(_ComputeSchema):
 
 
 # -- compute instances and their schedules -------------------------------------------------------------------
-class _TriggerSchema(BaseSchema):
-    type = fields.String(required=True)  # each trigger's own
-    start_time = fields.String()
-    time_zone = fields.String()
-
-    @post_load
-    def _build(self, data, **_):
-        data.pop("type")  # the entity class says it
-        return self.entity(**data)
-
-
-class CronTriggerSchema(_TriggerSchema):
-    entity = C.CronTrigger
-    type = Enum(("cron",), required=True)
-    expression = fields.String(required=True, validate=_five_fields)
-
-
-class RecurrencePatternSchema(BaseSchema):
-    entity = C.RecurrencePattern
-    hours = fields.List(fields.Integer(strict=True, validate=Range(0, 23)), required=True)
-    minutes = fields.List(fields.Integer(strict=True, validate=Range(0, 59)), required=True)
-    week_days = fields.List(Enum(C.WEEK_DAYS))
-    month_days = fields.List(fields.Integer(strict=True, validate=Range(1, 31)))
-
-
-class RecurrenceTriggerSchema(_TriggerSchema):
-    entity = C.RecurrenceTrigger
-    type = Enum(("recurrence",), required=True)
-    frequency = Enum(C.FREQUENCIES, required=True)
-    interval = _count(1)
-    schedule = fields.Nested(RecurrencePatternSchema)
-
-
 class ComputeStartStopScheduleSchema(BaseSchema):
     entity = C.ComputeStartStopSchedule
     action = Enum(("start", "stop"), required=True)
-    trigger = Switch({"cron": CronTriggerSchema, "recurrence": RecurrenceTriggerSchema})
+    trigger = trigger_field()
     state = Enum(("enabled", "disabled"))
     schedule_id = fields.String()  # the service's
     provisioning_state = fields.String()  # the service's
+
+    @validates_schema(skip_on_field_errors=True)
+    def _no_end(self, data, **_):
+        if getattr(data.get("trigger"), "end_time", None):
+            raise ValidationError({"trigger": {"end_time": ["a compute instance's schedule has no end time: remove "
+                                                            "it, or disable the schedule (state: disabled)"]}})
 
 
 class ComputeSchedulesSchema(BaseSchema):

@@ -16,11 +16,10 @@ from .._contract import iso_from_seconds, seconds_from_iso
 from ._base import Resource
 from ._rest import compact, str_map
 from .endpoints import IdentityConfiguration
+from .schedule import CronTrigger, RecurrenceTrigger
 
 _TIERS = {"dedicated": "Dedicated", "low_priority": "LowPriority"}
 _SSH_ACCESS = {True: "Enabled", False: "Disabled"}
-WEEK_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-FREQUENCIES = ("minute", "hour", "day", "week", "month")
 
 
 def _pascal(value: str | None) -> str | None:
@@ -102,66 +101,9 @@ class AssignedUserConfiguration:
 
 
 # -- compute instance schedules ----------------------------------------------------------------------------
-@dataclass(kw_only=True)
-class CronTrigger:
-    """A cron expression (NCronTab, five fields) in `time_zone` (a Windows time zone name; UTC by default)."""
-
-    expression: str
-    start_time: str | None = None
-    time_zone: str | None = None
-    type: ClassVar[str] = "cron"
-
-    def _to_rest(self) -> dict:
-        return compact({"expression": self.expression, "startTime": self.start_time, "timeZone": self.time_zone})
-
-    @classmethod
-    def _from_rest(cls, body: dict) -> "CronTrigger":
-        return cls(expression=body.get("expression"), start_time=body.get("startTime"),
-                   time_zone=body.get("timeZone"))
-
-
-@dataclass(kw_only=True)
-class RecurrencePattern:
-    """The hours and minutes (and optionally week days, month days) a recurrence fires at."""
-
-    hours: list[int]
-    minutes: list[int]
-    week_days: list[str] | None = None
-    month_days: list[int] | None = None
-
-    def _to_rest(self) -> dict:
-        return compact({"hours": self.hours, "minutes": self.minutes, "monthDays": self.month_days,
-                        "weekDays": [_pascal(d) for d in self.week_days] if self.week_days else None})
-
-    @classmethod
-    def _from_rest(cls, body: dict) -> "RecurrencePattern":
-        days = body.get("weekDays")
-        return cls(hours=body.get("hours"), minutes=body.get("minutes"), month_days=body.get("monthDays"),
-                   week_days=[d.lower() for d in days] if days else None)
-
-
-@dataclass(kw_only=True)
-class RecurrenceTrigger:
-    """Every `interval` `frequency` units (minute ... month), at the times of `schedule`."""
-
-    frequency: str
-    interval: int | None = None
-    schedule: RecurrencePattern | None = None
-    start_time: str | None = None
-    time_zone: str | None = None
-    type: ClassVar[str] = "recurrence"
-
-    def _to_rest(self) -> dict:
-        return compact({"frequency": _pascal(self.frequency), "interval": self.interval,
-                        "startTime": self.start_time, "timeZone": self.time_zone,
-                        "schedule": self.schedule._to_rest() if self.schedule else None})
-
-    @classmethod
-    def _from_rest(cls, body: dict) -> "RecurrenceTrigger":
-        schedule = body.get("schedule")
-        return cls(frequency=_lower(body.get("frequency")), interval=body.get("interval"),
-                   start_time=body.get("startTime"), time_zone=body.get("timeZone"),
-                   schedule=RecurrencePattern._from_rest(schedule) if schedule else None)
+def _compute_trigger(trigger: CronTrigger | RecurrenceTrigger) -> dict:
+    """A trigger as a compute schedule's `cron` or `recurrence` member (a job schedule's, without its type and end)."""
+    return {k: v for k, v in trigger._rest().items() if k not in ("triggerType", "endTime")}
 
 
 @dataclass(kw_only=True)
@@ -180,17 +122,15 @@ class ComputeStartStopSchedule:
         body = {"action": _pascal(self.action), "status": _pascal(self.state)}
         if self.trigger is not None:
             kind = "Cron" if isinstance(self.trigger, CronTrigger) else "Recurrence"
-            body.update({"triggerType": kind, kind.lower(): self.trigger._to_rest()})
+            body.update({"triggerType": kind, kind.lower(): _compute_trigger(self.trigger)})
         return body
 
     @classmethod
     def _from_rest(cls, body: dict) -> "ComputeStartStopSchedule":
-        kind = _lower(body.get("triggerType"))
-        trigger = None
-        if kind == "cron" and body.get("cron"):
-            trigger = CronTrigger._from_rest(body["cron"])
-        elif kind == "recurrence" and body.get("recurrence"):
-            trigger = RecurrenceTrigger._from_rest(body["recurrence"])
+        kind = body.get("triggerType")
+        own = body.get(str(kind).lower())
+        trigger = CronTrigger._from_rest({**own, "triggerType": kind}) if kind in ("Cron", "Recurrence") and own \
+            else None
         return cls(action=_lower(body.get("action")), state=_lower(body.get("status")) or "enabled", trigger=trigger,
                    schedule_id=body.get("id"), provisioning_state=body.get("provisioningStatus"))
 

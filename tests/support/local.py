@@ -95,6 +95,7 @@ _BODY_DEFINITIONS = [
         "components": "ComponentContainerResource"}),
     (re.compile(r"/(datastores)/[^/]+$"), {"datastores": "DatastoreResource"}),
     (re.compile(r"/(computes)/[^/]+$"), {"computes": "ComputeResource"}),
+    (re.compile(r"/(schedules)/[^/]+$"), {"schedules": "ScheduleResource"}),
     (re.compile(r"/(registries)/[^/]+$"), {"registries": "RegistryTrackedResource"}),
     (re.compile(r"/(onlineEndpoints|batchEndpoints)/[^/]+$"), {
         "onlineEndpoints": "OnlineEndpointTrackedResource", "batchEndpoints": "BatchEndpointTrackedResource"}),

@@ -20,6 +20,7 @@ from pathlib import Path
 from ..._contract import ARTIFACT_STORE, REUSED_PROPERTY, TERMINAL_STATUSES
 from . import paths
 from .computes import ComputeRows
+from .schedules import SCHEDULE_TABLES
 from .sqlite import (REGISTRY_PREFIX, VIEWS, Conflict, Exists, SQLiteFile, StoreError, Table, diff, dumps, insert,
                      now, record, scope_name, stamps)
 
@@ -149,7 +150,8 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE operations_5 RENAME TO operations",
         "CREATE INDEX operations_job ON operations (workspace, job, status)",
     ),
-    (  # 6: computes (clusters, compute instances, attached computes): `doc` is the ARM resource as sent, `state` a
+    SCHEDULE_TABLES,  # 6: schedules and their firings (storage/schedules.py)
+    (  # 7: computes (clusters, compute instances, attached computes): `doc` is the ARM resource as sent, `state` a
        # compute instance's power state, `last_operation` its last start, stop or restart
         """CREATE TABLE computes (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -99,6 +99,9 @@ schedules:
     ("name: ci1\ntype: computeinstance\nschedules:\n  compute_start_stop:\n  - action: stop\n    trigger:\n"
      "      type: cron\n      expression: '0 18 * *'\n", (8, "schedules.compute_start_stop[0].trigger.expression"),
      "expected five fields"),
+    ("name: ci1\ntype: computeinstance\nschedules:\n  compute_start_stop:\n  - action: stop\n    trigger:\n"
+     "      type: cron\n      expression: '0 18 * * *'\n      end_time: 2030-01-01T00:00:00\n",
+     (9, "schedules.compute_start_stop[0].trigger.end_time"), "has no end time"),
     ("name: k8s\ntype: kubernetes\nresource_id: /x\nproperties:\n  defaultInstanceTyp: small\n",
      (5, "properties.defaultInstanceTyp"), "did you mean defaultInstanceType"),
     ("name: vm1\ntype: virtualmachine\n", (1, "resource_id"), "required field is missing"),

@@ -10,7 +10,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azureml_v2 import ValidationError, load_compute
 from azureml_v2.entities import (AmlCompute, ComputeInstance, ComputeSchedules, ComputeStartStopSchedule,
                                  KubernetesCompute)
-from azureml_v2.entities.compute import CronTrigger
+from azureml_v2.entities import CronTrigger
 
 
 def test_the_local_compute_is_listed_and_readable(ml_client):
