@@ -8,6 +8,8 @@ is unique per schedule: a firing is claimed once, whatever process or crash. Man
 """
 from __future__ import annotations
 
+import json
+
 from .sqlite import Table, dumps, insert, now, record, stamps
 
 SCHEDULE_TABLES = (
@@ -51,18 +53,22 @@ class ScheduleStore:
         return SCHEDULES.list(self.store.connection(), page, (ws,), where, [] if enabled is None else [enabled])
 
     def put(self, ws: str, name: str, doc: dict, user: str, operation) -> tuple[dict, bool, dict]:
-        """Create or replace a schedule -> (record, created, its finished operation). Firings are counted from now
-        on: a new trigger, or a schedule enabled again, owes nothing for the time before."""
+        """Create or replace a schedule -> (record, created, its finished operation). A new trigger, or a schedule
+        enabled again, counts its firings from now on (it owes nothing for the time before); any other change keeps
+        what is owed, so that a firing missed before it is still reported."""
         with self.store.write() as conn:
-            row = conn.execute("SELECT seq FROM schedules WHERE workspace = ? AND name = ?", (ws, name)).fetchone()
+            row = conn.execute("SELECT seq, doc, enabled, checked_at FROM schedules WHERE workspace = ? AND name = ?",
+                               (ws, name)).fetchone()
             stamp = now()
             enabled = bool(doc.get("isEnabled", True))
             if row is None:
                 insert(conn, "schedules", workspace=ws, name=name, doc=dumps(doc), enabled=enabled, checked_at=stamp,
                        **stamps(user, stamp))
             else:
+                same = row["enabled"] and enabled and json.loads(row["doc"]).get("trigger") == doc.get("trigger")
                 conn.execute("UPDATE schedules SET doc = ?, enabled = ?, checked_at = ?, modified_at = ?, "
-                             "modified_by = ? WHERE seq = ?", (dumps(doc), enabled, stamp, stamp, user, row["seq"]))
+                             "modified_by = ? WHERE seq = ?",
+                             (dumps(doc), enabled, row["checked_at"] if same else stamp, stamp, user, row["seq"]))
             op = operation(conn, ws, "create" if row is None else "update", f"schedules/{name}", stamp, True)
             return SCHEDULES.get(conn, ws, name), row is None, op
 

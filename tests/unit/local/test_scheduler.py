@@ -209,3 +209,22 @@ def test_a_firing_whose_job_is_refused_is_recorded_failed_with_why(ml_client, ap
     scheduler.stop()
     (firing,) = ml_client.schedules.firings("gone")
     assert firing.status == "Failed" and "no_such_job" in firing.error
+
+
+def test_an_update_that_keeps_the_trigger_keeps_what_was_missed_and_a_new_trigger_owes_nothing(ml_client, app):
+    create(ml_client)
+    clock = Clock()
+    clock.now += timedelta(minutes=6)  # no scheduler for 6 minutes, and meanwhile the description changed
+    ml_client.schedules.begin_create_or_update(load_schedule({**EVERY_MINUTE, "description": "now described"})).result()
+    scheduler = scheduler_of(app, clock)
+    scheduler.stop()
+    assert [f.status for f in ml_client.schedules.firings("every_minute")] == ["Fired"] + ["Missed"] * 5
+
+    hourly = {**EVERY_MINUTE, "name": "hourly", "trigger": {"type": "cron", "expression": "0 * * * *"}}
+    create(ml_client, hourly)
+    clock.now += timedelta(hours=3)
+    create(ml_client, {**hourly, "trigger": {"type": "cron", "expression": "30 * * * *"}})  # a new trigger
+    clock.now = datetime.now(timezone.utc)  # what the new trigger's PUT counts from
+    scheduler = scheduler_of(app, clock)
+    scheduler.stop()
+    assert ml_client.schedules.firings("hourly") == []
