@@ -8,12 +8,12 @@ from pathlib import Path
 
 # group -> (help, client attribute, load function, verbs)
 ASSET_GROUPS = {
-    "data": ("Manage data assets.", "data", "load_data", ("create", "show", "list", "archive", "restore")),
+    "data": ("Manage data assets.", "data", "load_data", ("create", "show", "list", "archive", "restore", "share")),
     "environment": ("Manage environments.", "environments", "load_environment",
-                    ("create", "show", "list", "archive", "restore")),
-    "model": ("Manage models.", "models", "load_model", ("create", "show", "list", "archive", "restore")),
+                    ("create", "show", "list", "archive", "restore", "share")),
+    "model": ("Manage models.", "models", "load_model", ("create", "show", "list", "archive", "restore", "share")),
     "component": ("Manage components.", "components", "load_component",
-                  ("create", "show", "list", "archive", "restore")),
+                  ("create", "show", "list", "archive", "restore", "share")),
     "datastore": ("Manage datastores.", "datastores", "load_datastore", ("create", "show", "list", "delete")),
 }
 
@@ -45,6 +45,21 @@ ENDPOINT_GROUPS = {
         "update": "Update a batch deployment: its file or --set fields.",
         "show": "Show a batch deployment.", "list": "List the deployments of a batch endpoint.",
         "delete": "Delete a batch deployment.", "list-jobs": "List the scoring jobs of a batch deployment."}),
+}
+
+
+# group -> (help, verbs with their help); cli/resources.py carries them out
+RESOURCE_GROUPS = {
+    "workspace": ("Manage workspaces (locally: the workspaces of the home); export and import them.", {
+        "create": "Create a workspace from a YAML file.", "show": "Show a workspace.", "list": "List workspaces.",
+        "update": "Update a workspace: its file or --set fields (tags, description, display_name, ...).",
+        "delete": "Delete a workspace with everything in it."}),
+    "registry": ("Manage registries: assets shared by workspaces.", {
+        "create": "Create a registry from a YAML file.", "show": "Show a registry.", "list": "List registries.",
+        "delete": "Delete a registry with its assets."}),
+    "connection": ("Manage workspace connections (secrets are never shown).", {
+        "create": "Create or update a connection from a YAML file.", "show": "Show a connection.",
+        "list": "List connections.", "delete": "Delete a connection."}),
 }
 
 
@@ -138,6 +153,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                     p.add_argument("--version", "-v", help="Override the version in the file.")
                 p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                                help="Override a field, e.g. --set tags.stage=dev (repeatable).")
+            elif verb == "share":
+                p.add_argument("--name", "-n", required=True, help="Name of the asset in the workspace.")
+                p.add_argument("--version", "-v", required=True, help="Version of the asset in the workspace.")
+                p.add_argument("--registry-name", dest="share_registry", required=True,
+                               help="The registry to copy it into.")
+                p.add_argument("--share-with-name", help="Its name in the registry (default: the same).")
+                p.add_argument("--share-with-version", help="Its version in the registry (default: the same).")
             elif verb == "list":
                 if group_name != "datastore":
                     p.add_argument("--name", "-n", help="List the versions of this asset.")
@@ -151,6 +173,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                         p.add_argument("--label", "-l", help="Label, e.g. latest.")
                 if verb == "delete":
                     p.add_argument("--yes", "-y", action="store_true", help="Do not ask for confirmation.")
+            if verb in ("show", "list") and group_name not in ("datastore", "compute"):
+                p.add_argument("--registry-name", help="The registry's asset, not the workspace's.")
             _workspace_options(p)
     job = groups.add_parser("job", help="Manage jobs.", description="Manage jobs.")
     job_verbs = job.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
@@ -213,23 +237,39 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         sub.required = True
         for verb, verb_help in verbs.items():
             _endpoint_verb(sub.add_parser(verb, help=verb_help, description=verb_help), group_name, verb)
+    for group_name, (help_text, verbs) in RESOURCE_GROUPS.items():
+        group = groups.add_parser(group_name, help=help_text, description=help_text)
+        sub = group.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
+        sub.required = True
+        for verb, verb_help in verbs.items():
+            p = sub.add_parser(verb, help=verb_help, description=verb_help)
+            if verb in ("create", "update"):
+                p.add_argument("--file", "-f", required=verb == "create", help="YAML file describing it.")
+                p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                               help="Override a field, e.g. --set tags.team=ml (repeatable).")
+            if verb != "list":
+                p.add_argument("--name", "-n", required=verb in ("delete",) and group_name != "workspace",
+                               help=f"Name of the {group_name}" + (" (default: --workspace-name, else local)."
+                                                                   if group_name == "workspace" else "."))
+            if verb == "delete":
+                p.add_argument("--yes", "-y", action="store_true", help="Do not ask for confirmation.")
+            if verb == "list" and group_name == "connection":
+                p.add_argument("--type", "-t", help="Only connections of this type (git, python_feed, ...).")
+            _workspace_options(p)
+        if group_name == "workspace":
+            for verb, verb_help in _TRANSFER_VERBS.items():
+                p = sub.add_parser(verb, help=verb_help, description=verb_help)
+                p.add_argument("--path", "-p", required=True, help="The folder of the exported tree.")
+                if verb == "import":
+                    p.add_argument("--include-jobs", action="store_true",
+                                   help="Create the exported jobs too (each then runs); left out by default.")
+                _workspace_options(p)
     schedule = groups.add_parser("schedule", help="Manage schedules.", description="Manage schedules.")
     if named == "schedule":
         sub = schedule.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
         sub.required = True
         for verb, verb_help in SCHEDULE_VERBS.items():
             _schedule_verb(sub.add_parser(verb, help=verb_help, description=verb_help), verb)
-    workspace = groups.add_parser("workspace", help="Export and import whole workspaces.",
-                                  description="Export and import whole workspaces.")
-    workspace_verbs = workspace.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
-    workspace_verbs.required = True
-    for verb, help_text in _TRANSFER_VERBS.items():
-        p = workspace_verbs.add_parser(verb, help=help_text, description=help_text)
-        p.add_argument("--path", "-p", required=True, help="The folder of the exported tree.")
-        if verb == "import":
-            p.add_argument("--include-jobs", action="store_true",
-                           help="Create the exported jobs too (each then runs); left out by default.")
-        _workspace_options(p)
     schema = groups.add_parser("schema", help="JSON Schemas of the YAML files, for editors.",
                                description="JSON Schemas of the YAML files, for editors.")
     schema_verbs = schema.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
@@ -257,6 +297,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                        help="contributor: read and write (default); reader: read only.")
     for p in verbs.choices.values():
         p.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
+    studio = groups.add_parser("studio", help="Open the local workspace's web pages (starts the server if needed).",
+                               description="Print a one-time login URL of the local workspace's web pages and open "
+                                           "it in the default browser; the server is started if none runs.")
+    studio.add_argument("--no-browser", action="store_true", help="Only print the login URL.")
+    studio.add_argument("--role", choices=("contributor", "reader"), default="contributor",
+                        help="contributor: may cancel jobs and invoke endpoints (default); reader: may only look.")
+    studio.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
     return parser
 
 
@@ -369,6 +416,7 @@ _VERB_HELP = {
     "archive": "Archive a {group} (hidden from default lists).",
     "restore": "Restore an archived {group}.",
     "delete": "Delete a {group}.",
+    "share": "Copy a {group} of the workspace, with its files, into a registry.",
 }
 
 
@@ -400,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "export_arm", None):  # `job|online-endpoint|batch-endpoint show --export-arm FILE`
             from .transfer import write_arm  # import budget: as above
             return write_arm(args, args.group)
-        if args.group in ("server", "job"):
+        if args.group in ("server", "job", "studio"):
             return getattr(commands, f"run_{args.group}")(args)
         if args.group == "schedule":
             from .schedules import run_schedule  # import-time budget: as above
@@ -408,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.group == "schema":
             from .transfer import run_schema  # import budget: as above
             return run_schema(args)
-        if args.group == "workspace":
+        if args.group == "workspace" and args.verb in _TRANSFER_VERBS:
             from .transfer import run_transfer  # import budget: as above
             return run_transfer(args)
         if args.group in ENDPOINT_GROUPS:
@@ -417,6 +465,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.group == "compute":
             from .compute import run_compute  # import-time budget: as above
             return run_compute(args)
+        if args.group in RESOURCE_GROUPS:
+            from .resources import run_resource  # import-time budget: as above
+            return run_resource(args)
         return commands.run(args, ASSET_GROUPS[args.group])
     except KeyboardInterrupt:
         return 130
