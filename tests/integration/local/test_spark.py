@@ -20,11 +20,11 @@ from azureml_v2 import MLClient, load_job
 from azureml_v2.local.core.checks import spark_unavailable
 from azureml_v2.operations.jobs import JobFailedError
 
+from ..test_corpus_runs import ENDED, WAIT, _wait
+
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(spark_unavailable() is not None, reason=spark_unavailable() or "")]
 
-WAIT = 600.0  # seconds for one spark job under a loaded machine
-ENDED = ("Completed", "Failed", "Canceled")
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 SERVERLESS = [f"serverless-spark-{kind}-{identity}-identity.yml" for kind in ("standalone", "pipeline")
               for identity in ("default", "managed", "user")]
@@ -124,14 +124,6 @@ def submitted(workspace, corpus_root, project) -> dict[str, str]:
     names = {file: workspace.jobs.create_or_update(load_job(folder / file)).name for file in SERVERLESS}
     names["pipeline.yml"] = workspace.jobs.create_or_update(load_job(project / "pipeline.yml")).name
     return names
-
-
-def _wait(ml: MLClient, name: str, until=ENDED) -> str:
-    deadline = time.monotonic() + WAIT
-    while (status := ml.jobs.get(name).status) not in until:
-        assert time.monotonic() < deadline, f"job {name} still {status} after {WAIT:g} s"
-        time.sleep(0.25)
-    return status
 
 
 def _log(ml: MLClient, name: str) -> str:
