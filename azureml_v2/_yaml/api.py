@@ -109,11 +109,7 @@ def dump(entity: "Resource", dest: Union[str, "os.PathLike[str]", IO[str], None]
         data = _schema(*kind).dump(entity)
     finally:
         DUMP_DIR.reset(token)
-    if "$schema" in data:  # editors look for it on the first line
-        data = {"$schema": data.pop("$schema"), **data}
-    # a wide line limit keeps long commands on one line instead of folding them
-    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True,
-                     width=1 << 16)
+    text = to_text(data)
     if dest is None:
         return text
     if to_file:
@@ -125,6 +121,15 @@ def dump(entity: "Resource", dest: Union[str, "os.PathLike[str]", IO[str], None]
     else:
         dest.write(text)
     return None
+
+
+def to_text(data: dict) -> str:
+    """A resource's YAML mapping as the text every dump writes."""
+    if "$schema" in data:  # editors look for it on the first line
+        data = {"$schema": data.pop("$schema"), **data}
+    # a wide line limit keeps long commands on one line instead of folding them
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True,
+                     width=1 << 16)
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
@@ -208,3 +213,15 @@ def as_dict(entity: "Resource") -> dict:
     if kind is None:
         raise TypeError(f"cannot show a {type(entity).__name__}")
     return _schema(*kind).dump(entity)
+
+
+def definition(entity: "Resource") -> dict:
+    """The entity as its YAML mapping without what the service reports (dump-only fields such as
+    provisioning_state): what a user writes to make it again. Local paths are absolute."""
+    kind = _DUMPERS.get(type(entity).__name__)
+    if kind is None:
+        raise TypeError(f"cannot write a {type(entity).__name__} as YAML")
+    schema = _schema(*kind)
+    fields = getattr(schema, "fields", {})  # a type switch (DatastoreSchema) is no marshmallow schema itself
+    reported = {f.data_key or name for name, f in fields.items() if f.dump_only}
+    return {k: v for k, v in schema.dump(entity).items() if k not in reported}

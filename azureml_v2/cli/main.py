@@ -183,6 +183,17 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         sub.required = True
         for verb, verb_help in verbs.items():
             _endpoint_verb(sub.add_parser(verb, help=verb_help, description=verb_help), group_name, verb)
+    workspace = groups.add_parser("workspace", help="Export and import whole workspaces.",
+                                  description="Export and import whole workspaces.")
+    workspace_verbs = workspace.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
+    workspace_verbs.required = True
+    for verb, help_text in _TRANSFER_VERBS.items():
+        p = workspace_verbs.add_parser(verb, help=help_text, description=help_text)
+        p.add_argument("--path", "-p", required=True, help="The folder of the exported tree.")
+        if verb == "import":
+            p.add_argument("--include-jobs", action="store_true",
+                           help="Create the exported jobs too (each then runs); left out by default.")
+        _workspace_options(p)
     server = groups.add_parser("server", help="Serve the local workspace over HTTP.",
                                description="Serve the local workspace over HTTP (loopback, bearer token).")
     verbs = server.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
@@ -270,6 +281,12 @@ _JOB_VERBS = {
 }
 
 
+_TRANSFER_VERBS = {
+    "export": "Write every resource of the workspace as YAML under a folder (git-friendly, no secrets).",
+    "import": "Create what an exported folder holds that the workspace lacks (idempotent; conflicts are named).",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv).parse_args(argv)
@@ -277,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         from . import commands  # import-time budget: `azml --help` loads no client, schema or YAML
         if args.group in ("server", "job"):
             return getattr(commands, f"run_{args.group}")(args)
+        if args.group == "workspace":
+            from .transfer import run_transfer  # import budget: as above
+            return run_transfer(args)
         if args.group in ENDPOINT_GROUPS:
             from .endpoints import run_endpoint  # import-time budget: as above
             return run_endpoint(args)

@@ -1,0 +1,165 @@
+"""A whole workspace as a YAML tree and back: export A, import into B, export B gives the same bytes; imports are
+idempotent, conflicts are named, secrets never reach a file."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from support.local import local_client
+
+from azureml_v2 import (load_batch_deployment, load_batch_endpoint, load_component, load_data, load_environment,
+                        load_job, load_model, load_online_deployment, load_online_endpoint)
+from azureml_v2.entities import AccountKeyConfiguration, AzureBlobDatastore, BatchEndpointDefaults, Model
+from azureml_v2.exceptions import ValidationError
+from azureml_v2.operations.export import export_workspace, import_workspace
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+SECRET = "c2VjcmV0LWFjY291bnQta2V5LW5ldmVyLWV4cG9ydGVk"
+# corpus assets that are assets of this workspace (the data imports and empty source folders are left out)
+CORPUS_ASSETS = {
+    "data": ["cloud-file-https.yml", "cloud-file-wasbs.yml", "cloud-file.yml", "cloud-folder.yml", "cloud-mltable.yml",
+             "local-file.yml", "local-folder.yml", "local-mltable.yml", "public-file-https.yml"],
+    "model": ["local-file.yml", "local-mlflow.yml"],
+    "environment": ["docker-image.yml", "docker-image-plus-conda.yaml"],
+    "component": ["pipeline.yml"],
+}
+LOADERS = {"data": (load_data, "data"), "model": (load_model, "models"),
+           "environment": (load_environment, "environments"), "component": (load_component, "components")}
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def workspace_a(ml_client, corpus_root, tmp_path):
+    """The examples of the repository (assets, jobs, endpoints with traffic) and the corpus assets, in one local
+    workspace whose jobs are recorded, not run."""
+    ml = ml_client
+    ml.environments.create_or_update(load_environment(EXAMPLES / "lightgbm/environment/environment.yml"))
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.txt").write_text("tree\n")
+    ml.models.create_or_update(Model(name="lightgbm-diabetes", path=str(model), type="custom_model"))
+    ml.data.create_or_update(load_data({"name": "lines", "type": "uri_folder",
+                                        "path": str(EXAMPLES / "inputs-outputs/data")}))
+    for component in sorted((EXAMPLES / "pipeline/components").glob("*.yml")):
+        ml.components.create_or_update(load_component(component))
+    for job in ("hello-world/job.yml", "lightgbm/job.yml", "lightgbm/sweep.yml", "pipeline/pipeline.yml",
+                "inputs-outputs/job.yml"):
+        ml.jobs.create_or_update(load_job(EXAMPLES / job))
+    ml.online_endpoints.begin_create_or_update(load_online_endpoint(EXAMPLES / "endpoint/endpoint.yml")).result()
+    for name in ("blue", "green"):
+        ml.online_deployments.begin_create_or_update(load_online_deployment(EXAMPLES / f"endpoint/{name}.yml")).result()
+    endpoint = ml.online_endpoints.get("diabetes-endpoint")
+    endpoint.traffic = {"blue": 90, "green": 10}
+    ml.online_endpoints.begin_create_or_update(endpoint).result()
+    ml.batch_endpoints.begin_create_or_update(load_batch_endpoint(EXAMPLES / "endpoint/batch-endpoint.yml")).result()
+    ml.batch_deployments.begin_create_or_update(load_batch_deployment(EXAMPLES / "endpoint/batch-deployment.yml")).result()
+    batch = ml.batch_endpoints.get("diabetes-batch")
+    batch.defaults = BatchEndpointDefaults(deployment_name="lightgbm")
+    ml.batch_endpoints.begin_create_or_update(batch).result()
+    ml.datastores.create_or_update(_shared_blob(SECRET))
+    for kind, files in CORPUS_ASSETS.items():
+        loader, group = LOADERS[kind]
+        for name in files:
+            getattr(ml, group).create_or_update(loader(corpus_root / "cli/assets" / kind / name))
+    return ml
+
+
+def _shared_blob(key: str) -> AzureBlobDatastore:
+    return AzureBlobDatastore(name="shared_blob", account_name="acct", container_name="c",
+                              credentials=AccountKeyConfiguration(account_key=key))
+
+
+@pytest.fixture
+def workspace_b(tmp_path):
+    """Another local workspace, holding the blob datastore with its own key (secrets are not exported)."""
+    client = local_client(tmp_path / "home-b", run_jobs=False)
+    client.datastores.create_or_update(_shared_blob("a-key-of-b"))
+    yield client
+    client.close()
+    client.sent.close()
+
+
+def test_round_trip_is_byte_identical(workspace_a, workspace_b, tmp_path):
+    export_workspace(workspace_a, tmp_path / "a")
+    report = import_workspace(workspace_b, tmp_path / "a", jobs=True)
+    export_workspace(workspace_b, tmp_path / "b")
+    tree = _tree(tmp_path / "a")
+    assert tree == _tree(tmp_path / "b")
+    assert len(report.created) == len([f for f in tree if f.endswith(".yml")]) - 1  # the datastore was there
+    # what the user sees in the tree: one file per version, files beside it, references by name
+    model = yaml.safe_load(tree["models/lightgbm-diabetes/1.yml"])
+    assert model["path"] == "1/model" and tree["models/lightgbm-diabetes/1/model/model.txt"] == b"tree\n"
+    deployment = yaml.safe_load(tree["online-deployments/diabetes-endpoint/blue.yml"])
+    assert deployment["model"] == "azureml:lightgbm-diabetes:1"
+    assert deployment["environment"].startswith("azureml:CliV2AnonymousEnvironment:")
+    assert not any("/subscriptions/" in text.decode() for text in tree.values() if text[:1] != b"\x00")
+    assert {f for f in tree if f.startswith("jobs/") and f.endswith(".yml")} == {
+        f"jobs/{job.name}.yml" for job in workspace_a.jobs.list()}
+    assert "datastores/shared_blob.yml" in tree and "datastores/workspaceblobstore.yml" not in tree
+    # and in B: traffic and the default deployment set once the deployments exist
+    assert workspace_b.online_endpoints.get("diabetes-endpoint").traffic == {"blue": 90, "green": 10}
+    assert workspace_b.batch_endpoints.get("diabetes-batch").defaults.deployment_name == "lightgbm"
+
+
+def test_second_export_of_an_unchanged_workspace_is_the_same(workspace_a, tmp_path):
+    export_workspace(workspace_a, tmp_path / "one")
+    export_workspace(workspace_a, tmp_path / "two")
+    (tmp_path / "two" / "models" / "stale.yml").write_text("name: gone\n")
+    export_workspace(workspace_a, tmp_path / "two")  # what the workspace no longer holds leaves the tree
+    assert _tree(tmp_path / "one") == _tree(tmp_path / "two")
+
+
+def test_no_secret_reaches_the_tree(workspace_a, tmp_path):
+    export_workspace(workspace_a, tmp_path / "tree")
+    keys = workspace_a.online_endpoints.get_keys("diabetes-endpoint")
+    texts = [p.read_bytes() for p in (tmp_path / "tree").rglob("*") if p.is_file()]
+    for secret in (SECRET, keys.primary_key, keys.secondary_key):
+        assert not any(secret.encode() in text for text in texts)
+    # a workspace without the datastore is told where the secret is missing, and nothing is created
+    fresh = local_client(tmp_path / "home-c", run_jobs=False)
+    with pytest.raises(ValidationError) as err:
+        import_workspace(fresh, tmp_path / "tree")
+    assert str(err.value) == (f"{tmp_path / 'tree/datastores/shared_blob.yml'} credentials.account_key: not exported "
+                              "(secrets never are): fill it in, or create the datastore in this workspace first")
+    assert list(fresh.models.list()) == []
+    fresh.close()
+
+
+def test_importing_twice_changes_nothing_and_jobs_are_asked_for(workspace_a, workspace_b, tmp_path):
+    export_workspace(workspace_a, tmp_path / "tree")
+    first = import_workspace(workspace_b, tmp_path / "tree")
+    assert first.skipped and all(f.startswith("jobs/") for f in first.skipped)
+    assert list(workspace_b.jobs.list()) == []
+    again = import_workspace(workspace_b, tmp_path / "tree")
+    assert again.created == [] and sorted(again.unchanged) == sorted(first.created + first.unchanged)
+    assert first.unchanged == ["datastores/shared_blob.yml"]  # B held it, with its own key
+
+
+def test_a_conflict_names_the_differing_fields_and_changes_nothing(workspace_a, workspace_b, tmp_path):
+    export_workspace(workspace_a, tmp_path / "tree")
+    model = tmp_path / "other"
+    model.mkdir()
+    (model / "model.txt").write_text("another tree\n")
+    workspace_b.models.create_or_update(Model(name="lightgbm-diabetes", version="1", path=str(model),
+                                              description="not the same", type="custom_model"))
+    with pytest.raises(ValidationError) as err:
+        import_workspace(workspace_b, tmp_path / "tree")
+    assert str(err.value) == (f"{tmp_path / 'tree/models/lightgbm-diabetes/1.yml'}: the workspace holds it with "
+                              "other description, path")
+    assert list(workspace_b.environments.list()) == []  # checked before anything was created
+
+
+def test_a_broken_file_is_one_located_error(workspace_a, workspace_b, tmp_path):
+    export_workspace(workspace_a, tmp_path / "tree")
+    broken = tmp_path / "tree/environments/lightgbm-diabetes/1.yml"
+    broken.write_text(broken.read_text().replace("image:", "imagee:"))
+    shutil.rmtree(tmp_path / "tree/jobs")
+    with pytest.raises(ValidationError) as err:
+        import_workspace(workspace_b, tmp_path / "tree")
+    assert f"{broken}:" in str(err.value) and "imagee: unknown field (did you mean image?)" in str(err.value)
+    assert list(workspace_b.models.list()) == []
