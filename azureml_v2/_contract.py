@@ -80,7 +80,12 @@ SWEEP_SEED = "azureml.sweep.seed"  # the seed an unseeded sweep drew, to reprodu
 PIPELINE_OUTPUTS = "azureml.pipeline.outputs"
 # What a parallel job reports: its mini-batch and item counts, as JSON
 PARALLEL_SUMMARY = "azureml.parallel.summary"
-RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED, PIPELINE_OUTPUTS, PARALLEL_SUMMARY)
+# Whether a job's Python process was forked from a warm interpreter of its environment ("true") or started cold.
+WARM_START_PROPERTY = "azureml.warmStart"
+RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED, PIPELINE_OUTPUTS, PARALLEL_SUMMARY,
+                     WARM_START_PROPERTY)
+# what a job's properties gain by running: not part of its definition (exports, ARM templates leave them out)
+STATE_PROPERTIES = frozenset({*RUN_PROPERTIES, *RESULT_PROPERTIES})
 # A child job (pipeline step, sweep trial) names its parent in this property; a job list selects the children of a
 # job with this query parameter.
 PARENT_JOB_PROPERTY = "azureml.parentJobName"

@@ -39,6 +39,8 @@ SPEC = SHARED / "azure-rest-spec"
 TOOLS = SHARED / "tools"
 SEED = SHARED / "seed" / "azureml-2.0-preview.md"
 UNIT = Path(__file__).resolve().parent / "unit"
+# The warm interpreters of test workspaces end soon after their tests (jobs processes inherit this)
+os.environ.setdefault("AZUREML_V2_WARM_IDLE", "20")
 
 
 def _needs(path: Path, what: str):

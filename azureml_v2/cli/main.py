@@ -164,6 +164,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             p.add_argument("--output-name", help="The named output to download (default: the job's artifacts).")
             p.add_argument("--all", action="store_true", help="Download the artifacts and every named output.")
             p.add_argument("--download-path", "-p", default=".", help="Folder to download into (default: .).")
+        elif verb == "show":
+            _export_arm(p, "job")
         elif verb == "plot":
             p.add_argument("--path", required=True,
                            help="Picture to write: .html (self-contained) or .png (needs azureml_v2[plot]).")
@@ -194,6 +196,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             p.add_argument("--include-jobs", action="store_true",
                            help="Create the exported jobs too (each then runs); left out by default.")
         _workspace_options(p)
+    schema = groups.add_parser("schema", help="JSON Schemas of the YAML files, for editors.",
+                               description="JSON Schemas of the YAML files, for editors.")
+    schema_verbs = schema.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
+    schema_verbs.required = True
+    p = schema_verbs.add_parser("export", help="Write <kind>.schema.json for every YAML kind into a folder (VS Code's "
+                                               "YAML extension completes and checks files with them).")
+    p.add_argument("path", metavar="DIR", help="The folder to write the schemas into.")
+    p.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
     server = groups.add_parser("server", help="Serve the local workspace over HTTP.",
                                description="Serve the local workspace over HTTP (loopback, bearer token).")
     verbs = server.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
@@ -237,6 +247,8 @@ def _endpoint_verb(p: argparse.ArgumentParser, group: str, verb: str) -> None:
     elif verb == "delete":
         p.add_argument("--yes", "-y", action="store_true", help="Do not ask for confirmation.")
         p.add_argument("--no-wait", action="store_true", help="Do not wait for the deletion to finish.")
+    elif verb == "show" and not deployment:
+        _export_arm(p, "endpoint with its deployments")
     elif verb == "invoke" and group == "online-endpoint":
         p.add_argument("--request-file", "-r", required=True, help="JSON file of the request.")
         p.add_argument("--deployment-name", "-d", help="Send the request to this deployment.")
@@ -255,6 +267,12 @@ def _endpoint_verb(p: argparse.ArgumentParser, group: str, verb: str) -> None:
         p.add_argument("--container", "-c", choices=("inference-server", "storage-initializer"),
                        default="inference-server", help="Which container's log (default: inference-server).")
     _workspace_options(p)
+
+
+def _export_arm(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--export-arm", metavar="FILE",
+                   help=f"Write the ARM deployment template of the {what} and the assets it uses to FILE (- for "
+                        "standard output) instead of showing it.")
 
 
 _VERB_HELP = {
@@ -292,8 +310,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(argv).parse_args(argv)
     try:
         from . import commands  # import-time budget: `azml --help` loads no client, schema or YAML
+        if getattr(args, "export_arm", None):  # `job|online-endpoint|batch-endpoint show --export-arm FILE`
+            from .transfer import write_arm  # import budget: as above
+            return write_arm(args, args.group)
         if args.group in ("server", "job"):
             return getattr(commands, f"run_{args.group}")(args)
+        if args.group == "schema":
+            from .transfer import run_schema  # import budget: as above
+            return run_schema(args)
         if args.group == "workspace":
             from .transfer import run_transfer  # import budget: as above
             return run_transfer(args)

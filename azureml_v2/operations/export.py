@@ -22,7 +22,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from .._artifacts.snapshot import take_snapshot
 from .._artifacts.storage import download
-from .._contract import ASSET_ID, BATCH_ENDPOINT_PROPERTY, DATASTORE_URI, RESULT_PROPERTIES, RUN_PROPERTIES
+from .._contract import ASSET_ID, BATCH_ENDPOINT_PROPERTY, DATASTORE_URI, STATE_PROPERTIES
 from .._yaml.api import definition, load, to_text
 from .._yaml.document import Document
 from ..exceptions import Problem, ValidationError
@@ -31,8 +31,6 @@ from ._base import ListViewType
 # Datastores every workspace makes for itself (with its own storage): never exported, never replaced.
 SYSTEM_DATASTORES = frozenset({"workspaceblobstore", "workspaceartifactstore", "workspacefilestore",
                                "workspaceworkingdirectory"})
-# A job's properties the service writes while it runs (or its parent does): not part of its definition.
-_JOB_STATE = frozenset({*RUN_PROPERTIES, *RESULT_PROPERTIES})
 _UPLOADS = "LocalUpload/"  # where uploaded files live in a datastore: `LocalUpload/<content hash>/<name>`
 
 
@@ -178,7 +176,7 @@ def _portable(ml, kind: Kind, mapping: dict, files: Path | None, base: Path | No
     mapping = visit(mapping)
     mapping.pop("location", None)  # an endpoint's region is its workspace's, filled when it is created
     if kind.folder == "jobs" and mapping.get("properties"):
-        kept = {k: v for k, v in mapping["properties"].items() if k not in _JOB_STATE}
+        kept = {k: v for k, v in mapping["properties"].items() if k not in STATE_PROPERTIES}
         mapping["properties"] = kept or None
         if not kept:
             del mapping["properties"]

@@ -28,8 +28,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from ..._contract import (ACTIVE_STATUSES, ARTIFACT_STORE, DEFAULT_EXPERIMENT, LOCAL_RESOURCE_GROUP,
-                          LOCAL_SUBSCRIPTION, MODEL_TYPES, TERMINAL_STATUSES, Placeholder, UnresolvedPlaceholder,
-                          job_artifacts_path, output_uri, seconds_from_iso)
+                          LOCAL_SUBSCRIPTION, MODEL_TYPES, TERMINAL_STATUSES, WARM_START_PROPERTY, Placeholder,
+                          UnresolvedPlaceholder, job_artifacts_path, output_uri, seconds_from_iso)
 from ..._contract import substitute as _substitute
 # the job's MLflow endpoint is served by the API layer's tracking routes: a job process serves them for its command
 from ..api.mlflow import serve_for_job
@@ -39,7 +39,7 @@ from ..core.metrics import finish_run
 from ..core.processes import JOB_MARKER, kill_marked, process_start
 from ..core.refs import References, RefError
 from ..core.workspace import LOCAL_COMPUTE, NotFound, Store, now
-from . import envs
+from . import envs, warm
 
 KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
 TAIL_LINES = 20  # lines of stderr quoted in a failed job's error
@@ -196,12 +196,14 @@ class Runner:
         processes = self._plan(doc, inputs, outputs)
         timeout = self._timeout(doc.get("limits"))
         env = self._env(python_bin, input_env, outputs)
+        user_env = doc.get("environmentVariables") or {}
+        warm_start = self._warm_plan(processes, python_bin, env, user_env)
         self._check()
         with self._tracking() as mlflow_env:
             env.update(mlflow_env)
-            env.update(doc.get("environmentVariables") or {})
+            env.update(user_env)
             self._move("Running", "Preparing")
-            code, reason, tail = self._run_processes(processes, env, timeout)
+            code, reason, tail = self._run_processes(processes, env, timeout, warm_start)
         self._keep_artifacts()
         if reason == "canceled":
             return "Canceled", code, None
@@ -385,7 +387,40 @@ class Runner:
 
     # -- running
 
-    def _run_processes(self, processes, env: dict, timeout: float | None) -> tuple[int | None, str | None, str]:
+    def _warm_plan(self, processes: list, bin_dir: str, env: dict, user_env: dict):
+        """How the one `bash -c` command of a job may start warm (:mod:`.warm`): (environment, plan, the zygote's
+        environment), or None (with the reason logged)."""
+        if len(processes) != 1 or processes[0][0][1:2] != ["-c"] or os.path.basename(processes[0][0][0]) != "bash":
+            return None  # distributed, or another program (spark-submit)
+        command = processes[0][0][2]
+        why = warm.disabled(user_env)
+        found = warm.plan(command, bin_dir, env["PATH"]) if why is None else why
+        if isinstance(found, str):
+            self.log(f"cold start: {found}")
+            return None
+        # the zygote's own environment: this job's but for what names this job alone
+        base = {**os.environ, "PATH": env["PATH"], "PYTHONUNBUFFERED": "1", **user_env}
+        return warm.Environment(self.store.home, os.path.join(bin_dir, "python"), user_env), found, base
+
+    def _launch(self, argv, env: dict, warm_start):
+        """Start one process: forked warm when it can (a :class:`warm.WarmProcess`), else cold."""
+        if warm_start is not None:
+            environment, plan, base = warm_start
+            modules = environment.learned(plan.prefix)
+            if modules is None:
+                self.log(f"cold start: learning what `{plan.prefix}` imports")
+                argv, env = environment.learn_argv(plan), warm.as_bash_runs(plan, env, self.wd)
+            else:
+                started = warm.start(environment, plan, modules, self.wd, env, base, str(self.folder),
+                                     self.stop.is_set, self.log)
+                if not isinstance(started, str):
+                    return started
+                self.log(f"cold start: {started}")
+        return subprocess.Popen(argv, cwd=self.wd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
+
+    def _run_processes(self, processes, env: dict, timeout: float | None,
+                       warm_start=None) -> tuple[int | None, str | None, str]:
         """Start the processes and wait for them -> (exit code, 'canceled' | 'timeout' | None, stderr tail)."""
         header = "".join(f"[azureml_v2] {n}\n" for n in self._notices)
         procs, pumps, tails, files = [], [], [], []
@@ -395,14 +430,18 @@ class Runner:
                 files += fds
                 if header and "std_log.txt" in logs:
                     os.write(fds[logs.index("std_log.txt")], header.encode())
-                proc = subprocess.Popen(argv, cwd=self.wd, env={**env, **extra}, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                proc = self._launch(argv, {**env, **extra}, warm_start)
                 procs.append(proc)
                 tail = deque(maxlen=TAIL_LINES)
                 tails.append(tail)
                 pumps += [_pump(proc.stdout, fds, None), _pump(proc.stderr, fds, tail)]
             self.log(f"started process(es) {', '.join(str(p.pid) for p in procs)}")
             self.store.set_process_groups(self.ws, self.name, [(p.pid, process_start(p.pid)) for p in procs])
+            warmed = [p for p in procs if isinstance(p, warm.WarmProcess)]
+            for p in warmed:
+                p.go()  # recorded: it may run the job's code
+            if self.JOB_TYPE == "Command" and len(procs) == 1:
+                self.store.set_results(self.ws, self.name, {WARM_START_PROPERTY: "true" if warmed else "false"})
             return self._wait(procs, pumps, tails, timeout)
         finally:
             _kill_tree(procs)

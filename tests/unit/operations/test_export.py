@@ -29,6 +29,12 @@ LOADERS = {"data": (load_data, "data"), "model": (load_model, "models"),
            "environment": (load_environment, "environments"), "component": (load_component, "components")}
 
 
+@pytest.fixture
+def client_api():
+    """export_workspace and import_workspace drive a synchronous MLClient."""
+    return "sync"
+
+
 def _tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 

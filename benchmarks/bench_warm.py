@@ -1,0 +1,177 @@
+"""Warm starts against cold starts, side by side in one run, on the local workspace.
+
+Run: python benchmarks/bench_warm.py [--home DIR] [--runs 5] [--skip-sweep] [--skip-pipeline]
+
+Figures (each cold and warm):
+- start-up of a bare `python -c pass` job and of the LightGBM example (`examples/lightgbm/job.yml`): the job's
+  process life, from its runner's `status Running` to the command's exit (runner.log), median of --runs; the
+  LightGBM one includes its training (well under 0.5 s), so cold - warm is the start-up saved;
+- the README sweep (`examples/lightgbm/sweep.yml`, 10 trials, 2 at a time): wall of `azml job create --stream`,
+  cold (AZUREML_V2_WARM_START=0), warm with a fresh zygote (it imports first), warm with its zygote alive;
+- a pipeline of 16 small scikit-learn steps (the example's environment), wall, cold and warm;
+- the limit: the same 10 trainings in one interpreter that imported once (a plain in-process loop);
+- the zygote's resident memory (what it reports with each fork).
+The home (default ~/.cache/azureml_v2-bench/warm-home) keeps the example's environment between runs. The load
+average is printed with the figures: on a busy machine wall times are noisy; compare the columns of one run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+AZML = [sys.executable, "-m", "azureml_v2.cli.main"]
+COLD = {"AZUREML_V2_COLD_START": "1"}
+
+
+def azml(home: Path, *args: str, env: dict | None = None) -> float:
+    start = time.monotonic()
+    subprocess.run([*AZML, *args], check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
+                   env={**os.environ, "AZUREML_V2_HOME": str(home), **(env or {})})
+    return time.monotonic() - start
+
+
+def latest_job(home: Path) -> Path:
+    return max((home / "jobs" / "local").iterdir(), key=lambda p: p.stat().st_mtime)
+
+
+def stamp(line: str) -> float:
+    return datetime.fromisoformat(line.split()[0].rstrip("Z")).timestamp()
+
+
+def process_life(job: Path) -> tuple[float, bool, int | None]:
+    """(Running -> exit seconds, started warm, zygote RSS MB) from a job's runner.log."""
+    lines = (job / "system_logs" / "runner.log").read_text().splitlines()
+    running = next(stamp(line) for line in lines if line.split()[1:] == ["status", "Running"])
+    ended = next(stamp(line) for line in lines if " exit code(s) " in line)
+    rss = next((int(m.group(1)) for line in lines if (m := re.search(r"RSS (\d+) MB", line))), None)
+    return ended - running, rss is not None, rss
+
+
+def job_yaml(folder: Path, command: str, env: dict, conda: bool) -> Path:
+    path = folder / f"job-{abs(hash((command, json.dumps(env)))) % 10**8}.yml"
+    environment = (f"environment:\n  image: python:3.11\n  conda_file: {ROOT / 'examples/lightgbm/environment/conda.yml'}\n"
+                   if conda else "environment:\n  image: python:3.11-slim\n")
+    path.write_text(f"type: command\ncode: {ROOT / 'examples/lightgbm/src'}\ncommand: {command}\n{environment}"
+                    f"compute: local\nenvironment_variables: {json.dumps(env)}\n")
+    return path
+
+
+def startups(home: Path, folder: Path, command: str, conda: bool, runs: int) -> dict:
+    found = {}
+    for label, env in (("cold", COLD), ("warm", {})):
+        path = job_yaml(folder, command, env, conda)
+        azml(home, "job", "create", "-f", str(path), "--stream")  # warm-up: builds, learns, starts the zygote
+        lives = []
+        for _ in range(runs):
+            azml(home, "job", "create", "-f", str(path), "--stream")
+            life, warm, rss = process_life(latest_job(home))
+            assert warm == (label == "warm"), f"{label} run started {'warm' if warm else 'cold'}"
+            lives.append(life)
+            if rss:
+                found["zygote_rss_mb"] = rss
+        found[label] = lives
+    return found
+
+
+def kill_zygotes(home: Path) -> None:
+    for entry in os.listdir("/proc"):
+        try:
+            args = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if len(args) > 4 and args[1].endswith(b"zygote.py") and args[2] == b"serve" and str(home).encode() in args[4]:
+            os.kill(int(entry), signal.SIGKILL)
+
+
+def sweep(home: Path) -> dict:
+    sweep_file = str(ROOT / "examples/lightgbm/sweep.yml")
+    azml(home, "job", "create", "-f", sweep_file, "--stream")  # the environment cached, the trials learned
+    cold = azml(home, "job", "create", "-f", sweep_file, "--stream", env={"AZUREML_V2_WARM_START": "0"})
+    kill_zygotes(home)
+    fresh = azml(home, "job", "create", "-f", sweep_file, "--stream")
+    alive = azml(home, "job", "create", "-f", sweep_file, "--stream")
+    return {"cold": cold, "warm_fresh_zygote": fresh, "warm_zygote_alive": alive}
+
+
+def pipeline(home: Path, folder: Path) -> dict:
+    step = folder / "src" / "step.py"
+    step.parent.mkdir(exist_ok=True)
+    step.write_text("import sys\nfrom sklearn.datasets import load_diabetes\n"
+                    "from sklearn.linear_model import Ridge\nx, y = load_diabetes(return_X_y=True)\n"
+                    "print(Ridge(alpha=float(sys.argv[1])).fit(x, y).score(x, y))\n")
+    found = {}
+    for label, env in (("cold", COLD), ("warm", {})):
+        nodes = "".join(
+            f"  s{i}:\n    type: command\n    command: python step.py {i / 10}\n    code: {step.parent}\n"
+            f"    environment:\n      image: python:3.11\n"
+            f"      conda_file: {ROOT / 'examples/lightgbm/environment/conda.yml'}\n"
+            f"    environment_variables: {json.dumps(env)}\n" for i in range(16))
+        path = folder / f"pipeline-{label}.yml"
+        path.write_text(f"type: pipeline\nsettings:\n  default_compute: local\n  force_rerun: true\njobs:\n{nodes}")
+        azml(home, "job", "create", "-f", str(path), "--stream")  # warm-up
+        found[label] = azml(home, "job", "create", "-f", str(path), "--stream")
+    return found
+
+
+def in_process_limit(home: Path) -> float:
+    """The 10 trainings of the README sweep in one interpreter that imported once (no start-up at all)."""
+    python = next((home / "envs").glob("*/venv/bin/python"))
+    for candidate in (home / "envs").glob("*/venv/bin/python"):
+        if subprocess.run([candidate, "-c", "import lightgbm"], capture_output=True).returncode == 0:
+            python = candidate
+    code = ("import sys, time, runpy\nsys.argv = ['train.py']\nimport lightgbm, mlflow, sklearn\n"
+            "start = time.monotonic()\nfor i in range(10):\n"
+            "    sys.argv = ['train.py', '--lr', str(0.01 + i * 0.009)]\n"
+            "    runpy.run_path('train.py', run_name='__main__')\nprint(time.monotonic() - start)\n")
+    with tempfile.TemporaryDirectory() as tracking:
+        out = subprocess.run([python, "-c", code], cwd=ROOT / "examples/lightgbm/src", capture_output=True, text=True,
+                             env={**os.environ, "MLFLOW_TRACKING_URI": f"file://{tracking}"}, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--home", type=Path, default=Path.home() / ".cache" / "azureml_v2-bench" / "warm-home")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--skip-sweep", action="store_true")
+    parser.add_argument("--skip-pipeline", action="store_true")
+    args = parser.parse_args()
+    args.home.mkdir(parents=True, exist_ok=True)
+    results = {"load_before": os.getloadavg()}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        results["python -c pass"] = startups(args.home, folder, "python -c pass", False, args.runs)
+        results["lightgbm job"] = startups(args.home, folder, "python train.py", True, max(3, args.runs // 2))
+        if not args.skip_pipeline:
+            results["pipeline 16 sklearn steps"] = pipeline(args.home, folder)
+        if not args.skip_sweep:
+            results["README sweep"] = sweep(args.home)
+        results["in-process loop, 10 trainings"] = in_process_limit(args.home)
+    results["load_after"] = os.getloadavg()
+    for name, value in results.items():
+        if isinstance(value, dict):
+            cells = ", ".join(f"{k} {statistics.median(v) if isinstance(v, list) else v:.3f}"
+                              + (f" [{min(v):.3f}-{max(v):.3f}]" if isinstance(v, list) else "")
+                              for k, v in value.items())
+            print(f"{name:32} {cells}")
+        else:
+            print(f"{name:32} {value}")
+    out = ROOT / "benchmarks" / "results" / f"warm-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

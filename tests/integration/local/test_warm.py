@@ -1,0 +1,215 @@
+"""Warm starts: a Python job forked from a warm interpreter of its environment behaves as one started cold."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from support.local import WS, Client
+
+from azureml_v2.local import make_app
+from azureml_v2.local.core.metrics import metrics
+
+from .test_runner import ENV_ID, gone, read_pid, wait
+from .test_sweep import trials
+
+pytestmark = pytest.mark.integration
+
+# What a job process can tell about itself, on stdout; then a line on stderr and exit code 3.
+PROBE = """
+import json, os, sys
+import fractions
+job = os.environ["AZUREML_V2_JOB"]
+with open("/proc/self/environ", "rb") as f:
+    marked = f"AZUREML_V2_JOB={job}".encode() in f.read().split(b"\\0")
+with open("/proc/self/cmdline", "rb") as f:
+    cmdline = [a.decode() for a in f.read().split(b"\\0") if a][1:]
+with open("probe.json", "w") as out:
+    json.dump({
+    "argv": sys.argv, "cwd": os.getcwd(), "run": os.environ["AZUREML_RUN_ID"], "name": __name__,
+    "file": __file__, "path0": sys.path[0], "own_group": os.getpgid(0) == os.getpid(), "own_session":
+    os.getsid(0) == os.getpid(), "marked": marked, "cmdline": cmdline, "main": sys.modules["__main__"].__dict__.get(
+    "job_value"), "stdin": sys.stdin.read(), "patched_before": hasattr(fractions, "patched"),
+    "pwd": os.environ["PWD"] == os.getcwd(), "user": os.environ.get("USER_VAR"),
+    }, out)
+fractions.patched = True  # a trial that corrupts a preloaded module: the next must not see it
+fractions.Fraction = None
+sys.stderr.write("to stderr\\n")
+sys.exit(int(sys.argv[1]))
+"""
+
+
+@pytest.fixture
+def app(home):
+    app = make_app(home, user="tester")
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def client(app, tmp_path):
+    client = Client(app)
+    assert client.put("/environments/host/versions/1", {"properties": {"image": "python:3.11-slim"}}).status == 201
+    return client
+
+
+def code(client, tmp_path, files: dict[str, str]) -> str:
+    folder = tmp_path / "src"
+    folder.mkdir(exist_ok=True)
+    for rel, text in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(text)
+    assert client.put("/codes/src/versions/1", {"properties": {"codeUri": str(folder)}}).status == 201
+    return f"{WS}/codes/src/versions/1"
+
+
+def run(client, name, command, code_id, env=None, statuses=("Completed", "Failed", "Canceled")) -> dict:
+    props = {"jobType": "Command", "command": command, "environmentId": ENV_ID, "codeId": code_id,
+             "environmentVariables": env or {}}
+    assert client.put(f"/jobs/{name}", {"properties": props}).status == 201
+    return wait(client, name, statuses, timeout=120)
+
+
+def probed(home, name) -> dict:
+    return json.loads((home / "jobs" / "local" / name / "wd" / "probe.json").read_text())
+
+
+def warm_started(props) -> str | None:
+    return props["properties"].get("azureml.warmStart")
+
+
+def test_a_warm_job_is_a_job_process_as_a_cold_one(client, home, tmp_path):
+    code_id = code(client, tmp_path, {"probe.py": PROBE})
+    command = "python probe.py 3 --flag 'two words'"
+    found = {}
+    for name, env in (("cold", {"AZUREML_V2_COLD_START": "1"}), ("learn", {}), ("warm1", {}), ("warm2", {})):
+        props = run(client, name, command, code_id, {**env, "USER_VAR": "v"})
+        # the exit code and the stderr tail are the job's, whichever way it started
+        assert props["status"] == "Failed" and props["properties"]["ExitCode"] == "3", props
+        assert "exited with code 3" in props["properties"]["Error"] and "to stderr" in props["properties"]["Error"]
+        found[name] = probed(home, name)
+        assert found[name].pop("run") == name
+        assert found[name].pop("cwd") == str(home / "jobs" / "local" / name / "wd")
+        assert found[name].pop("file") == str(home / "jobs" / "local" / name / "wd" / "probe.py")
+        assert found[name].pop("path0") == str(home / "jobs" / "local" / name / "wd")
+        found[name]["warm"] = warm_started(props)
+    assert [found[n].pop("warm") for n in found] == ["false", "false", "true", "true"]
+    expected = {"argv": ["probe.py", "3", "--flag", "two words"], "name": "__main__", "own_group": True,
+                "own_session": True, "marked": True, "cmdline": ["probe.py", "3", "--flag", "two words"],
+                "main": None, "stdin": "", "patched_before": False, "pwd": True, "user": "v"}
+    for name in found:
+        assert found[name] == expected, name
+
+
+def test_python_m_and_c_start_warm_too(client, home, tmp_path):
+    code_id = code(client, tmp_path, {"pkg/__init__.py": "", "pkg/__main__.py": "import sys, fractions\n"
+                                      "print('module', sys.argv[1:], __name__, __spec__.name)\n"})
+    for name in ("m1", "m2"):
+        props = run(client, name, "python -m pkg a b", code_id)
+        assert props["status"] == "Completed", props
+        assert "module ['a', 'b'] __main__ pkg.__main__" in (home / "jobs/local" / name / "user_logs/std_log.txt") \
+            .read_text()
+    assert warm_started(props) == "true"
+    for name in ("c1", "c2"):
+        props = run(client, name, "python -c 'import sys, fractions; print(sys.argv, repr(sys.path[0]))' x", code_id)
+        assert props["status"] == "Completed", props
+        assert "['-c', 'x'] ''" in (home / "jobs/local" / name / "user_logs/std_log.txt").read_text()
+    assert warm_started(props) == "true"
+    props = run(client, "shell", "python -c pass && echo done", code_id)  # a shell command runs cold
+    assert props["status"] == "Completed" and warm_started(props) == "false"
+
+
+def test_cancel_of_a_warm_job_stops_it_within_5_s(client, home, tmp_path):
+    code_id = code(client, tmp_path, {"sleepy.py": "import os, sys, time, fractions\n"
+                                      "open('pid', 'w').write(str(os.getpid()))\ntime.sleep(float(sys.argv[1]))\n"})
+    assert run(client, "learn", "python sleepy.py 0", code_id)["status"] == "Completed"
+    run(client, "long", "python sleepy.py 60", code_id, statuses=("Running",))
+    pid = read_pid(home / "jobs/local/long/wd/pid")
+    assert client.post("/jobs/long/cancel").status == 202
+    props = wait(client, "long", timeout=5)
+    assert props["status"] == "Canceled" and warm_started(props) == "true"
+    assert gone(pid)
+
+
+def test_an_import_that_leaves_a_thread_running_is_not_preloaded(client, home, tmp_path):
+    code_id = code(client, tmp_path, {"t.py": "import thready\nprint('threads', thready.started)\n"})
+    assert run(client, "plain", "python -c pass", code_id)["status"] == "Completed"  # builds the environment
+    site = next((home / "envs").glob("*/venv/lib/python*/site-packages"))
+    (site / "thready.py").write_text("import threading, time\nstarted = True\n"
+                                     "threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n")
+    statuses = [run(client, f"t{i}", "python t.py", code_id) for i in range(3)]
+    assert [p["status"] for p in statuses] == ["Completed"] * 3
+    # learned cold; the zygote finds the offender and the job runs cold; the next zygote leaves it out
+    assert [warm_started(p) for p in statuses] == ["false", "false", "true"]
+    denied = next((home / "warm").glob("*/*/denied.json"))
+    assert json.loads(denied.read_text()) == ["thready"]
+
+
+def _zygotes(home: Path) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if len(args) > 3 and args[1].endswith(b"zygote.py") and args[2] == b"serve" and str(home).encode() in args[4]:
+            found.append(int(entry))
+    return found
+
+
+TRIAL = """
+import os, sys, time
+import mlflow, numpy as np, scipy.optimize
+x = float(sys.argv[1])
+rng = np.random.default_rng(7)
+a = rng.normal(size=(200, 5))
+b = a @ np.arange(5.0) + rng.normal(size=200)
+w = scipy.optimize.minimize(lambda w: np.mean((a @ w - b) ** 2) + x * np.sum(w ** 2), np.zeros(5)).x
+mlflow.log_metric("loss", float(np.mean((a @ w - b) ** 2)))
+with open(os.path.join(sys.argv[2], f"{x}-{os.getpid()}"), "w"):
+    pass
+time.sleep(float(sys.argv[3]))
+"""
+
+
+def _sweep(client, name, ran: Path, pause: float, env: dict) -> None:
+    props = {"jobType": "Sweep", "experimentName": "warm",
+             "searchSpace": {"x": ["uniform", [0.0, 1.0]]},
+             "samplingAlgorithm": {"samplingAlgorithmType": "Random", "seed": 42},
+             "objective": {"goal": "Minimize", "primaryMetric": "loss"},
+             "limits": {"jobLimitsType": "Sweep", "maxTotalTrials": 6, "maxConcurrentTrials": 2},
+             "trial": {"command": f"python trial.py ${{{{search_space.x}}}} {ran} {pause}",
+                       "codeId": f"{WS}/codes/src/versions/1", "environmentId": ENV_ID, "environmentVariables": env}}
+    assert client.put(f"/jobs/{name}", {"properties": props}).status == 201
+
+
+def _losses(home, name) -> list[float]:
+    """Each trial's logged loss, by trial number (trials are the jobs <sweep>_<n>)."""
+    return [metrics(home, "local", f"{name}_{n}", "loss")["loss"][0][1] for n in range(6)]
+
+
+def test_warm_trials_log_bit_identical_metrics_and_survive_a_killed_zygote(client, home, tmp_path):
+    code(client, tmp_path, {"trial.py": TRIAL})
+    cold_ran, warm_ran = tmp_path / "cold_ran", tmp_path / "warm_ran"
+    cold_ran.mkdir()
+    warm_ran.mkdir()
+    _sweep(client, "cold", cold_ran, 0, {"AZUREML_V2_COLD_START": "1"})
+    assert wait(client, "cold", timeout=240)["status"] == "Completed"
+    _sweep(client, "warm", warm_ran, 1.5, {})
+    deadline = time.monotonic() + 120
+    while not _zygotes(home) or len(os.listdir(warm_ran)) < 3:  # two trials learned; a warm one runs
+        assert time.monotonic() < deadline, "no warm trial started"
+        time.sleep(0.05)
+    for pid in _zygotes(home):
+        os.kill(pid, signal.SIGKILL)
+    assert wait(client, "warm", timeout=240)["status"] == "Completed"
+    found = trials(client, "warm")
+    assert [t["status"] for t in found] == ["Completed"] * 6
+    assert {t["properties"]["azureml.warmStart"] for t in found} == {"true", "false"}
+    # each trial ran once, however its zygote ended; and logged what its cold twin logged, to the bit
+    assert len(os.listdir(warm_ran)) == 6
+    assert _losses(home, "warm") == _losses(home, "cold")
