@@ -1,12 +1,12 @@
 """Spark jobs on the local workspace against a bare spark-submit of the same script.
 
-Run: python benchmarks/bench_spark.py [--runs 5] [--rows 4000000]
+Run: python benchmarks/bench_spark.py [--runs 5] [--rows 10000000]
 
 Figures (and their goals):
 - trivial job (`spark.range(10).count()`): submit -> Completed through MLClient.local, against a bare
   `spark-submit --master local[N]` of the same script with the same conf; the overhead (ours - bare, goal <= 1 s);
-- a ~200 MB CSV aggregation (group by key, count, sum, mean; --rows lines of `key,int,float`): wall of the job
-  against the bare spark-submit; goal ours / bare <= 1.1.
+- a ~200 MB CSV aggregation (group by key, count, sum, mean; --rows lines of `key,int,float`, 10M by default):
+  wall of the job against the bare spark-submit; goal ours / bare <= 1.1.
 Runs alternate (bare, ours, bare, ours ...) so that each pair meets the same load; each figure is the median with
 min and max. Needs pyspark (the spark extra) and Java. Results go to benchmarks/results/spark-<UTC>.json.
 """
@@ -96,7 +96,7 @@ def summary(values: list[float]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--rows", type=int, default=4_000_000, help="CSV lines (4M: about 200 MB)")
+    parser.add_argument("--rows", type=int, default=10_000_000, help="CSV lines (10M: about 200 MB)")
     args = parser.parse_args()
     problem = spark_unavailable()
     if problem:
@@ -122,7 +122,10 @@ def main() -> None:
                 ("aggregate", root / "src" / "aggregate.py", [str(data), str(root / "bare-out")],
                  root / "aggregate.yml")):
             bare(script, bare_args), ours(ml, job)  # warm-up: the JVM's and Python's files in the page cache
-            pairs = [(bare(script, bare_args), ours(ml, job)) for _ in range(args.runs)]
+            pairs = []
+            for _ in range(args.runs):
+                pairs.append((bare(script, bare_args), ours(ml, job)))
+                print(f"{figure}: bare {pairs[-1][0]:.2f} s, ours {pairs[-1][1]:.2f} s", flush=True)
             results[figure] = {"bare": summary([b for b, _ in pairs]), "ours": summary([o for _, o in pairs]),
                                "overhead": summary([o - b for b, o in pairs]),
                                "ratio": summary([o / b for b, o in pairs])}
