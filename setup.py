@@ -19,6 +19,8 @@ setup(
         "waitress>=3.0",
         "pathspec>=1.0",
         "uv>=0.4",  # builds job environments; pip is the fallback
+        # schedules: cron steps, recurrences, Azure ML's Windows time zone names
+        "croniter>=2.0", "python-dateutil>=2.8", "tzlocal>=5.0",
     ],
     entry_points={"console_scripts": ["azml=azureml_v2.cli.main:main"]},
     extras_require={

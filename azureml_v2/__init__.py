@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # annotations only: type checkers see the real names
     from ._contract import LOCAL_SCOPE, workspace_scope
     from ._yaml.api import (load_code, load_component, load_data, load_datastore, load_environment, load_job,
                             load_model, load_online_endpoint, load_online_deployment, load_batch_endpoint,
-                            load_batch_deployment)
+                            load_batch_deployment, load_schedule)
     from .entities import (AccountKeyConfiguration, AmlTokenIdentity, AzureBlobDatastore, AzureDataLakeGen1Datastore,
                            AzureDataLakeGen2Datastore, AzureFileDatastore, BuildContext, CertificateConfiguration,
                            Code, CommandComponent, CommandJob, CommandJobLimits, Compute, Data, Environment, Input,
@@ -48,6 +48,7 @@ _EXPORTS = {
     "load_online_deployment": "._yaml.api",
     "load_batch_endpoint": "._yaml.api",
     "load_batch_deployment": "._yaml.api",
+    "load_schedule": "._yaml.api",
     "Code": ".entities.assets",
     "Data": ".entities.assets",
     "Environment": ".entities.assets",

@@ -65,6 +65,7 @@ class MLClient:
     online_deployments = _Group(".operations.endpoints", "OnlineDeploymentOperations")
     batch_endpoints = _Group(".operations.endpoints", "BatchEndpointOperations")
     batch_deployments = _Group(".operations.endpoints", "BatchDeploymentOperations")
+    schedules = _Group(".operations.schedules", "ScheduleOperations")
     registries = _Group(".operations.registries", "RegistryOperations")
 
     def __init__(self, credential=None, subscription_id: str | None = None, resource_group_name: str | None = None,

@@ -105,6 +105,9 @@ REUSE_MISS_PROPERTY = "azureml.reuse.miss"
 MAX_CONCURRENT_NODES = "azureml.pipeline.maxConcurrentNodes"
 
 DEFAULT_EXPERIMENT = "Default"  # the experiment of a job that names none
+# A job a schedule created names the schedule and the time it was due (UTC) in these properties.
+SCHEDULE_PROPERTY = "azureml.scheduleName"
+SCHEDULE_TIME_PROPERTY = "azureml.scheduleTime"
 # A batch endpoint's invocation is a job that names its endpoint and deployment in these properties; a list of the
 # endpoint's (or deployment's) jobs filters on them.
 BATCH_ENDPOINT_PROPERTY = "azureml.batchEndpointName"

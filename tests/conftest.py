@@ -14,6 +14,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import croniter  # noqa: F401 - its import asks `file` about the interpreter (a process): once, here, not in a test
 import pytest
 import vcr
 from hypothesis import settings

@@ -35,6 +35,7 @@ class Backend:
     authority_url = "https://login.microsoftonline.com"
     verifies_environment_at_submit = False  # whether a job's environment reference is looked up before sending
     named_outputs_api_version = NAMED_OUTPUTS_API_VERSION  # the api-version of a job whose outputs become assets
+    records_firings = False  # whether the workspace lists each firing of a schedule (schedules/<name>/firings)
 
     def __init__(self, endpoint: str, scope: str, options: dict, **auth):
         self.endpoint, self.scope = endpoint.rstrip("/"), scope

@@ -56,6 +56,7 @@ class LocalBackend(Backend):
     verifies_environment_at_submit = True  # its runner would only find a missing one at run time
     # it reads assetName/assetVersion at its one api-version and registers the outputs when the job completes
     named_outputs_api_version = API_VERSION
+    records_firings = True
 
     def __init__(self, scope: str, options: dict, *, home=None, endpoint: str | None = None,
                  token: str | None = None):

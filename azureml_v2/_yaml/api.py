@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # annotations only
                                       PipelineComponentBatchDeployment)
     from ..entities.job import Job
     from ..entities.model import Model
+    from ..entities.schedule import ImportDataSchedule, JobSchedule
     from ..entities.registry import Registry
 
     # What the loaders read: a path, a text stream, or the document as a mapping.
@@ -40,6 +41,8 @@ _LOADERS = {
     "online_deployment": ("endpoints", "OnlineDeploymentSchema"),
     "batch_endpoint": ("endpoints", "BatchEndpointSchema"),
     "batch_deployment": ("endpoints", "BatchDeploymentSchema"),
+    "schedule": ("schedules", "ScheduleSchema"),
+    "data_import": ("schedules", "DataImportSchema"),
     "registry": ("registries", "RegistrySchema"),
 }
 # What dump writes an entity with: entity class name -> (module, schema name).
@@ -68,6 +71,9 @@ _DUMPERS = {
     "KubernetesOnlineDeployment": ("endpoints", "KubernetesOnlineDeploymentSchema"),
     "ModelBatchDeployment": ("endpoints", "ModelBatchDeploymentSchema"),
     "PipelineComponentBatchDeployment": ("endpoints", "PipelineComponentBatchDeploymentSchema"),
+    "JobSchedule": ("schedules", "JobScheduleSchema"),
+    "ImportDataSchedule": ("schedules", "ImportDataScheduleSchema"),
+    "DataImport": ("schedules", "DataImportSchema"),
     "Registry": ("registries", "RegistrySchema"),
 }
 _instances: dict = {}
@@ -200,6 +206,12 @@ def load_batch_deployment(source: Source, *, params_override: Overrides = None,
                           **kwargs: Any) -> "ModelBatchDeployment | PipelineComponentBatchDeployment":
     """Load a batch deployment (type model, the default, or pipeline)."""
     return load("batch_deployment", source, params_override=params_override, **kwargs)
+
+
+def load_schedule(source: Source, *, params_override: Overrides = None,
+                  **kwargs: Any) -> "JobSchedule | ImportDataSchedule":
+    """Load a schedule: a job schedule (`create_job`) or a data import schedule (`import_data`)."""
+    return load("schedule", source, params_override=params_override, **kwargs)
 
 
 def load_registry(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "Registry":

@@ -260,6 +260,13 @@ def run_server(args) -> int:
     return 0 if state else 3
 
 
+def run_scheduler() -> int:
+    """`azml schedule run`: fire the local workspace's schedules in the foreground until interrupted."""
+    from ..local.api import server  # import budget: as run_server
+    server.fire_schedules(server.default_home())
+    return 0
+
+
 def _as_dict(value):
     if isinstance(value, dict):
         return value
@@ -279,8 +286,8 @@ def print_result(result, fmt: str) -> None:
         yaml.safe_dump(rows, out, sort_keys=False, default_flow_style=False)
     else:
         items = rows if isinstance(rows, list) else [rows]
-        columns = [c for c in ("name", "version", "endpoint_name", "type", "status", "provisioning_state", "path",
-                                "image", "description")
+        columns = [c for c in ("name", "version", "endpoint_name", "type", "status", "is_enabled",
+                                "provisioning_state", "path", "image", "description")
                    if any(c in r for r in items)] or sorted({k for r in items for k in r})[:6]
         table = [[_cell(r.get(c)) for c in columns] for r in items]
         if fmt == "tsv":

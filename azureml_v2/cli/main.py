@@ -48,6 +48,19 @@ ENDPOINT_GROUPS = {
 }
 
 
+# `azml schedule` verbs; cli/schedules.py carries them out
+SCHEDULE_VERBS = {
+    "create": "Create or update a schedule from a YAML file.",
+    "show": "Show a schedule, when it fires next and (local workspace) every past firing with its job.",
+    "list": "List schedules (enabled ones by default).",
+    "enable": "Enable a schedule.",
+    "disable": "Disable a schedule (it is kept, and fires no more until enabled).",
+    "trigger": "Fire a schedule once now.",
+    "delete": "Delete a schedule.",
+    "run": "Fire the local workspace's schedules in the foreground (azml server does it too).",
+}
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.print_usage(sys.stderr)
@@ -185,6 +198,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         sub.required = True
         for verb, verb_help in verbs.items():
             _endpoint_verb(sub.add_parser(verb, help=verb_help, description=verb_help), group_name, verb)
+    schedule = groups.add_parser("schedule", help="Manage schedules.", description="Manage schedules.")
+    if named == "schedule":
+        sub = schedule.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
+        sub.required = True
+        for verb, verb_help in SCHEDULE_VERBS.items():
+            _schedule_verb(sub.add_parser(verb, help=verb_help, description=verb_help), verb)
     workspace = groups.add_parser("workspace", help="Export and import whole workspaces.",
                                   description="Export and import whole workspaces.")
     workspace_verbs = workspace.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
@@ -269,6 +288,28 @@ def _endpoint_verb(p: argparse.ArgumentParser, group: str, verb: str) -> None:
     _workspace_options(p)
 
 
+def _schedule_verb(p: argparse.ArgumentParser, verb: str) -> None:
+    if verb == "create":
+        p.add_argument("--file", "-f", required=True, help="YAML file describing the schedule.")
+        p.add_argument("--name", "-n", help="Override the name in the file.")
+        p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                       help="Override a field, e.g. --set trigger.time_zone=UTC (repeatable).")
+    elif verb == "list":
+        p.add_argument("--disabled-only", action="store_true", help="List disabled schedules only.")
+        p.add_argument("--all", action="store_true", help="List enabled and disabled schedules.")
+    elif verb != "run":
+        p.add_argument("--name", "-n", required=True, help="Name of the schedule.")
+    if verb in ("create", "enable", "disable", "delete"):
+        p.add_argument("--no-wait", action="store_true", help="Do not wait for the operation to finish.")
+    if verb == "delete":
+        p.add_argument("--yes", "-y", action="store_true", help="Do not ask for confirmation.")
+    elif verb == "show":
+        p.add_argument("--next", type=int, default=5, metavar="N", help="Show the next N firings (default: 5).")
+    elif verb == "trigger":
+        p.add_argument("--schedule-time", help="The time the firing stands for (ISO 8601; default: now).")
+    _workspace_options(p)
+
+
 def _export_arm(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--export-arm", metavar="FILE",
                    help=f"Write the ARM deployment template of the {what} and the assets it uses to FILE (- for "
@@ -315,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
             return write_arm(args, args.group)
         if args.group in ("server", "job"):
             return getattr(commands, f"run_{args.group}")(args)
+        if args.group == "schedule":
+            from .schedules import run_schedule  # import-time budget: as above
+            return run_schedule(args)
         if args.group == "schema":
             from .transfer import run_schema  # import budget: as above
             return run_schema(args)

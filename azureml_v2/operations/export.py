@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+from graphlib import TopologicalSorter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -71,11 +72,6 @@ def _asset(group: str, archivable: bool = True, **extra) -> dict:
                 create=lambda ml, a: getattr(ml, group).create_or_update(a), **extra)
 
 
-def _components(ml):
-    """Components leaf first: a pipeline component refers to the components of its nodes."""
-    return sorted(_versions("components")(ml), key=lambda c: c.type == "pipeline")
-
-
 def _datastores(ml):
     return sorted((d for d in ml.datastores.list() if d.name not in SYSTEM_DATASTORES), key=lambda d: d.name)
 
@@ -109,7 +105,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("environments", "environment", **_asset("environments")),
     Kind("data", "data", **_asset("data")),
     Kind("models", "model", **_asset("models")),
-    Kind("components", "component", **{**_asset("components"), "entities": _components}),
+    Kind("components", "component", **_asset("components")),
     Kind("online-endpoints", "online_endpoint", **_endpoints("online_endpoints"), settle=("traffic", "mirror_traffic")),
     Kind("online-deployments", "online_deployment", **_deployments("online_deployments", "online_endpoints")),
     Kind("batch-endpoints", "batch_endpoint", **_endpoints("batch_endpoints"), settle=("defaults",)),
@@ -278,7 +274,7 @@ def import_workspace(ml_client, path, *, jobs: bool = False, kinds: Iterable[Kin
     if problems:
         raise ValidationError(problems)
     settle = []
-    for kind, entity, shown in plan:
+    for kind, entity, shown in _in_order(ml_client, plan):
         later = {f: getattr(entity, f) for f in kind.settle if getattr(entity, f, None)}
         kind.create(ml_client, dataclasses.replace(entity, **dict.fromkeys(later)) if later else entity)
         if later:
@@ -287,6 +283,38 @@ def import_workspace(ml_client, path, *, jobs: bool = False, kinds: Iterable[Kin
     for kind, entity in settle:
         kind.create(ml_client, entity)
     return report
+
+
+def _in_order(ml, plan: list) -> list:
+    """The plan with what a resource refers to of its own kind before it (a pipeline component's components),
+    kinds in table order."""
+    order = {kind.folder: n for n, kind in enumerate(KINDS)}
+    by_ref = {("azureml:" + ":".join(kind.file(entity))).lower(): (kind, entity, shown)
+              for kind, entity, shown in plan if len(kind.file(entity)) == 2}
+    graph = {}
+    for item in plan:
+        refs = set()
+        _references(_portable(ml, item[0], definition(item[1]), None, None), refs)
+        graph[item[2]] = {by_ref[r][2] for r in refs if r in by_ref and by_ref[r][0] is item[0]}
+    sorter = TopologicalSorter(graph)
+    sorter.prepare()
+    items, done = {item[2]: item for item in plan}, []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=lambda shown: (order.get(items[shown][0].folder, 0), shown))
+        done.extend(items[shown] for shown in ready)
+        sorter.done(*ready)
+    return sorted(done, key=lambda item: order.get(item[0].folder, 0))  # stable: the order within a kind stays
+
+
+def _references(value, found: set) -> None:
+    if isinstance(value, dict):
+        for v in value.values():
+            _references(v, found)
+    elif isinstance(value, list):
+        for v in value:
+            _references(v, found)
+    elif isinstance(value, str) and value.startswith("azureml:"):
+        found.add(value.lower())
 
 
 def _load(kind: Kind, file: Path):

@@ -22,6 +22,7 @@ from .._steps import LivePipeline, pipeline_view
 from .._trials import LiveTable
 from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
 from ..entities.job import CommandJob, Job, SweepJob
+from ..entities._jobs import job_from_rest
 from ..entities.pipeline import PipelineComponent, PipelineJob
 from ..entities.spark import SparkJob
 from ..exceptions import JobFailedError, JobStateError, NotAvailableError, Problem, ValidationError
@@ -44,21 +45,6 @@ def generate_name() -> str:
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
     suffix = "".join(secrets.choice(alphabet) for _ in range(10))
     return f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}_{suffix}"
-
-
-def job_from_rest(resource: dict):
-    """A CommandJob, SweepJob, PipelineJob or SparkJob by jobType; other kinds as a plain Job with the fields all jobs
-    share."""
-    kind = resource.get("properties", {}).get("jobType")
-    if kind == "Command":
-        return CommandJob._from_rest(resource)
-    if kind == "Sweep":
-        return SweepJob._from_rest(resource)
-    if kind == "Pipeline":
-        return PipelineJob._from_rest(resource)
-    if kind == "Spark":
-        return SparkJob._from_rest(resource)
-    return Job(**Job._job_fields(resource))
 
 
 class JobOperations(Operations):

@@ -942,9 +942,53 @@ def batch_cassettes(spec: Spec) -> list[Cassette]:
     return cassettes
 
 
+# -- schedules -----------------------------------------------------------------------------------------------
+SCHEDULE = "nightly-churn-retrain"
+
+
+def schedule_request(enabled: bool = True) -> dict:
+    """A weekday 06:00 (Pacific) schedule that creates a command job from registered assets."""
+    return {"properties": {
+        "displayName": "Nightly churn retraining", "isEnabled": enabled,
+        "trigger": {"triggerType": "Cron", "timeZone": "Pacific Standard Time", "expression": "0 6 * * 1-5"},
+        "action": {"actionType": "CreateJob", "jobDefinition": {
+            "jobType": "Command", "experimentName": "churn", "command": "python train.py",
+            "codeId": arm_id("codes", "churn-train", "versions", "3"),
+            "environmentId": arm_id("environments", "sklearn-env", "versions", "4"),
+            "computeId": arm_id("computes", "cpu-cluster")}}}}
+
+
+def schedule_resource(spec: Spec, body: dict, state: str = "Succeeded", modified: str | None = None) -> dict:
+    return spec.resource("Schedule/get", {
+        "id": arm_id("schedules", SCHEDULE), "name": SCHEDULE,
+        "type": "Microsoft.MachineLearningServices/workspaces/schedules",
+        "properties": {**body["properties"], "provisioningState": state},
+        "systemData": system_data(CREATED, modified)})
+
+
+def schedule_cassettes(spec: Spec) -> list[Cassette]:
+    one = url("schedules", SCHEDULE)
+    cassettes = []
+
+    c = Cassette("schedules/create")
+    status = mfe_status("sc:6e1d2c3b-4a5f-4e6d-9c8b-7a6f5e4d3c2b:nightly-churn-retrain")
+    c.add("PUT", one, 201, schedule_resource(spec, schedule_request(), "Creating"), sent=schedule_request(),
+          headers={"Azure-AsyncOperation": status})
+    polled(c, status)
+    c.add("GET", one, 200, schedule_resource(spec, schedule_request()))
+    cassettes.append(c)
+
+    c = Cassette("schedules/disable")  # the schedule as the service holds it goes back with isEnabled false
+    c.add("GET", one, 200, schedule_resource(spec, schedule_request()))
+    c.add("PUT", one, 200, schedule_resource(spec, schedule_request(False), modified="2026-11-24T18:02:11.000Z"),
+          sent=schedule_request(False))
+    cassettes.append(c)
+    return cassettes
+
+
 GROUPS = (code_cassettes, data_cassettes, environment_cassettes, model_cassettes, component_cassettes,
           datastore_cassettes, compute_cassettes, job_cassettes, pipeline_cassettes, online_endpoint_cassettes,
-          online_deployment_cassettes, batch_cassettes, spark_cassettes)
+          online_deployment_cassettes, batch_cassettes, schedule_cassettes, spark_cassettes)
 
 
 def main(argv=None) -> int:

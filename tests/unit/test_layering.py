@@ -3,7 +3,7 @@
 Layers, lowest first (a module may import its own layer and those below it):
 
     contract   _contract, exceptions                         (the standard library only)
-    model      entities, _yaml, _builders, dsl, sweep, constants, _trials, _steps, _plot, _artifacts
+    model      entities, _yaml, _builders, dsl, sweep, constants, _trials, _steps, _plot, _firings, _artifacts
     client     the package root, _client, _http, operations, _backends
     aio        aio (the async client, over the client layer)
     cli        cli
@@ -41,6 +41,7 @@ LAYERS = {  # first matching prefix wins
     "azureml_v2._trials": ("model", 1),
     "azureml_v2._steps": ("model", 1),
     "azureml_v2._plot": ("model", 1),
+    "azureml_v2._firings": ("model", 1),
     "azureml_v2._artifacts": ("model", 1),
     "azureml_v2._http": ("client", 2),
     "azureml_v2._client": ("client", 2),

@@ -15,6 +15,7 @@ import weakref
 
 from ..core.endpoints import Endpoints
 from ..core.jobs import Jobs
+from ..core.schedules import Scheduler
 from ..core.serving import Serving
 from ..core.workspace import Store
 from .arm import ArmApi
@@ -90,7 +91,7 @@ class LocalApp:
     """The WSGI application over one home folder (see the module docstring)."""
 
     def __init__(self, home, *, page_size: int = 100, max_body: int = MAX_BODY, retry_after: int = 1,
-                 user: str | None = None, run_jobs: bool = True):
+                 user: str | None = None, run_jobs: bool = True, run_schedules: bool = False):
         self.store = Store(home)
         self.jobs = Jobs(self.store, user or _login(), launch=run_jobs)
         self.serving = Serving(self.store, launch=run_jobs)
@@ -98,18 +99,25 @@ class LocalApp:
                           page_size=page_size, max_body=max_body, retry_after=retry_after)
         self._tracking = None
         self._tracking_lock = threading.Lock()
+        # fires the home's schedules once `scheduler.start()` took its lock (azml server, azml schedule run)
+        self.scheduler = Scheduler(self.store, self.jobs) if run_schedules else None
         if run_jobs:
             self.supervise()
             _SUPERVISION.add(self)
 
     def supervise(self) -> None:
-        """One round of supervision: jobs (:meth:`azureml_v2.local.core.jobs.Jobs.supervise`) and the hosts of
-        online endpoints (:meth:`azureml_v2.local.core.serving.Serving.supervise`)."""
+        """One round of supervision: jobs (:meth:`azureml_v2.local.core.jobs.Jobs.supervise`), the hosts of
+        online endpoints (:meth:`azureml_v2.local.core.serving.Serving.supervise`) and, with `run_schedules`, the
+        schedules due (:meth:`azureml_v2.local.core.schedules.Scheduler.tick`)."""
         self.jobs.supervise()
         self.serving.supervise()
+        if self.scheduler is not None:
+            self.scheduler.tick()
 
     def close(self) -> None:
         _SUPERVISION.remove(self)
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self.jobs.close()
         self.serving.close()
         self.store.close()

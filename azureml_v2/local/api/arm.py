@@ -40,6 +40,7 @@ from ..core.workspace import (BUILTIN_DATASTORES, ENDPOINT_COLLECTIONS, LOCAL_CO
                               SCOPE, BadRequest, Conflict, Exists, NotFound, Page, Store, disk_full, kv_filter,
                               registry_key, scope_id, workspace_id)
 from .http import MAX_BODY, WORKSPACE_NAME, HttpError, Query, Request, arm_error, invalid, method_not_allowed
+from .schedules import ScheduleRoutes
 
 
 _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}")
@@ -80,6 +81,10 @@ _ROUTES = [
     (("{endpoints}", "{name}", "deployments", "{deployment}"),
      {"GET": "get_deployment", "PUT": "put_deployment", "PATCH": "patch_deployment", "DELETE": "delete_deployment"}),
     (("{endpoints}", "{name}", "deployments", "{deployment}", "getLogs"), {"POST": "deployment_logs"}),
+    (("schedules",), {"GET": "list_schedules"}),
+    (("schedules", "{name}"), {"GET": "get_schedule", "PUT": "put_schedule", "DELETE": "delete_schedule"}),
+    (("schedules", "{name}", "trigger"), {"POST": "trigger_schedule"}),
+    (("schedules", "{name}", "firings"), {"GET": "list_schedule_firings"}),
     (("operationResults", "{operation}"), {"GET": "operation_result"}),
     (("operationsStatus", "{operation}"), {"GET": "operation_status"}),
 ]
@@ -132,8 +137,10 @@ def _resource(ws: str, path: tuple[str, ...], name: str, kind: str, props: dict,
 Response = tuple[int, "dict | None", dict]
 
 
-class ArmApi:
+class ArmApi(ScheduleRoutes):
     """The ARM API of the local workspace over a home's store, as a WSGI app (see the module docstring)."""
+
+    resource = staticmethod(_resource)
 
     def __init__(self, store: Store, jobs: Jobs, endpoints: Endpoints | None = None, *, page_size: int = 100,
                  max_body: int = MAX_BODY, retry_after: int = 1):

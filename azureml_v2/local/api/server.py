@@ -20,6 +20,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -145,7 +146,8 @@ def create_server(home: Path, host: str = "127.0.0.1", port: int = 0, *, max_bod
     reader, _ = ensure_token(home, READER)
     # waitress warns "Task queue depth is N" whenever all its threads are busy: normal under load
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    app = require_token(make_app(home, max_body=max_body), token, reader, public=(DISCOVERY_PATH,))
+    local = make_app(home, max_body=max_body, run_schedules=True)
+    app = require_token(local, token, reader, public=(DISCOVERY_PATH,))
     sockets = options.pop("map", None)
     sockets = {} if sockets is None else sockets
     # links in answers name the address served (SERVER_NAME), not what a client put in its Host header
@@ -154,6 +156,7 @@ def create_server(home: Path, host: str = "127.0.0.1", port: int = 0, *, max_bod
                                     map=sockets, max_request_body_size=max_body + _BODY_MARGIN,
                                     **{**SERVER_OPTIONS, **options})
     guard_slow_clients(sockets)
+    server.local_app = local  # serve() starts its scheduler
     return server
 
 
@@ -161,6 +164,10 @@ def serve(home: Path, host: str, port: int) -> None:
     """Run in the foreground until SIGTERM/SIGINT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     server = create_server(home, host, port)
+    try:  # what was missed while no scheduler ran is logged
+        server.local_app.scheduler.start()
+    except ValueError as exc:
+        logging.getLogger(__name__).info("%s; this server fires them once that process ends", exc)
     endpoint = f"http://{host if ':' not in host else f'[{host}]'}:{server.effective_port}"
     state = {"pid": os.getpid(), "started": process_start(os.getpid()), "host": host,
              "port": server.effective_port, "endpoint": endpoint}
@@ -183,6 +190,22 @@ def serve(home: Path, host: str, port: int) -> None:
                 (home / STATE_FILE).unlink()
         except (OSError, ValueError):
             pass
+
+
+def fire_schedules(home: Path) -> None:
+    """Fire the schedules of `home` in the foreground until SIGTERM/SIGINT (`azml schedule run`): what was missed
+    while no scheduler ran is logged first. ValueError when another process fires them."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    app = make_app(home, run_schedules=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        app.scheduler.start()
+        print(f"firing the schedules of {home} (Ctrl+C stops)", flush=True)
+        stop.wait()
+    finally:
+        app.close()
 
 
 if __name__ == "__main__":

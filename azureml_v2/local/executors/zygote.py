@@ -21,7 +21,7 @@ Safety: a module whose import leaves a thread running across a fork (threads of 
 before a fork, as OpenBLAS does, are fine: a probe fork tells) or a descriptor open is an offender: it is written
 to ``denied.json`` and the zygote exits; the next zygote of the environment does not import it. A zygote over its
 memory bound (AZUREML_V2_WARM_MAX_MB, default 2048) writes ``refused.json`` and exits; one idle for
-AZUREML_V2_WARM_IDLE seconds (default 900) with no child left exits.
+AZUREML_V2_WARM_IDLE seconds (default 1800) with no child left exits.
 
 ``learn`` runs a command cold as the interpreter would, and records in RECORD (JSON) the installed modules
 (standard library and site-packages, never the job's own code) it imported: what a zygote preloads for it.
@@ -191,7 +191,7 @@ class Zygote:
         self.tried = set(sys.modules)
         self.denied = set(_read_json(os.path.join(state, "denied.json"), []))
         self.max_kb = int(os.environ.get("AZUREML_V2_WARM_MAX_MB", "2048")) * 1024
-        self.idle = float(os.environ.get("AZUREML_V2_WARM_IDLE", "900"))
+        self.idle = float(os.environ.get("AZUREML_V2_WARM_IDLE", "1800"))
         self.children = {}  # pid -> the connection its exit code goes to
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind("\0" + name)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..._contract import ARTIFACT_STORE, REUSED_PROPERTY, TERMINAL_STATUSES
 from . import paths
+from .schedules import SCHEDULE_TABLES
 from .sqlite import (REGISTRY_PREFIX, VIEWS, Conflict, Exists, SQLiteFile, StoreError, Table, diff, dumps, insert,
                      now, record, scope_name, stamps)
 
@@ -148,6 +149,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE operations_5 RENAME TO operations",
         "CREATE INDEX operations_job ON operations (workspace, job, status)",
     ),
+    SCHEDULE_TABLES,  # 6: schedules and their firings (storage/schedules.py)
 ]
 
 

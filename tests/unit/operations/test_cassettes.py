@@ -43,6 +43,7 @@ ENDPOINT_CASSETTES = {"online_endpoints/create", "online_endpoints/traffic", "on
                       "online_endpoints/delete", "online_deployments/create", "online_deployments/get_logs",
                       "online_deployments/delete", "batch_endpoints/create", "batch_deployments/create",
                       "batch_endpoints/invoke"}
+SCHEDULE_CASSETTES = {"schedules/create", "schedules/disable"}
 
 
 def calls(run) -> list[tuple[str, str, dict]]:
@@ -556,7 +557,8 @@ def _interactions():
 _ASSET_KINDS = {"codes": "Code", "data": "Data", "environments": "Environment", "models": "Model",
                 "components": "Component"}
 _RESOURCES = {"datastores": "DatastoreResource", "computes": "ComputeResource", "jobs": "JobBaseResource",
-              "onlineEndpoints": "OnlineEndpointTrackedResource", "batchEndpoints": "BatchEndpointTrackedResource"}
+              "onlineEndpoints": "OnlineEndpointTrackedResource", "batchEndpoints": "BatchEndpointTrackedResource",
+              "schedules": "ScheduleResource"}
 _DEPLOYMENTS = {"onlineEndpoints": "OnlineDeploymentTrackedResource", "batchEndpoints": "BatchDeploymentTrackedResource"}
 # actions (POST) with a body or an answer of their own
 _ACTIONS = {"regenerateKeys": "RegenerateEndpointKeysRequest", "getLogs": "DeploymentLogsRequest"}
@@ -654,7 +656,7 @@ def test_every_operation_group_has_its_cassettes():
         f"{group}/{scenario}.yaml" for group, last in GROUPS.items() for scenario in (*SCENARIOS, last)} | {
         "environments/build_context.yaml", "jobs/named_outputs.yaml", "pipelines/create.yaml", "pipelines/get.yaml",
         "pipelines/cancel.yaml", "spark/create_then_get.yaml", "spark/pipeline.yaml"} | {
-        f"{name}.yaml" for name in ENDPOINT_CASSETTES}
+        f"{name}.yaml" for name in ENDPOINT_CASSETTES | SCHEDULE_CASSETTES}
 
 
 def test_no_cassette_holds_an_authorization_header_or_a_token():
@@ -675,3 +677,30 @@ def test_the_cassettes_are_what_the_generator_writes(tmp_path):
     assert written.keys() == committed.keys()
     stale = [str(p) for p in written if written[p] != committed[p]]
     assert not stale, f"recordings/ differ from tests/support/make_cassettes.py: rerun it ({stale})"
+
+
+# -- schedules ---------------------------------------------------------------------------------------------------
+def test_schedule_create_is_polled_to_succeeded_and_disable_sends_it_back_disabled(replay):
+    from azureml_v2 import load_schedule
+
+    schedule = load_schedule({
+        "name": mk.SCHEDULE, "display_name": "Nightly churn retraining",
+        "trigger": {"type": "cron", "expression": "0 6 * * 1-5", "time_zone": "Pacific Standard Time"},
+        "create_job": {"type": "command", "experiment_name": "churn", "command": "python train.py",
+                       "code": "azureml:churn-train:3", "environment": "azureml:sklearn-env:4",
+                       "compute": "azureml:cpu-cluster"}})
+    run = replay("schedules/create")
+    poller = run.client.schedules.begin_create_or_update(schedule)
+    assert isinstance(poller, (LROPoller, aio.Poller))
+    created = poller.result()
+    assert (created.provisioning_state, created.is_enabled, created.trigger.time_zone) == (
+        "Succeeded", True, "Pacific Standard Time")
+    assert created.create_job.command == "python train.py"
+    assert [(m, p.rsplit("/", 2)[-2]) for m, p, _ in calls(run)] == [
+        ("PUT", "schedules"), ("GET", "mfeOperationsStatus"), ("GET", "mfeOperationsStatus"), ("GET", "schedules")]
+    assert run.sleeps == [mk.POLL_RETRY_AFTER]
+
+    run = replay("schedules/disable")
+    disabled = run.client.schedules.begin_disable(mk.SCHEDULE).result()
+    assert disabled.is_enabled is False and disabled.name == mk.SCHEDULE
+    assert [m for m, _, _ in calls(run)] == ["GET", "PUT"]

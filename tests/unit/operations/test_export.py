@@ -81,9 +81,10 @@ def _shared_blob(key: str) -> AzureBlobDatastore:
 
 
 @pytest.fixture
-def workspace_b(tmp_path):
-    """Another local workspace, holding the blob datastore with its own key (secrets are not exported)."""
-    client = local_client(tmp_path / "home-b", run_jobs=False)
+def workspace_b(tmp_path, workspace_a):
+    """Another workspace of the same home (-w other), holding the blob datastore with its own key (secrets are not
+    exported)."""
+    client = local_client(workspace_a.home, workspace_name="other", run_jobs=False)
     client.datastores.create_or_update(_shared_blob("a-key-of-b"))
     yield client
     client.close()
@@ -169,3 +170,20 @@ def test_a_broken_file_is_one_located_error(workspace_a, workspace_b, tmp_path):
         import_workspace(workspace_b, tmp_path / "tree")
     assert f"{broken}:" in str(err.value) and "imagee: unknown field (did you mean image?)" in str(err.value)
     assert list(workspace_b.models.list()) == []
+
+
+def test_a_pipeline_component_is_imported_after_the_components_it_uses(ml_client, tmp_path):
+    """`components/a_pipeline` sorts before `components/z_echo`, and refers to it: created after it all the same."""
+    ml_client.components.create_or_update(load_component({
+        "name": "z_echo", "version": "1", "type": "command", "command": "echo ${{inputs.word}}",
+        "environment": {"image": "python:3.11"}, "inputs": {"word": {"type": "string"}}}))
+    ml_client.components.create_or_update(load_component({
+        "name": "a_pipeline", "version": "1", "type": "pipeline", "inputs": {"word": {"type": "string"}},
+        "jobs": {"say": {"type": "command", "component": "azureml:z_echo:1",
+                         "inputs": {"word": "${{parent.inputs.word}}"}}}}))
+    export_workspace(ml_client, tmp_path / "tree")
+    target = local_client(ml_client.home, workspace_name="other", run_jobs=False)
+    report = import_workspace(target, tmp_path / "tree")
+    assert report.created.index("components/z_echo/1.yml") < report.created.index("components/a_pipeline/1.yml")
+    assert target.components.get("a_pipeline", version="1").jobs["say"].component.endswith("/z_echo/versions/1")
+    target.close()
