@@ -32,6 +32,8 @@ setup(
         "plot": ["matplotlib>=3.8"],
         # online endpoints served locally by Azure ML's own scoring server
         "serve": ["azureml-inference-server-http>=1.4"],
+        # `azml server start --tls`: a certificate made for this machine
+        "tls": ["cryptography>=41"],
         # spark jobs run locally by Apache Spark's spark-submit (a Java runtime comes from the system)
         # (the pandas API on Spark does not take pandas 3 yet)
         "spark": ["pyspark[pandas-on-spark]>=3.5", "pandas>=2.2,<3"],
@@ -41,7 +43,7 @@ setup(
                  "azure-identity>=1.15", "tqdm>=4.66", "vcrpy>=6", "optuna>=4.0", "scipy>=1.10", "schemathesis>=4.0",
                  # a real MLflow client against the local tracking API
                  # (pandas below 3: the pandas API on Spark does not take pandas 3 yet)
-                 "mlflow-skinny>=3.0", "scikit-learn>=1.5", "pandas>=2.2,<3",
+                 "mlflow-skinny>=3.0", "scikit-learn>=1.5", "pandas>=2.2,<3", "cryptography>=41",
                  # online endpoints: the scoring server their deployments run
                  "azureml-inference-server-http>=1.4",
                  # spark jobs: spark-submit and the pandas API on Spark the examples use

@@ -17,7 +17,7 @@ from .._http.inprocess import AsyncWSGITransport, WSGITransport
 from .._http.pipeline import http_error
 from .._trials import SweepView, Trial
 from ..exceptions import ValidationError
-from ..local import curated_environment, default_home, job_folder, make_app, served_token
+from ..local import curated_environment, default_home, job_folder, make_app, served_certificate, served_token
 from .base import Backend
 
 # The in-process transport needs a URL to route; it never leaves this process.
@@ -72,6 +72,9 @@ class LocalBackend(Backend):
                 raise ValidationError(f"endpoint {endpoint}: no server of {served} listens there, so its "
                                       "token is unknown; pass credential=<token> (`azml server token` in that "
                                       "workspace prints it)")
+            if endpoint.startswith("https:") and "connection_verify" not in options:
+                cafile = served_certificate(endpoint.rstrip("/"), served)  # made by `azml server start --tls`
+                options = {**options, "connection_verify": cafile} if cafile else options
             super().__init__(endpoint, scope, options, token=token)
         self._app = None
 

@@ -110,8 +110,18 @@ class JobServiceSchema(BaseSchema):
                 raise ValidationError(f"only a {kind} service takes {key}", key)
 
 
+class _Services(fields.Dict):
+    """A job's services; a dump leaves out the ones the service adds to every job (Studio, Tracking), which no YAML
+    sets."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value:
+            value = {name: s for name, s in value.items() if s.type in J.SERVICE_TYPES} or None
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
 def services_field(**kwargs):
-    return fields.Dict(keys=fields.String(), values=fields.Nested(JobServiceSchema), **kwargs)
+    return _Services(keys=fields.String(), values=fields.Nested(JobServiceSchema), **kwargs)
 
 
 class CommandJobLimitsSchema(BaseSchema):

@@ -43,6 +43,7 @@ KINDS = {
     "kubernetesOnlineDeployment": ("endpoints", "KubernetesOnlineDeploymentSchema"),
     "modelBatchDeployment": ("endpoints", "ModelBatchDeploymentSchema"),
     "pipelineComponentBatchDeployment": ("endpoints", "PipelineComponentBatchDeploymentSchema"),
+    "schedule": ("schedules", "JobScheduleSchema"),
 }
 _LITERAL = {"type": ["string", "number", "boolean"]}
 

@@ -242,8 +242,11 @@ def run_server(args) -> int:
     if args.verb == "start":
         if args.host not in ("127.0.0.1", "localhost", "::1"):
             sys.stderr.write(f"warning: serving on {args.host}, reachable beyond this machine\n")
-        state, token = server.start(home, args.host, args.port)
+        state, token = server.start(home, args.host, args.port, tls=args.tls, certfile=args.certfile,
+                                    keyfile=args.keyfile)
         print(f"serving {home} at {state['endpoint']} (pid {state['pid']})")
+        if state.get("cafile"):
+            print(f"certificate for clients to trust: {state['cafile']}")
         print(f"read-only (reader) token in {home / server.TOKEN_FILES[server.READER]}, mode 0600")
         if token:
             print(f"bearer token (shown once; kept in {home / server.TOKEN_FILE}, mode 0600):\n{token}")

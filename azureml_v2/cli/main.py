@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 # group -> (help, client attribute, load function, verbs)
 ASSET_GROUPS = {
@@ -230,6 +231,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     start = verbs.add_parser("start", help="Start the server in the background.")
     start.add_argument("--host", default="127.0.0.1", help="Address to bind (default: 127.0.0.1).")
     start.add_argument("--port", type=_port, default=0, help="Port (default: a free one).")
+    start.add_argument("--tls", action="store_true",
+                       help="Serve https with a certificate made for this machine, kept in the workspace folder "
+                            "(clients trust server-cert.pem there).")
+    start.add_argument("--certfile", type=Path, help="Serve https with this PEM certificate (chain) ...")
+    start.add_argument("--keyfile", type=Path, help="... and this PEM key.")
     verbs.add_parser("stop", help="Stop the server.")
     verbs.add_parser("status", help="Show whether the server runs, and where.")
     token = verbs.add_parser("token", help="Print a bearer token of the server (created if missing).")

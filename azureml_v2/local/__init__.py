@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .storage.paths import default_home, job_folder
 
-__all__ = ["curated_environment", "default_home", "job_folder", "make_app", "served_token"]
+__all__ = ["curated_environment", "default_home", "job_folder", "make_app", "served_certificate", "served_token"]
 
 
 def make_app(home, **options):
@@ -26,6 +26,14 @@ def served_token(endpoint: str, home: Path | None = None) -> str | None:
     from .api.server import served_token as token  # import-time budget: the server module loads waitress
 
     return token(endpoint, home)
+
+
+def served_certificate(endpoint: str, home: Path | None = None) -> str | None:
+    """The certificate file to trust for the https server of `home` at `endpoint` when `azml server start --tls`
+    made it, else None."""
+    from .api.server import served_certificate as certificate  # import-time budget: as served_token
+
+    return certificate(endpoint, home)
 
 
 def curated_environment(name: str) -> dict | None:

@@ -12,6 +12,7 @@ before it): a new kind plugs in with one entry.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import shutil
 from graphlib import TopologicalSorter
@@ -46,6 +47,7 @@ class Kind:
     get: Callable  # (ml_client, entity) -> the same resource in a workspace (ResourceNotFoundError when absent)
     create: Callable  # (ml_client, entity) -> None, waiting for it to exist
     secrets: str | None = None  # the mapping whose values an export leaves out (null): datastore credentials
+    kept: tuple[str, ...] = ()  # state the YAML does not hold that an export keeps (a schedule's is_enabled)
     settle: tuple[str, ...] = ()  # fields that name later kinds: set once those exist (endpoint traffic)
     optional: bool = False  # created only when asked for (jobs: creating one runs it)
 
@@ -112,6 +114,9 @@ KINDS: tuple[Kind, ...] = (
     Kind("batch-deployments", "batch_deployment", **_deployments("batch_deployments", "batch_endpoints")),
     Kind("jobs", "job", _jobs, lambda j: (j.name,), lambda ml, j: ml.jobs.get(j.name),
          lambda ml, j: ml.jobs.create_or_update(j), optional=True),
+    Kind("schedules", "schedule", lambda ml: sorted(ml.schedules.list(list_view_type="All"), key=lambda s: s.name),
+         lambda s: (s.name,), lambda ml, s: ml.schedules.get(s.name),
+         lambda ml, s: ml.schedules.begin_create_or_update(s).result(), kept=("is_enabled",)),
 )
 
 
@@ -132,10 +137,15 @@ def _export_one(ml, kind: Kind, entity, folder: Path) -> Path:
     parts = [_segment(p) for p in kind.file(entity)]
     target = folder.joinpath(*parts[:-1], parts[-1] + ".yml")
     files = target.with_suffix("")  # what the resource carries lives beside its YAML, in a folder of its name
-    mapping = _portable(ml, kind, definition(entity), files, target.parent)
+    mapping = _portable(ml, kind, _definition(kind, entity), files, target.parent)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(to_text(mapping), encoding="utf-8")
     return target
+
+
+def _definition(kind: Kind, entity) -> dict:
+    """The entity's YAML mapping with the service state the kind keeps (a schedule's is_enabled)."""
+    return {**definition(entity), **{k: getattr(entity, k) for k in kind.kept if getattr(entity, k) is not None}}
 
 
 def _segment(text: str) -> str:
@@ -319,15 +329,25 @@ def _references(value, found: set) -> None:
 
 def _load(kind: Kind, file: Path):
     """The resource of a file, and the secrets its export left out (null values of `kind.secrets`): loaded as the
-    resource without them, to find it in the workspace."""
-    if kind.secrets is None:
+    resource without them, to find it in the workspace. The service's state it keeps (`kind.kept`) is set on it."""
+    if kind.secrets is None and not kind.kept:
         return load(kind.loader, file), []
     data = Document.parse(file.read_bytes(), str(file)).data
-    held = data.get(kind.secrets) if isinstance(data, dict) else None
-    left_out = [k for k, v in held.items() if v is None] if isinstance(held, dict) else []
-    if not left_out:
+    if not isinstance(data, dict):
         return load(kind.loader, file), []
-    return load(kind.loader, {k: v for k, v in data.items() if k != kind.secrets}), left_out
+    held = data.get(kind.secrets) if kind.secrets else None
+    left_out = [k for k, v in held.items() if v is None] if isinstance(held, dict) else []
+    kept = {k: data.pop(k) for k in kind.kept if k in data}
+    if left_out:
+        del data[kind.secrets]
+    if not (kept or left_out):
+        return load(kind.loader, file), []
+    text = io.StringIO(to_text(data))
+    text.name = str(file)  # local paths relative to the file, problems named in it
+    entity = load(kind.loader, text)
+    for key, value in kept.items():
+        setattr(entity, key, value)
+    return entity, left_out
 
 
 def _existing(ml, kind: Kind, entity):
@@ -339,7 +359,7 @@ def _existing(ml, kind: Kind, entity):
 
 def _comparable(ml, kind: Kind, entity) -> dict:
     """What import compares: the portable mapping, local files and uploaded ones named by their content."""
-    mapping = _portable(ml, kind, definition(entity), None, None)
+    mapping = _portable(ml, kind, _definition(kind, entity), None, None)
 
     def visit(value, key=None):
         if isinstance(value, dict):

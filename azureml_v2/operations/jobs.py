@@ -15,7 +15,7 @@ from azure.core.paging import ItemPaged
 from azure.core.polling import LROPoller
 
 from .._artifacts.storage import download
-from .._contract import (API_VERSION, DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local,
+from .._contract import (API_VERSION, BEST_CHILD, DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local,
                          job_artifacts_uri, job_error, output_uri, to_arm)
 from .._plot import save
 from .._steps import LivePipeline, pipeline_view
@@ -355,7 +355,8 @@ class JobOperations(Operations):
 
         By default its artifacts (the `./outputs` and `./logs` it wrote, and its `user_logs/std_log.txt`) go to
         `<download_path>/artifacts/`; `output_name` copies that named output to `<download_path>/<output_name>/`;
-        all=True copies the artifacts and every named output. A sweep has no files of its own: its trials do.
+        all=True copies the artifacts and every named output. A sweep's files are its best trial's (none when no
+        trial completed).
         """
         resource = self._get("jobs", name)
         props = resource.get("properties", {})
@@ -363,6 +364,9 @@ class JobOperations(Operations):
         if status not in TERMINAL_STATUSES:
             raise JobStateError(f"job {name} is {status}: its files can be downloaded once it has ended",
                                 job_from_rest(resource))
+        best = (props.get("properties") or {}).get(BEST_CHILD) if props.get("jobType") == "Sweep" else None
+        if best:
+            return self.download(best, download_path=download_path, output_name=output_name, all=all)
         if props.get("jobType") == "Pipeline" and all:  # every step's named outputs, in a folder per node
             for node in self.pipeline_view(name, resource).nodes:
                 if node.job and node.status == "Completed":

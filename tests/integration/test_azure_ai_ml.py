@@ -6,6 +6,7 @@ the test skips, saying why, when that environment cannot be made.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,17 +14,20 @@ from pathlib import Path
 import pytest
 
 from azureml_v2 import MLClient
+from azureml_v2.local import job_folder
 from azureml_v2.local.api import server
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = ROOT / "tests" / "support" / "ai_ml_driver.py"
-# what works unchanged (bar azure-core's https check, see the driver)
+# what works unchanged
 WORKS = ("workspaces.get", "datastores.list", "datastores.get_default", "compute.list",
          "environments.create_or_update", "environments.get", "environments.list", "data.create_or_update",
          "data.get", "data.list", "models.create_or_update", "models.get", "models.list",
          "components.create_or_update", "components.get", "components.list", "jobs.create_or_update", "jobs.get",
-         "jobs.list", "jobs.begin_cancel")
+         "jobs.list", "jobs.begin_cancel", "data.create_or_update (local file)",
+         "models.create_or_update (local folder)", "components.create_or_update (local code)",
+         "jobs.create_or_update (local code)", "jobs.stream", "jobs.stream (local code)")
 
 
 @pytest.fixture(scope="module")
@@ -41,24 +45,38 @@ def ai_ml_python() -> str:
 
 def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
     home = tmp_path / "home"
-    state, _ = server.start(home)
+    state, _ = server.start(home, tls=True)
     try:
         token = server.ensure_token(home)[0]
+        assert state["endpoint"].startswith("https://")
+        # azure-core sends a bearer token over https only: the client trusts the server's own certificate
+        env = {**os.environ, "REQUESTS_CA_BUNDLE": state["cafile"]}
         done = subprocess.run([ai_ml_python, str(DRIVER), state["endpoint"], token, str(tmp_path)],
-                              capture_output=True, text=True, timeout=600)
+                              capture_output=True, text=True, timeout=600, env=env)
         assert done.returncode == 0, done.stderr[-2000:]
         results = json.loads(done.stdout.splitlines()[-1])
+        assert "hello from uploaded code" in done.stdout  # streamed by azure-ai-ml from the run history
         failed = {op: results.get(op) for op in WORKS if results.get(op) != "ok"}
         assert not failed, failed
-        # a local file needs a blob upload over https: azure-ai-ml has no other way to send it
-        assert "blob.core.windows.net" in results["data.create_or_update (local file)"]
 
-        with MLClient(token, endpoint=state["endpoint"], retry_total=0) as ours:
+        with MLClient(token, endpoint=state["endpoint"], retry_total=0, connection_verify=state["cafile"]) as ours:
             assert ours.environments.get("ai-env", version="1").image == "python:3.11-slim"
             assert ours.data.get("ai-data", version="1").path == "https://example.com/iris.csv"
             assert ours.models.get("ai-model", version="1").path == "https://example.com/model.pkl"
             assert ours.components.get("ai_comp", version="1").command == "echo hi"
             job = ours.jobs.get(results["job"])
             assert job.experiment_name == "ai" and job.status in ("CancelRequested", "Canceled")
+            # what azure-ai-ml uploaded landed in the workspace's datastore, and runs
+            uploaded = ours.data.get("ai-local", version="1").path
+            assert uploaded.startswith("azureml://datastores/workspaceblobstore/paths/LocalUpload/")
+            folder = home / "datastores" / "workspaceblobstore" / uploaded.split("/paths/", 1)[1]
+            assert folder.read_text() == "a,b\n1,2\n"
+            model = ours.models.get("ai-local-model", version="1").path
+            weights = home / "datastores" / "workspaceblobstore" / model.split("/paths/", 1)[1] / "weights.bin"
+            assert weights.read_bytes() == bytes(range(256)) * 4096
+            assert ours.components.get("ai_code", version="1").code.startswith("azureml:")
+            assert ours.jobs.get(results["coded_job"]).status == "Completed"
+            log = job_folder(home, "local", results["coded_job"]) / "user_logs" / "std_log.txt"
+            assert "hello from uploaded code" in log.read_text()
     finally:
         server.stop(home)

@@ -1,24 +1,18 @@
-"""Runs inside the azure-ai-ml environment: drives azure-ai-ml, unchanged, against an `azml server` and prints
-{operation: "ok" | the error} as JSON. Arguments: endpoint, token, a scratch folder.
-
-azure-core refuses a bearer token over plain http (`azml server` speaks http on loopback); that one check is
-turned off here, which a TLS-terminating proxy in front of the server would make unnecessary.
+"""Runs inside the azure-ai-ml environment: drives azure-ai-ml, unchanged, against an `azml server --tls` and prints
+{operation: "ok" | the error} as JSON. Arguments: endpoint, token, a scratch folder. The caller makes the server's
+certificate trusted (REQUESTS_CA_BUNDLE).
 """
 import json
-import os
 import sys
 import time
 import warnings
 from pathlib import Path
 
-import azure.core.pipeline.policies._authentication as authentication
-
-authentication._enforce_https = lambda request: request.context.options.pop("enforce_https", None)
 warnings.simplefilter("ignore")
 
-from azure.ai.ml import MLClient, command  # noqa: E402
-from azure.ai.ml.entities import Data, Environment, Model  # noqa: E402
-from azure.core.credentials import AccessToken, AccessTokenInfo  # noqa: E402
+from azure.ai.ml import MLClient, command
+from azure.ai.ml.entities import Data, Environment, Model
+from azure.core.credentials import AccessToken, AccessTokenInfo
 
 endpoint, token, scratch = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 
@@ -77,7 +71,24 @@ if job is not None:
     op("jobs.list", lambda: list(ml.jobs.list()))
     op("jobs.begin_cancel", lambda: ml.jobs.begin_cancel(job.name).result())
     op("jobs.stream", lambda: ml.jobs.stream(job.name))
+# local files: uploaded to the datastore (data, models) or a pending upload (code) on the server's blob endpoint
 (scratch / "iris.csv").write_text("a,b\n1,2\n")
+(scratch / "model" / "sub").mkdir(parents=True)
+(scratch / "model" / "weights.bin").write_bytes(bytes(range(256)) * 4096)  # 1 MiB
+(scratch / "model" / "sub" / "config.json").write_text("{}")
+(scratch / "src").mkdir()
+(scratch / "src" / "main.py").write_text("print('hello from uploaded code')\n")
 op("data.create_or_update (local file)", lambda: ml.data.create_or_update(
     Data(name="ai-local", version="1", path=str(scratch / "iris.csv"), type="uri_file")))
+op("models.create_or_update (local folder)", lambda: ml.models.create_or_update(
+    Model(name="ai-local-model", version="1", path=str(scratch / "model"))))
+op("components.create_or_update (local code)", lambda: ml.components.create_or_update(
+    command(name="ai_code", version="1", code=str(scratch / "src"), command="python main.py",
+            environment="azureml:ai-env:1").component))
+coded = op("jobs.create_or_update (local code)", lambda: ml.jobs.create_or_update(
+    command(code=str(scratch / "src"), command="python main.py", environment="azureml:ai-env:1", compute="local",
+            experiment_name="ai")))
+if coded is not None:
+    results["coded_job"] = coded.name
+    op("jobs.stream (local code)", lambda: ml.jobs.stream(coded.name))  # prints the job's log as it grows
 print(json.dumps(results))

@@ -1,5 +1,7 @@
 """The local workspace's WSGI application: the ARM API, MLflow's tracking API under ``/api/2.0/mlflow/`` (at the
-root or under a workspace's ARM path), and, while it is open with ``run_jobs=True``, job supervision on a timer.
+root or under a workspace's ARM path), the Blob service of its datastores under ``/blob/``, the run history
+azure-ai-ml streams a job with under ``/history/v1.0/``, and, while it is open with ``run_jobs=True``, job
+supervision on a timer.
 
     app = make_app(home)   # a plain WSGI callable; `home` is created on first use
     ...
@@ -19,6 +21,8 @@ from ..core.schedules import Scheduler
 from ..core.serving import Serving
 from ..core.workspace import Store
 from .arm import ArmApi
+from .blob import BLOB_PATH, BlobApi
+from .history import HISTORY_PATH, HistoryApi
 from .http import MAX_BODY
 from .mlflow import make_tracking_app
 
@@ -97,6 +101,8 @@ class LocalApp:
         self.serving = Serving(self.store, launch=run_jobs)
         self.arm = ArmApi(self.store, self.jobs, Endpoints(self.store, self.jobs.user, self.serving),
                           page_size=page_size, max_body=max_body, retry_after=retry_after)
+        self.blob = BlobApi(self.store)
+        self.history = HistoryApi(self.store)
         self._tracking = None
         self._tracking_lock = threading.Lock()
         # fires the home's schedules once `scheduler.start()` took its lock (azml server, azml schedule run)
@@ -128,6 +134,10 @@ class LocalApp:
                 if self._tracking is None:  # tracking.db is created on first use
                     self._tracking = make_tracking_app(self.store.home)
             return self._tracking(environ, start_response)
+        if environ.get("PATH_INFO", "").startswith(BLOB_PATH):
+            return self.blob(environ, start_response)
+        if environ.get("PATH_INFO", "").startswith(HISTORY_PATH):
+            return self.history(environ, start_response)
         return self.arm(environ, start_response)
 
 

@@ -27,7 +27,7 @@ import re
 import sqlite3
 import uuid
 from http import HTTPStatus
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from ..._contract import (API_VERSION, LOCAL_FOLDER_PROPERTY, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, LOCAL_WORKSPACE, PARENT_JOB_PARAM,
                           PROVIDER, SERVED_API_VERSIONS, VERSION)
@@ -39,6 +39,7 @@ from ..core.jobs import Jobs
 from ..core.workspace import (BUILTIN_DATASTORES, ENDPOINT_COLLECTIONS, LOCAL_COMPUTE, MAX_FILTER_TERMS, REGISTRY_PREFIX,
                               SCOPE, BadRequest, Conflict, Exists, NotFound, Page, Store, disk_full, kv_filter,
                               registry_key, scope_id, workspace_id)
+from .blob import BLOB_PATH, account_path, datastore_uri, pending_container, sas_query
 from .http import MAX_BODY, WORKSPACE_NAME, HttpError, Query, Request, arm_error, invalid, method_not_allowed
 from .schedules import ScheduleRoutes
 
@@ -47,6 +48,8 @@ _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}")
 _REGISTRY_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{2,32}")  # the spec's registryName
 _OPERATION = re.compile(r"[0-9a-f]{32}")
 _ASSET_KEYS = {kind.lower(): kind for kind in ASSETS}
+_URI_KEYS = {"codes": "codeUri", "data": "dataUri", "models": "modelUri"}
+_OWN_SERVICES = ("Studio", "Tracking")
 _ENDPOINT_KEYS = {collection.lower(): kind for kind, collection in ENDPOINT_COLLECTIONS.items()}
 
 # Where clients find the workspace's other services (run history, MLflow, ...): all of them are this server.
@@ -63,6 +66,7 @@ _ROUTES = [
     (("{kind}", "{name}", "versions"), {"GET": "list_versions"}),
     (("{kind}", "{name}", "versions", "{version}"),
      {"GET": "get_version", "PUT": "put_version", "DELETE": "delete_version"}),
+    (("codes", "{name}", "versions", "{version}", "startPendingUpload"), {"POST": "start_pending_upload"}),
     (("datastores",), {"GET": "list_datastores"}),
     (("datastores", "{name}"), {"GET": "get_datastore", "PUT": "put_datastore", "DELETE": "delete_datastore"}),
     (("datastores", "{name}", "listSecrets"), {"POST": "list_secrets"}),
@@ -425,11 +429,41 @@ class ArmApi(ScheduleRoutes):
     def put_version(self, req, ws, kind, name, version):
         create_only = req.environ.get("HTTP_IF_NONE_MATCH", "").strip() == "*"
         props = req.body()
+        key = _URI_KEYS.get(kind)
+        own = req.url(BLOB_PATH)
+        if key and isinstance(props.get(key), str) and props[key].startswith(own):
+            # uploaded to this server's blob endpoint (startPendingUpload): kept as the datastore path it landed in,
+            # which stays true when the server's port changes
+            props[key] = datastore_uri(unquote(props[key][len(own) - len(BLOB_PATH):].split("?", 1)[0])) or props[key]
         if ws.startswith(REGISTRY_PREFIX):  # the files of a workspace's asset are copied in
             props = copy_in(self.store, ws[len(REGISTRY_PREFIX):], kind, name, version, props)
         record, created = put_asset_version(self.store, ws, kind, name, version, props, self.user,
                                             create_only=create_only)
         return (201 if created else 200), self._version(ws, kind, record), {}
+
+    def start_pending_upload(self, req, ws, name, version):
+        """A container on this server's blob endpoint that a code version's files may be uploaded to, with a SAS
+        for it (PendingUploadResponseDto); the code version then names the upload by its blob URI."""
+        if ws.startswith(REGISTRY_PREFIX):
+            raise HttpError(404, "ResourceNotFound", "startPendingUpload is answered for workspaces' code versions")
+        body = req.json()
+        unknown = sorted(set(body) - {"pendingUploadId", "pendingUploadType"})
+        if unknown:
+            raise invalid(f"unknown properties {', '.join(unknown)}: a pending upload request has pendingUploadId "
+                          "and pendingUploadType")
+        kind = body.get("pendingUploadType", "TemporaryBlobReference")
+        if kind != "TemporaryBlobReference":
+            raise invalid(f"pendingUploadType {kind!r}: TemporaryBlobReference is the only supported type")
+        upload_id = body.get("pendingUploadId")
+        if upload_id is not None and not isinstance(upload_id, str):
+            raise invalid("pendingUploadId: expected a string")
+        container, _ = pending_container(upload_id)
+        url = req.url(f"{account_path(ws)}/{container}")
+        return 200, {"blobReferenceForConsumption": {
+            "blobUri": url, "credential": {"credentialType": "SAS",
+                                           "sasUri": f"{url}?{sas_query(self.store.home, ws, container)}"}},
+            "pendingUploadId": upload_id or container.partition("-")[2],
+            "pendingUploadType": "TemporaryBlobReference"}, {}
 
     def delete_version(self, req, ws, kind, name, version):
         deleted = self.store.delete_version(ws, kind, name, version)
@@ -439,7 +473,9 @@ class ArmApi(ScheduleRoutes):
 
     # -- datastores
 
-    def _datastore(self, ws: str, record: dict) -> dict:
+    def _datastore(self, ws: str, record: dict, req: Request | None = None) -> dict:
+        """A datastore's body; a local one's account is this server's blob endpoint for the workspace when `req`
+        says where the server is (azure-ai-ml uploads to `https://<accountName>.blob.<storage suffix>`)."""
         name = record["name"]
         if record["builtin"]:
             props = {"datastoreType": "AzureBlob", "accountName": "local", "containerName": name,
@@ -448,6 +484,8 @@ class ArmApi(ScheduleRoutes):
                      "description": f"Local file datastore {name} (a folder of the local workspace)"}
         else:
             props = dict(record["doc"])
+        if req is not None and LOCAL_FOLDER_PROPERTY in (props.get("properties") or {}):
+            props["accountName"] = req.url(account_path(ws)).partition("://")[2]
         props["isDefault"] = bool(record["is_default"])
         return _resource(ws, ("datastores", name), name, "datastores", props, record)
 
@@ -471,19 +509,19 @@ class ArmApi(ScheduleRoutes):
             raise invalid(f"query parameter orderBy={query.get('orderBy')!r}: only createdtime is supported")
         page = self._page(req, ascending=bool(query.boolean("orderByAsc")), size_key="count")
         records, token = self.store.list_datastores(ws, page, where, args)
-        return self._list(req, [self._datastore(ws, r) for r in records], token, page)
+        return self._list(req, [self._datastore(ws, r, req) for r in records], token, page)
 
     def get_datastore(self, req, ws, name):
-        return 200, self._datastore(ws, self.store.get_datastore(ws, name)), {}
+        return 200, self._datastore(ws, self.store.get_datastore(ws, name), req), {}
 
     def put_datastore(self, req, ws, name):
         props, secrets = datastore_props(req.body())
         if name in BUILTIN_DATASTORES:  # the same body again is fine; the store refuses a change
-            current = self._datastore(ws, self.store.get_datastore(ws, name))
-            if datastore_props(current["properties"])[0] == props:
-                return 200, current, {}
+            current = self._datastore(ws, self.store.get_datastore(ws, name))["properties"]
+            if datastore_props({**current, "accountName": props.get("accountName")})[0] == props:
+                return 200, self._datastore(ws, self.store.get_datastore(ws, name), req), {}
         record, created = self.store.put_datastore(ws, name, props, secrets, self.user)
-        return (201 if created else 200), self._datastore(ws, record), {}
+        return (201 if created else 200), self._datastore(ws, record, req), {}
 
     def delete_datastore(self, req, ws, name):
         return (200 if self.store.delete_datastore(ws, name) else 204), None, {}
@@ -496,13 +534,18 @@ class ArmApi(ScheduleRoutes):
 
     # -- jobs
 
-    def _job(self, ws: str, record: dict) -> dict:
+    def _job(self, ws: str, record: dict, req: Request) -> dict:
         run = {"StartTimeUtc": record["started_at"], "EndTimeUtc": record["ended_at"], "Error": record["error"],
                "ExitCode": None if record["exit_code"] is None else str(record["exit_code"])}
         results = json.loads(record["results"] or "{}")
         props = {**record["doc"], "status": record["status"],
                  "properties": {**record["doc"].get("properties", {}), **results,
                                 **{k: v for k, v in run.items() if v}}}
+        # as the service adds them: where the job is shown and where its MLflow run is (the workspace's tracking URI)
+        props["services"] = {**(props.get("services") or {}),
+                             "Tracking": {"jobServiceType": "Tracking", "endpoint": req.url(workspace_id(ws))},
+                             "Studio": {"jobServiceType": "Studio",
+                                        "endpoint": req.url(f"{workspace_id(ws)}/jobs/{record['name']}")}}
         return _resource(ws, ("jobs", record["name"]), record["name"], "jobs", props, record)
 
     def list_jobs(self, req, ws):
@@ -513,14 +556,18 @@ class ArmApi(ScheduleRoutes):
             args.append(query.choice("jobType", tuple(JOB_REQUIRED), ""))
         page = self._page(req)
         records, token = self.store.list_jobs(ws, page, query.view(), query.get(PARENT_JOB_PARAM), where, args)
-        return self._list(req, [self._job(ws, r) for r in records], token, page)
+        return self._list(req, [self._job(ws, r, req) for r in records], token, page)
 
     def get_job(self, req, ws, name):
-        return 200, self._job(ws, self.store.get_job(ws, name)), {}
+        return 200, self._job(ws, self.store.get_job(ws, name), req), {}
 
     def put_job(self, req, ws, name):
-        record, created = self.jobs.create(ws, name, req.body())
-        return (201 if created else 200), self._job(ws, record), {}
+        props = req.body()
+        if isinstance(props.get("services"), dict):  # the ones this service adds (see _job) are not the user's
+            props["services"] = {k: v for k, v in props["services"].items()
+                                 if not (isinstance(v, dict) and v.get("jobServiceType") in _OWN_SERVICES)} or None
+        record, created = self.jobs.create(ws, name, props)
+        return (201 if created else 200), self._job(ws, record, req), {}
 
     def delete_job(self, req, ws, name):
         try:

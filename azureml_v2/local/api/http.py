@@ -163,9 +163,10 @@ def _deny(start_response, status: str, code: str, message: str, extra: tuple = (
     return [body]
 
 
-def require_token(app, token: str, reader_token: str | None = None, public: tuple[str, ...] = ()):
+def require_token(app, token: str, reader_token: str | None = None, public: tuple[str, ...] = (), signed=None):
     """WSGI middleware: every request must carry `Authorization: Bearer <token>`; `reader_token` may only read.
-    A GET of a `public` path needs no token (clients read the discovery document without one)."""
+    A GET of a `public` path needs no token (clients read the discovery document without one), nor a request that
+    `signed(environ)` finds carries a signature of the server's own (a blob SAS)."""
     tokens = [(token, CONTRIBUTOR)] + ([(reader_token, READER)] if reader_token else [])
     if not all(t for t, _ in tokens):
         raise ValueError("a server token may not be empty")
@@ -173,6 +174,9 @@ def require_token(app, token: str, reader_token: str | None = None, public: tupl
 
     def guarded(environ, start_response):
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO", "").rstrip("/") in public:
+            return app(environ, start_response)
+        if signed is not None and "HTTP_AUTHORIZATION" not in environ and not _BAD_PATH.search(
+                environ.get("PATH_INFO", "")) and signed(environ):
             return app(environ, start_response)
         scheme, _, given = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
         given = given.strip().encode("latin-1", "replace")  # WSGI headers are latin-1 strings

@@ -503,7 +503,10 @@ def serve_for_job(home, workspace: str, job_name: str, experiment_name: str | No
                "MLFLOW_TRACKING_TOKEN": token,
                "MLFLOW_RUN_ID": job_name,
                "MLFLOW_EXPERIMENT_NAME": experiment_name or DEFAULT_EXPERIMENT,
-               "MLFLOW_EXPERIMENT_ID": info["experiment_id"]}
+               "MLFLOW_EXPERIMENT_ID": info["experiment_id"],
+               # MLflow prints a link to its UI at this port, which dies with the job (the workspace's
+               # mlFlowTrackingUri reads the run afterwards)
+               "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}
     finally:
         ready.wait(stop_timeout)
         server = started.get("server")

@@ -48,9 +48,13 @@ def check(props: dict, key: str, kind: type, required: bool = False):
 _TYPE_NAMES = {str: "a string", dict: "an object", bool: "true or false", list: "an array"}
 
 
-def check_map(props: dict, key: str) -> None:
+def check_map(props: dict, key: str, numbers: bool = False) -> None:
+    """A map of strings; with `numbers`, a number is read as its text, as the service reads the asset properties
+    azure-ai-ml sends (a code version's `hash_version` is a number)."""
     value = check(props, key, dict)
-    bad = [k for k, v in (value or {}).items() if not isinstance(v, str)]
+    value = {k: json.dumps(v) if numbers and isinstance(v, (int, float)) and not isinstance(v, bool) else v
+             for k, v in (value or {}).items()}
+    bad = [k for k, v in value.items() if not isinstance(v, str)]
     if bad:
         raise Invalid(f"properties.{key}.{bad[0]}: expected a string value")
     props[key] = value or {}
@@ -76,7 +80,7 @@ def base(props: dict, flags: tuple[str, ...] = ()) -> dict:
     props = {k: v for k, v in props.items() if v is not None and k not in _READ_ONLY}
     check(props, "description", str)
     check_map(props, "tags")
-    check_map(props, "properties")
+    check_map(props, "properties", numbers=True)
     for flag in flags:
         props[flag] = check(props, flag, bool) or False
     return props

@@ -24,6 +24,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -94,6 +95,8 @@ def _plain_words(command: str) -> bool:
 
 def disabled(job_env: dict[str, str]) -> str | None:
     """Why warm starts are off for a job with these environment variables (None: on)."""
+    if not sys.platform.startswith("linux"):  # abstract sockets, peer credentials, pidfds, /proc/<pid>/mem
+        return "warm starts need Linux"
     if os.environ.get(WARM_START, "1") == "0":
         return f"warm starts are off in this workspace ({WARM_START}=0)"
     if job_env.get(COLD_START, "0") not in ("", "0"):

@@ -48,6 +48,6 @@ def test_a_conflict_is_one_line_and_exit_1(tmp_path):
 
 def test_schema_export_writes_a_schema_per_kind(tmp_path):
     proc = azml("schema", "export", str(tmp_path / "schemas"), home=tmp_path)
-    assert proc.stdout.startswith("wrote 21 schemas")
+    assert proc.stdout.startswith("wrote 22 schemas")
     schema = json.loads((tmp_path / "schemas" / "commandJob.schema.json").read_text())
     assert {"command", "environment", "inputs"} <= set(schema["properties"])

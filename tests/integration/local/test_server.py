@@ -64,10 +64,12 @@ def data_body(n) -> bytes:
 
 @pytest.fixture
 def served(tmp_path):
-    """The server of `azml server`, in this process, with a 64 KiB body limit and a 1 s idle timeout."""
+    """The server of `azml server`, in this process, with a 64 KiB body limit (blob uploads too) and a 1 s idle
+    timeout."""
     home = tmp_path / "home"
     sockets: dict = {}
-    srv = server.create_server(home, max_body=64 * 1024, channel_timeout=1, cleanup_interval=1, map=sockets)
+    srv = server.create_server(home, max_body=64 * 1024, max_upload=0, channel_timeout=1, cleanup_interval=1,
+                               map=sockets)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     try:
@@ -298,3 +300,37 @@ def test_kill_9_during_concurrent_puts_loses_no_acknowledged_write(tmp_path):
         assert server.stop(home)
     log = (home / server.LOG_FILE).read_text()
     assert token not in log and reader not in log
+
+
+def test_tls_serves_https_only_and_our_client_trusts_the_certificate_it_made(tmp_path, monkeypatch):
+    import ssl
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("AZUREML_V2_HOME", str(home))
+    state, token = server.start(home, tls=True)
+    try:
+        assert state["endpoint"].startswith("https://127.0.0.1:") and Path(state["cafile"]).exists()
+        # a body and an answer many TLS records long, both ways
+        trusted = ssl.create_default_context(cafile=state["cafile"])
+        big = json.dumps({"properties": {"dataType": "uri_file", "dataUri": "https://example.com/a.csv",
+                                         "description": "x" * 3_000_000}}).encode()
+        for method, body in (("PUT", big), ("GET", None)):
+            conn = http.client.HTTPSConnection("127.0.0.1", state["port"], context=trusted, timeout=30)
+            conn.request(method, f"{WS}/data/big/versions/1{Q}", body=body,
+                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            response = conn.getresponse()
+            assert response.status in (200, 201) and len(json.loads(response.read())["properties"]["description"]) \
+                == 3_000_000
+            conn.close()
+        with MLClient(endpoint=state["endpoint"]) as ml:  # the token and the certificate found in the home
+            assert len(ml.data.get("big", version="1").description) == 3_000_000
+        # plain http on the https port, or a client that does not trust the certificate: no answer
+        with pytest.raises((http.client.HTTPException, ConnectionError, OSError)):
+            call(state["endpoint"].replace("https", "http"), "GET", "/discovery")
+        with pytest.raises(ssl.SSLCertVerificationError):
+            conn = http.client.HTTPSConnection("127.0.0.1", state["port"], context=ssl.create_default_context(),
+                                               timeout=10)
+            conn.request("GET", "/discovery")
+        assert server.status(home)  # none of this hurt the server
+    finally:
+        server.stop(home)

@@ -74,6 +74,10 @@ INVALID = [
     ("managedOnlineDeployment", "online_deployment", {"name": "blue", "endpoint_name": "e-1", "model": "azureml:m:1",
                                                       "instance_count": 1.5}),
     ("batchEndpoint", "batch_endpoint", {"name": "my-batch", "defaults": {"deployment": "x"}}),
+    ("schedule", "schedule", {"name": "s", "trigger": {"type": "weekly", "expression": "0 2 * * *"},
+                              "create_job": "azureml:some_job"}),
+    ("schedule", "schedule", {"name": "s", "trigger": {"type": "recurrence", "frequency": "week", "intervl": 1},
+                              "create_job": "azureml:some_job"}),
     ("modelBatchDeployment", "batch_deployment", {"name": "d", "endpoint_name": "e-1", "model": "azureml:m:1",
                                                   "compute": "c", "settings": {"output_action": "append"}}),
 ]
@@ -84,3 +88,10 @@ def test_an_invalid_file_is_refused_by_loader_and_schema_alike(kind, loader, doc
     with pytest.raises(ValidationError):
         load(loader, document)
     assert _errors(kind, document), f"the {kind} schema took {document}"
+
+
+def test_a_schedule_the_loader_takes_validates():
+    document = {"name": "nightly", "trigger": {"type": "cron", "expression": "0 2 * * *", "time_zone": "UTC"},
+                "create_job": "azureml:some_job"}
+    load("schedule", document)
+    assert _errors("schedule", document) == []

@@ -64,3 +64,37 @@ def test_only_a_get_of_a_public_path_goes_without_a_token(home):
         assert client.get(headers={"HTTP_AUTHORIZATION": "Bearer tok"}).status == 200
     finally:
         app.close()
+
+
+def test_tls_makes_one_certificate_for_this_machine_and_keeps_its_key_private(tmp_path):
+    from cryptography import x509
+
+    from azureml_v2.local.api import tls
+
+    cert, key = tls.ensure_certificate(tmp_path)
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    names = x509.load_pem_x509_certificate(cert.read_bytes()).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value
+    assert "localhost" in names.get_values_for_type(x509.DNSName)
+    assert {str(ip) for ip in names.get_values_for_type(x509.IPAddress)} >= {"127.0.0.1", "::1"}
+    before = cert.read_bytes()
+    assert tls.ensure_certificate(tmp_path) == (cert, key)
+    assert cert.read_bytes() == before  # kept, not made anew
+    tls.context(cert, key)  # a pair the server loads
+
+
+@pytest.mark.parametrize("given", [dict(tls=True, certfile="c.pem", keyfile="k.pem"), dict(certfile="c.pem"),
+                                   dict(certfile="missing.pem", keyfile="missing.pem")])
+def test_a_bad_tls_setting_is_refused_before_anything_starts(tmp_path, given):
+    with pytest.raises(ValueError, match="TLS"):
+        server.start(tmp_path, **{k: tmp_path / v if k != "tls" else v for k, v in given.items()})
+    assert not tmp_path.joinpath(server.STATE_FILE).exists()
+
+
+def test_a_key_that_is_not_the_certificates_is_refused(tmp_path):
+    from azureml_v2.local.api import tls
+
+    cert, _ = tls.ensure_certificate(tmp_path / "a")
+    _, other = tls.ensure_certificate(tmp_path / "b")
+    with pytest.raises(ValueError, match="server-cert.pem"):
+        tls.context(cert, other)

@@ -73,6 +73,9 @@ def test_a_job_or_the_workspace_can_turn_warm_starts_off(monkeypatch):
     assert "asks for a cold start" in warm.disabled({warm.COLD_START: "1"})
     monkeypatch.setenv(warm.WARM_START, "0")
     assert "off in this workspace" in warm.disabled({})
+    monkeypatch.delenv(warm.WARM_START)
+    monkeypatch.setattr(warm.sys, "platform", "darwin")
+    assert warm.disabled({}) == "warm starts need Linux"
 
 
 def test_zygotes_are_per_environment_build_and_job_variables(tmp_path):

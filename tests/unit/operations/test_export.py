@@ -10,7 +10,7 @@ import yaml
 from support.local import local_client
 
 from azureml_v2 import (load_batch_deployment, load_batch_endpoint, load_component, load_data, load_environment,
-                        load_job, load_model, load_online_deployment, load_online_endpoint)
+                        load_job, load_model, load_online_deployment, load_online_endpoint, load_schedule)
 from azureml_v2.entities import AccountKeyConfiguration, AzureBlobDatastore, BatchEndpointDefaults, Model
 from azureml_v2.exceptions import ValidationError
 from azureml_v2.operations.export import export_workspace, import_workspace
@@ -68,6 +68,14 @@ def workspace_a(ml_client, corpus_root, tmp_path):
     batch.defaults = BatchEndpointDefaults(deployment_name="lightgbm")
     ml.batch_endpoints.begin_create_or_update(batch).result()
     ml.datastores.create_or_update(_shared_blob(SECRET))
+    ml.schedules.begin_create_or_update(load_schedule({
+        "name": "nightly-hello", "trigger": {"type": "cron", "expression": "0 2 * * *", "time_zone": "UTC"},
+        "create_job": str(EXAMPLES / "hello-world/job.yml")})).result()
+    ml.schedules.begin_create_or_update(load_schedule({
+        "name": "weekly-sweep",
+        "trigger": {"type": "recurrence", "frequency": "week", "interval": 1, "schedule": {"hours": 6, "minutes": 0}},
+        "create_job": str(EXAMPLES / "lightgbm/sweep.yml")})).result()
+    ml.schedules.begin_disable("weekly-sweep").result()
     for kind, files in CORPUS_ASSETS.items():
         loader, group = LOADERS[kind]
         for name in files:
@@ -108,6 +116,8 @@ def test_round_trip_is_byte_identical(workspace_a, workspace_b, tmp_path):
     assert {f for f in tree if f.startswith("jobs/") and f.endswith(".yml")} == {
         f"jobs/{job.name}.yml" for job in workspace_a.jobs.list()}
     assert "datastores/shared_blob.yml" in tree and "datastores/workspaceblobstore.yml" not in tree
+    assert yaml.safe_load(tree["schedules/weekly-sweep.yml"])["is_enabled"] is False
+    assert [s.name for s in workspace_b.schedules.list()] == ["nightly-hello"]  # the disabled one stays disabled
     # and in B: traffic and the default deployment set once the deployments exist
     assert workspace_b.online_endpoints.get("diabetes-endpoint").traffic == {"blue": 90, "green": 10}
     assert workspace_b.batch_endpoints.get("diabetes-batch").defaults.deployment_name == "lightgbm"

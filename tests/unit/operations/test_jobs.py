@@ -12,6 +12,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from support.local import local_client
 
+from azureml_v2._contract import BEST_CHILD
 from azureml_v2 import JobStateError, ValidationError
 from azureml_v2._yaml.api import load_job
 from azureml_v2.entities.assets import Data, Environment
@@ -326,6 +327,25 @@ def test_download_artifacts_and_named_outputs_of_a_finished_job(ml_client, tmp_p
 
     with pytest.raises(ValidationError, match="no output named 'nope' \\(outputs: model, report\\)"):
         ml_client.jobs.download("trained", output_name="nope")
+
+
+def test_download_of_a_sweep_brings_its_best_trials_files(ml_client, tmp_path):
+    sweep = {"properties": {"jobType": "Sweep", "trial": {"command": "python t.py", "environmentId": "azureml:e:1"},
+                            "objective": {"goal": "Minimize", "primaryMetric": "loss"},
+                            "samplingAlgorithm": {"samplingAlgorithmType": "Random"},
+                            "searchSpace": {"x": ["choice", [[1, 2]]]}, "limits": {"jobLimitsType": "Sweep"}}}
+    ml_client.jobs._put(sweep, "jobs", "search")
+    for trial in ("search_0", "search_1"):
+        ml_client.jobs._put({"properties": {"jobType": "Command", "command": "python t.py",
+                                            "environmentId": "azureml:e:1"}}, "jobs", trial)
+        _finish(ml_client, trial)
+        (_artifacts(ml_client, trial) / "outputs").mkdir(parents=True)
+        (_artifacts(ml_client, trial) / "outputs" / "model.txt").write_text(trial)
+    _finish(ml_client, "search")
+    _store(ml_client).set_results(WS, "search", {BEST_CHILD: "search_1"})
+    written = ml_client.jobs.download("search", download_path=tmp_path / "dl")
+    assert tmp_path / "dl" / "artifacts" / "outputs" in written
+    assert (tmp_path / "dl" / "artifacts" / "outputs" / "model.txt").read_text() == "search_1"
 
 
 def test_download_refuses_to_write_outside_the_download_path(ml_client, tmp_path):

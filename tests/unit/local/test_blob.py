@@ -1,0 +1,176 @@
+"""The local workspace's Blob service (what azure-storage-blob calls to upload to, list and read a datastore), the
+code version's startPendingUpload with its SAS, and the run history's log URLs, in-process through WSGI."""
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import io
+import json
+import xml.etree.ElementTree as ET
+from types import SimpleNamespace
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from wsgiref.util import setup_testing_defaults
+
+import pytest
+from support.local import Client
+
+from azureml_v2.local import make_app
+from azureml_v2.local.api import blob
+from azureml_v2.local.api.http import require_token
+
+ACCOUNT = "/blob/local"
+
+
+@pytest.fixture
+def app(home):
+    app = make_app(home, user="tester", run_jobs=False)
+    assert Client(app).get("/datastores").status == 200  # the workspace, made on first use, and its datastores
+    yield app
+    app.close()
+
+
+def call(app, method, path, body=b"", query="", headers=None):
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query,
+               "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+               **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in (headers or {}).items()}}
+    setup_testing_defaults(environ)
+    seen = {}
+
+    def start_response(status, response_headers):
+        seen["status"], seen["headers"] = int(status.split()[0]), dict(response_headers)
+
+    raw = b"".join(app(environ, start_response))
+    return SimpleNamespace(status=seen["status"], headers=seen["headers"], body=raw)
+
+
+def listing(app, container, **params):
+    response = call(app, "GET", f"{ACCOUNT}/{container}", query=urlencode({"restype": "container", "comp": "list",
+                                                                           **params}))
+    assert response.status == 200, response.body
+    root = ET.fromstring(response.body)
+    return ([b.findtext("Name") for b in root.iter("Blob")], [p.findtext("Name") for p in root.iter("BlobPrefix")],
+            root.findtext("NextMarker"), root)
+
+
+def test_a_put_blob_lands_in_the_datastore_folder_and_reads_back(app, home):
+    data = b"a,b\n1,2\n"
+    put = call(app, "PUT", f"{ACCOUNT}/workspaceblobstore/LocalUpload/x/iris.csv", data,
+               headers={"x-ms-blob-type": "BlockBlob", "x-ms-meta-name": "iris",
+                        "Content-MD5": base64.b64encode(hashlib.md5(data).digest()).decode()})
+    assert put.status == 201 and put.headers["ETag"]
+    assert (home / "datastores/workspaceblobstore/LocalUpload/x/iris.csv").read_bytes() == data
+    head = call(app, "HEAD", f"{ACCOUNT}/workspaceblobstore/LocalUpload/x/iris.csv")
+    assert head.status == 200 and head.body == b"" and head.headers["Content-Length"] == str(len(data))
+    assert head.headers["x-ms-meta-name"] == "iris" and head.headers["ETag"] == put.headers["ETag"]
+    got = call(app, "GET", f"{ACCOUNT}.blob.core.windows.net/workspaceblobstore/LocalUpload/x/iris.csv",
+               headers={"x-ms-range": "bytes=2-"})  # the account as azure-ai-ml spells it
+    assert got.status == 206 and got.body == data[2:] and got.headers["Content-Range"] == f"bytes 2-7/{len(data)}"
+    # overwrite=False is If-None-Match: *
+    again = call(app, "PUT", f"{ACCOUNT}/workspaceblobstore/LocalUpload/x/iris.csv", b"other",
+                 headers={"x-ms-blob-type": "BlockBlob", "If-None-Match": "*"})
+    assert again.status == 409 and again.headers["x-ms-error-code"] == "BlobAlreadyExists"
+    bad_md5 = call(app, "PUT", f"{ACCOUNT}/workspaceblobstore/y.csv", data, headers={"Content-MD5": "AAAA"})
+    assert bad_md5.status == 400 and b"Md5Mismatch" in bad_md5.body
+    missing = call(app, "HEAD", f"{ACCOUNT}/workspaceblobstore/nothing.csv")
+    assert missing.status == 404 and missing.headers["x-ms-error-code"] == "BlobNotFound" and missing.body == b""
+
+
+def test_blocks_are_committed_in_the_listed_order_and_only_then_visible(app, home):
+    path = f"{ACCOUNT}/workspaceblobstore/big/model.bin"
+    for block_id, data in (("Yg==", b"second-"), ("YQ==", b"first-")):
+        assert call(app, "PUT", path, data, query=urlencode({"comp": "block", "blockid": block_id})).status == 201
+    assert call(app, "HEAD", path).status == 404
+    assert listing(app, "workspaceblobstore", prefix="big/")[0] == []
+    block_list = b'<?xml version="1.0" encoding="utf-8"?><BlockList><Latest>YQ==</Latest><Latest>Yg==</Latest>' \
+                 b'</BlockList>'
+    assert call(app, "PUT", path, block_list, query="comp=blocklist").status == 201
+    assert (home / "datastores/workspaceblobstore/big/model.bin").read_bytes() == b"first-second-"
+    unknown = call(app, "PUT", path, b"<BlockList><Latest>eg==</Latest></BlockList>", query="comp=blocklist")
+    assert unknown.status == 400 and b"InvalidBlockList" in unknown.body
+
+
+def test_list_blobs_pages_by_marker_and_folds_folders_at_the_delimiter(app):
+    for name in ("run/a.txt", "run/b.txt", "run/logs/1.txt", "run/logs/2.txt", "other.txt"):
+        call(app, "PUT", f"{ACCOUNT}/workspaceartifactstore/{name}", b"x")
+    call(app, "PUT", f"{ACCOUNT}/workspaceartifactstore/run/a.txt", b"", query="comp=metadata",
+         headers={"x-ms-meta-status": "done"})
+    names, _, marker, _ = listing(app, "workspaceartifactstore", prefix="run/", maxresults="3")
+    assert names == ["run/a.txt", "run/b.txt", "run/logs/1.txt"] and marker == "run/logs/1.txt"
+    assert listing(app, "workspaceartifactstore", prefix="run/", marker=marker)[0] == ["run/logs/2.txt"]
+    names, prefixes, _, _ = listing(app, "workspaceartifactstore", prefix="run/", delimiter="/")
+    assert names == ["run/a.txt", "run/b.txt"] and prefixes == ["run/logs/"]
+    *_, root = listing(app, "workspaceartifactstore", prefix="run/a", include="metadata")
+    assert root.find("Blobs/Blob/Metadata/status").text == "done"
+
+
+def test_unknown_containers_and_paths_outside_the_datastore_are_refused(app):
+    assert call(app, "GET", f"{ACCOUNT}/nosuch", query="restype=container&comp=list").status == 404
+    assert call(app, "PUT", f"{ACCOUNT}/workspaceblobstore/a/../../escape.txt", b"x").status == 400
+
+
+def test_a_pending_upload_is_a_container_with_a_sas_that_grants_it_alone(app, home, rest_response):
+    client = Client(app)
+    answer = client.post("/codes/src/versions/1/startPendingUpload",
+                         body={"pendingUploadType": "TemporaryBlobReference"}).json
+    assert rest_response(answer, "PendingUploadResponseDto") == []
+    reference = answer["blobReferenceForConsumption"]
+    sas_url = urlsplit(reference["credential"]["sasUri"])
+    assert reference["credential"]["credentialType"] == "SAS" and sas_url.path == urlsplit(reference["blobUri"]).path
+    guarded = require_token(app, "contributor-token", "reader-token",
+                            signed=functools.partial(blob.sas_allows, home))
+    put = call(guarded, "PUT", f"{sas_url.path}/src/main.py", b"print(1)", query=sas_url.query)
+    assert put.status == 201
+    container = sas_url.path.rsplit("/", 1)[1]
+    assert (home / "datastores/workspaceblobstore/LocalUpload" / container.removeprefix("upload-") /
+            "src/main.py").read_bytes() == b"print(1)"
+    # the SAS opens its container only, unchanged, and not without a signature
+    other = call(guarded, "PUT", f"{ACCOUNT}/workspaceblobstore/main.py", b"x", query=sas_url.query)
+    tampered = dict(parse_qsl(sas_url.query), sp="racwld")
+    for status in (other.status, call(guarded, "DELETE", f"{sas_url.path}/src/main.py", query=urlencode(tampered)
+                                      ).status, call(guarded, "PUT", f"{sas_url.path}/src/x.py", b"x").status):
+        assert status == 401
+    # the code version names the upload by its blob URI: kept as the datastore path it landed in
+    code = client.put("/codes/src/versions/1", {"properties": {"codeUri": reference["blobUri"] + "/src"}}).json
+    assert code["properties"]["codeUri"] == ("azureml://datastores/workspaceblobstore/paths/LocalUpload/"
+                                             f"{container.removeprefix('upload-')}/src")
+    refused = client.post("/codes/src/versions/1/startPendingUpload", body={"pendingUploadType": "None", "x": 1})
+    assert refused.status == 400
+
+
+def test_local_datastores_name_the_blob_endpoint_as_their_account_and_numbers_in_properties_are_text(app):
+    client = Client(app)
+    store = client.get("/datastores/workspaceblobstore").json["properties"]
+    assert store["accountName"] == "127.0.0.1/blob/local"  # https://<accountName>.blob.<suffix> reaches it
+    assert client.put("/datastores/workspaceblobstore", {"properties": store}).status == 200
+    code = client.put("/codes/c/versions/1", {"properties": {"codeUri": "azureml://datastores/workspaceblobstore/"
+                                                             "paths/c", "properties": {"hash_version": 202208}}})
+    assert code.status == 201 and code.json["properties"]["properties"]["hash_version"] == "202208"
+
+
+def test_run_details_hand_out_the_jobs_logs_by_signed_urls_of_that_job_alone(app, home, rest_response):
+    client = Client(app)
+    for name in ("first", "second"):
+        assert client.put(f"/jobs/{name}", {"properties": {"jobType": "Command", "command": "echo hi",
+                                                           "environmentId": "azureml:env:1"}}).status == 201
+        log = app.store.job_folder("local", name) / "user_logs" / "std_log.txt"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"hello from {name}\n")
+    job = client.get("/jobs/first").json
+    assert rest_response(job, "JobBaseResource") == []
+    assert {k: v["jobServiceType"] for k, v in job["properties"]["services"].items()} == {
+        "Tracking": "Tracking", "Studio": "Studio"}
+    history = "/history/v1.0" + job["id"].rsplit("/jobs/", 1)[0]
+    details = call(app, "GET", f"{history}/runs/first/details")
+    assert details.status == 200
+    details = json.loads(details.body)
+    assert details["runId"] == "first" and details["status"] == "NotStarted"
+    url = urlsplit(details["logFiles"]["user_logs/std_log.txt"])
+    guarded = require_token(app, "contributor-token", signed=functools.partial(blob.sas_allows, home))
+    got = call(guarded, "GET", unquote(url.path), query=url.query)
+    assert got.status == 200 and got.body == b"hello from first\n"
+    other = unquote(url.path).replace("/first/", "/second/")
+    assert call(guarded, "GET", other, query=url.query).status == 401
+    written = call(guarded, "PUT", unquote(url.path), b"x", headers={"Authorization": "Bearer contributor-token"})
+    assert written.status == 403
+    assert call(app, "GET", f"{history}/runs/nosuch/details").status == 404
