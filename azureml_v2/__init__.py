@@ -110,6 +110,22 @@ _EXPORTS = {
     "Registry": ".entities.registry",
     "RegistryRegionDetails": ".entities.registry",
     "SystemCreatedStorageAccount": ".entities.registry",
+    "load_connection": "._yaml.api",
+    "load_workspace": "._yaml.api",
+    "Workspace": ".entities.workspace",
+    "CustomerManagedKey": ".entities.workspace",
+    "ManagedNetwork": ".entities.workspace",
+    "OutboundRule": ".entities.workspace",
+    "WorkspaceConnection": ".entities.connection",
+    "PatTokenConfiguration": ".entities.connection",
+    "UsernamePasswordConfiguration": ".entities.connection",
+    "ManagedIdentityConnectionConfiguration": ".entities.connection",
+    "AccessKeyConfiguration": ".entities.connection",
+    "ApiKeyConfiguration": ".entities.connection",
+    "AccountKeyConnectionConfiguration": ".entities.connection",
+    "SasTokenConnectionConfiguration": ".entities.connection",
+    "ServicePrincipalConnectionConfiguration": ".entities.connection",
+    "CustomKeysConfiguration": ".entities.connection",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -67,6 +67,8 @@ class MLClient:
     batch_deployments = _Group(".operations.endpoints", "BatchDeploymentOperations")
     schedules = _Group(".operations.schedules", "ScheduleOperations")
     registries = _Group(".operations.registries", "RegistryOperations")
+    connections = _Group(".operations.connections", "WorkspaceConnectionOperations")
+    workspaces = _Group(".operations.workspaces", "WorkspaceOperations")
 
     def __init__(self, credential=None, subscription_id: str | None = None, resource_group_name: str | None = None,
                  workspace_name: str | None = None, *, endpoint: str | None = None, home=None,

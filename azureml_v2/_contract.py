@@ -121,6 +121,42 @@ VERSION = re.compile(r"[^\s/\\%?#]{1,255}")
 DATA_TYPES = ("uri_file", "uri_folder", "mltable")
 MODEL_TYPES = ("custom_model", "mlflow_model", "triton_model")
 
+# -- workspace connections -------------------------------------------------------------------------------
+# The spec's ConnectionCategory (a connection's `category`; its YAML `type` is the snake_case form)
+CONNECTION_CATEGORIES = (
+    "PythonFeed", "ContainerRegistry", "Git", "S3", "Snowflake", "AzureSqlDb", "AzureSynapseAnalytics",
+    "AzureMySqlDb", "AzurePostgresDb", "ADLSGen2", "Redis", "ApiKey", "AzureOpenAI", "CognitiveSearch",
+    "CognitiveService", "CustomKeys", "AzureBlob", "AzureOneLake", "CosmosDb", "CosmosDbMongoDbApi",
+    "AzureDataExplorer", "AzureMariaDb", "AzureDatabricksDeltaLake", "AzureSqlMi", "AzureTableStorage",
+    "AmazonRdsForOracle", "AmazonRdsForSqlServer", "AmazonRedshift", "Db2", "Drill", "GoogleBigQuery", "Greenplum",
+    "Hbase", "Hive", "Impala", "Informix", "MariaDb", "MicrosoftAccess", "MySql", "Netezza", "Oracle", "Phoenix",
+    "PostgreSql", "Presto", "SapOpenHub", "SapBw", "SapHana", "SapTable", "Spark", "SqlServer", "Sybase", "Teradata",
+    "Vertica", "Cassandra", "Couchbase", "MongoDbV2", "MongoDbAtlas", "AmazonS3Compatible", "FileServer",
+    "FtpServer", "GoogleCloudStorage", "Hdfs", "OracleCloudStorage", "Sftp", "GenericHttp", "ODataRest", "Odbc",
+    "GenericRest", "AmazonMws", "Concur", "Dynamics", "DynamicsAx", "DynamicsCrm", "GoogleAdWords", "Hubspot",
+    "Jira", "Magento", "Marketo", "Office365", "Eloqua", "Responsys", "OracleServiceCloud", "PayPal", "QuickBooks",
+    "Salesforce", "SalesforceServiceCloud", "SalesforceMarketingCloud", "SapCloudForCustomer", "SapEcc",
+    "ServiceNow", "SharePointOnlineList", "Shopify", "Square", "WebTable", "Xero", "Zoho",
+    "GenericContainerRegistry", "OpenAI", "Serp", "BingLLMSearch", "Serverless", "AIServices",
+)
+# Each ConnectionAuthType with its credentials' members, True for a secret: a read never shows a secret, only
+# listsecrets does.
+CONNECTION_CREDENTIALS = {
+    "PAT": {"pat": True},
+    "UsernamePassword": {"username": False, "password": True, "securityToken": True},
+    "ManagedIdentity": {"clientId": False, "resourceId": False},
+    "AccessKey": {"accessKeyId": False, "secretAccessKey": True},
+    "ApiKey": {"key": True},
+    "AccountKey": {"key": True},
+    "SAS": {"sas": True},
+    "ServicePrincipal": {"clientId": False, "clientSecret": True, "tenantId": False},
+    "CustomKeys": {"keys": True},
+    "OAuth2": {"authUrl": False, "clientId": False, "clientSecret": True, "developerToken": True, "password": True,
+               "refreshToken": True, "tenantId": False, "username": False},
+    "None": {},
+    "AAD": {},
+}
+
 # A local folder datastore goes on the wire as the spec's AzureBlob type (what every client reads) with its folder
 # in this property; a datastore whose properties carry it is that folder.
 LOCAL_FOLDER_PROPERTY = "azureml.localFolder"

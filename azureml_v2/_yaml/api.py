@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # annotations only
     from ..entities.model import Model
     from ..entities.schedule import ImportDataSchedule, JobSchedule
     from ..entities.registry import Registry
+    from ..entities.connection import WorkspaceConnection
+    from ..entities.workspace import Workspace
 
     # What the loaders read: a path, a text stream, or the document as a mapping.
     Source = Union[str, "os.PathLike[str]", IO[str], dict]
@@ -44,6 +46,8 @@ _LOADERS = {
     "schedule": ("schedules", "ScheduleSchema"),
     "data_import": ("schedules", "DataImportSchema"),
     "registry": ("registries", "RegistrySchema"),
+    "connection": ("connections", "ConnectionSchema"),
+    "workspace": ("workspaces", "WorkspaceSchema"),
 }
 # What dump writes an entity with: entity class name -> (module, schema name).
 _DUMPERS = {
@@ -75,6 +79,8 @@ _DUMPERS = {
     "ImportDataSchedule": ("schedules", "ImportDataScheduleSchema"),
     "DataImport": ("schedules", "DataImportSchema"),
     "Registry": ("registries", "RegistrySchema"),
+    "WorkspaceConnection": ("connections", "ConnectionSchema"),
+    "Workspace": ("workspaces", "WorkspaceSchema"),
 }
 _instances: dict = {}
 
@@ -217,6 +223,16 @@ def load_schedule(source: Source, *, params_override: Overrides = None,
 def load_registry(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "Registry":
     """Load a registry."""
     return load("registry", source, params_override=params_override, **kwargs)
+
+
+def load_connection(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "WorkspaceConnection":
+    """Load a workspace connection (git, python_feed, container_registry, s3, snowflake, azure_sql_db, ...)."""
+    return load("connection", source, params_override=params_override, **kwargs)
+
+
+def load_workspace(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "Workspace":
+    """Load a workspace."""
+    return load("workspace", source, params_override=params_override, **kwargs)
 
 
 def as_dict(entity: "Resource") -> dict:

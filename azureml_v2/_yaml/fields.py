@@ -32,6 +32,23 @@ class Name(fields.String):
         return value
 
 
+class ShortName(fields.String):
+    """A registry's or a connection's name: the spec's shorter pattern (3 to 33 characters)."""
+
+    PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{2,32}$")
+
+    def __init__(self, what: str, **kwargs):
+        super().__init__(**kwargs)
+        self.what = what
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not self.PATTERN.match(value):
+            raise ValidationError(f"invalid {self.what} name {shown(value)}: 3 to 33 letters, digits, '-' and '_', "
+                                  "starting with a letter or digit")
+        return value
+
+
 class Version(fields.Field):
     """Versions are strings on the wire; YAML users often write `version: 1`. Any text that can stand in
     the version's URL path segment (`_contract.VERSION`)."""

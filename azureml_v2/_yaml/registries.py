@@ -5,7 +5,7 @@ from marshmallow import fields, validate
 
 from ..entities.registry import Registry, RegistryRegionDetails, SystemCreatedStorageAccount
 from .base import BaseSchema
-from .fields import Enum, StrMap
+from .fields import Enum, ShortName, StrMap
 
 _STORAGE_TYPES = ("Standard_LRS", "Standard_GRS", "Standard_RAGRS", "Standard_ZRS", "Standard_GZRS",
                   "Standard_RAGZRS", "Premium_LRS", "Premium_ZRS")
@@ -28,9 +28,7 @@ class RegionSchema(BaseSchema):
 class RegistrySchema(BaseSchema):
     entity = Registry
     schema = fields.String(data_key="$schema")
-    name = fields.String(required=True, validate=validate.Regexp(
-        r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{2,32}$", error="invalid registry name: 3 to 33 letters, digits, '-' and '_', "
-                                                    "starting with a letter or digit"))
+    name = ShortName("registry", required=True)
     description = fields.String()
     tags = StrMap(nulls=True)
     location = fields.String(required=True)

@@ -12,7 +12,8 @@ import sys
 import yaml
 
 from .._client import MLClient
-from .._contract import LOCAL_SCOPE, MAX_CONCURRENT_NODES, workspace_scope
+from .._contract import (LOCAL_RESOURCE_GROUP, LOCAL_SCOPE, LOCAL_SUBSCRIPTION, MAX_CONCURRENT_NODES,
+                         workspace_scope)
 from .._steps import dag
 from .._steps import summary as steps_summary
 from .._steps import table as steps_table
@@ -23,26 +24,31 @@ from ..exceptions import AzureMLError, JobFailedError, NotAvailableError, Valida
 
 
 def _cloud(args) -> tuple[str, str, str] | None:
-    """(subscription, resource group, workspace) of the Azure ML workspace the options name; None: the local one."""
-    cloud = (args.subscription, args.resource_group, args.workspace_name)
-    if not any(cloud):
+    """(subscription, resource group, workspace) of the Azure ML workspace the options name; None: a local one
+    (`--workspace-name` alone names a workspace of the local home)."""
+    registry = getattr(args, "registry_name", None)
+    cloud = (args.subscription, args.resource_group, registry or args.workspace_name)
+    if not (args.subscription or args.resource_group):
         return None
     if not all(cloud):
-        raise UsageError("give --workspace-name, --resource-group and --subscription together "
-                         "(or none of them, for the local workspace)")
+        raise UsageError("give --workspace-name (or --registry-name), --resource-group and --subscription together "
+                         "(or only --workspace-name, for a workspace of the local home)")
     return cloud
 
 
 def client_for(args) -> MLClient:
     cloud = _cloud(args)
+    registry = getattr(args, "registry_name", None)
     if cloud is None:
-        return MLClient()
+        return MLClient(workspace_name=None if registry else args.workspace_name, registry_name=registry)
     try:  # an optional extra: azureml_v2[azure]
         from azure.identity import DefaultAzureCredential
     except ImportError:
         raise UsageError("an Azure ML workspace needs azure-identity: pip install 'azureml_v2[azure]'") from None
     if not getattr(args, "debug", False):  # its warnings repeat, line by line, the error the command reports
         logging.getLogger("azure.identity").setLevel(logging.ERROR)
+    if registry:
+        return MLClient(DefaultAzureCredential(), *cloud[:2], registry_name=registry)
     return MLClient(DefaultAzureCredential(), *cloud)
 
 
@@ -53,7 +59,10 @@ class UsageError(Exception):
 def _scope(args) -> str:
     """The workspace the command names: an Azure one, or the local one when no workspace option is given."""
     cloud = _cloud(args)
-    return LOCAL_SCOPE if cloud is None else workspace_scope(*cloud)
+    if cloud is None:
+        return LOCAL_SCOPE if not args.workspace_name else \
+            workspace_scope(LOCAL_SUBSCRIPTION, LOCAL_RESOURCE_GROUP, args.workspace_name)
+    return workspace_scope(*cloud)
 
 
 def _overrides(pairs: list[str]) -> list[dict]:
@@ -96,6 +105,9 @@ def run(args, group: tuple) -> int:
     elif verb in ("archive", "restore"):
         getattr(ops, verb)(args.name, version=args.version)
         return 0
+    elif verb == "share":
+        result = ops.share(args.name, args.version, registry_name=args.share_registry, share_with_name=args.share_with_name,
+                           share_with_version=args.share_with_version)
     elif verb == "delete":
         if not args.yes and sys.stdin.isatty():
             answer = input(f"Delete {args.group} {args.name!r}? [y/N] ")

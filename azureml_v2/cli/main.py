@@ -8,12 +8,12 @@ from pathlib import Path
 
 # group -> (help, client attribute, load function, verbs)
 ASSET_GROUPS = {
-    "data": ("Manage data assets.", "data", "load_data", ("create", "show", "list", "archive", "restore")),
+    "data": ("Manage data assets.", "data", "load_data", ("create", "show", "list", "archive", "restore", "share")),
     "environment": ("Manage environments.", "environments", "load_environment",
-                    ("create", "show", "list", "archive", "restore")),
-    "model": ("Manage models.", "models", "load_model", ("create", "show", "list", "archive", "restore")),
+                    ("create", "show", "list", "archive", "restore", "share")),
+    "model": ("Manage models.", "models", "load_model", ("create", "show", "list", "archive", "restore", "share")),
     "component": ("Manage components.", "components", "load_component",
-                  ("create", "show", "list", "archive", "restore")),
+                  ("create", "show", "list", "archive", "restore", "share")),
     "datastore": ("Manage datastores.", "datastores", "load_datastore", ("create", "show", "list", "delete")),
     "compute": ("Show compute targets.", "compute", None, ("show", "list")),
 }
@@ -46,6 +46,21 @@ ENDPOINT_GROUPS = {
         "update": "Update a batch deployment: its file or --set fields.",
         "show": "Show a batch deployment.", "list": "List the deployments of a batch endpoint.",
         "delete": "Delete a batch deployment.", "list-jobs": "List the scoring jobs of a batch deployment."}),
+}
+
+
+# group -> (help, verbs with their help); cli/resources.py carries them out
+RESOURCE_GROUPS = {
+    "workspace": ("Manage workspaces (locally: the workspaces of the home); export and import them.", {
+        "create": "Create a workspace from a YAML file.", "show": "Show a workspace.", "list": "List workspaces.",
+        "update": "Update a workspace: its file or --set fields (tags, description, display_name, ...).",
+        "delete": "Delete a workspace with everything in it."}),
+    "registry": ("Manage registries: assets shared by workspaces.", {
+        "create": "Create a registry from a YAML file.", "show": "Show a registry.", "list": "List registries.",
+        "delete": "Delete a registry with its assets."}),
+    "connection": ("Manage workspace connections (secrets are never shown).", {
+        "create": "Create or update a connection from a YAML file.", "show": "Show a connection.",
+        "list": "List connections.", "delete": "Delete a connection."}),
 }
 
 
@@ -130,6 +145,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                     p.add_argument("--version", "-v", help="Override the version in the file.")
                 p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                                help="Override a field, e.g. --set tags.stage=dev (repeatable).")
+            elif verb == "share":
+                p.add_argument("--name", "-n", required=True, help="Name of the asset in the workspace.")
+                p.add_argument("--version", "-v", required=True, help="Version of the asset in the workspace.")
+                p.add_argument("--registry-name", dest="share_registry", required=True,
+                               help="The registry to copy it into.")
+                p.add_argument("--share-with-name", help="Its name in the registry (default: the same).")
+                p.add_argument("--share-with-version", help="Its version in the registry (default: the same).")
             elif verb == "list":
                 if group_name not in ("datastore", "compute"):
                     p.add_argument("--name", "-n", help="List the versions of this asset.")
@@ -143,6 +165,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                         p.add_argument("--label", "-l", help="Label, e.g. latest.")
                 if verb == "delete":
                     p.add_argument("--yes", "-y", action="store_true", help="Do not ask for confirmation.")
+            if verb in ("show", "list") and group_name not in ("datastore", "compute"):
+                p.add_argument("--registry-name", help="The registry's asset, not the workspace's.")
             _workspace_options(p)
     job = groups.add_parser("job", help="Manage jobs.", description="Manage jobs.")
     job_verbs = job.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
@@ -199,23 +223,39 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         sub.required = True
         for verb, verb_help in verbs.items():
             _endpoint_verb(sub.add_parser(verb, help=verb_help, description=verb_help), group_name, verb)
+    for group_name, (help_text, verbs) in RESOURCE_GROUPS.items():
+        group = groups.add_parser(group_name, help=help_text, description=help_text)
+        sub = group.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
+        sub.required = True
+        for verb, verb_help in verbs.items():
+            p = sub.add_parser(verb, help=verb_help, description=verb_help)
+            if verb in ("create", "update"):
+                p.add_argument("--file", "-f", required=verb == "create", help="YAML file describing it.")
+                p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                               help="Override a field, e.g. --set tags.team=ml (repeatable).")
+            if verb != "list":
+                p.add_argument("--name", "-n", required=verb in ("delete",) and group_name != "workspace",
+                               help=f"Name of the {group_name}" + (" (default: --workspace-name, else local)."
+                                                                   if group_name == "workspace" else "."))
+            if verb == "delete":
+                p.add_argument("--yes", "-y", action="store_true", help="Do not ask for confirmation.")
+            if verb == "list" and group_name == "connection":
+                p.add_argument("--type", "-t", help="Only connections of this type (git, python_feed, ...).")
+            _workspace_options(p)
+        if group_name == "workspace":
+            for verb, verb_help in _TRANSFER_VERBS.items():
+                p = sub.add_parser(verb, help=verb_help, description=verb_help)
+                p.add_argument("--path", "-p", required=True, help="The folder of the exported tree.")
+                if verb == "import":
+                    p.add_argument("--include-jobs", action="store_true",
+                                   help="Create the exported jobs too (each then runs); left out by default.")
+                _workspace_options(p)
     schedule = groups.add_parser("schedule", help="Manage schedules.", description="Manage schedules.")
     if named == "schedule":
         sub = schedule.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
         sub.required = True
         for verb, verb_help in SCHEDULE_VERBS.items():
             _schedule_verb(sub.add_parser(verb, help=verb_help, description=verb_help), verb)
-    workspace = groups.add_parser("workspace", help="Export and import whole workspaces.",
-                                  description="Export and import whole workspaces.")
-    workspace_verbs = workspace.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
-    workspace_verbs.required = True
-    for verb, help_text in _TRANSFER_VERBS.items():
-        p = workspace_verbs.add_parser(verb, help=help_text, description=help_text)
-        p.add_argument("--path", "-p", required=True, help="The folder of the exported tree.")
-        if verb == "import":
-            p.add_argument("--include-jobs", action="store_true",
-                           help="Create the exported jobs too (each then runs); left out by default.")
-        _workspace_options(p)
     schema = groups.add_parser("schema", help="JSON Schemas of the YAML files, for editors.",
                                description="JSON Schemas of the YAML files, for editors.")
     schema_verbs = schema.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
@@ -329,6 +369,7 @@ _VERB_HELP = {
     "archive": "Archive a {group} (hidden from default lists).",
     "restore": "Restore an archived {group}.",
     "delete": "Delete a {group}.",
+    "share": "Copy a {group} of the workspace, with its files, into a registry.",
 }
 
 
@@ -368,12 +409,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.group == "schema":
             from .transfer import run_schema  # import budget: as above
             return run_schema(args)
-        if args.group == "workspace":
+        if args.group == "workspace" and args.verb in _TRANSFER_VERBS:
             from .transfer import run_transfer  # import budget: as above
             return run_transfer(args)
         if args.group in ENDPOINT_GROUPS:
             from .endpoints import run_endpoint  # import-time budget: as above
             return run_endpoint(args)
+        if args.group in RESOURCE_GROUPS:
+            from .resources import run_resource  # import-time budget: as above
+            return run_resource(args)
         return commands.run(args, ASSET_GROUPS[args.group])
     except KeyboardInterrupt:
         return 130

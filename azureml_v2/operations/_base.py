@@ -9,8 +9,9 @@ from azure.core.paging import ItemPaged
 from azure.core.polling import LROPoller
 from azure.core.rest import HttpRequest
 
-from .._contract import API_VERSION
+from .._contract import API_VERSION, PROVIDER
 from .._http.pipeline import http_error
+from ..exceptions import ValidationError
 
 
 class ListViewType(str, Enum):
@@ -106,3 +107,31 @@ class Operations:
             return from_rest(pipeline_response.http_response.json())
 
         return self._backend.poller(initial, deserialize, self._ml_client.polling_interval)
+
+
+class ResourceGroupOperations(Operations):
+    """The tracked resources of one collection of the client's resource group (workspaces, registries)."""
+
+    _COLLECTION = ""
+    _ENTITY = None  # the entity class, read from REST with its _from_rest
+    _OWN = ""  # the client's attribute that names its own resource of the collection
+
+    def _url(self, *segments) -> str:
+        path = "".join("/" + quote(str(s), safe="") for s in segments)
+        return (f"{self._ml_client.endpoint}/subscriptions/{self._ml_client.subscription_id}/resourceGroups/"
+                f"{self._ml_client.resource_group_name}/providers/{PROVIDER}/{self._COLLECTION}{path}")
+
+    def get(self, name: str | None = None):
+        """One resource (by default the client's own)."""
+        name = name or getattr(self._ml_client, self._OWN)
+        if not name:
+            raise ValidationError(f"{self._COLLECTION}.get needs a name")
+        return self._ENTITY._from_rest(self._get(name))
+
+    def list(self) -> ItemPaged:
+        """The resources of the collection in the resource group (locally: in the home)."""
+        return self._paged(self._ENTITY._from_rest)
+
+    def begin_delete(self, name: str) -> LROPoller:
+        """Delete a resource with everything in it."""
+        return self._begin("DELETE", name, ok=(200, 202, 204))

@@ -15,7 +15,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.core.paging import ItemPaged
 
 from .._artifacts.snapshot import COMPONENT_IGNORES, HASH_VERSION, take_snapshot
-from .._contract import ASSET_ID, DATASTORE_URI, JOB_OUTPUT_URI, is_local, parse_ref, to_arm
+from .._contract import ASSET_ID, DATASTORE_URI, JOB_OUTPUT_URI, is_local, job_artifacts_uri, parse_ref, to_arm
 from .._http.pipeline import http_error
 from ..entities.assets import Code, Data, Environment
 from ..entities.job import ANONYMOUS_ENVIRONMENT, environment_to_rest_id
@@ -178,7 +178,10 @@ class _AssetOperations(Operations):
 
     def _in_workspace(self, uri: str) -> str:
         """A datastore path or job output of this workspace, named with the workspace (what a registry copies
-        from); other URIs as they are."""
+        from; a job's artifacts as the datastore path Azure ML documents for it); other URIs as they are."""
+        m = JOB_OUTPUT_URI.match(uri)
+        if m and m.group("output") == "artifacts":
+            uri = job_artifacts_uri(m.group("name")) + "/" + (m.group("path") or "")
         if uri.startswith("azureml://") and (DATASTORE_URI.match(uri) or JOB_OUTPUT_URI.match(uri)) \
                 and not uri.startswith("azureml://subscriptions/"):
             ml = self._ml_client

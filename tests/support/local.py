@@ -96,6 +96,8 @@ _BODY_DEFINITIONS = [
     (re.compile(r"/(datastores)/[^/]+$"), {"datastores": "DatastoreResource"}),
     (re.compile(r"/(schedules)/[^/]+$"), {"schedules": "ScheduleResource"}),
     (re.compile(r"/(registries)/[^/]+$"), {"registries": "RegistryTrackedResource"}),
+    (re.compile(r"/providers/Microsoft\.MachineLearningServices/(workspaces)/[^/]+$"), {"workspaces": "Workspace"}),
+    (re.compile(r"/(connections)/[^/]+$"), {"connections": "WorkspaceConnectionPropertiesV2BasicResource"}),
     (re.compile(r"/(onlineEndpoints|batchEndpoints)/[^/]+$"), {
         "onlineEndpoints": "OnlineEndpointTrackedResource", "batchEndpoints": "BatchEndpointTrackedResource"}),
     (re.compile(r"/(onlineEndpoints|batchEndpoints)/[^/]+/deployments/[^/]+$"), {

@@ -942,6 +942,88 @@ def batch_cassettes(spec: Spec) -> list[Cassette]:
     return cassettes
 
 
+# -- registries and connections ------------------------------------------------------------------------------
+REGISTRY = "contoso-shared"
+REGISTRY_SCOPE = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/"
+                  f"Microsoft.MachineLearningServices/registries/{REGISTRY}")
+
+
+def registry_url(*segments: str) -> str:
+    return f"{HOST}{REGISTRY_SCOPE}" + "".join(f"/{s}" for s in segments) + f"?api-version={API_VERSION}"
+
+
+def registry_cassettes(spec: Spec) -> list[Cassette]:
+    """A registry created (a long-running PUT), and a workspace's model shared into it: the registry's model version
+    PUT is a long-running operation too (final state: the version, read again at its URI)."""
+    cassettes = []
+    c = Cassette("registries/create")
+    region = {"location": LOCATION, "acrDetails": [], "storageAccountDetails": []}
+    sent = {"location": LOCATION, "tags": {"team": "ml-platform"}, "identity": {"type": "SystemAssigned"},
+            "properties": {"regionDetails": [region]}}
+    status = registry_operation_status("3f2b8c1d-7e4a-4b9c-a6d2-5e8f1a0b9c3d")
+    answered = {"id": REGISTRY_SCOPE, "name": REGISTRY, "type": "Microsoft.MachineLearningServices/registries",
+                "location": LOCATION, "tags": {"team": "ml-platform"},
+                "identity": {"type": "SystemAssigned", "principalId": "7c1e4b2a-9d3f-4e8a-b5c6-2f1a0d9e8b7c",
+                             "tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47"},
+                "properties": {"regionDetails": [region],
+                               "discoveryUrl": f"https://{LOCATION}.api.azureml.ms/registrymanagement/v1.0/"
+                                               f"registries/{REGISTRY}/discovery",
+                               "mlFlowRegistryUri": f"azureml://{LOCATION}.api.azureml.ms/mlflow/v1.0{REGISTRY_SCOPE}"},
+                "systemData": system_data(CREATED)}
+    c.add("PUT", registry_url(), 201, answered, sent=sent, headers={"Azure-AsyncOperation": status})
+    polled(c, status)
+    c.add("GET", registry_url(), 200, answered)
+    cassettes.append(c)
+
+    c = Cassette("models/share")
+    job = "quiet_lemon_7x2kq9"
+    props = {"description": "Gradient boosted churn classifier", "modelType": "mlflow_model",
+             "modelUri": f"azureml://jobs/{job}/outputs/artifacts/paths/model/",
+             "flavors": {"python_function": {"data": {"loader_module": "mlflow.sklearn"}}}, "jobName": job}
+    c.add("GET", url("models", "churn-model", "versions", "2"), 200,
+          version_resource(spec, "models", "churn-model", "2", props))
+    # the job's artifacts, named as the datastore path with its workspace that a registry copies from
+    shared = {**props, **ASSET_FIELDS, "modelUri": f"azureml://subscriptions/{SUBSCRIPTION}/resourcegroups/"
+                                                   f"{RESOURCE_GROUP}/workspaces/{WORKSPACE}/datastores/"
+                                                   f"workspaceartifactstore/paths/ExperimentRun/dcid.{job}/model/"}
+    one = registry_url("models", "churn", "versions", "1")
+    resource = {"id": f"{REGISTRY_SCOPE}/models/churn/versions/1", "name": "1",
+                "type": "Microsoft.MachineLearningServices/registries/models/versions",
+                "systemData": system_data(CREATED)}
+    status = registry_operation_status("8a4d2e6f-1b3c-4d5e-9f7a-0c2b4d6e8f1a")
+    c.add("PUT", one, 201, {**resource, "properties": {**shared, "provisioningState": "Creating"}},
+          sent={"properties": shared}, headers={"Azure-AsyncOperation": status})
+    polled(c, status)
+    c.add("GET", one, 200, {**resource, "properties": {
+        **shared, "modelUri": f"https://contosoregistrystorage.blob.core.windows.net/{REGISTRY}-models/churn/1/model/",
+        "provisioningState": "Succeeded"}})
+    cassettes.append(c)
+    return cassettes
+
+
+def registry_operation_status(operation: str) -> str:
+    return (f"{HOST}/subscriptions/{SUBSCRIPTION}/providers/Microsoft.MachineLearningServices/locations/{LOCATION}/"
+            f"registryOperationsStatus/{operation}?api-version={API_VERSION}")
+
+
+PAT = "fake-personal-access-token-for-the-cassettes"  # not a secret
+
+
+def connection_cassettes(spec: Spec) -> list[Cassette]:
+    """A connection created with its token (which no answer repeats), then its secrets read by listsecrets."""
+    c = Cassette("connections/create_then_list_secrets")
+    one = url("connections", "churn-repo")
+    props = {"authType": "PAT", "category": "Git", "target": "https://github.com/contoso/churn-model"}
+    resource = {"id": arm_id("connections", "churn-repo"), "name": "churn-repo",
+                "type": "Microsoft.MachineLearningServices/workspaces/connections"}
+    c.add("PUT", one, 200, shaped(spec.body("WorkspaceConnection/create"), {**resource, "properties": props}),
+          sent={"properties": {**props, "credentials": {"pat": PAT}}})
+    c.add("GET", one, 200, {**resource, "properties": props, "systemData": system_data(CREATED)})
+    c.add("POST", url("connections", "churn-repo", "listsecrets"), 200, {
+        **resource, "properties": {**props, "credentials": {"pat": PAT}}, "systemData": system_data(CREATED)})
+    return [c]
+
+
 # -- schedules -----------------------------------------------------------------------------------------------
 SCHEDULE = "nightly-churn-retrain"
 
@@ -988,7 +1070,8 @@ def schedule_cassettes(spec: Spec) -> list[Cassette]:
 
 GROUPS = (code_cassettes, data_cassettes, environment_cassettes, model_cassettes, component_cassettes,
           datastore_cassettes, compute_cassettes, job_cassettes, pipeline_cassettes, online_endpoint_cassettes,
-          online_deployment_cassettes, batch_cassettes, schedule_cassettes, spark_cassettes)
+          online_deployment_cassettes, batch_cassettes, schedule_cassettes, registry_cassettes,
+          connection_cassettes, spark_cassettes)
 
 
 def main(argv=None) -> int:

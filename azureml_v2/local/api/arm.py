@@ -24,6 +24,7 @@ import errno
 import json
 import logging
 import re
+import shutil
 import sqlite3
 import uuid
 from http import HTTPStatus
@@ -33,6 +34,8 @@ from ..._contract import (API_VERSION, LOCAL_FOLDER_PROPERTY, LOCAL_RESOURCE_GRO
                           PROVIDER, SERVED_API_VERSIONS, VERSION)
 from ..core.assets import ASSETS, put_asset_version, put_container
 from ..core.checks import JOB_REQUIRED, Invalid, datastore_props
+from ..core.workspaces import workspace_doc
+from ..core.connections import connection_props
 from ..core.endpoints import Endpoints
 from ..core.registries import copy_in, forget_files, registry_props
 from ..core.jobs import Jobs
@@ -45,7 +48,7 @@ from .schedules import ScheduleRoutes
 
 
 _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}")
-_REGISTRY_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{2,32}")  # the spec's registryName
+_REGISTRY_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]{2,32}")  # the spec's registryName and connectionName
 _OPERATION = re.compile(r"[0-9a-f]{32}")
 _ASSET_KEYS = {kind.lower(): kind for kind in ASSETS}
 _URI_KEYS = {"codes": "codeUri", "data": "dataUri", "models": "modelUri"}
@@ -60,7 +63,8 @@ log = logging.getLogger(__name__)
 
 # (path after the workspace, {method: handler}); "{kind}" is an asset kind, other "{x}" capture a segment.
 _ROUTES = [
-    ((), {"GET": "get_workspace"}),
+    ((), {"GET": "get_workspace", "PUT": "put_workspace", "PATCH": "patch_workspace",
+          "DELETE": "delete_workspace"}),
     (("{kind}",), {"GET": "list_containers"}),
     (("{kind}", "{name}"), {"GET": "get_container", "PUT": "put_container", "DELETE": "delete_container"}),
     (("{kind}", "{name}", "versions"), {"GET": "list_versions"}),
@@ -70,6 +74,9 @@ _ROUTES = [
     (("datastores",), {"GET": "list_datastores"}),
     (("datastores", "{name}"), {"GET": "get_datastore", "PUT": "put_datastore", "DELETE": "delete_datastore"}),
     (("datastores", "{name}", "listSecrets"), {"POST": "list_secrets"}),
+    (("connections",), {"GET": "list_connections"}),
+    (("connections", "{name}"), {"GET": "get_connection", "PUT": "put_connection", "DELETE": "delete_connection"}),
+    (("connections", "{name}", "listsecrets"), {"POST": "list_connection_secrets"}),
     (("jobs",), {"GET": "list_jobs"}),
     (("jobs", "{name}"), {"GET": "get_job", "PUT": "put_job", "DELETE": "delete_job"}),
     (("jobs", "{name}", "cancel"), {"POST": "cancel_job"}),
@@ -245,7 +252,8 @@ class ArmApi(ScheduleRoutes):
         if req.method not in methods:
             raise method_not_allowed(req.method, tuple(methods))
         _check_params(params)
-        self.store.ensure_workspace(ws, self.user)
+        if segments[8:] or req.method == "GET":  # a workspace's own PUT, PATCH and DELETE say what it is
+            self.store.ensure_workspace(ws, self.user)
         return getattr(self, methods[req.method])(req, ws, **params)
 
     def _registry_request(self, req: Request, segments: list[str]) -> Response:
@@ -305,12 +313,16 @@ class ArmApi(ScheduleRoutes):
     def _workspace(self, req: Request, record: dict) -> dict:
         # MLflow's tracking API is served under the workspace's own path; the discovery document names this
         # server for every regional service
-        props = {**record["doc"], "workspaceId": record["workspace_id"], "provisioningState": "Succeeded",
-                 "hbiWorkspace": False, "v1LegacyMode": False, "discoveryUrl": req.url(DISCOVERY_PATH),
-                 "mlFlowTrackingUri": req.url(workspace_id(record["name"]))}
-        return {"id": workspace_id(record["name"]), "name": record["name"], "type": f"{PROVIDER}/workspaces",
-                "location": "local", "kind": "Default", "tags": {}, "properties": props,
-                "systemData": _system_data(record)}
+        doc = record["doc"]
+        props = {"friendlyName": record["name"], "hbiWorkspace": False, "v1LegacyMode": False, **doc["properties"],
+                 "workspaceId": record["workspace_id"], "provisioningState": "Succeeded",
+                 "discoveryUrl": req.url(DISCOVERY_PATH), "mlFlowTrackingUri": req.url(workspace_id(record["name"]))}
+        body = {"id": workspace_id(record["name"]), "name": record["name"], "type": f"{PROVIDER}/workspaces",
+                "location": doc.get("location", "local"), "kind": doc.get("kind", "Default"),
+                "tags": doc.get("tags", {})}
+        body.update((k, doc[k]) for k in ("identity", "sku") if k in doc)
+        body.update(properties=props, systemData=_system_data(record))
+        return body
 
     def _registry(self, req: Request, record: dict) -> dict:
         doc = record["doc"]
@@ -348,6 +360,36 @@ class ArmApi(ScheduleRoutes):
 
     def get_workspace(self, req, ws):
         return 200, self._workspace(req, self.store.get_workspace(ws)), {}
+
+    def put_workspace(self, req, ws):
+        if not _REGISTRY_NAME.fullmatch(ws):
+            raise HttpError(400, "InvalidResourceName",
+                            f"invalid workspace name {ws!r}: a new one must match ^{_REGISTRY_NAME.pattern}$")
+        doc = workspace_doc({"location": "local", **req.json("the request needs a JSON body")})
+        record, _ = self.store.put_workspace(ws, doc, self.user)
+        return 200, self._workspace(req, record), {}
+
+    def patch_workspace(self, req, ws):
+        doc = self.store.get_workspace(ws)["doc"]
+        patch = workspace_doc({"location": doc.get("location", "local"), "properties": {},
+                               **req.json("the request needs a JSON body")})
+        doc = {**doc, **{k: v for k, v in patch.items() if k != "properties"},
+               "properties": {**doc["properties"], **patch["properties"]}}
+        record, _ = self.store.put_workspace(ws, doc, self.user)
+        return 200, self._workspace(req, record), {}
+
+    def delete_workspace(self, req, ws):
+        """A workspace goes with everything recorded in it, once nothing runs there."""
+        running = [j["name"] for j in self.store.active_jobs() if j["workspace"].lower() == ws.lower()]
+        if running:
+            raise Conflict(f"workspace {ws!r} has jobs that have not ended ({', '.join(running[:5])}): cancel them "
+                           "first")
+        if any(w.lower() == ws.lower() for kind in ENDPOINT_COLLECTIONS for w, _ in self.store.endpoint_names(kind)):
+            raise Conflict(f"workspace {ws!r} has endpoints: delete them first")
+        if not self.store.delete_workspace(ws):
+            return 204, None, {}
+        shutil.rmtree(self.store.job_folder(ws, "-").parent, ignore_errors=True)
+        return 200, None, {}
 
     def _compute(self, ws: str) -> dict:
         record = self.store.get_workspace(ws)
@@ -531,6 +573,44 @@ class ArmApi(ScheduleRoutes):
         if not record["secrets"]:
             raise HttpError(400, "NoSecrets", f"datastore {name!r} has no stored secrets")
         return 200, json.loads(record["secrets"]), {}
+
+    # -- connections
+
+    def _connection(self, ws: str, record: dict, secrets: bool = False) -> dict:
+        props = dict(record["doc"])
+        if secrets and record["secrets"]:
+            props["credentials"] = {**props.get("credentials", {}), **json.loads(record["secrets"])}
+        elif not props.get("credentials"):
+            props.pop("credentials", None)
+        props["createdByWorkspaceArmId"] = workspace_id(ws)
+        return _resource(ws, ("connections", record["name"]), record["name"], "connections", props, record)
+
+    def list_connections(self, req, ws):
+        where, args = [], []
+        for param, member in (("target", "target"), ("category", "category")):
+            if req.query.get(param):
+                where.append(f"json_extract(t.doc, '$.{member}') = ?")
+                args.append(req.query.get(param))
+        page = self._page(req, ascending=True)
+        records, token = self.store.list_connections(ws, page, where, args)
+        return self._list(req, [self._connection(ws, r) for r in records], token, page)
+
+    def get_connection(self, req, ws, name):
+        return 200, self._connection(ws, self.store.get_connection(ws, name)), {}
+
+    def put_connection(self, req, ws, name):
+        if not _REGISTRY_NAME.fullmatch(name):
+            raise HttpError(400, "InvalidResourceName",
+                            f"invalid connection name {name!r}: it must match ^{_REGISTRY_NAME.pattern}$")
+        props, secrets = connection_props(req.body())
+        record, _ = self.store.put_connection(ws, name, props, secrets, self.user)
+        return 200, self._connection(ws, record), {}  # the spec answers a create 200 too
+
+    def delete_connection(self, req, ws, name):
+        return (200 if self.store.delete_connection(ws, name) else 204), None, {}
+
+    def list_connection_secrets(self, req, ws, name):
+        return 200, self._connection(ws, self.store.get_connection(ws, name), secrets=True), {}
 
     # -- jobs
 

@@ -30,15 +30,12 @@ def registry_props(body: dict) -> dict:
     """A registry PUT's body (a tracked resource: location, tags, identity, sku, kind, properties), checked."""
     if not isinstance(body, dict):
         raise checks.Invalid("the request body must be a JSON object")
-    doc = {k: v for k, v in body.items() if k in ("location", "tags", "identity", "sku", "kind", "properties")
-           and v is not None}
-    checks.check(doc, "location", str, required=True)
-    checks.check_map(doc, "tags")
+    doc = checks.tracked(body)
     props = checks.check(doc, "properties", dict) or {}
-    regions = props.get("regionDetails")
+    doc["properties"] = {k: v for k, v in props.items() if k not in ("discoveryUrl", "mlFlowRegistryUri")}
+    regions = doc["properties"].get("regionDetails")
     if regions is not None and not (isinstance(regions, list) and all(isinstance(r, dict) for r in regions)):
         raise checks.Invalid("properties.regionDetails: expected an array of objects")
-    doc["properties"] = {k: v for k, v in props.items() if k not in ("discoveryUrl", "mlFlowRegistryUri")}
     return doc
 
 

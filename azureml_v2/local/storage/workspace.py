@@ -150,6 +150,19 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX operations_job ON operations (workspace, job, status)",
     ),
     SCHEDULE_TABLES,  # 6: schedules and their firings (storage/schedules.py)
+    (  # 7: workspace connections, their secrets apart from the document every read shows; workspace resources
+        """CREATE TABLE connections (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            workspace TEXT NOT NULL COLLATE NOCASE REFERENCES workspaces(name) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            doc TEXT NOT NULL,
+            secrets TEXT,
+            created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+            modified_at TEXT NOT NULL, modified_by TEXT NOT NULL,
+            UNIQUE (workspace, name))""",
+        # a workspace's doc becomes its resource (location, tags, identity ... around `properties`), as a registry's
+        "UPDATE workspaces SET doc = json_object('properties', json(doc)) WHERE name NOT LIKE 'registries/%'",
+    ),
 ]
 
 
@@ -177,6 +190,7 @@ VERSIONS = Table("versions", ("c.workspace", "c.kind", "c.name", "t.version"),
                  lambda ws, kind, name, version: f"{kind} {name!r} version {version!r}",
                  source="versions t JOIN containers c ON c.seq = t.container", columns="t.*, c.name AS name")
 DATASTORES = Table("datastores", ("t.workspace", "t.name"), lambda ws, name: f"datastore {name!r}")
+CONNECTIONS = Table("connections", ("t.workspace", "t.name"), lambda ws, name: f"connection {name!r}")
 JOBS = Table("jobs", ("t.workspace", "t.name"), lambda ws, name: f"job {name!r}")
 OPERATIONS = Table("operations", ("t.workspace", "t.id"), lambda ws, op_id: f"operation {op_id!r}")
 ENDPOINTS = Table("endpoints", ("t.workspace", "t.kind", "t.name"), lambda ws, kind, name: f"{kind} endpoint {name!r}")
@@ -228,7 +242,7 @@ class Store(SQLiteFile):
         if key in self._workspaces:
             return
         if self.connection().execute("SELECT 1 FROM workspaces WHERE name = ?", (name,)).fetchone() is None:
-            self.put_workspace(name, {"friendlyName": name}, user, create_only=True)
+            self.put_workspace(name, {"properties": {"friendlyName": name}}, user, create_only=True)
         self._workspaces.add(key)
 
     def put_workspace(self, name: str, doc: dict, user: str, *, create_only: bool = False) -> tuple[dict, bool]:
@@ -374,6 +388,31 @@ class Store(SQLiteFile):
         with self.write() as conn:
             self._builtin(conn, ws, name, "deleted")
             return DATASTORES.delete(conn, ws, name)
+
+    # -- connections
+
+    def get_connection(self, ws: str, name: str) -> dict:
+        return CONNECTIONS.get(self.connection(), ws, name)
+
+    def list_connections(self, ws: str, page, where: list[str] = (), args: list = ()):
+        return CONNECTIONS.list(self.connection(), page, (ws,), where, args)
+
+    def put_connection(self, ws: str, name: str, doc: dict, secrets: dict, user: str) -> tuple[dict, bool]:
+        """Create or replace a connection -> (record, created); its secrets replace the stored ones."""
+        with self.write() as conn:
+            stamp = now()
+            exists = conn.execute("SELECT 1 FROM connections WHERE workspace = ? AND name = ?", (ws, name)).fetchone()
+            if exists is None:
+                insert(conn, "connections", workspace=ws, name=name, doc=dumps(doc), secrets=dumps(secrets),
+                       **stamps(user, stamp))
+            else:
+                conn.execute("UPDATE connections SET doc = ?, secrets = ?, modified_at = ?, modified_by = ? "
+                             "WHERE workspace = ? AND name = ?", (dumps(doc), dumps(secrets), stamp, user, ws, name))
+        return self.get_connection(ws, name), exists is None
+
+    def delete_connection(self, ws: str, name: str) -> bool:
+        with self.write() as conn:
+            return CONNECTIONS.delete(conn, ws, name)
 
     # -- jobs
 

@@ -488,7 +488,7 @@ BAD_REQUESTS = [  # (method, path, body, query, status, error code)
     ("GET", "/subscriptions", None, None, 404, "ResourceNotFound"),
     ("PATCH", "/codes/c", {"properties": {}}, None, 405, "MethodNotAllowed"),
     ("POST", "/jobs/j", None, None, 405, "MethodNotAllowed"),
-    ("DELETE", "", None, None, 405, "MethodNotAllowed"),
+    ("POST", "", None, None, 405, "MethodNotAllowed"),
 ]
 
 

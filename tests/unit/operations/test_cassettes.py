@@ -27,7 +27,9 @@ from azureml_v2.entities.job import JobResources
 from azureml_v2.entities.endpoints import (BatchEndpoint, BatchEndpointDefaults, BatchRetrySettings, CodeConfiguration,
                                            ManagedOnlineDeployment, ManagedOnlineEndpoint, ModelBatchDeployment,
                                            ModelBatchDeploymentSettings, ResourceConfiguration)
+from azureml_v2.entities.connection import PatTokenConfiguration, WorkspaceConnection
 from azureml_v2.entities.model import Model
+from azureml_v2.entities.registry import Registry
 from azureml_v2.entities.pipeline import Command, PipelineJob, PipelineJobSettings
 from azureml_v2.entities.job import ManagedIdentity, UserIdentity
 from azureml_v2.entities.spark import Spark, SparkComponent, SparkJob, SparkJobEntry, SparkResourceConfiguration
@@ -547,6 +549,42 @@ def test_get_is_retried_after_429_as_retry_after_says(replay, group):
     assert len(run.sent) == 2 and run.sleeps == [mk.RETRY_AFTER]
 
 
+# -- registries and connections ------------------------------------------------------------------------------
+SHARING_CASSETTES = {"registries/create.yaml", "models/share.yaml", "connections/create_then_list_secrets.yaml"}
+
+
+def test_registry_create_is_polled_through_its_async_operation(replay):
+    run = replay("registries/create")
+    poller = run.client.registries.begin_create(Registry(name=mk.REGISTRY, location=mk.LOCATION,
+                                                         tags={"team": "ml-platform"}))
+    registry = poller.result()
+    assert (registry.name, registry.location, registry.tags) == (mk.REGISTRY, mk.LOCATION, {"team": "ml-platform"})
+    assert registry.mlflow_registry_uri.endswith(f"/registries/{mk.REGISTRY}")
+    assert [method for method, _, _ in calls(run)] == ["PUT", "GET", "GET", "GET"]
+    assert run.sleeps == [mk.POLL_RETRY_AFTER]
+
+
+def test_a_model_shared_to_a_registry_is_a_long_running_put_of_its_workspace_files(replay):
+    run = replay("models/share")
+    shared = run.client.models.share("churn-model", "2", registry_name=mk.REGISTRY, share_with_name="churn",
+                                     share_with_version="1")
+    assert (shared.name, shared.version, shared.type) == ("churn", "1", "mlflow_model")
+    assert shared.path.startswith("https://contosoregistrystorage.blob.core.windows.net/")  # the registry's copy
+    put = next(r for r in run.sent if r.method == "PUT")
+    assert f"/registries/{mk.REGISTRY}/models/churn/versions/1" in put.url
+    assert run.sleeps == [mk.POLL_RETRY_AFTER]
+
+
+def test_a_connection_keeps_its_secret_until_list_secrets(replay):
+    run = replay("connections/create_then_list_secrets")
+    created = run.client.connections.create_or_update(WorkspaceConnection(
+        name="churn-repo", type="git", target="https://github.com/contoso/churn-model",
+        credentials=PatTokenConfiguration(pat=mk.PAT)))
+    assert created.credentials.pat is None and mk.PAT not in created.dump()
+    assert run.client.connections.get("churn-repo").credentials.pat is None
+    assert run.client.connections.get("churn-repo", populate_secrets=True).credentials.pat == mk.PAT
+
+
 # -- the cassettes themselves --------------------------------------------------------------------------------
 def _interactions():
     for path in sorted(RECORDINGS.rglob("*.yaml")):
@@ -557,12 +595,14 @@ def _interactions():
 _ASSET_KINDS = {"codes": "Code", "data": "Data", "environments": "Environment", "models": "Model",
                 "components": "Component"}
 _RESOURCES = {"datastores": "DatastoreResource", "computes": "ComputeResource", "jobs": "JobBaseResource",
+              "connections": "WorkspaceConnectionPropertiesV2BasicResource",
               "onlineEndpoints": "OnlineEndpointTrackedResource", "batchEndpoints": "BatchEndpointTrackedResource",
               "schedules": "ScheduleResource"}
 _DEPLOYMENTS = {"onlineEndpoints": "OnlineDeploymentTrackedResource", "batchEndpoints": "BatchDeploymentTrackedResource"}
 # actions (POST) with a body or an answer of their own
 _ACTIONS = {"regenerateKeys": "RegenerateEndpointKeysRequest", "getLogs": "DeploymentLogsRequest"}
-_ANSWERS = {"listSecrets": "DatastoreSecrets", "listKeys": "EndpointAuthKeys", "getLogs": "DeploymentLogs"}
+_ANSWERS = {"listSecrets": "DatastoreSecrets", "listKeys": "EndpointAuthKeys", "getLogs": "DeploymentLogs",
+            "listsecrets": "WorkspaceConnectionPropertiesV2BasicResource"}
 
 
 # What 2024-04-01 lacks and a job whose outputs become assets carries at mk.NAMED_OUTPUTS_API_VERSION (whose spec
@@ -580,7 +620,9 @@ def _without_named_outputs(body: dict) -> dict:
 
 def _definition(path: str) -> str:
     """The spec definition of the resource at an ARM path (a PUT's URI, or the id of a resource answered)."""
-    parts = path.split(f"/workspaces/{mk.WORKSPACE}/", 1)[-1].split("/")
+    if path.split("?")[0].endswith(f"/registries/{mk.REGISTRY}"):
+        return "RegistryTrackedResource"
+    parts = path.split(f"/workspaces/{mk.WORKSPACE}/", 1)[-1].split(f"/registries/{mk.REGISTRY}/", 1)[-1].split("/")
     if len(parts) == 4 and parts[0] in _ASSET_KINDS and parts[2] == "versions":
         return "DataVersionBaseResource" if parts[0] == "data" else f"{_ASSET_KINDS[parts[0]]}VersionResource"
     if len(parts) == 2 and parts[0] in _ASSET_KINDS:
@@ -656,7 +698,7 @@ def test_every_operation_group_has_its_cassettes():
         f"{group}/{scenario}.yaml" for group, last in GROUPS.items() for scenario in (*SCENARIOS, last)} | {
         "environments/build_context.yaml", "jobs/named_outputs.yaml", "pipelines/create.yaml", "pipelines/get.yaml",
         "pipelines/cancel.yaml", "spark/create_then_get.yaml", "spark/pipeline.yaml"} | {
-        f"{name}.yaml" for name in ENDPOINT_CASSETTES | SCHEDULE_CASSETTES}
+        f"{name}.yaml" for name in ENDPOINT_CASSETTES | SCHEDULE_CASSETTES} | SHARING_CASSETTES
 
 
 def test_no_cassette_holds_an_authorization_header_or_a_token():

@@ -112,7 +112,7 @@ def test_what_a_registry_cannot_take_is_one_clear_error(ml_client, registry, mod
 def test_the_corpus_registries_load_round_trip_and_give_spec_valid_bodies(corpus_root, rest_validate, name):
     path = corpus_root / "cli" / "resources" / "registry" / name
     if name == "registry-demo.yml":  # a template: its name is a placeholder
-        with pytest.raises(ValidationError, match=r"registry-demo.yml:1:\d+ name: invalid registry name"):
+        with pytest.raises(ValidationError, match=r"registry-demo.yml:1:\d+ name: invalid registry name .<REGISTRY-NAME>."):
             load_registry(path)
         return
     registry = load_registry(path)
