@@ -8,7 +8,9 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["azureml_v2", "azureml_v2.*"]),
-    package_data={"azureml_v2": ["py.typed"]},  # the public names carry type hints (PEP 561)
+    # py.typed: the public names carry type hints (PEP 561); the studio's templates and built static files
+    package_data={"azureml_v2": ["py.typed"],
+                  "azureml_v2.local.api.studio": ["templates/*.html", "static/*", "static/vendor/*"]},
     zip_safe=False,
     install_requires=[
         "PyYAML>=6.0",
@@ -21,6 +23,7 @@ setup(
         "uv>=0.4",  # builds job environments; pip is the fallback
         # schedules: cron steps, recurrences, Azure ML's Windows time zone names
         "croniter>=2.0", "python-dateutil>=2.8", "tzlocal>=5.0",
+        "Jinja2>=3.1",  # the studio's pages
     ],
     entry_points={"console_scripts": ["azml=azureml_v2.cli.main:main"]},
     extras_require={
@@ -49,6 +52,8 @@ setup(
                  # spark jobs: spark-submit and the pandas API on Spark the examples use
                  "pyspark[pandas-on-spark]>=3.5",
                  # the async client
-                 "aiohttp>=3.9", "greenlet>=3.0"],
+                 "aiohttp>=3.9", "greenlet>=3.0",
+                 # the studio in a real browser (Chromium from the distribution: .ci/run)
+                 "playwright>=1.40"],
     },
 )

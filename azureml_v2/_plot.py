@@ -77,7 +77,7 @@ class _Axis:
         return self.levels.index(str(value)) / (len(self.levels) - 1)
 
 
-def _ticks(low: float, high: float, count: int = 5) -> list[float]:
+def ticks(low: float, high: float, count: int = 5) -> list[float]:
     """Round values spanning [low, high] for an axis."""
     if high == low:
         return [low]
@@ -109,15 +109,18 @@ def html(view: SweepView) -> str:
         _STYLE,
         f"<h1>{escape(title)}</h1>",
         f"<pre>{escape(lines)}</pre>",
-        f"<h2>{escape(view.primary_metric)} per trial ({view.goal})</h2>",
-        _metric_panel(view),
-        f"<h2>Best {escape(view.primary_metric)} so far</h2>",
-        _best_panel(view),
-        f"<h2>Parameters, coloured by {escape(view.primary_metric)} (purple: low, yellow: high; best trial thickest;"
-        + " dashed: no metric)</h2>",
-        _parallel_panel(view),
+        *(f"<h2>{escape(title)}</h2>\n{svg}" for title, svg in panels(view)),
         f"<pre>{escape(chr(10).join(table(view)))}</pre>",
         "</body></html>", ""])
+
+
+def panels(view: SweepView) -> list[tuple[str, str]]:
+    """The three pictures of a sweep, each (title, inline SVG)."""
+    metric = view.primary_metric
+    return [(f"{metric} per trial ({view.goal})", _metric_panel(view)),
+            (f"Best {metric} so far", _best_panel(view)),
+            (f"Parameters, coloured by {metric} (purple: low, yellow: high; best trial thickest; dashed: no metric)",
+             _parallel_panel(view))]
 
 
 def _svg(body: list[str], label: str, height: int = _H) -> str:
@@ -146,11 +149,11 @@ class _Frame:
     def axes(self, metric: str) -> list[str]:
         out = [f'<line x1="{self.x0}" y1="{self.y0}" x2="{self.x1}" y2="{self.y0}" stroke="#444"/>',
                f'<line x1="{self.x0}" y1="{self.y0}" x2="{self.x0}" y2="{self.y1}" stroke="#444"/>']
-        for value in _ticks(self.low, self.high):
+        for value in ticks(self.low, self.high):
             y = self.y(value)
             out.append(f'<line x1="{self.x0 - 4}" y1="{y}" x2="{self.x1}" y2="{y}" stroke="#eee"/>'
                        f'<text x="{self.x0 - 6}" y="{y + 4}" text-anchor="end">{fmt(value)}</text>')
-        for number in _ticks(self.first, self.last, min(10, max(1, self.last - self.first))):
+        for number in ticks(self.first, self.last, min(10, max(1, self.last - self.first))):
             if float(number).is_integer():
                 out.append(f'<text x="{self.x(int(number))}" y="{self.y0 + 16}" text-anchor="middle">'
                            f'{int(number)}</text>')

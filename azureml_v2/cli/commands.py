@@ -275,6 +275,22 @@ def run_server(args) -> int:
     return 0 if state else 3
 
 
+def run_studio(args) -> int:
+    from ..local.api import server  # import budget: only `azml server` and `azml studio` load the server
+    home = server.default_home()
+    state = server.status(home)
+    if state is None:
+        state, _ = server.start(home)
+        print(f"started the server of {home} at {state['endpoint']} (pid {state['pid']}); `azml server stop` ends it")
+    url = server.studio_url(home, state, args.role)
+    print(f"azml studio (this URL signs in once, within the hour):\n    {url}")
+    graphical = sys.platform in ("darwin", "win32") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if graphical and not args.no_browser:  # without a display, a text browser would take the terminal over
+        import webbrowser  # import budget: only when a browser is to be opened
+        webbrowser.open(url)
+    return 0
+
+
 def run_scheduler() -> int:
     """`azml schedule run`: fire the local workspace's schedules in the foreground until interrupted."""
     from ..local.api import server  # import budget: as run_server

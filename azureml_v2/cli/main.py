@@ -283,6 +283,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                        help="contributor: read and write (default); reader: read only.")
     for p in verbs.choices.values():
         p.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
+    studio = groups.add_parser("studio", help="Open the local workspace's web pages (starts the server if needed).",
+                               description="Print a one-time login URL of the local workspace's web pages and open "
+                                           "it in the default browser; the server is started if none runs.")
+    studio.add_argument("--no-browser", action="store_true", help="Only print the login URL.")
+    studio.add_argument("--role", choices=("contributor", "reader"), default="contributor",
+                        help="contributor: may cancel jobs and invoke endpoints (default); reader: may only look.")
+    studio.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
     return parser
 
 
@@ -401,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "export_arm", None):  # `job|online-endpoint|batch-endpoint show --export-arm FILE`
             from .transfer import write_arm  # import budget: as above
             return write_arm(args, args.group)
-        if args.group in ("server", "job"):
+        if args.group in ("server", "job", "studio"):
             return getattr(commands, f"run_{args.group}")(args)
         if args.group == "schedule":
             from .schedules import run_schedule  # import-time budget: as above

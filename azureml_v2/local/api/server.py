@@ -1,6 +1,6 @@
 """`azml server`: the local workspace served over HTTP (waitress), loopback by default.
 
-Every request needs a bearer token. Two tokens, two roles as in Azure RBAC: the contributor token
+Every request needs a bearer token, but those of the studio's pages (``/studio/``), which need its session cookie. Two tokens, two roles as in Azure RBAC: the contributor token
 (``server.token``) may read and write, the reader token (``server-reader.token``) may only read (GET, and
 MLflow's searches, which are reads sent as POST); a datastore's ``listSecrets`` needs the contributor, as in
 Azure. Tokens are generated once, stored with mode 0600, compared in constant time and never logged. Missing
@@ -35,6 +35,8 @@ from .app import make_app
 from .arm import DISCOVERY_PATH
 from .blob import sas_allows
 from .http import CONTRIBUTOR, MAX_BODY, READER, guard_slow_clients, require_token
+from .studio import with_studio
+from .studio.auth import ticket
 from .tls import context, ensure_certificate, serve_tls
 
 STATE_FILE = "server.json"
@@ -108,6 +110,11 @@ def _serving(endpoint: str, home: Path | None) -> dict | None:
     return state
 
 
+def studio_url(home: Path, state: dict, role: str = CONTRIBUTOR) -> str:
+    """A one-time login URL of the studio served by the running server `state` of `home`."""
+    return f"{state['endpoint']}/studio/login?ticket={ticket(ensure_token(home, role)[0], role)}"
+
+
 def _address(url: str) -> tuple:
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -178,7 +185,10 @@ def create_server(home: Path, host: str = "127.0.0.1", port: int = 0, *, max_bod
     # waitress warns "Task queue depth is N" whenever all its threads are busy: normal under load
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     local = make_app(home, max_body=max_body, run_schedules=True)
-    app = require_token(local, token, reader, public=(DISCOVERY_PATH,), signed=functools.partial(sas_allows, home))
+    # the studio's pages (cookie sessions) beside the REST API (bearer tokens), over the same app
+    app = with_studio(require_token(local, token, reader, public=(DISCOVERY_PATH,),
+                                      signed=functools.partial(sas_allows, home)), local,
+                      {CONTRIBUTOR: token, READER: reader})
     sockets = options.pop("map", None)
     sockets = {} if sockets is None else sockets
     # links in answers name the address served (SERVER_NAME), not what a client put in its Host header
