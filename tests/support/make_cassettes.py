@@ -686,6 +686,85 @@ def pipeline_cassettes(spec: Spec) -> list[Cassette]:
     return cassettes
 
 
+# -- spark jobs ----------------------------------------------------------------------------------------------
+SPARK_JOB = "quiet_harbor_3m8k1x9w2p"
+SPARK_PIPELINE = "steady_river_5t2n8q1v6c"
+SPARK_CONF = {"spark.driver.cores": "1", "spark.driver.memory": "2g", "spark.executor.cores": "2",
+              "spark.executor.memory": "2g", "spark.executor.instances": "2"}
+SPARK_ARGS = "--titanic_data ${{inputs.titanic_data}} --wrangled_data ${{outputs.wrangled_data}}"
+TITANIC = "azureml://datastores/workspaceblobstore/paths/titanic/titanic.csv"
+
+
+def spark_request() -> dict:
+    """A serverless spark job as the client sends it (the spec's SparkJob)."""
+    return {"properties": {
+        "jobType": "Spark", "description": "Wrangle the Titanic data", "displayName": "titanic wrangling",
+        "experimentName": "titanic",
+        "inputs": {"titanic_data": {"jobInputType": "uri_file", "uri": TITANIC, "mode": "Direct"}},
+        "outputs": {"wrangled_data": {"jobOutputType": "uri_folder", "mode": "Direct"}},
+        "identity": {"identityType": "UserIdentity"},
+        "codeId": arm_id("codes", "titanic-src", "versions", "1"),
+        "entry": {"sparkJobEntryType": "SparkJobPythonEntry", "file": "titanic.py"},
+        "conf": SPARK_CONF, "args": SPARK_ARGS,
+        "resources": {"instanceType": "standard_e4s_v3", "runtimeVersion": "3.4"}}}
+
+
+def spark_component_spec() -> dict:
+    """The inline spark component of the pipeline, as its anonymous version's componentSpec (conf typed as YAML)."""
+    spec = {"type": "spark", "display_name": "Wrangle Titanic",
+            "inputs": {"titanic_data": {"type": "uri_file", "mode": "direct"}},
+            "outputs": {"wrangled_data": {"type": "uri_folder", "mode": "direct"}},
+            "code": "azureml:" + arm_id("codes", "titanic-src", "versions", "1"), "entry": {"file": "titanic.py"},
+            "conf": {k: int(v) if v.isdigit() else v for k, v in SPARK_CONF.items()}, "args": SPARK_ARGS}
+    return {"name": "azureml_anonymous", "version": anonymous_version(spec), **spec}
+
+
+def spark_pipeline_request(component: dict) -> dict:
+    return {"properties": {
+        "jobType": "Pipeline", "displayName": "titanic pipeline", "experimentName": "titanic",
+        "outputs": {"wrangled": {"jobOutputType": "uri_folder"}},
+        "jobs": {"wrangle": {
+            "type": "spark", "name": "wrangle",
+            "componentId": arm_id("components", "azureml_anonymous", "versions", component["version"]),
+            "inputs": {"titanic_data": {"job_input_type": "uri_file", "uri": TITANIC, "mode": "Direct"}},
+            "outputs": {"wrangled_data": {"type": "literal", "value": "${{parent.outputs.wrangled}}"}},
+            "resources": {"instance_type": "standard_e8s_v3", "runtime_version": "3.4"},
+            "identity": {"identity_type": "Managed"}}}}}
+
+
+def spark_resource(name: str, body: dict, status: str, modified: str | None = None) -> dict:
+    props = body["properties"]
+    studio = f"https://ml.azure.com/runs/{name}?wsid={SCOPE}&tid=72f988bf-86f1-41af-91ab-2d7cd011db47"
+    outputs = {key: {**value, "uri": f"azureml://datastores/workspaceartifactstore/paths/ExperimentRun/dcid.{name}/"
+                                     f"{key}"} for key, value in props["outputs"].items()}
+    return {"id": arm_id("jobs", name), "name": name, "type": "Microsoft.MachineLearningServices/workspaces/jobs",
+            "properties": {**props, "status": status, "outputs": outputs, "isArchived": False,
+                           "services": {"Studio": {"jobServiceType": "Studio", "endpoint": studio}}},
+            "systemData": system_data(CREATED, modified)}
+
+
+def spark_cassettes(spec: Spec) -> list[Cassette]:
+    """A serverless spark job created and read back; a pipeline whose spark node's inline component is created as
+    an anonymous version first."""
+    body = spark_request()
+    c = Cassette("spark/create_then_get")
+    c.add("PUT", url("jobs", SPARK_JOB), 201, spark_resource(SPARK_JOB, body, "NotStarted"), sent=body)
+    c.add("GET", url("jobs", SPARK_JOB), 200, spark_resource(SPARK_JOB, body, "Running", MODIFIED))
+    cassettes = [c]
+
+    component = spark_component_spec()
+    pipeline = spark_pipeline_request(component)
+    c = Cassette("spark/pipeline")
+    sent = {"properties": {"isAnonymous": True, "componentSpec": component}}
+    answer = version_resource(spec, "components", "azureml_anonymous", component["version"], sent["properties"])
+    answer["properties"]["isAnonymous"] = True
+    c.add("PUT", url("components", "azureml_anonymous", "versions", component["version"]), 201, answer, sent=sent)
+    c.add("PUT", url("jobs", SPARK_PIPELINE), 201, spark_resource(SPARK_PIPELINE, pipeline, "NotStarted"),
+          sent=pipeline)
+    cassettes.append(c)
+    return cassettes
+
+
 # -- online and batch endpoints --------------------------------------------------------------------------------
 ENDPOINT = "churn-scoring"
 BATCH_ENDPOINT = "churn-batch"
@@ -1025,7 +1104,7 @@ def schedule_cassettes(spec: Spec) -> list[Cassette]:
 GROUPS = (code_cassettes, data_cassettes, environment_cassettes, model_cassettes, component_cassettes,
           datastore_cassettes, compute_cassettes, job_cassettes, pipeline_cassettes, online_endpoint_cassettes,
           online_deployment_cassettes, batch_cassettes, schedule_cassettes, registry_cassettes,
-          connection_cassettes)
+          connection_cassettes, spark_cassettes)
 
 
 def main(argv=None) -> int:

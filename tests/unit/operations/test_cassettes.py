@@ -31,6 +31,8 @@ from azureml_v2.entities.connection import PatTokenConfiguration, WorkspaceConne
 from azureml_v2.entities.model import Model
 from azureml_v2.entities.registry import Registry
 from azureml_v2.entities.pipeline import Command, PipelineJob, PipelineJobSettings
+from azureml_v2.entities.job import ManagedIdentity, UserIdentity
+from azureml_v2.entities.spark import Spark, SparkComponent, SparkJob, SparkJobEntry, SparkResourceConfiguration
 
 
 # every group's cassettes: these five, and its long-running or plain delete (jobs: cancel, as they have no delete)
@@ -410,6 +412,49 @@ def test_pipeline_cancel_is_polled_through_its_location(replay):
     assert [m for m, _, _ in calls(run)] == ["POST", "GET"]
 
 
+# -- spark jobs: the spec's SparkJob, and a pipeline's spark node with its inline component ---------------------
+def _spark_component():
+    return SparkComponent(
+        display_name="Wrangle Titanic", code="azureml:titanic-src:1", entry=SparkJobEntry(file="titanic.py"),
+        inputs={"titanic_data": Input(type="uri_file", mode="direct")},
+        outputs={"wrangled_data": Output(type="uri_folder", mode="direct")}, args=mk.SPARK_ARGS,
+        conf={k: int(v) if v.isdigit() else v for k, v in mk.SPARK_CONF.items()})
+
+
+def test_a_serverless_spark_job_is_sent_as_the_specs_spark_job_and_read_back(replay):
+    run = replay("spark/create_then_get")
+    component = _spark_component()
+    job = SparkJob(name=mk.SPARK_JOB, display_name="titanic wrangling", experiment_name="titanic",
+                   description="Wrangle the Titanic data", code=component.code, entry=component.entry,
+                   conf=component.conf, args=component.args,
+                   inputs={"titanic_data": Input(type="uri_file", path=mk.TITANIC, mode="direct")},
+                   outputs={"wrangled_data": Output(type="uri_folder", mode="direct")}, identity=UserIdentity(),
+                   resources=SparkResourceConfiguration(instance_type="standard_e4s_v3", runtime_version="3.4"))
+    created = run.client.jobs.create_or_update(job)
+    assert isinstance(created, SparkJob) and created.status == "NotStarted"
+    got = run.client.jobs.get(mk.SPARK_JOB)
+    assert (got.status, got.entry, got.conf, got.resources) == ("Running", job.entry, job.conf, job.resources)
+    assert got.code == "azureml:" + mk.arm_id("codes", "titanic-src", "versions", "1")
+    assert [m for m, _, _ in calls(run)] == ["PUT", "GET"]
+
+
+def test_a_pipelines_spark_node_sends_its_component_as_an_anonymous_version_first(replay):
+    run = replay("spark/pipeline")
+    job = PipelineJob(name=mk.SPARK_PIPELINE, display_name="titanic pipeline", experiment_name="titanic",
+                      outputs={"wrangled": Output()},
+                      jobs={"wrangle": Spark(
+                          component=_spark_component(), identity=ManagedIdentity(),
+                          resources=SparkResourceConfiguration(instance_type="standard_e8s_v3", runtime_version="3.4"),
+                          inputs={"titanic_data": Input(type="uri_file", path=mk.TITANIC, mode="direct")},
+                          outputs={"wrangled_data": "${{parent.outputs.wrangled}}"})})
+    created = run.client.jobs.create_or_update(job)
+    version = mk.spark_component_spec()["version"]
+    assert [(m, p) for m, p, _ in calls(run)] == [("PUT", f"/components/azureml_anonymous/versions/{version}"),
+                                                  ("PUT", f"/jobs/{mk.SPARK_PIPELINE}")]
+    node = created.jobs["wrangle"]
+    assert node.type == "spark" and node.resources.instance_type == "standard_e8s_v3"
+
+
 # -- online and batch endpoints: long-running creates polled to Succeeded, traffic, keys, logs, delete, invoke --
 def test_online_endpoint_create_is_polled_to_succeeded(replay):
     run = replay("online_endpoints/create")
@@ -675,7 +720,8 @@ def test_every_operation_group_has_its_cassettes():
     assert {p.relative_to(RECORDINGS).as_posix() for p in RECORDINGS.rglob("*.yaml")} == {
         f"{group}/{scenario}.yaml" for group, last in GROUPS.items() for scenario in (*SCENARIOS, last)} | {
         "environments/build_context.yaml", "jobs/named_outputs.yaml", "pipelines/create.yaml", "pipelines/get.yaml",
-        "pipelines/cancel.yaml", "compute/instance_start_stop.yaml"} | {
+        "pipelines/cancel.yaml", "compute/instance_start_stop.yaml", "spark/create_then_get.yaml",
+        "spark/pipeline.yaml"} | {
         f"{name}.yaml" for name in ENDPOINT_CASSETTES | SCHEDULE_CASSETTES} | SHARING_CASSETTES
 
 
