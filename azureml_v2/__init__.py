@@ -11,7 +11,7 @@ if TYPE_CHECKING:  # annotations only: type checkers see the real names
     from ._builders import command
     from ._client import MLClient
     from ._contract import LOCAL_SCOPE, workspace_scope
-    from ._yaml.api import (load_code, load_component, load_data, load_datastore, load_environment, load_job,
+    from ._yaml.api import (load_code, load_component, load_compute, load_data, load_datastore, load_environment, load_job,
                             load_model, load_online_endpoint, load_online_deployment, load_batch_endpoint,
                             load_batch_deployment, load_schedule)
     from .entities import (AccountKeyConfiguration, AmlTokenIdentity, AzureBlobDatastore, AzureDataLakeGen1Datastore,
@@ -44,6 +44,7 @@ _EXPORTS = {
     "load_component": "._yaml.api",
     "load_code": "._yaml.api",
     "load_datastore": "._yaml.api",
+    "load_compute": "._yaml.api",
     "load_online_endpoint": "._yaml.api",
     "load_online_deployment": "._yaml.api",
     "load_batch_endpoint": "._yaml.api",

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # annotations only
     from ..entities._base import Resource
     from ..entities.assets import Code, Data, Environment
     from ..entities.component import CommandComponent
+    from ..entities.compute import Compute
     from ..entities.datastore import Datastore
     from ..entities.endpoints import (BatchEndpoint, ModelBatchDeployment, OnlineDeployment, OnlineEndpoint,
                                       PipelineComponentBatchDeployment)
@@ -37,6 +38,7 @@ _LOADERS = {
     "environment": ("assets", "EnvironmentSchema"),
     "model": ("models", "ModelSchema"),
     "datastore": ("datastores", "DatastoreSchema"),
+    "compute": ("compute", "ComputeSchema"),
     "component": ("kinds", "ComponentSchema"),
     "job": ("kinds", "JobSchema"),
     "online_endpoint": ("endpoints", "OnlineEndpointSchema"),
@@ -68,6 +70,8 @@ _DUMPERS = {
     "AzureDataLakeGen1Datastore": ("datastores", "DatastoreSchema"),
     "AzureDataLakeGen2Datastore": ("datastores", "DatastoreSchema"),
     "LocalDatastore": ("datastores", "DatastoreSchema"),
+    **{kind: ("compute", "ComputeSchema") for kind in ("AmlCompute", "ComputeInstance", "KubernetesCompute",
+                                                        "VirtualMachineCompute", "SynapseSparkCompute")},
     "ManagedOnlineEndpoint": ("endpoints", "ManagedOnlineEndpointSchema"),
     "KubernetesOnlineEndpoint": ("endpoints", "KubernetesOnlineEndpointSchema"),
     "BatchEndpoint": ("endpoints", "BatchEndpointSchema"),
@@ -190,6 +194,11 @@ def load_code(source: Source, *, params_override: Overrides = None, **kwargs: An
 def load_datastore(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "Datastore":
     """Load a datastore (azure_blob, azure_file, azure_data_lake_gen1/gen2, local)."""
     return load("datastore", source, params_override=params_override, **kwargs)
+
+
+def load_compute(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "Compute":
+    """Load a compute (amlcompute, computeinstance, kubernetes, virtualmachine, synapsespark)."""
+    return load("compute", source, params_override=params_override, **kwargs)
 
 
 def load_online_endpoint(source: Source, *, params_override: Overrides = None, **kwargs: Any) -> "OnlineEndpoint":

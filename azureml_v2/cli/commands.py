@@ -93,12 +93,12 @@ def run(args, group: tuple) -> int:
         entity = getattr(loaders, loader)(args.file, params_override=_overrides(args.overrides), **kwargs)
         result = ops.create_or_update(entity)
     elif verb == "show":
-        if args.group in ("datastore", "compute"):
+        if args.group == "datastore":
             result = ops.get(args.name)
         else:
             result = ops.get(args.name, version=args.version, label=args.label)
     elif verb == "list":
-        if args.group in ("datastore", "compute"):
+        if args.group == "datastore":
             result = list(ops.list())
         else:
             result = list(ops.list(name=args.name, list_view_type=_list_view(args)))

@@ -15,7 +15,6 @@ ASSET_GROUPS = {
     "component": ("Manage components.", "components", "load_component",
                   ("create", "show", "list", "archive", "restore", "share")),
     "datastore": ("Manage datastores.", "datastores", "load_datastore", ("create", "show", "list", "delete")),
-    "compute": ("Show compute targets.", "compute", None, ("show", "list")),
 }
 
 
@@ -125,6 +124,15 @@ def _workspace_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
 
 
+# verb -> help; cli/compute.py carries them out
+COMPUTE_VERBS = {
+    "create": "Create a compute (from a YAML file, or --name and --type with options).",
+    "update": "Update a cluster: --min-instances, --max-instances, --idle-time-before-scale-down or --set fields.",
+    "show": "Show a compute.", "list": "List computes.", "delete": "Delete (or detach) a compute.",
+    "start": "Start a compute instance.", "stop": "Stop a compute instance.", "restart": "Restart a compute instance.",
+}
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; the verbs of the endpoint groups only for the group `argv` names (argparse builds each verb's
     options eagerly, and four groups of them would double the time of every other command)."""
@@ -141,7 +149,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             if verb == "create":
                 p.add_argument("--file", "-f", required=True, help="YAML file describing the resource.")
                 p.add_argument("--name", "-n", help="Override the name in the file.")
-                if group_name not in ("datastore", "compute"):
+                if group_name != "datastore":
                     p.add_argument("--version", "-v", help="Override the version in the file.")
                 p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                                help="Override a field, e.g. --set tags.stage=dev (repeatable).")
@@ -153,13 +161,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                 p.add_argument("--share-with-name", help="Its name in the registry (default: the same).")
                 p.add_argument("--share-with-version", help="Its version in the registry (default: the same).")
             elif verb == "list":
-                if group_name not in ("datastore", "compute"):
+                if group_name != "datastore":
                     p.add_argument("--name", "-n", help="List the versions of this asset.")
                     p.add_argument("--archived-only", action="store_true", help="List archived assets only.")
                     p.add_argument("--include-archived", action="store_true", help="Include archived assets.")
             else:
                 p.add_argument("--name", "-n", required=True, help="Name of the resource.")
-                if group_name not in ("datastore", "compute"):
+                if group_name != "datastore":
                     p.add_argument("--version", "-v", help="Version (default: all for archive/restore).")
                     if verb == "show":
                         p.add_argument("--label", "-l", help="Label, e.g. latest.")
@@ -215,6 +223,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         else:
             _workspace_options(p)
     named = next((a for a in argv or () if not a.startswith("-")), None)
+    compute = groups.add_parser("compute", help="Manage compute targets.", description="Manage compute targets.")
+    if named == "compute":
+        sub = compute.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
+        sub.required = True
+        for verb, verb_help in COMPUTE_VERBS.items():
+            _compute_verb(sub.add_parser(verb, help=verb_help, description=verb_help), verb)
     for group_name, (help_text, verbs) in ENDPOINT_GROUPS.items():
         group = groups.add_parser(group_name, help=help_text, description=help_text)
         if group_name != named:
@@ -291,6 +305,32 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                         help="contributor: may cancel jobs and invoke endpoints (default); reader: may only look.")
     studio.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
     return parser
+
+
+def _compute_verb(p: argparse.ArgumentParser, verb: str) -> None:
+    """The options of one compute verb, as az ml names them."""
+    if verb != "list":
+        p.add_argument("--name", "-n", required=verb not in ("create",), help="Name of the compute.")
+    if verb == "create":
+        p.add_argument("--file", "-f", help="YAML file describing the compute.")
+        p.add_argument("--type", "-t", help="amlcompute or computeinstance (without --file).")
+        p.add_argument("--size", help="VM size, e.g. STANDARD_DS3_V2.")
+    if verb in ("create", "update"):
+        p.add_argument("--min-instances", type=int, help="A cluster's least nodes.")
+        p.add_argument("--max-instances", type=int, help="A cluster's most nodes.")
+        p.add_argument("--idle-time-before-scale-down", type=int, metavar="SECONDS",
+                       help="Seconds a cluster's idle node waits before it is released.")
+        p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                       help="Override a field, e.g. --set tier=low_priority (repeatable).")
+    if verb == "list":
+        p.add_argument("--type", "-t", help="Only computes of this type (amlcompute, computeinstance, ...).")
+    if verb == "delete":
+        p.add_argument("--yes", "-y", action="store_true", help="Do not ask for confirmation.")
+        p.add_argument("--action", choices=("Delete", "Detach"), default="Delete",
+                       help="Delete the underlying resource, or only detach it (default: Delete).")
+    if verb not in ("show", "list"):
+        p.add_argument("--no-wait", action="store_true", help="Do not wait for the operation to finish.")
+    _workspace_options(p)
 
 
 def _endpoint_verb(p: argparse.ArgumentParser, group: str, verb: str) -> None:
@@ -422,6 +462,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.group in ENDPOINT_GROUPS:
             from .endpoints import run_endpoint  # import-time budget: as above
             return run_endpoint(args)
+        if args.group == "compute":
+            from .compute import run_compute  # import-time budget: as above
+            return run_compute(args)
         if args.group in RESOURCE_GROUPS:
             from .resources import run_resource  # import-time budget: as above
             return run_resource(args)

@@ -94,6 +94,7 @@ _BODY_DEFINITIONS = [
         "environments": "EnvironmentContainerResource", "models": "ModelContainerResource",
         "components": "ComponentContainerResource"}),
     (re.compile(r"/(datastores)/[^/]+$"), {"datastores": "DatastoreResource"}),
+    (re.compile(r"/(computes)/[^/]+$"), {"computes": "ComputeResource"}),
     (re.compile(r"/(schedules)/[^/]+$"), {"schedules": "ScheduleResource"}),
     (re.compile(r"/(registries)/[^/]+$"), {"registries": "RegistryTrackedResource"}),
     (re.compile(r"/providers/Microsoft\.MachineLearningServices/(workspaces)/[^/]+$"), {"workspaces": "Workspace"}),

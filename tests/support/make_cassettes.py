@@ -398,19 +398,21 @@ def datastore_cassettes(spec: Spec) -> list[Cassette]:
 
 # -- compute -------------------------------------------------------------------------------------------------
 def compute_request(max_nodes: int) -> dict:
-    return {"location": LOCATION, "properties": {"computeType": "AmlCompute", "properties": {
+    return {"location": LOCATION, "properties": {"computeType": "AmlCompute", "disableLocalAuth": True, "properties": {
         "vmSize": "STANDARD_DS3_V2", "vmPriority": "LowPriority",
         "scaleSettings": {"minNodeCount": 0, "maxNodeCount": max_nodes, "nodeIdleTimeBeforeScaleDown": "PT2M"}}}}
 
 
-def compute_resource(spec: Spec, name: str, body: dict, state: str = "Succeeded") -> dict:
+def compute_resource(spec: Spec, name: str, body: dict, state: str = "Succeeded", served: dict | None = None) -> dict:
+    """The compute as the service returns it; `served`: what it adds inside `properties.properties` (a compute
+    instance's power state and last operation)."""
     props = body["properties"]
     own = props.get("properties", {})
     if props["computeType"] == "AmlCompute":
         own = {**own, "osType": "Linux", "allocationState": "Steady", "currentNodeCount": 0, "targetNodeCount": 0,
                "allocationStateTransitionTime": "2026-11-20T09:31:12.448Z"}
     else:
-        own = {**own, "state": "Running", "computeInstanceAuthorizationType": "personal"}
+        own = {**own, "state": "Running", "computeInstanceAuthorizationType": "personal", **(served or {})}
     return spec.resource(f"Compute/get/{props['computeType']}", {
         "id": arm_id("computes", name), "type": "Microsoft.MachineLearningServices/workspaces/computes",
         "name": name, "location": body["location"],
@@ -470,7 +472,38 @@ def compute_cassettes(spec: Spec) -> list[Cassette]:
     c.add("GET", operation_status(operation), 200, {"status": "InProgress"}, headers={"Retry-After": POLL_RETRY_AFTER})
     c.add("GET", operation_status(operation), 200, {"status": "Succeeded"})
     cassettes.append(c)
+
+    cassettes.append(compute_instance_cassette(spec))
     return cassettes
+
+
+def compute_instance_cassette(spec: Spec) -> Cassette:
+    """A compute instance created with a stop schedule (long-running, polled), then stopped and started (each a
+    202 whose Azure-AsyncOperation is polled), its state read in between."""
+    name = "ci-ada"
+    one = url("computes", name)
+    c = Cassette("compute/instance_start_stop")
+    c.add(*workspace_exchange())  # a compute instance takes the workspace's region
+    create = {"location": LOCATION, "properties": {"computeType": "ComputeInstance", "disableLocalAuth": True,
+                                                   "properties": {
+        "vmSize": "STANDARD_DS11_V2", "schedules": {"computeStartStop": [{
+            "action": "Stop", "status": "Enabled", "triggerType": "Cron",
+            "cron": {"expression": "0 19 * * 1-5", "timeZone": "W. Europe Standard Time"}}]}}}}
+    status = operation_status("5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a")
+    c.add("PUT", one, 201, compute_resource(spec, name, create, "Creating"), sent=create,
+          headers={"Azure-AsyncOperation": status})
+    polled(c, status)
+    c.add("GET", one, 200, compute_resource(spec, name, create))
+    for action, operation, state, at in (("stop", "8e7d6c5b-4a39-4281-9f0e-d1c2b3a49586", "Stopped", "09:45:02"),
+                                         ("start", "2b3c4d5e-6f70-4819-a2b3-c4d5e6f70819", "Running", "10:02:37")):
+        status = operation_status(operation)
+        c.add("POST", url("computes", name, action), 202, headers={"Azure-AsyncOperation": status,
+                                                                   "Retry-After": POLL_RETRY_AFTER})
+        polled(c, status)
+        c.add("GET", one, 200, compute_resource(spec, name, create, served={"state": state, "lastOperation": {
+            "operationName": action.capitalize(), "operationTime": f"2026-11-20T{at}.000Z",
+            "operationStatus": "Succeeded", "operationTrigger": "User"}}))
+    return c
 
 
 # -- jobs ----------------------------------------------------------------------------------------------------
@@ -649,6 +682,85 @@ def pipeline_cassettes(spec: Spec) -> list[Cassette]:
               f"mfeOperationResults/jc:2b8e4f1a-6c3d-4a9e-8b7f-1d2c3e4f5a6b:{PIPELINE}?api-version={API_VERSION}")
     c.add("POST", url("jobs", PIPELINE, "cancel"), 202, headers={"Location": result, "Retry-After": POLL_RETRY_AFTER})
     c.add("GET", result, 200)
+    cassettes.append(c)
+    return cassettes
+
+
+# -- spark jobs ----------------------------------------------------------------------------------------------
+SPARK_JOB = "quiet_harbor_3m8k1x9w2p"
+SPARK_PIPELINE = "steady_river_5t2n8q1v6c"
+SPARK_CONF = {"spark.driver.cores": "1", "spark.driver.memory": "2g", "spark.executor.cores": "2",
+              "spark.executor.memory": "2g", "spark.executor.instances": "2"}
+SPARK_ARGS = "--titanic_data ${{inputs.titanic_data}} --wrangled_data ${{outputs.wrangled_data}}"
+TITANIC = "azureml://datastores/workspaceblobstore/paths/titanic/titanic.csv"
+
+
+def spark_request() -> dict:
+    """A serverless spark job as the client sends it (the spec's SparkJob)."""
+    return {"properties": {
+        "jobType": "Spark", "description": "Wrangle the Titanic data", "displayName": "titanic wrangling",
+        "experimentName": "titanic",
+        "inputs": {"titanic_data": {"jobInputType": "uri_file", "uri": TITANIC, "mode": "Direct"}},
+        "outputs": {"wrangled_data": {"jobOutputType": "uri_folder", "mode": "Direct"}},
+        "identity": {"identityType": "UserIdentity"},
+        "codeId": arm_id("codes", "titanic-src", "versions", "1"),
+        "entry": {"sparkJobEntryType": "SparkJobPythonEntry", "file": "titanic.py"},
+        "conf": SPARK_CONF, "args": SPARK_ARGS,
+        "resources": {"instanceType": "standard_e4s_v3", "runtimeVersion": "3.4"}}}
+
+
+def spark_component_spec() -> dict:
+    """The inline spark component of the pipeline, as its anonymous version's componentSpec (conf typed as YAML)."""
+    spec = {"type": "spark", "display_name": "Wrangle Titanic",
+            "inputs": {"titanic_data": {"type": "uri_file", "mode": "direct"}},
+            "outputs": {"wrangled_data": {"type": "uri_folder", "mode": "direct"}},
+            "code": "azureml:" + arm_id("codes", "titanic-src", "versions", "1"), "entry": {"file": "titanic.py"},
+            "conf": {k: int(v) if v.isdigit() else v for k, v in SPARK_CONF.items()}, "args": SPARK_ARGS}
+    return {"name": "azureml_anonymous", "version": anonymous_version(spec), **spec}
+
+
+def spark_pipeline_request(component: dict) -> dict:
+    return {"properties": {
+        "jobType": "Pipeline", "displayName": "titanic pipeline", "experimentName": "titanic",
+        "outputs": {"wrangled": {"jobOutputType": "uri_folder"}},
+        "jobs": {"wrangle": {
+            "type": "spark", "name": "wrangle",
+            "componentId": arm_id("components", "azureml_anonymous", "versions", component["version"]),
+            "inputs": {"titanic_data": {"job_input_type": "uri_file", "uri": TITANIC, "mode": "Direct"}},
+            "outputs": {"wrangled_data": {"type": "literal", "value": "${{parent.outputs.wrangled}}"}},
+            "resources": {"instance_type": "standard_e8s_v3", "runtime_version": "3.4"},
+            "identity": {"identity_type": "Managed"}}}}}
+
+
+def spark_resource(name: str, body: dict, status: str, modified: str | None = None) -> dict:
+    props = body["properties"]
+    studio = f"https://ml.azure.com/runs/{name}?wsid={SCOPE}&tid=72f988bf-86f1-41af-91ab-2d7cd011db47"
+    outputs = {key: {**value, "uri": f"azureml://datastores/workspaceartifactstore/paths/ExperimentRun/dcid.{name}/"
+                                     f"{key}"} for key, value in props["outputs"].items()}
+    return {"id": arm_id("jobs", name), "name": name, "type": "Microsoft.MachineLearningServices/workspaces/jobs",
+            "properties": {**props, "status": status, "outputs": outputs, "isArchived": False,
+                           "services": {"Studio": {"jobServiceType": "Studio", "endpoint": studio}}},
+            "systemData": system_data(CREATED, modified)}
+
+
+def spark_cassettes(spec: Spec) -> list[Cassette]:
+    """A serverless spark job created and read back; a pipeline whose spark node's inline component is created as
+    an anonymous version first."""
+    body = spark_request()
+    c = Cassette("spark/create_then_get")
+    c.add("PUT", url("jobs", SPARK_JOB), 201, spark_resource(SPARK_JOB, body, "NotStarted"), sent=body)
+    c.add("GET", url("jobs", SPARK_JOB), 200, spark_resource(SPARK_JOB, body, "Running", MODIFIED))
+    cassettes = [c]
+
+    component = spark_component_spec()
+    pipeline = spark_pipeline_request(component)
+    c = Cassette("spark/pipeline")
+    sent = {"properties": {"isAnonymous": True, "componentSpec": component}}
+    answer = version_resource(spec, "components", "azureml_anonymous", component["version"], sent["properties"])
+    answer["properties"]["isAnonymous"] = True
+    c.add("PUT", url("components", "azureml_anonymous", "versions", component["version"]), 201, answer, sent=sent)
+    c.add("PUT", url("jobs", SPARK_PIPELINE), 201, spark_resource(SPARK_PIPELINE, pipeline, "NotStarted"),
+          sent=pipeline)
     cassettes.append(c)
     return cassettes
 
@@ -992,7 +1104,7 @@ def schedule_cassettes(spec: Spec) -> list[Cassette]:
 GROUPS = (code_cassettes, data_cassettes, environment_cassettes, model_cassettes, component_cassettes,
           datastore_cassettes, compute_cassettes, job_cassettes, pipeline_cassettes, online_endpoint_cassettes,
           online_deployment_cassettes, batch_cassettes, schedule_cassettes, registry_cassettes,
-          connection_cassettes)
+          connection_cassettes, spark_cassettes)
 
 
 def main(argv=None) -> int:

@@ -217,7 +217,7 @@ def test_the_wsgi_transport_hands_over_method_path_query_headers_and_body():
 
 
 def test_begin_create_or_update_polls_the_async_operation_then_reads_the_compute(rest_validate):
-    from azureml_v2.operations.compute import Compute
+    from azureml_v2.entities import AmlCompute
     scope = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
     status = f"https://management.azure.com/subscriptions/{SUB}/providers/Microsoft.MachineLearningServices/" \
              "locations/eastus/computeOperationsStatus/op2?api-version=2024-04-01"
@@ -230,12 +230,12 @@ def test_begin_create_or_update_polls_the_async_operation_then_reads_the_compute
                       ("200 OK", [], {"status": "InProgress"}),
                       ("200 OK", [], {"status": "Succeeded"}),
                       ("200 OK", [], resource))
-    compute = Compute(name="cpu", location="eastus", size="STANDARD_DS3_V2", tier="low_priority",
-                      min_instances=0, max_instances=4, idle_time_before_scale_down=120)
+    compute = AmlCompute(name="cpu", location="eastus", size="STANDARD_DS3_V2", tier="low_priority",
+                         min_instances=0, max_instances=4, idle_time_before_scale_down=120)
     result = azure_client(app, polling_interval=0).compute.begin_create_or_update(compute).result()
-    assert result == Compute(name="cpu", location="eastus", size="STANDARD_DS3_V2", tier="low_priority",
-                             min_instances=0, max_instances=4, idle_time_before_scale_down=120,
-                             provisioning_state="Succeeded")
+    assert result == AmlCompute(name="cpu", location="eastus", size="STANDARD_DS3_V2", tier="low_priority",
+                                min_instances=0, max_instances=4, idle_time_before_scale_down=120,
+                                provisioning_state="Succeeded")
     sent = json.loads(app.requests[0]["body"])
     assert rest_validate(sent, "ComputeResource") == []
     assert sent["properties"]["properties"]["scaleSettings"]["nodeIdleTimeBeforeScaleDown"] == "PT2M"

@@ -3,7 +3,7 @@
 Paths are ARM paths in one subscription and resource group, ``/subscriptions/00000000-0000-0000-0000-000000000000/
 resourceGroups/local/providers/Microsoft.MachineLearningServices/workspaces/{workspace}/...``; a workspace is
 created on first use. Resources: codes, data, environments, models and components (containers and versions),
-datastores, jobs, computes (the built-in ``local``), online and batch endpoints with their deployments (keys, tokens,
+datastores, jobs, computes (the built-in ``local`` and those created: start, stop, restart), online and batch endpoints with their deployments (keys, tokens,
 logs), and the status of long-running operations: job cancel and delete, endpoint and deployment create, update and
 delete (``operationResults/{id}`` behind ``Location``, ``operationsStatus/{id}`` behind ``Azure-AsyncOperation``).
 Lists page with ``$skipToken`` (``$skip`` too, the spec's name) in ``nextLink``; errors are ARM error bodies. Every
@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlencode
 from ..._contract import (API_VERSION, LOCAL_FOLDER_PROPERTY, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, LOCAL_WORKSPACE, PARENT_JOB_PARAM,
                           PROVIDER, SERVED_API_VERSIONS, VERSION)
 from ..core.assets import ASSETS, put_asset_version, put_container
+from ..core.computes import POWER, Computes, local_compute, rendered
 from ..core.checks import JOB_REQUIRED, Invalid, datastore_props
 from ..core.workspaces import workspace_doc
 from ..core.connections import connection_props
@@ -81,7 +82,8 @@ _ROUTES = [
     (("jobs", "{name}"), {"GET": "get_job", "PUT": "put_job", "DELETE": "delete_job"}),
     (("jobs", "{name}", "cancel"), {"POST": "cancel_job"}),
     (("computes",), {"GET": "list_computes"}),
-    (("computes", "{name}"), {"GET": "get_compute"}),
+    (("computes", "{name}"), {"GET": "get_compute", "PUT": "put_compute", "DELETE": "delete_compute"}),
+    (("computes", "{name}", "{power}"), {"POST": "power_compute"}),
     (("{endpoints}",), {"GET": "list_endpoints"}),
     (("{endpoints}", "{name}"),
      {"GET": "get_endpoint", "PUT": "put_endpoint", "PATCH": "patch_endpoint", "DELETE": "delete_endpoint"}),
@@ -157,6 +159,7 @@ class ArmApi(ScheduleRoutes):
                  max_body: int = MAX_BODY, retry_after: int = 1):
         self.store, self.jobs = store, jobs
         self.endpoints = endpoints or Endpoints(store, jobs.user)
+        self.computes = Computes(store, jobs.user)
         self.page_size, self.max_body, self.retry_after = page_size, max_body, retry_after
 
     @property
@@ -391,24 +394,46 @@ class ArmApi(ScheduleRoutes):
         shutil.rmtree(self.store.job_folder(ws, "-").parent, ignore_errors=True)
         return 200, None, {}
 
-    def _compute(self, ws: str) -> dict:
-        record = self.store.get_workspace(ws)
-        return {"id": f"{workspace_id(ws)}/computes/{LOCAL_COMPUTE}", "name": LOCAL_COMPUTE,
-                "type": f"{PROVIDER}/workspaces/computes", "location": "local", "tags": {},
-                "properties": {"computeType": "VirtualMachine", "computeLocation": "local",
-                               "description": "This machine: jobs run as local processes",
-                               "provisioningState": "Succeeded", "createdOn": record["created_at"],
-                               "modifiedOn": record["created_at"], "isAttachedCompute": True,
-                               "disableLocalAuth": True, "properties": {"address": "127.0.0.1"}},
-                "systemData": _system_data(record)}
+    def _compute(self, ws: str, name: str, record: dict, props: dict) -> dict:
+        doc = record.get("doc", {})
+        body = _resource(ws, ("computes", name), name, "computes", props, record)
+        body.update({"location": doc.get("location") or "local", "tags": doc.get("tags", {})})
+        body.update((k, doc[k]) for k in ("identity", "sku") if k in doc)
+        return body
+
+    def _local_compute(self, ws: str) -> dict:
+        record = {**self.store.get_workspace(ws), "doc": {}}  # the built-in compute has no tags or region of its own
+        return self._compute(ws, LOCAL_COMPUTE, record, local_compute(record["created_at"]))
 
     def list_computes(self, req, ws):
-        return 200, {"value": [self._compute(ws)]}, {}
+        page = self._page(req, ascending=True)
+        records, token = self.store.list_computes(ws, page)
+        first = [] if page.after is not None else [self._local_compute(ws)]  # the built-in compute heads the first page
+        return self._list(req, first + [self._compute(ws, r["name"], r, rendered(r, self.store.home))
+                                        for r in records], token, page)
 
     def get_compute(self, req, ws, name):
-        if name != LOCAL_COMPUTE:
-            raise NotFound(f"compute {name!r} not found: the local workspace has the compute '{LOCAL_COMPUTE}'")
-        return 200, self._compute(ws), {}
+        if name.lower() == LOCAL_COMPUTE:
+            return 200, self._local_compute(ws), {}
+        record = self.store.get_compute(ws, name)
+        return 200, self._compute(ws, record["name"], record, rendered(record, self.store.home)), {}
+
+    def put_compute(self, req, ws, name):
+        record, created, op = self.computes.put(ws, name, req.resource())
+        body = self._compute(ws, record["name"], record, rendered(record, self.store.home))
+        return self._accepted(req, ws, created, body, op)
+
+    def delete_compute(self, req, ws, name):
+        try:
+            op = self.computes.delete(ws, name)
+        except NotFound:
+            return 204, None, {}
+        return 202, None, self._operation_headers(req, ws, op)
+
+    def power_compute(self, req, ws, name, power):
+        if power not in POWER:
+            raise HttpError(404, "ResourceNotFound", f"no action {power!r} on computes: use start, stop or restart")
+        return 202, None, self._operation_headers(req, ws, self.computes.power(ws, name, power))
 
     # -- asset containers and versions
 

@@ -403,3 +403,76 @@ def check_endpoint_name(kind: str, name: str) -> None:
     if not _ENDPOINT_NAME.fullmatch(name):
         raise Invalid(f"invalid {kind} endpoint name {name!r}: use 3 to 32 letters, digits and '-', starting with a "
                       "letter and not ending with '-'")
+
+
+# -- computes
+COMPUTE_TYPES = ("AmlCompute", "ComputeInstance", "Kubernetes", "VirtualMachine", "SynapseSpark")
+_ATTACHED_TYPES = ("Kubernetes", "VirtualMachine", "SynapseSpark")
+# What a compute PUT may set, by level (the service keeps these and ignores the rest, read-only fields included)
+_COMPUTE_KEYS = ("computeType", "computeLocation", "description", "resourceId", "disableLocalAuth", "properties")
+_OWN_KEYS = {
+    "AmlCompute": ("osType", "vmSize", "vmPriority", "virtualMachineImage", "isolatedNetwork", "scaleSettings",
+                   "userAccountCredentials", "subnet", "remoteLoginPortPublicAccess", "enableNodePublicIp",
+                   "propertyBag"),
+    "ComputeInstance": ("vmSize", "subnet", "applicationSharingPolicy", "sshSettings", "customServices",
+                        "computeInstanceAuthorizationType", "personalComputeInstanceSettings", "setupScripts",
+                        "schedules", "enableNodePublicIp"),
+    "Kubernetes": ("relayConnectionString", "serviceBusConnectionString", "extensionPrincipalId",
+                   "extensionInstanceReleaseTrain", "vcName", "namespace", "defaultInstanceType", "instanceTypes"),
+    "VirtualMachine": ("virtualMachineSize", "sshPort", "notebookServerPort", "address", "administratorAccount",
+                       "isNotebookInstanceCompute"),
+    "SynapseSpark": ("autoScaleProperties", "autoPauseProperties", "sparkVersion", "nodeCount", "nodeSize",
+                     "nodeSizeFamily", "subscriptionId", "resourceGroup", "workspaceName", "poolName"),
+}
+_SCALE_KEYS = ("maxNodeCount", "minNodeCount", "nodeIdleTimeBeforeScaleDown")
+_SKU_KEYS = ("name", "tier", "size", "family", "capacity")
+
+
+def _known(obj: dict, keys: tuple[str, ...]) -> dict:
+    return {k: v for k, v in obj.items() if k in keys and v is not None}
+
+
+def compute_doc(doc: dict) -> dict:
+    """A compute PUT's resource (location, tags, identity, sku around `properties`), checked; what the API does not
+    define (read-only fields among them) is dropped.
+
+    The local workspace honours clusters (AmlCompute) and records the others; types it cannot stand for (AKS,
+    Databricks, ...) are refused."""
+    out = _known(doc, ("location", "tags", "identity", "sku", "properties"))
+    if "location" in out and not isinstance(out["location"], str):
+        raise Invalid("location: expected a string")
+    check_map(out, "tags")
+    if not out["tags"]:
+        del out["tags"]
+    identity = _object(out, "identity", "identity")
+    if identity is not None:
+        out["identity"] = identity = _known(identity, ("type", "userAssignedIdentities"))
+        check_enum(identity, "type", _IDENTITY_TYPES, required=True, where="identity")
+        check(identity, "userAssignedIdentities", dict)
+    sku = _object(out, "sku", "sku")
+    if sku is not None:
+        out["sku"] = _known(sku, _SKU_KEYS)
+    props = _known(out["properties"], _COMPUTE_KEYS)
+    check_enum(props, "computeType", COMPUTE_TYPES, required=True)
+    kind = props["computeType"]
+    check(props, "description", str)
+    check(props, "computeLocation", str)
+    check(props, "disableLocalAuth", bool)
+    check(props, "resourceId", str, required=kind in _ATTACHED_TYPES)
+    own = _object(props, "properties", "properties.properties")
+    if own is not None:
+        props["properties"] = own = _known(own, _OWN_KEYS[kind])
+    if kind == "AmlCompute":
+        where = "properties.properties.scaleSettings"
+        scale = _object(props.setdefault("properties", {}), "scaleSettings", "properties.properties", {})
+        props["properties"]["scaleSettings"] = scale = _known(scale, _SCALE_KEYS)
+        if "maxNodeCount" not in scale:
+            raise Invalid(f"{where}.maxNodeCount is required")
+        _integer(scale, "maxNodeCount", where, 1)
+        _integer(scale, "minNodeCount", where, 0)
+        _duration(scale, "nodeIdleTimeBeforeScaleDown", where)
+        if scale.get("minNodeCount", 0) > scale["maxNodeCount"]:
+            raise Invalid(f"{where}: minNodeCount {scale['minNodeCount']} is more than maxNodeCount "
+                          f"{scale['maxNodeCount']}")
+    out["properties"] = props
+    return out

@@ -34,6 +34,7 @@ from ..._contract import substitute as _substitute
 # the job's MLflow endpoint is served by the API layer's tracking routes: a job process serves them for its command
 from ..api.mlflow import serve_for_job
 from ..core.assets import put_asset_version
+from ..core.computes import cluster_nodes, hold_nodes, node_folder
 from ..core.executors import HEARTBEAT, executor_main
 from ..core.metrics import finish_run
 from ..core.processes import JOB_MARKER, kill_marked, process_start
@@ -77,6 +78,7 @@ class Runner:
         self.stop = threading.Event()  # cancel requested, or the job left this runner's hands
         self._done = threading.Event()
         self._notices: list[str] = []
+        self._nodes: list[int] = []  # the lock files of the cluster nodes the job holds
         (self.folder / "system_logs").mkdir(parents=True, exist_ok=True)
         self._log = open(self.folder / "system_logs" / "runner.log", "a", buffering=1,  # noqa: SIM115 - while alive
                          encoding="utf-8")
@@ -167,6 +169,8 @@ class Runner:
         finally:
             self._done.set()
             watcher.join()
+            for fd in self._nodes:  # the nodes are free for the next job once this one's processes are gone
+                os.close(fd)
         if error:
             self.log(f"error: {error}")
         moved = self.store.set_job_status(self.ws, self.name, status, expect=ACTIVE_STATUSES, exit_code=exit_code,
@@ -181,11 +185,11 @@ class Runner:
         return self.store.claim_job(self.ws, self.name, self.pid, process_start(self.pid))
 
     def _execute(self) -> tuple[str, int | None, str | None]:
-        self._move("Preparing", "Queued")
         doc = self.doc
         if doc.get("jobType") != self.JOB_TYPE:
             raise JobError(f"the local runner runs {self.JOB_TYPE.lower()} jobs, not {doc.get('jobType')} jobs")
-        self._check_compute(doc)
+        self._check_compute(doc)  # a command job takes its cluster's nodes here, waiting Queued
+        self._move("Preparing", "Queued")
         for folder in (self.wd / "outputs", self.wd / "logs", self.user_logs, self.folder / "outputs"):
             folder.mkdir(parents=True, exist_ok=True)
         self._materialise_code(doc.get("codeId"))
@@ -219,14 +223,29 @@ class Runner:
     # -- preparation
 
     def _check_compute(self, doc: dict) -> None:
+        """Take the job's `resources.instance_count` nodes of the cluster it targets, waiting Queued while other jobs
+        hold them. A compute that is no cluster here is this one machine: one node."""
         count = (doc.get("resources") or {}).get("instanceCount") or 1
-        if count > 1:
-            raise JobError(f"resources.instance_count is {count}: the local workspace runs a job on this one "
-                           "machine; set instance_count to 1 (distribution.process_count_per_instance starts "
-                           "several processes here)")
         compute = (doc.get("computeId") or LOCAL_COMPUTE).rstrip("/").rsplit("/", 1)[-1].removeprefix("azureml:")
-        if compute != LOCAL_COMPUTE:
-            self.notice(f"compute '{compute}' is not on this machine: the local workspace runs the job here")
+        total = cluster_nodes(self.store, self.ws, compute)
+        if total is None:
+            if count > 1:
+                raise JobError(f"resources.instance_count is {count}: compute '{compute}' is this one machine; "
+                               f"target a cluster of the workspace with max_instances of at least {count} (azml "
+                               "compute create), or set instance_count to 1 (distribution.process_count_per_instance "
+                               "starts several processes here)")
+            if compute != LOCAL_COMPUTE:
+                self.notice(f"compute '{compute}' is not on this machine: the local workspace runs the job here")
+        elif count > total:
+            raise JobError(f"resources.instance_count is {count}, more than the {total} nodes (max_instances) of "
+                           f"cluster '{compute}'")
+        else:
+            self.log(f"waiting for {count} of the {total} nodes of cluster {compute}")
+            held = hold_nodes(node_folder(self.store.home, self.ws, compute), count, total, self.stop.is_set)
+            if held is None:
+                raise _Stopped()
+            self._nodes = held
+            self.log(f"holding {count} node(s) of cluster {compute}")
         services = sorted((doc.get("services") or {}).items())
         if services:
             kinds = ", ".join(f"{name} ({(s or {}).get('jobServiceType', '?')})" for name, s in services)
@@ -296,39 +315,46 @@ class Runner:
         """What to run: (argv, extra environment, log files) of each process to start."""
         command = substitute(doc["command"], inputs, {k: str(p) for k, p in outputs.items()})
         self.log(f"command: {command}")
-        return self._processes(doc.get("distribution"), command)
+        return self._processes(doc.get("distribution"), command, len(self._nodes) or 1)
 
-    def _processes(self, distribution: dict | None, command: str) -> list[tuple[list[str], dict, list[str]]]:
-        """(argv, extra environment, log files) of each process to start."""
+    def _processes(self, distribution: dict | None, command: str, nodes: int = 1
+                   ) -> list[tuple[list[str], dict, list[str]]]:
+        """(argv, extra environment, log files) of each process to start: per node, as Azure ML starts them on a
+        cluster's nodes (`AZUREML_NODE_COUNT`, `NODE_RANK`; with pytorch, the ranks across all nodes)."""
         shell = shutil.which("bash")
         if shell is None:
             raise JobError("bash is not on PATH: the local runner runs the command with bash -c, as Azure ML does")
         kind = (distribution or {}).get("distributionType")
+        cluster = {"AZUREML_NODE_COUNT": str(nodes)}
         if kind is None:
-            return [([shell, "-c", command], {}, ["std_log.txt"])]
+            if nodes == 1:
+                return [([shell, "-c", command], cluster, ["std_log.txt"])]
+            return [([shell, "-c", command], {**cluster, "NODE_RANK": str(n)},
+                     [f"std_log_node_{n}.txt"] + (["std_log.txt"] if not n else [])) for n in range(nodes)]
         if kind == "Mpi":
             mpirun = shutil.which("mpirun")
             if mpirun is None:
                 raise JobError("distribution type mpi needs mpirun on PATH (install Open MPI or MPICH), or remove "
                                "distribution to run a single process")
-            count = distribution.get("processCountPerInstance") or 1
-            return [([mpirun, "-np", str(count), shell, "-c", command], {}, ["std_log.txt"])]
+            count = (distribution.get("processCountPerInstance") or 1) * nodes
+            return [([mpirun, "-np", str(count), shell, "-c", command], cluster, ["std_log.txt"])]
         if kind == "PyTorch":
-            count = distribution.get("processCountPerInstance") or 1
-            port = str(_free_port())
-            ranks = [{"RANK": str(r), "LOCAL_RANK": str(r), "WORLD_SIZE": str(count), "NODE_RANK": "0",
-                     "GROUP_RANK": "0", "LOCAL_WORLD_SIZE": str(count), "MASTER_ADDR": "127.0.0.1",
-                     "MASTER_PORT": port} for r in range(count)]
+            per_node = distribution.get("processCountPerInstance") or 1
+            world, port = per_node * nodes, str(_free_port())
+            ranks = [{**cluster, "RANK": str(n * per_node + local), "LOCAL_RANK": str(local),
+                      "WORLD_SIZE": str(world), "NODE_RANK": str(n), "GROUP_RANK": str(n),
+                      "LOCAL_WORLD_SIZE": str(per_node), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port}
+                     for n in range(nodes) for local in range(per_node)]
         elif kind == "TensorFlow":
             workers = distribution.get("workerCount") or 1
             servers = distribution.get("parameterServerCount") or 0
             tasks = [("worker", i) for i in range(workers)] + [("ps", i) for i in range(servers)]
             addresses = [f"127.0.0.1:{_free_port()}" for _ in tasks]
-            cluster = {"worker": addresses[:workers]}
+            spec = {"worker": addresses[:workers]}
             if servers:
-                cluster["ps"] = addresses[workers:]
-            ranks = [{"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": t, "index": i}})}
-                    for t, i in tasks]
+                spec["ps"] = addresses[workers:]
+            ranks = [{**cluster, "TF_CONFIG": json.dumps({"cluster": spec, "task": {"type": t, "index": i}})}
+                     for t, i in tasks]
         else:
             raise JobError(f"distribution type {kind!r} is not supported: use pytorch, tensorflow or mpi")
         return [([shell, "-c", command], extra, [f"std_log_process_{rank}.txt"] + (["std_log.txt"] if not rank else []))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..._contract import ARTIFACT_STORE, REUSED_PROPERTY, TERMINAL_STATUSES
 from . import paths
+from .computes import ComputeRows
 from .schedules import SCHEDULE_TABLES
 from .sqlite import (REGISTRY_PREFIX, VIEWS, Conflict, Exists, SQLiteFile, StoreError, Table, diff, dumps, insert,
                      now, record, scope_name, stamps)
@@ -163,6 +164,19 @@ MIGRATIONS: list[tuple[str, ...]] = [
         # a workspace's doc becomes its resource (location, tags, identity ... around `properties`), as a registry's
         "UPDATE workspaces SET doc = json_object('properties', json(doc)) WHERE name NOT LIKE 'registries/%'",
     ),
+    (  # 8: computes (clusters, compute instances, attached computes): `doc` is the ARM resource as sent, `state` a
+       # compute instance's power state, `last_operation` its last start, stop or restart
+        """CREATE TABLE computes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            workspace TEXT NOT NULL COLLATE NOCASE REFERENCES workspaces(name) ON DELETE CASCADE,
+            name TEXT NOT NULL COLLATE NOCASE,
+            doc TEXT NOT NULL,
+            state TEXT,
+            last_operation TEXT,
+            created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+            modified_at TEXT NOT NULL, modified_by TEXT NOT NULL,
+            UNIQUE (workspace, name))""",
+    ),
 ]
 
 
@@ -207,7 +221,7 @@ def registry_key(name: str) -> str:
 PROVISIONED = ("Succeeded", "Failed", "Canceled")
 
 
-class Store(SQLiteFile):
+class Store(ComputeRows, SQLiteFile):
     """The database of one home folder (created on first use, migrated on open)."""
 
     def __init__(self, home, *, busy_timeout: float = 30.0):

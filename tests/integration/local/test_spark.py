@@ -1,5 +1,5 @@
 """Spark jobs on the local workspace, run by pyspark's spark-submit: the corpus's serverless spark jobs and pipelines
-unchanged, a pipeline with a spark step between two command steps, a cancel stopping the JVM.
+unchanged, a pipeline with a spark step between two command steps, a cancel and a killed runner stopping the JVM.
 
 Each spark job starts a JVM (seconds each), so the module submits its jobs together, once, and the tests read their
 ends. The corpus's jobs read titanic.csv from the workspace's blob datastore: the corpus's own copy is put in the
@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import signal
 import time
 from pathlib import Path
 
@@ -18,13 +19,14 @@ import pytest
 
 from azureml_v2 import MLClient, load_job
 from azureml_v2.local.core.checks import spark_unavailable
+from azureml_v2.local.storage.workspace import Store
 from azureml_v2.operations.jobs import JobFailedError
+
+from ..test_corpus_runs import ENDED, WAIT, _wait
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(spark_unavailable() is not None, reason=spark_unavailable() or "")]
 
-WAIT = 600.0  # seconds for one spark job under a loaded machine
-ENDED = ("Completed", "Failed", "Canceled")
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 SERVERLESS = [f"serverless-spark-{kind}-{identity}-identity.yml" for kind in ("standalone", "pipeline")
               for identity in ("default", "managed", "user")]
@@ -126,14 +128,6 @@ def submitted(workspace, corpus_root, project) -> dict[str, str]:
     return names
 
 
-def _wait(ml: MLClient, name: str, until=ENDED) -> str:
-    deadline = time.monotonic() + WAIT
-    while (status := ml.jobs.get(name).status) not in until:
-        assert time.monotonic() < deadline, f"job {name} still {status} after {WAIT:g} s"
-        time.sleep(0.25)
-    return status
-
-
 def _log(ml: MLClient, name: str) -> str:
     out = io.StringIO()
     try:
@@ -162,19 +156,24 @@ def test_a_spark_step_between_two_command_steps(workspace, submitted):
     assert "total read downstream: 5050" in _log(workspace, f"{name}_check")
 
 
-def test_a_canceled_spark_job_stops_its_jvm(workspace, project, tmp_path, monkeypatch):
-    pid_file = tmp_path / "jvm.pid"
-    job = load_job(project / "sleeper.yml")
-    job.environment_variables = {"PID_FILE": str(pid_file)}
-    name = workspace.jobs.create_or_update(job).name
+def test_a_canceled_job_and_a_killed_runner_stop_their_jvm(workspace, project, tmp_path):
+    """Cancel one sleeping spark job, SIGKILL the runner of another: each JVM is gone within seconds, the jobs end
+    Canceled and Failed."""
+    names, pids = {}, {}
+    for how in ("cancel", "kill"):
+        job = load_job(project / "sleeper.yml")
+        job.environment_variables = {"PID_FILE": str(tmp_path / how)}
+        names[how] = workspace.jobs.create_or_update(job).name
     deadline = time.monotonic() + WAIT
-    while not pid_file.exists() or not pid_file.read_text():
-        assert time.monotonic() < deadline and workspace.jobs.get(name).status not in ENDED, _log(workspace, name)
-        time.sleep(0.25)
-    pid = int(pid_file.read_text())
-    workspace.jobs.begin_cancel(name).result()
-    assert _wait(workspace, name) == "Canceled"
+    for how, name in names.items():
+        while not (tmp_path / how).exists() or not (tmp_path / how).read_text():
+            assert time.monotonic() < deadline and workspace.jobs.get(name).status not in ENDED, _log(workspace, name)
+            time.sleep(0.25)
+        pids[how] = int((tmp_path / how).read_text())
+    workspace.jobs.begin_cancel(names["cancel"]).result()
+    os.kill(Store(workspace.home).get_job("local", names["kill"])["runner_pid"], signal.SIGKILL)
+    assert (_wait(workspace, names["cancel"]), _wait(workspace, names["kill"])) == ("Canceled", "Failed")
     deadline = time.monotonic() + 30
-    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+    while any(os.path.exists(f"/proc/{pid}") for pid in pids.values()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not os.path.exists(f"/proc/{pid}"), "the JVM outlived its canceled job"
+    assert not [how for how, pid in pids.items() if os.path.exists(f"/proc/{pid}")], "a JVM outlived its job"

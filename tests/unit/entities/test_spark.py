@@ -249,3 +249,19 @@ def test_without_java_or_pyspark_a_spark_job_is_refused_in_one_line(monkeypatch)
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     assert spark_unavailable() == ("spark jobs run here with pyspark, which is not installed: pip install "
                                    "'azureml_v2[spark]'")
+
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "spark"
+
+
+@pytest.mark.parametrize("name", ["wordcount.yml", "pipeline.yml"])
+def test_the_spark_examples_load_round_trip_and_are_valid_bodies(name, tmp_path, rest_validate):
+    job = azureml_v2.load_job(EXAMPLES / name)
+    out = tmp_path / "copy" / name
+    out.parent.mkdir()
+    job.dump(out)
+    assert azureml_v2.load_job(out) == job
+    assert rest_validate(job.to_rest(scope=SCOPE), "JobBaseResource") == []
+    if name == "pipeline.yml":  # the spark step between the data and LightGBM
+        assert [(n, node.type) for n, node in job.jobs.items()] == [("prepare", "command"), ("features", "spark"),
+                                                                    ("train", "command")]

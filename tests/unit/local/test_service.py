@@ -421,8 +421,8 @@ def test_computes_have_the_builtin_local(client, rest_response):
     assert local.status == 200 and local.json["properties"]["provisioningState"] == "Succeeded"
     assert rest_response(local.json, "ComputeResource") == []
     assert client.get("/computes/gpu-cluster").status == 404
-    refused = client.put("/computes/local", {"properties": {}})
-    assert refused.status == 405 and refused.headers["Allow"] == "GET"
+    refused = client.put("/computes/local", {"properties": {"computeType": "AmlCompute"}})
+    assert refused.status == 400 and "built in" in refused.json["error"]["message"]
 
 
 BAD_REQUESTS = [  # (method, path, body, query, status, error code)

@@ -21,7 +21,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from azureml_v2 import Code, CommandComponent, CommandJob, Data, Environment, Input, Output
 from azureml_v2.entities.assets import BuildContext
-from azureml_v2.entities.compute import Compute
+from azureml_v2.entities import AmlCompute, ComputeInstance, ComputeSchedules, ComputeStartStopSchedule, CronTrigger
 from azureml_v2.entities.datastore import AccountKeyConfiguration, AzureBlobDatastore
 from azureml_v2.entities.job import JobResources
 from azureml_v2.entities.endpoints import (BatchEndpoint, BatchEndpointDefaults, BatchRetrySettings, CodeConfiguration,
@@ -31,6 +31,8 @@ from azureml_v2.entities.connection import PatTokenConfiguration, WorkspaceConne
 from azureml_v2.entities.model import Model
 from azureml_v2.entities.registry import Registry
 from azureml_v2.entities.pipeline import Command, PipelineJob, PipelineJobSettings
+from azureml_v2.entities.job import ManagedIdentity, UserIdentity
+from azureml_v2.entities.spark import Spark, SparkComponent, SparkJob, SparkJobEntry, SparkResourceConfiguration
 
 
 # every group's cassettes: these five, and its long-running or plain delete (jobs: cancel, as they have no delete)
@@ -231,16 +233,17 @@ def test_datastore_delete(replay):
 
 # -- compute -------------------------------------------------------------------------------------------------
 def _cluster(max_instances):
-    return Compute(name="cpu-cluster", location=mk.LOCATION, size="STANDARD_DS3_V2", tier="low_priority",
+    return AmlCompute(name="cpu-cluster", location=mk.LOCATION, size="STANDARD_DS3_V2", tier="low_priority",
                    min_instances=0, max_instances=max_instances, idle_time_before_scale_down=120)
 
 
 def test_compute_create_polls_the_async_operation_then_update_is_immediate(replay):
     run = replay("compute/create_then_update")
     created = run.client.compute.begin_create_or_update(_cluster(4)).result()
-    assert created == Compute(name="cpu-cluster", location=mk.LOCATION, size="STANDARD_DS3_V2", tier="low_priority",
-                              min_instances=0, max_instances=4, idle_time_before_scale_down=120,
-                              provisioning_state="Succeeded")
+    assert created == AmlCompute(name="cpu-cluster", location=mk.LOCATION, size="STANDARD_DS3_V2", tier="low_priority",
+                                 min_instances=0, max_instances=4, idle_time_before_scale_down=120,
+                                 provisioning_state="Succeeded", ssh_public_access_enabled=True,
+                                 enable_node_public_ip=True)  # as the service answers
     poller = run.client.compute.begin_create_or_update(_cluster(8))
     assert poller.done() and poller.result().max_instances == 8
     assert [(m, p.split("/")[-2]) for m, p, _ in calls(run)] == [
@@ -269,6 +272,28 @@ def test_compute_delete_is_a_202_polled_to_completion(replay):
     assert [m for m, _, _ in calls(run)] == ["DELETE", "GET", "GET"]
     assert calls(run)[0][2]["underlyingResourceAction"] == "Delete"
     assert run.sleeps == [mk.POLL_RETRY_AFTER]  # as the service asked, not the client's interval of 0
+
+
+def test_a_compute_instance_is_created_then_stopped_and_started_each_polled_to_completion(replay):
+    run = replay("compute/instance_start_stop")
+    stop_at_seven = ComputeStartStopSchedule(action="stop", trigger=CronTrigger(
+        expression="0 19 * * 1-5", time_zone="W. Europe Standard Time"))
+    created = run.client.compute.begin_create_or_update(ComputeInstance(
+        name="ci-ada", size="STANDARD_DS11_V2", schedules=ComputeSchedules(compute_start_stop=[stop_at_seven]))).result()
+    assert (created.location, created.state, created.schedules.compute_start_stop) == \
+        (mk.LOCATION, "Running", [stop_at_seven])
+    run.client.compute.begin_stop("ci-ada").result()
+    stopped = run.client.compute.get("ci-ada")
+    assert (stopped.state, stopped.last_operation["operation_name"]) == ("Stopped", "Stop")
+    poller = run.client.compute.begin_start("ci-ada")
+    assert poller.result() is None and poller.status() == "Succeeded"
+    assert run.client.compute.get("ci-ada").state == "Running"
+    assert [(m, p.split("/")[-2] if "OperationsStatus" in p else p.split("/")[-1]) for m, p, _ in calls(run)] == [
+        ("GET", mk.WORKSPACE), ("PUT", "ci-ada"), ("GET", "computeOperationsStatus"),
+        ("GET", "computeOperationsStatus"), ("GET", "ci-ada"),
+        ("POST", "stop"), ("GET", "computeOperationsStatus"), ("GET", "computeOperationsStatus"), ("GET", "ci-ada"),
+        ("POST", "start"), ("GET", "computeOperationsStatus"), ("GET", "computeOperationsStatus"), ("GET", "ci-ada")]
+    assert run.sleeps == [mk.POLL_RETRY_AFTER] * 3  # each InProgress answer said when to ask again
 
 
 def test_a_local_build_context_is_uploaded_and_sent_as_its_blob_folder_url(replay, tmp_path):
@@ -385,6 +410,49 @@ def test_pipeline_cancel_is_polled_through_its_location(replay):
     run = replay("pipelines/cancel")
     run.client.jobs.begin_cancel(mk.PIPELINE).result()
     assert [m for m, _, _ in calls(run)] == ["POST", "GET"]
+
+
+# -- spark jobs: the spec's SparkJob, and a pipeline's spark node with its inline component ---------------------
+def _spark_component():
+    return SparkComponent(
+        display_name="Wrangle Titanic", code="azureml:titanic-src:1", entry=SparkJobEntry(file="titanic.py"),
+        inputs={"titanic_data": Input(type="uri_file", mode="direct")},
+        outputs={"wrangled_data": Output(type="uri_folder", mode="direct")}, args=mk.SPARK_ARGS,
+        conf={k: int(v) if v.isdigit() else v for k, v in mk.SPARK_CONF.items()})
+
+
+def test_a_serverless_spark_job_is_sent_as_the_specs_spark_job_and_read_back(replay):
+    run = replay("spark/create_then_get")
+    component = _spark_component()
+    job = SparkJob(name=mk.SPARK_JOB, display_name="titanic wrangling", experiment_name="titanic",
+                   description="Wrangle the Titanic data", code=component.code, entry=component.entry,
+                   conf=component.conf, args=component.args,
+                   inputs={"titanic_data": Input(type="uri_file", path=mk.TITANIC, mode="direct")},
+                   outputs={"wrangled_data": Output(type="uri_folder", mode="direct")}, identity=UserIdentity(),
+                   resources=SparkResourceConfiguration(instance_type="standard_e4s_v3", runtime_version="3.4"))
+    created = run.client.jobs.create_or_update(job)
+    assert isinstance(created, SparkJob) and created.status == "NotStarted"
+    got = run.client.jobs.get(mk.SPARK_JOB)
+    assert (got.status, got.entry, got.conf, got.resources) == ("Running", job.entry, job.conf, job.resources)
+    assert got.code == "azureml:" + mk.arm_id("codes", "titanic-src", "versions", "1")
+    assert [m for m, _, _ in calls(run)] == ["PUT", "GET"]
+
+
+def test_a_pipelines_spark_node_sends_its_component_as_an_anonymous_version_first(replay):
+    run = replay("spark/pipeline")
+    job = PipelineJob(name=mk.SPARK_PIPELINE, display_name="titanic pipeline", experiment_name="titanic",
+                      outputs={"wrangled": Output()},
+                      jobs={"wrangle": Spark(
+                          component=_spark_component(), identity=ManagedIdentity(),
+                          resources=SparkResourceConfiguration(instance_type="standard_e8s_v3", runtime_version="3.4"),
+                          inputs={"titanic_data": Input(type="uri_file", path=mk.TITANIC, mode="direct")},
+                          outputs={"wrangled_data": "${{parent.outputs.wrangled}}"})})
+    created = run.client.jobs.create_or_update(job)
+    version = mk.spark_component_spec()["version"]
+    assert [(m, p) for m, p, _ in calls(run)] == [("PUT", f"/components/azureml_anonymous/versions/{version}"),
+                                                  ("PUT", f"/jobs/{mk.SPARK_PIPELINE}")]
+    node = created.jobs["wrangle"]
+    assert node.type == "spark" and node.resources.instance_type == "standard_e8s_v3"
 
 
 # -- online and batch endpoints: long-running creates polled to Succeeded, traffic, keys, logs, delete, invoke --
@@ -652,8 +720,9 @@ def test_every_operation_group_has_its_cassettes():
     assert {p.relative_to(RECORDINGS).as_posix() for p in RECORDINGS.rglob("*.yaml")} == {
         f"{group}/{scenario}.yaml" for group, last in GROUPS.items() for scenario in (*SCENARIOS, last)} | {
         "environments/build_context.yaml", "jobs/named_outputs.yaml", "pipelines/create.yaml", "pipelines/get.yaml",
-        "pipelines/cancel.yaml"} | {f"{name}.yaml" for name in ENDPOINT_CASSETTES | SCHEDULE_CASSETTES} | \
-        SHARING_CASSETTES
+        "pipelines/cancel.yaml", "compute/instance_start_stop.yaml", "spark/create_then_get.yaml",
+        "spark/pipeline.yaml"} | {
+        f"{name}.yaml" for name in ENDPOINT_CASSETTES | SCHEDULE_CASSETTES} | SHARING_CASSETTES
 
 
 def test_no_cassette_holds_an_authorization_header_or_a_token():
