@@ -18,7 +18,8 @@ and job marker rewritten in place where ``ps`` and supervision read them; it run
 runner says go (after recording it), and exits as Python would (threads joined, atexit run).
 
 Safety: a module whose import leaves a thread running across a fork (threads of a library that winds them down
-before a fork, as OpenBLAS does, are fine: a probe fork tells) or a descriptor open is an offender: it is written
+before a fork, as OpenBLAS does, are fine: a probe fork tells; so are the allocator threads in FORK_SAFE_THREADS)
+or a descriptor open is an offender: it is written
 to ``denied.json`` and the zygote exits; the next zygote of the environment does not import it. A zygote over its
 memory bound (AZUREML_V2_WARM_MAX_MB, default 2048) writes ``refused.json`` and exits; one idle for
 AZUREML_V2_WARM_IDLE seconds (default 1800) with no child left exits.
@@ -174,11 +175,26 @@ def _rss_kb():
         return 0
 
 
+# Native threads that are safe across a fork by their own design: jemalloc (pyarrow's allocator, which mlflow's
+# import loads) handles fork itself, and its background purging thread is simply absent in the child.
+FORK_SAFE_THREADS = frozenset({"jemalloc_bg_thd"})
+
+
 def _threads():
+    """This process's threads, the main one included, less those in FORK_SAFE_THREADS."""
     try:
-        return len(os.listdir("/proc/self/task"))
+        tasks = os.listdir("/proc/self/task")
     except OSError:
         return 1
+    count = 0
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/comm", encoding="utf-8", errors="replace") as f:
+                safe = f.read().strip() in FORK_SAFE_THREADS
+        except OSError:  # ended meanwhile
+            continue
+        count += not safe
+    return max(count, 1)
 
 
 def _fds():
