@@ -54,6 +54,7 @@ def check_scope(scope: object) -> None:
 LOCAL_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 LOCAL_RESOURCE_GROUP = "local"
 LOCAL_WORKSPACE = "local"
+LOCAL_COMPUTE = "local"  # the compute every local workspace has: this machine
 LOCAL_SCOPE = workspace_scope(LOCAL_SUBSCRIPTION, LOCAL_RESOURCE_GROUP, LOCAL_WORKSPACE)
 
 # -- jobs --------------------------------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 The tree is git-friendly: one file per resource (per version for assets) under a folder per kind
 (`models/<name>/<version>.yml`, `online-deployments/<endpoint>/<name>.yml`), files an asset carries beside its YAML
 (`models/<name>/<version>/<file or folder>`) and named by relative paths, references to other resources of the
-workspace as `azureml:<name>:<version>`, entries in sorted order, and no secrets (datastores come without their keys,
-endpoints without theirs). Exporting an unchanged workspace again writes the same bytes.
+workspace as `azureml:<name>:<version>`, entries in sorted order, and no secrets (datastores and connections come
+without their credentials, endpoints without their keys). Exporting an unchanged workspace again writes the same bytes.
 
 `KINDS` is the one table of what is exported, in the order an import creates it (what a resource refers to comes
 before it): a new kind plugs in with one entry.
@@ -24,7 +24,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from .._artifacts.snapshot import take_snapshot
 from .._artifacts.storage import download
-from .._contract import ASSET_ID, BATCH_ENDPOINT_PROPERTY, DATASTORE_URI, STATE_PROPERTIES
+from .._contract import ASSET_ID, BATCH_ENDPOINT_PROPERTY, DATASTORE_URI, LOCAL_COMPUTE, STATE_PROPERTIES
 from .._yaml.api import definition, load, to_text
 from .._yaml.document import Document
 from ..exceptions import Problem, ValidationError
@@ -46,7 +46,7 @@ class Kind:
     file: Callable  # (entity) -> its file's path under the folder, without `.yml`
     get: Callable  # (ml_client, entity) -> the same resource in a workspace (ResourceNotFoundError when absent)
     create: Callable  # (ml_client, entity) -> None, waiting for it to exist
-    secrets: str | None = None  # the mapping whose values an export leaves out (null): datastore credentials
+    secrets: str | None = None  # the mapping whose values an export leaves out (null): credentials
     kept: tuple[str, ...] = ()  # state the YAML does not hold that an export keeps (a schedule's is_enabled)
     settle: tuple[str, ...] = ()  # fields that name later kinds: set once those exist (endpoint traffic)
     optional: bool = False  # created only when asked for (jobs: creating one runs it)
@@ -78,6 +78,12 @@ def _datastores(ml):
     return sorted((d for d in ml.datastores.list() if d.name not in SYSTEM_DATASTORES), key=lambda d: d.name)
 
 
+def _computes(ml):
+    """The workspace's computes but the local workspace's own (this machine), which every workspace has."""
+    return sorted((c for c in ml.compute.list() if not (ml.is_local and c.name == LOCAL_COMPUTE)),
+                  key=lambda c: c.name)
+
+
 def _jobs(ml):
     """Top-level jobs as definitions; the scoring jobs of batch endpoints are their invocations, not definitions."""
     jobs = (j for j in ml.jobs.list(list_view_type=ListViewType.ALL)
@@ -103,6 +109,11 @@ def _deployments(group: str, endpoints: str) -> dict:
 KINDS: tuple[Kind, ...] = (
     Kind("datastores", "datastore", _datastores, lambda d: (d.name,), lambda ml, d: ml.datastores.get(d.name),
          lambda ml, d: ml.datastores.create_or_update(d), secrets="credentials"),
+    Kind("compute", "compute", _computes, lambda c: (c.name,), lambda ml, c: ml.compute.get(c.name),
+         lambda ml, c: ml.compute.begin_create_or_update(c).result()),
+    Kind("connections", "connection", lambda ml: sorted(ml.connections.list(), key=lambda c: c.name),
+         lambda c: (c.name,), lambda ml, c: ml.connections.get(c.name),
+         lambda ml, c: ml.connections.create_or_update(c), secrets="credentials"),
     Kind("code", "code", **_asset("code", archivable=False)),
     Kind("environments", "environment", **_asset("environments")),
     Kind("data", "data", **_asset("data")),
@@ -265,8 +276,8 @@ def import_workspace(ml_client, path, *, jobs: bool = False, kinds: Iterable[Kin
                 problems.extend(exc.problems)
                 continue
             if existing is None and left_out:
-                problems.append(Problem("not exported (secrets never are): fill it in, or create the datastore in "
-                                        "this workspace first", path=f"{kind.secrets}.{left_out[0]}",
+                problems.append(Problem(f"not exported (secrets never are): fill it in, or create the "
+                                        f"{kind.loader} in this workspace first", path=f"{kind.secrets}.{left_out[0]}",
                                         source=str(file)))
                 continue
             if existing is None:

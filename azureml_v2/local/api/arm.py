@@ -28,7 +28,7 @@ import shutil
 import sqlite3
 import uuid
 from http import HTTPStatus
-from urllib.parse import unquote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from ..._contract import (API_VERSION, LOCAL_FOLDER_PROPERTY, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, LOCAL_WORKSPACE, PARENT_JOB_PARAM,
                           PROVIDER, SERVED_API_VERSIONS, VERSION)
@@ -646,11 +646,12 @@ class ArmApi(ScheduleRoutes):
         props = {**record["doc"], "status": record["status"],
                  "properties": {**record["doc"].get("properties", {}), **results,
                                 **{k: v for k, v in run.items() if v}}}
-        # as the service adds them: where the job is shown and where its MLflow run is (the workspace's tracking URI)
+        # as the service adds them: where the job is shown (its studio page) and where its MLflow run is (the
+        # workspace's tracking URI)
         props["services"] = {**(props.get("services") or {}),
                              "Tracking": {"jobServiceType": "Tracking", "endpoint": req.url(workspace_id(ws))},
                              "Studio": {"jobServiceType": "Studio",
-                                        "endpoint": req.url(f"{workspace_id(ws)}/jobs/{record['name']}")}}
+                                        "endpoint": req.url(f"/studio/{ws}/jobs/{quote(record['name'])}")}}
         return _resource(ws, ("jobs", record["name"]), record["name"], "jobs", props, record)
 
     def list_jobs(self, req, ws):

@@ -6,13 +6,12 @@ so that the layers above need not reach into storage).
 """
 from __future__ import annotations
 
-from ..._contract import LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, PROVIDER
+from ..._contract import LOCAL_COMPUTE, LOCAL_RESOURCE_GROUP, LOCAL_SUBSCRIPTION, PROVIDER
 from ..storage.paths import default_home, writable_by_others
 from ..storage.sqlite import (MAX_FILTER_TERMS, BadRequest, Conflict, Exists, NotFound, Page, disk_full, kv_filter,
                               now)
 from ..storage.workspace import BUILTIN_DATASTORES, ENDPOINT_COLLECTIONS, REGISTRY_PREFIX, Store, registry_key
 
-LOCAL_COMPUTE = "local"
 SCOPE = ("subscriptions", LOCAL_SUBSCRIPTION, "resourceGroups", LOCAL_RESOURCE_GROUP, "providers", PROVIDER,
          "workspaces")
 

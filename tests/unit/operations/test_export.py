@@ -9,14 +9,16 @@ import pytest
 import yaml
 from support.local import local_client
 
-from azureml_v2 import (load_batch_deployment, load_batch_endpoint, load_component, load_data, load_environment,
-                        load_job, load_model, load_online_deployment, load_online_endpoint, load_schedule)
+from azureml_v2 import (load_batch_deployment, load_batch_endpoint, load_component, load_compute, load_connection,
+                        load_data, load_environment, load_job, load_model, load_online_deployment, load_online_endpoint,
+                        load_schedule)
 from azureml_v2.entities import AccountKeyConfiguration, AzureBlobDatastore, BatchEndpointDefaults, Model
 from azureml_v2.exceptions import ValidationError
 from azureml_v2.operations.export import export_workspace, import_workspace
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 SECRET = "c2VjcmV0LWFjY291bnQta2V5LW5ldmVyLWV4cG9ydGVk"
+PAT = "ghp_personal-access-token-never-exported"
 # corpus assets that are assets of this workspace (the data imports and empty source folders are left out)
 CORPUS_ASSETS = {
     "data": ["cloud-file-https.yml", "cloud-file-wasbs.yml", "cloud-file.yml", "cloud-folder.yml", "cloud-mltable.yml",
@@ -68,6 +70,8 @@ def workspace_a(ml_client, corpus_root, tmp_path):
     batch.defaults = BatchEndpointDefaults(deployment_name="lightgbm")
     ml.batch_endpoints.begin_create_or_update(batch).result()
     ml.datastores.create_or_update(_shared_blob(SECRET))
+    ml.compute.begin_create_or_update(load_compute(corpus_root / "cli/resources/compute/cluster-basic.yml")).result()
+    ml.connections.create_or_update(_git_feed(PAT))
     ml.schedules.begin_create_or_update(load_schedule({
         "name": "nightly-hello", "trigger": {"type": "cron", "expression": "0 2 * * *", "time_zone": "UTC"},
         "create_job": str(EXAMPLES / "hello-world/job.yml")})).result()
@@ -83,6 +87,11 @@ def workspace_a(ml_client, corpus_root, tmp_path):
     return ml
 
 
+def _git_feed(pat: str):
+    return load_connection({"name": "git-feed", "type": "git", "target": "https://git.example.com/team/repo",
+                            "credentials": {"type": "pat", "pat": pat}})
+
+
 def _shared_blob(key: str) -> AzureBlobDatastore:
     return AzureBlobDatastore(name="shared_blob", account_name="acct", container_name="c",
                               credentials=AccountKeyConfiguration(account_key=key))
@@ -90,10 +99,11 @@ def _shared_blob(key: str) -> AzureBlobDatastore:
 
 @pytest.fixture
 def workspace_b(tmp_path, workspace_a):
-    """Another workspace of the same home (-w other), holding the blob datastore with its own key (secrets are not
-    exported)."""
+    """Another workspace of the same home (-w other), holding the blob datastore and the git connection with its own
+    secrets (secrets are not exported)."""
     client = local_client(workspace_a.home, workspace_name="other", run_jobs=False)
     client.datastores.create_or_update(_shared_blob("a-key-of-b"))
+    client.connections.create_or_update(_git_feed("a-pat-of-b"))
     yield client
     client.close()
     client.sent.close()
@@ -105,7 +115,8 @@ def test_round_trip_is_byte_identical(workspace_a, workspace_b, tmp_path):
     export_workspace(workspace_b, tmp_path / "b")
     tree = _tree(tmp_path / "a")
     assert tree == _tree(tmp_path / "b")
-    assert len(report.created) == len([f for f in tree if f.endswith(".yml")]) - 1  # the datastore was there
+    # the datastore and the connection were there (with B's own secrets)
+    assert len(report.created) == len([f for f in tree if f.endswith(".yml")]) - 2
     # what the user sees in the tree: one file per version, files beside it, references by name
     model = yaml.safe_load(tree["models/lightgbm-diabetes/1.yml"])
     assert model["path"] == "1/model" and tree["models/lightgbm-diabetes/1/model/model.txt"] == b"tree\n"
@@ -116,6 +127,10 @@ def test_round_trip_is_byte_identical(workspace_a, workspace_b, tmp_path):
     assert {f for f in tree if f.startswith("jobs/") and f.endswith(".yml")} == {
         f"jobs/{job.name}.yml" for job in workspace_a.jobs.list()}
     assert "datastores/shared_blob.yml" in tree and "datastores/workspaceblobstore.yml" not in tree
+    assert yaml.safe_load(tree["compute/basic-example.yml"])["max_instances"] == 2 and "compute/local.yml" not in tree
+    assert yaml.safe_load(tree["connections/git-feed.yml"])["credentials"] == {"type": "pat", "pat": None}
+    assert workspace_b.compute.get("basic-example").max_instances == 2
+    assert workspace_b.connections.get("git-feed", populate_secrets=True).credentials.pat == "a-pat-of-b"
     assert yaml.safe_load(tree["schedules/weekly-sweep.yml"])["is_enabled"] is False
     assert [s.name for s in workspace_b.schedules.list()] == ["nightly-hello"]  # the disabled one stays disabled
     # and in B: traffic and the default deployment set once the deployments exist
@@ -135,14 +150,17 @@ def test_no_secret_reaches_the_tree(workspace_a, tmp_path):
     export_workspace(workspace_a, tmp_path / "tree")
     keys = workspace_a.online_endpoints.get_keys("diabetes-endpoint")
     texts = [p.read_bytes() for p in (tmp_path / "tree").rglob("*") if p.is_file()]
-    for secret in (SECRET, keys.primary_key, keys.secondary_key):
+    for secret in (SECRET, PAT, keys.primary_key, keys.secondary_key):
         assert not any(secret.encode() in text for text in texts)
     # a workspace without the datastore is told where the secret is missing, and nothing is created
     fresh = local_client(tmp_path / "home-c", run_jobs=False)
     with pytest.raises(ValidationError) as err:
         import_workspace(fresh, tmp_path / "tree")
-    assert str(err.value) == (f"{tmp_path / 'tree/datastores/shared_blob.yml'} credentials.account_key: not exported "
-                              "(secrets never are): fill it in, or create the datastore in this workspace first")
+    assert str(err.value).splitlines() == [
+        f"{tmp_path / 'tree/datastores/shared_blob.yml'} credentials.account_key: not exported (secrets never are): "
+        "fill it in, or create the datastore in this workspace first",
+        f"{tmp_path / 'tree/connections/git-feed.yml'} credentials.pat: not exported (secrets never are): fill it in, "
+        "or create the connection in this workspace first"]
     assert list(fresh.models.list()) == []
     fresh.close()
 
@@ -154,7 +172,7 @@ def test_importing_twice_changes_nothing_and_jobs_are_asked_for(workspace_a, wor
     assert list(workspace_b.jobs.list()) == []
     again = import_workspace(workspace_b, tmp_path / "tree")
     assert again.created == [] and sorted(again.unchanged) == sorted(first.created + first.unchanged)
-    assert first.unchanged == ["datastores/shared_blob.yml"]  # B held it, with its own key
+    assert sorted(first.unchanged) == ["connections/git-feed.yml", "datastores/shared_blob.yml"]  # B held them
 
 
 def test_a_conflict_names_the_differing_fields_and_changes_nothing(workspace_a, workspace_b, tmp_path):
