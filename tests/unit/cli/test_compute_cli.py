@@ -7,21 +7,6 @@ import json
 import pytest
 import yaml
 
-from azureml_v2.cli.main import main
-
-
-@pytest.fixture
-def azml(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("AZUREML_V2_HOME", str(tmp_path / "home"))
-
-    def run(*args, rc=0):
-        capsys.readouterr()
-        code = main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        assert code == rc, out + err
-        return out, err
-    return run
-
 
 @pytest.fixture
 def files(corpus_root):

@@ -8,25 +8,6 @@ import json
 import pytest
 import yaml
 
-from azureml_v2.cli.main import main
-from azureml_v2.local.api import app
-from azureml_v2.local.core.serving import Serving
-
-
-@pytest.fixture
-def azml(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("AZUREML_V2_HOME", str(tmp_path / "home"))
-    # a unit test starts no process: endpoints and deployments are provisioned as soon as they are stored
-    monkeypatch.setattr(app, "Serving", lambda store, launch: Serving(store, launch=False))
-
-    def run(*args, rc=0):
-        capsys.readouterr()
-        code = main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        assert code == rc, out + err
-        return out, err
-    return run
-
 
 @pytest.fixture
 def sample(corpus_root):

@@ -7,26 +7,6 @@ import textwrap
 import pytest
 import yaml
 
-from azureml_v2.cli.main import main
-from azureml_v2.local.api import app
-from azureml_v2.local.core.jobs import Jobs
-
-
-@pytest.fixture
-def azml(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("AZUREML_V2_HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
-    # a unit test starts no process: a triggered job is recorded, not run
-    monkeypatch.setattr(app, "Jobs", lambda store, user, launch: Jobs(store, user, launch=False))
-
-    def run(*args, rc=0):
-        capsys.readouterr()
-        code = main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        assert code == rc, out + err
-        return out, err
-    return run
-
 
 SCHEDULE = """
     name: hourly
