@@ -48,11 +48,10 @@ def test_a_job_submitted_to_a_full_disk_says_the_disk_is_full(full_disk, tmp_pat
     (tmp_path / "job.yml").write_text("command: echo hi\nenvironment:\n  image: python:3.11-slim\n")
     proc, _ = _azml(full_disk / "home", "data", "list", cwd=tmp_path)  # the home exists
     assert proc.returncode == 0, proc.stderr
-    with open(full_disk / "filler", "wb") as fh:  # every byte left
+    with open(full_disk / "filler", "wb", buffering=0) as fh:  # every byte left (unbuffered: nothing left to flush)
         try:
             while True:
                 fh.write(b"\0" * 65536)
-                fh.flush()
         except OSError:
             pass
     proc, seconds = _azml(full_disk / "home", "job", "create", "-f", "job.yml", cwd=tmp_path)
