@@ -150,7 +150,7 @@ class SparkJob(Job, _SparkSettings):
     environment_variables: dict[str, Any] | None = None
 
     def _rest(self, scope: str) -> dict:
-        return {"properties": compact({
+        props = compact({
             **self._job_rest("Spark", scope),
             "codeId": to_arm(self.code, "codes", scope),
             "entry": entry_to_rest(self.entry),
@@ -160,7 +160,11 @@ class SparkJob(Job, _SparkSettings):
             "environmentId": environment_to_rest_id(self.environment, scope),
             "environmentVariables": str_map(self.environment_variables),
             "resources": resources_to_rest(self.resources),
-        })}
+        })
+        # without one, a spark job runs as the user who submits it, as azure-ai-ml sends it (the spec's default for a
+        # missing identity is AmlToken)
+        props.setdefault("identity", {"identityType": "UserIdentity"})
+        return {"properties": props}
 
     @classmethod
     def _from_rest(cls, resource: dict) -> "SparkJob":
