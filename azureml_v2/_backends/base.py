@@ -34,6 +34,7 @@ class Backend:
     storage_endpoint = "core.windows.net"
     authority_url = "https://login.microsoftonline.com"
     verifies_environment_at_submit = False  # whether a job's environment reference is looked up before sending
+    builtin_computes: frozenset[str] = frozenset()  # computes every workspace of this kind has (not exported)
     named_outputs_api_version = NAMED_OUTPUTS_API_VERSION  # the api-version of a job whose outputs become assets
     records_firings = False  # whether the workspace lists each firing of a schedule (schedules/<name>/firings)
 

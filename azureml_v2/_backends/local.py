@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from azure.core.exceptions import ResourceNotFoundError
 from azure.core.rest import HttpRequest
 
-from .._contract import (API_VERSION, BEST_CHILD, EARLY_TERMINATED, PARENT_JOB_PARAM, TERMINAL_STATUSES,
+from .._contract import (API_VERSION, BEST_CHILD, EARLY_TERMINATED, LOCAL_COMPUTE, PARENT_JOB_PARAM, TERMINAL_STATUSES,
                          TRIAL_PARAMS_PROPERTY, TRIAL_PROPERTY, job_error)
 from .._http.inprocess import AsyncWSGITransport, WSGITransport
 from .._http.pipeline import http_error
@@ -54,6 +54,7 @@ class LocalBackend(Backend):
     is_local = True
     default_polling_interval = 1
     verifies_environment_at_submit = True  # its runner would only find a missing one at run time
+    builtin_computes = frozenset({LOCAL_COMPUTE})  # this machine
     # it reads assetName/assetVersion at its one api-version and registers the outputs when the job completes
     named_outputs_api_version = API_VERSION
     records_firings = True

@@ -24,7 +24,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from .._artifacts.snapshot import take_snapshot
 from .._artifacts.storage import download
-from .._contract import ASSET_ID, BATCH_ENDPOINT_PROPERTY, DATASTORE_URI, LOCAL_COMPUTE, STATE_PROPERTIES
+from .._contract import ASSET_ID, BATCH_ENDPOINT_PROPERTY, DATASTORE_URI, STATE_PROPERTIES
 from .._yaml.api import definition, load, to_text
 from .._yaml.document import Document
 from ..exceptions import Problem, ValidationError
@@ -79,9 +79,9 @@ def _datastores(ml):
 
 
 def _computes(ml):
-    """The workspace's computes but the local workspace's own (this machine), which every workspace has."""
-    return sorted((c for c in ml.compute.list() if not (ml.is_local and c.name == LOCAL_COMPUTE)),
-                  key=lambda c: c.name)
+    """The workspace's computes but those every workspace of its kind has (the local workspace's own machine)."""
+    builtin = ml._backend.builtin_computes
+    return sorted((c for c in ml.compute.list() if c.name not in builtin), key=lambda c: c.name)
 
 
 def _jobs(ml):
