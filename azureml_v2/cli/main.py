@@ -223,20 +223,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         else:
             _workspace_options(p)
     named = next((a for a in argv or () if not a.startswith("-")), None)
-    compute = groups.add_parser("compute", help="Manage compute targets.", description="Manage compute targets.")
-    if named == "compute":
-        sub = compute.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
-        sub.required = True
-        for verb, verb_help in COMPUTE_VERBS.items():
-            _compute_verb(sub.add_parser(verb, help=verb_help, description=verb_help), verb)
+    _lazy_group(groups, named, "compute", "Manage compute targets.", COMPUTE_VERBS, _compute_verb)
     for group_name, (help_text, verbs) in ENDPOINT_GROUPS.items():
-        group = groups.add_parser(group_name, help=help_text, description=help_text)
-        if group_name != named:
-            continue
-        sub = group.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
-        sub.required = True
-        for verb, verb_help in verbs.items():
-            _endpoint_verb(sub.add_parser(verb, help=verb_help, description=verb_help), group_name, verb)
+        _lazy_group(groups, named, group_name, help_text, verbs,
+                    lambda p, verb, group_name=group_name: _endpoint_verb(p, group_name, verb))
     for group_name, (help_text, verbs) in RESOURCE_GROUPS.items():
         group = groups.add_parser(group_name, help=help_text, description=help_text)
         sub = group.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
@@ -264,12 +254,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                     p.add_argument("--include-jobs", action="store_true",
                                    help="Create the exported jobs too (each then runs); left out by default.")
                 _workspace_options(p)
-    schedule = groups.add_parser("schedule", help="Manage schedules.", description="Manage schedules.")
-    if named == "schedule":
-        sub = schedule.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
-        sub.required = True
-        for verb, verb_help in SCHEDULE_VERBS.items():
-            _schedule_verb(sub.add_parser(verb, help=verb_help, description=verb_help), verb)
+    _lazy_group(groups, named, "schedule", "Manage schedules.", SCHEDULE_VERBS, _schedule_verb)
     schema = groups.add_parser("schema", help="JSON Schemas of the YAML files, for editors.",
                                description="JSON Schemas of the YAML files, for editors.")
     schema_verbs = schema.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
@@ -305,6 +290,17 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                         help="contributor: may cancel jobs and invoke endpoints (default); reader: may only look.")
     studio.add_argument("--debug", action="store_true", help="Show the full traceback on errors.")
     return parser
+
+
+def _lazy_group(groups, named: str | None, name: str, help_text: str, verbs: dict, build_verb) -> None:
+    """Group `name`, whose verbs' many options are built only when the command line names the group."""
+    group = groups.add_parser(name, help=help_text, description=help_text)
+    if name != named:
+        return
+    sub = group.add_subparsers(dest="verb", metavar="<verb>", parser_class=_Parser)
+    sub.required = True
+    for verb, verb_help in verbs.items():
+        build_verb(sub.add_parser(verb, help=verb_help, description=verb_help), verb)
 
 
 def _compute_verb(p: argparse.ArgumentParser, verb: str) -> None:
