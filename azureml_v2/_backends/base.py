@@ -63,7 +63,9 @@ class Backend:
             if self._client is None:
                 build = build_async_client if self.asynchronous else build_client
                 self._client = build(self.endpoint, **self._auth, **self._pipeline_options(self._options))
-            return self._bridge.SyncPipeline(self._client) if self.asynchronous else self._client
+                # what operations send through: made once, not per request
+                self._face = self._bridge.SyncPipeline(self._client) if self.asynchronous else self._client
+            return self._face
 
     def _pipeline_options(self, options: dict) -> dict:
         """The pipeline's keywords; a backend may add its transport."""
