@@ -88,6 +88,14 @@ def test_a_login_ticket_works_once_and_sets_a_strict_http_only_cookie(browser):
     assert browser.request("/subscriptions/x")[2] == "api"  # the REST API is not the studio's
 
 
+def test_over_https_the_session_cookie_is_secure_too(browser):
+    status, headers, _ = browser.request(f"/studio/login?ticket={ticket(TOKENS['contributor'])}",
+                                         headers={"wsgi.url_scheme": "https"})
+    assert status == 303
+    assert headers["Set-Cookie"].endswith("; HttpOnly; SameSite=Strict; Secure")
+    assert browser.request("/studio/local/jobs", headers={"wsgi.url_scheme": "https"})[0] == 200
+
+
 def test_a_ticket_or_cookie_signed_with_another_token_or_expired_is_refused():
     sessions = Sessions(TOKENS)
     assert sessions.redeem(ticket("other-token")) is None

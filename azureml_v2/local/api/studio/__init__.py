@@ -124,7 +124,8 @@ class Studio:
             if role is None:
                 raise Respond(401, "this login URL is not valid (it is good once, for an hour): run `azml studio` "
                                    "for a new one")
-            raise Respond(303, headers=(("Location", "/studio/"), ("Set-Cookie", self.sessions.cookie(role))))
+            cookie = self.sessions.cookie(role, secure=environ.get("wsgi.url_scheme") == "https")  # served --tls
+            raise Respond(303, headers=(("Location", "/studio/"), ("Set-Cookie", cookie)))
         role = self.sessions.role(environ.get("HTTP_COOKIE", ""))
         if role is None:
             raise Respond(401, "sign in with the login URL `azml studio` prints")
