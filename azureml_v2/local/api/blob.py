@@ -196,12 +196,17 @@ class BlobApi:
             if query.get("restype") == "container" and method in ("GET", "HEAD"):
                 return 200, {"Last-Modified": _http_date(root.stat().st_mtime) if root.exists() else _now()}, b""
             raise BlobError(400, "UnsupportedHttpVerb", f"{method} of a container is not supported here")
-        if any(part in (".", "..") for part in blob.split("/")):
-            raise BlobError(400, "InvalidUri", f"blob name {blob!r} may not hold '.' or '..' segments")
+        if not _inside(blob):  # no blob has such a name here (`a/` is no file, `/etc` none of the container's)
+            if method in ("GET", "HEAD", "DELETE"):
+                raise BlobError(404, "BlobNotFound", f"the blob {blob!r} does not exist")
+            raise BlobError(400, "InvalidUri", f"blob name {blob!r} may not start with '/' or hold empty, '.' or '..' "
+                                               "segments")
         target = self._path(ws, container, root, blob)
         if target.is_relative_to(self.store.job_folder(ws, "-").parent) and method not in ("GET", "HEAD"):
             raise BlobError(403, "AuthorizationPermissionMismatch", "a job's logs are read only")
         comp = query.get("comp")
+        if method == "PUT":
+            _metadata(environ)  # a bad name is refused before anything is written
         if method == "PUT" and comp == "block":
             return self._put_block(environ, ws, container, blob, query.get("blockid", ""))
         if method == "PUT" and comp == "blocklist":
@@ -246,7 +251,7 @@ class BlobApi:
     def _path(self, ws: str, container: str, root: Path, blob: str) -> Path:
         """The file of `blob`: under the container's folder, or a job's log in its folder."""
         m = _RUN_LOGS.fullmatch(blob) if container == ARTIFACT_STORE else None
-        if m:
+        if m and _inside(m.group("job")):  # `dcid..` names no job: it would be the workspace's jobs folder
             return self.store.job_folder(ws, m.group("job")) / m.group("part") / (m.group("rest") or "")
         return root / blob
 
@@ -255,16 +260,17 @@ class BlobApi:
         if container != ARTIFACT_STORE:
             return
         head = job_artifacts_path("")
-        if prefix.startswith(head) and "/" in prefix[len(head):]:
-            jobs = [prefix[len(head):].split("/", 1)[0]]
-        elif head.startswith(prefix):
+        rest = prefix[len(head):] if prefix.startswith(head) else None
+        if rest is not None and "/" in rest:
+            jobs = [rest.split("/", 1)[0]]
+        elif rest is not None or head.startswith(prefix):
             try:
                 jobs = os.listdir(self.store.job_folder(ws, "-").parent)
             except FileNotFoundError:
                 return
         else:
             return
-        for job in jobs:
+        for job in filter(_inside, jobs):
             folder = self.store.job_folder(ws, job)
             for part in LOG_FOLDERS:
                 for name in _names(folder, part + "/"):
@@ -402,7 +408,7 @@ class BlobApi:
         status = 200
         if wanted:
             m = re.fullmatch(r"bytes=(\d+)-(\d*)", wanted.strip())
-            if not m or int(m.group(1)) >= size:
+            if not m or int(m.group(1)) >= size or (m.group(2) and int(m.group(2)) < int(m.group(1))):
                 raise BlobError(416, "InvalidRange", "the range specified is invalid for the current size of the "
                                                      "resource")
             start = int(m.group(1))
@@ -479,7 +485,10 @@ class BlobApi:
 def _names(root: Path, prefix: str):
     """The blob names (file paths under `root`, '/'-separated) that start with `prefix`; uploads in flight are not
     blobs yet."""
-    start = root / prefix.rpartition("/")[0]
+    folder = prefix.rpartition("/")[0]
+    if folder and not _inside(folder):  # no blob's name starts so: the walk would leave the container
+        return
+    start = root / folder
     if not start.is_dir():
         return
     for folder, dirs, files in os.walk(start):
@@ -488,6 +497,12 @@ def _names(root: Path, prefix: str):
             full = name if rel == "." else f"{rel}/{name}"
             if full.startswith(prefix) and not name.endswith(".upload"):
                 yield full
+
+
+def _inside(name: str) -> bool:
+    """Whether the '/'-separated `name` stays inside the folder it is joined to: no empty (a leading '/' would make
+    it absolute), '.' or '..' segment."""
+    return all(part not in ("", ".", "..") for part in name.split("/"))
 
 
 def _receive(environ, path: Path) -> str:
@@ -513,8 +528,12 @@ def _receive(environ, path: Path) -> str:
 
 
 def _metadata(environ) -> dict:
-    return {key[len("HTTP_X_MS_META_"):].lower(): value for key, value in environ.items()
-            if key.startswith("HTTP_X_MS_META_")}
+    metadata = {key[len("HTTP_X_MS_META_"):].lower(): value for key, value in environ.items()
+                if key.startswith("HTTP_X_MS_META_")}
+    for name in metadata:  # as Azure Storage: C# identifiers (they are element names in a listing's XML)
+        if not name.isidentifier():
+            raise BlobError(400, "InvalidMetadata", f"the metadata name {name!r} is not a valid identifier")
+    return metadata
 
 
 def _http_date(seconds: float) -> str:

@@ -127,10 +127,18 @@ def test_a_jobs_logs_are_among_its_artifacts_read_only(app):
     assert sizes == ["7", "12", "9"]
     log = call(app, "GET", f"{ACCOUNT}/workspaceartifactstore/{prefix}user_logs/std_log.txt")
     assert log.status == 200 and log.body == b"training\n"
-    # a listing from the store's root shows them too, and other jobs' folders only under their own name
-    everything = call(app, "GET", f"{ACCOUNT}/workspaceartifactstore",
-                      query=urlencode({"restype": "container", "comp": "list", "prefix": "Experiment"}))
-    assert f"<Name>{prefix}user_logs/std_log.txt</Name>".encode() in everything.body
+    # a listing from higher up shows them too
+    for higher in ("Experiment", "ExperimentRun/dcid.trai"):
+        everything = call(app, "GET", f"{ACCOUNT}/workspaceartifactstore",
+                          query=urlencode({"restype": "container", "comp": "list", "prefix": higher}))
+        assert f"<Name>{prefix}user_logs/std_log.txt</Name>".encode() in everything.body
+    # `dcid..` names no job: no way to the workspace's jobs folder (here a job named user_logs)
+    (app.store.job_folder("local", "user_logs") / "wd").mkdir(parents=True)
+    (app.store.job_folder("local", "user_logs") / "wd" / "secret").write_text("x")
+    sneaky = "ExperimentRun/dcid../user_logs/wd/secret"
+    assert call(app, "GET", f"{ACCOUNT}/workspaceartifactstore/{sneaky}").status == 404
+    assert b"secret" not in call(app, "GET", f"{ACCOUNT}/workspaceartifactstore", query=urlencode(
+        {"restype": "container", "comp": "list", "prefix": "ExperimentRun/dcid../"})).body
     written = call(app, "PUT", f"{ACCOUNT}/workspaceartifactstore/{prefix}user_logs/std_log.txt", b"forged",
                    headers={"x-ms-blob-type": "BlockBlob"})
     assert written.status == 403
