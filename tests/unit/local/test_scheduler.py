@@ -228,3 +228,21 @@ def test_an_update_that_keeps_the_trigger_keeps_what_was_missed_and_a_new_trigge
     scheduler = scheduler_of(app, clock)
     scheduler.stop()
     assert ml_client.schedules.firings("hourly") == []
+
+
+def test_a_clock_set_back_after_running_ahead_fires_from_the_right_time_and_nothing_twice(ml_client, app):
+    """A clock 10 minutes ahead, then set right: the schedule is not silent for 10 minutes, the firings missed while
+    the clock was ahead fire when they are really due, and none fires twice."""
+    create(ml_client)
+    clock = Clock()
+    scheduler = scheduler_of(app, clock)
+    clock.run(scheduler, minutes=2)
+    right = clock.now
+    clock.now += timedelta(minutes=10)  # the clock runs ahead: 9 firings missed, the 10th fired
+    scheduler.tick()
+    clock.now = right  # set right again
+    clock.run(scheduler, minutes=11, step=5)
+    scheduler.stop()
+    firings = ml_client.schedules.firings("every_minute")
+    assert [f.status for f in firings] == ["Fired"] * 13  # 2 before, 11 after: each once
+    assert len({f.time for f in firings}) == 13 and len(list(ml_client.jobs.list())) == 13
