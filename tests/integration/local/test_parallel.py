@@ -10,6 +10,7 @@ import pytest
 from support.local import WS, Client
 
 from azureml_v2._contract import PARALLEL_SUMMARY
+from azureml_v2.local.executors.parallel import WORKER
 
 from .test_runner import ENV_ID, app, code_version, gone, wait  # noqa: F401 - app is a fixture of these tests too
 
@@ -46,6 +47,28 @@ def run(mini_batch):
     return out
 """
 
+# What a worker can tell about itself, written by init() to <PROBE>.<pid>.json.
+PROBE_SCORE = """
+import json, os, sys
+import fractions
+
+def init():
+    with open("/proc/self/cmdline", "rb") as f:
+        cmdline = [a.decode() for a in f.read().split(b"\\0") if a][1:]
+    with open("/proc/self/environ", "rb") as f:
+        marked = ("AZUREML_V2_JOB=" + os.environ["AZUREML_V2_JOB"]).encode() in f.read().split(b"\\0")
+    with open(f"{os.environ['PROBE']}.{os.getpid()}.json", "w") as out:
+        json.dump({"argv": sys.argv[1:], "cwd": os.getcwd(), "own_group": os.getpgid(0) == os.getpid(),
+                   "cmdline": cmdline, "marked": marked, "stdin": sys.stdin.read(), "user": os.environ["USER_VAR"],
+                   "main": os.path.basename(sys.modules["__main__"].__file__),
+                   "patched_before": hasattr(fractions, "patched")}, out)
+    fractions.patched = True  # a worker that changes a preloaded module: the next must not see it
+    print("init", flush=True)
+
+def run(mini_batch):
+    return [os.path.basename(path) for path in mini_batch]
+"""
+
 TABLE_SCORE = """
 import sys
 
@@ -64,7 +87,8 @@ def run(df):
 def client(app, tmp_path):
     client = Client(app)
     assert client.put("/environments/host/versions/1", {"properties": {"image": "python:3.11-slim"}}).status == 201
-    code_version(client, tmp_path, {"score.py": SCORE, "table_score.py": TABLE_SCORE})
+    code_version(client, tmp_path, {"score.py": SCORE, "table_score.py": TABLE_SCORE,
+                                    "score_probe.py": PROBE_SCORE})
     return client
 
 
@@ -208,10 +232,49 @@ def test_cancel_kills_the_workers(client, app, home, tmp_path):
     assert all(gone(pid) for pid in groups)
 
 
-def test_kill_9_of_the_executor_resumes_and_writes_each_mini_batch_once(client, app, home, tmp_path):
+def warm_started(props) -> str | None:
+    return props["properties"].get("azureml.warmStart")
+
+
+def test_warm_workers_are_workers_as_cold_ones(client, home, tmp_path):
+    data = files(tmp_path / "in", [f"{n}.txt" for n in range(6)])
+    runs = {}
+    for name, env in (("cold", {"AZUREML_V2_COLD_START": "1"}), ("learn", {}), ("warm", {})):
+        probe = tmp_path / name
+        submit(client, tmp_path, name, data, entry="score_probe.py", mini_batch_size=1, max_concurrency_per_instance=2,
+               env={**env, "PROBE": str(probe), "USER_VAR": "v"})
+        props = wait(client, name)
+        assert props["status"] == "Completed", props["properties"].get("Error")
+        assert output(home, name).splitlines() == [f"{n}.txt" for n in range(6)]
+        workers = [json.loads(p.read_text()) for p in tmp_path.glob(f"{name}.*.json")]
+        assert len(workers) == 2  # init() once in each of two workers
+        state = home / "jobs/local" / name / "parallel"
+        assert sorted(w.pop("cmdline") for w in workers) == [[str(WORKER), str(state / f"worker_{n}.json")]
+                                                              for n in (0, 1)]  # what ps shows
+        for worker in workers:
+            assert worker.pop("cwd") == str(home / "jobs/local" / name / "wd")
+        runs[name] = (warm_started(props), workers)
+    expected = {"argv": ["--factor", "2"], "own_group": True, "marked": True, "stdin": "", "user": "v",
+                "main": "parallel_worker.py", "patched_before": False}
+    for name, (warmed, workers) in runs.items():
+        assert warmed == ("true" if name == "warm" else "false"), name
+        assert workers == [expected, expected], name
+    log = (home / "jobs/local/warm/user_logs/std_log.txt").read_text()
+    assert log.count("warm start: forked") == 2
+
+
+@pytest.mark.parametrize("start", ["cold", "warm"])
+def test_kill_9_of_the_executor_resumes_and_writes_each_mini_batch_once(client, app, home, tmp_path, start):
     names = [f"{n:02}.txt" for n in range(16)]
+    env = {"DELAY": "0.3", "CALLS": str(tmp_path / "resume.calls")}
+    if start == "cold":
+        env["AZUREML_V2_COLD_START"] = "1"
+    else:  # a first job learns what the workers import: the next ones start warm
+        submit(client, tmp_path, "learn", files(tmp_path / "learn", ["a.txt"]), env=env)
+        assert wait(client, "learn")["status"] == "Completed"
+        (tmp_path / "resume.calls").unlink()
     submit(client, tmp_path, "resume", files(tmp_path / "in", names), mini_batch_size=1,
-           max_concurrency_per_instance=2, env={"DELAY": "0.3"})
+           max_concurrency_per_instance=2, env=env)
     groups = _worker_groups(app, "resume")
     parts = home / "jobs/local/resume/parallel/parts"
     while len(list(parts.glob("*.part"))) < 4:
@@ -229,6 +292,7 @@ def test_kill_9_of_the_executor_resumes_and_writes_each_mini_batch_once(client, 
     calls = (tmp_path / "resume.calls").read_text().split()
     assert len(calls) < len(names) + 2 * 2  # only the unfinished mini-batches (at most one per worker) run again
     assert "resuming the job (Running)" in (home / "jobs/local/resume/system_logs/runner.log").read_text()
+    assert warm_started(props) == ("true" if start == "warm" else "false")
 
 
 def _worker_groups(app, name) -> list[int]:
