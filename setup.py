@@ -2,7 +2,7 @@ from setuptools import find_packages, setup
 
 setup(
     name="azureml_v2",
-    version="0.2.0",
+    version="0.3.0",
     description="Azure ML 2.0 jobs, sweeps and assets from YAML or Python, on a local workspace or Azure ML",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # annotations only: type checkers see the real names
                              NotSupportedError, ValidationError)
     from .operations._base import ListViewType
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 # public name -> module that defines it
 _EXPORTS = {

@@ -191,10 +191,15 @@ class BlobApi:
             if query.get("restype") == "container" and method in ("GET", "HEAD"):
                 return 200, {"Last-Modified": _http_date(root.stat().st_mtime) if root.exists() else _now()}, b""
             raise BlobError(400, "UnsupportedHttpVerb", f"{method} of a container is not supported here")
-        if any(part in (".", "..") for part in blob.split("/")):
-            raise BlobError(400, "InvalidUri", f"blob name {blob!r} may not hold '.' or '..' segments")
+        if not _inside(blob):  # no blob has such a name here (`a/` is no file, `/etc` none of the container's)
+            if method in ("GET", "HEAD", "DELETE"):
+                raise BlobError(404, "BlobNotFound", f"the blob {blob!r} does not exist")
+            raise BlobError(400, "InvalidUri", f"blob name {blob!r} may not start with '/' or hold empty, '.' or '..' "
+                                               "segments")
         target = root / blob
         comp = query.get("comp")
+        if method == "PUT":
+            _metadata(environ)  # a bad name is refused before anything is written
         if method == "PUT" and comp == "block":
             return self._put_block(environ, ws, container, blob, query.get("blockid", ""))
         if method == "PUT" and comp == "blocklist":
@@ -366,7 +371,7 @@ class BlobApi:
         status = 200
         if wanted:
             m = re.fullmatch(r"bytes=(\d+)-(\d*)", wanted.strip())
-            if not m or int(m.group(1)) >= size:
+            if not m or int(m.group(1)) >= size or (m.group(2) and int(m.group(2)) < int(m.group(1))):
                 raise BlobError(416, "InvalidRange", "the range specified is invalid for the current size of the "
                                                      "resource")
             start = int(m.group(1))
@@ -443,7 +448,10 @@ class BlobApi:
 def _names(root: Path, prefix: str):
     """The blob names (file paths under `root`, '/'-separated) that start with `prefix`; uploads in flight are not
     blobs yet."""
-    start = root / prefix.rpartition("/")[0]
+    folder = prefix.rpartition("/")[0]
+    if folder and not _inside(folder):  # no blob's name starts so: the walk would leave the container
+        return
+    start = root / folder
     if not start.is_dir():
         return
     for folder, dirs, files in os.walk(start):
@@ -452,6 +460,12 @@ def _names(root: Path, prefix: str):
             full = name if rel == "." else f"{rel}/{name}"
             if full.startswith(prefix) and not name.endswith(".upload"):
                 yield full
+
+
+def _inside(name: str) -> bool:
+    """Whether the '/'-separated `name` stays inside the folder it is joined to: no empty (a leading '/' would make
+    it absolute), '.' or '..' segment."""
+    return all(part not in ("", ".", "..") for part in name.split("/"))
 
 
 def _receive(environ, path: Path) -> str:
@@ -477,8 +491,12 @@ def _receive(environ, path: Path) -> str:
 
 
 def _metadata(environ) -> dict:
-    return {key[len("HTTP_X_MS_META_"):].lower(): value for key, value in environ.items()
-            if key.startswith("HTTP_X_MS_META_")}
+    metadata = {key[len("HTTP_X_MS_META_"):].lower(): value for key, value in environ.items()
+                if key.startswith("HTTP_X_MS_META_")}
+    for name in metadata:  # as Azure Storage: C# identifiers (they are element names in a listing's XML)
+        if not name.isidentifier():
+            raise BlobError(400, "InvalidMetadata", f"the metadata name {name!r} is not a valid identifier")
+    return metadata
 
 
 def _http_date(seconds: float) -> str:

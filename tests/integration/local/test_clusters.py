@@ -5,24 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from support.local import WS, Client
+from support.jobs import submit, wait
+from support.local import WS
 
-from azureml_v2.local import make_app
 
-from .test_runner import submit, wait
 
 pytestmark = pytest.mark.integration
 
 CLUSTER = f"{WS}/computes/cpu-cluster"
-
-
-@pytest.fixture
-def client(home):
-    app = make_app(home, user="tester")
-    client = Client(app)
-    assert client.put("/environments/host/versions/1", {"properties": {"image": "python:3.11-slim"}}).status == 201
-    yield client
-    app.close()
 
 
 def cluster(client, max_instances: int) -> None:

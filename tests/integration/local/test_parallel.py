@@ -7,12 +7,12 @@ import signal
 import time
 
 import pytest
-from support.local import WS, Client
+from support.jobs import ENV_ID, code_version, gone, wait
+from support.local import WS
 
 from azureml_v2._contract import PARALLEL_SUMMARY
 from azureml_v2.local.executors.parallel import WORKER
 
-from .test_runner import ENV_ID, app, code_version, gone, wait  # noqa: F401 - app is a fixture of these tests too
 
 pytestmark = pytest.mark.integration
 
@@ -84,9 +84,7 @@ def run(df):
 
 
 @pytest.fixture
-def client(app, tmp_path):
-    client = Client(app)
-    assert client.put("/environments/host/versions/1", {"properties": {"image": "python:3.11-slim"}}).status == 201
+def client(client, tmp_path):
     code_version(client, tmp_path, {"score.py": SCORE, "table_score.py": TABLE_SCORE,
                                     "score_probe.py": PROBE_SCORE})
     return client

@@ -9,11 +9,10 @@ import signal
 import time
 
 import pytest
-from support.local import WS, Client
+from support.jobs import ENV_ID, code_version, gone, wait
+from support.local import WS
 
-from azureml_v2.local import make_app
 
-from .test_runner import ENV_ID, gone, wait
 
 pytestmark = pytest.mark.integration
 
@@ -33,21 +32,8 @@ pathlib.Path(out, "data.txt").write_text(text + tag + "\\n")
 
 
 @pytest.fixture
-def app(home):
-    app = make_app(home, user="tester")
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def client(app, tmp_path):
-    client = Client(app)
-    assert client.put("/environments/host/versions/1", {"properties": {"image": "python:3.11-slim"}}).status == 201
-    folder = tmp_path / "src"
-    folder.mkdir()
-    (folder / "step.py").write_text(STEP)
-    (folder / "score.py").write_text(SCORE)
-    assert client.put("/codes/src/versions/1", {"properties": {"codeUri": str(folder)}}).status == 201
+def client(client, tmp_path):
+    code_version(client, tmp_path, {"step.py": STEP, "score.py": SCORE})
     data = tmp_path / "data"
     data.mkdir()
     (data / "data.txt").write_text("seed\n")

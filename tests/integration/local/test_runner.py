@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.jobs import ENV_ID, code_version, gone, read_pid, submit, wait
 from support.local import WS, Client
 
 from azureml_v2._contract import TERMINAL_STATUSES
@@ -20,69 +21,11 @@ from azureml_v2.local.storage.workspace import Store
 
 pytestmark = pytest.mark.integration
 
-ENV_ID = f"{WS}/environments/host/versions/1"
 ARTIFACTS = "datastores/workspaceartifactstore/ExperimentRun"
-
-
-@pytest.fixture
-def app(home):
-    app = make_app(home, user="tester")
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def client(app):
-    client = Client(app)
-    assert client.put("/environments/host/versions/1", {"properties": {"image": "python:3.11-slim"}}).status == 201
-    return client
-
-
-def submit(client, name, command, **props):
-    response = client.put(f"/jobs/{name}", {"properties": {"jobType": "Command", "command": command,
-                                                            "environmentId": ENV_ID, **props}})
-    assert response.status == 201, response.json
-    return response.json
-
-
-def wait(client, name, statuses=TERMINAL_STATUSES, timeout=30.0) -> dict:
-    """Poll the job until its status is in `statuses` -> its properties (fails after `timeout` seconds)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        props = client.get(f"/jobs/{name}").json["properties"]
-        if props["status"] in statuses:
-            return props
-        assert time.monotonic() < deadline, f"job {name} still {props['status']} after {timeout} s"
-        time.sleep(0.05)
 
 
 def user_log(home, name, log="std_log.txt") -> str:
     return (home / "jobs" / "local" / name / "user_logs" / log).read_text()
-
-
-def code_version(client, tmp_path, files: dict[str, str], name="src") -> str:
-    """A code asset version over a local folder holding `files` -> its ARM id."""
-    folder = tmp_path / name
-    folder.mkdir()
-    for rel, text in files.items():
-        (folder / rel).write_text(text)
-    assert client.put(f"/codes/{name}/versions/1", {"properties": {"codeUri": str(folder)}}).status == 201
-    return f"{WS}/codes/{name}/versions/1"
-
-
-def read_pid(path: Path) -> int:
-    """The pid a job's command wrote to `path` (waits for it)."""
-    while not path.exists() or not path.read_text().strip():
-        time.sleep(0.05)
-    return int(path.read_text())
-
-
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def test_echo_hello_completes_with_its_log_and_times(client, home, rest_response):

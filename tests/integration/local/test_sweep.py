@@ -9,13 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
-from support.local import WS, Client
+from support.jobs import ENV_ID, code_version, gone, params, trials, wait
+from support.local import WS
 
-from azureml_v2.local import make_app
 from azureml_v2.local.executors.sampling import TrialSampler
 from azureml_v2.local.storage.sqlite import Page, SQLiteFile, StoreError
 
-from .test_runner import ENV_ID, gone, wait
 
 pytestmark = pytest.mark.integration
 
@@ -31,20 +30,8 @@ for step, value in enumerate(values):
 
 
 @pytest.fixture
-def app(home):
-    app = make_app(home, user="tester")
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def client(app, tmp_path):
-    client = Client(app)
-    assert client.put("/environments/host/versions/1", {"properties": {"image": "python:3.11-slim"}}).status == 201
-    folder = tmp_path / "src"
-    folder.mkdir()
-    (folder / "train.py").write_text(TRAIN)
-    assert client.put("/codes/src/versions/1", {"properties": {"codeUri": str(folder)}}).status == 201
+def client(client, tmp_path):
+    code_version(client, tmp_path, {"train.py": TRAIN})
     return client
 
 
@@ -64,17 +51,6 @@ def sweep(client, name, command, space, *, algorithm="Grid", goal="Minimize", to
     response = client.put(f"/jobs/{name}", {"properties": props})
     assert response.status == 201, response.json
     return response.json["properties"]
-
-
-def trials(client, name) -> list[dict]:
-    """The sweep's trials (properties), by trial number."""
-    found = [item["properties"] for page in client.pages("/jobs", query=f"api-version=2024-04-01&parentJobName={name}")
-             for item in page]
-    return sorted(found, key=lambda t: int(t["properties"]["azureml.trial"]))
-
-
-def params(trial: dict) -> dict:
-    return json.loads(trial["properties"]["azureml.sweep.params"])
 
 
 @pytest.mark.parametrize("goal, best", [("Minimize", "0.2"), ("Maximize", "0.9")])

@@ -8,13 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-from support.local import WS, Client
+from support.jobs import ENV_ID, code_version, gone, read_pid, trials, wait
+from support.local import WS
 
-from azureml_v2.local import make_app
 from azureml_v2.local.core.metrics import metrics
 
-from .test_runner import ENV_ID, gone, read_pid, wait
-from .test_sweep import trials
 
 pytestmark = pytest.mark.integration
 
@@ -42,30 +40,6 @@ sys.exit(int(sys.argv[1]))
 """
 
 
-@pytest.fixture
-def app(home):
-    app = make_app(home, user="tester")
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def client(app, tmp_path):
-    client = Client(app)
-    assert client.put("/environments/host/versions/1", {"properties": {"image": "python:3.11-slim"}}).status == 201
-    return client
-
-
-def code(client, tmp_path, files: dict[str, str]) -> str:
-    folder = tmp_path / "src"
-    folder.mkdir(exist_ok=True)
-    for rel, text in files.items():
-        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-        (folder / rel).write_text(text)
-    assert client.put("/codes/src/versions/1", {"properties": {"codeUri": str(folder)}}).status == 201
-    return f"{WS}/codes/src/versions/1"
-
-
 def run(client, name, command, code_id, env=None, statuses=("Completed", "Failed", "Canceled")) -> dict:
     props = {"jobType": "Command", "command": command, "environmentId": ENV_ID, "codeId": code_id,
              "environmentVariables": env or {}}
@@ -82,7 +56,7 @@ def warm_started(props) -> str | None:
 
 
 def test_a_warm_job_is_a_job_process_as_a_cold_one(client, home, tmp_path):
-    code_id = code(client, tmp_path, {"probe.py": PROBE})
+    code_id = code_version(client, tmp_path, {"probe.py": PROBE})
     command = "python probe.py 3 --flag 'two words'"
     found = {}
     for name, env in (("cold", {"AZUREML_V2_COLD_START": "1"}), ("learn", {}), ("warm1", {}), ("warm2", {})):
@@ -105,7 +79,7 @@ def test_a_warm_job_is_a_job_process_as_a_cold_one(client, home, tmp_path):
 
 
 def test_python_m_and_c_start_warm_too(client, home, tmp_path):
-    code_id = code(client, tmp_path, {"pkg/__init__.py": "", "pkg/__main__.py": "import sys, fractions\n"
+    code_id = code_version(client, tmp_path, {"pkg/__init__.py": "", "pkg/__main__.py": "import sys, fractions\n"
                                       "print('module', sys.argv[1:], __name__, __spec__.name)\n"})
     for name in ("m1", "m2"):
         props = run(client, name, "python -m pkg a b", code_id)
@@ -123,7 +97,7 @@ def test_python_m_and_c_start_warm_too(client, home, tmp_path):
 
 
 def test_cancel_of_a_warm_job_stops_it_within_5_s(client, home, tmp_path):
-    code_id = code(client, tmp_path, {"sleepy.py": "import os, sys, time, fractions\n"
+    code_id = code_version(client, tmp_path, {"sleepy.py": "import os, sys, time, fractions\n"
                                       "open('pid', 'w').write(str(os.getpid()))\ntime.sleep(float(sys.argv[1]))\n"})
     assert run(client, "learn", "python sleepy.py 0", code_id)["status"] == "Completed"
     run(client, "long", "python sleepy.py 60", code_id, statuses=("Running",))
@@ -135,7 +109,7 @@ def test_cancel_of_a_warm_job_stops_it_within_5_s(client, home, tmp_path):
 
 
 def test_an_import_that_leaves_a_thread_running_is_not_preloaded(client, home, tmp_path):
-    code_id = code(client, tmp_path, {"t.py": "import thready\nprint('threads', thready.started)\n"})
+    code_id = code_version(client, tmp_path, {"t.py": "import thready\nprint('threads', thready.started)\n"})
     assert run(client, "plain", "python -c pass", code_id)["status"] == "Completed"  # builds the environment
     site = next((home / "envs").glob("*/venv/lib/python*/site-packages"))
     (site / "thready.py").write_text("import threading, time\nstarted = True\n"
@@ -193,7 +167,7 @@ def _losses(home, name) -> list[float]:
 
 
 def test_warm_trials_log_bit_identical_metrics_and_survive_a_killed_zygote(client, home, tmp_path):
-    code(client, tmp_path, {"trial.py": TRIAL})
+    code_version(client, tmp_path, {"trial.py": TRIAL})
     cold_ran, warm_ran = tmp_path / "cold_ran", tmp_path / "warm_ran"
     cold_ran.mkdir()
     warm_ran.mkdir()

@@ -8,25 +8,14 @@ import sys
 import time
 
 import pytest
-from support.local import WS, Client
+from support.jobs import ENV_ID, wait
 
-from azureml_v2.local import make_app
 from azureml_v2.local.core.processes import process_alive
 
 pytestmark = pytest.mark.integration
 
-ENV = f"{WS}/environments/host/versions/1"
 DAEMON = (f"{sys.executable} -c \"import os, sys, time; os.setsid(); open('daemon', 'w').write(str(os.getpid())); "
           "time.sleep(300)\" & ")
-
-
-@pytest.fixture
-def client(tmp_path):
-    app = make_app(tmp_path / "home", user="tester")
-    client = Client(app)
-    client.put("/environments/host/versions/1", {"properties": {"image": "python:3.11-slim"}})
-    yield client
-    app.close()
 
 
 def _daemon(tmp_path, name) -> int:
@@ -36,14 +25,6 @@ def _daemon(tmp_path, name) -> int:
         assert time.monotonic() < deadline, "the daemon did not start"
         time.sleep(0.05)
     return int(path.read_text())
-
-
-def _wait(client, name, statuses=("Completed", "Failed", "Canceled"), timeout=60) -> str:
-    deadline = time.monotonic() + timeout
-    while (status := client.get(f"/jobs/{name}").json["properties"]["status"]) not in statuses:
-        assert time.monotonic() < deadline, f"{name} still {status}"
-        time.sleep(0.05)
-    return status
 
 
 def _ends(pid: int, timeout: float = 10) -> bool:
@@ -56,14 +37,15 @@ def _ends(pid: int, timeout: float = 10) -> bool:
 @pytest.mark.parametrize("how", ["completes", "canceled", "runner-killed"])
 def test_a_setsid_daemon_ends_with_its_job(client, tmp_path, how):
     command = DAEMON + ("sleep 1" if how == "completes" else "sleep 60")
-    client.put(f"/jobs/{how}", {"properties": {"jobType": "Command", "command": command, "environmentId": ENV}})
+    client.put(f"/jobs/{how}", {"properties": {"jobType": "Command", "command": command, "environmentId": ENV_ID}})
     daemon = _daemon(tmp_path, how)
     try:
         if how == "canceled":
             client.call("POST", f"/jobs/{how}/cancel")
         elif how == "runner-killed":
             os.kill(client.app.store.get_job("local", how)["runner_pid"], signal.SIGKILL)
-        assert _wait(client, how) == {"completes": "Completed", "canceled": "Canceled", "runner-killed": "Failed"}[how]
+        expected = {"completes": "Completed", "canceled": "Canceled", "runner-killed": "Failed"}[how]
+        assert wait(client, how, timeout=60)["status"] == expected
         assert _ends(daemon), f"daemon {daemon} outlived job {how}"
     finally:
         if process_alive(daemon):

@@ -10,41 +10,22 @@ import threading
 import time
 
 import pytest
-from support.local import WS, Client
+from support.jobs import ENV_ID, wait
 
-from azureml_v2.local import make_app
 from azureml_v2.local.core.jobs import HEARTBEAT_TIMEOUT
 
 pytestmark = pytest.mark.integration
 
-ENV = f"{WS}/environments/host/versions/1"
-
-
-@pytest.fixture
-def client(tmp_path):
-    app = make_app(tmp_path / "home", user="tester")
-    client = Client(app)
-    client.put("/environments/host/versions/1", {"properties": {"image": "python:3.11-slim"}})
-    yield client
-    app.close()
 
 
 def _status(client, name) -> str:
     return client.get(f"/jobs/{name}").json["properties"]["status"]
 
 
-def _wait(client, name, statuses, timeout=60) -> str:
-    deadline = time.monotonic() + timeout
-    while (status := _status(client, name)) not in statuses:
-        assert time.monotonic() < deadline, f"{name} still {status}"
-        time.sleep(0.05)
-    return status
-
-
 def test_a_write_lock_held_past_the_heartbeat_timeout_kills_nothing(client, tmp_path):
     client.put("/jobs/held", {"properties": {"jobType": "Command", "command": "sleep 4; echo done",
-                                             "environmentId": ENV}})
-    _wait(client, "held", ("Running",))
+                                             "environmentId": ENV_ID}})
+    wait(client, "held", ("Running",), timeout=60)
     db = sqlite3.connect(tmp_path / "home" / "workspace.db", timeout=30)
     db.execute("BEGIN IMMEDIATE")  # every writer, the runner's heartbeat included, waits
     try:
@@ -55,13 +36,13 @@ def test_a_write_lock_held_past_the_heartbeat_timeout_kills_nothing(client, tmp_
     finally:
         db.rollback()
         db.close()
-    assert _wait(client, "held", ("Completed", "Failed", "Canceled")) == "Completed"
+    assert wait(client, "held", timeout=60)["status"] == "Completed"
 
 
 def test_a_stopped_runner_under_heavy_put_traffic_is_alive(client):
     client.put("/jobs/paused", {"properties": {"jobType": "Command", "command": "sleep 3; echo done",
-                                               "environmentId": ENV}})
-    _wait(client, "paused", ("Running",))
+                                               "environmentId": ENV_ID}})
+    wait(client, "paused", ("Running",), timeout=60)
     runner = client.app.store.get_job("local", "paused")["runner_pid"]
     stop = threading.Event()
 
@@ -86,4 +67,4 @@ def test_a_stopped_runner_under_heavy_put_traffic_is_alive(client):
         for t in threads:
             t.join()
         os.kill(runner, signal.SIGCONT)
-    assert _wait(client, "paused", ("Completed", "Failed", "Canceled")) == "Completed"
+    assert wait(client, "paused", timeout=60)["status"] == "Completed"

@@ -174,3 +174,43 @@ def test_run_details_hand_out_the_jobs_logs_by_signed_urls_of_that_job_alone(app
     written = call(guarded, "PUT", unquote(url.path), b"x", headers={"Authorization": "Bearer contributor-token"})
     assert written.status == 403
     assert call(app, "GET", f"{history}/runs/nosuch/details").status == 404
+
+
+def test_a_blob_name_naming_an_absolute_path_reaches_no_file_outside_the_container(app, home, tmp_path):
+    """`<container>//etc/passwd` (or `%2F` decoded to `/`) is no way out of the container, with a SAS or a token."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("secret")
+    answer = Client(app).post("/codes/src/versions/1/startPendingUpload", body={}).json
+    sas = urlsplit(answer["blobReferenceForConsumption"]["credential"]["sasUri"])
+    guarded = require_token(app, "contributor-token", "reader-token", signed=functools.partial(blob.sas_allows, home))
+    reader = {"Authorization": "Bearer reader-token"}
+    for response in (call(guarded, "GET", f"{sas.path}/{outside}/secret.txt", query=sas.query),
+                     call(guarded, "GET", f"{ACCOUNT}/$runs/{outside}/secret.txt", headers=reader),
+                     call(guarded, "HEAD", f"{ACCOUNT}/workspaceblobstore/folder/", headers=reader)):
+        assert response.status == 404 and response.headers["x-ms-error-code"] == "BlobNotFound"
+    for response in (call(guarded, "PUT", f"{sas.path}/{outside}/planted.txt", b"x", query=sas.query),
+                     call(guarded, "PUT", f"{ACCOUNT}/workspaceblobstore/a//b.txt", b"x",
+                          headers={"Authorization": "Bearer contributor-token"})):
+        assert response.status == 400 and response.headers["x-ms-error-code"] == "InvalidUri"
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+    # nor does a listing's prefix walk out of the container: nothing outside matches it
+    call(app, "PUT", f"{ACCOUNT}/workspaceblobstore/inside.txt", b"x")
+    for prefix in ("../", "../../", f"{outside}/", "a/../../"):
+        assert listing(app, "workspaceblobstore", prefix=prefix)[:2] == ([], [])
+
+
+def test_a_range_that_ends_before_it_starts_is_refused(app):
+    call(app, "PUT", f"{ACCOUNT}/workspaceblobstore/digits.txt", b"0123456789")
+    got = call(app, "GET", f"{ACCOUNT}/workspaceblobstore/digits.txt", headers={"x-ms-range": "bytes=5-2"})
+    assert got.status == 416 and got.headers["x-ms-error-code"] == "InvalidRange"
+
+
+def test_metadata_names_that_are_no_identifiers_are_refused_so_listings_stay_xml(app):
+    bad = call(app, "PUT", f"{ACCOUNT}/workspaceblobstore/m.txt", b"x", headers={"x-ms-meta-1st": "v"})
+    assert bad.status == 400 and bad.headers["x-ms-error-code"] == "InvalidMetadata" and b"1st" in bad.body
+    assert call(app, "HEAD", f"{ACCOUNT}/workspaceblobstore/m.txt").status == 404  # nothing was written
+    assert call(app, "PUT", f"{ACCOUNT}/workspaceblobstore/m.txt", b"x", headers={"x-ms-meta-first": "v"}
+                ).status == 201
+    *_, root = listing(app, "workspaceblobstore", include="metadata")
+    assert root.find("Blobs/Blob/Metadata/first").text == "v"
