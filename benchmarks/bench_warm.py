@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 AZML = [sys.executable, "-m", "azureml_v2.cli.main"]
+HOME = Path.home() / ".cache" / "azureml_v2-bench" / "warm-home"  # keeps the LightGBM example's environment
 COLD = {"AZUREML_V2_COLD_START": "1"}
 
 
@@ -190,7 +191,7 @@ def in_process_limit(home: Path) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--home", type=Path, default=Path.home() / ".cache" / "azureml_v2-bench" / "warm-home")
+    parser.add_argument("--home", type=Path, default=HOME)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-sweep", action="store_true")
     parser.add_argument("--skip-pipeline", action="store_true")

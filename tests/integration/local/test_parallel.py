@@ -4,7 +4,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from support.jobs import ENV_ID, code_version, gone, wait
@@ -302,3 +305,68 @@ def _worker_groups(app, name) -> list[int]:
             return [group for group, _ in groups]
         assert time.monotonic() < deadline, job["status"]
         time.sleep(0.02)
+
+
+# An engine alone (no workspace, no supervision), its workers warm once learned: argv home data state code.
+ENGINE = """
+import os, sys
+from pathlib import Path
+from azureml_v2.local.executors import minibatch, warm
+from azureml_v2.local.executors.parallel import Engine, WarmWorkers, Work
+home, data, state, code = map(Path, sys.argv[1:5])
+env = dict(os.environ)
+work = Work(python=sys.executable, entry_script=code / "score.py", argv=["--factor", "2"], cwd=code, env=env,
+            data=minibatch.Files(tuple(str(p) for p in sorted(data.iterdir()))), size=1, state=state,
+            logs=state / "logs", workers=2, output=state / "out.txt",
+            warm=WarmWorkers(warm.Environment(home, sys.executable, {}), warm.zygote_env(env["PATH"], {}), str(state)))
+print(Engine(work, log=lambda line: print(line, flush=True)).run(), flush=True)
+"""
+
+
+def test_warm_workers_die_with_their_engine_though_the_zygote_is_their_parent(tmp_path):
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "score.py").write_text(SCORE.replace("    out = []", "    out = []\n    Path(os.environ['PIDS'], "
+                                                 "str(os.getpid())).touch()"))
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    data = files(tmp_path / "in", [f"{n}.txt" for n in range(8)])
+    env = {**os.environ, "CALLS": str(tmp_path / "calls"), "PIDS": str(pids)}
+
+    def engine(state: str, delay: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", ENGINE, str(tmp_path / "home"), data, str(tmp_path / state),
+                                 str(code)], env={**env, "DELAY": delay}, stdout=subprocess.PIPE, text=True)
+
+    learned = engine("learn", "0")
+    assert "'failed': 0" in learned.communicate(timeout=60)[0]
+    for pid in pids.iterdir():
+        pid.unlink()
+    proc = engine("warm", "30")
+    deadline = time.monotonic() + 60
+    while len(list(pids.iterdir())) < 2:  # both workers in run()
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    workers = [int(p.name) for p in pids.iterdir()]
+    parents = {int(next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                        if line.startswith("PPid:")).split()[1]) for pid in workers}
+    assert proc.pid not in parents  # forked by the zygote
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while not all(gone(pid) for pid in workers):
+        assert time.monotonic() < deadline, "a warm worker outlived its engine"
+        time.sleep(0.05)
+    for zygote in _zygotes(tmp_path / "home"):
+        os.kill(zygote, signal.SIGKILL)
+
+
+def _zygotes(home) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            args = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if len(args) > 4 and args[1].endswith(b"zygote.py") and args[2] == b"serve" and str(home).encode() in args[4]:
+            found.append(int(entry))
+    return found
