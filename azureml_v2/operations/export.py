@@ -271,6 +271,15 @@ def import_workspace(ml_client, path, *, jobs: bool = False, kinds: Iterable[Kin
                 continue
             try:
                 entity, left_out = _load(kind, file)
+            except ValidationError as exc:
+                problems.extend(exc.problems)
+                continue
+            outside = _outside(_definition(kind, entity), root.resolve())
+            if outside:
+                problems.extend(Problem(f"{value} is outside the imported folder", path=key, source=str(file))
+                                for key, value in outside)
+                continue
+            try:
                 existing = _existing(ml_client, kind, entity)
             except ValidationError as exc:
                 problems.extend(exc.problems)
@@ -343,7 +352,10 @@ def _load(kind: Kind, file: Path):
     resource without them, to find it in the workspace. The service's state it keeps (`kind.kept`) is set on it."""
     if kind.secrets is None and not kind.kept:
         return load(kind.loader, file), []
-    data = Document.parse(file.read_bytes(), str(file)).data
+    doc = Document.parse(file.read_bytes(), str(file))
+    if doc.problems:  # duplicate keys: gone once the mapping is written out again below
+        raise doc.error([])
+    data = doc.data
     if not isinstance(data, dict):
         return load(kind.loader, file), []
     held = data.get(kind.secrets) if kind.secrets else None
@@ -359,6 +371,20 @@ def _load(kind: Kind, file: Path):
     for key, value in kept.items():
         setattr(entity, key, value)
     return entity, left_out
+
+
+def _outside(mapping, root: Path, prefix: str = "") -> list[tuple[str, str]]:
+    """The (dotted field, path) of the local files a resource would upload (`path`, `code`) that are not under
+    `root`: an export names only its own files, so a tree naming others (`../../.ssh`) is not an export's."""
+    found = []
+    items = mapping.items() if isinstance(mapping, dict) else enumerate(mapping) if isinstance(mapping, list) else ()
+    for key, value in items:
+        if isinstance(value, (dict, list)):
+            found += _outside(value, root, f"{prefix}{key}.")
+        elif key in ("path", "code") and isinstance(value, str) and os.path.isabs(value) \
+                and not Path(value).resolve().is_relative_to(root):
+            found.append((f"{prefix}{key}", value))
+    return found
 
 
 def _existing(ml, kind: Kind, entity):

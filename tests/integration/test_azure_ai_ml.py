@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from azureml_v2 import MLClient
+from azureml_v2 import MLClient, command
+from azureml_v2.entities import Environment
+from azureml_v2.sweep import Choice
 from azureml_v2.local import job_folder
 from azureml_v2.local.api import server
 
@@ -27,7 +29,16 @@ WORKS = ("workspaces.get", "datastores.list", "datastores.get_default", "compute
          "components.create_or_update", "components.get", "components.list", "jobs.create_or_update", "jobs.get",
          "jobs.list", "jobs.begin_cancel", "data.create_or_update (local file)",
          "models.create_or_update (local folder)", "components.create_or_update (local code)",
-         "jobs.create_or_update (local code)", "jobs.stream", "jobs.stream (local code)")
+         "jobs.create_or_update (local code)", "jobs.stream", "jobs.stream (local code)",
+         "jobs.create_or_update (named output)", "jobs.download", "jobs.download (output_name)",
+         "jobs.download (all)", "jobs.download (sweep)")
+# a sweep trial: its loss is its argument; it leaves the argument in ./outputs
+TRIAL = """import os, sys
+import mlflow
+mlflow.log_metric("loss", float(sys.argv[1]))
+os.makedirs("outputs", exist_ok=True)
+open("outputs/loss.txt", "w").write(sys.argv[1])
+"""
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +62,8 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
         assert state["endpoint"].startswith("https://")
         # azure-core sends a bearer token over https only: the client trusts the server's own certificate
         env = {**os.environ, "REQUESTS_CA_BUNDLE": state["cafile"]}
-        done = subprocess.run([ai_ml_python, str(DRIVER), state["endpoint"], token, str(tmp_path)],
+        sweep = _sweep(state, token, tmp_path)  # azure-ai-ml downloads its best trial once it has ended
+        done = subprocess.run([ai_ml_python, str(DRIVER), state["endpoint"], token, str(tmp_path), sweep],
                               capture_output=True, text=True, timeout=600, env=env)
         assert done.returncode == 0, done.stderr[-2000:]
         results = json.loads(done.stdout.splitlines()[-1])
@@ -78,5 +90,43 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
             assert ours.jobs.get(results["coded_job"]).status == "Completed"
             log = job_folder(home, "local", results["coded_job"]) / "user_logs" / "std_log.txt"
             assert "hello from uploaded code" in log.read_text()
+
+            # azure-ai-ml's jobs.download lays the files out as for a job of the service, byte for byte ours
+            trained = results["trained_job"]
+            with MLClient.local(home) as here:  # ours on this machine (a served client cannot read the logs)
+                here.jobs.download(trained, download_path=tmp_path / "ours", all=True)
+                here.jobs.download(sweep, download_path=tmp_path / "ours-sweep")
+            default, named, every, swept = (_files(tmp_path / f"dl-{kind}")
+                                            for kind in ("default", "named", "all", "sweep"))
+            ours_all, ours_sweep = _files(tmp_path / "ours"), _files(tmp_path / "ours-sweep")
+            assert default["artifacts/outputs/metrics.json"] == b'{"acc": 0.9}'
+            assert b"trained" in default["artifacts/user_logs/std_log.txt"]
+            assert "artifacts/system_logs/runner.log" in default
+            # every artifact ours gives (outputs/, user_logs/), azure-ai-ml gets the same
+            ours_artifacts = {k: v for k, v in ours_all.items() if k.startswith("artifacts/")}
+            assert ours_artifacts and {k: default[k] for k in ours_artifacts} == ours_artifacts
+            assert named == {"named-outputs/model/sub/model.bin": bytes(range(256)) * 64}
+            assert named["named-outputs/model/sub/model.bin"] == ours_all["model/sub/model.bin"]
+            assert every == {**default, **named}
+            # a sweep: the best trial's files (and the sweep's own logs, in hd-artifacts/)
+            assert swept["artifacts/outputs/loss.txt"] == b"0.2" == ours_sweep["artifacts/outputs/loss.txt"]
+            assert {k: swept[k] for k in ours_sweep} == ours_sweep
     finally:
         server.stop(home)
+
+
+def _sweep(state: dict, token: str, tmp_path: Path) -> str:
+    """A sweep of two trials submitted with our client (it runs while azure-ai-ml works) -> its name."""
+    (tmp_path / "trial").mkdir()
+    (tmp_path / "trial" / "t.py").write_text(TRIAL)
+    with MLClient(token, endpoint=state["endpoint"], retry_total=0, connection_verify=state["cafile"]) as ours:
+        ours.environments.create_or_update(Environment(name="dl-env", version="1", image="python:3.11-slim"))
+        trial = command(command="python t.py ${{inputs.loss}}", code=str(tmp_path / "trial"),
+                        environment="azureml:dl-env:1", compute="local", inputs={"loss": 0.5})
+        job = trial(loss=Choice([0.5, 0.2])).sweep(primary_metric="loss", goal="minimize",
+                                                   sampling_algorithm="grid", max_total_trials=2)
+        return ours.jobs.create_or_update(job).name
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -20,6 +20,21 @@ from azureml_v2.local.core.workspace import workspace_id
 WS = workspace_id("local")
 
 
+def wsgi_call(app, method, path, body=b"", query="", headers=None):
+    """One raw request to a WSGI app (any path; `headers` by their HTTP names) -> status, headers, body bytes."""
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query,
+               "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+               **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in (headers or {}).items()}}
+    setup_testing_defaults(environ)
+    seen = {}
+
+    def start_response(status, response_headers):
+        seen["status"], seen["headers"] = int(status.split()[0]), dict(response_headers)
+
+    raw = b"".join(app(environ, start_response))
+    return SimpleNamespace(status=seen["status"], headers=seen["headers"], body=raw)
+
+
 class Client:
     """Calls a WSGI app in-process; `path` is relative to workspace `local` unless it starts with /subscriptions."""
 

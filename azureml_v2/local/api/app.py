@@ -1,6 +1,7 @@
 """The local workspace's WSGI application: the ARM API, MLflow's tracking API under ``/api/2.0/mlflow/`` (at the
 root or under a workspace's ARM path), the Blob service of its datastores under ``/blob/``, the run history
-azure-ai-ml streams a job with under ``/history/v1.0/``, and, while it is open with ``run_jobs=True``, job
+azure-ai-ml streams and downloads a job with under ``/history/v1.0/``, the dataset and model data planes' output
+resolution under ``/data/v1.0/`` and ``/modelregistry/v1.0/``, and, while it is open with ``run_jobs=True``, job
 supervision on a timer.
 
     app = make_app(home)   # a plain WSGI callable; `home` is created on first use
@@ -22,6 +23,7 @@ from ..core.serving import Serving
 from ..core.workspace import Store
 from .arm import ArmApi
 from .blob import BLOB_PATH, BlobApi
+from .dataplane import DATA_PLANE_PATHS, DataPlaneApi
 from .history import HISTORY_PATH, HistoryApi
 from .http import MAX_BODY
 from .mlflow import make_tracking_app
@@ -102,7 +104,8 @@ class LocalApp:
         self.arm = ArmApi(self.store, self.jobs, Endpoints(self.store, self.jobs.user, self.serving),
                           page_size=page_size, max_body=max_body, retry_after=retry_after)
         self.blob = BlobApi(self.store)
-        self.history = HistoryApi(self.store)
+        self.history = HistoryApi(self.store, max_body)
+        self.data_plane = DataPlaneApi(self.store, max_body)
         self._tracking = None
         self._tracking_lock = threading.Lock()
         # fires the home's schedules once `scheduler.start()` took its lock (azml server, azml schedule run)
@@ -138,6 +141,8 @@ class LocalApp:
             return self.blob(environ, start_response)
         if environ.get("PATH_INFO", "").startswith(HISTORY_PATH):
             return self.history(environ, start_response)
+        if environ.get("PATH_INFO", "").startswith(DATA_PLANE_PATHS):
+            return self.data_plane(environ, start_response)
         return self.arm(environ, start_response)
 
 

@@ -7,7 +7,9 @@ the workspace (a ``.blob.<suffix>`` a client appends to the account name is drop
 URL ``https://<accountName>.blob.<storage suffix>``, and local datastores say ``<host>:<port>/blob/<workspace>``).
 A container is a local datastore of that workspace, a pending upload (``upload-<32 hex>``: the folder
 ``LocalUpload/<hex>`` of ``workspaceblobstore``) that a code version's ``startPendingUpload`` hands out, or ``$runs``,
-the jobs' folders, read only (the run history hands out their logs).
+the jobs' folders, read only (the run history hands out their logs). As on Azure ML, a job's logs are among its
+artifacts in ``workspaceartifactstore`` (``ExperimentRun/dcid.<job>/user_logs/...``, ``system_logs/...``): there
+they are a read-only view of the job's folder, where the job writes them.
 
 Who may call: a served workspace's bearer token (the middleware of ``server.py``) or a SAS that this module signed
 for one container, or one folder of it (:func:`sas_query`, checked by :func:`sas_allows`). Metadata of a blob is kept
@@ -30,7 +32,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
-from ..._contract import LOCAL_FOLDER_PROPERTY
+from ..._contract import ARTIFACT_STORE, LOCAL_FOLDER_PROPERTY, job_artifacts_path
 from ..core.workspace import NotFound, Store
 from .http import Request
 
@@ -38,6 +40,9 @@ BLOB_PATH = "/blob/"
 PENDING = re.compile(r"upload-(?P<id>[0-9a-f]{32})")
 PENDING_ROOT = ("workspaceblobstore", "LocalUpload")  # where a pending upload's files land: datastore, folder
 RUNS_CONTAINER = "$runs"  # the jobs' folders, read only (their logs); '$' is in no datastore name
+LOG_FOLDERS = ("user_logs", "system_logs")  # a job's logs, in its folder
+_RUN_LOGS = re.compile(rf"{re.escape(job_artifacts_path(''))}(?P<job>[^/]+)/(?P<part>{'|'.join(LOG_FOLDERS)})"
+                       r"(?:/(?P<rest>.*))?")
 SAS_VERSION = "2023-11-03"
 SAS_LIFETIME = datetime.timedelta(hours=24)
 _KEY_FILE = "blob-sas.key"
@@ -196,7 +201,9 @@ class BlobApi:
                 raise BlobError(404, "BlobNotFound", f"the blob {blob!r} does not exist")
             raise BlobError(400, "InvalidUri", f"blob name {blob!r} may not start with '/' or hold empty, '.' or '..' "
                                                "segments")
-        target = root / blob
+        target = self._path(ws, container, root, blob)
+        if target.is_relative_to(self.store.job_folder(ws, "-").parent) and method not in ("GET", "HEAD"):
+            raise BlobError(403, "AuthorizationPermissionMismatch", "a job's logs are read only")
         comp = query.get("comp")
         if method == "PUT":
             _metadata(environ)  # a bad name is refused before anything is written
@@ -240,6 +247,36 @@ class BlobApi:
             raise BlobError(409, "FeatureNotSupported", f"datastore {container!r} is storage in Azure, not a folder "
                                                         "of the local workspace")
         return Path(folder)
+
+    def _path(self, ws: str, container: str, root: Path, blob: str) -> Path:
+        """The file of `blob`: under the container's folder, or a job's log in its folder."""
+        m = _RUN_LOGS.fullmatch(blob) if container == ARTIFACT_STORE else None
+        if m and _inside(m.group("job")):  # `dcid..` names no job: it would be the workspace's jobs folder
+            return self.store.job_folder(ws, m.group("job")) / m.group("part") / (m.group("rest") or "")
+        return root / blob
+
+    def _log_names(self, ws: str, container: str, prefix: str):
+        """The names of the jobs' logs the artifact store shows (see the module docstring) that start with `prefix`."""
+        if container != ARTIFACT_STORE:
+            return
+        head = job_artifacts_path("")
+        rest = prefix[len(head):] if prefix.startswith(head) else None
+        if rest is not None and "/" in rest:
+            jobs = [rest.split("/", 1)[0]]
+        elif rest is not None or head.startswith(prefix):
+            try:
+                jobs = os.listdir(self.store.job_folder(ws, "-").parent)
+            except FileNotFoundError:
+                return
+        else:
+            return
+        for job in filter(_inside, jobs):
+            folder = self.store.job_folder(ws, job)
+            for part in LOG_FOLDERS:
+                for name in _names(folder, part + "/"):
+                    full = f"{job_artifacts_path(job)}/{name}"
+                    if full.startswith(prefix):
+                        yield full
 
     @staticmethod
     def _existing(target: Path, blob: str) -> Path:
@@ -399,7 +436,7 @@ class BlobApi:
             size = max(1, min(int(query.get("maxresults") or _MAX_RESULTS), _MAX_RESULTS))
         except ValueError:
             raise BlobError(400, "InvalidQueryParameterValue", "maxresults must be an integer") from None
-        names = sorted(n for n in _names(root, prefix) if n > marker)
+        names = sorted(n for n in {*_names(root, prefix), *self._log_names(ws, container, prefix)} if n > marker)
         items, prefixes, next_marker = [], set(), ""
         for name in names:
             if delimiter and delimiter in name[len(prefix):]:
@@ -409,7 +446,7 @@ class BlobApi:
                 prefixes.add(entry)
                 items.append((entry, None))
             else:
-                items.append((name, root / name))
+                items.append((name, self._path(ws, container, root, name)))
             if len(items) == size:
                 next_marker = name if name != names[-1] else ""
                 break

@@ -1,53 +1,55 @@
-"""The part of Azure ML's run history that azure-ai-ml's ``jobs.stream`` reads: a run and its details, whose log files
-are signed URLs of the job's folder on this server's blob endpoint (the container ``$runs``), as the service hands
-out SAS URLs of its log blobs.
+"""The part of Azure ML's run history that azure-ai-ml's ``jobs.stream`` and ``jobs.download`` read: a run and its
+details, whose log files are signed URLs of the job's folder on this server's blob endpoint (the container
+``$runs``), as the service hands out SAS URLs of its log blobs; and a run's data, whose outputs are the assets the
+data planes resolve (:mod:`.dataplane`).
 
     GET /history/v1.0/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/
         workspaces/{workspace}/runs/{run}[/details]
+    POST /history/v1.0/subscriptions/{s}/.../workspaces/{workspace}/rundata      (GetRunDataRequest)
 """
 from __future__ import annotations
 
-import json
 import os
-from http import HTTPStatus
 
 from ..._contract import PROVIDER
-from ..core.workspace import LOCAL_COMPUTE, SCOPE, NotFound, Store
-from .blob import RUNS_CONTAINER, account_path, sas_query
-from .http import Request, arm_error
+from ..core.workspace import LOCAL_COMPUTE, Store
+from .blob import LOG_FOLDERS, RUNS_CONTAINER, account_path, sas_query
+from .dataplane import output_assets
+from .http import JsonApi, Request, arm_error, invalid, workspace_route
 
 HISTORY_PATH = "/history/v1.0/"
-LOG_FOLDERS = ("user_logs", "system_logs")
 
 
-class HistoryApi:
+class HistoryApi(JsonApi):
     """The run-history subset over a home's store (see the module docstring), as a WSGI app."""
 
-    def __init__(self, store: Store):
-        self.store = store
-
-    def __call__(self, environ, start_response):
-        try:
-            status, body = self._handle(environ)
-        except NotFound as exc:
-            status, body = 404, arm_error("UserError", str(exc))
-        data = json.dumps(body, separators=(",", ":")).encode()
-        start_response(f"{status} {HTTPStatus(status).phrase}",
-                       [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(data)))])
-        return [data]
+    def __init__(self, store: Store, max_body: int):
+        self.store, self.max_body = store, max_body
 
     def _handle(self, environ):
-        segments = environ.get("PATH_INFO", "")[len(HISTORY_PATH):].strip("/").split("/")
-        scope_ok = len(segments) >= 8 and [s.lower() for s in segments[:7:2]] == [s.lower() for s in SCOPE[::2]] \
-            and segments[5].lower() == PROVIDER.lower()
-        tail = segments[8:] if scope_ok else []
-        if environ.get("REQUEST_METHOD") != "GET" or tail[:1] != ["runs"] or len(tail) not in (2, 3) \
-                or tail[2:] not in ([], ["details"]):
-            return 404, arm_error("ResourceNotFound", "the local workspace answers GET .../runs/{run} and "
-                                                      ".../runs/{run}/details of its run history")
-        ws, run = segments[7], tail[1]
-        record = self.store.get_job(ws, run)
+        route = workspace_route(environ.get("PATH_INFO", ""), HISTORY_PATH, PROVIDER)
+        ws, tail = route if route is not None else (None, [])
+        method = environ.get("REQUEST_METHOD")
+        if method == "POST" and tail == ["rundata"]:
+            return 200, self._run_data(ws, Request(environ, self.max_body))
+        if method != "GET" or tail[:1] != ["runs"] or len(tail) not in (2, 3) or tail[2:] not in ([], ["details"]):
+            return 404, arm_error("ResourceNotFound", "the local workspace answers GET .../runs/{run}, "
+                                                      ".../runs/{run}/details and POST .../rundata of its run history")
+        record = self.store.get_job(ws, tail[1])
         return 200, self._details(Request(environ, 0), ws, record) if len(tail) == 3 else self._run(ws, record)
+
+    def _run_data(self, ws: str, req: Request) -> dict:
+        """GetRunDataResult: the run (with its outputs as assets) and, when asked, its definition (the job's REST
+        properties: the local workspace has no other)."""
+        ask = req.json("the request needs a JSON body (GetRunDataRequest) with a 'runId'")
+        run = ask.get("runId")
+        if not isinstance(run, str) or not run:
+            raise invalid("GetRunDataRequest needs a 'runId' (the job's name)")
+        record = self.store.get_job(ws, run)
+        answer = {"runMetadata": self._run(ws, record) if ask.get("selectRunMetadata") else None,
+                  "runDefinition": record["doc"] if ask.get("selectRunDefinition") else None,
+                  "jobSpecification": record["doc"] if ask.get("selectJobSpecification") else None}
+        return {k: v for k, v in answer.items() if v is not None}
 
     @staticmethod
     def _run(ws: str, record: dict) -> dict:
@@ -57,7 +59,8 @@ class HistoryApi:
                "experimentId": doc.get("experimentName"), "startTimeUtc": record["started_at"],
                "endTimeUtc": record["ended_at"], "error": error, "tags": doc.get("tags") or {},
                "properties": doc.get("properties") or {}, "displayName": doc.get("displayName"),
-               "parentRunId": (doc.get("properties") or {}).get("azureml.parentJobName")}
+               "parentRunId": (doc.get("properties") or {}).get("azureml.parentJobName"),
+               "outputs": output_assets(ws, record["name"], doc.get("outputs") or {}) or None}
         return {k: v for k, v in run.items() if v is not None}
 
     def _details(self, req: Request, ws: str, record: dict) -> dict:

@@ -7,11 +7,15 @@ import hmac
 import json
 import re
 import time
+from http import HTTPStatus
 from urllib.parse import parse_qsl, quote
+
+from ..core.workspace import NotFound
 
 CONTRIBUTOR, READER = "contributor", "reader"
 _READ_METHODS = frozenset({"GET", "HEAD"})
-_READ_POSTS = re.compile(r"/api/2\.0/mlflow/(?:experiments|runs|logged-models)/search/?$")
+_READ_POSTS = re.compile(r"/api/2\.0/mlflow/(?:experiments|runs|logged-models)/search/?$"
+                         r"|/rundata$|/batchGetResolvedUris$")  # data-plane reads that POST their question
 WORKSPACE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}")  # Azure ML's workspace names
 _BAD_PATH = re.compile(r"(?:^|/)\.{1,2}(?:/|$)|[\x00-\x1f\x7f\\]")
 
@@ -149,6 +153,37 @@ def _reject_constant(name: str):
 
 def arm_error(code: str, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
+
+
+def workspace_route(path: str, prefix: str, provider: str) -> tuple[str, list[str]] | None:
+    """A data-plane path ``<prefix>subscriptions/{s}/resourceGroups/{rg}/providers/<provider>/workspaces/{ws}/...``
+    -> (the workspace, the segments after it); None when it is no such path."""
+    segments = path[len(prefix):].strip("/").split("/") if path.startswith(prefix) else []
+    if len(segments) < 8 or [s.lower() for s in segments[0:7:2]] != ["subscriptions", "resourcegroups", "providers",
+                                                                       "workspaces"] \
+            or segments[5].lower() != provider.lower():
+        return None
+    return segments[7], segments[8:]
+
+
+class JsonApi:
+    """A WSGI app that answers JSON: `_handle(environ)` -> (status, body); an HttpError, or a NotFound of the store,
+    is answered as an ARM error body."""
+
+    def _handle(self, environ) -> tuple[int, dict]:
+        raise NotImplementedError
+
+    def __call__(self, environ, start_response):
+        try:
+            status, body = self._handle(environ)
+        except HttpError as exc:
+            status, body = exc.status, arm_error(exc.code, exc.message)
+        except NotFound as exc:
+            status, body = 404, arm_error("UserError", str(exc))
+        data = json.dumps(body, separators=(",", ":")).encode()
+        start_response(f"{status} {HTTPStatus(status).phrase}",
+                       [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(data)))])
+        return [data]
 
 
 def method_not_allowed(method: str, allowed: tuple[str, ...]) -> HttpError:

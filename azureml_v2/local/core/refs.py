@@ -106,28 +106,39 @@ class References:
         return root / path.strip("/")
 
     def job_output(self, job: str, output: str, what: str) -> Path:
-        try:
-            record = self.store.get_job(self.ws, job)
-        except NotFound as exc:
-            raise RefError(f"{what}: {exc}") from None
-        if record["status"] != "Completed":
-            raise RefError(f"{what}: job {job!r} is {record['status']}; its outputs exist once it has Completed")
         if output == "artifacts":
+            self._job(job, what, completed=True)
             return self.store.datastore_folder(ARTIFACT_STORE) / job_artifacts_path(job)
+        return self.output_target(*self.output_owner(job, output, what))
+
+    def output_owner(self, job: str, output: str, what: str, *, completed: bool = True) -> tuple[str, str, dict]:
+        """(the job, its output's name, the output's spec) that hold job `job`'s output `output`: a reused step's
+        is the step's it reused, a pipeline's one of its steps', a sweep's its best trial's. With `completed`, each
+        job on the way must have Completed (before that the output does not exist)."""
+        record = self._job(job, what, completed=completed)
         reused = (record["doc"].get("properties") or {}).get(REUSED_FROM_PROPERTY)
         if reused:  # a reused pipeline step's outputs are those of the step it reused
-            return self.job_output(reused, output, what)
+            return self.output_owner(reused, output, what, completed=completed)
         results = json.loads(record["results"] or "{}")
         mapped = json.loads(results.get(PIPELINE_OUTPUTS) or "{}")
         if output in mapped:  # a pipeline's output is one of its steps'
             m = JOB_OUTPUT_URI.match(mapped[output])
-            return self.job_output(m.group("name"), m.group("output"), what)
+            return self.output_owner(m.group("name"), m.group("output"), what, completed=completed)
         if results.get(BEST_CHILD):  # a sweep's outputs are its best trial's
-            return self.job_output(results[BEST_CHILD], output, what)
+            return self.output_owner(results[BEST_CHILD], output, what, completed=completed)
         spec = (record["doc"].get("outputs") or {}).get(output)
         if spec is None:
             raise RefError(f"{what}: job {job!r} has no output {output!r}")
-        return self.output_target(job, output, spec)
+        return job, output, spec
+
+    def _job(self, job: str, what: str, *, completed: bool) -> dict:
+        try:
+            record = self.store.get_job(self.ws, job)
+        except NotFound as exc:
+            raise RefError(f"{what}: {exc}") from None
+        if completed and record["status"] != "Completed":
+            raise RefError(f"{what}: job {job!r} is {record['status']}; its outputs exist once it has Completed")
+        return record
 
     def output_target(self, job: str, output: str, spec: dict) -> Path:
         """Where a job's named output is stored after success."""

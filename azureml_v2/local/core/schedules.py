@@ -151,11 +151,14 @@ class Scheduler:
         return report
 
     def _round(self, schedule: dict, now: datetime) -> str | None:
-        if now <= moment(schedule["checked_at"]):  # the clock went back (or another process is ahead): nothing due
+        checked = moment(schedule["checked_at"])
+        if checked - now > LATE:  # the clock was set back: count from now, not from a time that has not come
+            checked = now
+        elif now <= checked:  # the clock went back a little (or another process is ahead): nothing due
             return None
         trigger = schedule["doc"]["trigger"]
         try:
-            due = _firings.firings(trigger, moment(schedule["checked_at"]), now, origin=moment(schedule["created_at"]))
+            due = _firings.firings(trigger, checked, now, origin=moment(schedule["created_at"]))
             late, on_time, count = deque(maxlen=MAX_MISSED), [], 0
             for when in due:
                 if now - when > LATE:

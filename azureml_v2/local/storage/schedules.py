@@ -93,9 +93,20 @@ class ScheduleStore:
                 return None
             stamp, claimed = now(), []
             for due, status, job in firings:
-                seq = insert(conn, "schedule_firings", schedule=schedule["seq"], due_at=due, status=status, job=job,
-                             error="no scheduler was running when it was due" if status == "Missed" else None,
-                             recorded_at=stamp)
+                # a due time seen before the clock was set back: missed then (the clock ran ahead), it is due now;
+                # handled otherwise, it is not handled twice
+                seen = conn.execute("SELECT seq, status FROM schedule_firings WHERE schedule = ? AND manual = 0 AND "
+                                    "due_at = ?", (schedule["seq"], due)).fetchone()
+                if seen is None:
+                    seq = insert(conn, "schedule_firings", schedule=schedule["seq"], due_at=due, status=status,
+                                 job=job, recorded_at=stamp,
+                                 error="no scheduler was running when it was due" if status == "Missed" else None)
+                elif seen[1] == "Missed" and status == "Firing":
+                    seq = seen[0]
+                    conn.execute("UPDATE schedule_firings SET status = ?, job = ?, error = NULL, recorded_at = ? "
+                                 "WHERE seq = ?", (status, job, stamp, seq))
+                else:
+                    continue
                 if status == "Firing":
                     claimed.append(self._firing(conn, seq))
             return claimed

@@ -5,15 +5,13 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import io
 import json
 import xml.etree.ElementTree as ET
-from types import SimpleNamespace
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
-from wsgiref.util import setup_testing_defaults
 
 import pytest
 from support.local import Client
+from support.local import wsgi_call as call
 
 from azureml_v2.local import make_app
 from azureml_v2.local.api import blob
@@ -28,20 +26,6 @@ def app(home):
     assert Client(app).get("/datastores").status == 200  # the workspace, made on first use, and its datastores
     yield app
     app.close()
-
-
-def call(app, method, path, body=b"", query="", headers=None):
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query,
-               "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
-               **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in (headers or {}).items()}}
-    setup_testing_defaults(environ)
-    seen = {}
-
-    def start_response(status, response_headers):
-        seen["status"], seen["headers"] = int(status.split()[0]), dict(response_headers)
-
-    raw = b"".join(app(environ, start_response))
-    return SimpleNamespace(status=seen["status"], headers=seen["headers"], body=raw)
 
 
 def listing(app, container, **params):

@@ -215,3 +215,35 @@ def test_a_pipeline_component_is_imported_after_the_components_it_uses(ml_client
     assert report.created.index("components/z_echo/1.yml") < report.created.index("components/a_pipeline/1.yml")
     assert target.components.get("a_pipeline", version="1").jobs["say"].component.endswith("/z_echo/versions/1")
     target.close()
+
+
+def test_a_tree_whose_files_name_paths_outside_it_is_refused_and_nothing_is_uploaded(ml_client, tmp_path):
+    """A doctored export cannot make import upload the importer's own files (`path: ../../../.ssh`) to the workspace."""
+    private = tmp_path / "private"
+    private.mkdir()
+    (private / "id_rsa").write_text("key\n")
+    tree = tmp_path / "tree"
+    (tree / "models/stolen").mkdir(parents=True)
+    (tree / "models/stolen/1.yml").write_text("name: stolen\nversion: '1'\ntype: custom_model\npath: ../../../private\n")
+    (tree / "components/echo").mkdir(parents=True)
+    (tree / "components/echo/1.yml").write_text(
+        f"name: echo\nversion: '1'\ntype: command\ncommand: echo\ncode: {private}\n"
+        "environment:\n  image: python:3.11\n")
+    with pytest.raises(ValidationError) as err:
+        import_workspace(ml_client, tree)
+    assert sorted(str(err.value).splitlines()) == [
+        f"{tree / 'components/echo/1.yml'} code: {private} is outside the imported folder",
+        f"{tree / 'models/stolen/1.yml'} path: {private} is outside the imported folder"]
+    assert list(ml_client.models.list()) == [] and list(ml_client.components.list()) == []
+
+
+def test_a_duplicate_key_in_a_file_whose_secrets_were_left_out_is_refused(ml_client, tmp_path):
+    ml_client.connections.create_or_update(_git_feed(PAT))
+    tree = tmp_path / "tree"
+    (tree / "connections").mkdir(parents=True)
+    (tree / "connections/git-feed.yml").write_text(
+        "name: git-feed\ntype: git\ntarget: https://elsewhere.example.com\ntarget: https://git.example.com/team/repo\n"
+        "credentials:\n  type: pat\n  pat: null\n")
+    with pytest.raises(ValidationError) as err:
+        import_workspace(ml_client, tree)
+    assert str(err.value) == f"{tree / 'connections/git-feed.yml'}:4:1 target: duplicate key (first at line 3)"

@@ -1,0 +1,147 @@
+"""What azure-ai-ml's ``jobs.download`` reads from the local workspace, in-process through WSGI: a run's data (its
+outputs as assets), the dataset and model data planes resolving those assets to datastore URIs, and the job's logs
+among its artifacts on the blob endpoint."""
+from __future__ import annotations
+
+import functools
+import json
+import xml.etree.ElementTree as ET
+from urllib.parse import urlencode
+
+import pytest
+from support.local import Client
+from support.local import wsgi_call as call
+
+from azureml_v2.local import make_app
+from azureml_v2.local.api import blob
+from azureml_v2.local.api.http import require_token
+
+ACCOUNT = "/blob/local"
+SCOPE = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local/providers/"
+         "Microsoft.MachineLearningServices/workspaces/local")
+OUTPUTS = {"model": {"jobOutputType": "uri_folder", "mode": "ReadWriteMount"},
+           "score": {"jobOutputType": "uri_file", "mode": "Upload"},
+           "weights": {"jobOutputType": "mlflow_model", "mode": "Upload"}}
+
+
+@pytest.fixture
+def app(home):
+    app = make_app(home, user="tester", run_jobs=False)
+    client = Client(app)
+    assert client.put("/jobs/trained_1", {"properties": {
+        "jobType": "Command", "command": "python train.py", "environmentId": "azureml:env:1",
+        "outputs": OUTPUTS}}).status == 201
+    # what the runner leaves behind: artifacts and unnamed-uri outputs in the artifact store, logs in the job's folder
+    artifacts = home / "datastores" / "workspaceartifactstore" / "ExperimentRun" / "dcid.trained_1"
+    (artifacts / "outputs").mkdir(parents=True)
+    (artifacts / "outputs" / "metrics.json").write_text('{"acc": 0.9}')
+    (artifacts / "model").mkdir()
+    (artifacts / "model" / "model.pkl").write_bytes(b"\x00pickle")
+    logs = app.store.job_folder("local", "trained_1") / "user_logs"
+    logs.mkdir(parents=True)
+    (logs / "std_log.txt").write_text("training\n")
+    yield app
+    app.close()
+
+
+def post(app, path, body, headers=None):
+    response = call(app, "POST", path, json.dumps(body).encode(),
+                    headers={"Content-Type": "application/json", **(headers or {})})
+    return response.status, json.loads(response.body)
+
+
+def test_run_data_names_each_output_as_an_asset_the_data_planes_resolve_to_where_it_is_stored(app):
+    status, data = post(app, f"/history/v1.0{SCOPE}/rundata", {
+        "runId": "trained_1", "selectRunMetadata": True, "selectRunDefinition": True,
+        "selectJobSpecification": True})
+    assert status == 200
+    run = data["runMetadata"]
+    assert run["runId"] == "trained_1" and run["status"] == "NotStarted"
+    assert {k: v["type"] for k, v in run["outputs"].items()} == {
+        "model": "uri_folder", "score": "uri_file", "weights": "MLFlowModel"}
+    assert data["runDefinition"]["command"] == "python train.py"
+
+    ids = {k: v["assetId"] for k, v in run["outputs"].items()}
+    status, datasets = post(app, f"/data/v1.0{SCOPE}/dataversion/batchGetResolvedUris",
+                            {"values": [ids["model"], ids["score"], "azureml://locations/x/workspaces/local/data/"
+                                                                     "azureml_nosuch_output_data_model/versions/1"]})
+    assert status == 200
+    # a folder's URI ends with '/', so listing it leaves out an output whose name starts with the same letters
+    assert datasets == {"values": {
+        ids["model"]: {"uri": "azureml://datastores/workspaceartifactstore/paths/ExperimentRun/dcid.trained_1/model/",
+                       "type": "uri_folder"},
+        ids["score"]: {"uri": "azureml://datastores/workspaceartifactstore/paths/ExperimentRun/dcid.trained_1/score",
+                       "type": "uri_file"}}}
+    status, models = post(app, f"/modelregistry/v1.0{SCOPE}/models/batchGetResolvedUris",
+                          {"values": [ids["weights"]]})
+    assert status == 200 and models == {"values": {ids["weights"]: {
+        "path": "azureml://datastores/workspaceartifactstore/paths/ExperimentRun/dcid.trained_1/weights/",
+        "type": "MLFlowModel"}}}
+
+
+def test_an_output_stored_on_a_datastore_of_its_own_resolves_there(app):
+    client = Client(app)
+    uri = "azureml://datastores/workspaceblobstore/paths/results/run7"
+    assert client.put("/jobs/stored", {"properties": {
+        "jobType": "Command", "command": "echo", "environmentId": "azureml:env:1",
+        "outputs": {"out": {"jobOutputType": "uri_folder", "uri": uri}}}}).status == 201
+    _, data = post(app, f"/history/v1.0{SCOPE}/rundata", {"runId": "stored", "selectRunMetadata": True})
+    asset = data["runMetadata"]["outputs"]["out"]["assetId"]
+    _, resolved = post(app, f"/data/v1.0{SCOPE}/dataversion/batchGetResolvedUris", {"values": [asset]})
+    assert resolved["values"][asset]["uri"] == uri + "/"
+
+
+def test_bad_questions_get_one_error_body(app):
+    for path, body in ((f"/history/v1.0{SCOPE}/rundata", {}),
+                       (f"/history/v1.0{SCOPE}/rundata", {"runId": 7}),
+                       (f"/data/v1.0{SCOPE}/dataversion/batchGetResolvedUris", {"values": "x"}),
+                       (f"/modelregistry/v1.0{SCOPE}/models/batchGetResolvedUris", {"values": [1]})):
+        status, error = post(app, path, body)
+        assert status == 400 and error["error"]["code"] == "InvalidRequestContent", (path, error)
+    status, error = post(app, f"/history/v1.0{SCOPE}/rundata", {"runId": "nosuch", "selectRunMetadata": True})
+    assert status == 404 and "nosuch" in error["error"]["message"]
+    status, error = post(app, f"/data/v1.0{SCOPE}/dataversion/other", {"values": []})
+    assert status == 404 and "batchGetResolvedUris" in error["error"]["message"]
+    assert call(app, "GET", f"/data/v1.0{SCOPE}/dataversion/batchGetResolvedUris").status == 405
+
+
+def test_a_reader_may_ask_the_data_planes(app, home):
+    guarded = require_token(app, "writer", "reader", signed=functools.partial(blob.sas_allows, home))
+    status, data = post(guarded, f"/history/v1.0{SCOPE}/rundata", {"runId": "trained_1", "selectRunMetadata": True},
+                        {"Authorization": "Bearer reader"})
+    assert status == 200 and data["runMetadata"]["outputs"]
+    status, _ = post(guarded, f"/data/v1.0{SCOPE}/dataversion/batchGetResolvedUris", {"values": []},
+                     {"Authorization": "Bearer reader"})
+    assert status == 200
+
+
+def test_a_jobs_logs_are_among_its_artifacts_read_only(app):
+    prefix = "ExperimentRun/dcid.trained_1/"
+    query = urlencode({"restype": "container", "comp": "list", "prefix": prefix})
+    listed = call(app, "GET", f"{ACCOUNT}/workspaceartifactstore", query=query)
+    assert listed.status == 200
+    root = ET.fromstring(listed.body)
+    names = [b.findtext("Name") for b in root.iter("Blob")]
+    assert names == [prefix + n for n in ("model/model.pkl", "outputs/metrics.json", "user_logs/std_log.txt")]
+    sizes = [b.findtext("Properties/Content-Length") for b in root.iter("Blob")]
+    assert sizes == ["7", "12", "9"]
+    log = call(app, "GET", f"{ACCOUNT}/workspaceartifactstore/{prefix}user_logs/std_log.txt")
+    assert log.status == 200 and log.body == b"training\n"
+    # a listing from higher up shows them too
+    for higher in ("Experiment", "ExperimentRun/dcid.trai"):
+        everything = call(app, "GET", f"{ACCOUNT}/workspaceartifactstore",
+                          query=urlencode({"restype": "container", "comp": "list", "prefix": higher}))
+        assert f"<Name>{prefix}user_logs/std_log.txt</Name>".encode() in everything.body
+    # `dcid..` names no job: no way to the workspace's jobs folder (here a job named user_logs)
+    (app.store.job_folder("local", "user_logs") / "wd").mkdir(parents=True)
+    (app.store.job_folder("local", "user_logs") / "wd" / "secret").write_text("x")
+    sneaky = "ExperimentRun/dcid../user_logs/wd/secret"
+    assert call(app, "GET", f"{ACCOUNT}/workspaceartifactstore/{sneaky}").status == 404
+    assert b"secret" not in call(app, "GET", f"{ACCOUNT}/workspaceartifactstore", query=urlencode(
+        {"restype": "container", "comp": "list", "prefix": "ExperimentRun/dcid../"})).body
+    written = call(app, "PUT", f"{ACCOUNT}/workspaceartifactstore/{prefix}user_logs/std_log.txt", b"forged",
+                   headers={"x-ms-blob-type": "BlockBlob"})
+    assert written.status == 403
+    assert (app.store.job_folder("local", "trained_1") / "user_logs" / "std_log.txt").read_text() == "training\n"
+    missing = call(app, "GET", f"{ACCOUNT}/workspaceartifactstore/ExperimentRun/dcid.other/user_logs/std_log.txt")
+    assert missing.status == 404
