@@ -23,7 +23,9 @@ before a fork, as OpenBLAS does, are fine: a probe fork tells; so are the alloca
 or a descriptor open is an offender: it is written
 to ``denied.json`` and the zygote exits; the next zygote of the environment does not import it. A zygote over its
 memory bound (AZUREML_V2_WARM_MAX_MB, default 2048) writes ``refused.json`` and exits; one idle for
-AZUREML_V2_WARM_IDLE seconds (default 1800) with no child left exits.
+AZUREML_V2_WARM_IDLE seconds (default 1800) with no child left exits. A job whose own folder holds a module named
+as one imported here (its `datasets.py`, where another project's run taught the zygote the installed `datasets`)
+is answered cold: cold, it imports its own.
 
 ``learn`` runs a command cold as the interpreter would, and records in RECORD (JSON) the installed modules
 (standard library and site-packages, never the job's own code) it imported: what a zygote preloads for it.
@@ -296,6 +298,13 @@ class Zygote:
             for fd in fds:
                 os.close(fd)
             return False
+        own = _shadowing(request)
+        if own is not None:  # this job alone runs cold: the zygote stays as it is for the others
+            _send(conn, {"cold": f"the job's own module {own!r} is named as one the warm interpreter imported"})
+            conn.close()
+            for fd in fds:
+                os.close(fd)
+            return True
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         pid = os.fork()
@@ -391,6 +400,25 @@ class Zygote:
                 os.write(status, str(code).encode())
             finally:
                 os._exit(code & 0xFF)
+
+
+def _shadowing(request):
+    """A module of the job's own folder (its `sys.path[0]`) named as a module imported here (None: none): started
+    cold, the job imports its own; forked from here, it would get the one imported."""
+    folder = request["cwd"]
+    if request["kind"] == "script":
+        folder = os.path.dirname(os.path.realpath(os.path.join(folder, request["target"])))
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return None
+    for entry in entries:
+        name = entry.partition(".")[0]
+        if name in sys.modules and name != "__main__" and (
+                entry in (name + ".py", name + ".pyc") or entry.endswith(".so")
+                or os.path.isfile(os.path.join(folder, entry, "__init__.py"))):
+            return name
+    return None
 
 
 def _rewrite_proc(request):
