@@ -10,7 +10,8 @@ uses the standard library only. :mod:`.warm` (the runner's side) starts and talk
 ``serve`` listens on the abstract Unix socket NAME (this user's peers only). A request is one JSON line
 ``{"kind": "script"|"module"|"code", "target", "args", "argv0", "cwd", "env", "modules", "marker"}`` sent with
 four descriptors: the job's stdout, its stderr, a status pipe the child writes its exit code to, and a go pipe it
-waits on. The zygote imports the requested modules it has not tried yet, checks itself (below), forks, and answers
+waits on; then one more for each number in the request's optional ``"keep"``: the child holds it at that number
+(as ``subprocess.Popen``'s ``pass_fds`` would). The zygote imports the requested modules it has not tried yet, checks itself (below), forks, and answers
 ``{"pid", "rss_kb"}`` (or ``{"cold": reason}``: run the job the usual way), then ``{"exit": code}`` when it reaps
 the child. The child makes itself the job's process: its own session and process group, the job's descriptors,
 working folder, environment (as ``bash -c`` would pass it), ``sys.argv``, a fresh ``__main__``, and its command line
@@ -30,6 +31,7 @@ is answered cold: cold, it imports its own.
 (standard library and site-packages, never the job's own code) it imported: what a zygote preloads for it.
 """
 import builtins
+import fcntl
 import importlib
 import json
 import os
@@ -45,6 +47,7 @@ import types
 
 MARKER = "AZUREML_V2_JOB"  # the job marker of core.processes, rewritten in place in a child's environment block
 _PAD = " "
+_MAX_KEEP = 8  # descriptors a request may ask a child to keep beyond its own four
 
 
 # -- the job's process (a forked child, or a cold process when learning)
@@ -268,15 +271,16 @@ class Zygote:
                 conn.close()
                 return True
             conn.settimeout(10)
-            data, fds, _, _ = socket.recv_fds(conn, 1 << 20, 4)
+            data, fds, _, _ = socket.recv_fds(conn, 1 << 20, 4 + _MAX_KEEP)
             while not data.endswith(b"\n"):
                 more = conn.recv(1 << 20)
                 if not more:
                     raise OSError("the request ended early")
                 data += more
             request = json.loads(data)
-            if len(fds) != 4:
-                raise OSError(f"{len(fds)} descriptors sent, 4 expected")
+            keep = request.get("keep", [])
+            if len(fds) != 4 + len(keep) or not all(isinstance(n, int) and n > 2 for n in keep):
+                raise OSError(f"{len(fds)} descriptors sent, {4 + len(keep)} expected (keep {keep})")
         except (OSError, ValueError) as exc:
             _log(f"bad request: {exc}")
             for fd in fds:
@@ -357,7 +361,7 @@ class Zygote:
 
     def become(self, request, fds, conn):
         """In the child: become the job's process, wait for the runner's go, run `__main__`, exit."""
-        out, err, status, go = fds
+        out, err, status, go, *passed = fds
         code = 1
         try:
             for sock in (self.listener, conn, *self.children.values()):
@@ -369,11 +373,15 @@ class Zygote:
             os.dup2(null, 0)
             os.dup2(out, 1)
             os.dup2(err, 2)
-            keep = sorted({status, go})
-            os.closerange(3, keep[0])
-            os.closerange(keep[0] + 1, keep[1])
-            os.closerange(keep[1] + 1, 1 << 16)
-            os.set_inheritable(status, False)
+            numbers = request.get("keep", [])
+            # above every number asked for first, so that placing one never overwrites another still to place
+            floor = max([*numbers, 2]) + 1
+            status, go, *passed = (fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, floor) for fd in (status, go, *passed))
+            for fd, number in zip(passed, numbers):
+                os.dup2(fd, number)  # inheritable, as pass_fds leaves it
+            keep = sorted({status, go, *numbers})
+            for low, high in zip([2, *keep], [*keep, 1 << 16]):
+                os.closerange(low + 1, high)
             os.chdir(request["cwd"])
             env = dict(request["env"])
             if "LC_CTYPE" in os.environ and "LC_CTYPE" not in env and "LC_ALL" not in env and "LANG" not in env:
