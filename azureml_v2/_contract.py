@@ -116,6 +116,9 @@ BATCH_DEPLOYMENT_PROPERTY = "azureml.batchDeploymentName"
 
 MAX_TRIALS = 1000  # Azure ML's default and largest maxTotalTrials and maxConcurrentTrials
 
+# The spec's pattern for the names of jobs, assets, components and schedules (ASCII only, at most 255 characters).
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$")
+
 # The spec puts no pattern on versions (`1.2.3`, `2024:01`); what could not stand in a URL path segment is refused.
 VERSION = re.compile(r"[^\s/\\%?#]{1,255}")
 

@@ -73,14 +73,15 @@ def cron_problem(expression: str) -> str | None:
                 "day-of-week), such as '0 9 * * 1'")
     if not croniter.is_valid(expression):
         return f"invalid cron expression {expression!r}"
-    if not any(c.isascii() and (c.isalnum() or c == "_") for c in expression):
-        # the REST API's pattern for an expression ([a-zA-Z0-9_]) refuses one made of stars only
-        return f"the REST API refuses {expression!r} (it needs a letter or digit): write {_every(expression)!r}"
     return None
 
 
-def _every(expression: str) -> str:
-    """`* * * * *` as the API takes it: the same times, with the first field as a step."""
+def cron_to_rest(expression: str) -> str:
+    """`expression` as the spec's pattern for it admits it. The pattern, `[a-zA-Z0-9_]` (the spec's mark of a
+    required string that is not blank, on 30 of its strings), wants one letter, digit or '_' somewhere: stars
+    only (`* * * * *`, which azure-ai-ml sends as written) go out as the same times with a step, `*/1 * * * *`."""
+    if any(c.isascii() and (c.isalnum() or c == "_") for c in expression):
+        return expression
     first, *rest = expression.split()
     return " ".join([f"{first}/1" if first == "*" else first, *rest])
 

@@ -28,7 +28,7 @@ import re
 import sys
 from typing import Any, Callable
 
-from ._contract import is_local
+from ._contract import NAME_PATTERN, is_local
 from .entities.inputs import LITERAL_TYPES, Input, Output
 from .entities.pipeline import (BUILDING, Node, NodeOutput, NodeOutputs, PipelineComponent, PipelineJob,
                                 PipelineJobSettings, graph_problems)
@@ -63,7 +63,10 @@ def pipeline(func: Callable | None = None, *, name: str | None = None, display_n
                     inputs={key: _declaration(p, values.get(key, defaults.get(key)))
                             for key, p in signature.parameters.items()},
                     outputs={key: Output(type=kind) for key, kind in outputs.items()} or None, jobs=jobs)
-                _check(graph_problems(jobs, component.inputs, component.outputs, declared=True), fn)
+                named = [] if NAME_PATTERN.match(component.name) else [(("name",), (
+                    f"invalid component name {component.name!r}: use ASCII letters, digits, '-' and '_' (at most "
+                    "255), starting with a letter or digit" + ("" if name else "; pass name= to @pipeline")))]
+                _check(named + graph_problems(jobs, component.inputs, component.outputs, declared=True), fn)
                 return component(**values)
             settings = PipelineJobSettings(default_compute=default_compute, default_datastore=default_datastore,
                                            continue_on_step_failure=continue_on_step_failure,

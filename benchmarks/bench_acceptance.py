@@ -10,7 +10,8 @@ held-out folder of YAML written by others (`--heldout`, or `$AZUREML_V2_HELDOUT`
 `_HELDOUT_KINDS`, and `invalid/` for files the service refuses; the project keeps no copy of others' files), and
 invalid variants derived from every valid job and component of both sets, one per rule of the service that a
 loader can check (a port name that is no identifier, names that differ only in case, code `azureml:<name>`
-without version, a uri_file default that is a number, an integer default that does not parse).
+without version, a uri_file default that is a number, an integer default that does not parse; for pipeline
+jobs: an empty graph, a node name that is not ASCII, text that is no number for a node's number input).
 
 A file counts as accepted by azure-ai-ml when its `load_*` returns and the entity's own `_validate()` (what it
 runs before sending) passes; by azureml_v2 when `load_*` returns. Figures print as a table and go to
@@ -99,10 +100,41 @@ def _mutants(data: dict, kind: str) -> dict[str, dict]:
     return out
 
 
+def _pipeline_mutants(data: dict, path: Path) -> dict[str, dict]:
+    """Invalid variants of a valid pipeline job: an empty graph, a node name that is not ASCII (its bindings
+    renamed with it), text that is no number given to a node's integer or number input (read off the node's
+    component file)."""
+    jobs = data.get("jobs")
+    if not isinstance(jobs, dict) or not jobs:
+        return {}
+    out = {"an empty pipeline": {**copy.deepcopy(data), "jobs": {}}}
+    first = next(iter(jobs))
+    text = json.dumps(data).replace(f"parent.jobs.{first}.", f"parent.jobs.{first}\u00e9.")
+    renamed = json.loads(text)
+    renamed["jobs"] = {(k + "\u00e9" if k == first else k): v for k, v in renamed["jobs"].items()}
+    out["a node name that is not ASCII"] = renamed
+    for name, node in jobs.items():
+        component = node.get("component") if isinstance(node, dict) else None
+        if not isinstance(component, str) or not component.endswith((".yml", ".yaml")):
+            continue
+        try:
+            declared = yaml.safe_load((path.parent / component).read_text(encoding="utf-8")).get("inputs") or {}
+        except (OSError, yaml.YAMLError, AttributeError):
+            continue
+        port = next((k for k, v in declared.items() if isinstance(v, dict) and v.get("type") in ("integer", "number")),
+                    None)
+        if port is not None:
+            typed = copy.deepcopy(data)
+            typed["jobs"][name]["inputs"] = dict(typed["jobs"][name].get("inputs") or {}, **{port: "abc"})
+            out["text that is no number for a node's number input"] = typed
+            break
+    return out
+
+
 def build_sets(root: Path, heldout: Path | None) -> dict[str, list[tuple[str, str]]]:
     """{set name: [(kind, path)]}, the files copied under `root`."""
     sets: dict[str, list[tuple[str, str]]] = {"corpus": [], "held-out valid": [], "held-out invalid": [],
-                                              "derived invalid": []}
+                                              "derived invalid": [], "derived pipelines": []}
     if CORPUS.exists():
         corpus = root / "corpus"
         shutil.copytree(CORPUS, corpus)
@@ -123,13 +155,15 @@ def build_sets(root: Path, heldout: Path | None) -> dict[str, list[tuple[str, st
         if kind not in ("job", "component"):
             continue
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or data.get("type") not in (None, "command", "sweep"):
-            continue  # pipelines and spark: kinds azureml_v2 does not load, so no fair comparison
-        for n, (rule, doc) in enumerate(_mutants(data, kind).items()):
+        if not isinstance(data, dict) or data.get("type") not in (None, "command", "sweep", "pipeline"):
+            continue  # spark and others: one rule at a time
+        pipeline = data.get("type") == "pipeline"
+        mutants = _pipeline_mutants(data, Path(path)) if pipeline else _mutants(data, kind)
+        for n, (rule, doc) in enumerate(mutants.items()):
             # beside the original, so that its relative paths still resolve
             target = Path(path).with_name(f"{Path(path).stem}.mutant{n}{Path(path).suffix}")
             target.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-            sets["derived invalid"].append((kind, str(target)))
+            sets["derived pipelines" if pipeline else "derived invalid"].append((kind, str(target)))
             (derived / "rules.txt").parent.mkdir(exist_ok=True)
             with open(derived / "rules.txt", "a", encoding="utf-8") as f:
                 f.write(f"{target}\t{rule}\n")

@@ -234,6 +234,11 @@ def _syntax_message(exc: yaml.MarkedYAMLError, text: str) -> str:
         return "YAML syntax: a tab cannot indent or start a value here; indent with spaces"
     if problem == "but found another document":
         return "YAML syntax: a second document (after `---`); a file holds one resource"
+    if problem == "mapping values are not allowed in this context" and mark is not None:
+        key = text[text.rfind("\n", 0, mark.index) + 1:mark.index].strip().lstrip("- ")
+        if len(key) > 1024:  # PyYAML reads a longer plain key as a value
+            return f"YAML syntax: a key of {len(key)} characters; a plain key is at most 1024 (no name Azure ML " \
+                   "takes is that long)"
     message = f"YAML syntax: {problem}"
     if exc.context:
         where = exc.context_mark

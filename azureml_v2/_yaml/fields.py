@@ -12,7 +12,7 @@ from ..exceptions import suggest
 from .base import BASE_DIR, DUMP_DIR
 from .document import type_name
 
-NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$")
+NAME_PATTERN = _contract.NAME_PATTERN
 
 
 def shown(value, limit: int = 60) -> str:

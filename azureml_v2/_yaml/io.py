@@ -6,7 +6,7 @@ import re
 from marshmallow import ValidationError, fields, validates_schema
 
 from ..entities.inputs import (DATA_INPUT_TYPES, INPUT_MODES, INPUT_TYPES, LITERAL_TYPES, OUTPUT_MODE_ALIASES,
-                               OUTPUT_MODES, TYPE_ALIASES, Input, Output)
+                               OUTPUT_MODES, TYPE_ALIASES, Input, Output, literal_problem)
 from .base import BaseSchema
 from .fields import Enum, LocalPath, Name, Version
 
@@ -22,30 +22,6 @@ class Num(fields.Field):
 
 # What the service takes as an input or output name: identifiers, dotted for the inputs of a group.
 PORT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*(\.[a-zA-Z_][a-zA-Z0-9_]*)*$")
-
-
-def _default_problem(kind: str, default) -> str | None:
-    """Why `default` is no default of a `kind` input (the service parses it), or None."""
-    if kind in DATA_INPUT_TYPES:
-        return None if isinstance(default, str) else f"a {kind} default is a path or URI, not {type(default).__name__}"
-    if kind == "string":
-        return None
-    if isinstance(default, str):  # written quoted: the service parses the text
-        text = default.strip().lower()
-        if kind == "boolean":
-            return None if text in ("true", "false") else f"a boolean default is true or false, got {default!r}"
-        try:
-            int(text) if kind == "integer" else float(text)
-        except ValueError:
-            return f"the default {default!r} is not {'an integer' if kind == 'integer' else 'a number'}"
-        return None
-    if kind == "boolean":
-        return None if isinstance(default, bool) else f"a boolean default is true or false, got {default!r}"
-    if isinstance(default, bool) or not isinstance(default, (int, float)):
-        return f"a {kind} default is a number, got {type(default).__name__}"
-    if kind == "integer" and isinstance(default, float) and not default.is_integer():
-        return f"an integer default is a whole number, got {default!r}"
-    return None
 
 
 class InputSchema(BaseSchema):
@@ -72,7 +48,7 @@ class InputSchema(BaseSchema):
         if low is not None and high is not None and low > high:
             raise ValidationError(f"min ({low}) is greater than max ({high})", "min")
         if kind is not None and data.get("default") is not None:
-            problem = _default_problem(kind, data["default"])
+            problem = literal_problem(kind, data["default"], "default")
             if problem:
                 raise ValidationError(problem, "default")
 

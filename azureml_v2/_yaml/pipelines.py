@@ -31,7 +31,6 @@ from .jobs import (CommandComponentSchema, CommandJobLimitsSchema, ComputeField,
 from .sweep import (DISTRIBUTION_SCHEMAS, POLICY_SCHEMAS, ObjectiveSchema, SamplingAlgorithmField,
                     SweepJobLimitsSchema, _nest)
 
-NODE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 # real Azure ML node types this project does not handle yet
 UNSUPPORTED_NODES = ("automl", "data_transfer", "import", "if_else", "do_while", "parallel_for", "flow")
 LOGGING_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -381,10 +380,14 @@ def _inline_component(component):
     return component
 
 
+def _node_name(name: str) -> None:
+    problem = P.node_name_problem(name)
+    if problem:
+        raise ValidationError(problem)
+
+
 def _nodes_field(**kwargs):
-    return fields.Dict(keys=fields.String(validate=Regexp(
-        NODE_NAME, error="invalid node name: letters, digits and '_', starting with a letter or '_'")),
-        values=NodeField(), **kwargs)
+    return fields.Dict(keys=fields.String(validate=_node_name), values=NodeField(), **kwargs)
 
 
 def complete(jobs: dict, inputs: dict | None, outputs: dict | None, *, declared: bool) -> None:
@@ -478,7 +481,8 @@ class PipelineJobSchema(_Files, TypedSchema, JobFields):
     @post_load
     def _build(self, data, **kwargs):
         job = super()._build(data, **kwargs)
-        complete(job.jobs, job.inputs, job.outputs, declared=False)
+        if job.component is None:
+            complete(job.jobs, job.inputs, job.outputs, declared=False)
         if isinstance(job.component, P.PipelineComponent):
             problems = P.job_component_problems(job.component, job.inputs, job.outputs)
             if problems:

@@ -23,6 +23,31 @@ _MODE_REST = {"ro_mount": "ReadOnlyMount", "rw_mount": "ReadWriteMount", "downlo
 _MODE_YAML = {v: k for k, v in _MODE_REST.items()}
 
 
+def literal_problem(kind: str, value, what: str) -> str | None:
+    """Why `value` (a `what`: a default, or a value given to a port) cannot be taken by a `kind` input, as the
+    service parses it, or None. Text is parsed ('3' is an integer, 'abc' is not); YAML's own types must fit."""
+    if kind in DATA_INPUT_TYPES:
+        return None if isinstance(value, str) else f"a {kind} {what} is a path or URI, not {type(value).__name__}"
+    if kind == "string":
+        return None
+    if isinstance(value, str):  # written quoted: the service parses the text
+        text = value.strip().lower()
+        if kind == "boolean":
+            return None if text in ("true", "false") else f"a boolean {what} is true or false, got {value!r}"
+        try:
+            int(text) if kind == "integer" else float(text)
+        except ValueError:
+            return f"the {what} {value!r} is not {'an integer' if kind == 'integer' else 'a number'}"
+        return None
+    if kind == "boolean":
+        return None if isinstance(value, bool) else f"a boolean {what} is true or false, got {value!r}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{'an' if kind == 'integer' else 'a'} {kind} {what} is a number, got {type(value).__name__}"
+    if kind == "integer" and isinstance(value, float) and not value.is_integer():
+        return f"an integer {what} is a whole number, got {value!r}"
+    return None
+
+
 @dataclass(kw_only=True)
 class Input:
     """A job or component input: data (a path or reference) or a typed literal."""

@@ -7,6 +7,7 @@ import contextvars
 import graphlib
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -15,7 +16,7 @@ from .._contract import MODEL_TYPES, binding, binding_problem, iso_from_seconds,
 from ..exceptions import Problem, ValidationError, suggest
 from ._base import Asset
 from ._rest import compact, service_state, str_map
-from .inputs import _MODE_REST, LITERAL_TYPES, Input, Output, literal, spec_inputs_to_rest
+from .inputs import _MODE_REST, LITERAL_TYPES, Input, Output, literal, literal_problem, spec_inputs_to_rest
 from .job import (SERVICE_TYPES, CommandJobLimits, Distribution, Job, JobResources, JobService, code_ref,
                   compute_to_rest_id, distribution_to_rest, environment_to_rest_id, services_to_rest)
 from .sweep import (EarlyTerminationPolicy, Objective, SamplingAlgorithm, SweepDistribution, SweepJobLimits,
@@ -508,7 +509,8 @@ class PipelineJob(Job):
         """Raise ValidationError, one line per problem naming the node, if the graph is not sound: a binding to
         an unknown node or port, a cycle, an output bound to an input of another type, a required input not
         given."""
-        problems = graph_problems(self.jobs, self.inputs, self.outputs, declared=False)
+        problems = graph_problems(self.jobs, self.inputs, self.outputs, declared=False) \
+            if self.component is None else []
         if isinstance(self.component, PipelineComponent):
             problems += job_component_problems(self.component, self.inputs, self.outputs)
         _raise(problems, self)
@@ -555,6 +557,13 @@ def _literal_type(value) -> str | None:
     return "string" if isinstance(value, str) and binding(value) is None else None
 
 
+def _is_literal(value) -> bool:
+    """A value written as it is (YAML's scalars, Python's), not data, a binding or other placeholders."""
+    if isinstance(value, str):
+        return "${{" not in value
+    return isinstance(value, (bool, int, float))
+
+
 def _clash(source: str | None, target: str | None, *, strict: bool) -> bool:
     """Whether a value of type `source` cannot feed an input of type `target`: data and literals never mix;
     with `strict` (a declared type, not one read off a YAML value) literals of different types do not either."""
@@ -571,14 +580,31 @@ def _declared_type(declaration) -> str | None:
     return declaration.type if isinstance(declaration, (Input, Output)) else None
 
 
+# A node's name: an ASCII identifier (its bindings name it: `${{parent.jobs.<node>...}}`), no longer than any name
+# the spec admits (255 characters).
+NODE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def node_name_problem(name) -> str | None:
+    if not isinstance(name, str) or not NODE_NAME.fullmatch(name):
+        return "invalid node name: ASCII letters, digits and '_', starting with a letter or '_'"
+    if len(name) > 255:
+        return f"invalid node name: {len(name)} characters, at most 255"
+    return None
+
+
 def graph_problems(jobs: dict, inputs: dict | None, outputs: dict | None, *,
                    declared: bool) -> list[tuple[tuple, str]]:
     """The problems of a pipeline's graph as (path, message), each naming its node. `inputs` and `outputs` are
     the pipeline's own: values (a pipeline job, `declared=False`) or declarations (a pipeline component)."""
     problems: list[tuple[tuple, str]] = []
+    if not jobs:
+        problems.append((("jobs",), "a pipeline needs at least one node: with none, Azure ML has nothing to run"))
     inputs, outputs = inputs or {}, outputs or {}
     graph: dict[str, set[str]] = {name: set() for name in jobs}
     for name, node in jobs.items():
+        if node_name_problem(name):
+            problems.append((("jobs", name), f"node {name!r}: {node_name_problem(name)}"))
         if not isinstance(node, Node):
             continue
         interface = node.interface
@@ -628,6 +654,9 @@ def graph_problems(jobs: dict, inputs: dict | None, outputs: dict | None, *,
 def _input_binding_problems(name, port, value, path, target, jobs, inputs, declared, graph) -> list:
     """Problems of one node input's value: a binding to an unknown pipeline input, node or output; a type
     clash; a binding written inside other text. Records the edge a node-output binding makes in `graph`."""
+    if target in LITERAL_TYPES and _is_literal(value):
+        problem = literal_problem(target, value, "value")
+        return [(path, f"node {name}: input {port!r} ({target}): {problem}")] if problem else []
     if not isinstance(value, str):
         return [(path, f"node {name}: input {port!r} ({_literal_type(value)}) cannot feed a {target} input")] \
             if _clash(_literal_type(value), target, strict=isinstance(value, Input)) else []
@@ -647,6 +676,10 @@ def _input_binding_problems(name, port, value, path, target, jobs, inputs, decla
         source = _declared_type(inputs[ref[1]]) if declared else _literal_type(inputs[ref[1]])
         strict = declared
         where = f"pipeline input {ref[1]}"
+        problem = None if declared or target not in LITERAL_TYPES or not _is_literal(inputs[ref[1]]) else \
+            literal_problem(target, inputs[ref[1]], "value")
+        if problem:
+            return [(path, f"node {name}: input {port!r} ({target}) is bound to {where}: {problem}")]
     else:
         other, output = ref[1], ref[3]
         if other not in jobs:
@@ -679,6 +712,10 @@ def job_component_problems(component: PipelineComponent, inputs: dict | None, ou
             if key not in declared:
                 problems.append(((root, key), f"the pipeline component has no {root[:-1]} named {key!r} ({root}: "
                                               f"{', '.join(declared) or 'none'})" + suggest(key, declared)))
+            elif root == "inputs" and _declared_type(declared[key]) in LITERAL_TYPES and _is_literal(given[key]):
+                problem = literal_problem(declared[key].type, given[key], "value")
+                if problem:
+                    problems.append(((root, key), f"input {key!r} ({declared[key].type}): {problem}"))
     for key, declaration in declared_inputs.items():
         if (isinstance(declaration, Input) and not declaration.optional and declaration.default is None
                 and key not in (inputs or {})):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .._firings import cron_to_rest
 from ..exceptions import NOT_SUPPORTED, NotSupportedError, Problem
 from ._base import Resource
 from ._jobs import job_from_rest
@@ -60,7 +61,7 @@ class CronTrigger(_Trigger):
     expression: str
 
     def _rest(self) -> dict:
-        return {**self._base_rest("Cron"), "expression": self.expression}
+        return {**self._base_rest("Cron"), "expression": cron_to_rest(self.expression)}
 
 
 @dataclass(kw_only=True)

@@ -114,6 +114,50 @@ def test_a_broken_graph_is_refused_naming_the_node(components):
         wrong_return()
 
 
+def test_what_the_service_refuses_is_refused_when_the_function_runs(components, rest_validate):
+    train, _ = components
+
+    @pipeline()
+    def empty():
+        pass
+
+    @pipeline()
+    def not_ascii():
+        ñode = train(data=Input(path="x"), epochs=1)  # noqa: F841 (the variable names the node)
+
+    @pipeline()
+    def not_a_number():
+        train(data=Input(path="x"), epochs="many")
+
+    @pipeline()
+    def not_a_number_input(epochs="many"):
+        train(data=Input(path="x"), epochs=epochs)
+
+    @pipeline()
+    def entraîner(data):
+        train(data=data, epochs=1)
+
+    @pipeline()
+    def outer():
+        entraîner(data=Input(path="x"))
+
+    for function, expected in (
+            (empty, "@pipeline empty jobs: a pipeline needs at least one node"),
+            (not_ascii, "@pipeline not_ascii jobs.ñode: node 'ñode': invalid node name: ASCII letters"),
+            (not_a_number, "@pipeline not_a_number jobs.train.inputs.epochs: node train: input 'epochs' (integer): "
+                           "the value 'many' is not an integer"),
+            (not_a_number_input, "@pipeline not_a_number_input jobs.train.inputs.epochs: node train: input 'epochs' "
+                                 "(integer) is bound to pipeline input epochs: the value 'many' is not an integer"),
+            (outer, "@pipeline entraîner name: invalid component name 'entraîner': use ASCII letters")):
+        with pytest.raises(ValidationError) as info:
+            function()
+        assert str(info.value).startswith(expected), str(info.value)
+    # a function whose name is no ASCII names a job's display name only: free text
+    job = entraîner(data=Input(path="azureml:iris:1"))
+    assert job.display_name == "entraîner"
+    assert rest_validate(job.to_rest(scope=LOCAL_SCOPE), "JobBaseResource") == []
+
+
 def test_a_node_swept_in_a_pipeline_becomes_a_sweep_node(components, tmp_path):
     train, score = components
 

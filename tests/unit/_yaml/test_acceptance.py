@@ -37,10 +37,23 @@ sampling_algorithm: random
 search_space: {lr: {type: uniform, min_value: 0.01, max_value: 0.1}}
 objective: {goal: maximize, primary_metric: accuracy}
 """
+PIPELINE = """
+type: pipeline
+compute: azureml:cpu-cluster
+inputs: {x: %s}
+jobs:
+  %s:
+    component:
+      command: python train.py --n ${{inputs.n}}
+      environment: azureml:AzureML-sklearn-1.5:1
+      inputs: {n: {type: integer}}
+    inputs: {n: %s}
+"""
+SCHEDULE = "name: s\ntrigger: {type: cron, expression: '%s'}\ncreate_job: azureml:nightly\n"
 ARM_DATA = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/"
             "Microsoft.MachineLearningServices/workspaces/ws/data/iris/versions/3")
 REST = {"job": "JobBaseResource", "component": "ComponentVersionResource", "data": "DataVersionBaseResource",
-        "model": "ModelVersionResource", "datastore": "DatastoreResource"}
+        "model": "ModelVersionResource", "datastore": "DatastoreResource", "schedule": "ScheduleResource"}
 
 
 @pytest.fixture
@@ -109,6 +122,25 @@ ACCEPTED = [
      lambda c: c.inputs["n"].default == "5"),
     ("a dotted input name (a group's input)", "component", COMPONENT + "inputs: {opt.lr: {type: number}}\n",
      lambda c: "opt.lr" in c.inputs),
+    # the service parses a literal given to a typed port as it parses a default: text that parses is taken
+    ("an integer node input written as text", "job", PIPELINE % (1, "train", "'3'"),
+     lambda j: j.jobs["train"].inputs["n"] == "3"),
+    ("a number node input written 1e-3 (text to YAML, a number to the service)", "job",
+     PIPELINE.replace("type: integer", "type: number") % (1, "train", "1e-3"),
+     lambda j: j.jobs["train"].inputs["n"] == "1e-3"),
+    ("an integer node input bound to a pipeline input", "job", PIPELINE % ("'7'", "train", "'${{parent.inputs.x}}'"),
+     lambda j: j.jobs["train"].inputs["n"] == "${{parent.inputs.x}}"),
+    ("a node name of 255 characters (the spec's longest name)", "job", PIPELINE % (1, "n" * 255, 1),
+     lambda j: list(j.jobs) == ["n" * 255]),
+    ("a node name in capitals (azure-ai-ml wants lower case; the spec and the service's bindings do not)", "job",
+     PIPELINE % (1, "Train", 1), lambda j: list(j.jobs) == ["Train"]),
+    ("a display name that is not ASCII (free text)", "job", PIPELINE % (1, "train", 1) + "display_name: Entraîner\n",
+     lambda j: j.display_name == "Entraîner"),
+    # the spec's pattern for an expression, [a-zA-Z0-9_], marks its 30 required strings as not blank: stars only
+    # mean every minute to the service's NCronTab (azure-ai-ml sends them as written); they go out with a step
+    ("the cron * * * * * (every minute)", "schedule", SCHEDULE % "* * * * *",
+     lambda s: s.trigger.expression == "* * * * *"
+     and s.to_rest(scope=LOCAL_SCOPE)["properties"]["trigger"]["expression"] == "*/1 * * * *"),
 ]
 
 
@@ -153,6 +185,29 @@ REFUSED = [
      "5:69 inputs.d.mode: invalid value 'mount'"),
     ("a version with a slash", "data", "name: iris\nversion: 1/2\npath: https://example.com/iris.csv\n",
      "2:1 version: invalid version '1/2': at most 255 characters"),
+    ("an empty pipeline", "job", "type: pipeline\njobs: {}\n",
+     "2:1 jobs: a pipeline needs at least one node: with none, Azure ML has nothing to run"),
+    ("an empty pipeline component", "component", "type: pipeline\nname: p\njobs: {}\n",
+     "3:1 jobs: a pipeline needs at least one node"),
+    ("text that is no integer for a node's integer input", "job", PIPELINE % (1, "train", "abc"),
+     "10:14 jobs.train.inputs.n: node train: input 'n' (integer): the value 'abc' is not an integer"),
+    ("a fraction for a node's integer input", "job", PIPELINE % (1, "train", 2.5),
+     "10:14 jobs.train.inputs.n: node train: input 'n' (integer): an integer value is a whole number, got 2.5"),
+    ("a boolean for a node's integer input", "job", PIPELINE % (1, "train", "true"),
+     "10:14 jobs.train.inputs.n: node train: input 'n' (integer): an integer value is a number, got bool"),
+    ("text that is no boolean for a node's boolean input", "job",
+     PIPELINE.replace("type: integer", "type: boolean") % (1, "train", "yes please"),
+     "10:14 jobs.train.inputs.n: node train: input 'n' (boolean): a boolean value is true or false, got 'yes please'"),
+    ("a pipeline input that is no integer bound to an integer input", "job",
+     PIPELINE % ("abc", "train", "'${{parent.inputs.x}}'"),
+     "10:14 jobs.train.inputs.n: node train: input 'n' (integer) is bound to pipeline input x: the value 'abc' is "
+     "not an integer"),
+    ("a node name that is not ASCII", "job", PIPELINE % (1, "entraîner", 1),
+     "5:3 jobs.entraîner: invalid key: invalid node name: ASCII letters, digits and '_', starting with a letter"),
+    ("a node name longer than a YAML key can be", "job", PIPELINE % (1, "n" * 1100, 1),
+     "5:1103: YAML syntax: a key of 1100 characters; a plain key is at most 1024"),
+    ("a pipeline job name that is not ASCII", "job", PIPELINE % (1, "train", 1) + "name: entraîner\n",
+     "11:1 name: invalid name 'entraîner'"),
     ("a OneLake datastore without its artifact", "datastore",
      "name: fabric\ntype: one_lake\none_lake_workspace_name: sales\nendpoint: onelake.dfs.fabric.microsoft.com\n",
      "1:1 artifact: required field is missing"),
@@ -164,3 +219,11 @@ def test_what_the_service_refuses_is_one_located_problem(kind, text, where, here
     with pytest.raises(ValidationError) as info:
         _load(kind, text)
     assert str(info.value).startswith(f"{kind}.yml:{where}"), str(info.value)
+
+
+def test_a_node_name_longer_than_any_name_the_spec_admits_is_refused(here):
+    with pytest.raises(ValidationError) as info:
+        _load("job", PIPELINE % (1, "n" * 256, 1))
+    (problem,) = info.value.problems
+    assert (problem.line, problem.column, problem.message) == (
+        5, 3, "invalid key: invalid node name: 256 characters, at most 255")

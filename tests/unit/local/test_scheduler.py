@@ -10,7 +10,7 @@ import pytest
 from azureml_v2 import load_schedule
 from azureml_v2._contract import SCHEDULE_PROPERTY, SCHEDULE_TIME_PROPERTY
 from azureml_v2.local.core.schedules import Scheduler
-from support.local import local_client
+from support.local import Client, local_client
 
 EVERY_MINUTE = {
     "name": "every_minute",
@@ -77,6 +77,20 @@ def test_a_schedule_every_minute_fires_3_times_in_3_minutes_and_each_job_exists(
         assert job.properties[SCHEDULE_TIME_PROPERTY].startswith(firing.time[:19])
         assert job.inputs["when"] == firing.time  # ${{creation_context.trigger_time}}
         assert job.command == "echo ${{inputs.when}}"
+
+
+def test_every_minute_written_with_stars_only_is_taken_from_our_client_and_from_azure_ai_ml(ml_client, app):
+    create(ml_client, {**EVERY_MINUTE, "trigger": {"type": "cron", "expression": "* * * * *"}})
+    ((path, body),) = [put for put in ml_client.sent.puts() if "/schedules/" in put[0]]
+    assert body["properties"]["trigger"]["expression"] == "*/1 * * * *"  # as the spec's pattern admits it
+    as_sent_by_azure_ai_ml = {"properties": {**body["properties"],
+                                             "trigger": {**body["properties"]["trigger"], "expression": "* * * * *"}}}
+    assert Client(app).put("/schedules/stars", as_sent_by_azure_ai_ml).status in (200, 201)
+    clock = Clock()
+    scheduler = scheduler_of(app, clock)
+    clock.run(scheduler, minutes=2)
+    scheduler.stop()
+    assert [f.status for f in ml_client.schedules.firings("stars")] == ["Fired"] * 2
 
 
 def test_firings_missed_while_no_scheduler_ran_are_recorded_not_run(ml_client, app):
