@@ -81,7 +81,8 @@ SWEEP_SEED = "azureml.sweep.seed"  # the seed an unseeded sweep drew, to reprodu
 PIPELINE_OUTPUTS = "azureml.pipeline.outputs"
 # What a parallel job reports: its mini-batch and item counts, as JSON
 PARALLEL_SUMMARY = "azureml.parallel.summary"
-# Whether a job's Python process was forked from a warm interpreter of its environment ("true") or started cold.
+# Whether a job's Python process (a parallel job's: each of its workers) was forked from a warm interpreter of its
+# environment ("true") or started cold.
 WARM_START_PROPERTY = "azureml.warmStart"
 RESULT_PROPERTIES = (BEST_CHILD, SCORE, SWEEP_SUMMARY, EARLY_TERMINATED, SWEEP_SEED, PIPELINE_OUTPUTS, PARALLEL_SUMMARY,
                      WARM_START_PROPERTY)

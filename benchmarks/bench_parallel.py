@@ -126,8 +126,8 @@ def engine(setup: dict, state: Path, *, size, table: bool = False, workers: int 
     return wall
 
 
-def job(setup: dict, home: Path, name: str) -> float:
-    """A Parallel job through the local workspace, PUT to Completed."""
+def job(setup: dict, home: Path, name: str, env: dict | None = None, logging_level: str = "INFO") -> float:
+    """A Parallel job through the local workspace, PUT to Completed (`env`: more of its environment variables)."""
     sys.path.insert(0, str(ROOT / "tests"))
     from support.local import WS as WS_ID
     from support.local import Client
@@ -144,7 +144,7 @@ def job(setup: dict, home: Path, name: str) -> float:
             "environmentId": f"{WS_ID}/environments/host/versions/1",
             "inputs": {"data": {"jobInputType": "uri_folder", "uri": str(setup["data"])}},
             "outputs": {"scores": {"jobOutputType": "uri_folder"}}, "input_data": "${{inputs.data}}",
-            "environmentVariables": {"MODEL": str(setup["model"])},
+            "environmentVariables": {"MODEL": str(setup["model"]), **(env or {})}, "logging_level": logging_level,
             "max_concurrency_per_instance": os.cpu_count() or 1, "mini_batch_size": "10", "input_kind": "files",
             "task": {"type": "run_function", "entry_script": "score.py", "append_row_to": "${{outputs.scores}}"}}}
         start = time.perf_counter()

@@ -1,13 +1,17 @@
 """Warm starts against cold starts, side by side in one run, on the local workspace.
 
-Run: python benchmarks/bench_warm.py [--home DIR] [--runs 5] [--skip-sweep] [--skip-pipeline]
+Run: python benchmarks/bench_warm.py [--home DIR] [--runs 5] [--skip-sweep] [--skip-pipeline] [--skip-parallel]
 
 Figures (each cold and warm):
 - start-up of a bare `python -c pass` job and of the LightGBM example (`examples/lightgbm/job.yml`): the job's
   process life, from its runner's `status Running` to the command's exit (runner.log), median of --runs; the
   LightGBM one includes its training (well under 0.5 s), so cold - warm is the start-up saved;
 - the README sweep (`examples/lightgbm/sweep.yml`, 10 trials, 2 at a time): wall of `azml job create --stream`,
-  cold (AZUREML_V2_WARM_START=0), warm with a fresh zygote (it imports first), warm with its zygote alive;
+  cold (AZUREML_V2_WARM_START=0), warm with a fresh zygote (it imports first), warm with its zygote alive, in
+  rounds (one of each per round);
+- a parallel job (bench_parallel.py's: an sklearn model scores 100 files x 100 rows, cores workers), PUT to
+  Completed, and each worker's start (from its spawn until past init(), the engine's DEBUG log), cold and warm in
+  turns;
 - a pipeline of 16 small scikit-learn steps (the example's environment), wall, cold and warm;
 - the limit: Optuna's in-process loop over the same 10 trials (one interpreter that imported once);
 - the zygote's resident memory (what it reports with each fork).
@@ -31,7 +35,9 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 AZML = [sys.executable, "-m", "azureml_v2.cli.main"]
+HOME = Path.home() / ".cache" / "azureml_v2-bench" / "warm-home"  # keeps the LightGBM example's environment
 COLD = {"AZUREML_V2_COLD_START": "1"}
 
 
@@ -95,14 +101,44 @@ def kill_zygotes(home: Path) -> None:
             os.kill(int(entry), signal.SIGKILL)
 
 
-def sweep(home: Path) -> dict:
+def sweep(home: Path, rounds: int = 1) -> dict:
     sweep_file = str(ROOT / "examples/lightgbm/sweep.yml")
     azml(home, "job", "create", "-f", sweep_file, "--stream")  # the environment cached, the trials learned
-    cold = azml(home, "job", "create", "-f", sweep_file, "--stream", env={"AZUREML_V2_WARM_START": "0"})
+    found: dict[str, list[float]] = {"cold": [], "warm_fresh_zygote": [], "warm_zygote_alive": []}
+    for _ in range(rounds):
+        found["cold"].append(azml(home, "job", "create", "-f", sweep_file, "--stream",
+                                  env={"AZUREML_V2_WARM_START": "0"}))
+        kill_zygotes(home)
+        found["warm_fresh_zygote"].append(azml(home, "job", "create", "-f", sweep_file, "--stream"))
+        found["warm_zygote_alive"].append(azml(home, "job", "create", "-f", sweep_file, "--stream"))
+    return found
+
+
+WORKER_READY = re.compile(r"parallel: worker \d+ past init\(\) ([\d.]+) s after its start \((warm|cold)\)")
+
+
+def parallel(folder: Path, runs: int, files: int = 100) -> dict:
+    """bench_parallel.py's Parallel job, cold and warm in turns after two rounds (the first warm one learns, the
+    second starts the zygote) -> walls and worker starts, by label."""
+    from bench_parallel import job, prepare
+
+    (folder / "parallel").mkdir(parents=True, exist_ok=True)
+    setup = prepare(folder / "parallel", files, 100)
+    home = folder / "parallel-home"
+    found: dict[str, list[float]] = {f"{label}_{what}": [] for label in ("cold", "warm")
+                                     for what in ("wall", "worker_start")}
+    for n in range(runs + 2):
+        for label, env in (("cold", COLD), ("warm", {})):
+            wall = job(setup, home, f"{label}{n}", env=env, logging_level="DEBUG")
+            if n < 2:
+                continue
+            found[f"{label}_wall"].append(wall)
+            log = (home / "jobs" / "local" / f"{label}{n}" / "user_logs" / "std_log.txt").read_text()
+            starts = WORKER_READY.findall(log)
+            assert starts and {how for _, how in starts} == {label}, f"{label} job's workers: {starts}"
+            found[f"{label}_worker_start"] += [float(seconds) for seconds, _ in starts]
     kill_zygotes(home)
-    fresh = azml(home, "job", "create", "-f", sweep_file, "--stream")
-    alive = azml(home, "job", "create", "-f", sweep_file, "--stream")
-    return {"cold": cold, "warm_fresh_zygote": fresh, "warm_zygote_alive": alive}
+    return found
 
 
 def pipeline(home: Path, folder: Path) -> dict:
@@ -129,7 +165,6 @@ def in_process_limit(home: Path) -> float:
     """Optuna's in-process loop over the README sweep's 10 trials (random sampler, seed 42, the same search space):
     one interpreter that imported once, no start-up at all. Optuna is added to the example's requirements in an
     environment of its own."""
-    sys.path.insert(0, str(ROOT))
     from azureml_v2.local.executors import envs
 
     conda = (ROOT / "examples/lightgbm/environment/conda.yml").read_text().replace("  - pip:\n", "  - pip:\n      - optuna\n")
@@ -156,10 +191,11 @@ def in_process_limit(home: Path) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--home", type=Path, default=Path.home() / ".cache" / "azureml_v2-bench" / "warm-home")
+    parser.add_argument("--home", type=Path, default=HOME)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-sweep", action="store_true")
     parser.add_argument("--skip-pipeline", action="store_true")
+    parser.add_argument("--skip-parallel", action="store_true")
     args = parser.parse_args()
     args.home.mkdir(parents=True, exist_ok=True)
     results = {"load_before": os.getloadavg()}
@@ -174,6 +210,8 @@ def main() -> int:
             figures.append(("pipeline 16 sklearn steps", lambda: pipeline(args.home, folder)))
         if not args.skip_sweep:
             figures.append(("README sweep", lambda: sweep(args.home)))
+        if not args.skip_parallel:
+            figures.append(("parallel job, 100 files", lambda: parallel(folder, args.runs)))
         figures.append(("optuna in-process, 10 trials", lambda: in_process_limit(args.home)))
         for name, measure in figures:
             results[name] = measure()

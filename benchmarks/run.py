@@ -243,6 +243,33 @@ def parallel_figures(table: Table, runs: int, quick: bool, base: Path) -> None:
               walls["cpu_loop"], reference_name="plain loop", note="plain loop")
 
 
+def warm_figures(table: Table, runs: int, quick: bool, base: Path) -> None:
+    """Warm starts against cold ones (bench_warm.py), the cold start as the reference: the LightGBM example's job,
+    the README sweep, a parallel job. The LightGBM environment is kept in bench_warm's home between runs."""
+    import bench_warm
+
+    cold = "cold start (AZUREML_V2_COLD_START=1)"
+    bench_warm.HOME.mkdir(parents=True, exist_ok=True)
+    lives = bench_warm.startups(bench_warm.HOME, base, "python train.py", True, runs)
+    table.add("LightGBM example job, process life (Running -> exit), warm", "s", lives["warm"], lives["cold"],
+              reference_name=cold, note=cold)
+    figure = "README sweep (10 LightGBM trials, 2 at a time), azml job create --stream, warm"
+    if quick:
+        table.skip(figure, "not in --quick (three sweeps a run)")
+    else:
+        walls = bench_warm.sweep(bench_warm.HOME, runs)
+        for key, how in (("warm_zygote_alive", "zygote alive"), ("warm_fresh_zygote", "a fresh zygote")):
+            table.add(f"{figure}, {how}", "s", walls[key], walls["cold"],
+                      reference_name="cold (AZUREML_V2_WARM_START=0)")
+    files = 20 if quick else 100
+    walls = bench_warm.parallel(base / "warm-parallel", runs, files)
+    what = f"parallel job, sklearn, {files} files x 100 rows, {os.cpu_count()} workers"
+    table.add(f"{what}: PUT to Completed, warm", "s", walls["warm_wall"], walls["cold_wall"], reference_name=cold,
+              note=cold)
+    table.add(f"{what}: a worker's start (spawn -> past init()), warm", "s", walls["warm_worker_start"],
+              walls["cold_worker_start"], reference_name=cold, note=cold)
+
+
 def pipeline_load_figure(table: Table, ref: str | None, ref_name: str, runs: int) -> None:
     from bench_pipeline_load import measure
     result = measure(200, runs, ref)
@@ -277,6 +304,7 @@ def main() -> int:
         job_list_figure(table, runs, args.quick, base)
         sweep_figures(table, runs, args.quick, base)
         parallel_figures(table, runs, args.quick, base)
+        warm_figures(table, runs, args.quick, base)
         pipeline_load_figure(table, ref, ref_name, runs)
         server_figures(table, runs, args.quick)
     table.print()

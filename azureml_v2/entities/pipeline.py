@@ -602,9 +602,13 @@ def graph_problems(jobs: dict, inputs: dict | None, outputs: dict | None, *,
         problems.append((("jobs",), "a pipeline needs at least one node: with none, Azure ML has nothing to run"))
     inputs, outputs = inputs or {}, outputs or {}
     graph: dict[str, set[str]] = {name: set() for name in jobs}
+    seen: dict[str, str] = {}
     for name, node in jobs.items():
         if node_name_problem(name):
             problems.append((("jobs", name), f"node {name!r}: {node_name_problem(name)}"))
+        elif seen.setdefault(name.lower(), name) != name:
+            problems.append((("jobs", name), f"node {name!r}: {name!r} and {seen[name.lower()]!r} differ only in "
+                                             "case: rename one (azure-ai-ml takes node names in lower case only)"))
         if not isinstance(node, Node):
             continue
         interface = node.interface

@@ -375,7 +375,18 @@ class BlobApi:
         return target.with_name(f".{target.name}.{uuid.uuid4().hex}.upload")
 
     def _commit(self, tmp: Path, target: Path, ws, container, blob, environ) -> None:
-        os.replace(tmp, target)
+        # If-None-Match: * checked again as the blob lands: another upload may have made it meanwhile
+        if environ.get("HTTP_IF_NONE_MATCH", "").strip() == "*":
+            try:
+                os.link(tmp, target)  # fails when the blob exists, where a rename would replace it
+            except FileExistsError:
+                raise BlobError(409, "BlobAlreadyExists", "the specified blob already exists") from None
+            except OSError:  # a file system without hard links: as good as the check before the upload
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
+        else:
+            os.replace(tmp, target)
         self._write_metadata(ws, container, blob, _metadata(environ))
 
     def _check_conditions(self, environ, target: Path) -> None:

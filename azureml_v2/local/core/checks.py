@@ -247,6 +247,22 @@ def _object(obj: dict, key: str, where: str, defaults: dict | None = None) -> di
     return value
 
 
+def identity_doc(identity) -> dict:
+    """A resource's managed identity as a request sets it: its type and the ARM ids of its user-assigned identities.
+    Their principal and client ids, like the system identity's, are the service's to fill: what a request says of
+    them is dropped, never echoed."""
+    if not isinstance(identity, dict):
+        raise Invalid("identity: expected an object")
+    check_enum(identity, "type", _IDENTITY_TYPES, required=True, where="identity")
+    assigned = identity.get("userAssignedIdentities")
+    if assigned is not None and not isinstance(assigned, dict):
+        raise Invalid("identity.userAssignedIdentities: expected an object of ARM ids")
+    out = {"type": identity["type"]}
+    if assigned is not None:
+        out["userAssignedIdentities"] = {arm_id: {} for arm_id in assigned}
+    return out
+
+
 def tracked(doc: dict) -> dict:
     """The envelope of a tracked resource (location, tags, identity, kind, sku), checked; `properties` as sent."""
     out = {k: doc[k] for k in ("location", "tags", "identity", "kind", "sku", "properties") if doc.get(k) is not None}
@@ -258,14 +274,8 @@ def tracked(doc: dict) -> dict:
         del out["tags"]
     if "kind" in out and not isinstance(out["kind"], str):
         raise Invalid("kind: expected a string")
-    identity = out.get("identity")
-    if identity is not None:
-        if not isinstance(identity, dict):
-            raise Invalid("identity: expected an object")
-        check_enum(identity, "type", _IDENTITY_TYPES, required=True, where="identity")
-        assigned = identity.get("userAssignedIdentities")
-        if assigned is not None and not isinstance(assigned, dict):
-            raise Invalid("identity.userAssignedIdentities: expected an object of ARM ids")
+    if "identity" in out:
+        out["identity"] = identity_doc(out["identity"])
     sku = out.get("sku")
     if sku is not None:
         if not isinstance(sku, dict) or not isinstance(sku.get("name"), str):
@@ -444,11 +454,8 @@ def compute_doc(doc: dict) -> dict:
     check_map(out, "tags")
     if not out["tags"]:
         del out["tags"]
-    identity = _object(out, "identity", "identity")
-    if identity is not None:
-        out["identity"] = identity = _known(identity, ("type", "userAssignedIdentities"))
-        check_enum(identity, "type", _IDENTITY_TYPES, required=True, where="identity")
-        check(identity, "userAssignedIdentities", dict)
+    if "identity" in out:
+        out["identity"] = identity_doc(out["identity"])
     sku = _object(out, "sku", "sku")
     if sku is not None:
         out["sku"] = _known(sku, _SKU_KEYS)

@@ -24,14 +24,6 @@ def workspace_doc(body: dict) -> dict:
         for member in ("size", "family"):
             checks.check(doc["sku"], member, str)
         checks.check_enum(doc["sku"], "tier", ("Free", "Basic", "Standard", "Premium"), where="sku")
-    identity = doc.get("identity")
-    if identity is not None:
-        _only(identity, ("type", "userAssignedIdentities", "principalId", "tenantId"), "identity")
-        # each user-assigned identity's value holds only what the service reads back (principalId, clientId)
-        identity.pop("principalId", None)
-        identity.pop("tenantId", None)
-        if "userAssignedIdentities" in identity:
-            identity["userAssignedIdentities"] = {k: {} for k in identity["userAssignedIdentities"]}
     props = checks.check(doc, "properties", dict) or {}
     props = {k: v for k, v in props.items() if k not in READ_ONLY and v is not None}
     _only(props, (*_STRINGS, *_FLAGS, "publicNetworkAccess", "encryption", "managedNetwork"), "properties")

@@ -424,9 +424,8 @@ class Runner:
         if isinstance(found, str):
             self.log(f"cold start: {found}")
             return None
-        # the zygote's own environment: this job's but for what names this job alone
-        base = {**os.environ, "PATH": env["PATH"], "PYTHONUNBUFFERED": "1", **user_env}
-        return warm.Environment(self.store.home, os.path.join(bin_dir, "python"), user_env), found, base
+        return (warm.Environment(self.store.home, os.path.join(bin_dir, "python"), user_env), found,
+                warm.zygote_env(env["PATH"], user_env))
 
     def _launch(self, argv, env: dict, warm_start):
         """Start one process: forked warm when it can (a :class:`warm.WarmProcess`), else cold."""
@@ -437,8 +436,8 @@ class Runner:
                 self.log(f"cold start: learning what `{plan.prefix}` imports")
                 argv, env = environment.learn_argv(plan), warm.as_bash_runs(plan, env, self.wd)
             else:
-                started = warm.start(environment, plan, modules, self.wd, env, base, str(self.folder),
-                                     self.stop.is_set, self.log)
+                started = warm.start(environment, plan, modules, self.wd, warm.as_bash_runs(plan, env, self.wd),
+                                     base, str(self.folder), self.stop.is_set, self.log)
                 if not isinstance(started, str):
                     return started
                 self.log(f"cold start: {started}")

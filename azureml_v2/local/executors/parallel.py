@@ -37,10 +37,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..._contract import PARALLEL_SUMMARY, Placeholder, UnresolvedPlaceholder, seconds_from_iso, substitute
+from ..._contract import (PARALLEL_SUMMARY, WARM_START_PROPERTY, Placeholder, UnresolvedPlaceholder, seconds_from_iso,
+                          substitute)
 from ..core.executors import executor_main
 from ..core.processes import process_start
-from . import minibatch
+from . import minibatch, warm
 from .command import JobError, Runner
 from .command import substitute as fill  # ${{inputs.x}} / ${{outputs.y}} as a command fills them
 from .minibatch import Files, InputError, Limits, Table, Tally
@@ -52,6 +53,16 @@ PROGRESS = 5.0  # seconds between two progress lines (each mini-batch at DEBUG)
 SHUTDOWN = 5.0  # seconds idle workers have to run shutdown() and exit at the end
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TICK = 0.2
+
+
+@dataclass
+class WarmWorkers:
+    """How workers start warm, forked from a warm interpreter of the job's environment (:mod:`.warm`), as a command
+    job's process does: the environment's warm-start state, its zygote's own environment, the job marker."""
+
+    environment: warm.Environment
+    zygote_env: dict[str, str]
+    marker: str
 
 
 class ParallelError(Exception):
@@ -76,13 +87,14 @@ class Work:
     logging_level: str = "INFO"
     output: Path | None = None  # the append_row file; None: summary_only
     header: bool = False  # a DataFrame's column names as the output's first line (--append_row_dataframe_header)
+    warm: WarmWorkers | None = None  # None: every worker starts cold
 
 
 class _Worker:
     """One worker process and its two pipes."""
 
-    def __init__(self, n: int, proc: subprocess.Popen, tasks: int, answers: int):
-        self.n, self.proc, self.tasks, self.answers = n, proc, tasks, answers
+    def __init__(self, n: int, proc: subprocess.Popen | warm.WarmProcess, tasks: int, answers: int, started: float):
+        self.n, self.proc, self.tasks, self.answers, self.started = n, proc, tasks, answers, started
         self.buffer = b""
         self.ready = False
         self.task: int | None = None
@@ -119,7 +131,8 @@ class Engine:
         self.debug = work.logging_level.upper() == "DEBUG"
         self._selector = selectors.DefaultSelector()
         self._workers: list[_Worker] = []
-        self._started = 0
+        self.started = 0  # workers started, replacements too
+        self.started_warm = 0  # workers forked from a warm interpreter
         self.batches: list = []
         self.tally = Tally(0)
 
@@ -208,6 +221,10 @@ class Engine:
             message = json.loads(line)
             if "ready" in message:
                 worker.ready = True
+                if self.debug:
+                    how = "warm" if isinstance(worker.proc, warm.WarmProcess) else "cold"
+                    self.log(f"parallel: worker {worker.n} past init() {time.monotonic() - worker.started:.3f} s "
+                             f"after its start ({how})")
             elif "init_error" in message:
                 raise ParallelError(f"init() of {self.work.entry_script.name} failed in worker {worker.n}:\n"
                                     f"{_tail(message['init_error'])}")
@@ -259,25 +276,49 @@ class Engine:
         path = work.state / f"worker_{n}.json"
         path.write_text(json.dumps(config), encoding="utf-8")
         work.logs.mkdir(parents=True, exist_ok=True)
+        began = time.monotonic()
         try:
             with open(work.logs / f"worker_{n}.txt", "ab") as out:
-                proc = subprocess.Popen([work.python, str(WORKER), str(path)], cwd=work.cwd, env=work.env,
-                                        stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                        pass_fds=(tasks_r, answers_w), start_new_session=True)
+                proc = self._spawn(n, path, out.fileno(), (tasks_r, answers_w))
         finally:
             os.close(tasks_r)
             os.close(answers_w)
-        worker = _Worker(n, proc, tasks_w, answers_r)
+        worker = _Worker(n, proc, tasks_w, answers_r, began)
         self._workers.append(worker)
         self._selector.register(answers_r, selectors.EVENT_READ, worker)
-        self._started += 1
+        self.started += 1
         self._report()
+        if isinstance(proc, warm.WarmProcess):
+            self.started_warm += 1
+            proc.go()  # recorded: it may run the entry script
         return worker
+
+    def _spawn(self, n: int, config: Path, out: int, fds: tuple[int, int]) -> subprocess.Popen | warm.WarmProcess:
+        """Start worker `n`: forked warm when it can, else cold (learning what it imports, the first time)."""
+        work = self.work
+        argv = [work.python, str(WORKER), str(config)]
+        if work.warm is not None:
+            # learned once per entry script, as a command's `python train.py`
+            prefix = shlex.join([work.python, WORKER.name, os.path.relpath(work.entry_script, work.cwd)])
+            plan = warm.Plan("script", str(WORKER), [str(config)], work.python, prefix)
+            environment = work.warm.environment
+            modules = environment.learned(prefix)
+            if modules is None:
+                self.log(f"parallel: worker {n} starts cold, learning what it imports")
+                argv = environment.learn_argv(plan)
+            else:
+                started = warm.start(environment, plan, modules, work.cwd, work.env, work.warm.zygote_env,
+                                     work.warm.marker, self.stop.is_set, self.log, output=out, pass_fds=fds)
+                if not isinstance(started, str):
+                    return started
+                self.log(f"parallel: worker {n} starts cold: {started}")
+        return subprocess.Popen(argv, cwd=work.cwd, env=work.env, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, pass_fds=fds, start_new_session=True)
 
     def _replace(self, worker: _Worker, pending: deque) -> None:
         """Kill a worker (timed out or dead) and start another in its place while there is work."""
         self._drop(worker)
-        if self._started > 10 * max(self.work.workers, 1) + len(self.batches) * (self.work.limits.max_retries + 1):
+        if self.started > 10 * max(self.work.workers, 1) + len(self.batches) * (self.work.limits.max_retries + 1):
             raise ParallelError("worker processes keep dying: the job stops (see user_logs/worker_*.txt)")
         if pending:
             self._start(worker.n)
@@ -431,6 +472,7 @@ class ParallelRunner(Runner):
                 std_log.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
 
             work = self._work(doc, task, arguments, str(Path(bin_dir) / "python"), env, outputs)
+            work.warm = self._warm_workers(work, env["PATH"], doc.get("environmentVariables") or {})
             with self._tracking() as mlflow_env:
                 work.env.update(mlflow_env)
                 work.env.update(doc.get("environmentVariables") or {})
@@ -445,6 +487,9 @@ class ParallelRunner(Runner):
                     self._keep_artifacts()
                     self._summary(engine.tally.summary())
                     return "Failed", None, str(exc)
+                finally:  # "true": every worker of this run was forked warm
+                    warmed = engine.started and engine.started_warm == engine.started
+                    self.store.set_results(self.ws, self.name, {WARM_START_PROPERTY: "true" if warmed else "false"})
         self._keep_artifacts()
         if summary is None:
             return "Canceled", None, None
@@ -455,6 +500,14 @@ class ParallelRunner(Runner):
 
     def _summary(self, summary: dict) -> None:
         self.store.set_results(self.ws, self.name, {PARALLEL_SUMMARY: json.dumps(summary, sort_keys=True)})
+
+    def _warm_workers(self, work: Work, path: str, user_env: dict[str, str]) -> WarmWorkers | None:
+        why = warm.disabled(user_env)
+        if why is not None:
+            self.log(f"cold start: {why}")
+            return None
+        return WarmWorkers(warm.Environment(self.store.home, work.python, user_env), warm.zygote_env(path, user_env),
+                           str(self.folder))
 
     def _compute_notice(self, doc: dict) -> None:
         compute = (doc.get("computeId") or "local").rstrip("/").rsplit("/", 1)[-1].removeprefix("azureml:")

@@ -10,7 +10,8 @@ Tasks arrive as JSON lines on the ``tasks`` descriptor; answers leave as JSON li
 committed, ``{"error": i, "message"}`` when run() raised, ``{"init_error": message}``. A mini-batch's results are
 committed atomically: written to a temporary file, then renamed to ``<parts>/<i>.part`` (its first line a ``#``
 and a JSON header, then the rows), so a mini-batch run twice still leaves one part. The process dies with its
-engine (PR_SET_PDEATHSIG on Linux; end of the tasks stream elsewhere).
+engine (PR_SET_PDEATHSIG on Linux, or its pidfd when a warm interpreter forked it; end of the tasks stream
+elsewhere).
 """
 import importlib.util
 import json
@@ -23,6 +24,9 @@ import traceback
 
 
 def _die_with_parent(parent):
+    if os.getppid() != parent:  # forked by a warm interpreter (warm starts), or the engine died already
+        _die_with(parent)
+        return
     try:
         import ctypes
 
@@ -31,6 +35,23 @@ def _die_with_parent(parent):
         pass  # not Linux: the closed tasks stream ends the worker between mini-batches
     if os.getppid() != parent:  # the engine died before the line above
         os._exit(1)
+
+
+def _die_with(engine):
+    """Die as soon as the engine (not this process's parent) ends: a thread waits on its pidfd."""
+    import select
+    import threading
+
+    try:
+        pidfd = os.pidfd_open(engine)
+    except (OSError, AttributeError):  # it ended (or not Linux, where nothing forks a worker warm)
+        os._exit(1)
+
+    def watch():
+        select.select([pidfd], [], [])
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="engine-watch", daemon=True).start()
 
 
 def _load(entry_script):

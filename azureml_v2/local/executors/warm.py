@@ -189,9 +189,9 @@ class WarmProcess:
     reaps it, or, when that zygote died, from the process itself (through a status pipe) or, killed by a signal
     with no one to reap it, -9."""
 
-    def __init__(self, conn: socket.socket, pid: int, stdout: int, stderr: int, status: int, go: int):
+    def __init__(self, conn: socket.socket, pid: int, stdout: int | None, stderr: int | None, status: int, go: int):
         self._conn, self.pid, self._status, self._go = conn, pid, status, go
-        self.stdout, self.stderr = os.fdopen(stdout, "rb"), os.fdopen(stderr, "rb")
+        self.stdout, self.stderr = (None if fd is None else os.fdopen(fd, "rb") for fd in (stdout, stderr))
         self.returncode: int | None = None
         self._buffer, self._zygote_gone = b"", False
         try:
@@ -251,15 +251,24 @@ class WarmProcess:
         self._conn.close()
 
 
+def zygote_env(job_path: str, user_env: dict[str, str]) -> dict[str, str]:
+    """A zygote's own environment: its jobs' (PATH `job_path`, their environment variables `user_env`) but for
+    what names one job alone."""
+    return {**os.environ, "PATH": job_path, "PYTHONUNBUFFERED": "1", **user_env}
+
+
 def as_bash_runs(p: Plan, env: dict[str, str], cwd: Path) -> dict[str, str]:
     """The environment `bash -c` would give the command of `p`: what it adds to `env`."""
     return {**env, "PWD": os.path.realpath(cwd), "SHLVL": env.get("SHLVL", "0"), "_": p.executable}
 
 
 def start(environment: Environment, p: Plan, modules: list[str], cwd: Path, env: dict[str, str],
-          zygote_env: dict[str, str], marker: str, stopped, log) -> WarmProcess | str:
-    """Ask the environment's zygote for a child running `p` -> it (not running the job's code until its `go()`), or
-    why the job runs cold. `stopped()` says the job was canceled meanwhile (the zygote may be importing)."""
+          zygote_env: dict[str, str], marker: str, stopped, log, *, output: int | None = None,
+          pass_fds: tuple[int, ...] = ()) -> WarmProcess | str:
+    """Ask the environment's zygote for a child running `p` with environment `env` -> it (not running the job's
+    code until its `go()`), or why the job runs cold. `stopped()` says the job was canceled meanwhile (the zygote
+    may be importing). The child's stdout and stderr are two pipes (the process's `stdout`, `stderr`), or both
+    `output`; it holds `pass_fds` at their numbers, as Popen's pass_fds."""
     refused = environment.refused()
     if refused:
         return refused
@@ -267,14 +276,16 @@ def start(environment: Environment, p: Plan, modules: list[str], cwd: Path, env:
         conn = environment.connect(zygote_env, log)
     except OSError as exc:
         return f"no warm interpreter: {exc}"
-    pipes = [os.pipe() for _ in range(4)]  # stdout, stderr, status: the child writes; go: the child reads
-    theirs = [pipes[0][1], pipes[1][1], pipes[2][1], pipes[3][0]]
+    # ours: the read ends of stdout, stderr and status (the child writes) and the write end of go (it reads)
+    pipes = [os.pipe() for _ in range(4 if output is None else 2)]
+    ours = [r for r, _ in pipes[:-1]] + [pipes[-1][1]]
+    theirs = [w for _, w in pipes[:-1]] + [pipes[-1][0]]
+    sent = ([output, output] if output is not None else []) + theirs + list(pass_fds)
     request = {"kind": p.kind, "target": p.target, "args": p.args, "cwd": str(cwd), "modules": modules,
-               "marker": marker, "argv0": p.argv0,
-               "env": as_bash_runs(p, env, cwd)}
+               "marker": marker, "argv0": p.argv0, "env": env, "keep": list(pass_fds)}
     answer = None
     try:
-        socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], theirs)
+        socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], sent)
         answer = _answer(conn, stopped)
     except (OSError, ValueError) as exc:
         answer = {"cold": f"the warm interpreter failed: {exc}"}
@@ -283,15 +294,12 @@ def start(environment: Environment, p: Plan, modules: list[str], cwd: Path, env:
             os.close(fd)
     if "pid" not in answer:
         conn.close()
-        for r, w in pipes:
-            for fd in (r, w):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        for fd in ours:
+            os.close(fd)
         return answer.get("cold") or "the warm interpreter did not answer"
     log(f"warm start: forked {answer['pid']} from the zygote (RSS {answer['rss_kb'] // 1024} MB)")
-    return WarmProcess(conn, answer["pid"], pipes[0][0], pipes[1][0], pipes[2][0], pipes[3][1])
+    stdout, stderr = ours[:2] if output is None else (None, None)
+    return WarmProcess(conn, answer["pid"], stdout, stderr, ours[-2], ours[-1])
 
 
 def _answer(conn: socket.socket, stopped) -> dict:

@@ -10,7 +10,8 @@ uses the standard library only. :mod:`.warm` (the runner's side) starts and talk
 ``serve`` listens on the abstract Unix socket NAME (this user's peers only). A request is one JSON line
 ``{"kind": "script"|"module"|"code", "target", "args", "argv0", "cwd", "env", "modules", "marker"}`` sent with
 four descriptors: the job's stdout, its stderr, a status pipe the child writes its exit code to, and a go pipe it
-waits on. The zygote imports the requested modules it has not tried yet, checks itself (below), forks, and answers
+waits on; then one more for each number in the request's optional ``"keep"``: the child holds it at that number
+(as ``subprocess.Popen``'s ``pass_fds`` would). The zygote imports the requested modules it has not tried yet, checks itself (below), forks, and answers
 ``{"pid", "rss_kb"}`` (or ``{"cold": reason}``: run the job the usual way), then ``{"exit": code}`` when it reaps
 the child. The child makes itself the job's process: its own session and process group, the job's descriptors,
 working folder, environment (as ``bash -c`` would pass it), ``sys.argv``, a fresh ``__main__``, and its command line
@@ -22,12 +23,15 @@ before a fork, as OpenBLAS does, are fine: a probe fork tells; so are the alloca
 or a descriptor open is an offender: it is written
 to ``denied.json`` and the zygote exits; the next zygote of the environment does not import it. A zygote over its
 memory bound (AZUREML_V2_WARM_MAX_MB, default 2048) writes ``refused.json`` and exits; one idle for
-AZUREML_V2_WARM_IDLE seconds (default 1800) with no child left exits.
+AZUREML_V2_WARM_IDLE seconds (default 1800) with no child left exits. A job whose own folder holds a module named
+as one imported here (its `datasets.py`, where another project's run taught the zygote the installed `datasets`)
+is answered cold: cold, it imports its own.
 
 ``learn`` runs a command cold as the interpreter would, and records in RECORD (JSON) the installed modules
 (standard library and site-packages, never the job's own code) it imported: what a zygote preloads for it.
 """
 import builtins
+import fcntl
 import importlib
 import json
 import os
@@ -43,6 +47,7 @@ import types
 
 MARKER = "AZUREML_V2_JOB"  # the job marker of core.processes, rewritten in place in a child's environment block
 _PAD = " "
+_MAX_KEEP = 8  # descriptors a request may ask a child to keep beyond its own four
 
 
 # -- the job's process (a forked child, or a cold process when learning)
@@ -266,15 +271,16 @@ class Zygote:
                 conn.close()
                 return True
             conn.settimeout(10)
-            data, fds, _, _ = socket.recv_fds(conn, 1 << 20, 4)
+            data, fds, _, _ = socket.recv_fds(conn, 1 << 20, 4 + _MAX_KEEP)
             while not data.endswith(b"\n"):
                 more = conn.recv(1 << 20)
                 if not more:
                     raise OSError("the request ended early")
                 data += more
             request = json.loads(data)
-            if len(fds) != 4:
-                raise OSError(f"{len(fds)} descriptors sent, 4 expected")
+            keep = request.get("keep", [])
+            if len(fds) != 4 + len(keep) or not all(isinstance(n, int) and n > 2 for n in keep):
+                raise OSError(f"{len(fds)} descriptors sent, {4 + len(keep)} expected (keep {keep})")
         except (OSError, ValueError) as exc:
             _log(f"bad request: {exc}")
             for fd in fds:
@@ -292,6 +298,13 @@ class Zygote:
             for fd in fds:
                 os.close(fd)
             return False
+        own = _shadowing(request)
+        if own is not None:  # this job alone runs cold: the zygote stays as it is for the others
+            _send(conn, {"cold": f"the job's own module {own!r} is named as one the warm interpreter imported"})
+            conn.close()
+            for fd in fds:
+                os.close(fd)
+            return True
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         pid = os.fork()
@@ -348,7 +361,7 @@ class Zygote:
 
     def become(self, request, fds, conn):
         """In the child: become the job's process, wait for the runner's go, run `__main__`, exit."""
-        out, err, status, go = fds
+        out, err, status, go, *passed = fds
         code = 1
         try:
             for sock in (self.listener, conn, *self.children.values()):
@@ -360,11 +373,15 @@ class Zygote:
             os.dup2(null, 0)
             os.dup2(out, 1)
             os.dup2(err, 2)
-            keep = sorted({status, go})
-            os.closerange(3, keep[0])
-            os.closerange(keep[0] + 1, keep[1])
-            os.closerange(keep[1] + 1, 1 << 16)
-            os.set_inheritable(status, False)
+            numbers = request.get("keep", [])
+            # above every number asked for first, so that placing one never overwrites another still to place
+            floor = max([*numbers, 2]) + 1
+            status, go, *passed = (fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, floor) for fd in (status, go, *passed))
+            for fd, number in zip(passed, numbers):
+                os.dup2(fd, number)  # inheritable, as pass_fds leaves it
+            keep = sorted({status, go, *numbers})
+            for low, high in zip([2, *keep], [*keep, 1 << 16]):
+                os.closerange(low + 1, high)
             os.chdir(request["cwd"])
             env = dict(request["env"])
             if "LC_CTYPE" in os.environ and "LC_CTYPE" not in env and "LC_ALL" not in env and "LANG" not in env:
@@ -383,6 +400,25 @@ class Zygote:
                 os.write(status, str(code).encode())
             finally:
                 os._exit(code & 0xFF)
+
+
+def _shadowing(request):
+    """A module of the job's own folder (its `sys.path[0]`) named as a module imported here (None: none): started
+    cold, the job imports its own; forked from here, it would get the one imported."""
+    folder = request["cwd"]
+    if request["kind"] == "script":
+        folder = os.path.dirname(os.path.realpath(os.path.join(folder, request["target"])))
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return None
+    for entry in entries:
+        name = entry.partition(".")[0]
+        if name in sys.modules and name != "__main__" and (
+                entry in (name + ".py", name + ".pyc") or entry.endswith(".so")
+                or os.path.isfile(os.path.join(folder, entry, "__init__.py"))):
+            return name
+    return None
 
 
 def _rewrite_proc(request):

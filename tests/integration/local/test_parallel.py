@@ -4,13 +4,17 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from support.jobs import ENV_ID, code_version, gone, wait
 from support.local import WS
 
 from azureml_v2._contract import PARALLEL_SUMMARY
+from azureml_v2.local.executors.parallel import WORKER
 
 
 pytestmark = pytest.mark.integration
@@ -46,6 +50,28 @@ def run(mini_batch):
     return out
 """
 
+# What a worker can tell about itself, written by init() to <PROBE>.<pid>.json.
+PROBE_SCORE = """
+import json, os, sys
+import fractions
+
+def init():
+    with open("/proc/self/cmdline", "rb") as f:
+        cmdline = [a.decode() for a in f.read().split(b"\\0") if a][1:]
+    with open("/proc/self/environ", "rb") as f:
+        marked = ("AZUREML_V2_JOB=" + os.environ["AZUREML_V2_JOB"]).encode() in f.read().split(b"\\0")
+    with open(f"{os.environ['PROBE']}.{os.getpid()}.json", "w") as out:
+        json.dump({"argv": sys.argv[1:], "cwd": os.getcwd(), "own_group": os.getpgid(0) == os.getpid(),
+                   "cmdline": cmdline, "marked": marked, "stdin": sys.stdin.read(), "user": os.environ["USER_VAR"],
+                   "main": os.path.basename(sys.modules["__main__"].__file__),
+                   "patched_before": hasattr(fractions, "patched")}, out)
+    fractions.patched = True  # a worker that changes a preloaded module: the next must not see it
+    print("init", flush=True)
+
+def run(mini_batch):
+    return [os.path.basename(path) for path in mini_batch]
+"""
+
 TABLE_SCORE = """
 import sys
 
@@ -62,7 +88,8 @@ def run(df):
 
 @pytest.fixture
 def client(client, tmp_path):
-    code_version(client, tmp_path, {"score.py": SCORE, "table_score.py": TABLE_SCORE})
+    code_version(client, tmp_path, {"score.py": SCORE, "table_score.py": TABLE_SCORE,
+                                    "score_probe.py": PROBE_SCORE})
     return client
 
 
@@ -206,10 +233,49 @@ def test_cancel_kills_the_workers(client, app, home, tmp_path):
     assert all(gone(pid) for pid in groups)
 
 
-def test_kill_9_of_the_executor_resumes_and_writes_each_mini_batch_once(client, app, home, tmp_path):
+def warm_started(props) -> str | None:
+    return props["properties"].get("azureml.warmStart")
+
+
+def test_warm_workers_are_workers_as_cold_ones(client, home, tmp_path):
+    data = files(tmp_path / "in", [f"{n}.txt" for n in range(6)])
+    runs = {}
+    for name, env in (("cold", {"AZUREML_V2_COLD_START": "1"}), ("learn", {}), ("warm", {})):
+        probe = tmp_path / name
+        submit(client, tmp_path, name, data, entry="score_probe.py", mini_batch_size=1, max_concurrency_per_instance=2,
+               env={**env, "PROBE": str(probe), "USER_VAR": "v"})
+        props = wait(client, name)
+        assert props["status"] == "Completed", props["properties"].get("Error")
+        assert output(home, name).splitlines() == [f"{n}.txt" for n in range(6)]
+        workers = [json.loads(p.read_text()) for p in tmp_path.glob(f"{name}.*.json")]
+        assert len(workers) == 2  # init() once in each of two workers
+        state = home / "jobs/local" / name / "parallel"
+        assert sorted(w.pop("cmdline") for w in workers) == [[str(WORKER), str(state / f"worker_{n}.json")]
+                                                              for n in (0, 1)]  # what ps shows
+        for worker in workers:
+            assert worker.pop("cwd") == str(home / "jobs/local" / name / "wd")
+        runs[name] = (warm_started(props), workers)
+    expected = {"argv": ["--factor", "2"], "own_group": True, "marked": True, "stdin": "", "user": "v",
+                "main": "parallel_worker.py", "patched_before": False}
+    for name, (warmed, workers) in runs.items():
+        assert warmed == ("true" if name == "warm" else "false"), name
+        assert workers == [expected, expected], name
+    log = (home / "jobs/local/warm/user_logs/std_log.txt").read_text()
+    assert log.count("warm start: forked") == 2
+
+
+@pytest.mark.parametrize("start", ["cold", "warm"])
+def test_kill_9_of_the_executor_resumes_and_writes_each_mini_batch_once(client, app, home, tmp_path, start):
     names = [f"{n:02}.txt" for n in range(16)]
+    env = {"DELAY": "0.3", "CALLS": str(tmp_path / "resume.calls")}
+    if start == "cold":
+        env["AZUREML_V2_COLD_START"] = "1"
+    else:  # a first job learns what the workers import: the next ones start warm
+        submit(client, tmp_path, "learn", files(tmp_path / "learn", ["a.txt"]), env=env)
+        assert wait(client, "learn")["status"] == "Completed"
+        (tmp_path / "resume.calls").unlink()
     submit(client, tmp_path, "resume", files(tmp_path / "in", names), mini_batch_size=1,
-           max_concurrency_per_instance=2, env={"DELAY": "0.3"})
+           max_concurrency_per_instance=2, env=env)
     groups = _worker_groups(app, "resume")
     parts = home / "jobs/local/resume/parallel/parts"
     while len(list(parts.glob("*.part"))) < 4:
@@ -227,6 +293,7 @@ def test_kill_9_of_the_executor_resumes_and_writes_each_mini_batch_once(client, 
     calls = (tmp_path / "resume.calls").read_text().split()
     assert len(calls) < len(names) + 2 * 2  # only the unfinished mini-batches (at most one per worker) run again
     assert "resuming the job (Running)" in (home / "jobs/local/resume/system_logs/runner.log").read_text()
+    assert warm_started(props) == ("true" if start == "warm" else "false")
 
 
 def _worker_groups(app, name) -> list[int]:
@@ -238,3 +305,68 @@ def _worker_groups(app, name) -> list[int]:
             return [group for group, _ in groups]
         assert time.monotonic() < deadline, job["status"]
         time.sleep(0.02)
+
+
+# An engine alone (no workspace, no supervision), its workers warm once learned: argv home data state code.
+ENGINE = """
+import os, sys
+from pathlib import Path
+from azureml_v2.local.executors import minibatch, warm
+from azureml_v2.local.executors.parallel import Engine, WarmWorkers, Work
+home, data, state, code = map(Path, sys.argv[1:5])
+env = dict(os.environ)
+work = Work(python=sys.executable, entry_script=code / "score.py", argv=["--factor", "2"], cwd=code, env=env,
+            data=minibatch.Files(tuple(str(p) for p in sorted(data.iterdir()))), size=1, state=state,
+            logs=state / "logs", workers=2, output=state / "out.txt",
+            warm=WarmWorkers(warm.Environment(home, sys.executable, {}), warm.zygote_env(env["PATH"], {}), str(state)))
+print(Engine(work, log=lambda line: print(line, flush=True)).run(), flush=True)
+"""
+
+
+def test_warm_workers_die_with_their_engine_though_the_zygote_is_their_parent(tmp_path):
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "score.py").write_text(SCORE.replace("    out = []", "    out = []\n    Path(os.environ['PIDS'], "
+                                                 "str(os.getpid())).touch()"))
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    data = files(tmp_path / "in", [f"{n}.txt" for n in range(8)])
+    env = {**os.environ, "CALLS": str(tmp_path / "calls"), "PIDS": str(pids)}
+
+    def engine(state: str, delay: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", ENGINE, str(tmp_path / "home"), data, str(tmp_path / state),
+                                 str(code)], env={**env, "DELAY": delay}, stdout=subprocess.PIPE, text=True)
+
+    learned = engine("learn", "0")
+    assert "'failed': 0" in learned.communicate(timeout=60)[0]
+    for pid in pids.iterdir():
+        pid.unlink()
+    proc = engine("warm", "30")
+    deadline = time.monotonic() + 60
+    while len(list(pids.iterdir())) < 2:  # both workers in run()
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    workers = [int(p.name) for p in pids.iterdir()]
+    parents = {int(next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                        if line.startswith("PPid:")).split()[1]) for pid in workers}
+    assert proc.pid not in parents  # forked by the zygote
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while not all(gone(pid) for pid in workers):
+        assert time.monotonic() < deadline, "a warm worker outlived its engine"
+        time.sleep(0.05)
+    for zygote in _zygotes(tmp_path / "home"):
+        os.kill(zygote, signal.SIGKILL)
+
+
+def _zygotes(home) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            args = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if len(args) > 4 and args[1].endswith(b"zygote.py") and args[2] == b"serve" and str(home).encode() in args[4]:
+            found.append(int(entry))
+    return found

@@ -1,5 +1,6 @@
 """Spark jobs on the local workspace, run by pyspark's spark-submit: the corpus's serverless spark jobs and pipelines
-unchanged, a pipeline with a spark step between two command steps, a cancel and a killed runner stopping the JVM.
+unchanged, a pipeline with a spark step between two command steps, a JVM application (entry class_name, its jar built
+here from Java source when a JDK is on PATH), a cancel and a killed runner stopping the JVM.
 
 Each spark job starts a JVM (seconds each), so the module submits its jobs together, once, and the tests read their
 ends. The corpus's jobs read titanic.csv from the workspace's blob datastore: the corpus's own copy is put in the
@@ -12,6 +13,7 @@ import io
 import os
 import shutil
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pytest
 
 from azureml_v2 import MLClient, load_job
 from azureml_v2.local.core.checks import spark_unavailable
+from azureml_v2.local.executors.spark import _spark_home
 from azureml_v2.local.storage.workspace import Store
 from azureml_v2.operations.jobs import JobFailedError
 
@@ -98,6 +101,53 @@ pathlib.Path(os.environ["PID_FILE"]).write_text(str(spark.sparkContext._jvm.Proc
 time.sleep(600)
 """
 
+# A JVM application: counts the rows of a CSV file with Spark's Java API and writes the count to a folder.
+COUNT_JAVA = """
+package org.example;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.apache.spark.sql.SparkSession;
+
+public class Count {
+    public static void main(String[] args) throws Exception {
+        SparkSession spark = SparkSession.builder().getOrCreate();
+        long rows = spark.read().option("header", "true").csv(args[1]).count();
+        System.out.println("rows counted by " + args[0] + ": " + rows);
+        Files.createDirectories(Path.of(args[2]));
+        Files.writeString(Path.of(args[2], "count.txt"), Long.toString(rows));
+        spark.stop();
+    }
+}
+"""
+CLASS_JOB = """
+type: spark
+code: ./src
+entry: {class_name: org.example.Count}
+jars: [count.jar]
+args: "'the jvm' ${{inputs.titanic}} ${{outputs.count}}"
+inputs:
+  titanic: {type: uri_file, path: azureml://datastores/workspaceblobstore/paths/data/titanic.csv, mode: direct}
+outputs:
+  count: {type: uri_folder, mode: direct}
+conf: {spark.driver.cores: 1, spark.driver.memory: 1g, spark.executor.cores: 1, spark.executor.memory: 1g,
+       spark.executor.instances: 1}
+compute: local
+"""
+NO_JDK = "no JDK (javac and jar) on PATH: the JVM application's jar cannot be built"
+
+
+def _build_jar(folder: Path) -> None:
+    """src/count.jar from COUNT_JAVA, compiled against the jars of pyspark's Spark."""
+    classes = folder / "classes"
+    (classes / "org" / "example").mkdir(parents=True)
+    source = folder / "Count.java"
+    source.write_text(COUNT_JAVA)
+    subprocess.run(["javac", "-d", str(classes), "-cp", str(_spark_home() / "jars" / "*"), str(source)], check=True,
+                   capture_output=True)
+    subprocess.run(["jar", "cf", str(folder / "src" / "count.jar"), "-C", str(classes), "."], check=True,
+                   capture_output=True)
+
 
 @pytest.fixture(scope="module")
 def workspace(corpus_root, tmp_path_factory):
@@ -116,6 +166,9 @@ def project(tmp_path_factory) -> Path:
         (root / "src" / name).write_text(text)
     (root / "pipeline.yml").write_text(PIPELINE)
     (root / "sleeper.yml").write_text(SLEEPER)
+    if shutil.which("javac") and shutil.which("jar"):
+        _build_jar(root)
+        (root / "class.yml").write_text(CLASS_JOB)
     return root
 
 
@@ -125,6 +178,8 @@ def submitted(workspace, corpus_root, project) -> dict[str, str]:
     folder = corpus_root / "cli" / "jobs" / "spark"
     names = {file: workspace.jobs.create_or_update(load_job(folder / file)).name for file in SERVERLESS}
     names["pipeline.yml"] = workspace.jobs.create_or_update(load_job(project / "pipeline.yml")).name
+    if (project / "class.yml").exists():
+        names["class.yml"] = workspace.jobs.create_or_update(load_job(project / "class.yml")).name
     return names
 
 
@@ -154,6 +209,15 @@ def test_a_spark_step_between_two_command_steps(workspace, submitted):
     name = submitted["pipeline.yml"]
     assert _wait(workspace, name) == "Completed", _log(workspace, name)[-3000:]
     assert "total read downstream: 5050" in _log(workspace, f"{name}_check")
+
+
+@pytest.mark.skipif(not (shutil.which("javac") and shutil.which("jar")), reason=NO_JDK)
+def test_a_jvm_application_runs_from_its_jar_by_class_name(workspace, submitted):
+    name = submitted["class.yml"]
+    assert _wait(workspace, name) == "Completed", _log(workspace, name)[-3000:]
+    assert "rows counted by the jvm: 891" in _log(workspace, name)  # args as given, the input as its local path
+    stored = Path(workspace.home) / "datastores/workspaceartifactstore/ExperimentRun" / f"dcid.{name}" / "count"
+    assert (stored / "count.txt").read_text() == "891"  # what the application wrote is the job's output
 
 
 def test_a_canceled_job_and_a_killed_runner_stop_their_jvm(workspace, project, tmp_path):

@@ -187,3 +187,19 @@ def test_warm_trials_log_bit_identical_metrics_and_survive_a_killed_zygote(clien
     # each trial ran once, however its zygote ended; and logged what its cold twin logged, to the bit
     assert len(os.listdir(warm_ran)) == 6
     assert _losses(home, "warm") == _losses(home, "cold")
+
+
+def test_a_job_module_named_as_a_preloaded_one_is_the_jobs_own(client, home, tmp_path):
+    """Another project's `python main.py` in the same environment taught the zygote to preload the installed
+    `shadowed`; a job whose folder holds its own `shadowed.py` imports that one, as it would cold."""
+    uses = code_version(client, tmp_path, {"main.py": "import shadowed\nprint('got', shadowed.WHO)\n"})
+    assert run(client, "plain", "python -c pass", uses)["status"] == "Completed"  # builds the environment
+    site = next((home / "envs").glob("*/venv/lib/python*/site-packages"))
+    (site / "shadowed.py").write_text("WHO = 'installed'\n")
+    for name in ("learn", "warm"):
+        assert run(client, name, "python main.py", uses)["status"] == "Completed"
+    own = code_version(client, tmp_path, {"main.py": "import shadowed\nprint('got', shadowed.WHO)\n",
+                                          "shadowed.py": "WHO = 'own'\n"}, name="own")
+    props = run(client, "own", "python main.py", own)
+    assert props["status"] == "Completed", props
+    assert "got own" in (home / "jobs/local/own/user_logs/std_log.txt").read_text()

@@ -204,6 +204,11 @@ REFUSED = [
      "not an integer"),
     ("a node name that is not ASCII", "job", PIPELINE % (1, "entraîner", 1),
      "5:3 jobs.entraîner: invalid key: invalid node name: ASCII letters, digits and '_', starting with a letter"),
+    # capitals are taken (above), but not as the only difference between two nodes: azure-ai-ml, which takes lower
+    # case only, could not write either pipeline, and a port name's case is no difference to the service either
+    ("node names that differ only in case", "job", (PIPELINE % (1, "train", 1)).replace("\njobs:\n", "\njobs:\n  Train:\n"
+     "    component: {command: echo, environment: 'azureml:AzureML-sklearn-1.5:1'}\n"),
+     "7:3 jobs.train: node 'train': 'train' and 'Train' differ only in case: rename one"),
     ("a node name longer than a YAML key can be", "job", PIPELINE % (1, "n" * 1100, 1),
      "5:1103: YAML syntax: a key of 1100 characters; a plain key is at most 1024"),
     ("a pipeline job name that is not ASCII", "job", PIPELINE % (1, "train", 1) + "name: entraîner\n",

@@ -198,3 +198,26 @@ def test_metadata_names_that_are_no_identifiers_are_refused_so_listings_stay_xml
                 ).status == 201
     *_, root = listing(app, "workspaceblobstore", include="metadata")
     assert root.find("Blobs/Blob/Metadata/first").text == "v"
+
+
+def test_of_two_uploads_racing_with_if_none_match_only_one_creates_the_blob(app, home):
+    """overwrite=False (If-None-Match: *) holds when the upload lands, not only when it starts."""
+    path = f"{ACCOUNT}/workspaceblobstore/race/once.txt"
+    seen = {}
+
+    def racing(environ, start_response):
+        body = environ["wsgi.input"]
+
+        class Racing:
+            def read(self, *args):  # the other upload lands while this one's body is still arriving
+                if "other" not in seen:
+                    seen["other"] = call(app, "PUT", path, b"other", headers={"If-None-Match": "*"}).status
+                return body.read(*args)
+
+        environ["wsgi.input"] = Racing()
+        return app(environ, start_response)
+
+    mine = call(racing, "PUT", path, b"mine", headers={"If-None-Match": "*"})
+    assert (seen["other"], mine.status, mine.headers["x-ms-error-code"]) == (201, 409, "BlobAlreadyExists")
+    assert (home / "datastores/workspaceblobstore/race/once.txt").read_bytes() == b"other"
+    assert [p.name for p in (home / "datastores/workspaceblobstore/race").iterdir()] == ["once.txt"]

@@ -425,6 +425,26 @@ def test_computes_have_the_builtin_local(client, rest_response):
     assert refused.status == 400 and "built in" in refused.json["error"]["message"]
 
 
+UAI = "/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/trainer"
+
+
+@pytest.mark.parametrize("path, body, definition", [
+    ("/computes/cpu", {"properties": {"computeType": "AmlCompute",
+                                      "properties": {"scaleSettings": {"maxNodeCount": 1}}}}, "ComputeResource"),
+    ("/onlineEndpoints/scorer", {"properties": {"authMode": "Key"}}, "OnlineEndpointTrackedResource"),
+])
+def test_a_managed_identity_is_answered_with_only_what_a_request_sets(client, rest_response, path, body, definition):
+    """What a request says of a user-assigned identity's ids (or anything else) is the service's to fill: it is not
+    stored, and the answer stays what the spec defines."""
+    identity = {"type": "UserAssigned", "principalId": "forged", "tenantId": "forged",
+                "userAssignedIdentities": {UAI: {"principalId": "forged", "clientId": "forged", "extra": [1]}}}
+    put = client.put(path, {"location": "local", "identity": identity, **body})
+    assert put.status in (200, 201), put.json
+    answered = client.get(path).json
+    assert answered["identity"] == {"type": "UserAssigned", "userAssignedIdentities": {UAI: {}}}
+    assert rest_response(answered, definition) == []
+
+
 BAD_REQUESTS = [  # (method, path, body, query, status, error code)
     ("PUT", "/codes/c/versions/1", b"{not json", None, 400, "InvalidRequestContent"),
     ("PUT", "/codes/c/versions/1", b"[1, 2]", None, 400, "InvalidRequestContent"),

@@ -12,6 +12,7 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 
+from azureml_v2._contract import job_artifacts_path
 from azureml_v2.local import make_app
 from azureml_v2.local.api.studio import with_studio
 from azureml_v2.local.api.studio.auth import COOKIE, Sessions, ticket
@@ -203,3 +204,21 @@ def test_downsampling_keeps_logged_points_and_every_extreme():
     assert drawn[0] == points[0] and drawn[-1] == points[-1]
     assert downsample([(3, 1.0), (1, 2.0)]) == [(1, 2.0), (3, 1.0)]
     assert "no finite values" in line_chart("x", [("x", [(0, math.inf)])])
+
+
+def test_an_output_file_is_sent_in_pieces_not_read_whole_into_memory(browser, local):
+    """A job's 5 MB output file downloads whole, but the server never holds more than a piece of it at a time
+    (a 10 GB model would otherwise be read into the server's memory at one click)."""
+    browser.login("reader")
+    _job(local, "big", "Completed")
+    folder = local.store.datastore_folder("workspaceartifactstore") / job_artifacts_path("big") / "outputs"
+    folder.mkdir(parents=True)
+    data = bytes(range(256)) * (5 * 4096)
+    (folder / "model.bin").write_bytes(data)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/studio/local/jobs/big/outputs/artifacts/outputs/model.bin",
+               "QUERY_STRING": "", "HTTP_COOKIE": browser.cookie, "wsgi.input": io.BytesIO(b"")}
+    setup_testing_defaults(environ)
+    answer = {}
+    pieces = list(browser.app(environ, lambda status, headers: answer.update(status=status, headers=dict(headers))))
+    assert answer["status"].startswith("200") and answer["headers"]["Content-Length"] == str(len(data))
+    assert b"".join(pieces) == data and max(len(p) for p in pieces) <= 1024 * 1024

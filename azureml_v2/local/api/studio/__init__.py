@@ -106,14 +106,18 @@ class Studio:
             status, headers, body = exc.status, list(exc.headers), exc.text.encode()
             if body and not any(k == "Content-Type" for k, _ in headers):
                 headers.append(("Content-Type", "text/plain; charset=utf-8"))
-        headers += [("Content-Length", str(len(body))), ("X-Content-Type-Options", "nosniff"),
+        if isinstance(body, Path):  # a file of a job's output: sent in pieces, never read whole into memory
+            length, body = body.stat().st_size, _pieces(body)
+        else:
+            length, body = len(body), [body]
+        headers += [("Content-Length", str(length)), ("X-Content-Type-Options", "nosniff"),
                     ("Referrer-Policy", "no-referrer"), ("X-Frame-Options", "DENY"),
                     ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' "
                                                 "'unsafe-inline'; frame-ancestors 'none'; form-action 'self'")]
         if not any(k == "Cache-Control" for k, _ in headers):
             headers.append(("Cache-Control", "no-store"))
         start_response(f"{status} {HTTPStatus(status).phrase}", headers)
-        return [body]
+        return body
 
     def _handle(self, environ, path: str):
         method = environ.get("REQUEST_METHOD", "GET").upper()
@@ -356,7 +360,7 @@ class Studio:
             raise Respond(404, f"no file {path!r} in output {output!r}")
         kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         return 200, [("Content-Type", kind), ("Content-Disposition", f"attachment; filename*=UTF-8''"
-                                                                     f"{quote(target.name)}")], target.read_bytes()
+                                                                     f"{quote(target.name)}")], target
 
     def _log_files(self, ws: str, name: str) -> list[str]:
         folder = self.store.job_folder(ws, name) / "user_logs"
@@ -534,3 +538,13 @@ def _duration(job: dict) -> str:
 def _when(stamp: str | None) -> str:
     moment = _parse(stamp)
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def _pieces(path: Path, size: int = 1024 * 1024):
+    """The bytes of file `path`, `size` at a time."""
+    with open(path, "rb") as f:
+        while True:
+            piece = f.read(size)
+            if not piece:
+                return
+            yield piece
