@@ -112,6 +112,7 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
             with MLClient.local(home) as here:  # ours on this machine (a served client cannot read the logs)
                 here.jobs.download(trained, download_path=tmp_path / "ours", all=True)
                 here.jobs.download(sweep, download_path=tmp_path / "ours-sweep")
+                here.jobs.download(pipeline, download_path=tmp_path / "ours-pipeline", output_name="result")
             default, named, every, swept = (_files(tmp_path / f"dl-{kind}")
                                             for kind in ("default", "named", "all", "sweep"))
             ours_all, ours_sweep = _files(tmp_path / "ours"), _files(tmp_path / "ours-sweep")
@@ -130,6 +131,7 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
             # a pipeline: its own logs, and its output (its step's) by the pipeline's name for it
             piped, step_output = (_files(tmp_path / f"dl-pipeline-{kind}") for kind in ("all", "output_name"))
             assert step_output == {"named-outputs/result/data.txt": b"made"}
+            assert _files(tmp_path / "ours-pipeline") == {"result/data.txt": b"made"}
             assert piped == {**_files(tmp_path / "dl-pipeline-default"), **step_output}
             assert "artifacts/system_logs/runner.log" in piped
     finally:
