@@ -280,7 +280,7 @@ class Studio:
         elif kind == "Pipeline":
             values["pipeline"] = True
         else:
-            found = chart_points(self.store.home, ws, name, charts.BUCKETS)
+            found = chart_points(self.store.home, ws, name)
             values["charts"] = self._charts({name: {k: points for k, (points, _) in found.items()}}, overlay)
             values["metric_names"] = sorted(found)
             values["overlay"] = overlay
@@ -422,7 +422,7 @@ class Studio:
             except NotFound:
                 raise Respond(404, f"no job {name!r} in workspace {ws!r}") from None
         params = sorted({k for j in jobs for k in _parameters(j)})
-        runs = {j["name"]: chart_points(self.store.home, ws, j["name"], charts.BUCKETS) for j in jobs}
+        runs = {j["name"]: chart_points(self.store.home, ws, j["name"]) for j in jobs}
         last = sorted({k for found in runs.values() for k in found})
         return self._page("compare.html", request, ws=ws, jobs=jobs, params=params,
                           values={j["name"]: _parameters(j) for j in jobs}, metric_names=last,
