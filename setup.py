@@ -24,6 +24,7 @@ setup(
         # schedules: cron steps, recurrences, Azure ML's Windows time zone names
         "croniter>=2.0", "python-dateutil>=2.8", "tzlocal>=5.0",
         "Jinja2>=3.1",  # the studio's pages
+        "PyJWT>=2.8",  # tokens a served workspace signs for clients that read their claims
     ],
     entry_points={"console_scripts": ["azml=azureml_v2.cli.main:main"]},
     extras_require={

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .storage.paths import default_home, job_folder
 
-__all__ = ["curated_environment", "default_home", "job_folder", "make_app", "served_certificate", "served_token"]
+__all__ = ["ServerCredential", "curated_environment", "default_home", "job_folder", "make_app", "served_certificate",
+           "served_token"]
 
 
 def make_app(home, **options):
@@ -34,6 +35,33 @@ def served_certificate(endpoint: str, home: Path | None = None) -> str | None:
     from .api.server import served_certificate as certificate  # import-time budget: as served_token
 
     return certificate(endpoint, home)
+
+
+class ServerCredential:
+    """An azure-core token credential for the server of the local home `home` (default: $AZUREML_V2_HOME): each
+    `get_token(scope)` is a JSON Web Token for that scope's audience, signed with the home's token of `role`
+    ("contributor" or "reader"). For clients that read their token's claims, as azure-ai-ml does before it submits a
+    pipeline job; the token itself never leaves the machine."""
+
+    def __init__(self, home: Path | str | None = None, role: str = "contributor"):
+        self._home = Path(home) if home is not None else default_home()
+        self._role = role
+
+    def _mint(self, scopes) -> tuple[str, int]:
+        from .api.server import ensure_token  # import-time budget: as served_token
+        from .api.tokens import mint
+
+        return mint(ensure_token(self._home, self._role)[0], scopes[0] if scopes else "")
+
+    def get_token(self, *scopes: str, **kwargs):
+        from azure.core.credentials import AccessToken
+
+        return AccessToken(*self._mint(scopes))
+
+    def get_token_info(self, *scopes: str, options=None):
+        from azure.core.credentials import AccessTokenInfo
+
+        return AccessTokenInfo(*self._mint(scopes))
 
 
 def curated_environment(name: str) -> dict | None:

@@ -356,7 +356,7 @@ class JobOperations(Operations):
         By default its artifacts (the `./outputs` and `./logs` it wrote, and its `user_logs/std_log.txt`) go to
         `<download_path>/artifacts/`; `output_name` copies that named output to `<download_path>/<output_name>/`;
         all=True copies the artifacts and every named output. A sweep's files are its best trial's (none when no
-        trial completed).
+        trial completed); a pipeline's named output is the step's output it is bound to.
         """
         resource = self._get("jobs", name)
         props = resource.get("properties", {})
@@ -373,6 +373,8 @@ class JobOperations(Operations):
                     self.download(node.job, download_path=Path(download_path) / node.name, all=True)
             return
         outputs = props.get("outputs") or {}
+        if props.get("jobType") == "Pipeline" and output_name in outputs:  # a pipeline's output is its step's
+            outputs = {output_name: self._step_output(name, resource, output_name) or outputs[output_name]}
         if output_name is not None and output_name not in outputs:
             raise ValidationError(f"job {name} has no output named {output_name!r} (outputs: "
                                   f"{', '.join(outputs) or 'none'})")
@@ -395,6 +397,17 @@ class JobOperations(Operations):
                 shutil.copytree(log.parent, root / "artifacts" / "user_logs", dirs_exist_ok=True)
                 written.append(root / "artifacts" / "user_logs")
         return written
+
+    def _step_output(self, name: str, resource: dict, output_name: str) -> dict | None:
+        """The REST output of the step that pipeline `name`'s output `output_name` is bound to, with the `uri` it is
+        stored at; None when no step ran for it."""
+        view = self.pipeline_view(name, resource)
+        node, _, own = view.outputs.get(output_name, "").partition(".outputs.")
+        job = next((n.job for n in view.nodes if n.name == node and n.job), None)
+        if job is None:
+            return None
+        spec = dict((self._get("jobs", job)["properties"].get("outputs") or {}).get(own) or {})
+        return {**spec, "uri": output_uri(job, own, spec.get("uri"))}
 
     def _download_uri(self, uri: str, dest: Path, *, missing_ok: bool = False) -> bool:
         """Download the files at `uri` into `dest` -> whether there were any."""

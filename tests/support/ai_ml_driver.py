@@ -1,6 +1,7 @@
 """Runs inside the azure-ai-ml environment: drives azure-ai-ml, unchanged, against an `azml server --tls` and prints
-{operation: "ok" | the error} as JSON. Arguments: endpoint, token, a scratch folder, and the name of a finished sweep
-(made by the caller) to download. The caller makes the server's certificate trusted (REQUESTS_CA_BUNDLE).
+{operation: "ok" | the error} as JSON. Arguments: endpoint, token, a scratch folder, and the names of a sweep and a
+pipeline (submitted by the caller) to download once they have ended. The caller makes the server's certificate
+trusted (REQUESTS_CA_BUNDLE).
 """
 import json
 import sys
@@ -14,7 +15,7 @@ from azure.ai.ml import MLClient, Output, command
 from azure.ai.ml.entities import Data, Environment, Model
 from azure.core.credentials import AccessToken, AccessTokenInfo
 
-endpoint, token, scratch, sweep = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]
+endpoint, token, scratch, sweep, pipeline = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4], sys.argv[5]
 
 
 class StaticToken:
@@ -111,9 +112,14 @@ if trained is not None:
     op("jobs.download (output_name)", lambda: ml.jobs.download(trained.name, download_path=scratch / "dl-named",
                                                                output_name="model"))
     op("jobs.download (all)", lambda: ml.jobs.download(trained.name, download_path=scratch / "dl-all", all=True))
-for _ in range(600):  # the caller's sweep runs meanwhile; azure-ai-ml downloads a job that has ended
-    if ml.jobs.get(sweep).status in ("Completed", "Failed", "Canceled"):
+for _ in range(600):  # the caller's jobs run meanwhile; azure-ai-ml downloads a job that has ended
+    if all(ml.jobs.get(name).status in ("Completed", "Failed", "Canceled") for name in (sweep, pipeline)):
         break
     time.sleep(0.5)
 op("jobs.download (sweep)", lambda: ml.jobs.download(sweep, download_path=scratch / "dl-sweep"))
+op("jobs.download (pipeline)", lambda: ml.jobs.download(pipeline, download_path=scratch / "dl-pipeline-default"))
+op("jobs.download (pipeline, output_name)", lambda: ml.jobs.download(
+    pipeline, download_path=scratch / "dl-pipeline-output_name", output_name="result"))
+op("jobs.download (pipeline, all)", lambda: ml.jobs.download(pipeline, download_path=scratch / "dl-pipeline-all",
+                                                            all=True))
 print(json.dumps(results))

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import os
+import secrets
 import stat
+import time
 
+import jwt
 import pytest
 
 from azureml_v2.local.api import server
@@ -62,6 +65,41 @@ def test_only_a_get_of_a_public_path_goes_without_a_token(home):
         assert client.post("http://127.0.0.1" + DISCOVERY_PATH, api_version=None).status == 401
         assert client.get().status == 401
         assert client.get(headers={"HTTP_AUTHORIZATION": "Bearer tok"}).status == 200
+    finally:
+        app.close()
+
+
+def test_a_jwt_signed_with_a_token_passes_for_that_token_for_any_audience_until_it_expires(home, monkeypatch):
+    """azure-ai-ml reads the audience of its token before it submits a pipeline job: the server's credential gives a
+    JWT for the audience asked, which the server takes as the token it was signed with, and nothing else."""
+    from support.local import Client
+
+    from azureml_v2.local import ServerCredential, make_app
+    from azureml_v2.local.api.http import READER
+    from azureml_v2.local.api.tokens import mint
+
+    monkeypatch.setenv("AZUREML_V2_HOME", str(home))
+    contributor, reader = server.ensure_token(home)[0], server.ensure_token(home, READER)[0]
+    app = make_app(home, run_jobs=False)
+    try:
+        client = Client(server.require_token(app, contributor, reader))
+
+        def status(token, method="GET"):
+            return client.call(method, "/environments/e/versions/1" if method == "PUT" else "",
+                               {"properties": {"image": "python:3.11-slim"}} if method == "PUT" else None,
+                               headers={"HTTP_AUTHORIZATION": f"Bearer {token}"}).status
+
+        signed = ServerCredential().get_token("https://ml.azure.com/.default")
+        assert jwt.decode(signed.token, options={"verify_signature": False})["aud"] == "https://ml.azure.com"
+        assert signed.expires_on > time.time() + 3000
+        assert status(signed.token) == 200 and status(signed.token, "PUT") == 201
+        read_only = ServerCredential(home, role=READER).get_token_info("https://management.azure.com/.default")
+        assert status(read_only.token) == 200 and status(read_only.token, "PUT") == 403
+        assert status(mint(contributor, "x", now=time.time() - 7200)[0]) == 401  # expired
+        assert status(mint(secrets.token_urlsafe(32), "x")[0]) == 401  # another home's
+        assert status(jwt.encode({"aud": "x"}, contributor, algorithm="HS256")) == 401  # no expiry
+        unsigned = jwt.encode({"aud": "x", "exp": int(time.time()) + 60}, None, algorithm="none")
+        assert status(unsigned) == 401
     finally:
         app.close()
 
