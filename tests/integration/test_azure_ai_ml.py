@@ -31,6 +31,7 @@ WORKS = ("workspaces.get", "datastores.list", "datastores.get_default", "compute
          "models.create_or_update (local folder)", "components.create_or_update (local code)",
          "jobs.create_or_update (local code)", "jobs.stream", "jobs.stream (local code)",
          "jobs.create_or_update (named output)", "jobs.download", "jobs.download (output_name)",
+         "jobs.download (output_name, uri_file)",
          "jobs.download (all)", "jobs.download (sweep)", "jobs.download (pipeline)",
          "jobs.download (pipeline, output_name)", "jobs.download (pipeline, all)")
 # a sweep trial: its loss is its argument; it leaves the argument in ./outputs
@@ -113,8 +114,8 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
                 here.jobs.download(trained, download_path=tmp_path / "ours", all=True)
                 here.jobs.download(sweep, download_path=tmp_path / "ours-sweep")
                 here.jobs.download(pipeline, download_path=tmp_path / "ours-pipeline", output_name="result")
-            default, named, every, swept = (_files(tmp_path / f"dl-{kind}")
-                                            for kind in ("default", "named", "all", "sweep"))
+            default, named, file, every, swept = (_files(tmp_path / f"dl-{kind}")
+                                                  for kind in ("default", "named", "file", "all", "sweep"))
             ours_all, ours_sweep = _files(tmp_path / "ours"), _files(tmp_path / "ours-sweep")
             assert default["artifacts/outputs/metrics.json"] == b'{"acc": 0.9}'
             assert b"trained" in default["artifacts/user_logs/std_log.txt"]
@@ -124,7 +125,9 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
             assert ours_artifacts and {k: default[k] for k in ours_artifacts} == ours_artifacts
             assert named == {"named-outputs/model/sub/model.bin": bytes(range(256)) * 64}
             assert named["named-outputs/model/sub/model.bin"] == ours_all["model/sub/model.bin"]
-            assert every == {**default, **named}
+            assert file == {"named-outputs/score/score": b"id,score\n1,0.9\n"}
+            assert file["named-outputs/score/score"] == ours_all["score/score"]
+            assert every == {**default, **named, **file}
             # a sweep: the best trial's files (and the sweep's own logs, in hd-artifacts/)
             assert swept["artifacts/outputs/loss.txt"] == b"0.2" == ours_sweep["artifacts/outputs/loss.txt"]
             assert {k: swept[k] for k in ours_sweep} == ours_sweep

@@ -12,6 +12,7 @@ import pytest
 from support.local import Client
 from support.local import wsgi_call as call
 
+from azureml_v2._contract import BEST_CHILD, PIPELINE_OUTPUTS
 from azureml_v2.local import make_app
 from azureml_v2.local.api import blob
 from azureml_v2.local.api.http import require_token
@@ -91,6 +92,28 @@ def test_an_output_stored_on_a_datastore_of_its_own_resolves_there(app):
     assert resolved["values"][asset]["uri"] == uri + "/"
 
 
+def test_a_sweeps_output_resolves_to_its_best_trials_and_a_pipelines_to_its_steps(app):
+    client = Client(app)
+    command = {"jobType": "Command", "command": "python t.py", "environmentId": "azureml:env:1",
+               "outputs": {"out": {"jobOutputType": "uri_folder"}}}
+    for name in ("search_0", "search_1", "pipe_make"):
+        assert client.put(f"/jobs/{name}", {"properties": command}).status == 201
+    for name in ("search", "pipe"):  # the parents, as far as the run history looks at them: their outputs
+        assert client.put(f"/jobs/{name}", {"properties": {**command, "outputs": {
+            "out" if name == "search" else "result": {"jobOutputType": "uri_folder"}}}}).status == 201
+    app.store.set_results("local", "search", {BEST_CHILD: "search_1"})
+    app.store.set_results("local", "pipe", {PIPELINE_OUTPUTS: json.dumps({
+        "result": "azureml://jobs/pipe_make/outputs/out"})})
+    ids = {}
+    for name in ("search", "pipe"):
+        _, data = post(app, f"/history/v1.0{SCOPE}/rundata", {"runId": name, "selectRunMetadata": True})
+        ids[name] = next(iter(data["runMetadata"]["outputs"].values()))["assetId"]
+    _, resolved = post(app, f"/data/v1.0{SCOPE}/dataversion/batchGetResolvedUris", {"values": list(ids.values())})
+    artifacts = "azureml://datastores/workspaceartifactstore/paths/ExperimentRun"
+    assert resolved["values"] == {ids["search"]: {"uri": f"{artifacts}/dcid.search_1/out/", "type": "uri_folder"},
+                                  ids["pipe"]: {"uri": f"{artifacts}/dcid.pipe_make/out/", "type": "uri_folder"}}
+
+
 def test_bad_questions_get_one_error_body(app):
     for path, body in ((f"/history/v1.0{SCOPE}/rundata", {}),
                        (f"/history/v1.0{SCOPE}/rundata", {"runId": 7}),
@@ -100,6 +123,15 @@ def test_bad_questions_get_one_error_body(app):
         assert status == 400 and error["error"]["code"] == "InvalidRequestContent", (path, error)
     status, error = post(app, f"/history/v1.0{SCOPE}/rundata", {"runId": "nosuch", "selectRunMetadata": True})
     assert status == 404 and "nosuch" in error["error"]["message"]
+    client = Client(app)
+    evil = {"jobType": "Command", "command": "x", "environmentId": "azureml:e:1",
+            "outputs": {"../up": {"jobOutputType": "uri_folder"}}}
+    assert client.put("/jobs/evil", {"properties": evil}).status == 201
+    _, data = post(app, f"/history/v1.0{SCOPE}/rundata", {"runId": "evil", "selectRunMetadata": True})
+    assert "outputs" not in data["runMetadata"]  # no name a client would make a folder of outside its download
+    sneaky = "azureml://locations/local/workspaces/local/data/azureml_evil_output_data_../up/versions/1"
+    assert post(app, f"/data/v1.0{SCOPE}/dataversion/batchGetResolvedUris", {"values": [sneaky]}) == (
+        200, {"values": {}})
     status, error = post(app, f"/data/v1.0{SCOPE}/dataversion/other", {"values": []})
     assert status == 404 and "batchGetResolvedUris" in error["error"]["message"]
     assert call(app, "GET", f"/data/v1.0{SCOPE}/dataversion/batchGetResolvedUris").status == 405
