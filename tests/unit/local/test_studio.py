@@ -160,6 +160,8 @@ def test_a_job_page_shows_its_command_inputs_metrics_and_log(browser, local, tmp
     assert tail["text"] == "epoch 1\nepoch 2\n" and tail["status"] == "Running"
     more = json.loads(browser.request(f"/studio/local/jobs/train/log?offset={tail['offset']}")[2])
     assert more["text"] == ""
+    status, _, text = browser.request("/studio/local/jobs/train/log?offset=-5")
+    assert status == 400 and "offset='-5': expected an integer >= 0" in text
     assert browser.request("/studio/local/jobs/nope")[0] == 404
     assert browser.request("/studio/local/jobs/train/outputs/artifacts/..%2F..%2Fworkspace.db")[0] == 404
 

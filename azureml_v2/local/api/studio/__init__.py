@@ -28,7 +28,7 @@ from ...core.checks import JOB_REQUIRED
 from ...core.metrics import chart_points, metrics
 from ...core.refs import References, RefError
 from ...core.workspace import ENDPOINT_COLLECTIONS, BadRequest, NotFound, Page, workspace_id
-from ..http import _BAD_PATH, CONTRIBUTOR, Query, Request, read_body
+from ..http import _BAD_PATH, CONTRIBUTOR, HttpError, Query, Request, read_body
 from . import charts
 from .auth import Sessions
 
@@ -99,6 +99,8 @@ class Studio:
         path = environ.get("PATH_INFO", "")[len("/studio"):]
         try:
             status, headers, body = self._handle(environ, path)
+        except HttpError as exc:  # a bad query parameter
+            status, headers, body = exc.status, [("Content-Type", "text/plain; charset=utf-8")], exc.message.encode()
         except Exception as exc:  # noqa: BLE001 - never a traceback to the browser; the log has it
             if not isinstance(exc, Respond):
                 log.exception("studio: %s %s failed", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
