@@ -21,7 +21,7 @@ from .._plot import save
 from .._steps import LivePipeline, pipeline_view
 from .._trials import LiveTable
 from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
-from ..entities.job import CommandJob, Job, SweepJob
+from ..entities.job import CommandJob, SweepJob, compute_placeholder_problem
 from ..entities._jobs import job_from_rest
 from ..entities.pipeline import PipelineComponent, PipelineJob
 from ..entities.spark import SparkJob
@@ -187,6 +187,13 @@ class JobOperations(Operations):
                 problem(prefix + "environment", "an environment is required (a reference or an inline one)")
             if template.code is not None and is_local(template.code) and not Path(template.code).exists():
                 problem(prefix + "code", f"{template.code}: no such file or folder")
+        computes = {"compute": job.compute}
+        if isinstance(job, PipelineJob):
+            computes["settings.default_compute"] = job.settings and job.settings.default_compute
+            computes.update((f"jobs.{name}.compute", getattr(node, "compute", None)) for name, node in job.nodes.items())
+        for path, compute in computes.items():
+            if message := compute_placeholder_problem(compute):
+                problem(path, message)
         for key, value in (job.inputs or {}).items():
             if isinstance(value, Input) and value.path and is_local(value.path) and not Path(value.path).exists():
                 problem(f"inputs.{key}.path", f"{value.path}: no such file or folder")

@@ -184,6 +184,27 @@ def test_a_missing_environment_is_refused_at_submit(ml_client, tmp_path):
 
 
 # -- validate ------------------------------------------------------------------------------------------
+def test_a_placeholder_compute_is_refused_at_submit_naming_where_it_is(ml_client, tmp_path):
+    (tmp_path / "pipeline.yml").write_text(
+        "type: pipeline\nsettings: {default_compute: azureml:<CLUSTER>}\njobs:\n  step:\n    type: command\n"
+        "    command: echo hi\n    environment: azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu@latest\n"
+        "    compute: <ATTACHED_SPARK_POOL_NAME>\n")
+    job = load_job(tmp_path / "pipeline.yml")
+    problems = [str(p) for p in ml_client.jobs.validate(job)]
+    assert problems == [
+        "<PipelineJob> settings.default_compute: azureml:<CLUSTER> is a placeholder to fill in: the name of a "
+        "compute of the workspace (on the local workspace: local), set in the YAML, with `--set`, or on the "
+        "loaded job before it is submitted",
+        "<PipelineJob> jobs.step.compute: <ATTACHED_SPARK_POOL_NAME> is a placeholder to fill in: the name of a "
+        "compute of the workspace (on the local workspace: local), set in the YAML, with `--set`, or on the "
+        "loaded job before it is submitted"]
+    with pytest.raises(ValidationError):
+        ml_client.jobs.create_or_update(job)
+    assert _job_puts(ml_client) == []
+    job.settings.default_compute, job.jobs["step"].compute = "local", None
+    assert ml_client.jobs.validate(job) == []
+
+
 def test_validate_returns_located_problems_without_sending(ml_client, tmp_path):
     job = CommandJob(name="bad name", command="python x.py ${{inputs.missing}}", code=str(tmp_path / "nowhere"),
                      inputs={"data": Input(type="uri_folder", path=str(tmp_path / "no-data"))})
