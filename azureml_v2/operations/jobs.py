@@ -16,7 +16,7 @@ from azure.core.polling import LROPoller
 
 from .._artifacts.storage import download
 from .._contract import (API_VERSION, BEST_CHILD, DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local,
-                         job_artifacts_uri, job_error, output_uri, to_arm)
+                         default_output_path, job_artifacts_uri, job_error, legacy_output_uri, to_arm)
 from .._plot import save
 from .._steps import LivePipeline, pipeline_view
 from .._trials import LiveTable
@@ -382,7 +382,7 @@ class JobOperations(Operations):
         for key in wanted:
             if not _NAME.match(key):  # the name becomes a folder under download_path
                 raise ValidationError(f"refusing to download output {key!r}: not a valid output name")
-            if self._download_uri(output_uri(name, key, outputs[key].get("uri")), root / key):
+            if self._download_output(name, key, outputs[key], root / key):
                 written.append(root / key)
         if output_name is None:
             for part in ("outputs", "logs", "user_logs"):
@@ -395,6 +395,23 @@ class JobOperations(Operations):
                 shutil.copytree(log.parent, root / "artifacts" / "user_logs", dirs_exist_ok=True)
                 written.append(root / "artifacts" / "user_logs")
         return written
+
+    def _download_output(self, name: str, key: str, spec: dict, dest: Path) -> bool:
+        """Download job `name`'s output `key` -> whether it had files. The service answers no uri for an output
+        given no path: it is in the default datastore's `azureml/<job>/<output>/` (older jobs: `dataset/...`), or,
+        for a job of a local home from before outputs moved there, under the job's artifacts."""
+        if DATASTORE_URI.match(spec.get("uri") or ""):
+            return self._download_uri(spec["uri"], dest)
+        default = self._ml_client.datastores.get_default().name
+        folder = default_output_path(name, key)
+        places = (f"azureml://datastores/{default}/paths/{folder}",
+                  f"azureml://datastores/{default}/paths/dataset/{folder[len('azureml/'):]}",
+                  legacy_output_uri(name, key))
+        for uri in places:
+            if self._download_uri(uri, dest, missing_ok=True):
+                return True
+        raise ValidationError(f"job {name}'s output {key!r} has no files: looked in "
+                              f"{', '.join(places)}")
 
     def _download_uri(self, uri: str, dest: Path, *, missing_ok: bool = False) -> bool:
         """Download the files at `uri` into `dest` -> whether there were any."""
@@ -420,7 +437,9 @@ def _has_files(storage, remote: str) -> bool:
     if isinstance(storage, (str, Path)):
         start = Path(storage) / remote
         return start.is_file() or any(p.is_file() for p in start.rglob("*"))
-    return next(iter(storage.list_blobs(name_starts_with=remote.rstrip("/") + "/")), None) is not None
+    remote = remote.rstrip("/")
+    return any(b.name == remote or b.name.startswith(remote + "/")
+               for b in storage.list_blobs(name_starts_with=remote))
 
 
 def _ended(name: str, resource: dict):

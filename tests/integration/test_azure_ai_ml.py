@@ -108,6 +108,9 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
             assert named == {"named-outputs/model/sub/model.bin": bytes(range(256)) * 64}
             assert named["named-outputs/model/sub/model.bin"] == ours_all["model/sub/model.bin"]
             assert every == {**default, **named}
+            # the named output (given no path) is kept where Azure ML keeps it, not among the artifacts: it comes
+            # once, in named-outputs/
+            assert [k for k in every if k.endswith("model.bin")] == ["named-outputs/model/sub/model.bin"]
             # a sweep: the best trial's files (and the sweep's own logs, in hd-artifacts/)
             assert swept["artifacts/outputs/loss.txt"] == b"0.2" == ours_sweep["artifacts/outputs/loss.txt"]
             assert {k: swept[k] for k in ours_sweep} == ours_sweep
