@@ -108,7 +108,7 @@ def _run(fn: Callable, arguments: dict) -> tuple[dict, dict]:
     for node in made:
         base = names.get(id(node)) or _node_name(node.component.name or node.type)
         key, n = base, 1
-        while key in jobs:
+        while key.lower() in (k.lower() for k in jobs):  # names differing only in case clash (graph_problems)
             key, n = f"{base}_{n}", n + 1
         jobs[key] = node
     named = {id(node): key for key, node in jobs.items()}

@@ -234,7 +234,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         for verb, verb_help in verbs.items():
             p = sub.add_parser(verb, help=verb_help, description=verb_help)
             if verb in ("create", "update"):
-                p.add_argument("--file", "-f", required=verb == "create", help="YAML file describing it.")
+                p.add_argument("--file", "-f", required=verb == "create" and group_name != "workspace",
+                               help="YAML file describing it" + (" (a workspace needs only its name)."
+                                                                 if group_name == "workspace" else "."))
                 p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                                help="Override a field, e.g. --set tags.team=ml (repeatable).")
             if verb != "list":

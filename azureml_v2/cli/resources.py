@@ -22,7 +22,8 @@ def run_resource(args) -> int:
     if args.group == "workspace" and verb in ("show", "update", "delete"):
         name = name or client.workspace_name
     if verb == "create":
-        entity = loader(args.file, params_override=_overrides(args.overrides), name=name)
+        source = args.file or {"name": name or client.workspace_name}  # `-f` is optional for a workspace only
+        entity = loader(source, params_override=_overrides(args.overrides), name=name)
         result = ops.create_or_update(entity) if args.group == "connection" else ops.begin_create(entity).result()
     elif verb == "update":  # the current workspace, with the file's fields and the --set overrides over it
         current = loaders.as_dict(ops.get(name))

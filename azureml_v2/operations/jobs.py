@@ -356,7 +356,7 @@ class JobOperations(Operations):
         By default its artifacts (the `./outputs` and `./logs` it wrote, and its `user_logs/std_log.txt`) go to
         `<download_path>/artifacts/`; `output_name` copies that named output to `<download_path>/<output_name>/`;
         all=True copies the artifacts and every named output. A sweep's files are its best trial's (none when no
-        trial completed).
+        trial completed); a pipeline's named output is the step's output it is bound to.
         """
         resource = self._get("jobs", name)
         props = resource.get("properties", {})
@@ -373,6 +373,11 @@ class JobOperations(Operations):
                     self.download(node.job, download_path=Path(download_path) / node.name, all=True)
             return
         outputs = props.get("outputs") or {}
+        owners = {}  # output -> (the job, its output's name) that hold it: a pipeline's output is its step's
+        if props.get("jobType") == "Pipeline" and output_name in outputs:
+            step = self._step_output(name, resource, output_name)
+            if step is not None:
+                owners[output_name], outputs = step[:2], {output_name: step[2]}
         if output_name is not None and output_name not in outputs:
             raise ValidationError(f"job {name} has no output named {output_name!r} (outputs: "
                                   f"{', '.join(outputs) or 'none'})")
@@ -382,7 +387,7 @@ class JobOperations(Operations):
         for key in wanted:
             if not _NAME.match(key):  # the name becomes a folder under download_path
                 raise ValidationError(f"refusing to download output {key!r}: not a valid output name")
-            if self._download_output(name, key, outputs[key], root / key):
+            if self._download_output(*owners.get(key, (name, key)), outputs[key], root / key):
                 written.append(root / key)
         if output_name is None:
             for part in ("outputs", "logs", "user_logs"):
@@ -412,6 +417,16 @@ class JobOperations(Operations):
                 return True
         raise ValidationError(f"job {name}'s output {key!r} has no files: looked in "
                               f"{', '.join(places)}")
+
+    def _step_output(self, name: str, resource: dict, output_name: str) -> tuple[str, str, dict] | None:
+        """(the step's job, its output's name, its REST output) that pipeline `name`'s output `output_name` is
+        bound to; None when no step ran for it."""
+        view = self.pipeline_view(name, resource)
+        node, _, own = view.outputs.get(output_name, "").partition(".outputs.")
+        job = next((n.job for n in view.nodes if n.name == node and n.job), None)
+        if job is None:
+            return None
+        return job, own, (self._get("jobs", job)["properties"].get("outputs") or {}).get(own) or {}
 
     def _download_uri(self, uri: str, dest: Path, *, missing_ok: bool = False) -> bool:
         """Download the files at `uri` into `dest` -> whether there were any."""

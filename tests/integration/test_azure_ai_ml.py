@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from azureml_v2 import MLClient, command
+from azureml_v2 import MLClient, command, load_job
 from azureml_v2.entities import Environment
 from azureml_v2.sweep import Choice
 from azureml_v2.local import job_folder
@@ -31,13 +31,30 @@ WORKS = ("workspaces.get", "datastores.list", "datastores.get_default", "compute
          "models.create_or_update (local folder)", "components.create_or_update (local code)",
          "jobs.create_or_update (local code)", "jobs.stream", "jobs.stream (local code)",
          "jobs.create_or_update (named output)", "jobs.download", "jobs.download (output_name)",
-         "jobs.download (all)", "jobs.download (sweep)")
+         "jobs.download (output_name, uri_file)",
+         "jobs.download (all)", "jobs.download (sweep)", "jobs.download (pipeline)",
+         "jobs.download (pipeline, output_name)", "jobs.download (pipeline, all)")
 # a sweep trial: its loss is its argument; it leaves the argument in ./outputs
 TRIAL = """import os, sys
 import mlflow
 mlflow.log_metric("loss", float(sys.argv[1]))
 os.makedirs("outputs", exist_ok=True)
 open("outputs/loss.txt", "w").write(sys.argv[1])
+"""
+# a pipeline whose output is its one step's
+PIPELINE = """type: pipeline
+experiment_name: dl
+settings: {default_compute: azureml:local}
+outputs:
+  result: {type: uri_folder}
+jobs:
+  make:
+    type: command
+    code: ./trial
+    command: python -c "import os, sys; open(os.path.join(sys.argv[1], 'data.txt'), 'w').write('made')" ${{outputs.out}}
+    environment: azureml:dl-env:1
+    outputs:
+      out: ${{parent.outputs.result}}
 """
 
 
@@ -62,8 +79,8 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
         assert state["endpoint"].startswith("https://")
         # azure-core sends a bearer token over https only: the client trusts the server's own certificate
         env = {**os.environ, "REQUESTS_CA_BUNDLE": state["cafile"]}
-        sweep = _sweep(state, token, tmp_path)  # azure-ai-ml downloads its best trial once it has ended
-        done = subprocess.run([ai_ml_python, str(DRIVER), state["endpoint"], token, str(tmp_path), sweep],
+        sweep, pipeline = _submitted(state, token, tmp_path)  # azure-ai-ml downloads them once they have ended
+        done = subprocess.run([ai_ml_python, str(DRIVER), state["endpoint"], token, str(tmp_path), sweep, pipeline],
                               capture_output=True, text=True, timeout=600, env=env)
         assert done.returncode == 0, done.stderr[-2000:]
         results = json.loads(done.stdout.splitlines()[-1])
@@ -96,8 +113,9 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
             with MLClient.local(home) as here:  # ours on this machine (a served client cannot read the logs)
                 here.jobs.download(trained, download_path=tmp_path / "ours", all=True)
                 here.jobs.download(sweep, download_path=tmp_path / "ours-sweep")
-            default, named, every, swept = (_files(tmp_path / f"dl-{kind}")
-                                            for kind in ("default", "named", "all", "sweep"))
+                here.jobs.download(pipeline, download_path=tmp_path / "ours-pipeline", output_name="result")
+            default, named, file, every, swept = (_files(tmp_path / f"dl-{kind}")
+                                                  for kind in ("default", "named", "file", "all", "sweep"))
             ours_all, ours_sweep = _files(tmp_path / "ours"), _files(tmp_path / "ours-sweep")
             assert default["artifacts/outputs/metrics.json"] == b'{"acc": 0.9}'
             assert b"trained" in default["artifacts/user_logs/std_log.txt"]
@@ -107,19 +125,29 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
             assert ours_artifacts and {k: default[k] for k in ours_artifacts} == ours_artifacts
             assert named == {"named-outputs/model/sub/model.bin": bytes(range(256)) * 64}
             assert named["named-outputs/model/sub/model.bin"] == ours_all["model/sub/model.bin"]
-            assert every == {**default, **named}
-            # the named output (given no path) is kept where Azure ML keeps it, not among the artifacts: it comes
-            # once, in named-outputs/
-            assert [k for k in every if k.endswith("model.bin")] == ["named-outputs/model/sub/model.bin"]
+            assert file == {"named-outputs/score/score": b"id,score\n1,0.9\n"}
+            assert file["named-outputs/score/score"] == ours_all["score/score"]
+            assert every == {**default, **named, **file}
+            # the named outputs (given no path) are kept where Azure ML keeps them, not among the artifacts: each
+            # comes once, in named-outputs/
+            assert [k for k in every if k.endswith(("model.bin", "/score"))] == [
+                "named-outputs/model/sub/model.bin", "named-outputs/score/score"]
             # a sweep: the best trial's files (and the sweep's own logs, in hd-artifacts/)
             assert swept["artifacts/outputs/loss.txt"] == b"0.2" == ours_sweep["artifacts/outputs/loss.txt"]
             assert {k: swept[k] for k in ours_sweep} == ours_sweep
+            # a pipeline: its own logs, and its output (its step's) by the pipeline's name for it
+            piped, step_output = (_files(tmp_path / f"dl-pipeline-{kind}") for kind in ("all", "output_name"))
+            assert step_output == {"named-outputs/result/data.txt": b"made"}
+            assert _files(tmp_path / "ours-pipeline") == {"result/data.txt": b"made"}
+            assert piped == {**_files(tmp_path / "dl-pipeline-default"), **step_output}
+            assert "artifacts/system_logs/runner.log" in piped
     finally:
         server.stop(home)
 
 
-def _sweep(state: dict, token: str, tmp_path: Path) -> str:
-    """A sweep of two trials submitted with our client (it runs while azure-ai-ml works) -> its name."""
+def _submitted(state: dict, token: str, tmp_path: Path) -> tuple[str, str]:
+    """A sweep of two trials and a pipeline submitted with our client (they run while azure-ai-ml works) -> their
+    names."""
     (tmp_path / "trial").mkdir()
     (tmp_path / "trial" / "t.py").write_text(TRIAL)
     with MLClient(token, endpoint=state["endpoint"], retry_total=0, connection_verify=state["cafile"]) as ours:
@@ -128,7 +156,9 @@ def _sweep(state: dict, token: str, tmp_path: Path) -> str:
                         environment="azureml:dl-env:1", compute="local", inputs={"loss": 0.5})
         job = trial(loss=Choice([0.5, 0.2])).sweep(primary_metric="loss", goal="minimize",
                                                    sampling_algorithm="grid", max_total_trials=2)
-        return ours.jobs.create_or_update(job).name
+        (tmp_path / "pipeline.yml").write_text(PIPELINE)
+        pipeline = load_job(tmp_path / "pipeline.yml")
+        return ours.jobs.create_or_update(job).name, ours.jobs.create_or_update(pipeline).name
 
 
 def _files(folder: Path) -> dict[str, bytes]:

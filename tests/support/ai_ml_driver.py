@@ -1,6 +1,7 @@
 """Runs inside the azure-ai-ml environment: drives azure-ai-ml, unchanged, against an `azml server --tls` and prints
-{operation: "ok" | the error} as JSON. Arguments: endpoint, token, a scratch folder, and the name of a finished sweep
-(made by the caller) to download. The caller makes the server's certificate trusted (REQUESTS_CA_BUNDLE).
+{operation: "ok" | the error} as JSON. Arguments: endpoint, token, a scratch folder, and the names of a sweep and a
+pipeline (submitted by the caller) to download once they have ended. The caller makes the server's certificate
+trusted (REQUESTS_CA_BUNDLE).
 """
 import json
 import sys
@@ -14,7 +15,7 @@ from azure.ai.ml import MLClient, Output, command
 from azure.ai.ml.entities import Data, Environment, Model
 from azure.core.credentials import AccessToken, AccessTokenInfo
 
-endpoint, token, scratch, sweep = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]
+endpoint, token, scratch, sweep, pipeline = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4], sys.argv[5]
 
 
 class StaticToken:
@@ -91,7 +92,8 @@ coded = op("jobs.create_or_update (local code)", lambda: ml.jobs.create_or_updat
 if coded is not None:
     results["coded_job"] = coded.name
     op("jobs.stream (local code)", lambda: ml.jobs.stream(coded.name))  # prints the job's log as it grows
-# a job with a file in ./outputs and a named uri_folder output, then its files downloaded as the service lays them out
+# a job with a file in ./outputs and named uri_folder and uri_file outputs, then its files downloaded as the service
+# lays them out
 (scratch / "train").mkdir()
 (scratch / "train" / "train.py").write_text(
     "import os, sys\n"
@@ -99,10 +101,12 @@ if coded is not None:
     "open('outputs/metrics.json', 'w').write('{\"acc\": 0.9}')\n"
     "os.makedirs(os.path.join(sys.argv[1], 'sub'), exist_ok=True)\n"
     "open(os.path.join(sys.argv[1], 'sub', 'model.bin'), 'wb').write(bytes(range(256)) * 64)\n"
+    "open(sys.argv[2], 'w').write('id,score\\n1,0.9\\n')\n"
     "print('trained')\n")
 trained = op("jobs.create_or_update (named output)", lambda: ml.jobs.create_or_update(
-    command(code=str(scratch / "train"), command="python train.py ${{outputs.model}}",
-            outputs={"model": Output(type="uri_folder")}, environment="azureml:ai-env:1", compute="local",
+    command(code=str(scratch / "train"), command="python train.py ${{outputs.model}} ${{outputs.score}}",
+            outputs={"model": Output(type="uri_folder"), "score": Output(type="uri_file")},
+            environment="azureml:ai-env:1", compute="local",
             experiment_name="ai")))
 if trained is not None:
     results["trained_job"] = trained.name
@@ -110,10 +114,17 @@ if trained is not None:
     op("jobs.download", lambda: ml.jobs.download(trained.name, download_path=scratch / "dl-default"))
     op("jobs.download (output_name)", lambda: ml.jobs.download(trained.name, download_path=scratch / "dl-named",
                                                                output_name="model"))
+    op("jobs.download (output_name, uri_file)", lambda: ml.jobs.download(
+        trained.name, download_path=scratch / "dl-file", output_name="score"))
     op("jobs.download (all)", lambda: ml.jobs.download(trained.name, download_path=scratch / "dl-all", all=True))
-for _ in range(600):  # the caller's sweep runs meanwhile; azure-ai-ml downloads a job that has ended
-    if ml.jobs.get(sweep).status in ("Completed", "Failed", "Canceled"):
+for _ in range(600):  # the caller's jobs run meanwhile; azure-ai-ml downloads a job that has ended
+    if all(ml.jobs.get(name).status in ("Completed", "Failed", "Canceled") for name in (sweep, pipeline)):
         break
     time.sleep(0.5)
 op("jobs.download (sweep)", lambda: ml.jobs.download(sweep, download_path=scratch / "dl-sweep"))
+op("jobs.download (pipeline)", lambda: ml.jobs.download(pipeline, download_path=scratch / "dl-pipeline-default"))
+op("jobs.download (pipeline, output_name)", lambda: ml.jobs.download(
+    pipeline, download_path=scratch / "dl-pipeline-output_name", output_name="result"))
+op("jobs.download (pipeline, all)", lambda: ml.jobs.download(pipeline, download_path=scratch / "dl-pipeline-all",
+                                                            all=True))
 print(json.dumps(results))

@@ -152,6 +152,12 @@ def test_what_the_service_refuses_is_refused_when_the_function_runs(components, 
         with pytest.raises(ValidationError) as info:
             function()
         assert str(info.value).startswith(expected), str(info.value)
+    @pipeline()
+    def capitals():
+        train(data=Input(path="x"), epochs=1)  # unnamed: named after its component
+        Train = train(data=Input(path="x"), epochs=2)  # noqa: N806, F841
+
+    assert list(capitals().jobs) == ["train", "Train_1"]
     # a function whose name is no ASCII names a job's display name only: free text
     job = entraîner(data=Input(path="azureml:iris:1"))
     assert job.display_name == "entraîner"

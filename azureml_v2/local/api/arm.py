@@ -255,8 +255,15 @@ class ArmApi(ScheduleRoutes):
         if req.method not in methods:
             raise method_not_allowed(req.method, tuple(methods))
         _check_params(params)
-        if segments[8:] or req.method == "GET":  # a workspace's own PUT, PATCH and DELETE say what it is
-            self.store.ensure_workspace(ws, self.user)
+        if (segments[8:] or req.method == "GET") and not self.store.open_workspace(ws, self.user):
+            # only a workspace's own PUT makes it (its PATCH and DELETE answer 404 themselves)
+            hint = f"create it first (`azml workspace create -n {ws}`, ml_client.workspaces.begin_create)"
+            if not segments[8:]:
+                raise HttpError(404, "ResourceNotFound", f"workspace {ws!r} not found: {hint}")
+            action = {"GET": "read", "DELETE": "delete", "POST": "action"}.get(req.method, "write")
+            raise HttpError(404, "ParentResourceNotFound",  # as Resource Manager answers for a missing parent
+                            f"Failed to perform '{action}' on resource(s) of type 'workspaces/{segments[8]}', because "
+                            f"the parent resource '{workspace_id(ws)}' could not be found: {hint}")
         return getattr(self, methods[req.method])(req, ws, **params)
 
     def _registry_request(self, req: Request, segments: list[str]) -> Response:

@@ -88,6 +88,8 @@ class DataPlaneApi(JsonApi):
         at = rest.find(marker)
         while at > 0:
             job, output = rest[:at], rest[at + len(marker):]
+            if not _OUTPUT_NAME.fullmatch(output):  # as the run history names them
+                return None
             try:
                 owner, key, spec = refs.output_owner(job, output, f"output {output!r}", completed=False)
             except RefError:

@@ -15,7 +15,8 @@ from ..core.workspace import NotFound
 CONTRIBUTOR, READER = "contributor", "reader"
 _READ_METHODS = frozenset({"GET", "HEAD"})
 _READ_POSTS = re.compile(r"/api/2\.0/mlflow/(?:experiments|runs|logged-models)/search/?$"
-                         r"|/rundata$|/batchGetResolvedUris$")  # data-plane reads that POST their question
+                         # data-plane reads that POST their question
+                         r"|^/history/v1\.0/.*/rundata$|^/(?:data|modelregistry)/v1\.0/.*/batchGetResolvedUris$")
 WORKSPACE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}")  # Azure ML's workspace names
 _BAD_PATH = re.compile(r"(?:^|/)\.{1,2}(?:/|$)|[\x00-\x1f\x7f\\]")
 

@@ -3,6 +3,7 @@
     ensure_run(home, ws, job, experiment, artifact_dir)    # the job's run, created RUNNING
     finish_run(home, ws, job, "Completed")                  # its final status
     metrics(home, ws, job)                                  # {key: [(step, value, timestamp_ms), ...]}
+    chart_points(home, ws, job, buckets)                    # {key: ([(step, value), ...] downsampled, latest)}
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ..storage.tracking import (MAX_BATCH, MAX_BATCH_TOTAL, MAX_RESULTS, MlflowE
                                 now_ms, required, tag_pair)
 
 __all__ = ["MAX_BATCH", "MAX_BATCH_TOTAL", "MAX_RESULTS", "MlflowError", "TrackingStore",
-           "double", "ensure_run", "finish_run", "invalid", "metrics", "required", "tag_pair",
+           "chart_points", "double", "ensure_run", "finish_run", "invalid", "metrics", "required", "tag_pair",
            "tracking_store"]
 
 _stores: dict[Path, TrackingStore] = {}
@@ -68,3 +69,13 @@ def metrics(home, workspace: str, run_id: str, key: str | None = None) -> dict[s
     for key, step, value, timestamp in points:
         result.setdefault(key, []).append((step, math.nan if value is None else value, timestamp))
     return result
+
+
+def chart_points(home, workspace: str, run_id: str, buckets: int) -> dict[str, tuple[list[tuple[int, float]], float]]:
+    """Per metric of a run: its finite points downsampled in the database (per step bucket: first, lowest, highest,
+    last) and its latest value, so that a metric of a million points costs what one of a thousand does. A run that
+    does not exist (yet) has no metrics."""
+    try:
+        return tracking_store(home).summary(workspace, run_id, buckets)
+    except MlflowError:
+        return {}

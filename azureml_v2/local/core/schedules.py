@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import copy
 import fcntl
+import json
 import logging
 import os
+import re
+import urllib.error
+import urllib.request
 import uuid
 from collections import deque
 from datetime import datetime, timedelta, timezone
@@ -28,6 +32,7 @@ from ..storage.schedules import ScheduleStore
 from ..storage.sqlite import Conflict, NotFound
 from . import checks
 from .checks import Invalid
+from .serving import JOB_NAME_HEADER, Serving
 
 LATE = timedelta(minutes=1)  # a firing later than this is missed (a minute: the finest step of a cron expression)
 MAX_MISSED = 100  # missed firings recorded per schedule and round (the count says the rest)
@@ -35,6 +40,10 @@ TRIGGER_TIME = "creation_context.trigger_time"  # a placeholder a scheduled job'
 _STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 _TRIGGER_TYPES = ("Cron", "Recurrence")
 _ACTION_TYPES = ("CreateJob", "InvokeBatchEndpoint", "CreateMonitor")
+# the batch endpoint an InvokeBatchEndpoint action names: azureml:<its ARM id>, as the spec's example writes it
+_BATCH_ENDPOINT = re.compile(r"(?:azureml:)?/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
+                             r"Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/]+)/batchEndpoints/(?P<name>[^/]+)",
+                             re.IGNORECASE)
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +94,29 @@ def check_schedule(props: dict) -> dict:
         definition = checks.check(action, "jobDefinition", dict, required=True)
         if not definition.get("sourceJobId"):
             checks.check_job(dict(definition), "scheduled", ())
+    elif action["actionType"] == "InvokeBatchEndpoint":
+        _check_invocation(action.get("endpointInvocationDefinition"))
     return props
+
+
+def _check_invocation(definition) -> None:
+    where = "properties.action.endpointInvocationDefinition"
+    if not isinstance(definition, dict):
+        raise Invalid(f"{where} is required: an object with endpoint (azureml:<the batch endpoint's ARM id>) and "
+                      "inputs")
+    endpoint = definition.get("endpoint")
+    if not isinstance(endpoint, str) or not _BATCH_ENDPOINT.fullmatch(endpoint):
+        raise Invalid(f"{where}.endpoint: expected azureml:<a batch endpoint's ARM id> (.../workspaces/<workspace>/"
+                      f"batchEndpoints/<name>), got {json.dumps(endpoint)[:200]}")
+    inputs = definition.get("inputs") or {}
+    if not isinstance(inputs, dict):
+        raise Invalid(f"{where}.inputs: expected an object (input name -> a literal value or a data input)")
+    for key, value in inputs.items():
+        if isinstance(value, dict):
+            if not (value.get("uri") or value.get("Uri") or "value" in value or "Value" in value):
+                raise Invalid(f"{where}.inputs.{key}: a data input needs jobInputType and uri")
+        elif not isinstance(value, (str, int, float, bool)):
+            raise Invalid(f"{where}.inputs.{key}: expected a literal value or a data input (jobInputType, uri)")
 
 
 class Scheduler:
@@ -207,16 +238,49 @@ class Scheduler:
         ws = firing["workspace"]
         action = firing["doc"]["action"]
         try:
-            if action["actionType"] != "CreateJob":
+            if action["actionType"] == "InvokeBatchEndpoint":
+                self._invoke(ws, action["endpointInvocationDefinition"], firing["job"], when)
+            elif action["actionType"] == "CreateJob":
+                props = self._job_properties(ws, action["jobDefinition"], firing["schedule_name"], when)
+                self.jobs.create(ws, firing["job"], props)
+            else:
                 raise Invalid(f"{action['actionType']} schedules are not supported yet on the local workspace")
-            props = self._job_properties(ws, action["jobDefinition"], firing["schedule_name"], when)
-            self.jobs.create(ws, firing["job"], props)
         except (Invalid, Conflict, NotFound) as exc:
             log.warning("schedule %r: its firing due %s failed: %s", firing["schedule_name"], firing["due_at"], exc)
             self.schedules.settle(firing, "Failed", str(exc))
             return
         log.info("schedule %r fired: job %s", firing["schedule_name"], firing["job"])
         self.schedules.settle(firing, "Fired")
+
+    def _invoke(self, ws: str, definition: dict, job: str, when: datetime) -> None:
+        """Invoke a batch endpoint of this workspace as a client does: a POST to its scoring URI (the endpoint's
+        host), whose scoring job takes the firing's job name (so that a firing is invoked once)."""
+        named = _BATCH_ENDPOINT.fullmatch(definition["endpoint"])
+        name = named["name"]
+        if named["ws"].lower() != ws.lower():
+            raise Invalid(f"batch endpoint {name!r} is in workspace {named['ws']!r}: a schedule invokes the endpoints "
+                          f"of its own workspace ({ws!r})")
+        self.jobs.store.get_endpoint(ws, "batch", name)  # NotFound: the firing fails, saying so
+        uri = Serving(self.jobs.store, launch=False).scoring_uri(ws, "batch", name)
+        if uri is None:
+            raise Invalid(f"batch endpoint {name!r} is not served yet (its host starts with the workspace's "
+                          "supervision: azml server)")
+        trigger_time = when.astimezone(timezone.utc).isoformat()
+        inputs = {key: _invocation_input(value, trigger_time)
+                  for key, value in (definition.get("inputs") or {}).items()}
+        request = urllib.request.Request(uri, json.dumps({"properties": {"InputData": inputs}}).encode(), method="POST",
+                                         headers={"Content-Type": "application/json", JOB_NAME_HEADER: job})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                answer.read()
+        except urllib.error.HTTPError as exc:
+            try:
+                reason = json.loads(exc.read())["message"]
+            except (ValueError, KeyError, TypeError):
+                reason = exc.reason
+            raise Invalid(f"batch endpoint {name!r} refused the invocation ({exc.code}): {reason}") from None
+        except OSError as exc:
+            raise Invalid(f"batch endpoint {name!r} could not be reached at {uri}: {exc}") from None
 
     def _job_properties(self, ws: str, definition: dict, schedule: str, when: datetime) -> dict:
         source = definition.get("sourceJobId")
@@ -230,9 +294,25 @@ class Scheduler:
         trigger_time = when.astimezone(timezone.utc).isoformat()
         for value in (props.get("inputs") or {}).values():
             if isinstance(value, dict) and isinstance(value.get("value"), str) and "${{" in value["value"]:
-                value["value"] = substitute(value["value"], lambda p: trigger_time if p.expression == TRIGGER_TIME
-                                            else p.text, optional_blocks=False)
+                value["value"] = _with_trigger_time(value["value"], trigger_time)
         return props
+
+
+def _invocation_input(value, trigger_time: str) -> dict:
+    """An input of an endpoint invocation as the batch endpoint takes it (InputData): a literal, with
+    ${{creation_context.trigger_time}} substituted, or a data input as given."""
+    if not isinstance(value, dict):
+        text = json.dumps(value) if isinstance(value, bool) else str(value)
+        return {"JobInputType": "Literal", "Value": _with_trigger_time(text, trigger_time)}
+    value = dict(value)
+    for key in ("value", "Value"):
+        if isinstance(value.get(key), str):
+            value[key] = _with_trigger_time(value[key], trigger_time)
+    return value
+
+
+def _with_trigger_time(text: str, trigger_time: str) -> str:
+    return substitute(text, lambda p: trigger_time if p.expression == TRIGGER_TIME else p.text, optional_blocks=False)
 
 
 def job_name(schedule: str, when: datetime) -> str:

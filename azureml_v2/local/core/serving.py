@@ -35,6 +35,10 @@ DEFAULT_QUEUE_WAIT_MS = 500
 LOG_FILES = {"InferenceServer": "inference-server.log", "StorageInitializer": "storage-initializer.log"}
 
 
+# the local scheduler's invocation of a batch endpoint names the scoring job after its firing (invoked once)
+JOB_NAME_HEADER = "x-azml-job-name"
+
+
 def endpoint_folder(home, ws: str, kind: str, endpoint: str) -> Path:
     return Path(home) / "endpoints" / ws.lower() / kind / endpoint.lower()
 

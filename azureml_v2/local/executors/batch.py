@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import uuid
@@ -34,7 +35,8 @@ from ..core.workspace import NotFound, workspace_id
 from .online import DeploymentError, Host, error_answer, host_main
 
 SCORER = Path(__file__).with_name("mlflow_batch_scoring.py")
-_INPUT_TYPES = {"urifolder": "uri_folder", "urifile": "uri_file", "mltable": "mltable"}
+_INPUT_TYPES = {"urifolder": "uri_folder", "urifile": "uri_file", "mltable": "mltable", "literal": "literal"}
+_JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,254}")
 
 
 class BatchHost(Host):
@@ -80,7 +82,10 @@ class BatchHost(Host):
                                "azureml-model-deployment header or set defaults.deployment_name")
         try:
             deployment = self.store.get_deployment(self.ws, self.kind, self.endpoint, named)
-            name, props = self.scoring_job(deployment, inputs)
+            given = headers.get(serving.JOB_NAME_HEADER.encode(), b"").decode("latin-1")
+            if given and not _JOB_NAME.fullmatch(given):
+                raise ValueError(f"{serving.JOB_NAME_HEADER}: {given[:100]!r} is not a job name")
+            name, props = self.scoring_job(deployment, inputs, given or None)
             record, _ = Jobs(self.store, self.record["modified_by"]).create(self.ws, name, props)
         except NotFound as exc:
             return error_answer(404, str(exc))
@@ -90,18 +95,19 @@ class BatchHost(Host):
                   "workspaces/jobs", "properties": {**record["doc"], "status": record["status"]}}
         return 200, [(b"Content-Type", b"application/json")], json.dumps(answer).encode()
 
-    def scoring_job(self, deployment: dict, inputs: dict) -> tuple[str, dict]:
+    def scoring_job(self, deployment: dict, inputs: dict, name: str | None = None) -> tuple[str, dict]:
         """The Parallel job that scores `inputs` (InputData) with a stored batch deployment -> (name, properties)."""
         props = deployment["doc"]["properties"]
-        name = f"batchjob-{uuid.uuid4()}"
+        name = name or f"batchjob-{uuid.uuid4()}"
         job_inputs = _job_inputs(inputs)
         config = props.get("deploymentConfiguration") or {}
         if config.get("deploymentConfigurationType") == "PipelineComponent":
             return name, self.pipeline_job(deployment, config, job_inputs)
-        if not job_inputs:
-            raise ValueError("a model deployment scores an input: give InputData")
+        first = next((key for key, value in job_inputs.items() if value["jobInputType"] != "literal"), None)
+        if first is None:
+            raise ValueError("a model deployment scores a data input: give InputData (UriFolder, UriFile or MLTable)")
         folder = self.folder / "jobs" / name
-        folder.mkdir(parents=True)
+        folder.mkdir(parents=True, exist_ok=True)  # a named job invoked again is the same job
         model = props.get("model") or {}
         reference = model.get("assetId") if isinstance(model, dict) else model
         model_dir, model_path, model_type = self._model(reference, folder)
@@ -114,7 +120,6 @@ class BatchHost(Host):
         else:
             raise DeploymentError("a batch deployment needs code_configuration (code and scoring_script) unless its "
                                   "model is an MLflow model (type mlflow_model)")
-        first = next(iter(job_inputs))
         retry = props.get("retrySettings") or {}
         timeout = retry.get("timeout")
         task = {"type": "run_function", "entry_script": script}
@@ -180,8 +185,12 @@ def _job_inputs(inputs: dict) -> dict:
     job_inputs = {}
     for key, item in inputs.items():
         kind = str(item.get("JobInputType") or item.get("jobInputType") or "UriFolder").replace("_", "").lower()
+        if kind == "literal" and ("Value" in item or "value" in item):
+            job_inputs[key] = {"jobInputType": "literal", "value": str(item.get("Value", item.get("value")))}
+            continue
         if kind not in _INPUT_TYPES or not (item.get("Uri") or item.get("uri")):
-            raise ValueError(f"input {key!r}: expected a JobInputType of UriFolder, UriFile or MLTable and a Uri")
+            raise ValueError(f"input {key!r}: expected a JobInputType of UriFolder, UriFile or MLTable and a Uri, or "
+                             "Literal and a Value")
         job_inputs[key] = {"jobInputType": _INPUT_TYPES[kind], "uri": item.get("Uri") or item.get("uri"),
                            "mode": "ReadOnlyMount"}
     return job_inputs

@@ -37,8 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..._contract import (PARALLEL_SUMMARY, WARM_START_PROPERTY, Placeholder, UnresolvedPlaceholder, seconds_from_iso,
-                          substitute)
+from ..._contract import (LOCAL_COMPUTE, PARALLEL_SUMMARY, WARM_START_PROPERTY, Placeholder, UnresolvedPlaceholder,
+                          seconds_from_iso, substitute)
+from ..core.computes import cluster_nodes
 from ..core.executors import executor_main
 from ..core.processes import process_start
 from . import minibatch, warm
@@ -449,13 +450,13 @@ class ParallelRunner(Runner):
 
     def _execute(self) -> tuple[str, int | None, str | None]:
         doc = self.doc
+        self._check_compute(doc)  # resumed too: the nodes were freed when the last process died
         if self.resumed == "Queued":
             self._move("Preparing", "Queued")
         else:
             self.log(f"resuming the job ({self.resumed})")
         for folder in (self.wd / "outputs", self.wd / "logs", self.user_logs, self.folder / "outputs"):
             folder.mkdir(parents=True, exist_ok=True)
-        self._compute_notice(doc)
         self._materialise_code(doc.get("codeId"))
         self._check()
         bin_dir = self._cancellable(self._environment, doc.get("environmentId"))
@@ -509,9 +510,15 @@ class ParallelRunner(Runner):
         return WarmWorkers(warm.Environment(self.store.home, work.python, user_env), warm.zygote_env(path, user_env),
                            str(self.folder))
 
-    def _compute_notice(self, doc: dict) -> None:
-        compute = (doc.get("computeId") or "local").rstrip("/").rsplit("/", 1)[-1].removeprefix("azureml:")
-        if compute != "local":
+    def _check_compute(self, doc: dict) -> None:
+        """On a cluster of the workspace the job holds `instance_count` of its nodes while it runs, waiting Queued, as
+        a command job does (and as Azure ML queues a parallel step); elsewhere it runs here."""
+        compute = (doc.get("computeId") or LOCAL_COMPUTE).rstrip("/").rsplit("/", 1)[-1].removeprefix("azureml:")
+        if cluster_nodes(self.store, self.ws, compute) is not None:
+            resources = doc.get("resources") or {}
+            count = resources.get("instanceCount") or resources.get("instance_count") or 1
+            super()._check_compute({**doc, "resources": {**resources, "instanceCount": count}})
+        elif compute != LOCAL_COMPUTE:
             self.notice(f"compute '{compute}' is not on this machine: the local workspace runs the job here, "
                         "max_concurrency_per_instance x instance_count worker processes")
 

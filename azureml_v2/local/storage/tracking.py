@@ -129,6 +129,10 @@ def now_ms() -> int:
 
 
 
+# a value a line can draw: not NaN (stored NULL) nor infinite (9e999 reads as infinity)
+_FINITE = "value IS NOT NULL AND value > -9e999 AND value < 9e999"
+
+
 def double(value: float | None):
     """A double as protobuf JSON writes it: NaN and infinities as strings."""
     if value is None or math.isnan(value):
@@ -387,6 +391,48 @@ class TrackingStore(SQLiteFile):
                                 (seq,)).fetchall()
         return conn.execute("SELECT key, step, value, timestamp FROM metrics WHERE run = ? AND key = ? "
                             "ORDER BY rowid", (seq, key)).fetchall()
+
+    def summary(self, ws: str, run_id: str, buckets: int) -> dict[str, tuple[list[tuple[int, float]], float]]:
+        """Per metric key of a run: (at most 4 x `buckets` of its finite points (step, value) in step order, its
+        latest value as MLflow's run shows it). Each of `buckets` equal step ranges keeps its first, lowest, highest
+        and last point; the index on (run, key, step, ...) does the work, so no point is read into Python but
+        those kept."""
+        conn = self.connection()
+        seq = self._run_row(conn, ws, run_id)
+        keys = [k for (k,) in conn.execute(  # a loose index scan: one seek per key, however many points
+            "WITH RECURSIVE k(key) AS (SELECT MIN(key) FROM metrics WHERE run = ?1 UNION ALL "
+            "SELECT (SELECT MIN(key) FROM metrics WHERE run = ?1 AND key > k.key) FROM k WHERE k.key IS NOT NULL) "
+            "SELECT key FROM k WHERE key IS NOT NULL", (seq,))]
+        found = {}
+        for key in keys:
+            latest = conn.execute("SELECT value FROM metrics WHERE run = ? AND key = ? "
+                                  "ORDER BY step DESC, timestamp DESC, value DESC LIMIT 1", (seq, key)).fetchone()[0]
+            found[key] = (self._chart_points(conn, seq, key, buckets), math.nan if latest is None else latest)
+        return found
+
+    @staticmethod
+    def _chart_points(conn, seq: int, key: str, buckets: int) -> list[tuple[int, float]]:
+        where = f"run = ? AND key = ? AND {_FINITE}"
+        few = conn.execute(f"SELECT step, value FROM metrics WHERE {where} ORDER BY step LIMIT ?",
+                           (seq, key, 4 * buckets + 1)).fetchall()
+        if len(few) <= 4 * buckets:
+            return [tuple(p) for p in few]
+        first, last = (conn.execute(f"SELECT step FROM metrics WHERE {where} ORDER BY step {way} LIMIT 1",
+                                    (seq, key)).fetchone()[0] for way in ("ASC", "DESC"))
+        width = (last - first) / buckets
+        # a bucket's first, lowest, highest and last point (?1 the run, ?2 the key, ?3 <= step < ?4)
+        within = f"FROM metrics WHERE run = ?1 AND key = ?2 AND {_FINITE} AND step >= ?3 AND step < ?4"
+        one = " UNION ALL ".join((
+            f"SELECT * FROM (SELECT step, value {within} ORDER BY step LIMIT 1)",
+            f"SELECT step, MIN(value) {within}", f"SELECT step, MAX(value) {within}",
+            f"SELECT * FROM (SELECT step, value {within} ORDER BY step DESC LIMIT 1)"))
+        kept: list[tuple[int, float]] = []
+        for b in range(buckets):
+            low = -math.inf if b == 0 else first + width * b
+            high = math.inf if b == buckets - 1 else first + width * (b + 1)
+            chosen = {(s, v) for s, v in conn.execute(one, (seq, key, low, high)) if s is not None}
+            kept += sorted(chosen)
+        return kept
 
     # -- logged models (MLflow 3's log_model records one, then writes its files under its artifact_uri)
 

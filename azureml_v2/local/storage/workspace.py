@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ..._contract import ARTIFACT_STORE, DEFAULT_DATASTORE, REUSED_PROPERTY, TERMINAL_STATUSES
+from ..._contract import ARTIFACT_STORE, DEFAULT_DATASTORE, LOCAL_WORKSPACE, REUSED_PROPERTY, TERMINAL_STATUSES
 from . import paths
 from .computes import ComputeRows
 from .schedules import SCHEDULE_TABLES
@@ -257,6 +257,17 @@ class Store(ComputeRows, SQLiteFile):
         if self.connection().execute("SELECT 1 FROM workspaces WHERE name = ?", (name,)).fetchone() is None:
             self.put_workspace(name, {"properties": {"friendlyName": name}}, user, create_only=True)
         self._workspaces.add(key)
+
+    def open_workspace(self, name: str, user: str) -> bool:
+        """Whether workspace `name` exists. The home's default workspace (`local`) is made on first use; any other
+        only by its PUT, as Azure ML answers 404 for a workspace that does not exist."""
+        if name.lower() == LOCAL_WORKSPACE:
+            self.ensure_workspace(name, user)
+        elif name.lower() not in self._workspaces:
+            if self.connection().execute("SELECT 1 FROM workspaces WHERE name = ?", (name,)).fetchone() is None:
+                return False
+            self._workspaces.add(name.lower())
+        return True
 
     def put_workspace(self, name: str, doc: dict, user: str, *, create_only: bool = False) -> tuple[dict, bool]:
         """Create workspace (or registry, by its key) `name` with `doc`, or replace its doc -> (record, created);

@@ -30,6 +30,12 @@ def test_workspaces_a_registry_and_connections_from_the_command_line(tmp_path, c
         out = azml(*args, "-w", "team-b", home=home).stdout
         assert "private-feed" in out and "s3cret-Pa55" not in out
     assert json.loads(azml("connection", "list", "-w", "mlw-basic-prod", home=home).stdout) == []
+    # -w with a name the home does not hold is an error that says how to make it, not a new workspace
+    typo = azml("connection", "list", "-w", "team-c", home=home, check_rc=1)
+    assert "azml workspace create -n team-c" in typo.stderr and "Traceback" not in typo.stderr
+    assert azml("workspace", "create", "-n", "team-c", home=home).returncode == 0  # a name is enough
+    assert json.loads(azml("connection", "list", "-w", "team-c", home=home).stdout) == []
+    azml("workspace", "delete", "-n", "team-c", "-y", home=home)
 
     azml("registry", "create", "-f", str(resources / "registry" / "registry.yml"), home=home)
     model = tmp_path / "model"

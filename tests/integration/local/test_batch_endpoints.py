@@ -89,3 +89,40 @@ def test_a_pipeline_component_deployment_runs_as_a_pipeline_job(tmp_path, corpus
     step = tmp_path / "home" / "jobs" / "local" / f"{job.name}_main_main_job" / "user_logs" / "std_log.txt"
     assert "hello world!" in step.read_text()
     ml.batch_endpoints.begin_delete("hello-pipeline-batch").result()
+
+
+def test_a_schedule_invokes_the_batch_endpoint_with_its_trigger_time(tmp_path):
+    from support.local import WS, Client
+
+    from azureml_v2.local import make_app
+
+    home = tmp_path / "home"
+    ml = MLClient(home=home)
+    ml.components.create_or_update(load_component({
+        "name": "stamp", "version": "1", "type": "pipeline", "inputs": {"create_time": {"type": "string"}},
+        "jobs": {"say": {"type": "command", "inputs": {"t": "${{parent.inputs.create_time}}"}, "component": {
+            "type": "command", "command": "echo scored at ${{inputs.t}}", "environment": {"image": "python:3.11"},
+            "inputs": {"t": {"type": "string"}}}}}}))
+    ml.batch_endpoints.begin_create_or_update(load_batch_endpoint({"name": "stamped"})).result()
+    ml.batch_deployments.begin_create_or_update(load_batch_deployment({
+        "name": "stamp-dpl", "endpoint_name": "stamped", "type": "pipeline", "component": "azureml:stamp:1"})).result()
+    endpoint = ml.batch_endpoints.get("stamped")
+    endpoint.defaults = BatchEndpointDefaults(deployment_name="stamp-dpl")
+    ml.batch_endpoints.begin_create_or_update(endpoint).result()
+    rest = make_app(home, run_jobs=False)
+    try:  # the spec's InvokeBatchEndpoint action (the YAML has no form for it)
+        assert Client(rest).put("/schedules/nightly", {"properties": {
+            "trigger": {"triggerType": "Cron", "expression": "0 2 * * *"},
+            "action": {"actionType": "InvokeBatchEndpoint", "endpointInvocationDefinition": {
+                "endpoint": f"azureml:{WS}/batchEndpoints/stamped",
+                "inputs": {"create_time": "${{creation_context.trigger_time}}"}}}}}).status == 201
+    finally:
+        rest.close()
+    fired = ml.schedules.trigger("nightly", schedule_time="2026-01-02T02:00:00+00:00")
+    job = _wait(ml, fired.job_name, timeout=300)
+    assert job.status == "Completed" and job.type == "pipeline"
+    assert job.name in [j.name for j in ml.batch_endpoints.list_jobs("stamped")]
+    step = next((home / "jobs" / "local").glob(f"{job.name}_*say*/user_logs/std_log.txt"))
+    assert "scored at 2026-01-02T02:00:00+00:00" in step.read_text()
+    assert [f.status for f in ml.schedules.firings("nightly")] == ["Fired"]
+    ml.batch_endpoints.begin_delete("stamped").result()

@@ -307,6 +307,26 @@ def _worker_groups(app, name) -> list[int]:
         time.sleep(0.02)
 
 
+def test_on_a_cluster_a_parallel_job_waits_queued_for_its_nodes_as_a_command_job_does(client, tmp_path):
+    from support.jobs import submit as submit_command
+
+    cluster = f"{WS}/computes/one-node"
+    assert client.put("/computes/one-node", {"properties": {"computeType": "AmlCompute", "properties": {
+        "vmSize": "STANDARD_DS3_V2", "scaleSettings": {"minNodeCount": 0, "maxNodeCount": 1}}}}).status == 201
+    submit_command(client, "blocker", "sleep 6", computeId=cluster)
+    wait(client, "blocker", ("Running",), timeout=60)
+    submit(client, tmp_path, "scoring", files(tmp_path / "data", ["a.txt", "b.txt"]), computeId=cluster)
+    seen = set()
+    while (blocker := client.get("/jobs/blocker").json["properties"]["status"]) == "Running":
+        seen.add(client.get("/jobs/scoring").json["properties"]["status"])
+        assert not (tmp_path / "scoring.calls").exists(), "a mini-batch ran while the cluster's one node was held"
+        time.sleep(0.1)
+    assert blocker == "Completed" and "Queued" in seen and not seen & {"Running", "Completed"}
+    props = wait(client, "scoring", timeout=120)
+    assert props["status"] == "Completed" and summary(props)["items"] == 2
+    assert client.get("/computes/one-node").json["properties"]["properties"]["currentNodeCount"] == 0
+
+
 # An engine alone (no workspace, no supervision), its workers warm once learned: argv home data state code.
 ENGINE = """
 import os, sys

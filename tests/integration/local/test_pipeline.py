@@ -240,6 +240,9 @@ def test_stream_show_and_download_all_of_a_pipeline(client, home, tmp_path, monk
     ml.jobs.download("v2", download_path=tmp_path / "dl", all=True)
     assert (tmp_path / "dl" / "b" / "out" / "data.txt").read_text() == "seed\na\nb\n"
     assert (tmp_path / "dl" / "c" / "out" / "data.txt").read_text() == "seed\na\nc\n"
+    # the pipeline's output by its own name: its step's (here reused from v1)
+    ml.jobs.download("v2", download_path=tmp_path / "one", output_name="result")
+    assert (tmp_path / "one" / "result" / "data.txt").read_text() == "seed\na\nc\n"
     ml.close()
 
 

@@ -324,6 +324,13 @@ def test_tls_serves_https_only_and_our_client_trusts_the_certificate_it_made(tmp
             conn.close()
         with MLClient(endpoint=state["endpoint"]) as ml:  # the token and the certificate found in the home
             assert len(ml.data.get("big", version="1").description) == 3_000_000
+        # the studio's session cookie is never sent over plain http
+        login = urlsplit(server.studio_url(home, state))
+        conn = http.client.HTTPSConnection("127.0.0.1", state["port"], context=trusted, timeout=30)
+        conn.request("GET", f"{login.path}?{login.query}")
+        response = conn.getresponse()
+        assert response.status == 303 and response.getheader("Set-Cookie").endswith("HttpOnly; SameSite=Strict; Secure")
+        conn.close()
         # plain http on the https port, or a client that does not trust the certificate: no answer
         with pytest.raises((http.client.HTTPException, ConnectionError, OSError)):
             call(state["endpoint"].replace("https", "http"), "GET", "/discovery")

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from azureml_v2 import MLClient
-from azureml_v2.entities import Registry
+from azureml_v2.entities import Registry, Workspace
 from azureml_v2.entities.assets import Environment
 from azureml_v2.entities.inputs import Input, Output
 from azureml_v2.entities.job import CommandJob
@@ -29,6 +29,9 @@ def test_a_model_trained_in_one_workspace_is_shared_and_used_by_a_job_of_another
         "import os, sys\n"
         "print('scoring with', open(os.path.join(sys.argv[1], 'weights.txt')).read())\n")
     env = Environment(image="python:3.11")
+    with MLClient.local(home, polling_interval=0) as default:  # workspaces are made by their create
+        for name in ("team-a", "team-b"):
+            default.workspaces.begin_create(Workspace(name=name)).result()
     with MLClient.local(home, workspace_name="team-a", polling_interval=0) as team_a, \
             MLClient.local(home, workspace_name="team-b", polling_interval=0) as team_b:
         team_a.registries.begin_create(Registry(name="shared", location="local")).result()

@@ -121,6 +121,15 @@ def test_bad_questions_get_one_error_body(app):
         assert status == 400 and error["error"]["code"] == "InvalidRequestContent", (path, error)
     status, error = post(app, f"/history/v1.0{SCOPE}/rundata", {"runId": "nosuch", "selectRunMetadata": True})
     assert status == 404 and "nosuch" in error["error"]["message"]
+    client = Client(app)
+    evil = {"jobType": "Command", "command": "x", "environmentId": "azureml:e:1",
+            "outputs": {"../up": {"jobOutputType": "uri_folder"}}}
+    assert client.put("/jobs/evil", {"properties": evil}).status == 201
+    _, data = post(app, f"/history/v1.0{SCOPE}/rundata", {"runId": "evil", "selectRunMetadata": True})
+    assert "outputs" not in data["runMetadata"]  # no name a client would make a folder of outside its download
+    sneaky = "azureml://locations/local/workspaces/local/data/azureml_evil_output_data_../up/versions/1"
+    assert post(app, f"/data/v1.0{SCOPE}/dataversion/batchGetResolvedUris", {"values": [sneaky]}) == (
+        200, {"values": {}})
     status, error = post(app, f"/data/v1.0{SCOPE}/dataversion/other", {"values": []})
     assert status == 404 and "batchGetResolvedUris" in error["error"]["message"]
     assert call(app, "GET", f"/data/v1.0{SCOPE}/dataversion/batchGetResolvedUris").status == 405

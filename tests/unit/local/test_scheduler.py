@@ -10,7 +10,7 @@ import pytest
 from azureml_v2 import load_schedule
 from azureml_v2._contract import SCHEDULE_PROPERTY, SCHEDULE_TIME_PROPERTY
 from azureml_v2.local.core.schedules import Scheduler
-from support.local import Client, local_client
+from support.local import WS, Client, local_client
 
 EVERY_MINUTE = {
     "name": "every_minute",
@@ -242,6 +242,33 @@ def test_an_update_that_keeps_the_trigger_keeps_what_was_missed_and_a_new_trigge
     scheduler = scheduler_of(app, clock)
     scheduler.stop()
     assert ml_client.schedules.firings("hourly") == []
+
+
+def _invoke_schedule(app, endpoint_id) -> object:
+    return Client(app).put("/schedules/nightly_scoring", {"properties": {
+        "trigger": {"triggerType": "Cron", "expression": "0 2 * * *"},
+        "action": {"actionType": "InvokeBatchEndpoint", "endpointInvocationDefinition": {
+            "endpoint": endpoint_id, "inputs": {"create_time": "${{creation_context.trigger_time}}"}}}}})
+
+
+def test_a_batch_endpoint_schedule_names_its_endpoint_and_fails_a_firing_it_cannot_invoke(ml_client, app):
+    from azureml_v2 import load_batch_endpoint
+
+    bad = _invoke_schedule(app, "my-endpoint")
+    assert bad.status == 400 and "endpointInvocationDefinition.endpoint: expected azureml:<a batch endpoint's ARM " \
+        "id>" in bad.json["error"]["message"]
+    endpoint = WS + "/batchEndpoints/scorer"
+    assert _invoke_schedule(app, "azureml:" + endpoint).status == 201
+    clock = Clock()
+    scheduler = scheduler_of(app, clock)
+    fired = scheduler.trigger("local", "nightly_scoring", clock.now)
+    assert fired["job"].startswith("nightly_scoring-")
+    ml_client.batch_endpoints.begin_create_or_update(load_batch_endpoint({"name": "scorer"})).result()
+    scheduler.trigger("local", "nightly_scoring", clock.now)  # stored, but no host serves it (nothing runs here)
+    scheduler.stop()
+    reasons = [f.error for f in ml_client.schedules.firings("nightly_scoring")]
+    assert any("batch endpoint 'scorer' not found" in r for r in reasons)
+    assert any("batch endpoint 'scorer' is not served yet" in r for r in reasons)
 
 
 def test_a_clock_set_back_after_running_ahead_fires_from_the_right_time_and_nothing_twice(ml_client, app):

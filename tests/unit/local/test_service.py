@@ -54,15 +54,28 @@ def names(items):
     return [item["name"] for item in items]
 
 
-def test_workspace_is_created_on_first_use_and_listed(client, rest_response):
+def test_the_default_workspace_is_made_on_first_use_any_other_only_by_its_put(client, rest_response):
     response = client.get()
     assert response.status == 200
     assert response.json["id"] == WS and response.json["name"] == "local"
     assert response.json["properties"]["provisioningState"] == "Succeeded"
     assert rest_response(response.json, "Workspace") == []
-    other = client.get(WS.rsplit("/", 1)[0] + "/team-ws")
+    # a typo is not a new workspace: reads, and writes inside it, answer 404 as Azure ML does, and leave nothing
+    typo = WS.rsplit("/", 1)[0] + "/team-ws"
+    missing = client.get(typo)
+    assert missing.status == 404 and missing.json["error"]["code"] == "ResourceNotFound"
+    assert "workspace 'team-ws' not found" in missing.json["error"]["message"]
+    for method, path, body in (("GET", "/jobs", None), ("PUT", "/data/d/versions/1",
+                                                         {"properties": {"dataUri": "https://x/a.csv"}})):
+        inside = client.call(method, typo + path, body)
+        assert inside.status == 404 and inside.json["error"]["code"] == "ParentResourceNotFound"
+        assert f"parent resource '{typo}' could not be found" in inside.json["error"]["message"]
+    assert client.call("PATCH", typo, {"tags": {"a": "b"}}).status == 404
+    assert names(client.get(WS.rsplit("/", 1)[0]).json["value"]) == ["local"]
+    other = client.put(typo, {"location": "local"})
     assert other.status == 200 and other.json["properties"]["workspaceId"] != response.json["properties"][
         "workspaceId"]
+    assert client.get(typo + "/jobs").status == 200
     listed = client.get(WS.rsplit("/", 1)[0])
     assert sorted(names(listed.json["value"])) == ["local", "team-ws"]
     assert rest_response(listed.json, "WorkspaceListResult") == []

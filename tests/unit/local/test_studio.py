@@ -89,6 +89,21 @@ def test_a_login_ticket_works_once_and_sets_a_strict_http_only_cookie(browser):
     assert browser.request("/subscriptions/x")[2] == "api"  # the REST API is not the studio's
 
 
+def test_a_workspace_the_home_does_not_hold_is_404_not_an_empty_page(browser, local):
+    browser.login()
+    status, _, text = browser.request("/studio/locla/jobs")
+    assert status == 404 and "no workspace 'locla'" in text
+    assert [r["name"] for r in local.store.list_workspaces()] == ["local"]
+
+
+def test_over_https_the_session_cookie_is_secure_too(browser):
+    status, headers, _ = browser.request(f"/studio/login?ticket={ticket(TOKENS['contributor'])}",
+                                         headers={"wsgi.url_scheme": "https"})
+    assert status == 303
+    assert headers["Set-Cookie"].endswith("; HttpOnly; SameSite=Strict; Secure")
+    assert browser.request("/studio/local/jobs", headers={"wsgi.url_scheme": "https"})[0] == 200
+
+
 def test_a_ticket_or_cookie_signed_with_another_token_or_expired_is_refused():
     sessions = Sessions(TOKENS)
     assert sessions.redeem(ticket("other-token")) is None
@@ -193,6 +208,27 @@ def test_asset_and_endpoint_pages_read_the_rest_api(browser, local, tmp_path):
 
 
 # -- charts -------------------------------------------------------------------------------------------------
+def test_a_long_metric_is_downsampled_in_the_database_as_the_chart_would_downsample_it(browser, local, tmp_path):
+    """The job page reads at most 1,200 points of a metric, whatever its length: the same ones, spike included."""
+    points = [(i, math.sin(i / 50)) for i in range(0, 60_000, 3)]
+    points[4_321] = (points[4_321][0], -75.0)  # a dip
+    points[10] = (points[10][0], math.inf)
+    tracking.ensure_run(local.store.home, WS, "long", "exp", tmp_path / "artifacts")
+    store = tracking.tracking_store(local.store.home)
+    for start in range(0, len(points), 1000):
+        store.log_batch(WS, "long", metrics_=[{"key": "acc", "value": v, "step": s, "timestamp": s}
+                                              for s, v in points[start:start + 1000]])
+    store.log_batch(WS, "long", metrics_=[{"key": "lr", "value": 0.1, "step": 0, "timestamp": 0}])
+    found = tracking.chart_points(local.store.home, WS, "long", 300)
+    assert found["acc"] == (downsample(points, 300), points[-1][1]) and found["lr"] == ([(0, 0.1)], 0.1)
+    assert (points[4_321][0], -75.0) in found["acc"][0]
+    _job(local, "long")
+    browser.login()
+    page = browser.request("/studio/local/jobs/long")[2]
+    drawn = json.loads(html.unescape(re.search(r'data-points="([^"]+)"', page).group(1)))[0]["points"]
+    assert [tuple(p[:2]) for p in drawn] == downsample(points)
+
+
 def test_downsampling_keeps_logged_points_and_every_extreme():
     points = [(i, math.sin(i / 500)) for i in range(100_000)]
     points[12_345] = (12_345, 50.0)  # a spike

@@ -12,7 +12,7 @@ from support.local import local_client
 from azureml_v2 import (load_batch_deployment, load_batch_endpoint, load_component, load_compute, load_connection,
                         load_data, load_environment, load_job, load_model, load_online_deployment, load_online_endpoint,
                         load_schedule)
-from azureml_v2.entities import AccountKeyConfiguration, AzureBlobDatastore, BatchEndpointDefaults, Model
+from azureml_v2.entities import AccountKeyConfiguration, AzureBlobDatastore, BatchEndpointDefaults, Model, Workspace
 from azureml_v2.exceptions import ValidationError
 from azureml_v2.operations.export import export_workspace, import_workspace
 
@@ -101,6 +101,7 @@ def _shared_blob(key: str) -> AzureBlobDatastore:
 def workspace_b(tmp_path, workspace_a):
     """Another workspace of the same home (-w other), holding the blob datastore and the git connection with its own
     secrets (secrets are not exported)."""
+    workspace_a.workspaces.begin_create(Workspace(name="other")).result()
     client = local_client(workspace_a.home, workspace_name="other", run_jobs=False)
     client.datastores.create_or_update(_shared_blob("a-key-of-b"))
     client.connections.create_or_update(_git_feed("a-pat-of-b"))
@@ -210,6 +211,7 @@ def test_a_pipeline_component_is_imported_after_the_components_it_uses(ml_client
         "jobs": {"say": {"type": "command", "component": "azureml:z_echo:1",
                          "inputs": {"word": "${{parent.inputs.word}}"}}}}))
     export_workspace(ml_client, tmp_path / "tree")
+    ml_client.workspaces.begin_create(Workspace(name="other")).result()
     target = local_client(ml_client.home, workspace_name="other", run_jobs=False)
     report = import_workspace(target, tmp_path / "tree")
     assert report.created.index("components/z_echo/1.yml") < report.created.index("components/a_pipeline/1.yml")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from azure.core.exceptions import ResourceNotFoundError
 
 from azureml_v2 import ValidationError, load_workspace
 from azureml_v2.entities import Workspace
@@ -58,6 +59,23 @@ def test_workspaces_of_one_home_are_created_listed_updated_and_deleted(ml_client
         assert [w.name for w in ml_client.workspaces.list()] == ["local", "mlw-basic-prod"]
     finally:
         team_b.close()
+
+
+def test_a_mistyped_workspace_name_is_not_found_and_not_made(ml_client, tmp_path, client_api):
+    from support.local import local_client
+
+    ml_client.models.create_or_update(Model(name="m", version="1", path="https://example.com/m.pkl"))
+    typo = local_client(tmp_path / "home", client_api, workspace_name="locla", run_jobs=False)
+    try:
+        with pytest.raises(ResourceNotFoundError, match="workspace 'locla' not found"):
+            typo.workspaces.get("locla")
+        with pytest.raises(ResourceNotFoundError, match="parent resource .*/workspaces/locla' could not be found"):
+            list(typo.models.list())
+        with pytest.raises(ResourceNotFoundError, match="could not be found: create it first"):
+            typo.models.create_or_update(Model(name="m", version="2", path="https://example.com/m.pkl"))
+        assert [w.name for w in ml_client.workspaces.list()] == ["local"]
+    finally:
+        typo.close()
 
 
 def test_what_a_workspace_cannot_be_is_one_clear_error(ml_client, tmp_path):

@@ -25,7 +25,7 @@ from ...._contract import (API_VERSION, DEFAULT_EXPERIMENT, EARLY_TERMINATED, LO
                            JOB_OUTPUT_URI, binding, job_error)
 from ...._trials import SweepView, Trial
 from ...core.checks import JOB_REQUIRED
-from ...core.metrics import metrics
+from ...core.metrics import chart_points, metrics
 from ...core.refs import References, RefError
 from ...core.workspace import ENDPOINT_COLLECTIONS, BadRequest, NotFound, Page, workspace_id
 from ..http import _BAD_PATH, CONTRIBUTOR, Query, Request, read_body
@@ -128,7 +128,8 @@ class Studio:
             if role is None:
                 raise Respond(401, "this login URL is not valid (it is good once, for an hour): run `azml studio` "
                                    "for a new one")
-            raise Respond(303, headers=(("Location", "/studio/"), ("Set-Cookie", self.sessions.cookie(role))))
+            cookie = self.sessions.cookie(role, secure=environ.get("wsgi.url_scheme") == "https")  # served --tls
+            raise Respond(303, headers=(("Location", "/studio/"), ("Set-Cookie", cookie)))
         role = self.sessions.role(environ.get("HTTP_COOKIE", ""))
         if role is None:
             raise Respond(401, "sign in with the login URL `azml studio` prints")
@@ -144,6 +145,9 @@ class Studio:
                 _same_origin(environ)
                 if role != CONTRIBUTOR:
                     raise Respond(403, "a reader session may only look: sign in with the contributor's login URL")
+            ws = m.groupdict().get("ws")
+            if ws is not None and not self.store.open_workspace(ws, self.local.jobs.user):
+                raise Respond(404, f"no workspace {ws!r} in this home: `azml workspace list` names them")
             request = {"environ": environ, "query": Query(environ.get("QUERY_STRING", "")), "role": role}
             return handler(request, **m.groupdict())
         raise Respond(404, f"no studio page at {path!r}")
@@ -276,11 +280,11 @@ class Studio:
         elif kind == "Pipeline":
             values["pipeline"] = True
         else:
-            found = metrics(self.store.home, ws, name)
-            values["charts"] = self._charts({name: found}, overlay)
+            found = chart_points(self.store.home, ws, name, charts.BUCKETS)
+            values["charts"] = self._charts({name: {k: points for k, (points, _) in found.items()}}, overlay)
             values["metric_names"] = sorted(found)
             values["overlay"] = overlay
-            values["last_metrics"] = {k: v[-1][1] for k, v in sorted(found.items()) if v}
+            values["last_metrics"] = {k: latest for k, (_, latest) in sorted(found.items())}
         values["children"] = [] if kind == "Sweep" else self._children(ws, name, request)
         return self._page("job.html", request, **values)
 
@@ -291,11 +295,10 @@ class Studio:
         out = []
         if len(overlay) > 1:
             out.append(charts.line_chart(", ".join(overlay), [(f"{key}" if len(runs) == 1 else f"{run}: {key}",
-                                                               [(s, v) for s, v, _ in found.get(key, [])])
+                                                               found.get(key, []))
                                                               for key in overlay for run, found in runs.items()]))
         for key in keys:
-            series = [(label(run, key), [(s, v) for s, v, _ in found[key]]) for run, found in runs.items()
-                      if key in found]
+            series = [(label(run, key), found[key]) for run, found in runs.items() if key in found]
             out.append(charts.line_chart(key, series))
         return out
 
@@ -419,12 +422,13 @@ class Studio:
             except NotFound:
                 raise Respond(404, f"no job {name!r} in workspace {ws!r}") from None
         params = sorted({k for j in jobs for k in _parameters(j)})
-        runs = {j["name"]: metrics(self.store.home, ws, j["name"]) for j in jobs}
+        runs = {j["name"]: chart_points(self.store.home, ws, j["name"], charts.BUCKETS) for j in jobs}
         last = sorted({k for found in runs.values() for k in found})
         return self._page("compare.html", request, ws=ws, jobs=jobs, params=params,
                           values={j["name"]: _parameters(j) for j in jobs}, metric_names=last,
-                          last={run: {k: v[-1][1] for k, v in found.items() if v} for run, found in runs.items()},
-                          charts=self._charts(runs, []) if jobs else [])
+                          last={run: {k: latest for k, (_, latest) in found.items()} for run, found in runs.items()},
+                          charts=self._charts({run: {k: points for k, (points, _) in found.items()}
+                                               for run, found in runs.items()}, []) if jobs else [])
 
     # -- assets and endpoints --------------------------------------------------------------------------------
     def assets_page(self, request, ws, kind):

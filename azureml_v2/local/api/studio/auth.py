@@ -3,7 +3,7 @@
 A ticket is ``<role>.<expiry>.<nonce>.<mac>``, the MAC keyed with that role's server token, so that `azml studio`
 (another process, which can read the token files) mints it and the server checks it without sharing any state. A
 ticket is good once, for TICKET_TTL seconds. The cookie is ``<role>.<expiry>.<mac>`` under the same key: HttpOnly,
-SameSite=Strict, scoped to the studio's path. A new server token invalidates every ticket and cookie of its role.
+SameSite=Strict, scoped to the studio's path, and Secure when the studio is served over https (`--tls`). A new server token invalidates every ticket and cookie of its role.
 """
 from __future__ import annotations
 
@@ -61,11 +61,12 @@ class Sessions:
             self._used[nonce] = int(expiry)
         return role
 
-    def cookie(self, role: str) -> str:
-        """The Set-Cookie value of a new session of `role`."""
+    def cookie(self, role: str, *, secure: bool = False) -> str:
+        """The Set-Cookie value of a new session of `role`; `secure` (served over https): never sent over http."""
         expiry = str(int(time.time() + SESSION_TTL))
         value = ".".join((role, expiry, _mac(self.tokens[role], "session", role, expiry)))
-        return f"{COOKIE}={value}; Path=/studio; Max-Age={SESSION_TTL}; HttpOnly; SameSite=Strict"
+        return f"{COOKIE}={value}; Path=/studio; Max-Age={SESSION_TTL}; HttpOnly; SameSite=Strict" \
+            + ("; Secure" if secure else "")
 
     def role(self, cookie_header: str) -> str | None:
         """The role of the session in a Cookie header, None without a valid one."""
