@@ -12,6 +12,7 @@ import pytest
 from support.local import Client
 from support.local import wsgi_call as call
 
+from azureml_v2._contract import BEST_CHILD, PIPELINE_OUTPUTS
 from azureml_v2.local import make_app
 from azureml_v2.local.api import blob
 from azureml_v2.local.api.http import require_token
@@ -110,6 +111,28 @@ def test_an_output_stored_on_a_datastore_of_its_own_resolves_there(app):
     asset = data["runMetadata"]["outputs"]["out"]["assetId"]
     _, resolved = post(app, f"/data/v1.0{SCOPE}/dataversion/batchGetResolvedUris", {"values": [asset]})
     assert resolved["values"][asset]["uri"] == uri + "/"
+
+
+def test_a_sweeps_output_resolves_to_its_best_trials_and_a_pipelines_to_its_steps(app):
+    client = Client(app)
+    command = {"jobType": "Command", "command": "python t.py", "environmentId": "azureml:env:1",
+               "outputs": {"out": {"jobOutputType": "uri_folder"}}}
+    for name in ("search_0", "search_1", "pipe_make"):
+        assert client.put(f"/jobs/{name}", {"properties": command}).status == 201
+    for name in ("search", "pipe"):  # the parents, as far as the run history looks at them: their outputs
+        assert client.put(f"/jobs/{name}", {"properties": {**command, "outputs": {
+            "out" if name == "search" else "result": {"jobOutputType": "uri_folder"}}}}).status == 201
+    app.store.set_results("local", "search", {BEST_CHILD: "search_1"})
+    app.store.set_results("local", "pipe", {PIPELINE_OUTPUTS: json.dumps({
+        "result": "azureml://jobs/pipe_make/outputs/out"})})
+    ids = {}
+    for name in ("search", "pipe"):
+        _, data = post(app, f"/history/v1.0{SCOPE}/rundata", {"runId": name, "selectRunMetadata": True})
+        ids[name] = next(iter(data["runMetadata"]["outputs"].values()))["assetId"]
+    _, resolved = post(app, f"/data/v1.0{SCOPE}/dataversion/batchGetResolvedUris", {"values": list(ids.values())})
+    artifacts = "azureml://datastores/workspaceartifactstore/paths/ExperimentRun"
+    assert resolved["values"] == {ids["search"]: {"uri": f"{artifacts}/dcid.search_1/out/", "type": "uri_folder"},
+                                  ids["pipe"]: {"uri": f"{artifacts}/dcid.pipe_make/out/", "type": "uri_folder"}}
 
 
 def test_bad_questions_get_one_error_body(app):
