@@ -130,9 +130,9 @@ def test_a_sweeps_output_resolves_to_its_best_trials_and_a_pipelines_to_its_step
         _, data = post(app, f"/history/v1.0{SCOPE}/rundata", {"runId": name, "selectRunMetadata": True})
         ids[name] = next(iter(data["runMetadata"]["outputs"].values()))["assetId"]
     _, resolved = post(app, f"/data/v1.0{SCOPE}/dataversion/batchGetResolvedUris", {"values": list(ids.values())})
-    artifacts = "azureml://datastores/workspaceartifactstore/paths/ExperimentRun"
-    assert resolved["values"] == {ids["search"]: {"uri": f"{artifacts}/dcid.search_1/out/", "type": "uri_folder"},
-                                  ids["pipe"]: {"uri": f"{artifacts}/dcid.pipe_make/out/", "type": "uri_folder"}}
+    outputs = "azureml://datastores/workspaceblobstore/paths/azureml"
+    assert resolved["values"] == {ids["search"]: {"uri": f"{outputs}/search_1/out/", "type": "uri_folder"},
+                                  ids["pipe"]: {"uri": f"{outputs}/pipe_make/out/", "type": "uri_folder"}}
 
 
 def test_bad_questions_get_one_error_body(app):
