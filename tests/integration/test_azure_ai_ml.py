@@ -33,7 +33,9 @@ WORKS = ("workspaces.get", "datastores.list", "datastores.get_default", "compute
          "jobs.create_or_update (named output)", "jobs.download", "jobs.download (output_name)",
          "jobs.download (output_name, uri_file)",
          "jobs.download (all)", "jobs.download (sweep)", "jobs.download (pipeline)",
-         "jobs.download (pipeline, output_name)", "jobs.download (pipeline, all)")
+         "jobs.download (pipeline, output_name)", "jobs.download (pipeline, all)",
+         "compute.begin_create_or_update (cluster)", "jobs.create_or_update (pipeline)",
+         "jobs.get (pipeline, completed)", "jobs.download (pipeline, its own)")
 # a sweep trial: its loss is its argument; it leaves the argument in ./outputs
 TRIAL = """import os, sys
 import mlflow
@@ -141,6 +143,9 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
             assert _files(tmp_path / "ours-pipeline") == {"result/data.txt": b"made"}
             assert piped == {**_files(tmp_path / "dl-pipeline-default"), **step_output}
             assert "artifacts/system_logs/runner.log" in piped
+            # azure-ai-ml's own pipeline ran here, its step's output read back by azure-ai-ml and by ours
+            assert _files(tmp_path / "dl-ai-pipeline") == {"named-outputs/result/data.txt": b"made\n"}
+            assert ours.jobs.get(results["ai_pipeline"]).compute.endswith("/computes/ai-cluster")
     finally:
         server.stop(home)
 

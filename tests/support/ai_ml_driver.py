@@ -9,27 +9,38 @@ import time
 import warnings
 from pathlib import Path
 
+import jwt  # PyJWT, an azure-ai-ml dependency
+
 warnings.simplefilter("ignore")
 
 from azure.ai.ml import MLClient, Output, command
-from azure.ai.ml.entities import Data, Environment, Model
+from azure.ai.ml.dsl import pipeline as dsl_pipeline
+from azure.ai.ml.entities import AmlCompute, Data, Environment, Model
 from azure.core.credentials import AccessToken, AccessTokenInfo
 
 endpoint, token, scratch, sweep, pipeline = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4], sys.argv[5]
 
 
-class StaticToken:
+class SignedToken:
+    """JWTs for the audience asked, signed with the server's token, as `azureml_v2.local.ServerCredential` gives
+    them: azure-ai-ml reads its token's audience before it submits a pipeline job."""
+
+    def _mint(self, scopes):
+        now = int(time.time())
+        claims = {"aud": scopes[0].removesuffix("/.default").rstrip("/"), "iat": now, "exp": now + 3600}
+        return jwt.encode(claims, token, algorithm="HS256"), now + 3600
+
     def get_token(self, *scopes, **kwargs):
-        return AccessToken(token, int(time.time()) + 3600)
+        return AccessToken(*self._mint(scopes))
 
     def get_token_info(self, *scopes, options=None):
-        return AccessTokenInfo(token, int(time.time()) + 3600)
+        return AccessTokenInfo(*self._mint(scopes))
 
 
 cloud = {"azure_portal": endpoint + "/", "resource_manager": endpoint + "/", "aml_resource_id": endpoint + "/",
          "active_directory": "https://login.microsoftonline.com/", "storage_endpoint": "core.windows.net",
          "registry_discovery_endpoint": endpoint + "/"}
-ml = MLClient(StaticToken(), "00000000-0000-0000-0000-000000000000", "local", "local", cloud="AzureMLLocal",
+ml = MLClient(SignedToken(), "00000000-0000-0000-0000-000000000000", "local", "local", cloud="AzureMLLocal",
               cloud_metadata=cloud, show_progress=False, enable_telemetry=False)
 results = {}
 
@@ -117,10 +128,36 @@ if trained is not None:
     op("jobs.download (output_name, uri_file)", lambda: ml.jobs.download(
         trained.name, download_path=scratch / "dl-file", output_name="score"))
     op("jobs.download (all)", lambda: ml.jobs.download(trained.name, download_path=scratch / "dl-all", all=True))
-for _ in range(600):  # the caller's jobs run meanwhile; azure-ai-ml downloads a job that has ended
-    if all(ml.jobs.get(name).status in ("Completed", "Failed", "Canceled") for name in (sweep, pipeline)):
+# a pipeline of azure-ai-ml's own, on a cluster (azure-ai-ml itself cannot submit one with compute "local")
+op("compute.begin_create_or_update (cluster)", lambda: ml.compute.begin_create_or_update(
+    AmlCompute(name="ai-cluster", max_instances=2)).result())
+make = command(command="echo made > ${{outputs.out}}/data.txt", environment="azureml:ai-env:1",
+               outputs={"out": Output(type="uri_folder")})
+
+
+@dsl_pipeline(compute="ai-cluster", experiment_name="ai")
+def made():
+    return {"result": make().outputs.out}
+
+
+ours = op("jobs.create_or_update (pipeline)", lambda: ml.jobs.create_or_update(made()))
+ended = [sweep, pipeline] + ([ours.name] if ours is not None else [])
+for _ in range(600):  # the jobs run meanwhile; azure-ai-ml downloads a job that has ended
+    if all(ml.jobs.get(name).status in ("Completed", "Failed", "Canceled") for name in ended):
         break
     time.sleep(0.5)
+if ours is not None:
+    results["ai_pipeline"] = ours.name
+
+
+    def completed(name):
+        status = ml.jobs.get(name).status
+        if status != "Completed":
+            raise RuntimeError(f"pipeline {name} is {status}")
+
+    op("jobs.get (pipeline, completed)", lambda: completed(ours.name))
+    op("jobs.download (pipeline, its own)", lambda: ml.jobs.download(
+        ours.name, download_path=scratch / "dl-ai-pipeline", output_name="result"))
 op("jobs.download (sweep)", lambda: ml.jobs.download(sweep, download_path=scratch / "dl-sweep"))
 op("jobs.download (pipeline)", lambda: ml.jobs.download(pipeline, download_path=scratch / "dl-pipeline-default"))
 op("jobs.download (pipeline, output_name)", lambda: ml.jobs.download(

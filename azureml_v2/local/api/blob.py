@@ -224,6 +224,7 @@ class BlobApi:
         if method == "DELETE" and comp is None:
             self._existing(target, blob).unlink()
             self._metadata_file(ws, container, blob).unlink(missing_ok=True)
+            self._side("blob-blocks", ws, container, blob).with_suffix(".committed").unlink(missing_ok=True)
             return 202, {}, b""
         raise BlobError(400, "UnsupportedQueryParameter", f"{method} with comp={comp!r} is not supported here")
 
@@ -348,19 +349,28 @@ class BlobApi:
         except ET.ParseError as exc:
             raise BlobError(400, "InvalidXmlDocument", f"the block list is not XML: {exc}") from None
         folder = self._side("blob-blocks", ws, container, blob)
+        # the block list of the blob's last commit and the file it made: a retry of that commit (a client that lost
+        # its answer) finds its blocks gone, yet succeeds, as Azure keeps committed blocks
+        committed, listed = folder.with_suffix(".committed"), hashlib.sha256("\n".join(ids).encode()).hexdigest()
         tmp = self._temp(target)
         try:
             with open(tmp, "wb") as out:
                 for block_id in ids:
-                    part = folder / hashlib.sha256(block_id.encode()).hexdigest()
-                    if not part.is_file():
-                        raise BlobError(400, "InvalidBlockList", f"block {block_id!r} was not staged")
-                    with open(part, "rb") as src:
+                    try:
+                        src = open(folder / hashlib.sha256(block_id.encode()).hexdigest(), "rb")
+                    except FileNotFoundError:
+                        if target.is_file() and _read_text(committed) == f"{listed} {target.stat().st_ino}":
+                            tmp.unlink()
+                            return 201, {**self._identity(target), "x-ms-request-server-encrypted": "false"}, b""
+                        raise BlobError(400, "InvalidBlockList", f"block {block_id!r} was not staged") from None
+                    with src:
                         shutil.copyfileobj(src, out, _CHUNK)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         self._commit(tmp, target, ws, container, blob, environ)
+        committed.parent.mkdir(parents=True, exist_ok=True)
+        committed.write_text(f"{listed} {target.stat().st_ino}")
         shutil.rmtree(folder, ignore_errors=True)
         return 201, {**self._identity(target), "x-ms-request-server-encrypted": "false"}, b""
 
@@ -508,6 +518,13 @@ def _names(root: Path, prefix: str):
             full = name if rel == "." else f"{rel}/{name}"
             if full.startswith(prefix) and not name.endswith(".upload"):
                 yield full
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
 
 
 def _inside(name: str) -> bool:

@@ -3,7 +3,7 @@
     ensure_run(home, ws, job, experiment, artifact_dir)    # the job's run, created RUNNING
     finish_run(home, ws, job, "Completed")                  # its final status
     metrics(home, ws, job)                                  # {key: [(step, value, timestamp_ms), ...]}
-    chart_points(home, ws, job, buckets)                    # {key: ([(step, value), ...] downsampled, latest)}
+    chart_points(home, ws, job)                             # {key: ([(step, value), ...] to chart, latest)}
 """
 from __future__ import annotations
 
@@ -71,11 +71,11 @@ def metrics(home, workspace: str, run_id: str, key: str | None = None) -> dict[s
     return result
 
 
-def chart_points(home, workspace: str, run_id: str, buckets: int) -> dict[str, tuple[list[tuple[int, float]], float]]:
-    """Per metric of a run: its finite points downsampled in the database (per step bucket: first, lowest, highest,
-    last) and its latest value, so that a metric of a million points costs what one of a thousand does. A run that
-    does not exist (yet) has no metrics."""
+def chart_points(home, workspace: str, run_id: str) -> dict[str, tuple[list[tuple[int, float]], float]]:
+    """Per metric of a run: points to chart it (all its finite points, or for a long metric those its tiles keep: a
+    chart of a million points costs what one of twenty thousand does) and its latest value. A run that does not
+    exist (yet) has no metrics."""
     try:
-        return tracking_store(home).summary(workspace, run_id, buckets)
+        return tracking_store(home).summary(workspace, run_id)
     except MlflowError:
         return {}

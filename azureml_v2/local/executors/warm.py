@@ -35,6 +35,7 @@ _PADDING = 4096  # room in the zygote's command line and job marker for a child'
 _SHELL = frozenset("|&;<>()$`\\*?[]{}~#!\n\r")  # what bash reads as more than words and quotes
 _CONNECT_WAIT = 10.0  # seconds a new zygote has to listen
 _ANSWER_WAIT = 300.0  # seconds a zygote has to import and fork
+_REAP_GRACE = 2.0  # seconds a zygote has to report a child's end before the child's status pipe is believed
 
 
 class Plan:
@@ -186,14 +187,14 @@ def _connect(name: str) -> socket.socket:
 class WarmProcess:
     """A job process forked by a zygote, supervised as a subprocess.Popen: `pid` (its own process group),
     `stdout` and `stderr` (pipes), `poll()` and `wait()` -> its exit code. Its exit code comes from the zygote that
-    reaps it, or, when that zygote died, from the process itself (through a status pipe) or, killed by a signal
-    with no one to reap it, -9."""
+    reaps it, or, when that zygote died (or is stopped), from the process itself (through a status pipe) or, killed
+    by a signal with no one to reap it, -9."""
 
     def __init__(self, conn: socket.socket, pid: int, stdout: int | None, stderr: int | None, status: int, go: int):
         self._conn, self.pid, self._status, self._go = conn, pid, status, go
         self.stdout, self.stderr = (None if fd is None else os.fdopen(fd, "rb") for fd in (stdout, stderr))
         self.returncode: int | None = None
-        self._buffer, self._zygote_gone = b"", False
+        self._buffer, self._zygote_gone, self._ended_at = b"", False, None
         try:
             self._pidfd: int | None = os.pidfd_open(pid)
         except OSError:  # already ended and reaped: the zygote's answer says how
@@ -219,7 +220,11 @@ class WarmProcess:
                 if "exit" in message:
                     return self._done(message["exit"])
             self._buffer = self._buffer.rsplit(b"\n", 1)[-1]
-        if self._zygote_gone and (self._pidfd is None or select.select([self._pidfd], [], [], 0)[0]):
+        ended = self._pidfd is not None and select.select([self._pidfd], [], [], 0)[0]
+        if ended and not self._zygote_gone:  # its zygote says how it ended, unless that zygote is stopped
+            self._ended_at = self._ended_at or time.monotonic()
+            self._zygote_gone = time.monotonic() - self._ended_at > _REAP_GRACE
+        if self._zygote_gone and (self._pidfd is None or ended):
             try:
                 text = os.read(self._status, 32)
             except OSError:
@@ -304,9 +309,12 @@ def start(environment: Environment, p: Plan, modules: list[str], cwd: Path, env:
 
 def _answer(conn: socket.socket, stopped) -> dict:
     data, deadline = b"", time.monotonic() + _ANSWER_WAIT
+    zygote = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0]
     while not data.endswith(b"\n"):
         if stopped():
             return {"cold": "canceled while the warm interpreter prepared"}
+        if _stopped(zygote):  # SIGSTOP: it answers nobody until continued
+            return {"cold": f"the warm interpreter (process {zygote}) is stopped"}
         if time.monotonic() > deadline:
             return {"cold": f"the warm interpreter did not answer in {_ANSWER_WAIT:g} s"}
         if select.select([conn], [], [], 0.25)[0]:
@@ -315,3 +323,12 @@ def _answer(conn: socket.socket, stopped) -> dict:
                 return {"cold": "the warm interpreter ended"}
             data += chunk
     return json.loads(data.split(b"\n", 1)[0])
+
+
+def _stopped(pid: int) -> bool:
+    """Whether process `pid` is stopped (by a signal, or a debugger)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] in (b"T", b"t")
+    except (OSError, IndexError):
+        return False

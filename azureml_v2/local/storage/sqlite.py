@@ -267,6 +267,6 @@ class SQLiteFile:
                 raise StoreError(f"{self.path} has schema version {current}, newer than this azureml_v2 "
                                  f"understands ({len(migrations)}): upgrade azureml_v2")
             for number, steps in enumerate(migrations[current:], start=current + 1):
-                for sql in steps:
-                    conn.execute(sql)
+                for sql in steps:  # SQL, or a function of the connection (a data migration)
+                    sql(conn) if callable(sql) else conn.execute(sql)
                 conn.execute(f"PRAGMA user_version = {number}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import itertools
 import math
 import sqlite3
 import time
@@ -28,7 +29,7 @@ MAX_RESULTS = 50000
 RUN_NAME_TAG = "mlflow.runName"
 
 # Schema migrations: PRAGMA user_version is the number of steps applied. Append steps; never edit an applied one.
-MIGRATIONS: list[tuple[str, ...]] = [
+MIGRATIONS: list[tuple] = [
     (  # 1: experiments, runs, metrics, params, tags, run inputs/outputs, logged models
         """CREATE TABLE experiments (
             experiment_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -108,6 +109,15 @@ MIGRATIONS: list[tuple[str, ...]] = [
             model INTEGER NOT NULL REFERENCES logged_models(seq) ON DELETE CASCADE,
             key TEXT NOT NULL, value TEXT NOT NULL,
             PRIMARY KEY (model, key))""",
+    ),
+    (  # 2: metric tiles (see _tiles), filled from the points already logged
+        """CREATE TABLE metric_tiles (
+            run INTEGER NOT NULL REFERENCES runs(seq) ON DELETE CASCADE,
+            key TEXT NOT NULL, level INTEGER NOT NULL, tile INTEGER NOT NULL,
+            first_step INTEGER NOT NULL, first_value REAL NOT NULL, low_step INTEGER NOT NULL, low_value REAL NOT NULL,
+            high_step INTEGER NOT NULL, high_value REAL NOT NULL, last_step INTEGER NOT NULL, last_value REAL NOT NULL,
+            PRIMARY KEY (run, key, level, tile)) WITHOUT ROWID""",
+        lambda conn: _tile_logged_points(conn),
     ),
 ]
 
@@ -362,6 +372,8 @@ class TrackingStore(SQLiteFile):
             if points:
                 conn.executemany("INSERT OR IGNORE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                  [(seq, *p) for p in points])
+                for key in {p[0] for p in points}:
+                    _store_tiles(conn, seq, key, _tiles((p[1], p[2]) for p in points if p[0] == key))
 
     def delete_tag(self, ws: str, run_id: str, key: str) -> None:
         with self.write() as conn:
@@ -392,11 +404,11 @@ class TrackingStore(SQLiteFile):
         return conn.execute("SELECT key, step, value, timestamp FROM metrics WHERE run = ? AND key = ? "
                             "ORDER BY rowid", (seq, key)).fetchall()
 
-    def summary(self, ws: str, run_id: str, buckets: int) -> dict[str, tuple[list[tuple[int, float]], float]]:
-        """Per metric key of a run: (at most 4 x `buckets` of its finite points (step, value) in step order, its
-        latest value as MLflow's run shows it). Each of `buckets` equal step ranges keeps its first, lowest, highest
-        and last point; the index on (run, key, step, ...) does the work, so no point is read into Python but
-        those kept."""
+    def summary(self, ws: str, run_id: str) -> dict[str, tuple[list[tuple[int, float]], float]]:
+        """Per metric key of a run: (points (step, value) to draw it, in step order, its latest value as MLflow's run
+        shows it). A metric of at most RAW_POINTS points gives its finite points; a longer one the points its tiles
+        keep at the finest level that covers its steps in at most MAX_TILES tiles (each a logged point, the extremes
+        among them), so that the cost of a chart does not grow with the metric's length."""
         conn = self.connection()
         seq = self._run_row(conn, ws, run_id)
         keys = [k for (k,) in conn.execute(  # a loose index scan: one seek per key, however many points
@@ -407,32 +419,8 @@ class TrackingStore(SQLiteFile):
         for key in keys:
             latest = conn.execute("SELECT value FROM metrics WHERE run = ? AND key = ? "
                                   "ORDER BY step DESC, timestamp DESC, value DESC LIMIT 1", (seq, key)).fetchone()[0]
-            found[key] = (self._chart_points(conn, seq, key, buckets), math.nan if latest is None else latest)
+            found[key] = (_chart_points(conn, seq, key), math.nan if latest is None else latest)
         return found
-
-    @staticmethod
-    def _chart_points(conn, seq: int, key: str, buckets: int) -> list[tuple[int, float]]:
-        where = f"run = ? AND key = ? AND {_FINITE}"
-        few = conn.execute(f"SELECT step, value FROM metrics WHERE {where} ORDER BY step LIMIT ?",
-                           (seq, key, 4 * buckets + 1)).fetchall()
-        if len(few) <= 4 * buckets:
-            return [tuple(p) for p in few]
-        first, last = (conn.execute(f"SELECT step FROM metrics WHERE {where} ORDER BY step {way} LIMIT 1",
-                                    (seq, key)).fetchone()[0] for way in ("ASC", "DESC"))
-        width = (last - first) / buckets
-        # a bucket's first, lowest, highest and last point (?1 the run, ?2 the key, ?3 <= step < ?4)
-        within = f"FROM metrics WHERE run = ?1 AND key = ?2 AND {_FINITE} AND step >= ?3 AND step < ?4"
-        one = " UNION ALL ".join((
-            f"SELECT * FROM (SELECT step, value {within} ORDER BY step LIMIT 1)",
-            f"SELECT step, MIN(value) {within}", f"SELECT step, MAX(value) {within}",
-            f"SELECT * FROM (SELECT step, value {within} ORDER BY step DESC LIMIT 1)"))
-        kept: list[tuple[int, float]] = []
-        for b in range(buckets):
-            low = -math.inf if b == 0 else first + width * b
-            high = math.inf if b == buckets - 1 else first + width * (b + 1)
-            chosen = {(s, v) for s, v in conn.execute(one, (seq, key, low, high)) if s is not None}
-            kept += sorted(chosen)
-        return kept
 
     # -- logged models (MLflow 3's log_model records one, then writes its files under its artifact_uri)
 
@@ -554,6 +542,91 @@ def tag_pair(body: dict) -> tuple[str, str]:
         raise invalid(f"Tag value '{value[:100]}...' had length {len(value)}, which exceeded length limit of "
                        f"{MAX_TAG_VALUE}")
     return key, value
+
+
+# -- metric tiles
+# Tile t of level L of a run's metric holds the first, lowest, highest and last of its finite points whose step is
+# in [t * 4**L, (t + 1) * 4**L). They are kept as points are logged, so a chart reads a few hundred tiles instead of
+# millions of points.
+TILE_LEVELS = range(2, 21)  # tiles of 16 steps up to tiles of 4**20
+MAX_TILES = 1200  # a chart reads at most this many tiles (4 points each)
+RAW_POINTS = 20_000  # a metric of at most this many points is read whole
+
+
+def _chart_points(conn, seq: int, key: str) -> list[tuple[int, float]]:
+    where = f"run = ? AND key = ? AND {_FINITE}"
+    count = conn.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM metrics WHERE {where} LIMIT ?)",
+                         (seq, key, RAW_POINTS + 1)).fetchone()[0]
+    if count <= RAW_POINTS:
+        return [tuple(p) for p in conn.execute(f"SELECT step, value FROM metrics WHERE {where} ORDER BY step",
+                                               (seq, key))]
+    first, last = (conn.execute(f"SELECT step FROM metrics WHERE {where} ORDER BY step {way} LIMIT 1",
+                                (seq, key)).fetchone()[0] for way in ("ASC", "DESC"))
+    level = next((n for n in TILE_LEVELS if (last >> 2 * n) - (first >> 2 * n) < MAX_TILES), TILE_LEVELS[-1])
+    points: list[tuple[int, float]] = []
+    for row in conn.execute("SELECT first_step, first_value, low_step, low_value, high_step, high_value, last_step, "
+                            "last_value FROM metric_tiles WHERE run = ? AND key = ? AND level = ? ORDER BY tile",
+                            (seq, key, level)):
+        points += sorted({(row[0], row[1]), (row[2], row[3]), (row[4], row[5]), (row[6], row[7])})
+    return points
+
+
+def _tiles(points) -> dict[tuple[int, int], list]:
+    """(level, tile) -> [first, lowest, highest, last] (each (step, value)) of the finite ones of `points`."""
+    finest = TILE_LEVELS[0]
+    tiles: dict[tuple[int, int], list] = {}
+    for step, value in points:
+        if value is not None and math.isfinite(value):
+            _merge(tiles, (finest, step >> 2 * finest), [(step, value)] * 4)
+    below = dict(tiles)
+    for level in TILE_LEVELS[1:]:  # each tile is four of the level below
+        above: dict[tuple[int, int], list] = {}
+        for (_, tile), extremes in below.items():
+            _merge(above, (level, tile >> 2), extremes)
+        tiles.update(above)
+        below = above
+    return tiles
+
+
+def _merge(tiles: dict, where: tuple[int, int], extremes: list) -> None:
+    kept = tiles.get(where)
+    if kept is None:
+        tiles[where] = list(extremes)
+        return
+    first, low, high, last = extremes
+    if first[0] < kept[0][0]:
+        kept[0] = first
+    if low[1] < kept[1][1]:
+        kept[1] = low
+    if high[1] > kept[2][1]:
+        kept[2] = high
+    if last[0] >= kept[3][0]:  # the same step logged again: the later point
+        kept[3] = last
+
+
+def _store_tiles(conn, seq: int, key: str, tiles: dict) -> None:
+    """Merge `tiles` into the stored ones (SET reads the row as it was)."""
+    conn.executemany(
+        "INSERT INTO metric_tiles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (run, key, level, tile) DO UPDATE SET "
+        "first_step = iif(excluded.first_step < first_step, excluded.first_step, first_step), "
+        "first_value = iif(excluded.first_step < first_step, excluded.first_value, first_value), "
+        "low_step = iif(excluded.low_value < low_value, excluded.low_step, low_step), "
+        "low_value = iif(excluded.low_value < low_value, excluded.low_value, low_value), "
+        "high_step = iif(excluded.high_value > high_value, excluded.high_step, high_step), "
+        "high_value = iif(excluded.high_value > high_value, excluded.high_value, high_value), "
+        "last_step = iif(excluded.last_step >= last_step, excluded.last_step, last_step), "
+        "last_value = iif(excluded.last_step >= last_step, excluded.last_value, last_value)",
+        [(seq, key, level, tile, *first, *low, *high, *last)
+         for (level, tile), (first, low, high, last) in tiles.items()])
+
+
+def _tile_logged_points(conn, chunk: int = 100_000) -> None:
+    """Tiles for the points logged before tiles were kept."""
+    rows = conn.execute(f"SELECT run, key, step, value FROM metrics WHERE {_FINITE} ORDER BY run, key, step")
+    for (seq, key), points in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
+        while batch := [(r[2], r[3]) for r in itertools.islice(points, chunk)]:
+            _store_tiles(conn, seq, key, _tiles(batch))
 
 
 def _metric_row(body: dict) -> tuple:

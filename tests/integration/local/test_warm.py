@@ -203,3 +203,27 @@ def test_a_job_module_named_as_a_preloaded_one_is_the_jobs_own(client, home, tmp
     props = run(client, "own", "python main.py", own)
     assert props["status"] == "Completed", props
     assert "got own" in (home / "jobs/local/own/user_logs/std_log.txt").read_text()
+
+
+def test_a_stopped_zygote_neither_hides_the_end_of_its_job_nor_holds_up_the_next(client, home, tmp_path):
+    """A zygote stopped (SIGSTOP) answers nobody: the job it forked still ends when it ends (not when the zygote is
+    continued), and the next job of its environment starts cold at once instead of waiting minutes for it."""
+    main = "import os, sys, time, fractions\nopen('pid', 'w').write(str(os.getpid()))\ntime.sleep(float(sys.argv[1]))\n"
+    code_id = code_version(client, tmp_path, {"main.py": main})
+    assert run(client, "learn", "python main.py 0", code_id)["status"] == "Completed"
+    for name in ("warm1", "warm2", "warm3"):  # the zygote is up (on a busy machine it may start late)
+        if warm_started(run(client, name, "python main.py 0", code_id)) == "true":
+            break
+    run(client, "long", "python main.py 3", code_id, statuses=("Running",))
+    read_pid(home / "jobs/local/long/wd/pid")  # its process runs
+    (zygote,) = _zygotes(home)
+    os.kill(zygote, signal.SIGSTOP)
+    try:
+        props = wait(client, "long", timeout=20)
+        assert props["status"] == "Completed" and warm_started(props) == "true"
+        started = time.monotonic()
+        props = run(client, "after", "python main.py 0", code_id)
+        assert props["status"] == "Completed" and warm_started(props) == "false"
+        assert time.monotonic() - started < 30
+    finally:
+        os.kill(zygote, signal.SIGCONT)

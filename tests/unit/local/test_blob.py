@@ -70,6 +70,10 @@ def test_blocks_are_committed_in_the_listed_order_and_only_then_visible(app, hom
                  b'</BlockList>'
     assert call(app, "PUT", path, block_list, query="comp=blocklist").status == 201
     assert (home / "datastores/workspaceblobstore/big/model.bin").read_bytes() == b"first-second-"
+    # a client that lost the answer commits again: its blocks are committed, the retry succeeds and changes nothing
+    retry = call(app, "PUT", path, block_list, query="comp=blocklist")
+    assert retry.status == 201 and retry.headers["ETag"] == call(app, "HEAD", path).headers["ETag"]
+    assert (home / "datastores/workspaceblobstore/big/model.bin").read_bytes() == b"first-second-"
     unknown = call(app, "PUT", path, b"<BlockList><Latest>eg==</Latest></BlockList>", query="comp=blocklist")
     assert unknown.status == 400 and b"InvalidBlockList" in unknown.body
 

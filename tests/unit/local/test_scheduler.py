@@ -9,7 +9,8 @@ import pytest
 
 from azureml_v2 import load_schedule
 from azureml_v2._contract import SCHEDULE_PROPERTY, SCHEDULE_TIME_PROPERTY
-from azureml_v2.local.core.schedules import Scheduler
+from azureml_v2.local.core.schedules import Scheduler, moment
+from azureml_v2.local.storage.schedules import ScheduleStore
 from support.local import WS, Client, local_client
 
 EVERY_MINUTE = {
@@ -21,10 +22,13 @@ EVERY_MINUTE = {
 
 
 class Clock:
-    """What time it is for a scheduler: real time when the test starts, then wherever the test moves it."""
+    """What time it is for a scheduler: the moment `app`'s schedules were last checked (their creation; real time
+    when it has none), then wherever the test moves it. Starting from their creation, no real time passes between
+    it and the test's first tick: a minute boundary in that gap would be one more firing."""
 
-    def __init__(self):
-        self.now = datetime.now(timezone.utc)
+    def __init__(self, app=None):
+        checked = [moment(s["checked_at"]) for s in ScheduleStore(app.store).enabled()] if app is not None else []
+        self.now = max(checked, default=datetime.now(timezone.utc))
 
     def __call__(self) -> datetime:
         return self.now
@@ -61,7 +65,7 @@ def scheduler_of(app, clock) -> Scheduler:
 
 def test_a_schedule_every_minute_fires_3_times_in_3_minutes_and_each_job_exists(ml_client, app):
     create(ml_client)
-    clock = Clock()
+    clock = Clock(app)
     scheduler = scheduler_of(app, clock)
     clock.run(scheduler, minutes=3)  # 180 rounds, one a (pretend) second
     scheduler.stop()
@@ -86,7 +90,7 @@ def test_every_minute_written_with_stars_only_is_taken_from_our_client_and_from_
     as_sent_by_azure_ai_ml = {"properties": {**body["properties"],
                                              "trigger": {**body["properties"]["trigger"], "expression": "* * * * *"}}}
     assert Client(app).put("/schedules/stars", as_sent_by_azure_ai_ml).status in (200, 201)
-    clock = Clock()
+    clock = Clock(app)
     scheduler = scheduler_of(app, clock)
     clock.run(scheduler, minutes=2)
     scheduler.stop()
@@ -95,7 +99,7 @@ def test_every_minute_written_with_stars_only_is_taken_from_our_client_and_from_
 
 def test_firings_missed_while_no_scheduler_ran_are_recorded_not_run(ml_client, app):
     create(ml_client)
-    clock = Clock()
+    clock = Clock(app)
     clock.now += timedelta(minutes=11)  # no scheduler for 11 minutes: 10 firings over a minute late, 1 on time
     scheduler = scheduler_of(app, clock)
     scheduler.stop()
@@ -107,7 +111,7 @@ def test_firings_missed_while_no_scheduler_ran_are_recorded_not_run(ml_client, a
 
 def test_start_says_what_was_missed(ml_client, app):
     create(ml_client)
-    clock = Clock()
+    clock = Clock(app)
     clock.now += timedelta(minutes=6)
     scheduler = Scheduler(app.store, app.jobs, clock=clock)
     (line,) = scheduler.start()
@@ -132,7 +136,7 @@ def test_one_scheduler_per_home_and_the_next_takes_over_when_it_stops(ml_client,
 
 def test_a_firing_claimed_by_a_killed_scheduler_is_fired_once(ml_client, app, monkeypatch):
     create(ml_client)
-    clock = Clock()
+    clock = Clock(app)
     scheduler = scheduler_of(app, clock)
 
     def killed(*args, **kwargs):  # kill -9 between claiming the firing and creating its job
@@ -155,7 +159,7 @@ def test_a_firing_claimed_by_a_killed_scheduler_is_fired_once(ml_client, app, mo
 
 def test_a_firing_whose_job_was_recorded_before_the_kill_is_not_fired_again(ml_client, app, monkeypatch):
     create(ml_client)
-    clock = Clock()
+    clock = Clock(app)
     scheduler = scheduler_of(app, clock)
     store = scheduler.schedules
 
@@ -177,7 +181,7 @@ def test_a_firing_whose_job_was_recorded_before_the_kill_is_not_fired_again(ml_c
 
 def test_two_schedulers_racing_claim_each_firing_once(ml_client, app):
     create(ml_client)
-    clock = Clock()
+    clock = Clock(app)
     one, other = Scheduler(app.store, app.jobs, clock=clock), Scheduler(app.store, app.jobs, clock=clock)
     one._lock = other._lock = object()  # as if both held the lock (a lock file on a shared folder that lies)
     for _ in range(180):
@@ -191,7 +195,7 @@ def test_two_schedulers_racing_claim_each_firing_once(ml_client, app):
 def test_a_disabled_schedule_does_not_fire_and_owes_nothing_once_enabled_again(ml_client, app):
     create(ml_client)
     ml_client.schedules.begin_disable("every_minute").result()
-    clock = Clock()
+    clock = Clock(app)
     scheduler = scheduler_of(app, clock)
     clock.run(scheduler, minutes=2, step=5)
     assert ml_client.schedules.firings("every_minute") == []
@@ -217,7 +221,7 @@ def test_trigger_fires_once_now_and_a_copy_of_an_existing_job_keeps_its_definiti
 def test_a_firing_whose_job_is_refused_is_recorded_failed_with_why(ml_client, app):
     create(ml_client, {"name": "gone", "trigger": {"type": "cron", "expression": "*/1 * * * *"},
                        "create_job": "azureml:no_such_job"})
-    clock = Clock()
+    clock = Clock(app)
     scheduler = scheduler_of(app, clock)
     clock.run(scheduler, minutes=1, step=10)
     scheduler.stop()
@@ -227,7 +231,7 @@ def test_a_firing_whose_job_is_refused_is_recorded_failed_with_why(ml_client, ap
 
 def test_an_update_that_keeps_the_trigger_keeps_what_was_missed_and_a_new_trigger_owes_nothing(ml_client, app):
     create(ml_client)
-    clock = Clock()
+    clock = Clock(app)
     clock.now += timedelta(minutes=6)  # no scheduler for 6 minutes, and meanwhile the description changed
     ml_client.schedules.begin_create_or_update(load_schedule({**EVERY_MINUTE, "description": "now described"})).result()
     scheduler = scheduler_of(app, clock)
@@ -259,7 +263,7 @@ def test_a_batch_endpoint_schedule_names_its_endpoint_and_fails_a_firing_it_cann
         "id>" in bad.json["error"]["message"]
     endpoint = WS + "/batchEndpoints/scorer"
     assert _invoke_schedule(app, "azureml:" + endpoint).status == 201
-    clock = Clock()
+    clock = Clock(app)
     scheduler = scheduler_of(app, clock)
     fired = scheduler.trigger("local", "nightly_scoring", clock.now)
     assert fired["job"].startswith("nightly_scoring-")
@@ -275,7 +279,7 @@ def test_a_clock_set_back_after_running_ahead_fires_from_the_right_time_and_noth
     """A clock 10 minutes ahead, then set right: the schedule is not silent for 10 minutes, the firings missed while
     the clock was ahead fire when they are really due, and none fires twice."""
     create(ml_client)
-    clock = Clock()
+    clock = Clock(app)
     scheduler = scheduler_of(app, clock)
     clock.run(scheduler, minutes=2)
     right = clock.now

@@ -7,6 +7,7 @@ import io
 import json
 import math
 import re
+import sqlite3
 import time
 from wsgiref.util import setup_testing_defaults
 
@@ -18,6 +19,7 @@ from azureml_v2.local.api.studio import with_studio
 from azureml_v2.local.api.studio.auth import COOKIE, Sessions, ticket
 from azureml_v2.local.api.studio.charts import downsample, line_chart
 from azureml_v2.local.core import metrics as tracking
+from azureml_v2.local.storage.tracking import TrackingStore
 
 WS = "local"
 TOKENS = {"contributor": "c-token", "reader": "r-token"}
@@ -158,6 +160,8 @@ def test_a_job_page_shows_its_command_inputs_metrics_and_log(browser, local, tmp
     assert tail["text"] == "epoch 1\nepoch 2\n" and tail["status"] == "Running"
     more = json.loads(browser.request(f"/studio/local/jobs/train/log?offset={tail['offset']}")[2])
     assert more["text"] == ""
+    status, _, text = browser.request("/studio/local/jobs/train/log?offset=-5")
+    assert status == 400 and "offset='-5': expected an integer >= 0" in text
     assert browser.request("/studio/local/jobs/nope")[0] == 404
     assert browser.request("/studio/local/jobs/train/outputs/artifacts/..%2F..%2Fworkspace.db")[0] == 404
 
@@ -208,10 +212,13 @@ def test_asset_and_endpoint_pages_read_the_rest_api(browser, local, tmp_path):
 
 
 # -- charts -------------------------------------------------------------------------------------------------
-def test_a_long_metric_is_downsampled_in_the_database_as_the_chart_would_downsample_it(browser, local, tmp_path):
-    """The job page reads at most 1,200 points of a metric, whatever its length: the same ones, spike included."""
-    points = [(i, math.sin(i / 50)) for i in range(0, 60_000, 3)]
+def test_a_long_metric_is_charted_from_its_tiles_with_every_extreme_and_an_old_home_gets_them(browser, local,
+                                                                                             tmp_path):
+    """Past 20,000 points the job page reads a metric's tiles, not its points: what it draws are logged points, its
+    spike and dip among them; a home whose metrics were logged before tiles were kept gets them when opened."""
+    points = [(i, math.sin(i / 500)) for i in range(0, 75_000, 3)]  # 25,000 points
     points[4_321] = (points[4_321][0], -75.0)  # a dip
+    points[20_000] = (points[20_000][0], 60.0)  # a spike
     points[10] = (points[10][0], math.inf)
     tracking.ensure_run(local.store.home, WS, "long", "exp", tmp_path / "artifacts")
     store = tracking.tracking_store(local.store.home)
@@ -219,14 +226,24 @@ def test_a_long_metric_is_downsampled_in_the_database_as_the_chart_would_downsam
         store.log_batch(WS, "long", metrics_=[{"key": "acc", "value": v, "step": s, "timestamp": s}
                                               for s, v in points[start:start + 1000]])
     store.log_batch(WS, "long", metrics_=[{"key": "lr", "value": 0.1, "step": 0, "timestamp": 0}])
-    found = tracking.chart_points(local.store.home, WS, "long", 300)
-    assert found["acc"] == (downsample(points, 300), points[-1][1]) and found["lr"] == ([(0, 0.1)], 0.1)
-    assert (points[4_321][0], -75.0) in found["acc"][0]
+    found = tracking.chart_points(local.store.home, WS, "long")
+    assert found["lr"] == ([(0, 0.1)], 0.1)
+    drawn, latest = found["acc"]
+    finite = [p for p in points if math.isfinite(p[1])]
+    assert latest == points[-1][1] and 1200 <= len(drawn) <= 4 * 1200 < len(finite)
+    assert drawn == sorted(drawn) and set(drawn) <= set(finite)
+    assert {finite[0], finite[-1], points[4_321], points[20_000]} <= set(drawn)
     _job(local, "long")
     browser.login()
     page = browser.request("/studio/local/jobs/long")[2]
-    drawn = json.loads(html.unescape(re.search(r'data-points="([^"]+)"', page).group(1)))[0]["points"]
-    assert [tuple(p[:2]) for p in drawn] == downsample(points)
+    charted = json.loads(html.unescape(re.search(r'data-points="([^"]+)"', page).group(1)))[0]["points"]
+    assert len(charted) <= 1200 and [points[4_321][0], -75.0] in [p[:2] for p in charted]
+
+    db = local.store.home / "tracking.db"  # as a home of the release before tiles
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE metric_tiles")
+        conn.execute("PRAGMA user_version = 1")
+    assert TrackingStore(local.store.home).summary(WS, "long") == found
 
 
 def test_downsampling_keeps_logged_points_and_every_extreme():

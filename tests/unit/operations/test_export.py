@@ -226,7 +226,8 @@ def test_a_tree_whose_files_name_paths_outside_it_is_refused_and_nothing_is_uplo
     (private / "id_rsa").write_text("key\n")
     tree = tmp_path / "tree"
     (tree / "models/stolen").mkdir(parents=True)
-    (tree / "models/stolen/1.yml").write_text("name: stolen\nversion: '1'\ntype: custom_model\npath: ../../../private\n")
+    (tree / "models/stolen/1.yml").write_text(
+        "name: stolen\nversion: '1'\ntype: custom_model\npath: ../../../private\n")
     (tree / "components/echo").mkdir(parents=True)
     (tree / "components/echo/1.yml").write_text(
         f"name: echo\nversion: '1'\ntype: command\ncommand: echo\ncode: {private}\n"

@@ -28,7 +28,7 @@ from ...core.checks import JOB_REQUIRED
 from ...core.metrics import chart_points, metrics
 from ...core.refs import References, RefError
 from ...core.workspace import ENDPOINT_COLLECTIONS, BadRequest, NotFound, Page, workspace_id
-from ..http import _BAD_PATH, CONTRIBUTOR, Query, Request, read_body
+from ..http import _BAD_PATH, CONTRIBUTOR, HttpError, Query, Request, read_body
 from . import charts
 from .auth import Sessions
 
@@ -99,6 +99,8 @@ class Studio:
         path = environ.get("PATH_INFO", "")[len("/studio"):]
         try:
             status, headers, body = self._handle(environ, path)
+        except HttpError as exc:  # a bad query parameter
+            status, headers, body = exc.status, [("Content-Type", "text/plain; charset=utf-8")], exc.message.encode()
         except Exception as exc:  # noqa: BLE001 - never a traceback to the browser; the log has it
             if not isinstance(exc, Respond):
                 log.exception("studio: %s %s failed", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
@@ -280,7 +282,7 @@ class Studio:
         elif kind == "Pipeline":
             values["pipeline"] = True
         else:
-            found = chart_points(self.store.home, ws, name, charts.BUCKETS)
+            found = chart_points(self.store.home, ws, name)
             values["charts"] = self._charts({name: {k: points for k, (points, _) in found.items()}}, overlay)
             values["metric_names"] = sorted(found)
             values["overlay"] = overlay
@@ -422,7 +424,7 @@ class Studio:
             except NotFound:
                 raise Respond(404, f"no job {name!r} in workspace {ws!r}") from None
         params = sorted({k for j in jobs for k in _parameters(j)})
-        runs = {j["name"]: chart_points(self.store.home, ws, j["name"], charts.BUCKETS) for j in jobs}
+        runs = {j["name"]: chart_points(self.store.home, ws, j["name"]) for j in jobs}
         last = sorted({k for found in runs.values() for k in found})
         return self._page("compare.html", request, ws=ws, jobs=jobs, params=params,
                           values={j["name"]: _parameters(j) for j in jobs}, metric_names=last,
