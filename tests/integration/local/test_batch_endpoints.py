@@ -60,7 +60,7 @@ def test_invoke_runs_a_scoring_job_that_writes_predictions(tmp_path):
     job = _wait(ml, job.name)
     assert job.status == "Completed", ml.jobs.get(job.name)
     home = tmp_path / "home"
-    predictions = next(home.glob(f"datastores/*/ExperimentRun/dcid.{job.name}/score/predictions.csv"))
+    predictions = next(home.glob(f"datastores/*/azureml/{job.name}/score/predictions.csv"))
     assert predictions.read_text().split("\n")[:5] == [f"f{i}.txt {i * 11 + 1}" for i in range(5)]
     assert job.name in [j.name for j in ml.jobs.list()]
     assert job.name in [j.name for j in ml.batch_endpoints.list_jobs("sums-ep")]
@@ -68,7 +68,7 @@ def test_invoke_runs_a_scoring_job_that_writes_predictions(tmp_path):
     summary = _wait(ml, ml.batch_endpoints.invoke("sums-ep", deployment_name="summary", inputs={
         "data": Input(type="uri_folder", path=str(data))}).name)
     assert summary.status == "Completed"
-    assert not list(home.glob(f"datastores/*/ExperimentRun/dcid.{summary.name}/score/predictions.csv"))
+    assert not list(home.glob(f"datastores/*/azureml/{summary.name}/score/predictions.csv"))
     assert '"items": 5' in summary.properties["azureml.parallel.summary"]
     ml.batch_endpoints.begin_delete("sums-ep").result()
     with pytest.raises(Exception):
