@@ -167,8 +167,10 @@ CONNECTION_CREDENTIALS = {
 LOCAL_FOLDER_PROPERTY = "azureml.localFolder"
 
 # -- references ---------------------------------------------------------------------------------------------
-# Where Azure ML keeps a job's artifacts and unnamed outputs: a folder of this datastore.
+# Where Azure ML keeps a job's artifacts: a folder of this datastore.
 ARTIFACT_STORE = "workspaceartifactstore"
+# A workspace's default datastore, where a job's named outputs given no path are kept.
+DEFAULT_DATASTORE = "workspaceblobstore"
 
 # Curated names carry dots (AzureML-sklearn-1.5), so references are looser than new names.
 _REF_NAME = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,254}"
@@ -212,9 +214,26 @@ def job_artifacts_uri(job: str) -> str:
     return f"azureml://datastores/{ARTIFACT_STORE}/paths/{job_artifacts_path(job)}"
 
 
-def output_uri(job: str, key: str, uri: str | None) -> str:
-    """Where a job's named output is stored: its own datastore `uri`, else the job's artifacts folder."""
-    return uri if uri and DATASTORE_URI.match(uri) else f"{job_artifacts_uri(job)}/{key}"
+def default_output_path(job: str, key: str) -> str:
+    """The folder of the default datastore where Azure ML keeps a job's named output given no path (what
+    azure-ai-ml searches when the service answers no uri)."""
+    return f"azureml/{job}/{key}/"
+
+
+def output_uri(job: str, key: str, spec: dict, datastore: str = DEFAULT_DATASTORE) -> str:
+    """Where a job's named output `spec` is stored: its own datastore `uri`, else `default_output_path` of the
+    default datastore, where a uri_file output is the file named as the output (as a command's mount writes it)."""
+    uri = spec.get("uri")
+    if uri and DATASTORE_URI.match(uri):
+        return uri
+    folder = f"azureml://datastores/{datastore}/paths/{default_output_path(job, key)}"
+    return folder + key if spec.get("jobOutputType") == "uri_file" else folder
+
+
+def legacy_output_uri(job: str, key: str) -> str:
+    """Where a named output given no path was kept by homes before outputs moved to the default datastore: under
+    the job's artifacts (still read, so that jobs that ran then keep their outputs)."""
+    return f"{job_artifacts_uri(job)}/{key}"
 
 
 def is_windows_path(value: str) -> bool:

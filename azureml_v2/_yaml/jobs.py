@@ -11,6 +11,7 @@ from .._contract import parse_ref
 from ..entities import job as J
 from ..entities.component import CommandComponent
 from ..entities.inputs import placeholder_problems
+from ..entities.job import compute_placeholder_problem
 from .api import _schema, load
 from .assets import EnvironmentSchema
 from .base import BASE_DIR, BaseSchema
@@ -176,9 +177,8 @@ class ComputeField(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
-        if re.fullmatch(r"<[^<>]+>", value):  # the examples' `<ATTACHED_SPARK_POOL_NAME>`
-            raise ValidationError(f"{value} is a placeholder to fill in: the name of a compute of the workspace "
-                                  "(on the local workspace: local)")
+        if compute_placeholder_problem(value):  # refused when submitted: it may be set after loading
+            return value
         if "/" in value:
             try:
                 parse_ref(value, "computes")

@@ -16,12 +16,12 @@ from azure.core.polling import LROPoller
 
 from .._artifacts.storage import download
 from .._contract import (API_VERSION, BEST_CHILD, DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local,
-                         job_artifacts_uri, job_error, output_uri, to_arm)
+                         default_output_path, job_artifacts_uri, job_error, legacy_output_uri, to_arm)
 from .._plot import save
 from .._steps import LivePipeline, pipeline_view
 from .._trials import LiveTable
 from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
-from ..entities.job import CommandJob, Job, SweepJob
+from ..entities.job import CommandJob, SweepJob, compute_placeholder_problem
 from ..entities._jobs import job_from_rest
 from ..entities.pipeline import PipelineComponent, PipelineJob
 from ..entities.spark import SparkJob
@@ -187,6 +187,13 @@ class JobOperations(Operations):
                 problem(prefix + "environment", "an environment is required (a reference or an inline one)")
             if template.code is not None and is_local(template.code) and not Path(template.code).exists():
                 problem(prefix + "code", f"{template.code}: no such file or folder")
+        computes = {"compute": job.compute}
+        if isinstance(job, PipelineJob):
+            computes["settings.default_compute"] = job.settings and job.settings.default_compute
+            computes.update((f"jobs.{name}.compute", getattr(node, "compute", None)) for name, node in job.nodes.items())
+        for path, compute in computes.items():
+            if message := compute_placeholder_problem(compute):
+                problem(path, message)
         for key, value in (job.inputs or {}).items():
             if isinstance(value, Input) and value.path and is_local(value.path) and not Path(value.path).exists():
                 problem(f"inputs.{key}.path", f"{value.path}: no such file or folder")
@@ -373,8 +380,11 @@ class JobOperations(Operations):
                     self.download(node.job, download_path=Path(download_path) / node.name, all=True)
             return
         outputs = props.get("outputs") or {}
-        if props.get("jobType") == "Pipeline" and output_name in outputs:  # a pipeline's output is its step's
-            outputs = {output_name: self._step_output(name, resource, output_name) or outputs[output_name]}
+        owners = {}  # output -> (the job, its output's name) that hold it: a pipeline's output is its step's
+        if props.get("jobType") == "Pipeline" and output_name in outputs:
+            step = self._step_output(name, resource, output_name)
+            if step is not None:
+                owners[output_name], outputs = step[:2], {output_name: step[2]}
         if output_name is not None and output_name not in outputs:
             raise ValidationError(f"job {name} has no output named {output_name!r} (outputs: "
                                   f"{', '.join(outputs) or 'none'})")
@@ -384,7 +394,7 @@ class JobOperations(Operations):
         for key in wanted:
             if not _NAME.match(key):  # the name becomes a folder under download_path
                 raise ValidationError(f"refusing to download output {key!r}: not a valid output name")
-            if self._download_uri(output_uri(name, key, outputs[key].get("uri")), root / key):
+            if self._download_output(*owners.get(key, (name, key)), outputs[key], root / key):
                 written.append(root / key)
         if output_name is None:
             for part in ("outputs", "logs", "user_logs"):
@@ -398,16 +408,32 @@ class JobOperations(Operations):
                 written.append(root / "artifacts" / "user_logs")
         return written
 
-    def _step_output(self, name: str, resource: dict, output_name: str) -> dict | None:
-        """The REST output of the step that pipeline `name`'s output `output_name` is bound to, with the `uri` it is
-        stored at; None when no step ran for it."""
+    def _download_output(self, name: str, key: str, spec: dict, dest: Path) -> bool:
+        """Download job `name`'s output `key` -> whether it had files. The service answers no uri for an output
+        given no path: it is in the default datastore's `azureml/<job>/<output>/` (older jobs: `dataset/...`), or,
+        for a job of a local home from before outputs moved there, under the job's artifacts."""
+        if DATASTORE_URI.match(spec.get("uri") or ""):
+            return self._download_uri(spec["uri"], dest)
+        default = self._ml_client.datastores.get_default().name
+        folder = default_output_path(name, key)
+        places = (f"azureml://datastores/{default}/paths/{folder}",
+                  f"azureml://datastores/{default}/paths/dataset/{folder[len('azureml/'):]}",
+                  legacy_output_uri(name, key))
+        for uri in places:
+            if self._download_uri(uri, dest, missing_ok=True):
+                return True
+        raise ValidationError(f"job {name}'s output {key!r} has no files: looked in "
+                              f"{', '.join(places)}")
+
+    def _step_output(self, name: str, resource: dict, output_name: str) -> tuple[str, str, dict] | None:
+        """(the step's job, its output's name, its REST output) that pipeline `name`'s output `output_name` is
+        bound to; None when no step ran for it."""
         view = self.pipeline_view(name, resource)
         node, _, own = view.outputs.get(output_name, "").partition(".outputs.")
         job = next((n.job for n in view.nodes if n.name == node and n.job), None)
         if job is None:
             return None
-        spec = dict((self._get("jobs", job)["properties"].get("outputs") or {}).get(own) or {})
-        return {**spec, "uri": output_uri(job, own, spec.get("uri"))}
+        return job, own, (self._get("jobs", job)["properties"].get("outputs") or {}).get(own) or {}
 
     def _download_uri(self, uri: str, dest: Path, *, missing_ok: bool = False) -> bool:
         """Download the files at `uri` into `dest` -> whether there were any."""
@@ -433,7 +459,9 @@ def _has_files(storage, remote: str) -> bool:
     if isinstance(storage, (str, Path)):
         start = Path(storage) / remote
         return start.is_file() or any(p.is_file() for p in start.rglob("*"))
-    return next(iter(storage.list_blobs(name_starts_with=remote.rstrip("/") + "/")), None) is not None
+    remote = remote.rstrip("/")
+    return any(b.name == remote or b.name.startswith(remote + "/")
+               for b in storage.list_blobs(name_starts_with=remote))
 
 
 def _ended(name: str, resource: dict):

@@ -138,6 +138,10 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
             assert file == {"named-outputs/score/score": b"id,score\n1,0.9\n"}
             assert file["named-outputs/score/score"] == ours_all["score/score"]
             assert every == {**default, **named, **file}
+            # the named outputs (given no path) are kept where Azure ML keeps them, not among the artifacts: each
+            # comes once, in named-outputs/
+            assert [k for k in every if k.endswith(("model.bin", "/score"))] == [
+                "named-outputs/model/sub/model.bin", "named-outputs/score/score"]
             # a sweep: the best trial's files (and the sweep's own logs, in hd-artifacts/)
             assert swept["artifacts/outputs/loss.txt"] == b"0.2" == ours_sweep["artifacts/outputs/loss.txt"]
             assert {k: swept[k] for k in ours_sweep} == ours_sweep

@@ -39,7 +39,7 @@ EXAMPLES = ("machinelearningservices/resource-manager/Microsoft.MachineLearningS
 DEFAULT_SPEC = Path(os.environ.get("AZUREML_V2_SHARED", Path(__file__).resolve().parents[3] / "shared")) / \
     "azure-rest-spec"
 
-_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 404: "Not Found",
+_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: "Partial Content", 404: "Not Found",
             429: "Too Many Requests"}
 _USER = {"createdBy": "ada.lovelace@contoso.com", "createdByType": "User",
          "lastModifiedBy": "ada.lovelace@contoso.com", "lastModifiedByType": "User"}
@@ -106,14 +106,15 @@ class Cassette:
         self.name, self.requests, self.responses = name, [], []
 
     def add(self, method: str, uri: str, status: int, body=None, *, sent: dict | None = None,
-            headers: dict | None = None) -> None:
+            headers: dict | None = None, raw: bytes | None = None) -> None:
+        """One exchange; the response is `body` as JSON, or `raw` bytes (a blob's content or listing)."""
         request_headers = {"Content-Type": "application/json"} if sent is not None else {}
         self.requests.append(Request(method, uri, None if sent is None else json.dumps(sent), request_headers))
         n = len(self.responses)
         request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.name}#{n}"))
         response_headers = {"Cache-Control": ["no-cache"], "Date": ["Sat, 28 Nov 2026 10:00:00 GMT"],
                             "x-ms-request-id": [request_id], "x-ms-correlation-request-id": [request_id]}
-        payload = b""
+        payload = raw or b""
         if body is not None:
             payload = json.dumps(body).encode()
             response_headers["Content-Type"] = ["application/json; charset=utf-8"]
@@ -582,6 +583,8 @@ def job_cassettes(spec: Spec) -> list[Cassette]:
           job_resource(spec, JOB, named, "Starting"), sent=named)
     cassettes.append(c)
 
+    cassettes.append(job_download_cassette(spec))
+
     # Jobs_Cancel is the jobs' long-running operation (final state via Location)
     c = Cassette("jobs/cancel")
     result = (f"{HOST}/subscriptions/{SUBSCRIPTION}/providers/Microsoft.MachineLearningServices/locations/{LOCATION}/"
@@ -591,6 +594,46 @@ def job_cassettes(spec: Spec) -> list[Cassette]:
     c.add("GET", result, 200)
     cassettes.append(c)
     return cassettes
+
+
+def blob_listing(prefix: str, blobs: dict[str, bytes]) -> bytes:
+    """A List Blobs answer of the default datastore's container."""
+    entries = "".join(
+        f"<Blob><Name>{name}</Name><Properties><Last-Modified>Fri, 20 Nov 2026 09:40:12 GMT</Last-Modified>"
+        f"<Etag>0x8DCF0A1B2C3D4F{i}</Etag><Content-Length>{len(data)}</Content-Length>"
+        "<Content-Type>application/octet-stream</Content-Type><BlobType>BlockBlob</BlobType></Properties>"
+        "<Metadata /></Blob>" for i, (name, data) in enumerate(blobs.items()))
+    return (f'<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="{BLOB.rsplit("/", 1)[0]}/" '
+            f'ContainerName="{BLOB.rsplit("/", 1)[1]}"><Prefix>{prefix}</Prefix><Blobs>{entries}</Blobs>'
+            "<NextMarker /></EnumerationResults>").encode()
+
+
+def job_download_cassette(spec: Spec) -> Cassette:
+    """A finished job's output given no path downloaded: the service answers no uri for it, so the client reads the
+    default datastore's azureml/<job>/<output>/, where Azure ML keeps it."""
+    c = Cassette("jobs/download_output")
+    done = job_resource(spec, JOB, job_request(), "Completed", MODIFIED)
+    done["properties"]["outputs"] = {"model": {"jobOutputType": "mlflow_model", "mode": "ReadWriteMount"}}
+    c.add("GET", url("jobs", JOB), 200, done)
+    default = datastore_resource(spec, "workspaceblobstore", blob_store(BLOB.rsplit("/", 1)[1]),
+                                 "2026-01-05T09:00:00.000Z")
+    c.add("GET", url("datastores", isDefault="true"), 200, {"value": [default]})
+    c.add("GET", url("datastores", "workspaceblobstore"), 200, default)
+    c.add("POST", url("datastores", "workspaceblobstore", "listSecrets"), 200,
+          shaped(spec.body("Datastore/listSecrets"), {"secretsType": "AccountKey", "key": ACCOUNT_KEY}))
+    folder = f"azureml/{JOB}/model"
+    blobs = {f"{folder}/MLmodel": b"flavors:\n  sklearn: {}\n", f"{folder}/model.pkl": b"\x80\x04pickle"}
+    c.add("GET", f"{BLOB}?" + urlencode({"restype": "container", "comp": "list", "prefix": folder}), 200,
+          raw=blob_listing(folder, blobs), headers={"Content-Type": "application/xml"})
+    c.add("GET", f"{BLOB}?" + urlencode({"restype": "container", "comp": "list", "prefix": folder,
+                                          "include": "metadata"}), 200,
+          raw=blob_listing(folder, blobs), headers={"Content-Type": "application/xml"})
+    for name, data in blobs.items():
+        c.add("GET", f"{BLOB}/{name}", 206, raw=data, headers={
+            "Content-Type": "application/octet-stream", "Content-Range": f"bytes 0-{len(data) - 1}/{len(data)}",
+            "x-ms-blob-type": "BlockBlob", "ETag": '"0x8DCF0A1B2C3D4F0"',
+            "Last-Modified": "Fri, 20 Nov 2026 09:40:12 GMT"})
+    return c
 
 
 # -- pipeline jobs -------------------------------------------------------------------------------------------

@@ -163,8 +163,14 @@ def test_parse_ref_refuses(value):
 
 def test_job_locations():
     assert C.job_artifacts_uri("j1") == "azureml://datastores/workspaceartifactstore/paths/ExperimentRun/dcid.j1"
-    assert C.output_uri("j1", "model", None) == C.job_artifacts_uri("j1") + "/model"
-    assert C.output_uri("j1", "model", "azureml://datastores/b/paths/m") == "azureml://datastores/b/paths/m"
+    # an output given no path is where Azure ML keeps it: the default datastore's azureml/<job>/<output>/
+    assert C.output_uri("j1", "model", {"jobOutputType": "mlflow_model"}) == \
+        "azureml://datastores/workspaceblobstore/paths/azureml/j1/model/"
+    assert C.output_uri("j1", "data", {}) == "azureml://datastores/workspaceblobstore/paths/azureml/j1/data/"
+    assert C.output_uri("j1", "score", {"jobOutputType": "uri_file"}) == \
+        "azureml://datastores/workspaceblobstore/paths/azureml/j1/score/score"
+    assert C.output_uri("j1", "m", {"uri": "azureml://datastores/b/paths/m"}) == "azureml://datastores/b/paths/m"
+    assert C.legacy_output_uri("j1", "model") == C.job_artifacts_uri("j1") + "/model"
     m = C.ASSET_ID.match(f"{SCOPE}/data/iris/versions/3")
     assert m.group("workspace", "kind", "name", "version") == ("ws", "data", "iris", "3")
 

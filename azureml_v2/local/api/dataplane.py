@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from ..._contract import MODEL_TYPES, PROVIDER, output_uri
+from ..._contract import MODEL_TYPES, PROVIDER
 from ..core.refs import References, RefError
 from ..core.workspace import Store
 from .http import HttpError, JsonApi, Request, invalid, workspace_route
@@ -96,7 +96,7 @@ class DataPlaneApi(JsonApi):
                 at = rest.find(marker, at + 1)
                 continue
             kind = spec.get("jobOutputType", "uri_folder")
-            uri = output_uri(owner, key, spec.get("uri"))
+            uri = refs.stored_output(owner, key, spec)[0]
             if kind in _FOLDER_TYPES and not uri.endswith("/"):
                 uri += "/"  # a folder's blobs, not those of its namesakes with a longer name
             return uri, _MODEL_TYPE_NAMES.get(kind, kind)

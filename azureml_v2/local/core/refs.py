@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..._contract import (ARTIFACT_STORE, ASSET_ID, BEST_CHILD, DATASTORE_URI, JOB_OUTPUT_URI, LOCAL_FOLDER_PROPERTY,
                           PIPELINE_OUTPUTS, REGISTRY_ASSET_ID, REGISTRY_URI, REUSED_FROM_PROPERTY, SHORT_REF,
-                          job_artifacts_path, output_uri)
+                          job_artifacts_path, legacy_output_uri, output_uri)
 from ..storage.sqlite import NotFound, Page, scope_name
 from ..storage.workspace import Store, registry_key
 
@@ -109,7 +109,7 @@ class References:
         if output == "artifacts":
             self._job(job, what, completed=True)
             return self.store.datastore_folder(ARTIFACT_STORE) / job_artifacts_path(job)
-        return self.output_target(*self.output_owner(job, output, what))
+        return self.stored_output(*self.output_owner(job, output, what))[1]
 
     def output_owner(self, job: str, output: str, what: str, *, completed: bool = True) -> tuple[str, str, dict]:
         """(the job, its output's name, the output's spec) that hold job `job`'s output `output`: a reused step's
@@ -142,5 +142,21 @@ class References:
 
     def output_target(self, job: str, output: str, spec: dict) -> Path:
         """Where a job's named output is stored after success."""
-        m = DATASTORE_URI.match(output_uri(job, output, spec.get("uri")))
+        return self._output_path(output_uri(job, output, spec), output)
+
+    def stored_output(self, job: str, output: str, spec: dict) -> tuple[str, Path]:
+        """(URI, path) of a job's named output: `output_target`, or for an output given no path that is not there
+        but is in its old home under the job's artifacts (a job that ran before outputs moved), the old home."""
+        uri = output_uri(job, output, spec)
+        path = self._output_path(uri, output)
+        if not spec.get("uri") and not os.path.lexists(path):
+            old = legacy_output_uri(job, output)
+            old_path = self._output_path(old, output)
+            if os.path.lexists(old_path):
+                kind = spec.get("jobOutputType", "uri_folder")
+                return (old if kind == "uri_file" else old + "/"), old_path
+        return uri, path
+
+    def _output_path(self, uri: str, output: str) -> Path:
+        m = DATASTORE_URI.match(uri)
         return self.datastore_path(m.group("name"), m.group("path") or "", f"output {output!r}")

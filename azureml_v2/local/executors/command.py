@@ -526,7 +526,7 @@ class Runner:
     def _register(self, key: str, item: dict) -> None:
         """Register an output with a name as a data or model asset version pointing at the stored output."""
         kind = item.get("jobOutputType", "uri_folder")
-        uri = output_uri(self.name, key, item.get("uri"))
+        uri = output_uri(self.name, key, item)
         if kind in _FOLDER_TYPES and not uri.endswith("/"):
             uri += "/"
         name = item["assetName"]

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from ..._contract import (JOB_OUTPUT_URI, NODE_PROPERTY, REUSE_FIELDS_PROPERTY, REUSE_KEY_PROPERTY,
-                          REUSED_FROM_PROPERTY, REUSED_PROPERTY, output_uri)
+                          REUSED_FROM_PROPERTY, REUSED_PROPERTY)
 from ..core.refs import References, RefError
 from ..storage.hashes import ContentHashes
 from ..storage.workspace import Store
@@ -96,14 +96,13 @@ class Reuse:
             return None
         return f"{', '.join(best[1])} differ from {best[0]}"
 
-    @staticmethod
-    def reused_props(props: dict, original: dict, key: str) -> dict:
+    def reused_props(self, props: dict, original: dict, key: str) -> dict:
         """A reused step's job: its outputs are the original's, and it says which job it reused."""
         theirs = original["doc"].get("outputs") or {}
         outputs = {}
         for name, spec in (props.get("outputs") or {}).items():
             kept = {k: v for k, v in spec.items() if k not in ("assetName", "assetVersion")}
-            kept["uri"] = output_uri(original["name"], name, (theirs.get(name) or {}).get("uri"))
+            kept["uri"] = self.refs.stored_output(original["name"], name, theirs.get(name) or {})[0]
             outputs[name] = kept
         user = {**props["properties"], REUSED_PROPERTY: "true", REUSED_FROM_PROPERTY: original["name"],
                 REUSE_KEY_PROPERTY: key}

@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ..._contract import ARTIFACT_STORE, LOCAL_WORKSPACE, REUSED_PROPERTY, TERMINAL_STATUSES
+from ..._contract import ARTIFACT_STORE, DEFAULT_DATASTORE, LOCAL_WORKSPACE, REUSED_PROPERTY, TERMINAL_STATUSES
 from . import paths
 from .computes import ComputeRows
 from .schedules import SCHEDULE_TABLES
@@ -25,7 +25,6 @@ from .sqlite import (REGISTRY_PREFIX, VIEWS, Conflict, Exists, SQLiteFile, Store
                      now, record, scope_name, stamps)
 
 DB_NAME = "workspace.db"
-DEFAULT_DATASTORE = "workspaceblobstore"
 BUILTIN_DATASTORES = (DEFAULT_DATASTORE, ARTIFACT_STORE)
 # Statuses a job can leave at once, without a process to stop first.
 IDLE_STATUSES = TERMINAL_STATUSES | {"NotStarted"}

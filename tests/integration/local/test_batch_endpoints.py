@@ -70,7 +70,7 @@ def test_invoke_runs_a_scoring_job_that_writes_predictions(tmp_path):
     summary = _wait(ml, ml.batch_endpoints.invoke("sums-ep", deployment_name="summary", inputs={
         "data": Input(type="uri_folder", path=str(data))}).name)
     assert summary.status == "Completed"
-    assert not list((tmp_path / "home").glob(f"datastores/*/ExperimentRun/dcid.{summary.name}*/score/predictions.csv"))
+    assert not list((tmp_path / "home" / "datastores").glob(f"**/*{summary.name}*/score/predictions.csv"))
     assert '"items": 5' in ml.jobs.get(f"{summary.name}_batchscoring").properties["azureml.parallel.summary"]
     ml.batch_endpoints.begin_delete("sums-ep").result()
     with pytest.raises(Exception):

@@ -116,7 +116,7 @@ def submit(client, tmp_path, name, data: str, input_type="uri_folder", entry="sc
 
 
 def output(home, name, file="parallel_run_step.txt"):
-    return (home / "datastores/workspaceartifactstore/ExperimentRun" / f"dcid.{name}" / "scores" / file).read_text()
+    return (home / "datastores/workspaceblobstore/azureml" / name / "scores" / file).read_text()
 
 
 def summary(props) -> dict:
@@ -152,7 +152,7 @@ def test_a_table_is_cut_by_size_and_run_gets_dataframes(client, home, tmp_path):
            output_type="uri_file", mini_batch_size="1kb")
     props = wait(client, "table")
     assert props["status"] == "Completed", props["properties"].get("Error")
-    stored = home / "datastores/workspaceartifactstore/ExperimentRun/dcid.table/scores"
+    stored = home / "datastores/workspaceblobstore/azureml/table/scores/scores"  # a uri_file output
     assert stored.read_text().splitlines() == [f"{n} {n * 10} {n * 11}" for n in range(200)]
     assert summary(props)["mini_batches"] == 2 and summary(props)["items"] == 200
 
@@ -212,7 +212,7 @@ def test_headers_summary_only_and_what_cannot_run_are_clear(client, home, tmp_pa
            task={"entry_script": "table_score.py"})
     props = wait(client, "summary")
     assert props["status"] == "Completed" and summary(props)["items"] == 2
-    assert list((home / "datastores/workspaceartifactstore/ExperimentRun/dcid.summary/scores").iterdir()) == []
+    assert list((home / "datastores/workspaceblobstore/azureml/summary/scores").iterdir()) == []
 
     submit(client, tmp_path, "noinit", str(table), input_type="uri_file",
            task={"entry_script": "table_score.py", "program_arguments": "--fail-init"})

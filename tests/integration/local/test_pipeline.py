@@ -80,8 +80,7 @@ def steps(client, name) -> dict[str, dict]:
 
 
 def output_text(home, job, output="out") -> str:
-    return (home / "datastores" / "workspaceartifactstore" / "ExperimentRun" / f"dcid.{job}" / output
-            / "data.txt").read_text()
+    return (home / "datastores" / "workspaceblobstore" / "azureml" / job / output / "data.txt").read_text()
 
 
 def chain(client) -> dict:
@@ -262,7 +261,7 @@ def test_a_parallel_node_scores_the_files_an_upstream_step_wrote(client, home):
     assert props["status"] == "Completed", props
     child = steps(client, "pp")["score"]
     assert child["jobType"] == "Parallel" and child["max_concurrency_per_instance"] == 2
-    result = (home / "datastores" / "workspaceartifactstore" / "ExperimentRun" / "dcid.pp_score" / "scores"
+    result = (home / "datastores" / "workspaceblobstore" / "azureml" / "pp_score" / "scores"
               / "parallel_run_step.txt").read_text()
     assert result.strip() == "data.txt hello"
 

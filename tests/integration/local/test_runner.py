@@ -22,6 +22,7 @@ from azureml_v2.local.storage.workspace import Store
 pytestmark = pytest.mark.integration
 
 ARTIFACTS = "datastores/workspaceartifactstore/ExperimentRun"
+OUTPUTS = "datastores/workspaceblobstore/azureml"  # named outputs given no path
 
 
 def user_log(home, name, log="std_log.txt") -> str:
@@ -99,14 +100,13 @@ def test_inputs_and_outputs_end_to_end(client, home, tmp_path):
     log = user_log(home, "io")
     assert "--opt" not in log  # the optional input is absent: its block is dropped
     assert "read-only is not enforced" in log
-    stored = home / ARTIFACTS / "dcid.io"
+    stored = home / OUTPUTS / "io"
     assert (stored / "result" / "result.txt").read_text() == "files=['a.csv', 'b.csv'] n=7 opt=None table=table.csv\n"
-    assert (stored / "outputs" / "note.txt").read_text() == "io"
+    assert (home / ARTIFACTS / "dcid.io" / "outputs" / "note.txt").read_text() == "io"
     assert (home / "jobs/local/io/wd/INPUT_table/table.csv").read_text() == "x\n"  # download: a copy in the wd
     asset = client.get("/data/results/versions/1")
     assert asset.status == 200 and asset.json["properties"]["dataType"] == "uri_folder"
-    assert asset.json["properties"]["dataUri"] == ("azureml://datastores/workspaceartifactstore/paths/"
-                                                   "ExperimentRun/dcid.io/result/")
+    assert asset.json["properties"]["dataUri"] == "azureml://datastores/workspaceblobstore/paths/azureml/io/result/"
 
 
 MLFLOW_SCRIPT = """
@@ -140,7 +140,7 @@ def test_a_job_reads_an_earlier_jobs_outputs_and_the_assets_they_became(client, 
     assert wait(client, "first")["status"] == "Completed"
     model = client.get("/models/net/versions/1").json["properties"]
     assert model["modelType"] == "custom_model" and model["jobName"] == "first"
-    assert (home / ARTIFACTS / "dcid.first/single").read_text() == "one-file\n"
+    assert (home / OUTPUTS / "first/single/single").read_text() == "one-file\n"  # a uri_file output
     submit(client, "second", "cat ${{inputs.earlier}}/answer.txt ${{inputs.asset}}/answer.txt "
                              "${{inputs.model}}/weights ${{inputs.file}}; echo ${{inputs.raw}}",
            inputs={"earlier": {"jobInputType": "uri_folder", "uri": "azureml://jobs/first/outputs/answer"},
@@ -151,7 +151,7 @@ def test_a_job_reads_an_earlier_jobs_outputs_and_the_assets_they_became(client, 
     props = wait(client, "second")
     assert props["status"] == "Completed", props
     assert user_log(home, "second").splitlines()[-5:] == [
-        "42", "42", "w", "one-file", "azureml://datastores/workspaceartifactstore/paths/ExperimentRun/dcid.first/answer/"]
+        "42", "42", "w", "one-file", "azureml://datastores/workspaceblobstore/paths/azureml/first/answer/"]
 
 
 @pytest.fixture

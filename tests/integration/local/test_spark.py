@@ -216,7 +216,7 @@ def test_a_jvm_application_runs_from_its_jar_by_class_name(workspace, submitted)
     name = submitted["class.yml"]
     assert _wait(workspace, name) == "Completed", _log(workspace, name)[-3000:]
     assert "rows counted by the jvm: 891" in _log(workspace, name)  # args as given, the input as its local path
-    stored = Path(workspace.home) / "datastores/workspaceartifactstore/ExperimentRun" / f"dcid.{name}" / "count"
+    stored = Path(workspace.home) / "datastores/workspaceblobstore/azureml" / name / "count"
     assert (stored / "count.txt").read_text() == "891"  # what the application wrote is the job's output
 
 

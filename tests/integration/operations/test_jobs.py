@@ -57,4 +57,4 @@ def test_booleans_reach_the_command_line_as_on_azure_and_a_named_output_is_regis
         ml_client.jobs.download("flags", download_path=tmp_path / "dl", output_name="report")
         assert (tmp_path / "dl" / "report" / "r.txt").read_text() == "flags True False\n"
         asset = ml_client.data.get("flag-report", version="7")
-        assert asset.path.endswith("dcid.flags/report/")
+        assert asset.path.endswith("workspaceblobstore/paths/azureml/flags/report/")

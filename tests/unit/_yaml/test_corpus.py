@@ -52,10 +52,9 @@ def test_corpus_file(rel, corpus_root, rest_validate, tmp_path, monkeypatch):
     try:
         entity = _load(kind, path)
     except azureml_v2.ValidationError as exc:
-        # the only acceptable failures, located: "not supported yet", and a `<NAME>` the example asks to fill in
+        # the only acceptable failure, located: "not supported yet"
         for problem in exc.problems:
-            assert "not supported yet" in problem.message or "is a placeholder to fill in" in problem.message, \
-                str(exc)
+            assert "not supported yet" in problem.message, str(exc)
             assert problem.line is not None and problem.source == str(path), str(exc)
         COUNTS["not supported"] += 1
         UNSUPPORTED.append(f"{rel}: " + "; ".join(f"{p.line}:{p.column} {p.path} {p.message}" for p in exc.problems))

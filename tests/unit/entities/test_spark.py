@@ -184,11 +184,11 @@ def test_bad_spark_jobs_are_refused_with_one_located_line_each(tmp_path, old, ne
     assert len(lines) == 1 and lines[0].startswith(expected), lines
 
 
-def test_an_example_placeholder_compute_is_named_as_one(tmp_path):
+def test_an_example_placeholder_compute_loads_to_be_set_before_it_is_submitted(tmp_path):
     text = JOB.split("resources:")[0] + "compute: <ATTACHED_SPARK_POOL_NAME>\n"
-    assert problems_of(write(tmp_path, text)) == [
-        "compute: <ATTACHED_SPARK_POOL_NAME> is a placeholder to fill in: the name of a compute of the workspace (on "
-        "the local workspace: local)"]
+    assert azureml_v2.load_job(write(tmp_path, text)).compute == "<ATTACHED_SPARK_POOL_NAME>"  # as azure-ai-ml
+    job = azureml_v2.load_job(write(tmp_path, text), params_override=[{"compute": "my-pool"}])
+    assert job.compute == "my-pool"
 
 
 def test_a_spark_component_and_its_node_in_a_pipeline(tmp_path, monkeypatch, rest_validate):

@@ -32,12 +32,14 @@ def app(home):
     assert client.put("/jobs/trained_1", {"properties": {
         "jobType": "Command", "command": "python train.py", "environmentId": "azureml:env:1",
         "outputs": OUTPUTS}}).status == 201
-    # what the runner leaves behind: artifacts and unnamed-uri outputs in the artifact store, logs in the job's folder
+    # what the runner leaves behind: artifacts in the artifact store, outputs given no path in the default
+    # datastore's azureml/<job>/<output>/, logs in the job's folder
     artifacts = home / "datastores" / "workspaceartifactstore" / "ExperimentRun" / "dcid.trained_1"
     (artifacts / "outputs").mkdir(parents=True)
     (artifacts / "outputs" / "metrics.json").write_text('{"acc": 0.9}')
-    (artifacts / "model").mkdir()
-    (artifacts / "model" / "model.pkl").write_bytes(b"\x00pickle")
+    model = home / "datastores" / "workspaceblobstore" / "azureml" / "trained_1" / "model"
+    model.mkdir(parents=True)
+    (model / "model.pkl").write_bytes(b"\x00pickle")
     logs = app.store.job_folder("local", "trained_1") / "user_logs"
     logs.mkdir(parents=True)
     (logs / "std_log.txt").write_text("training\n")
@@ -68,16 +70,35 @@ def test_run_data_names_each_output_as_an_asset_the_data_planes_resolve_to_where
                                                                      "azureml_nosuch_output_data_model/versions/1"]})
     assert status == 200
     # a folder's URI ends with '/', so listing it leaves out an output whose name starts with the same letters
+    # (where Azure ML keeps outputs given no path; a uri_file output is the file named as the output there)
     assert datasets == {"values": {
-        ids["model"]: {"uri": "azureml://datastores/workspaceartifactstore/paths/ExperimentRun/dcid.trained_1/model/",
+        ids["model"]: {"uri": "azureml://datastores/workspaceblobstore/paths/azureml/trained_1/model/",
                        "type": "uri_folder"},
-        ids["score"]: {"uri": "azureml://datastores/workspaceartifactstore/paths/ExperimentRun/dcid.trained_1/score",
+        ids["score"]: {"uri": "azureml://datastores/workspaceblobstore/paths/azureml/trained_1/score/score",
                        "type": "uri_file"}}}
     status, models = post(app, f"/modelregistry/v1.0{SCOPE}/models/batchGetResolvedUris",
                           {"values": [ids["weights"]]})
     assert status == 200 and models == {"values": {ids["weights"]: {
-        "path": "azureml://datastores/workspaceartifactstore/paths/ExperimentRun/dcid.trained_1/weights/",
+        "path": "azureml://datastores/workspaceblobstore/paths/azureml/trained_1/weights/",
         "type": "MLFlowModel"}}}
+
+
+def test_outputs_of_a_job_that_ran_before_outputs_moved_resolve_to_their_old_home(app, home):
+    """Homes once kept outputs given no path under the job's artifacts: those stay found there."""
+    old = home / "datastores" / "workspaceartifactstore" / "ExperimentRun" / "dcid.trained_1"
+    (old / "weights").mkdir(parents=True)
+    (old / "weights" / "MLmodel").write_text("flavors: {}\n")
+    (old / "score").write_text("0.9\n")
+    _, data = post(app, f"/history/v1.0{SCOPE}/rundata", {"runId": "trained_1", "selectRunMetadata": True})
+    ids = {k: v["assetId"] for k, v in data["runMetadata"]["outputs"].items()}
+    _, models = post(app, f"/modelregistry/v1.0{SCOPE}/models/batchGetResolvedUris", {"values": [ids["weights"]]})
+    assert models["values"][ids["weights"]]["path"] == \
+        "azureml://datastores/workspaceartifactstore/paths/ExperimentRun/dcid.trained_1/weights/"
+    _, datasets = post(app, f"/data/v1.0{SCOPE}/dataversion/batchGetResolvedUris",
+                       {"values": [ids["score"], ids["model"]]})
+    assert {k: v["uri"] for k, v in datasets["values"].items()} == {
+        ids["score"]: "azureml://datastores/workspaceartifactstore/paths/ExperimentRun/dcid.trained_1/score",
+        ids["model"]: "azureml://datastores/workspaceblobstore/paths/azureml/trained_1/model/"}
 
 
 def test_an_output_stored_on_a_datastore_of_its_own_resolves_there(app):
@@ -109,9 +130,9 @@ def test_a_sweeps_output_resolves_to_its_best_trials_and_a_pipelines_to_its_step
         _, data = post(app, f"/history/v1.0{SCOPE}/rundata", {"runId": name, "selectRunMetadata": True})
         ids[name] = next(iter(data["runMetadata"]["outputs"].values()))["assetId"]
     _, resolved = post(app, f"/data/v1.0{SCOPE}/dataversion/batchGetResolvedUris", {"values": list(ids.values())})
-    artifacts = "azureml://datastores/workspaceartifactstore/paths/ExperimentRun"
-    assert resolved["values"] == {ids["search"]: {"uri": f"{artifacts}/dcid.search_1/out/", "type": "uri_folder"},
-                                  ids["pipe"]: {"uri": f"{artifacts}/dcid.pipe_make/out/", "type": "uri_folder"}}
+    outputs = "azureml://datastores/workspaceblobstore/paths/azureml"
+    assert resolved["values"] == {ids["search"]: {"uri": f"{outputs}/search_1/out/", "type": "uri_folder"},
+                                  ids["pipe"]: {"uri": f"{outputs}/pipe_make/out/", "type": "uri_folder"}}
 
 
 def test_bad_questions_get_one_error_body(app):
@@ -154,9 +175,9 @@ def test_a_jobs_logs_are_among_its_artifacts_read_only(app):
     assert listed.status == 200
     root = ET.fromstring(listed.body)
     names = [b.findtext("Name") for b in root.iter("Blob")]
-    assert names == [prefix + n for n in ("model/model.pkl", "outputs/metrics.json", "user_logs/std_log.txt")]
+    assert names == [prefix + n for n in ("outputs/metrics.json", "user_logs/std_log.txt")]
     sizes = [b.findtext("Properties/Content-Length") for b in root.iter("Blob")]
-    assert sizes == ["7", "12", "9"]
+    assert sizes == ["12", "9"]
     log = call(app, "GET", f"{ACCOUNT}/workspaceartifactstore/{prefix}user_logs/std_log.txt")
     assert log.status == 200 and log.body == b"training\n"
     # a listing from higher up shows them too

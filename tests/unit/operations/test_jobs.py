@@ -184,6 +184,27 @@ def test_a_missing_environment_is_refused_at_submit(ml_client, tmp_path):
 
 
 # -- validate ------------------------------------------------------------------------------------------
+def test_a_placeholder_compute_is_refused_at_submit_naming_where_it_is(ml_client, tmp_path):
+    (tmp_path / "pipeline.yml").write_text(
+        "type: pipeline\nsettings: {default_compute: azureml:<CLUSTER>}\njobs:\n  step:\n    type: command\n"
+        "    command: echo hi\n    environment: azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu@latest\n"
+        "    compute: <ATTACHED_SPARK_POOL_NAME>\n")
+    job = load_job(tmp_path / "pipeline.yml")
+    problems = [str(p) for p in ml_client.jobs.validate(job)]
+    assert problems == [
+        "<PipelineJob> settings.default_compute: azureml:<CLUSTER> is a placeholder to fill in: the name of a "
+        "compute of the workspace (on the local workspace: local), set in the YAML, with `--set`, or on the "
+        "loaded job before it is submitted",
+        "<PipelineJob> jobs.step.compute: <ATTACHED_SPARK_POOL_NAME> is a placeholder to fill in: the name of a "
+        "compute of the workspace (on the local workspace: local), set in the YAML, with `--set`, or on the "
+        "loaded job before it is submitted"]
+    with pytest.raises(ValidationError):
+        ml_client.jobs.create_or_update(job)
+    assert _job_puts(ml_client) == []
+    job.settings.default_compute, job.jobs["step"].compute = "local", None
+    assert ml_client.jobs.validate(job) == []
+
+
 def test_validate_returns_located_problems_without_sending(ml_client, tmp_path):
     job = CommandJob(name="bad name", command="python x.py ${{inputs.missing}}", code=str(tmp_path / "nowhere"),
                      inputs={"data": Input(type="uri_folder", path=str(tmp_path / "no-data"))})
@@ -294,6 +315,11 @@ def _artifacts(ml_client, name: str) -> Path:
     return Path(ml_client.datastores.get("workspaceartifactstore").path) / "ExperimentRun" / f"dcid.{name}"
 
 
+def _outputs(ml_client, name: str) -> Path:
+    """Where a job's named outputs given no path are kept: the default datastore's azureml/<job>/."""
+    return Path(ml_client.datastores.get("workspaceblobstore").path) / "azureml" / name
+
+
 def test_download_artifacts_and_named_outputs_of_a_finished_job(ml_client, tmp_path):
     job = _job(tmp_path, name="trained", outputs={
         "model": Output(type="uri_folder"),
@@ -304,9 +330,11 @@ def test_download_artifacts_and_named_outputs_of_a_finished_job(ml_client, tmp_p
     assert early.value.job.name == "trained" and early.value.job.status == "NotStarted"
     _finish(ml_client, "trained")
     root = _artifacts(ml_client, "trained")
-    for rel, text in (("outputs/metrics.json", "{}"), ("logs/run.log", "ok"), ("model/weights.bin", "w")):
+    for rel, text in (("outputs/metrics.json", "{}"), ("logs/run.log", "ok")):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
+    (_outputs(ml_client, "trained") / "model").mkdir(parents=True)
+    (_outputs(ml_client, "trained") / "model" / "weights.bin").write_text("w")
     report = _datastore_file(ml_client, "azureml://datastores/workspaceblobstore/paths/reports/r.txt")
     report.parent.mkdir(parents=True)
     report.write_text("good")
@@ -327,6 +355,40 @@ def test_download_artifacts_and_named_outputs_of_a_finished_job(ml_client, tmp_p
 
     with pytest.raises(ValidationError, match="no output named 'nope' \\(outputs: model, report\\)"):
         ml_client.jobs.download("trained", output_name="nope")
+
+
+def test_download_finds_outputs_given_no_path_where_azure_ml_keeps_them_and_where_older_jobs_kept_them(
+        ml_client, tmp_path):
+    outputs = {"model": {"jobOutputType": "uri_folder"}, "score": {"jobOutputType": "uri_file"}}
+    for name in ("fresh", "v1", "older"):
+        ml_client.jobs._put({"properties": {"jobType": "Command", "command": "x", "environmentId": "azureml:e:1",
+                                            "outputs": outputs}}, "jobs", name)
+        _finish(ml_client, name)
+    # the service's place: azureml/<job>/<output>/, a uri_file output the file named as the output in it
+    (_outputs(ml_client, "fresh") / "model").mkdir(parents=True)
+    (_outputs(ml_client, "fresh") / "model" / "weights.bin").write_text("fresh")
+    (_outputs(ml_client, "fresh") / "score" / "score").parent.mkdir()
+    (_outputs(ml_client, "fresh") / "score" / "score").write_text("0.9")
+    # the place the service used for outputs of older jobs: dataset/<job>/<output>/
+    (_outputs(ml_client, "v1").parent.parent / "dataset" / "v1" / "model").mkdir(parents=True)
+    (_outputs(ml_client, "v1").parent.parent / "dataset" / "v1" / "model" / "weights.bin").write_text("v1")
+    # a home from before outputs moved: under the job's artifacts, a uri_file output a file named as the output
+    (_artifacts(ml_client, "older") / "model").mkdir(parents=True)
+    (_artifacts(ml_client, "older") / "model" / "weights.bin").write_text("older")
+    (_artifacts(ml_client, "older") / "score").write_text("0.1")
+
+    dl = tmp_path / "dl"
+    for name in ("fresh", "older"):
+        ml_client.jobs.download(name, download_path=dl / name, all=True)
+    found = sorted(p.relative_to(dl).as_posix() for p in dl.rglob("*") if p.is_file())
+    assert found == ["fresh/model/weights.bin", "fresh/score/score", "older/model/weights.bin", "older/score/score"]
+    assert (dl / "fresh" / "model" / "weights.bin").read_text() == "fresh"
+    assert (dl / "older" / "score" / "score").read_text() == "0.1"
+    ml_client.jobs.download("v1", download_path=dl / "v1", output_name="model")
+    assert (dl / "v1" / "model" / "weights.bin").read_text() == "v1"
+    with pytest.raises(ValidationError, match="job v1's output 'score' has no files: looked in "
+                                              "azureml://datastores/workspaceblobstore/paths/azureml/v1/score/"):
+        ml_client.jobs.download("v1", download_path=dl / "v1", output_name="score")
 
 
 def test_download_of_a_sweep_brings_its_best_trials_files(ml_client, tmp_path):
@@ -352,7 +414,7 @@ def test_download_refuses_to_write_outside_the_download_path(ml_client, tmp_path
     ml_client.jobs._put({"properties": {"jobType": "Command", "command": "x", "environmentId": "azureml:e:1",
                                         "outputs": {"../escape": {"jobOutputType": "uri_folder"}}}}, "jobs", "evil")
     _finish(ml_client, "evil")
-    escape = _artifacts(ml_client, "evil") / "../escape"
+    escape = _outputs(ml_client, "evil") / "../escape"
     escape.mkdir(parents=True)
     (escape / "f").write_text("x")
     with pytest.raises(ValidationError, match="refusing to download output '../escape'"):
