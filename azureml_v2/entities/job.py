@@ -250,6 +250,16 @@ def compute_to_rest_id(compute: str | None, scope: str) -> str | None:
     return f"{scope}/computes/{compute.removeprefix('azureml:')}"
 
 
+def compute_from_rest(compute_id: str | None, resource_id: str | None) -> str | None:
+    """A compute of the job's own workspace by its name, as azure-ai-ml shows it; any other stays an ARM id."""
+    if compute_id and resource_id and "/" in resource_id:
+        prefix = resource_id.rsplit("/", 2)[0] + "/computes/"  # the job's id is {workspace}/jobs/{name}
+        name = compute_id[len(prefix):]
+        if compute_id[:len(prefix)].lower() == prefix.lower() and name and "/" not in name:
+            return name
+    return compute_id
+
+
 def compute_placeholder_problem(compute: str | None) -> str | None:
     """The examples' `<ATTACHED_SPARK_POOL_NAME>`. It loads, as in azure-ai-ml, so that it can be set after
     loading; no compute has such a name, so a job naming it cannot be submitted."""
@@ -298,7 +308,8 @@ class Job(Resource):
         return dict(
             name=resource.get("name"), description=props.get("description"), tags=props.get("tags") or None,
             properties=props.get("properties") or None, display_name=props.get("displayName"),
-            experiment_name=props.get("experimentName"), compute=props.get("computeId"),
+            experiment_name=props.get("experimentName"),
+            compute=compute_from_rest(props.get("computeId"), resource.get("id")),
             inputs=inputs_from_rest(props.get("inputs")), outputs=outputs_from_rest(props.get("outputs")),
             identity=identity_from_rest(props.get("identity")), services=services_from_rest(props.get("services")),
             queue_settings=queue_settings_from_rest(props.get("queueSettings")), status=props.get("status"))
