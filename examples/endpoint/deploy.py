@@ -32,7 +32,7 @@ ml.online_endpoints.begin_create_or_update(endpoint).result()
 print("scoring URI:", endpoint.scoring_uri)
 print("answer:", ml.online_endpoints.invoke("diabetes-endpoint", request_file=HERE / "sample-request.json"))
 
-# batch: the files of data/, two per mini-batch, predictions.csv in the job's output `score`
+# batch: the files of data/, two per mini-batch, predictions.csv in the output `score` of the job's step batchscoring
 ml.batch_endpoints.begin_create_or_update(load_batch_endpoint(HERE / "batch-endpoint.yml")).result()
 ml.batch_deployments.begin_create_or_update(load_batch_deployment(HERE / "batch-deployment.yml")).result()
 batch = ml.batch_endpoints.get("diabetes-batch")
@@ -41,4 +41,5 @@ ml.batch_endpoints.begin_create_or_update(batch).result()
 job = ml.batch_endpoints.invoke("diabetes-batch", inputs={"data": Input(type="uri_folder", path=str(HERE / "data"))})
 while (job := ml.jobs.get(job.name)).status not in ("Completed", "Failed", "Canceled"):
     time.sleep(1)
-print("batch job:", job.name, job.status, json.loads(job.properties.get("azureml.parallel.summary", "{}")))
+step = ml.jobs.get(f"{job.name}_batchscoring")
+print("batch job:", job.name, job.status, json.loads(step.properties.get("azureml.parallel.summary", "{}")))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from azureml_v2 import MLClient, command, load_job
+from azureml_v2 import MLClient, command, load_batch_deployment, load_batch_endpoint, load_job
 from azureml_v2.entities import Environment
 from azureml_v2.sweep import Choice
 from azureml_v2.local import job_folder
@@ -35,7 +35,8 @@ WORKS = ("workspaces.get", "datastores.list", "datastores.get_default", "compute
          "jobs.download (all)", "jobs.download (sweep)", "jobs.download (pipeline)",
          "jobs.download (pipeline, output_name)", "jobs.download (pipeline, all)",
          "compute.begin_create_or_update (cluster)", "jobs.create_or_update (pipeline)",
-         "jobs.get (pipeline, completed)", "jobs.download (pipeline, its own)")
+         "jobs.get (pipeline, completed)", "jobs.download (pipeline, its own)", "batch_endpoints.invoke",
+         "jobs.download (batch)")
 # a sweep trial: its loss is its argument; it leaves the argument in ./outputs
 TRIAL = """import os, sys
 import mlflow
@@ -57,6 +58,13 @@ jobs:
     environment: azureml:dl-env:1
     outputs:
       out: ${{parent.outputs.result}}
+"""
+# a batch deployment's scoring script: a line per file, its name and the sum of its numbers
+SCORE = """import os
+def init():
+    pass
+def run(mini_batch):
+    return [f"{os.path.basename(p)} {sum(int(x) for x in open(p).read().split())}" for p in mini_batch]
 """
 
 
@@ -146,17 +154,33 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
             # azure-ai-ml's own pipeline ran here, its step's output read back by azure-ai-ml and by ours
             assert _files(tmp_path / "dl-ai-pipeline") == {"named-outputs/result/data.txt": b"made\n"}
             assert ours.jobs.get(results["ai_pipeline"]).compute.endswith("/computes/ai-cluster")
+            # a batch job azure-ai-ml invoked: its scoring step's predictions, where azure-ai-ml puts them
+            predictions = _files(tmp_path / "dl-batch")
+            assert predictions == {"predictions.csv": b"n0.txt 0\nn1.txt 11\nn2.txt 22\n"}
+            with MLClient.local(home) as here:
+                here.jobs.download(results["batch_job"], download_path=tmp_path / "ours-batch", output_name="score")
+            assert _files(tmp_path / "ours-batch") == {"score/predictions.csv": predictions["predictions.csv"]}
     finally:
         server.stop(home)
 
 
 def _submitted(state: dict, token: str, tmp_path: Path) -> tuple[str, str]:
     """A sweep of two trials and a pipeline submitted with our client (they run while azure-ai-ml works) -> their
-    names."""
+    names; and the batch endpoint `dl-batch` with its model deployment `sums`, for azure-ai-ml to invoke."""
     (tmp_path / "trial").mkdir()
     (tmp_path / "trial" / "t.py").write_text(TRIAL)
+    (tmp_path / "scorer").mkdir()
+    (tmp_path / "scorer" / "score.py").write_text(SCORE)
+    (tmp_path / "scorer-model").mkdir()
+    (tmp_path / "scorer-model" / "weights.txt").write_text("1")
     with MLClient(token, endpoint=state["endpoint"], retry_total=0, connection_verify=state["cafile"]) as ours:
         ours.environments.create_or_update(Environment(name="dl-env", version="1", image="python:3.11-slim"))
+        ours.batch_endpoints.begin_create_or_update(load_batch_endpoint({"name": "dl-batch"})).result()
+        ours.batch_deployments.begin_create_or_update(load_batch_deployment({
+            "name": "sums", "endpoint_name": "dl-batch", "type": "model",
+            "model": {"path": str(tmp_path / "scorer-model")}, "compute": "local",
+            "code_configuration": {"code": str(tmp_path / "scorer"), "scoring_script": "score.py"},
+            "environment": "azureml:dl-env:1", "settings": {"output_action": "append_row"}})).result()
         trial = command(command="python t.py ${{inputs.loss}}", code=str(tmp_path / "trial"),
                         environment="azureml:dl-env:1", compute="local", inputs={"loss": 0.5})
         job = trial(loss=Choice([0.5, 0.2])).sweep(primary_metric="loss", goal="minimize",

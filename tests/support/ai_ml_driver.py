@@ -1,7 +1,8 @@
 """Runs inside the azure-ai-ml environment: drives azure-ai-ml, unchanged, against an `azml server --tls` and prints
 {operation: "ok" | the error} as JSON. Arguments: endpoint, token, a scratch folder, and the names of a sweep and a
-pipeline (submitted by the caller) to download once they have ended. The caller makes the server's certificate
-trusted (REQUESTS_CA_BUNDLE).
+pipeline (submitted by the caller) to download once they have ended; the caller has also made the batch endpoint
+`dl-batch` with its deployment `sums`, which this invokes. The caller makes the server's certificate trusted
+(REQUESTS_CA_BUNDLE).
 """
 import json
 import sys
@@ -13,7 +14,7 @@ import jwt  # PyJWT, an azure-ai-ml dependency
 
 warnings.simplefilter("ignore")
 
-from azure.ai.ml import MLClient, Output, command
+from azure.ai.ml import Input, MLClient, Output, command
 from azure.ai.ml.dsl import pipeline as dsl_pipeline
 from azure.ai.ml.entities import AmlCompute, Data, Environment, Model
 from azure.core.credentials import AccessToken, AccessTokenInfo
@@ -141,7 +142,14 @@ def made():
 
 
 ours = op("jobs.create_or_update (pipeline)", lambda: ml.jobs.create_or_update(made()))
-ended = [sweep, pipeline] + ([ours.name] if ours is not None else [])
+# a batch invocation: the local folder is uploaded, the deployment scores its files
+(scratch / "numbers").mkdir()
+for i in range(3):
+    (scratch / "numbers" / f"n{i}.txt").write_text(f"{i} {i * 10}")
+batch = op("batch_endpoints.invoke", lambda: ml.batch_endpoints.invoke(
+    endpoint_name="dl-batch", deployment_name="sums", inputs={"data": Input(type="uri_folder",
+                                                                          path=str(scratch / "numbers"))}))
+ended = [sweep, pipeline] + [job.name for job in (ours, batch) if job is not None]
 for _ in range(600):  # the jobs run meanwhile; azure-ai-ml downloads a job that has ended
     if all(ml.jobs.get(name).status in ("Completed", "Failed", "Canceled") for name in ended):
         break
@@ -158,6 +166,9 @@ if ours is not None:
     op("jobs.get (pipeline, completed)", lambda: completed(ours.name))
     op("jobs.download (pipeline, its own)", lambda: ml.jobs.download(
         ours.name, download_path=scratch / "dl-ai-pipeline", output_name="result"))
+if batch is not None:
+    results["batch_job"] = batch.name
+    op("jobs.download (batch)", lambda: ml.jobs.download(batch.name, download_path=scratch / "dl-batch"))
 op("jobs.download (sweep)", lambda: ml.jobs.download(sweep, download_path=scratch / "dl-sweep"))
 op("jobs.download (pipeline)", lambda: ml.jobs.download(pipeline, download_path=scratch / "dl-pipeline-default"))
 op("jobs.download (pipeline, output_name)", lambda: ml.jobs.download(

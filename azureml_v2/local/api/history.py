@@ -1,23 +1,26 @@
 """The part of Azure ML's run history that azure-ai-ml's ``jobs.stream`` and ``jobs.download`` read: a run and its
 details, whose log files are signed URLs of the job's folder on this server's blob endpoint (the container
-``$runs``), as the service hands out SAS URLs of its log blobs; and a run's data, whose outputs are the assets the
-data planes resolve (:mod:`.dataplane`).
+``$runs``), as the service hands out SAS URLs of its log blobs; a run's children (a batch job's scoring step, a
+pipeline's steps, a sweep's trials: PaginatedRunList, oldest first, ``$top`` and ``nextLink`` paging); and a run's
+data, whose outputs are the assets the data planes resolve (:mod:`.dataplane`).
 
     GET /history/v1.0/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/
-        workspaces/{workspace}/runs/{run}[/details]
+        workspaces/{workspace}/runs/{run}[/details|/children]
     POST /history/v1.0/subscriptions/{s}/.../workspaces/{workspace}/rundata      (GetRunDataRequest)
 """
 from __future__ import annotations
 
 import os
+from urllib.parse import urlencode
 
 from ..._contract import PROVIDER
-from ..core.workspace import LOCAL_COMPUTE, Store
+from ..core.workspace import LOCAL_COMPUTE, BadRequest, Page, Store
 from .blob import LOG_FOLDERS, RUNS_CONTAINER, account_path, sas_query
 from .dataplane import output_assets
 from .http import JsonApi, Request, arm_error, invalid, workspace_route
 
 HISTORY_PATH = "/history/v1.0/"
+CHILDREN_PAGE = 100
 
 
 class HistoryApi(JsonApi):
@@ -32,11 +35,32 @@ class HistoryApi(JsonApi):
         method = environ.get("REQUEST_METHOD")
         if method == "POST" and tail == ["rundata"]:
             return 200, self._run_data(ws, Request(environ, self.max_body))
-        if method != "GET" or tail[:1] != ["runs"] or len(tail) not in (2, 3) or tail[2:] not in ([], ["details"]):
+        if method != "GET" or tail[:1] != ["runs"] or len(tail) not in (2, 3) or \
+                tail[2:] not in ([], ["details"], ["children"]):
             return 404, arm_error("ResourceNotFound", "the local workspace answers GET .../runs/{run}, "
-                                                      ".../runs/{run}/details and POST .../rundata of its run history")
+                                                      ".../runs/{run}/details, .../runs/{run}/children and POST "
+                                                      ".../rundata of its run history")
         record = self.store.get_job(ws, tail[1])
+        if tail[2:] == ["children"]:
+            return 200, self._children(Request(environ, 0), ws, record["name"])
         return 200, self._details(Request(environ, 0), ws, record) if len(tail) == 3 else self._run(ws, record)
+
+    def _children(self, req: Request, ws: str, run: str) -> dict:
+        """PaginatedRunList: the runs whose parent is `run`, oldest first; `$top` bounds them all, `nextLink` (with
+        `$continuationtoken`) names the next page."""
+        try:
+            page = Page(CHILDREN_PAGE, req.query.get("$continuationtoken"), ascending=True,
+                        limit=req.query.integer("$top", 1))
+        except BadRequest:
+            raise invalid("invalid $continuationtoken: pass the nextLink of the previous page unchanged") from None
+        records, token = self.store.list_jobs(ws, page, "All", run)
+        answer = {"value": [self._run(ws, r) for r in records]}
+        if token:
+            pairs = [("$continuationtoken", token)]
+            if page.limit is not None:
+                pairs.append(("$top", str(page.limit - len(records))))
+            answer["nextLink"] = req.url(req.environ.get("PATH_INFO", "")) + "?" + urlencode(pairs, safe="$")
+        return answer
 
     def _run_data(self, ws: str, req: Request) -> dict:
         """GetRunDataResult: the run (with its outputs as assets) and, when asked, its definition (the job's REST

@@ -250,15 +250,32 @@ REQUEST_TIMEOUT = 10.0
 MAX_PENDING = 64
 
 
+# waitress drops every header whose name holds '_' (in the WSGI environ `X_Foo` would pass for `X-Foo`). Blob
+# metadata names are identifiers, `upload_status` among them (azure-ai-ml marks finished uploads so), and never hold
+# '-': spelled with '-' on the way in, a metadata header reaches the environ under the key that names it.
+_METADATA_HEADER = re.compile(rb"^x-ms-meta-[^:\r\n]*", re.IGNORECASE | re.MULTILINE)
+
+
+def _keep_metadata_names(header_plus: bytes) -> bytes:
+    return _METADATA_HEADER.sub(lambda name: name[0].replace(b"_", b"-"), header_plus)
+
+
 def guard_slow_clients(sockets: dict, *, request_timeout: float = REQUEST_TIMEOUT,
                        max_pending: int = MAX_PENDING) -> None:
     """Bound how long and how many unfinished requests the waitress servers listening in `sockets` (a socket map)
     keep: their connections are made by a channel class that tracks when its request began, and their
-    maintenance closes those past `request_timeout`."""
+    maintenance closes those past `request_timeout`. Their requests keep blob metadata headers named with '_'."""
     from waitress.channel import HTTPChannel  # import budget: only where a server runs
+    from waitress.parser import HTTPRequestParser  # import budget: as above
     from waitress.server import BaseWSGIServer  # import budget: as above
 
+    class Parser(HTTPRequestParser):
+        def parse_header(self, header_plus):
+            return super().parse_header(_keep_metadata_names(header_plus))
+
     class Channel(HTTPChannel):
+        parser_class = Parser
+
         def __init__(self, server, sock, addr, adj, map=None):
             self.waiting_since = time.time()  # a new connection owes a request
             super().__init__(server, sock, addr, adj, map)

@@ -6,11 +6,13 @@ Started, supervised and stopped as an online endpoint's host is (:mod:`azureml_v
 detached process per endpoint holding ``host.lock``, its port in ``state.json``. A batch endpoint and its
 deployments are provisioned as soon as they are stored; the work is done by the jobs. ``POST /jobs`` (the
 endpoint's scoring URI, as on Azure ML) with ``{"properties": {"InputData": {name: {"JobInputType": ..., "Uri":
-...}}}}`` creates a ``Parallel`` job (:mod:`azureml_v2.local.executors.parallel`) for the deployment named by the
-``azureml-model-deployment`` header, else the endpoint's default, and answers the job. The job runs the deployment's
-``init()``/``run(mini_batch)`` over the files of a ``uri_folder`` (or the rows of an ``mltable``), with its model
-at ``AZUREML_MODEL_DIR`` as Azure ML lays it out, and writes ``predictions.csv`` (append_row) or a summary to its
-output ``score``. An MLflow model without a scoring script is scored by
+...}}}}`` creates a job for the deployment named by the ``azureml-model-deployment`` header, else the endpoint's
+default, and answers it. For a model deployment, as on Azure ML, that is a pipeline job (tagged ``azureml.batchrun``)
+whose one step ``batchscoring`` is a ``Parallel`` job (:mod:`azureml_v2.local.executors.parallel`; its component an
+anonymous parallel component made from the deployment): it runs the deployment's ``init()``/``run(mini_batch)`` over
+the files of a ``uri_folder`` (or the rows of an ``mltable``), with its model at ``AZUREML_MODEL_DIR`` as Azure ML
+lays it out, and writes ``predictions.csv`` (append_row) or a summary to its output ``score``, the pipeline's
+``score``. An MLflow model without a scoring script is scored by
 :mod:`azureml_v2.local.executors.mlflow_batch_scoring` in the environment of the model's own conda file. A pipeline
 component deployment runs as a pipeline job (one node: the component, its inputs bound to the invocation's; its
 default compute is this machine).
@@ -37,6 +39,11 @@ from .online import DeploymentError, Host, error_answer, host_main
 SCORER = Path(__file__).with_name("mlflow_batch_scoring.py")
 _INPUT_TYPES = {"urifolder": "uri_folder", "urifile": "uri_file", "mltable": "mltable", "literal": "literal"}
 _JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,254}")
+# As on Azure ML: a model deployment's invocation is a pipeline job whose one step, `batchscoring`, writes the
+# predictions to its output `score`; the tags mark a batch job (a pipeline component deployment's says it is a
+# pipeline job, which clients download as any pipeline)
+SCORING_NODE, SCORE_OUTPUT = "batchscoring", "score"
+BATCH_RUN_TAG, BATCH_DEPLOYMENT_TAG, BATCH_JOB_TYPE_TAG = "azureml.batchrun", "azureml.deploymentname", "azureml.jobtype"
 
 
 class BatchHost(Host):
@@ -69,7 +76,9 @@ class BatchHost(Host):
             return error_answer(404, f"batch endpoint {self.endpoint!r} not found")
         try:
             request = json.loads(body or b"{}")
-            inputs = (request.get("properties") or {}).get("InputData") or {}
+            properties = request.get("properties") or {}
+            # InputData as the REST reference writes it, inputData as azure-ai-ml's invoke sends it
+            inputs = properties.get("InputData") or properties.get("inputData") or {}
             if not isinstance(inputs, dict):
                 raise KeyError("InputData")
         except (ValueError, KeyError, TypeError):
@@ -96,7 +105,8 @@ class BatchHost(Host):
         return 200, [(b"Content-Type", b"application/json")], json.dumps(answer).encode()
 
     def scoring_job(self, deployment: dict, inputs: dict, name: str | None = None) -> tuple[str, dict]:
-        """The Parallel job that scores `inputs` (InputData) with a stored batch deployment -> (name, properties)."""
+        """The job that scores `inputs` (InputData) with a stored batch deployment -> (name, properties): a pipeline
+        of one parallel step (a model deployment) or of the deployment's component."""
         props = deployment["doc"]["properties"]
         name = name or f"batchjob-{uuid.uuid4()}"
         job_inputs = _job_inputs(inputs)
@@ -122,29 +132,35 @@ class BatchHost(Host):
                                   "model is an MLflow model (type mlflow_model)")
         retry = props.get("retrySettings") or {}
         timeout = retry.get("timeout")
-        task = {"type": "run_function", "entry_script": script}
+        task = {"type": "run_function", "entry_script": script, "code": code_id, "environment": environment_id}
         if props.get("outputAction", "AppendRow") == "AppendRow":
             task["append_row_to"] = "${{outputs.score}}"
-        body = {"jobType": "Parallel", "experimentName": self.endpoint, "displayName": name, "codeId": code_id,
-                "environmentId": environment_id, "computeId": props.get("compute"),
-                "inputs": job_inputs, "outputs": {"score": {"jobOutputType": "uri_folder"}},
-                "environmentVariables": {**(props.get("environmentVariables") or {}),
-                                         "AZUREML_MODEL_DIR": str(model_dir)},
-                "resources": {"instanceCount": int((props.get("resources") or {}).get("instanceCount") or 1)},
-                "properties": {BATCH_ENDPOINT_PROPERTY: self.endpoint,
-                               BATCH_DEPLOYMENT_PROPERTY: deployment["name"]},
-                "input_data": "${{inputs.%s}}" % first, "task": task,
+        spec = {"type": "parallel", "is_deterministic": False,  # an invocation always scores
+                "inputs": {key: {"type": value["jobInputType"] if value["jobInputType"] != "literal" else "string"}
+                           for key, value in job_inputs.items()},
+                "outputs": {SCORE_OUTPUT: {"type": "uri_folder"}}, "task": task,
+                "input_data": "${{inputs.%s}}" % first,
                 "mini_batch_size": props.get("miniBatchSize") or 10,
                 "error_threshold": props.get("errorThreshold", -1),
                 "max_concurrency_per_instance": props.get("maxConcurrencyPerInstance") or 1,
                 "retry_settings": {"max_retries": retry.get("maxRetries", 3),
                                    "timeout": seconds_from_iso(timeout) if timeout else 30},
-                "logging_level": str(props.get("loggingLevel") or "Info").upper(),
+                "logging_level": str(props.get("loggingLevel") or "Info").upper()}
+        node = {"type": "parallel", "name": SCORING_NODE, "componentId": self._component(spec),
+                "inputs": _bound_inputs(job_inputs),
+                "outputs": {SCORE_OUTPUT: {"value": "${{parent.outputs.%s}}" % SCORE_OUTPUT, "type": "literal"}},
+                "computeId": props.get("compute"),
+                "resources": {"instance_count": int((props.get("resources") or {}).get("instanceCount") or 1)},
+                "environment_variables": {**(props.get("environmentVariables") or {}),
+                                          "AZUREML_MODEL_DIR": str(model_dir)},
                 "output_file_name": props.get("outputFileName") or "predictions.csv",
                 **({"input_kind": "files"} if job_inputs[first]["jobInputType"] == "uri_file" else {})}
-        if not body["computeId"]:
-            del body["computeId"]
-        return name, body
+        return name, {"jobType": "Pipeline", "experimentName": self.endpoint, "displayName": name,
+                      "inputs": job_inputs, "outputs": {SCORE_OUTPUT: {"jobOutputType": "uri_folder"}},
+                      "tags": {BATCH_RUN_TAG: "true", BATCH_DEPLOYMENT_TAG: deployment["name"]},
+                      "properties": {BATCH_ENDPOINT_PROPERTY: self.endpoint,
+                                     BATCH_DEPLOYMENT_PROPERTY: deployment["name"]},
+                      "jobs": {SCORING_NODE: {k: v for k, v in node.items() if v is not None}}}
 
     def pipeline_job(self, deployment: dict, config: dict, job_inputs: dict) -> dict:
         """The pipeline job of a pipeline component deployment: one node running the component, its inputs bound to
@@ -153,10 +169,10 @@ class BatchHost(Host):
         if not component:
             raise DeploymentError(f"deployment {deployment['name']!r} names no component")
         settings = {k: v for k, v in (config.get("settings") or {}).items() if k != "default_compute"}
-        node = {"type": "pipeline", "name": "main", "componentId": component,
-                "inputs": {key: {"job_input_type": "literal", "value": "${{parent.inputs.%s}}" % key}
-                           for key in job_inputs}}
+        node = {"type": "pipeline", "name": "main", "componentId": component, "inputs": _bound_inputs(job_inputs)}
         return {"jobType": "Pipeline", "experimentName": self.endpoint, "inputs": job_inputs, "settings": settings,
+                "tags": {BATCH_RUN_TAG: "true", BATCH_DEPLOYMENT_TAG: deployment["name"],
+                         BATCH_JOB_TYPE_TAG: "azureml.pipelinejob"},
                 "properties": {BATCH_ENDPOINT_PROPERTY: self.endpoint, BATCH_DEPLOYMENT_PROPERTY: deployment["name"]},
                 "jobs": {"main": node}}
 
@@ -171,6 +187,14 @@ class BatchHost(Host):
                           {"codeUri": str(folder), "isAnonymous": True}, self.record["modified_by"])
         return f"{workspace_id(self.ws)}/codes/azureml-mlflow-batch-scorer/versions/{digest}"
 
+    def _component(self, spec: dict) -> str:
+        """A model deployment's scoring step as an anonymous parallel component (versioned by its content)."""
+        digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+        put_asset_version(self.store, self.ws, "components", "azureml_batch_scoring", digest,
+                          {"componentSpec": {**spec, "name": "azureml_batch_scoring", "version": digest},
+                           "isAnonymous": True}, self.record["modified_by"])
+        return f"{workspace_id(self.ws)}/components/azureml_batch_scoring/versions/{digest}"
+
     def _model_environment(self, model_path: Path) -> str:
         """The environment of an MLflow model's own conda file, as an anonymous environment asset."""
         environment = self._mlflow_environment(model_path)
@@ -178,6 +202,11 @@ class BatchHost(Host):
         put_asset_version(self.store, self.ws, "environments", "azureml-mlflow-model-env", digest,
                           {**environment, "isAnonymous": True}, self.record["modified_by"])
         return f"{workspace_id(self.ws)}/environments/azureml-mlflow-model-env/versions/{digest}"
+
+
+def _bound_inputs(job_inputs: dict) -> dict:
+    """A node's inputs, each bound to the pipeline's input of its name."""
+    return {key: {"job_input_type": "literal", "value": "${{parent.inputs.%s}}" % key} for key in job_inputs}
 
 
 def _job_inputs(inputs: dict) -> dict:

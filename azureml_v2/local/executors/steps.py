@@ -163,9 +163,11 @@ def _sweep(node: dict, spec: dict, settings: dict, searched: set[str]) -> dict:
     }
 
 
-# The run settings of a parallel step: its component's, overridden by those written on the node
+# The run settings of a parallel step: its component's, overridden by those written on the node (the last two: a
+# batch deployment's scoring step's, see executors/batch.py)
 PARALLEL_FIELDS = ("input_data", "mini_batch_size", "mini_batch_error_threshold", "error_threshold",
-                   "max_concurrency_per_instance", "retry_settings", "logging_level", "task")
+                   "max_concurrency_per_instance", "retry_settings", "logging_level", "task", "output_file_name",
+                   "input_kind")
 
 
 def _parallel(node: dict, spec: dict, settings: dict) -> dict:

@@ -1,6 +1,6 @@
-"""Batch endpoints on the local workspace: an invocation is a scoring job (the parallel engine) visible with the
-other jobs, writing predictions.csv (append_row) or a summary to its output `score`; a pipeline component
-deployment runs as a pipeline job."""
+"""Batch endpoints on the local workspace: an invocation is a pipeline job visible with the other jobs, whose step
+`batchscoring` (the parallel engine) writes predictions.csv (append_row) or a summary to its output `score`; a
+pipeline component deployment runs as a pipeline job."""
 from __future__ import annotations
 
 import textwrap
@@ -59,17 +59,19 @@ def test_invoke_runs_a_scoring_job_that_writes_predictions(tmp_path):
     job = ml.batch_endpoints.invoke("sums-ep", inputs={"data": Input(type="uri_folder", path=str(data))})
     job = _wait(ml, job.name)
     assert job.status == "Completed", ml.jobs.get(job.name)
-    home = tmp_path / "home"
-    predictions = next(home.glob(f"datastores/*/azureml/{job.name}/score/predictions.csv"))
+    assert job.type == "pipeline" and job.tags["azureml.batchrun"] == "true"
+    ml.jobs.download(job.name, download_path=tmp_path / "dl", output_name="score")
+    predictions = tmp_path / "dl" / "score" / "predictions.csv"
     assert predictions.read_text().split("\n")[:5] == [f"f{i}.txt {i * 11 + 1}" for i in range(5)]
     assert job.name in [j.name for j in ml.jobs.list()]
     assert job.name in [j.name for j in ml.batch_endpoints.list_jobs("sums-ep")]
+    assert [step.name for step in ml.jobs.list(parent_job_name=job.name)] == [f"{job.name}_batchscoring"]
 
     summary = _wait(ml, ml.batch_endpoints.invoke("sums-ep", deployment_name="summary", inputs={
         "data": Input(type="uri_folder", path=str(data))}).name)
     assert summary.status == "Completed"
-    assert not list(home.glob(f"datastores/*/azureml/{summary.name}/score/predictions.csv"))
-    assert '"items": 5' in summary.properties["azureml.parallel.summary"]
+    assert not list((tmp_path / "home" / "datastores").glob(f"**/*{summary.name}*/score/predictions.csv"))
+    assert '"items": 5' in ml.jobs.get(f"{summary.name}_batchscoring").properties["azureml.parallel.summary"]
     ml.batch_endpoints.begin_delete("sums-ep").result()
     with pytest.raises(Exception):
         ml.batch_endpoints.get("sums-ep")

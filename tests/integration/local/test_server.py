@@ -142,6 +142,28 @@ def test_the_sdk_with_a_reader_token_reads_and_is_refused_writes(served):
         assert refused.value.status_code == 403
 
 
+def test_blob_metadata_named_with_underscores_is_kept(tmp_path):
+    """azure-ai-ml marks an upload finished with `upload_status` and skips content already marked so."""
+    home = tmp_path / "home"
+    sockets: dict = {}
+    srv = server.create_server(home, map=sockets)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        endpoint, token = f"http://127.0.0.1:{srv.effective_port}", server.ensure_token(home)[0]
+        assert call(endpoint, "GET", WS + Q, token)[0] == 200  # the default workspace, made on first use
+        blob = "/blob/local/workspaceblobstore/LocalUpload/abc/.amlignore"
+        status, _, answer = call(endpoint, "PUT", blob, token, b"*.pyc", headers={
+            "x-ms-blob-type": "BlockBlob", "x-ms-meta-upload_status": "completed", "X-Ms-Meta-Name": "my_code",
+            "x_forwarded_for": "10.0.0.1"})
+        assert status == 201, answer
+        status, headers, _ = call(endpoint, "HEAD", blob, token)
+        assert status == 200 and headers["x-ms-meta-upload_status"] == "completed"
+        assert headers["x-ms-meta-name"] == "my_code"
+    finally:
+        stop_server(srv, sockets, thread, 5)
+
+
 @pytest.mark.parametrize("target", [
     f"{WS}/data/../../../../etc/passwd{Q}",
     f"{WS}/data/%2e%2e/versions/1{Q}",

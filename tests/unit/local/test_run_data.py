@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import xml.etree.ElementTree as ET
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from support.local import Client
@@ -14,7 +14,7 @@ from support.local import wsgi_call as call
 
 from azureml_v2._contract import BEST_CHILD, PIPELINE_OUTPUTS
 from azureml_v2.local import make_app
-from azureml_v2.local.api import blob
+from azureml_v2.local.api import blob, history
 from azureml_v2.local.api.http import require_token
 
 ACCOUNT = "/blob/local"
@@ -198,3 +198,39 @@ def test_a_jobs_logs_are_among_its_artifacts_read_only(app):
     assert (app.store.job_folder("local", "trained_1") / "user_logs" / "std_log.txt").read_text() == "training\n"
     missing = call(app, "GET", f"{ACCOUNT}/workspaceartifactstore/ExperimentRun/dcid.other/user_logs/std_log.txt")
     assert missing.status == 404
+
+
+def test_a_runs_children_are_listed_as_the_run_history_pages_them(app, monkeypatch):
+    """What azure-ai-ml reads to download a batch job: its children (the scoring step), each a Run with its outputs
+    as assets; `$top` and `nextLink` page them, oldest first."""
+    client = Client(app)
+    command = {"jobType": "Command", "command": "python score.py", "environmentId": "azureml:env:1",
+               "outputs": {"score": {"jobOutputType": "uri_folder"}}}
+    assert client.put("/jobs/batch", {"properties": command}).status == 201
+    for n in range(3):
+        assert client.put(f"/jobs/batch_step{n}", {"properties": {
+            **command, "displayName": f"step {n}", "properties": {"azureml.parentJobName": "batch"}}}).status == 201
+    children = f"/history/v1.0{SCOPE}/runs/batch/children"
+    everything = json.loads(call(app, "GET", children).body)
+    assert [r["runId"] for r in everything["value"]] == ["batch_step0", "batch_step1", "batch_step2"]
+    assert "nextLink" not in everything
+    step = everything["value"][0]
+    assert step["parentRunId"] == "batch" and step["displayName"] == "step 0" and step["status"] == "NotStarted"
+    assert step["outputs"]["score"] == {"type": "uri_folder", "assetId": "azureml://locations/local/workspaces/local/"
+                                                                         "data/azureml_batch_step0_output_data_score/"
+                                                                         "versions/1"}
+    first = json.loads(call(app, "GET", children, query="$top=2").body)
+    assert [r["runId"] for r in first["value"]] == ["batch_step0", "batch_step1"] and "nextLink" not in first
+    monkeypatch.setattr(history, "CHILDREN_PAGE", 2)
+    first = json.loads(call(app, "GET", children).body)
+    assert [r["runId"] for r in first["value"]] == ["batch_step0", "batch_step1"]
+    link = urlsplit(first["nextLink"])
+    assert link.path == children
+    rest = json.loads(call(app, "GET", link.path, query=link.query).body)
+    assert [r["runId"] for r in rest["value"]] == ["batch_step2"] and "nextLink" not in rest
+    assert json.loads(call(app, "GET", f"/history/v1.0{SCOPE}/runs/batch_step0/children").body) == {"value": []}
+    bad = call(app, "GET", children, query="$continuationtoken=forged")
+    assert bad.status == 400 and b"$continuationtoken" in bad.body
+    assert call(app, "GET", children, query="$top=0").status == 400
+    missing = call(app, "GET", f"/history/v1.0{SCOPE}/runs/nosuch/children")
+    assert missing.status == 404 and b"nosuch" in missing.body
