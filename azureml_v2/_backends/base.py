@@ -126,6 +126,11 @@ class Backend:
         """The file job `name` writes its log to, when this machine can read it; else None."""
         return None
 
+    def user_logs(self, workspace: str, name: str) -> dict[str, bytes]:
+        """Job `name`'s files under `user_logs/` that its artifacts in the datastore lack (path under user_logs/ ->
+        content). None on Azure ML: its artifact store holds them."""
+        return {}
+
     def follow_delays(self, polling_interval: float):
         """Seconds to wait before each look at a job being followed (its status, its log): an endless iterator."""
         return itertools.repeat(polling_interval)

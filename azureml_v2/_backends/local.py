@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.core.rest import HttpRequest
@@ -25,6 +25,12 @@ IN_PROCESS_URL = "http://localhost"
 LOG_POLL = 0.25  # seconds between reads of a job's log file and status, in this process
 FIRST_LOOKS = (0.02, 0.04, 0.08, 0.16)
 METRICS_PAGE = 1000
+USER_LOGS = "user_logs"  # a job's folder of the logs it writes
+
+
+def _read_folder(folder: Path) -> dict[str, bytes]:
+    """The files under `folder` (path under it, with '/' -> content); none when it does not exist."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def _check_endpoint(endpoint) -> None:
@@ -107,6 +113,30 @@ class LocalBackend(Backend):
         if self.home is None:  # served: the job's files are the server's
             return None
         return job_folder(self.home, workspace, name) / "user_logs" / "std_log.txt"
+
+    def user_logs(self, workspace: str, name: str) -> dict[str, bytes]:
+        # the job's folder, which the artifact store leaves out: read here, or fetched as the run history lists them
+        if self.home is not None:
+            return self.offload(_read_folder, job_folder(self.home, workspace, name) / USER_LOGS)
+        response = self.pipeline.send_request(HttpRequest(
+            "GET", f"{self.endpoint}/history/v1.0{self.scope}/runs/{quote(name, safe='')}/details"))
+        if response.status_code != 200:
+            raise http_error(response)
+        logs = {}
+        for path, url in (response.json().get("logFiles") or {}).items():
+            parts = path.split("/")
+            if parts[0] != USER_LOGS or len(parts) < 2 or any(p in ("", ".", "..") for p in parts[1:]):
+                continue  # another folder's (system_logs/), or not a path inside user_logs/
+            logs["/".join(parts[1:])] = self._fetch(url)
+        return logs
+
+    def _fetch(self, url: str) -> bytes:
+        """The body of GET `url` as it is: streamed, so the pipeline does not decode it by its content type."""
+        response = self.pipeline.send_request(HttpRequest("GET", url), stream=True)
+        content = self._bridge.await_only(response.read()) if self.asynchronous else response.read()
+        if response.status_code != 200:
+            raise http_error(response)
+        return content
 
     def follow_delays(self, polling_interval: float):
         if self.home is None:

@@ -41,6 +41,11 @@ class _AsyncWSGIResponse(_Answer, AsyncHttpResponseImpl):
         async for part in self.iter_bytes(**kwargs):
             yield part
 
+    async def close(self) -> None:
+        # its body is a BytesIO, whose close() is not awaited (a streamed response's read() closes it)
+        self._is_closed = True
+        self._internal_response.close()
+
 
 def _body(request: HttpRequest) -> bytes:
     content = request.content

@@ -6,7 +6,6 @@ import codecs
 import copy
 import re
 import secrets
-import shutil
 import sys
 from pathlib import Path
 
@@ -401,11 +400,12 @@ class JobOperations(Operations):
                 if self._download_uri(f"{job_artifacts_uri(name)}/{part}", root / "artifacts" / part,
                                       missing_ok=True):
                     written.append(root / "artifacts" / part)
-            log = self._backend.job_log(self._ml_client.workspace_name, name)
-            if log is not None and log.is_file() and root / "artifacts" / "user_logs" not in written:
-                # the local workspace keeps a job's user logs beside its artifacts, as Azure ML shows them
-                shutil.copytree(log.parent, root / "artifacts" / "user_logs", dirs_exist_ok=True)
-                written.append(root / "artifacts" / "user_logs")
+            logs = root / "artifacts" / "user_logs"
+            # the local workspace keeps a job's user logs beside its artifacts: fetched apart, laid out as Azure ML's
+            found = {} if logs in written else self._backend.user_logs(self._ml_client.workspace_name, name)
+            if found:
+                self._backend.offload(_write_files, logs, found)
+                written.append(logs)
         return written
 
     def _download_output(self, name: str, key: str, spec: dict, dest: Path) -> bool:
@@ -460,6 +460,14 @@ def _node_computes(nodes: dict, prefix: str = "jobs."):
         yield f"{prefix}{name}.compute", getattr(node, "compute", None)
         if isinstance(getattr(node, "interface", None), PipelineComponent):
             yield from _node_computes(node.interface.jobs, f"{prefix}{name}.component.jobs.")
+
+
+def _write_files(folder: Path, files: dict[str, bytes]) -> None:
+    """Write `files` (path under `folder`, with '/' -> content) under `folder`."""
+    for path, content in files.items():
+        target = folder.joinpath(*path.split("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
 
 
 def _has_files(storage, remote: str) -> bool:

@@ -120,10 +120,9 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
 
             # azure-ai-ml's jobs.download lays the files out as for a job of the service, byte for byte ours
             trained = results["trained_job"]
-            with MLClient.local(home) as here:  # ours on this machine (a served client cannot read the logs)
-                here.jobs.download(trained, download_path=tmp_path / "ours", all=True)
-                here.jobs.download(sweep, download_path=tmp_path / "ours-sweep")
-                here.jobs.download(pipeline, download_path=tmp_path / "ours-pipeline", output_name="result")
+            ours.jobs.download(trained, download_path=tmp_path / "ours", all=True)  # served too, logs included
+            ours.jobs.download(sweep, download_path=tmp_path / "ours-sweep")
+            ours.jobs.download(pipeline, download_path=tmp_path / "ours-pipeline", output_name="result")
             default, named, file, every, swept = (_files(tmp_path / f"dl-{kind}")
                                                   for kind in ("default", "named", "file", "all", "sweep"))
             ours_all, ours_sweep = _files(tmp_path / "ours"), _files(tmp_path / "ours-sweep")
@@ -133,6 +132,7 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
             # every artifact ours gives (outputs/, user_logs/), azure-ai-ml gets the same
             ours_artifacts = {k: v for k, v in ours_all.items() if k.startswith("artifacts/")}
             assert ours_artifacts and {k: default[k] for k in ours_artifacts} == ours_artifacts
+            assert "artifacts/user_logs/std_log.txt" in ours_artifacts
             assert named == {"named-outputs/model/sub/model.bin": bytes(range(256)) * 64}
             assert named["named-outputs/model/sub/model.bin"] == ours_all["model/sub/model.bin"]
             assert file == {"named-outputs/score/score": b"id,score\n1,0.9\n"}
@@ -157,8 +157,7 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
             # a batch job azure-ai-ml invoked: its scoring step's predictions, where azure-ai-ml puts them
             predictions = _files(tmp_path / "dl-batch")
             assert predictions == {"predictions.csv": b"n0.txt 0\nn1.txt 11\nn2.txt 22\n"}
-            with MLClient.local(home) as here:
-                here.jobs.download(results["batch_job"], download_path=tmp_path / "ours-batch", output_name="score")
+            ours.jobs.download(results["batch_job"], download_path=tmp_path / "ours-batch", output_name="score")
             assert _files(tmp_path / "ours-batch") == {"score/predictions.csv": predictions["predictions.csv"]}
     finally:
         server.stop(home)

@@ -58,3 +58,36 @@ def test_booleans_reach_the_command_line_as_on_azure_and_a_named_output_is_regis
         assert (tmp_path / "dl" / "report" / "r.txt").read_text() == "flags True False\n"
         asset = ml_client.data.get("flag-report", version="7")
         assert asset.path.endswith("workspaceblobstore/paths/azureml/flags/report/")
+
+
+def test_a_served_download_brings_the_same_files_as_one_in_this_process(tmp_path, client_api):
+    """Our client pointed at `azml server` (plain http) gets the job's user logs as the run history lists them,
+    so its download equals the in-process one, logs included."""
+    from azureml_v2 import MLClient, aio
+    from azureml_v2.local.api import server
+    from support.aio import Client
+
+    home = tmp_path / "home"
+    state, token = server.start(home)
+    try:
+        served = MLClient(token, endpoint=state["endpoint"], retry_total=0) if client_api == "sync" else \
+            Client(aio.MLClient(token, endpoint=state["endpoint"], retry_total=0))
+        with served as ml_client:
+            ml_client.jobs.create_or_update(CommandJob(
+                name="logged", environment=Environment(image="python:3.11"), compute="local",
+                command="python -c \"open('outputs/a.txt', 'w').write('a'); "
+                        "print('to the log')\""))
+            assert ml_client.jobs.stream("logged", out=io.StringIO()).status == "Completed"
+            ml_client.jobs.download("logged", download_path=tmp_path / "served")
+        with MLClient.local(home) as here:
+            here.jobs.download("logged", download_path=tmp_path / "here")
+    finally:
+        server.stop(home)
+    served_files, here_files = (_files(tmp_path / kind) for kind in ("served", "here"))
+    assert served_files == here_files
+    assert served_files["artifacts/outputs/a.txt"] == b"a"
+    assert b"to the log" in served_files["artifacts/user_logs/std_log.txt"]
+
+
+def _files(folder) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

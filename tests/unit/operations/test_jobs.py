@@ -426,6 +426,35 @@ def test_download_of_a_sweep_brings_its_best_trials_files(ml_client, tmp_path):
     assert (tmp_path / "dl" / "artifacts" / "outputs" / "model.txt").read_text() == "search_1"
 
 
+def test_a_served_client_downloads_the_user_logs_as_the_run_history_lists_them(ml_client, tmp_path, client_api):
+    """Our client pointed at a served workspace (here the same app, through an in-process transport) reads no
+    job folder: it fetches the logs the run history lists, so its download equals the one made in-process."""
+    from azureml_v2 import MLClient, aio
+    from azureml_v2._http.inprocess import AsyncWSGITransport, WSGITransport
+    from support.aio import Client
+
+    ml_client.jobs.create_or_update(_job(tmp_path, name="logged"))
+    _finish(ml_client, "logged")
+    _log(ml_client, "logged").write_text("hello\n")
+    (_log(ml_client, "logged").parent / "nested" / "rank_1.txt").parent.mkdir()
+    (_log(ml_client, "logged").parent / "nested" / "rank_1.txt").write_bytes(b"\xff binary\n")
+    (ml_client.home / "jobs" / WS / "logged" / "system_logs").mkdir()
+    (ml_client.home / "jobs" / WS / "logged" / "system_logs" / "runner.log").write_text("not a user log")
+    (_artifacts(ml_client, "logged") / "outputs").mkdir(parents=True)
+    (_artifacts(ml_client, "logged") / "outputs" / "a.txt").write_text("a")
+    app, endpoint = ml_client.sent.app, "http://127.0.0.1:9"
+    served = MLClient(endpoint=endpoint, credential="tok", transport=WSGITransport(app)) if client_api == "sync" \
+        else Client(aio.MLClient(endpoint=endpoint, credential="tok", transport=AsyncWSGITransport(app)))
+    with served:
+        served.jobs.download("logged", download_path=tmp_path / "served")
+    ml_client.jobs.download("logged", download_path=tmp_path / "here")
+    files = {kind: {p.relative_to(tmp_path / kind).as_posix(): p.read_bytes()
+                    for p in (tmp_path / kind).rglob("*") if p.is_file()} for kind in ("served", "here")}
+    assert files["served"] == files["here"] == {"artifacts/outputs/a.txt": b"a",
+                                                "artifacts/user_logs/std_log.txt": b"hello\n",
+                                                "artifacts/user_logs/nested/rank_1.txt": b"\xff binary\n"}
+
+
 def test_download_refuses_to_write_outside_the_download_path(ml_client, tmp_path):
     ml_client.jobs._put({"properties": {"jobType": "Command", "command": "x", "environmentId": "azureml:e:1",
                                         "outputs": {"../escape": {"jobOutputType": "uri_folder"}}}}, "jobs", "evil")
