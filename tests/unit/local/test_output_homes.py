@@ -102,3 +102,21 @@ def test_a_reused_sweep_step_points_at_its_best_trials_outputs(app, home):
     props = reuse.reused_props({"outputs": OUTPUTS, "properties": {}}, app.store.get_job(WS, "search"), "k")
     # what the reused step's job shows (and jobs.download reads) is where the best trial's output is kept
     assert props["outputs"]["model"]["uri"] == f"{NEW}/search_3/model/"
+
+
+def test_a_job_name_whose_files_a_home_keeps_is_refused_before_outputs_mix(app, home):
+    """The workspaces of a home share their built-in datastores' folders, where a job's outputs given no path and its
+    artifacts are kept under its name: a job of another workspace (or a deleted one) of the same name would write into
+    (and download) the files of the first."""
+    client = Client(app)
+    app.store.ensure_workspace("other", "tester")
+    body = {"properties": {"jobType": "Command", "command": "python train.py", "environmentId": "azureml:env:1",
+                           "outputs": OUTPUTS}}
+    other = client.put("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local/providers/"
+                       "Microsoft.MachineLearningServices/workspaces/other/jobs/fresh", body)
+    assert other.status == 409
+    assert "azureml/fresh" in other.json["error"]["message"] and "another name" in other.json["error"]["message"]
+    assert Client(app).delete("/jobs/fresh").status == 202
+    again = client.put("/jobs/fresh", body)  # its files outlive a deleted job
+    assert again.status == 409
+    assert client.put("/jobs/unused", body).status == 201
