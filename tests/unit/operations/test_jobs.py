@@ -456,8 +456,11 @@ def test_a_served_client_downloads_the_user_logs_as_the_run_history_lists_them(m
 
 
 def test_download_refuses_to_write_outside_the_download_path(ml_client, tmp_path):
-    ml_client.jobs._put({"properties": {"jobType": "Command", "command": "x", "environmentId": "azureml:e:1",
-                                        "outputs": {"../escape": {"jobOutputType": "uri_folder"}}}}, "jobs", "evil")
+    # a service answers a job with such an output (the local one refuses to record it)
+    _store(ml_client).ensure_workspace(WS, "tester")
+    _store(ml_client).put_job(WS, "evil", {"jobType": "Command", "command": "x", "environmentId": "azureml:e:1",
+                                           "outputs": {"../escape": {"jobOutputType": "uri_folder"}}}, "tester",
+                              mutable=frozenset())
     _finish(ml_client, "evil")
     escape = _outputs(ml_client, "evil") / "../escape"
     escape.mkdir(parents=True)
