@@ -78,11 +78,11 @@ class Reuse:
         """The latest Completed step that ran with this key and whose outputs are still there."""
         for record in self.store.reusable_jobs(self.ws, REUSE_KEY_PROPERTY, key, 5):
             try:
-                for name in record["doc"].get("outputs") or {}:
-                    self.refs.job_output(record["name"], name, "output")
+                if all(os.path.lexists(self.refs.job_output(record["name"], name, "output"))
+                       for name in record["doc"].get("outputs") or {}):
+                    return record
             except RefError:
                 continue
-            return record
         return None
 
     def near_miss(self, node: str, fields: dict[str, str]) -> str | None:
@@ -98,12 +98,12 @@ class Reuse:
         return f"{', '.join(best[1])} differ from {best[0]}"
 
     def reused_props(self, props: dict, original: dict, key: str) -> dict:
-        """A reused step's job: its outputs are the original's, and it says which job it reused."""
-        theirs = original["doc"].get("outputs") or {}
+        """A reused step's job: its outputs are the original's (where they are kept: a sweep's are its best
+        trial's), and it says which job it reused."""
         outputs = {}
         for name, spec in (props.get("outputs") or {}).items():
             kept = {k: v for k, v in spec.items() if k not in ("assetName", "assetVersion")}
-            kept["uri"] = self.refs.stored_output(original["name"], name, theirs.get(name) or {})[0]
+            kept["uri"] = self.refs.stored_output(*self.refs.output_owner(original["name"], name, "output"))[0]
             outputs[name] = kept
         user = {**props["properties"], REUSED_PROPERTY: "true", REUSED_FROM_PROPERTY: original["name"],
                 REUSE_KEY_PROPERTY: key}

@@ -205,6 +205,22 @@ def test_a_placeholder_compute_is_refused_at_submit_naming_where_it_is(ml_client
     assert ml_client.jobs.validate(job) == []
 
 
+def test_a_placeholder_compute_inside_a_pipeline_node_is_refused_at_submit(ml_client, tmp_path):
+    (tmp_path / "pipeline.yml").write_text(
+        "type: pipeline\nsettings: {default_compute: local}\njobs:\n  outer:\n    type: pipeline\n    component:\n"
+        "      type: pipeline\n      jobs:\n        inner:\n          type: command\n          command: echo hi\n"
+        "          environment: azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu@latest\n"
+        "          compute: <ATTACHED_SPARK_POOL_NAME>\n")
+    job = load_job(tmp_path / "pipeline.yml")
+    problems = [str(p) for p in ml_client.jobs.validate(job)]
+    # the inner step would run here, under a compute no workspace can have
+    assert [p.split(" is a ")[0] for p in problems] == [
+        "<PipelineJob> jobs.outer.component.jobs.inner.compute: <ATTACHED_SPARK_POOL_NAME>"]
+    with pytest.raises(ValidationError):
+        ml_client.jobs.create_or_update(job)
+    assert _job_puts(ml_client) == []
+
+
 def test_validate_returns_located_problems_without_sending(ml_client, tmp_path):
     job = CommandJob(name="bad name", command="python x.py ${{inputs.missing}}", code=str(tmp_path / "nowhere"),
                      inputs={"data": Input(type="uri_folder", path=str(tmp_path / "no-data"))})
