@@ -20,7 +20,7 @@ from ..._contract import (JOB_OUTPUT_URI, NODE_PROPERTY, REUSE_FIELDS_PROPERTY, 
 from ..core.refs import References, RefError
 from ..storage.hashes import ContentHashes
 from ..storage.workspace import Store
-from .steps import PARALLEL_FIELDS, SPARK_FIELDS, Step
+from .steps import PARALLEL_FIELDS, SCORING_FIELDS, SPARK_FIELDS, Step
 
 _CHUNK = 1 << 20
 NEAR_MATCHES = 20  # earlier runs of a node compared with a step that ran, to say what differed
@@ -59,7 +59,8 @@ class Reuse:
             "environment variables": run.get("environmentVariables"),
         }
         if step.kind == "parallel":
-            values["parallel"] = {k: props.get(k) for k in PARALLEL_FIELDS}
+            values["parallel"] = {**{k: props.get(k) for k in PARALLEL_FIELDS},
+                                  **{k: props[k] for k in SCORING_FIELDS if k in props}}  # earlier keys unchanged
         if step.kind == "spark":
             values["spark"] = {k: props.get(k) for k in SPARK_FIELDS}
         if step.kind == "sweep":
