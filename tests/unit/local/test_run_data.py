@@ -258,5 +258,7 @@ def test_a_runs_children_are_listed_as_the_run_history_pages_them(app, monkeypat
     bad = call(app, "GET", children, query="$continuationtoken=forged")
     assert bad.status == 400 and b"$continuationtoken" in bad.body
     assert call(app, "GET", children, query="$top=0").status == 400
+    filtered = call(app, "GET", children, query="$filter=status eq 'Completed'")
+    assert filtered.status == 400 and b"$filter" in filtered.body
     missing = call(app, "GET", f"/history/v1.0{SCOPE}/runs/nosuch/children")
     assert missing.status == 404 and b"nosuch" in missing.body
