@@ -189,7 +189,7 @@ class JobOperations(Operations):
         computes = {"compute": job.compute}
         if isinstance(job, PipelineJob):
             computes["settings.default_compute"] = job.settings and job.settings.default_compute
-            computes.update((f"jobs.{name}.compute", getattr(node, "compute", None)) for name, node in job.nodes.items())
+            computes.update(_node_computes(job.nodes))
         for path, compute in computes.items():
             if message := compute_placeholder_problem(compute):
                 problem(path, message)
@@ -452,6 +452,14 @@ class JobOperations(Operations):
         """The job's MLflow metrics on the local workspace: key -> [(step, value, timestamp ms)] in logging
         order. On Azure ML, read them with MLflow at the workspace's tracking URI."""
         return self._backend.metrics(name)
+
+
+def _node_computes(nodes: dict, prefix: str = "jobs."):
+    """(where, compute) of every node of a pipeline, those of its inline pipeline components' nodes included."""
+    for name, node in nodes.items():
+        yield f"{prefix}{name}.compute", getattr(node, "compute", None)
+        if isinstance(getattr(node, "interface", None), PipelineComponent):
+            yield from _node_computes(node.interface.jobs, f"{prefix}{name}.component.jobs.")
 
 
 def _write_files(folder: Path, files: dict[str, bytes]) -> None:

@@ -5,6 +5,7 @@ the test skips, saying why, when that environment cannot be made.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
 
 from azureml_v2 import MLClient, command, load_batch_deployment, load_batch_endpoint, load_job
 from azureml_v2.entities import Environment
@@ -84,8 +86,8 @@ def ai_ml_python() -> str:
 def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
     home = tmp_path / "home"
     state, _ = server.start(home, tls=True)
+    token = server.ensure_token(home)[0]
     try:
-        token = server.ensure_token(home)[0]
         assert state["endpoint"].startswith("https://")
         # azure-core sends a bearer token over https only: the client trusts the server's own certificate
         env = {**os.environ, "REQUESTS_CA_BUNDLE": state["cafile"]}
@@ -160,6 +162,9 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
             ours.jobs.download(results["batch_job"], download_path=tmp_path / "ours-batch", output_name="score")
             assert _files(tmp_path / "ours-batch") == {"score/predictions.csv": predictions["predictions.csv"]}
     finally:
+        with MLClient(token, endpoint=state["endpoint"], retry_total=0, connection_verify=state["cafile"]) as ours, \
+                contextlib.suppress(ResourceNotFoundError):
+            ours.batch_endpoints.begin_delete("dl-batch").result()  # its host process ends with it
         server.stop(home)
 
 

@@ -48,6 +48,9 @@ class HistoryApi(JsonApi):
     def _children(self, req: Request, ws: str, run: str) -> dict:
         """PaginatedRunList: the runs whose parent is `run`, oldest first; `$top` bounds them all, `nextLink` (with
         `$continuationtoken`) names the next page."""
+        asked = [key for key in ("$filter", "$orderby", "$sortorder") if req.query.get(key) is not None]
+        if asked:  # answered unfiltered and in another order, the list would mislead
+            raise invalid(f"{', '.join(asked)}: the local workspace lists a run's children oldest first, unfiltered")
         try:
             page = Page(CHILDREN_PAGE, req.query.get("$continuationtoken"), ascending=True,
                         limit=req.query.integer("$top", 1))

@@ -22,6 +22,7 @@ import ssl
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -62,17 +63,27 @@ def ensure_token(home: Path, role: str = CONTRIBUTOR) -> tuple[str, bool]:
     except FileNotFoundError:
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
         token = secrets.token_urlsafe(32)
+        # written whole beside its place (0600), then linked there: no process reads it half written, a failed
+        # write (a full disk) leaves no empty token, and of two processes making it the first link wins
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=home)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it just now
+            try:
+                os.write(fd, (token + "\n").encode())
+            finally:
+                os.close(fd)
+            os.link(temp, path)
+        except FileExistsError:  # another process made it just now
             return ensure_token(home, role)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(token + "\n")
+        finally:
+            os.unlink(temp)
         return token, True
     if mode & 0o077:
         raise PermissionError(1, f"the token file may be read by others (mode {mode:04o}): run chmod 600 on it, "
                                  "or delete it for a new token", str(path))
-    return path.read_text().strip(), False
+    token = path.read_text().strip()
+    if not token:
+        raise PermissionError(1, "the token file is empty: delete it for a new token", str(path))
+    return token, False
 
 
 def status(home: Path) -> dict | None:

@@ -177,6 +177,8 @@ def check_job(props: dict, name: str, ignored: tuple[str, ...]) -> dict:
             raise Invalid(f"properties.{key} is required for a {props['jobType']} job")
     for key in ("command", "environmentId", "codeId", "computeId", "displayName", "experimentName"):
         check(props, key, str)
+    _check_io(props, "inputs", "jobInputType")
+    _check_io(props, "outputs", "jobOutputType")
     if props["jobType"] == "Pipeline":
         check(props, "settings", dict)
         check_nodes(props.get("jobs"), "properties.jobs")
@@ -187,6 +189,35 @@ def check_job(props: dict, name: str, ignored: tuple[str, ...]) -> dict:
     props.setdefault("experimentName", DEFAULT_EXPERIMENT)
     props.setdefault("displayName", name)
     return props
+
+
+_IO_NAME = re.compile(r"[^/\\\x00-\x1f\x7f]+")  # it names a folder of the job's and of its datastore
+
+
+def _check_io(props: dict, key: str, kind: str) -> None:
+    """A job's `inputs` or `outputs` by name: objects with their type (`kind`: the spec's JobInput or JobOutput; a
+    pipeline step's may be a type its component declares), or null (not given: left out)."""
+    items = check(props, key, dict)
+    if items is None:
+        return
+    checked = {}
+    for name, item in items.items():
+        where = f"properties.{key}.{name}"
+        if not _IO_NAME.fullmatch(name) or name in (".", ".."):
+            raise Invalid(f"properties.{key}: {json.dumps(name)[:80]} cannot name one of a job's {key} (it names a "
+                          "folder: no '/', '\\', control characters, '.' or '..')")
+        if item is None:
+            continue
+        if not isinstance(item, dict):
+            raise Invalid(f"{where}: expected an object ({'JobInput' if key == 'inputs' else 'JobOutput'}), got "
+                          f"{json.dumps(item)[:80]}")
+        if item.get(kind) is None:
+            raise Invalid(f"{where}.{kind} is required")
+        for field in (kind, "uri", "mode"):
+            if item.get(field) is not None and not isinstance(item[field], str):
+                raise Invalid(f"{where}.{field}: expected a string, got {json.dumps(item[field])[:80]}")
+        checked[name] = item
+    props[key] = checked
 
 
 def spark_unavailable() -> str | None:

@@ -15,8 +15,9 @@ import os
 import time
 from datetime import datetime, timezone
 
-from ..._contract import PARENT_JOB_PROPERTY, RESULT_PROPERTIES, RUN_PROPERTIES, TERMINAL_STATUSES
-from ..storage.sqlite import NotFound
+from ..._contract import (ARTIFACT_STORE, DEFAULT_DATASTORE, PARENT_JOB_PROPERTY, RESULT_PROPERTIES, RUN_PROPERTIES,
+                          TERMINAL_STATUSES, default_output_path, job_artifacts_path)
+from ..storage.sqlite import Conflict, NotFound
 from ..storage.workspace import Store
 from . import checks
 from .executors import EXECUTORS, command_line
@@ -83,6 +84,10 @@ class Jobs:
         """Check and record a job's REST `properties`, and start its executor when it is new -> (record,
         created). A `completed` job (a reused pipeline step) is recorded Completed at once, with no process."""
         props = checks.check_job(props, name, RUN_PROPERTIES + RESULT_PROPERTIES)
+        try:
+            self.store.get_job(ws, name)
+        except NotFound:  # a new job
+            self._name_free(name)
         record, created = self.store.put_job(ws, name, props, self.user, mutable=JOB_MUTABLE,
                                              parent=props["properties"].get(PARENT_JOB_PROPERTY),
                                              status="Completed" if completed else "NotStarted")
@@ -93,6 +98,17 @@ class Jobs:
             except NotFound:  # deleted at once: the answer is the job as it was recorded
                 pass
         return record, created
+
+    def _name_free(self, name: str) -> None:
+        """Refuse a new job's name when the home keeps files of a job of that name where the job would keep its own:
+        the home's workspaces share their built-in datastores' folders (a job of another workspace), and a deleted
+        job's files stay. Its outputs would mix with theirs, and downloads of either show both."""
+        for store, folder in ((DEFAULT_DATASTORE, default_output_path(name, "")),
+                              (ARTIFACT_STORE, job_artifacts_path(name))):
+            if (self.store.datastore_folder(store) / folder).exists():
+                raise Conflict(f"the local home keeps files of another job named {name!r} (in {folder.rstrip('/')} "
+                               f"of {store}, shared by the home's workspaces; a deleted job's files stay there): "
+                               "give this job another name")
 
     def start(self, record: dict) -> None:
         """Start the detached process of a job's executor (its own session: it outlives this process)."""

@@ -118,7 +118,13 @@ class References:
         record = self._job(job, what, completed=completed)
         reused = (record["doc"].get("properties") or {}).get(REUSED_FROM_PROPERTY)
         if reused:  # a reused pipeline step's outputs are those of the step it reused
-            return self.output_owner(reused, output, what, completed=completed)
+            try:
+                return self.output_owner(reused, output, what, completed=completed)
+            except RefError:  # that step is gone (deleted): its files are not, and the reused step says where
+                spec = (record["doc"].get("outputs") or {}).get(output) or {}
+                if not DATASTORE_URI.match(spec.get("uri") or ""):
+                    raise
+                return job, output, spec
         results = json.loads(record["results"] or "{}")
         mapped = json.loads(results.get(PIPELINE_OUTPUTS) or "{}")
         if output in mapped:  # a pipeline's output is one of its steps'

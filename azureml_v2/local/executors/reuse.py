@@ -20,7 +20,7 @@ from ..._contract import (JOB_OUTPUT_URI, NODE_PROPERTY, REUSE_FIELDS_PROPERTY, 
 from ..core.refs import References, RefError
 from ..storage.hashes import ContentHashes
 from ..storage.workspace import Store
-from .steps import PARALLEL_FIELDS, SPARK_FIELDS, Step
+from .steps import PARALLEL_FIELDS, SCORING_FIELDS, SPARK_FIELDS, Step
 
 _CHUNK = 1 << 20
 NEAR_MATCHES = 20  # earlier runs of a node compared with a step that ran, to say what differed
@@ -59,7 +59,8 @@ class Reuse:
             "environment variables": run.get("environmentVariables"),
         }
         if step.kind == "parallel":
-            values["parallel"] = {k: props.get(k) for k in PARALLEL_FIELDS}
+            values["parallel"] = {**{k: props.get(k) for k in PARALLEL_FIELDS},
+                                  **{k: props[k] for k in SCORING_FIELDS if k in props}}  # earlier keys unchanged
         if step.kind == "spark":
             values["spark"] = {k: props.get(k) for k in SPARK_FIELDS}
         if step.kind == "sweep":
@@ -77,11 +78,11 @@ class Reuse:
         """The latest Completed step that ran with this key and whose outputs are still there."""
         for record in self.store.reusable_jobs(self.ws, REUSE_KEY_PROPERTY, key, 5):
             try:
-                for name in record["doc"].get("outputs") or {}:
-                    self.refs.job_output(record["name"], name, "output")
+                if all(os.path.lexists(self.refs.job_output(record["name"], name, "output"))
+                       for name in record["doc"].get("outputs") or {}):
+                    return record
             except RefError:
                 continue
-            return record
         return None
 
     def near_miss(self, node: str, fields: dict[str, str]) -> str | None:
@@ -97,12 +98,12 @@ class Reuse:
         return f"{', '.join(best[1])} differ from {best[0]}"
 
     def reused_props(self, props: dict, original: dict, key: str) -> dict:
-        """A reused step's job: its outputs are the original's, and it says which job it reused."""
-        theirs = original["doc"].get("outputs") or {}
+        """A reused step's job: its outputs are the original's (where they are kept: a sweep's are its best
+        trial's), and it says which job it reused."""
         outputs = {}
         for name, spec in (props.get("outputs") or {}).items():
             kept = {k: v for k, v in spec.items() if k not in ("assetName", "assetVersion")}
-            kept["uri"] = self.refs.stored_output(original["name"], name, theirs.get(name) or {})[0]
+            kept["uri"] = self.refs.stored_output(*self.refs.output_owner(original["name"], name, "output"))[0]
             outputs[name] = kept
         user = {**props["properties"], REUSED_PROPERTY: "true", REUSED_FROM_PROPERTY: original["name"],
                 REUSE_KEY_PROPERTY: key}

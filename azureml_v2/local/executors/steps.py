@@ -163,11 +163,12 @@ def _sweep(node: dict, spec: dict, settings: dict, searched: set[str]) -> dict:
     }
 
 
-# The run settings of a parallel step: its component's, overridden by those written on the node (the last two: a
-# batch deployment's scoring step's, see executors/batch.py)
+# The run settings of a parallel step: its component's, overridden by those written on the node
 PARALLEL_FIELDS = ("input_data", "mini_batch_size", "mini_batch_error_threshold", "error_threshold",
-                   "max_concurrency_per_instance", "retry_settings", "logging_level", "task", "output_file_name",
-                   "input_kind")
+                   "max_concurrency_per_instance", "retry_settings", "logging_level", "task")
+# and those a batch deployment's scoring step sets (executors/batch.py): the file append_row writes, how a uri_file
+# input is cut
+SCORING_FIELDS = ("output_file_name", "input_kind")
 
 
 def _parallel(node: dict, spec: dict, settings: dict) -> dict:
@@ -177,7 +178,8 @@ def _parallel(node: dict, spec: dict, settings: dict) -> dict:
     if not environment:
         raise StepError("its component's task has no environment (and the pipeline no settings.default_environment)")
     resources = {**(spec.get("resources") or {}), **(field_of(node, "resources") or {})}
-    fields = {key: node[key] if node.get(key) is not None else spec.get(key) for key in PARALLEL_FIELDS}
+    fields = {key: node[key] if node.get(key) is not None else spec.get(key)
+              for key in (*PARALLEL_FIELDS, *SCORING_FIELDS)}
     return {**{k: v for k, v in fields.items() if v is not None}, "task": task,
             "codeId": _arm(task.get("code") or spec.get("code")), "environmentId": _arm(environment),
             "resources": _camel(resources) or None,

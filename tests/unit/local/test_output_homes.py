@@ -3,11 +3,14 @@ place), or for a job that ran before outputs moved there, its old home under the
 (azureml://jobs/<job>/outputs/<output>) and reused pipeline steps follow them."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from support.local import Client
 
+from azureml_v2._contract import BEST_CHILD, REUSE_KEY_PROPERTY
 from azureml_v2.local import make_app
-from azureml_v2.local.core.refs import References
+from azureml_v2.local.core.refs import References, RefError
 from azureml_v2.local.executors.reuse import Reuse
 
 WS = "local"
@@ -21,11 +24,7 @@ def app(home):
     app = make_app(home, user="tester", run_jobs=False)
     client = Client(app)
     for name in ("fresh", "older"):
-        assert client.put(f"/jobs/{name}", {"properties": {
-            "jobType": "Command", "command": "python train.py", "environmentId": "azureml:env:1",
-            "outputs": OUTPUTS}}).status == 201
-        for status in ("Queued", "Preparing", "Running", "Finalizing", "Completed"):
-            app.store.set_job_status(WS, name, status)
+        _completed(app, name, OUTPUTS, {REUSE_KEY_PROPERTY: f"key-{name}"})
     new = home / "datastores" / "workspaceblobstore" / "azureml" / "fresh"
     (new / "model").mkdir(parents=True)
     (new / "model" / "w.bin").write_text("fresh")
@@ -37,6 +36,14 @@ def app(home):
     (old / "score").write_text("0.1")
     yield app
     app.close()
+
+
+def _completed(app, name: str, outputs: dict, properties: dict | None = None) -> None:
+    assert Client(app).put(f"/jobs/{name}", {"properties": {
+        "jobType": "Command", "command": "python train.py", "environmentId": "azureml:env:1",
+        "outputs": outputs, "properties": properties or {}}}).status == 201
+    for status in ("Queued", "Preparing", "Running", "Finalizing", "Completed"):
+        app.store.set_job_status(WS, name, status)
 
 
 def _no_download(url):
@@ -62,3 +69,54 @@ def test_a_reused_step_points_at_the_outputs_of_the_step_it_reused_where_they_ar
     # the step's own output, once stored, is where Azure ML keeps it
     assert refs.output_target("next", "model", OUTPUTS["model"]) == \
         app.store.datastore_folder("workspaceblobstore") / "azureml" / "next" / "model"
+
+
+def test_a_step_whose_outputs_are_gone_is_not_reused(app, home):
+    reuse = Reuse(app.store, WS, References(app.store, WS))
+    assert reuse.original("key-fresh")["name"] == "fresh"
+    shutil.rmtree(home / "datastores" / "workspaceblobstore" / "azureml" / "fresh" / "model")
+    assert reuse.original("key-fresh") is None  # reusing it would hand the next steps a folder that is not there
+
+
+def test_a_reused_steps_outputs_are_still_read_once_the_step_it_reused_is_deleted(app):
+    refs = References(app.store, WS)
+    reuse = Reuse(app.store, WS, refs)
+    props = reuse.reused_props({"outputs": OUTPUTS, "properties": {}}, app.store.get_job(WS, "fresh"), "key-fresh")
+    _completed(app, "again", props["outputs"], props["properties"])
+    assert Client(app).delete("/jobs/fresh").status == 202
+    folder = refs.path("azureml://jobs/again/outputs/model", "input", _no_download)
+    assert (folder / "w.bin").read_text() == "fresh"  # the files the reused step points at are still there
+    assert refs.path("azureml://jobs/again/outputs/score", "input", _no_download).read_text() == "0.9"
+    with pytest.raises(RefError, match="not found"):  # the deleted job itself is gone
+        refs.path("azureml://jobs/fresh/outputs/model", "input", _no_download)
+
+
+def test_a_reused_sweep_step_points_at_its_best_trials_outputs(app, home):
+    _completed(app, "search", OUTPUTS)
+    _completed(app, "search_3", OUTPUTS)
+    app.store.set_results(WS, "search", {BEST_CHILD: "search_3"})
+    best = home / "datastores" / "workspaceblobstore" / "azureml" / "search_3" / "model"
+    best.mkdir(parents=True)
+    (best / "w.bin").write_text("best")
+    reuse = Reuse(app.store, WS, References(app.store, WS))
+    props = reuse.reused_props({"outputs": OUTPUTS, "properties": {}}, app.store.get_job(WS, "search"), "k")
+    # what the reused step's job shows (and jobs.download reads) is where the best trial's output is kept
+    assert props["outputs"]["model"]["uri"] == f"{NEW}/search_3/model/"
+
+
+def test_a_job_name_whose_files_a_home_keeps_is_refused_before_outputs_mix(app, home):
+    """The workspaces of a home share their built-in datastores' folders, where a job's outputs given no path and its
+    artifacts are kept under its name: a job of another workspace (or a deleted one) of the same name would write into
+    (and download) the files of the first."""
+    client = Client(app)
+    app.store.ensure_workspace("other", "tester")
+    body = {"properties": {"jobType": "Command", "command": "python train.py", "environmentId": "azureml:env:1",
+                           "outputs": OUTPUTS}}
+    other = client.put("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local/providers/"
+                       "Microsoft.MachineLearningServices/workspaces/other/jobs/fresh", body)
+    assert other.status == 409
+    assert "azureml/fresh" in other.json["error"]["message"] and "another name" in other.json["error"]["message"]
+    assert Client(app).delete("/jobs/fresh").status == 202
+    again = client.put("/jobs/fresh", body)  # its files outlive a deleted job
+    assert again.status == 409
+    assert client.put("/jobs/unused", body).status == 201

@@ -147,7 +147,10 @@ def test_bad_questions_get_one_error_body(app):
     client = Client(app)
     evil = {"jobType": "Command", "command": "x", "environmentId": "azureml:e:1",
             "outputs": {"../up": {"jobOutputType": "uri_folder"}}}
-    assert client.put("/jobs/evil", {"properties": evil}).status == 201
+    refused = client.put("/jobs/evil", {"properties": evil})
+    assert refused.status == 400 and "../up" in refused.json["error"]["message"]
+    # one recorded before output names were checked
+    app.store.put_job("local", "evil", {**evil, "properties": {}}, "tester", mutable=frozenset())
     _, data = post(app, f"/history/v1.0{SCOPE}/rundata", {"runId": "evil", "selectRunMetadata": True})
     assert "outputs" not in data["runMetadata"]  # no name a client would make a folder of outside its download
     sneaky = "azureml://locations/local/workspaces/local/data/azureml_evil_output_data_../up/versions/1"
@@ -156,6 +159,29 @@ def test_bad_questions_get_one_error_body(app):
     status, error = post(app, f"/data/v1.0{SCOPE}/dataversion/other", {"values": []})
     assert status == 404 and "batchGetResolvedUris" in error["error"]["message"]
     assert call(app, "GET", f"/data/v1.0{SCOPE}/dataversion/batchGetResolvedUris").status == 405
+
+
+def test_a_jobs_inputs_and_outputs_are_the_specs_or_the_job_is_refused(app):
+    """The run history, the data planes and the runner read them: a job whose outputs are not JobOutputs by name
+    made each run-history answer a 500."""
+    client = Client(app)
+    job = {"jobType": "Command", "command": "x", "environmentId": "azureml:e:1"}
+    for key, value, where in (("outputs", {"o": "x"}, "outputs.o: expected an object"),
+                              ("outputs", ["o"], "outputs: expected an object"),
+                              ("outputs", {"o": {"uri": "azureml://datastores/d/paths/p"}}, "o.jobOutputType is required"),
+                              ("outputs", {"o": {"jobOutputType": 5}}, "o.jobOutputType: expected a string"),
+                              ("outputs", {"o": {"jobOutputType": "uri_file", "uri": 5}}, "o.uri: expected a string"),
+                              ("outputs", {"a/b": {"jobOutputType": "uri_folder"}}, "\"a/b\" cannot name"),
+                              ("inputs", {"i": 3}, "inputs.i: expected an object"),
+                              ("inputs", {"i": {"value": "3"}}, "i.jobInputType is required")):
+        response = client.put("/jobs/bad", {"properties": {**job, key: value}})
+        assert response.status == 400 and where in response.json["error"]["message"], (value, response.json)
+    # a null one is one not given (the spec lets a value be null)
+    assert client.put("/jobs/good", {"properties": {**job, "inputs": {"i": None}, "outputs": {
+        "o": None, "p": {"jobOutputType": "uri_file"}}}}).status == 201
+    status, data = post(app, f"/history/v1.0{SCOPE}/rundata", {"runId": "good", "selectRunMetadata": True})
+    assert status == 200 and data["runMetadata"]["outputs"]["p"]["type"] == "uri_file"
+    assert list(data["runMetadata"]["outputs"]) == ["p"]
 
 
 def test_a_reader_may_ask_the_data_planes(app, home):
@@ -232,5 +258,7 @@ def test_a_runs_children_are_listed_as_the_run_history_pages_them(app, monkeypat
     bad = call(app, "GET", children, query="$continuationtoken=forged")
     assert bad.status == 400 and b"$continuationtoken" in bad.body
     assert call(app, "GET", children, query="$top=0").status == 400
+    filtered = call(app, "GET", children, query="$filter=status eq 'Completed'")
+    assert filtered.status == 400 and b"$filter" in filtered.body
     missing = call(app, "GET", f"/history/v1.0{SCOPE}/runs/nosuch/children")
     assert missing.status == 404 and b"nosuch" in missing.body

@@ -22,8 +22,38 @@ def test_tokens_are_0600_and_a_loose_or_empty_one_is_refused(tmp_path):
     os.chmod(tmp_path / server.TOKEN_FILE, 0o644)
     with pytest.raises(PermissionError, match="may be read by others"):
         server.ensure_token(tmp_path)
+    (tmp_path / server.TOKEN_FILE).write_text("\n")
+    os.chmod(tmp_path / server.TOKEN_FILE, 0o600)
+    with pytest.raises(PermissionError, match="empty: delete it"):  # it would open the server to no one
+        server.ensure_token(tmp_path)
     with pytest.raises(ValueError, match="empty"):
         server.require_token(lambda e, s: [], "")
+
+
+def test_a_token_file_is_whole_when_it_appears_and_a_failed_write_leaves_none(tmp_path, monkeypatch):
+    """A process reading the token while another creates it (a client's ServerCredential and a starting server)
+    never reads it half written; a write that fails (a full disk) leaves no empty token file behind."""
+    seen = []
+    real_write = os.write
+
+    def write(fd, data):  # another process looks while the token is being written
+        seen.append((tmp_path / server.TOKEN_FILE).exists() and server.ensure_token(tmp_path)[0])
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+    token, created = server.ensure_token(tmp_path)
+    assert created and seen and not any(t is not False and t != token for t in seen)
+
+    def full(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(OSError, match="No space"):
+        server.ensure_token(tmp_path, server.READER)
+    assert not (tmp_path / server.TOKEN_FILES[server.READER]).exists()
+    monkeypatch.setattr(os, "write", real_write)
+    reader, created = server.ensure_token(tmp_path, server.READER)
+    assert created and len(reader) >= 40
 
 
 def test_the_cli_prints_where_the_reader_token_is_and_prints_it_on_request(tmp_path, monkeypatch, capsys):

@@ -205,6 +205,22 @@ def test_a_placeholder_compute_is_refused_at_submit_naming_where_it_is(ml_client
     assert ml_client.jobs.validate(job) == []
 
 
+def test_a_placeholder_compute_inside_a_pipeline_node_is_refused_at_submit(ml_client, tmp_path):
+    (tmp_path / "pipeline.yml").write_text(
+        "type: pipeline\nsettings: {default_compute: local}\njobs:\n  outer:\n    type: pipeline\n    component:\n"
+        "      type: pipeline\n      jobs:\n        inner:\n          type: command\n          command: echo hi\n"
+        "          environment: azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu@latest\n"
+        "          compute: <ATTACHED_SPARK_POOL_NAME>\n")
+    job = load_job(tmp_path / "pipeline.yml")
+    problems = [str(p) for p in ml_client.jobs.validate(job)]
+    # the inner step would run here, under a compute no workspace can have
+    assert [p.split(" is a ")[0] for p in problems] == [
+        "<PipelineJob> jobs.outer.component.jobs.inner.compute: <ATTACHED_SPARK_POOL_NAME>"]
+    with pytest.raises(ValidationError):
+        ml_client.jobs.create_or_update(job)
+    assert _job_puts(ml_client) == []
+
+
 def test_validate_returns_located_problems_without_sending(ml_client, tmp_path):
     job = CommandJob(name="bad name", command="python x.py ${{inputs.missing}}", code=str(tmp_path / "nowhere"),
                      inputs={"data": Input(type="uri_folder", path=str(tmp_path / "no-data"))})
@@ -440,8 +456,11 @@ def test_a_served_client_downloads_the_user_logs_as_the_run_history_lists_them(m
 
 
 def test_download_refuses_to_write_outside_the_download_path(ml_client, tmp_path):
-    ml_client.jobs._put({"properties": {"jobType": "Command", "command": "x", "environmentId": "azureml:e:1",
-                                        "outputs": {"../escape": {"jobOutputType": "uri_folder"}}}}, "jobs", "evil")
+    # a service answers a job with such an output (the local one refuses to record it)
+    _store(ml_client).ensure_workspace(WS, "tester")
+    _store(ml_client).put_job(WS, "evil", {"jobType": "Command", "command": "x", "environmentId": "azureml:e:1",
+                                           "outputs": {"../escape": {"jobOutputType": "uri_folder"}}}, "tester",
+                              mutable=frozenset())
     _finish(ml_client, "evil")
     escape = _outputs(ml_client, "evil") / "../escape"
     escape.mkdir(parents=True)
