@@ -140,6 +140,15 @@ def mode_problems(ports: dict | None, root: str) -> list[tuple[tuple, str]]:
     return problems
 
 
+def default_identity(compute: str | None, resources) -> dict | None:
+    """The identity a spark job or step given none runs as, as azure-ai-ml sends it (the spec's default, AmlToken,
+    is not one Spark takes): an attached Synapse pool's managed identity, else on serverless Spark the user who
+    submits."""
+    if compute is not None:
+        return {"identityType": "Managed"}
+    return {"identityType": "UserIdentity"} if resources is not None else None
+
+
 @dataclass(kw_only=True)
 class SparkJob(Job, _SparkSettings):
     """A Spark application run once: on serverless Spark (`resources`), an attached Synapse pool (`compute`), or
@@ -161,10 +170,9 @@ class SparkJob(Job, _SparkSettings):
             "environmentVariables": str_map(self.environment_variables),
             "resources": resources_to_rest(self.resources),
         })
-        # without one, a spark job runs as the user who submits it, as azure-ai-ml sends it (the spec's default for a
-        # missing identity is AmlToken)
-        props.setdefault("identity", {"identityType": "UserIdentity"})
+        props.setdefault("identity", default_identity(self.compute, self.resources) or {"identityType": "UserIdentity"})
         return {"properties": props}
+
 
     @classmethod
     def _from_rest(cls, resource: dict) -> "SparkJob":
@@ -216,7 +224,7 @@ class Spark(Node):
     args: str | None = None
 
     def _own_rest(self, scope: str) -> dict:
-        identity = identity_to_rest(self.identity)
+        identity = identity_to_rest(self.identity) or default_identity(self.compute, self.resources)
         return {"resources": compact({"instance_type": self.resources.instance_type,
                                       "runtime_version": self.resources.runtime_version})
                 if self.resources is not None else None,

@@ -191,6 +191,17 @@ def test_an_example_placeholder_compute_loads_to_be_set_before_it_is_submitted(t
     assert job.compute == "my-pool"
 
 
+@pytest.mark.parametrize("where, identity", [
+    ("compute: my-synapse-pool\n", "Managed"),  # an attached pool runs as its managed identity
+    ("resources: {instance_type: standard_e4s_v3, runtime_version: '3.4'}\n", "UserIdentity"),  # serverless
+])
+def test_a_spark_job_given_no_identity_runs_as_azure_ai_ml_sends_it(tmp_path, where, identity):
+    text = JOB.split("identity:")[0] + where
+    job = azureml_v2.load_job(write(tmp_path, text))
+    assert job.identity is None
+    assert job.to_rest(scope=SCOPE)["properties"]["identity"] == {"identityType": identity}
+
+
 def test_a_spark_component_and_its_node_in_a_pipeline(tmp_path, monkeypatch, rest_validate):
     write(tmp_path, COMPONENT, "component.yml")
     component = azureml_v2.load_component(tmp_path / "component.yml")
