@@ -220,12 +220,22 @@ def default_output_path(job: str, key: str) -> str:
     return f"azureml/{job}/{key}/"
 
 
+_OUTPUT_PATH_NAMES = re.compile(r"\$\{\{\s*(name|output_name)\s*\}\}")
+
+
+def fill_output_path(uri: str, job: str, key: str) -> str:
+    """An output location with `${{name}}` and `${{output_name}}` filled in with the job's name and the output's,
+    as Azure ML fills them in."""
+    return _OUTPUT_PATH_NAMES.sub(lambda m: job if m.group(1) == "name" else key, uri)
+
+
 def output_uri(job: str, key: str, spec: dict, datastore: str = DEFAULT_DATASTORE) -> str:
-    """Where a job's named output `spec` is stored: its own datastore `uri`, else `default_output_path` of the
-    default datastore, where a uri_file output is the file named as the output (as a command's mount writes it)."""
+    """Where a job's named output `spec` is stored: its own datastore `uri` (`fill_output_path`), else
+    `default_output_path` of the default datastore, where a uri_file output is the file named as the output (as a
+    command's mount writes it)."""
     uri = spec.get("uri")
     if uri and DATASTORE_URI.match(uri):
-        return uri
+        return fill_output_path(uri, job, key)
     folder = f"azureml://datastores/{datastore}/paths/{default_output_path(job, key)}"
     return folder + key if spec.get("jobOutputType") == "uri_file" else folder
 

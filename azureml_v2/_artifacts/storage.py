@@ -79,6 +79,8 @@ def download(source, remote: str, dest: str | os.PathLike, *, max_workers: int |
     """
     remote = _clean_remote(remote)
     dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise ValidationError(f"cannot download into {dest}: it is a file")
     dest.mkdir(parents=True, exist_ok=True)
     real_dest = os.path.realpath(dest)
     if isinstance(source, (str, os.PathLike)):
@@ -264,4 +266,9 @@ def _safe_target(dest: Path, real_dest: str, rel: str) -> Path:
     real = os.path.realpath(target)
     if not inside(real, real_dest):
         raise ValidationError(f"refusing to download {rel!r}: {target} leads outside {dest}")
+    for depth in range(1, len(parts) + 1):  # a file where a folder goes, or a folder where the file goes
+        there = dest.joinpath(*parts[:depth])
+        if there.is_dir() if depth == len(parts) else there.exists() and not there.is_dir():
+            raise ValidationError(f"cannot download {rel!r} into {dest}: {there} is a "
+                                  f"{'folder' if depth == len(parts) else 'file'} already")
     return target

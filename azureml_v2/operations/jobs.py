@@ -15,7 +15,8 @@ from azure.core.polling import LROPoller
 
 from .._artifacts.storage import download
 from .._contract import (API_VERSION, BEST_CHILD, DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local,
-                         default_output_path, job_artifacts_uri, job_error, legacy_output_uri, to_arm)
+                         default_output_path, fill_output_path, job_artifacts_uri, job_error, legacy_output_uri,
+                         to_arm)
 from .._plot import save
 from .._steps import LivePipeline, pipeline_view
 from .._trials import LiveTable
@@ -413,7 +414,7 @@ class JobOperations(Operations):
         given no path: it is in the default datastore's `azureml/<job>/<output>/` (older jobs: `dataset/...`), or,
         for a job of a local home from before outputs moved there, under the job's artifacts."""
         if DATASTORE_URI.match(spec.get("uri") or ""):
-            return self._download_uri(spec["uri"], dest)
+            return self._download_uri(fill_output_path(spec["uri"], name, key), dest)
         default = self._ml_client.datastores.get_default().name
         folder = default_output_path(name, key)
         places = (f"azureml://datastores/{default}/paths/{folder}",

@@ -171,6 +171,9 @@ def test_job_locations():
         "azureml://datastores/workspaceblobstore/paths/azureml/j1/score/score"
     assert C.output_uri("j1", "m", {"uri": "azureml://datastores/b/paths/m"}) == "azureml://datastores/b/paths/m"
     assert C.legacy_output_uri("j1", "model") == C.job_artifacts_uri("j1") + "/model"
+    # a path may name the job and the output, as Azure ML fills them in: each job its own folder
+    assert C.output_uri("j1", "m", {"uri": "azureml://datastores/b/paths/runs/${{name}}/${{ output_name }}/"}) == \
+        "azureml://datastores/b/paths/runs/j1/m/"
     m = C.ASSET_ID.match(f"{SCOPE}/data/iris/versions/3")
     assert m.group("workspace", "kind", "name", "version") == ("ws", "data", "iris", "3")
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import collections
 import re
 
-from ..._contract import (DATA_TYPES, MODEL_TYPES, NODE_PROPERTY, PARENT_JOB_PROPERTY, binding, iso_from_seconds,
-                          placeholders)
+from ..._contract import (DATA_TYPES, MODEL_TYPES, NODE_PROPERTY, PARENT_JOB_PROPERTY, binding, fill_output_path,
+                          iso_from_seconds, placeholders)
 from ...entities._rest import literal
 
 _DATA_TYPES = (*DATA_TYPES, *MODEL_TYPES)
@@ -284,7 +284,7 @@ def _outputs(parent: dict, given: dict, declared: dict, job: str) -> dict:
         if out.get("mode"):
             out["mode"] = _MODES.get(str(out["mode"]).lower(), out["mode"])
         if out.get("uri"):
-            out["uri"] = re.sub(r"\$\{\{\s*name\s*\}\}", job, re.sub(r"\$\{\{\s*output_name\s*\}\}", key, out["uri"]))
+            out["uri"] = fill_output_path(out["uri"], job, key)
         outputs[key] = out
     return outputs
 

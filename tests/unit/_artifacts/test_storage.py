@@ -109,6 +109,17 @@ def test_folder_download_round_trip(snap, tmp_path):
     assert tree(tmp_path / "out") == expected(snap)
 
 
+def test_download_over_a_folder_or_file_in_the_way_is_refused_before_writing(snap, tmp_path):
+    result = upload_snapshot(snap, tmp_path / "store")
+    (tmp_path / "out" / "train.py").mkdir(parents=True)  # where the file goes
+    with pytest.raises(ValidationError, match="train.py is a folder already"):
+        download(tmp_path / "store", result.path, tmp_path / "out")
+    assert tree(tmp_path / "out") == {}  # nothing written (it was copied into the folder)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValidationError, match="it is a file"):
+        download(tmp_path / "store", result.path, tmp_path / "file")
+
+
 @pytest.mark.parametrize("remote", ["../secrets", "LocalUpload/../../etc", "a/./b", "/"])
 def test_download_refuses_paths_leaving_the_datastore(tmp_path, remote):
     with pytest.raises(ValidationError, match="no '..'"):

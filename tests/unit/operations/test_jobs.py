@@ -373,6 +373,19 @@ def test_download_artifacts_and_named_outputs_of_a_finished_job(ml_client, tmp_p
         ml_client.jobs.download("trained", output_name="nope")
 
 
+def test_an_output_path_naming_the_job_downloads_that_jobs_files(ml_client, tmp_path):
+    path = "azureml://datastores/workspaceblobstore/paths/runs/${{name}}/${{output_name}}/"
+    for name in ("first", "second"):
+        ml_client.jobs.create_or_update(_job(tmp_path, name=name, outputs={"model": Output(type="uri_folder",
+                                                                                           path=path)}))
+        _finish(ml_client, name)
+        folder = _datastore_file(ml_client, f"azureml://datastores/workspaceblobstore/paths/runs/{name}/model/")
+        folder.mkdir(parents=True)
+        (folder / f"{name}.bin").write_text(name)
+    ml_client.jobs.download("second", download_path=tmp_path / "dl", output_name="model")
+    assert [p.name for p in (tmp_path / "dl" / "model").iterdir()] == ["second.bin"]
+
+
 def test_download_finds_outputs_given_no_path_where_azure_ml_keeps_them_and_where_older_jobs_kept_them(
         ml_client, tmp_path):
     outputs = {"model": {"jobOutputType": "uri_folder"}, "score": {"jobOutputType": "uri_file"}}
