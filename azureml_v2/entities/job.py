@@ -3,7 +3,6 @@ identity, services, limits; each with its REST form (api-version 2024-04-01)."""
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -248,15 +247,6 @@ def compute_to_rest_id(compute: str | None, scope: str) -> str | None:
     if compute is None or "/" in compute:
         return to_arm(compute, "computes", scope)
     return f"{scope}/computes/{compute.removeprefix('azureml:')}"
-
-
-def compute_placeholder_problem(compute: str | None) -> str | None:
-    """The examples' `<ATTACHED_SPARK_POOL_NAME>`. It loads, as in azure-ai-ml, so that it can be set after
-    loading; no compute has such a name, so a job naming it cannot be submitted."""
-    if compute and re.fullmatch(r"(azureml:)?<[^<>]+>", compute):
-        return (f"{compute} is a placeholder to fill in: the name of a compute of the workspace (on the local "
-                "workspace: local), set in the YAML, with `--set`, or on the loaded job before it is submitted")
-    return None
 
 
 def code_ref(code_id: str | None) -> str | None:
