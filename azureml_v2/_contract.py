@@ -246,6 +246,15 @@ def legacy_output_uri(job: str, key: str) -> str:
     return f"{job_artifacts_uri(job)}/{key}"
 
 
+def compute_placeholder_problem(compute: str | None) -> str | None:
+    """The examples' `<ATTACHED_SPARK_POOL_NAME>`. It loads, as in azure-ai-ml, so that it can be set after
+    loading; no compute has such a name, so a job naming it cannot be submitted."""
+    if compute and re.fullmatch(r"(azureml:)?<[^<>]+>", compute):
+        return (f"{compute} is a placeholder to fill in: the name of a compute of the workspace (on the local "
+                "workspace: local), set in the YAML, with `--set`, or on the loaded job before it is submitted")
+    return None
+
+
 def is_windows_path(value: str) -> bool:
     return bool(_WINDOWS.match(value))
 

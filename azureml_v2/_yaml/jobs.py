@@ -7,11 +7,10 @@ import re
 from marshmallow import Schema, ValidationError, fields, post_dump, post_load, validates_schema
 from marshmallow.validate import Range, Regexp
 
-from .._contract import parse_ref
+from .._contract import compute_placeholder_problem, parse_ref
 from ..entities import job as J
 from ..entities.component import CommandComponent
 from ..entities.inputs import placeholder_problems
-from ..entities.job import compute_placeholder_problem
 from .api import _schema, load
 from .assets import EnvironmentSchema
 from .base import BASE_DIR, BaseSchema

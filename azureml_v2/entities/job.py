@@ -3,7 +3,6 @@ identity, services, limits; each with its REST form (api-version 2024-04-01)."""
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -258,15 +257,6 @@ def compute_from_rest(compute_id: str | None, resource_id: str | None) -> str | 
         if compute_id[:len(prefix)].lower() == prefix.lower() and name and "/" not in name:
             return name
     return compute_id
-
-
-def compute_placeholder_problem(compute: str | None) -> str | None:
-    """The examples' `<ATTACHED_SPARK_POOL_NAME>`. It loads, as in azure-ai-ml, so that it can be set after
-    loading; no compute has such a name, so a job naming it cannot be submitted."""
-    if compute and re.fullmatch(r"(azureml:)?<[^<>]+>", compute):
-        return (f"{compute} is a placeholder to fill in: the name of a compute of the workspace (on the local "
-                "workspace: local), set in the YAML, with `--set`, or on the loaded job before it is submitted")
-    return None
 
 
 def code_ref(code_id: str | None) -> str | None:

@@ -15,13 +15,14 @@ from azure.core.polling import LROPoller
 
 from .._artifacts.storage import download
 from .._contract import (API_VERSION, BEST_CHILD, DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local,
+                         compute_placeholder_problem,
                          default_output_path, fill_output_path, job_artifacts_uri, job_error, legacy_output_uri,
                          to_arm)
 from .._plot import save
 from .._steps import LivePipeline, pipeline_view
 from .._trials import LiveTable
 from ..entities.inputs import LITERAL_TYPES, Input, placeholder_problems
-from ..entities.job import CommandJob, SweepJob, compute_placeholder_problem
+from ..entities.job import CommandJob, SweepJob
 from ..entities._jobs import job_from_rest
 from ..entities.pipeline import PipelineComponent, PipelineJob
 from ..entities.spark import SparkJob

@@ -9,7 +9,8 @@ import os
 import re
 import shutil
 
-from ..._contract import DATA_TYPES, DEFAULT_EXPERIMENT, NODE_TYPES, LOCAL_FOLDER_PROPERTY, seconds_from_iso
+from ..._contract import (DATA_TYPES, DEFAULT_EXPERIMENT, LOCAL_FOLDER_PROPERTY, NODE_TYPES, compute_placeholder_problem,
+                          seconds_from_iso)
 
 
 class Invalid(Exception):
@@ -179,9 +180,16 @@ def check_job(props: dict, name: str, ignored: tuple[str, ...]) -> dict:
         check(props, key, str)
     _check_io(props, "inputs", "jobInputType")
     _check_io(props, "outputs", "jobOutputType")
+    computes = {"properties.computeId": props.get("computeId")}
     if props["jobType"] == "Pipeline":
-        check(props, "settings", dict)
+        computes["properties.settings.default_compute"] = (check(props, "settings", dict) or {}).get("default_compute")
         check_nodes(props.get("jobs"), "properties.jobs")
+        computes.update((f"properties.jobs.{name}.computeId", node.get("computeId"))
+                        for name, node in (props.get("jobs") or {}).items())
+    for where, compute in computes.items():  # as azure-ai-ml sends an example's placeholder it loaded
+        problem = isinstance(compute, str) and compute_placeholder_problem(compute.rstrip("/").rsplit("/", 1)[-1])
+        if problem:
+            raise Invalid(f"{where}: {problem}")
     if props["jobType"] == "Spark":
         problem = spark_unavailable()
         if problem:

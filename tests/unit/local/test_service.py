@@ -489,6 +489,12 @@ BAD_REQUESTS = [  # (method, path, body, query, status, error code)
      None, 400, "InvalidRequestContent"),
     ("PUT", "/datastores/d", {"properties": {"datastoreType": "AzureBlob", "credentials": {
         "credentialsType": "AccountKey", "secrets": "key"}}}, None, 400, "InvalidRequestContent"),
+    ("PUT", "/jobs/j", {"properties": {"jobType": "Command", "command": "x", "environmentId": "azureml:e:1",
+                                       "computeId": WS + "/computes/<ATTACHED_SPARK_POOL_NAME>"}}, None, 400,
+     "InvalidRequestContent"),
+    ("PUT", "/jobs/j", {"properties": {"jobType": "Pipeline", "jobs": {"n": {
+        "type": "spark", "componentId": WS + "/components/c/versions/1", "computeId": "<ATTACHED_SPARK_POOL_NAME>"}}}},
+     None, 400, "InvalidRequestContent"),
     ("GET", "/codes", None, "api-version=2021-07-01", 400, "InvalidApiVersionParameter"),
     ("GET", "/codes", None, "", 400, "MissingApiVersionParameter"),
     ("GET", "/codes/-bad", None, None, 400, "InvalidResourceName"),
