@@ -71,6 +71,20 @@ def job_error(resource: dict) -> str | None:
     return (resource.get("properties", {}).get("properties") or {}).get("Error") or None
 
 
+# As on Azure ML: a batch model deployment's invocation is a pipeline job whose one step, `batchscoring`, writes the
+# predictions to its output `score`; the tags mark a batch job (a pipeline component deployment's says it is a
+# pipeline job, which clients download as any pipeline)
+SCORING_NODE, SCORE_OUTPUT = "batchscoring", "score"
+BATCH_RUN_TAG, BATCH_DEPLOYMENT_TAG, BATCH_JOB_TYPE_TAG = "azureml.batchrun", "azureml.deploymentname", "azureml.jobtype"
+PIPELINE_JOB_TYPE = "azureml.pipelinejob"
+
+
+def is_batch_scoring(tags: dict | None) -> bool:
+    """Whether a job with these tags is a batch model deployment's invocation (whose download is its predictions)."""
+    tags = tags or {}
+    return tags.get(BATCH_RUN_TAG) == "true" and tags.get(BATCH_JOB_TYPE_TAG) != PIPELINE_JOB_TYPE
+
+
 # What a sweep reports in `properties` of the sweep (Azure ML's names) and of a trial it stopped early.
 BEST_CHILD = "best_child_run_id"
 SCORE = "score"

@@ -14,10 +14,9 @@ from azure.core.paging import ItemPaged
 from azure.core.polling import LROPoller
 
 from .._artifacts.storage import download
-from .._contract import (API_VERSION, BEST_CHILD, DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, TERMINAL_STATUSES, is_local,
-                         compute_placeholder_problem,
-                         default_output_path, fill_output_path, job_artifacts_uri, job_error, legacy_output_uri,
-                         to_arm)
+from .._contract import (API_VERSION, BEST_CHILD, DATASTORE_URI, DEFAULT_EXPERIMENT, MODEL_TYPES, SCORE_OUTPUT,
+                         TERMINAL_STATUSES, compute_placeholder_problem, default_output_path, fill_output_path,
+                         is_batch_scoring, is_local, job_artifacts_uri, job_error, legacy_output_uri, to_arm)
 from .._plot import save
 from .._steps import LivePipeline, pipeline_view
 from .._trials import LiveTable
@@ -364,7 +363,8 @@ class JobOperations(Operations):
         By default its artifacts (the `./outputs` and `./logs` it wrote, and its `user_logs/std_log.txt`) go to
         `<download_path>/artifacts/`; `output_name` copies that named output to `<download_path>/<output_name>/`;
         all=True copies the artifacts and every named output. A sweep's files are its best trial's (none when no
-        trial completed); a pipeline's named output is the step's output it is bound to.
+        trial completed); a pipeline's named output is the step's output it is bound to. A batch deployment's
+        scoring job gives its predictions (its `score` output) straight into `download_path`, as azure-ai-ml does.
         """
         resource = self._get("jobs", name)
         props = resource.get("properties", {})
@@ -381,6 +381,11 @@ class JobOperations(Operations):
                     self.download(node.job, download_path=Path(download_path) / node.name, all=True)
             return
         outputs = props.get("outputs") or {}
+        if output_name is None and is_batch_scoring(props.get("tags")) and SCORE_OUTPUT in outputs:
+            # as azure-ai-ml: a batch scoring job's download is its predictions, in the folder itself
+            step = self._step_output(name, resource, SCORE_OUTPUT)
+            found = step is not None and self._download_output(*step, Path(download_path))
+            return [Path(download_path)] if found else []
         owners = {}  # output -> (the job, its output's name) that hold it: a pipeline's output is its step's
         if props.get("jobType") == "Pipeline" and output_name in outputs:
             step = self._step_output(name, resource, output_name)

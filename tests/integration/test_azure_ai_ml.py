@@ -161,6 +161,8 @@ def test_azure_ai_ml_works_against_the_local_server(ai_ml_python, tmp_path):
             assert predictions == {"predictions.csv": b"n0.txt 0\nn1.txt 11\nn2.txt 22\n"}
             ours.jobs.download(results["batch_job"], download_path=tmp_path / "ours-batch", output_name="score")
             assert _files(tmp_path / "ours-batch") == {"score/predictions.csv": predictions["predictions.csv"]}
+            ours.jobs.download(results["batch_job"], download_path=tmp_path / "ours-batch-default")
+            assert _files(tmp_path / "ours-batch-default") == predictions  # laid out as azure-ai-ml does
     finally:
         with MLClient(token, endpoint=state["endpoint"], retry_total=0, connection_verify=state["cafile"]) as ours, \
                 contextlib.suppress(ResourceNotFoundError):

@@ -28,7 +28,8 @@ import sys
 import uuid
 from pathlib import Path
 
-from ..._contract import BATCH_DEPLOYMENT_PROPERTY, BATCH_ENDPOINT_PROPERTY, seconds_from_iso
+from ..._contract import (BATCH_DEPLOYMENT_PROPERTY, BATCH_DEPLOYMENT_TAG, BATCH_ENDPOINT_PROPERTY, BATCH_JOB_TYPE_TAG,
+                           BATCH_RUN_TAG, PIPELINE_JOB_TYPE, SCORE_OUTPUT, SCORING_NODE, seconds_from_iso)
 from ..core import serving
 from ..core.assets import put_asset_version
 from ..core.jobs import Jobs
@@ -39,11 +40,6 @@ from .online import DeploymentError, Host, error_answer, host_main
 SCORER = Path(__file__).with_name("mlflow_batch_scoring.py")
 _INPUT_TYPES = {"urifolder": "uri_folder", "urifile": "uri_file", "mltable": "mltable", "literal": "literal"}
 _JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,254}")
-# As on Azure ML: a model deployment's invocation is a pipeline job whose one step, `batchscoring`, writes the
-# predictions to its output `score`; the tags mark a batch job (a pipeline component deployment's says it is a
-# pipeline job, which clients download as any pipeline)
-SCORING_NODE, SCORE_OUTPUT = "batchscoring", "score"
-BATCH_RUN_TAG, BATCH_DEPLOYMENT_TAG, BATCH_JOB_TYPE_TAG = "azureml.batchrun", "azureml.deploymentname", "azureml.jobtype"
 
 
 class BatchHost(Host):
@@ -172,7 +168,7 @@ class BatchHost(Host):
         node = {"type": "pipeline", "name": "main", "componentId": component, "inputs": _bound_inputs(job_inputs)}
         return {"jobType": "Pipeline", "experimentName": self.endpoint, "inputs": job_inputs, "settings": settings,
                 "tags": {BATCH_RUN_TAG: "true", BATCH_DEPLOYMENT_TAG: deployment["name"],
-                         BATCH_JOB_TYPE_TAG: "azureml.pipelinejob"},
+                         BATCH_JOB_TYPE_TAG: PIPELINE_JOB_TYPE},
                 "properties": {BATCH_ENDPOINT_PROPERTY: self.endpoint, BATCH_DEPLOYMENT_PROPERTY: deployment["name"]},
                 "jobs": {"main": node}}
 

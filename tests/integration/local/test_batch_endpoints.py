@@ -63,6 +63,8 @@ def test_invoke_runs_a_scoring_job_that_writes_predictions(tmp_path):
     ml.jobs.download(job.name, download_path=tmp_path / "dl", output_name="score")
     predictions = tmp_path / "dl" / "score" / "predictions.csv"
     assert predictions.read_text().split("\n")[:5] == [f"f{i}.txt {i * 11 + 1}" for i in range(5)]
+    ml.jobs.download(job.name, download_path=tmp_path / "plain")  # the predictions in the folder, as azure-ai-ml
+    assert (tmp_path / "plain" / "predictions.csv").read_bytes() == predictions.read_bytes()
     assert job.name in [j.name for j in ml.jobs.list()]
     assert job.name in [j.name for j in ml.batch_endpoints.list_jobs("sums-ep")]
     assert [step.name for step in ml.jobs.list(parent_job_name=job.name)] == [f"{job.name}_batchscoring"]
