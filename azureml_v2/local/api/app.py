@@ -135,7 +135,8 @@ class LocalApp:
         if _MLFLOW_PATH.match(environ.get("PATH_INFO", "")):
             with self._tracking_lock:
                 if self._tracking is None:  # tracking.db is created on first use
-                    self._tracking = make_tracking_app(self.store.home)
+                    self._tracking = make_tracking_app(
+                        self.store.home, exists=lambda ws: self.store.open_workspace(ws, self.jobs.user))
             return self._tracking(environ, start_response)
         if environ.get("PATH_INFO", "").startswith(BLOB_PATH):
             return self.blob(environ, start_response)

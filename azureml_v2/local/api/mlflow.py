@@ -397,9 +397,10 @@ _PREFIX = re.compile(r"^(?:.*/workspaces/(?P<ws>[^/]+))?/api/2\.0/mlflow/(?P<pat
 _GET_LISTS = ("experiment_ids",)
 
 
-def make_tracking_app(home, *, workspace: str = LOCAL_WORKSPACE, run: str | None = None):
+def make_tracking_app(home, *, workspace: str = LOCAL_WORKSPACE, run: str | None = None, exists=None):
     """The MLflow tracking REST API over ``<home>/tracking.db`` as a WSGI callable. With `run` (a job's own server),
-    it answers for `workspace` only and writes only to run `run` and the runs created through it (nested runs)."""
+    it answers for `workspace` only and writes only to run `run` and the runs created through it (nested runs).
+    `exists(name)` says whether a workspace named in a path exists (the others are not found)."""
     api = _Api(tracking_store(home))
     own_runs = {run}
 
@@ -420,6 +421,9 @@ def make_tracking_app(home, *, workspace: str = LOCAL_WORKSPACE, run: str | None
             ws = unquote(match["ws"]) if match["ws"] else workspace
             if not WORKSPACE_NAME.fullmatch(ws):
                 raise invalid(f"invalid workspace name {ws[:100]!r}: it must match ^{WORKSPACE_NAME.pattern}$")
+            if exists is not None and not exists(ws):
+                raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"workspace {ws!r} not found: create it first (`azml "
+                                                             f"workspace create -n {ws}`)")
             body = _read_body(environ, method)
             path = match["path"].rstrip("/")
             if run is not None:

@@ -425,6 +425,12 @@ def test_mlflow_tracking_answers_at_the_root_and_under_a_workspace(client):
     for prefix in ("", WS):
         response = client.call("GET", f"{prefix}/api/2.0/mlflow/experiments/get-by-name", query="experiment_name=nope")
         assert response.status == 404 and response.json["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    typo = WS.rsplit("/", 1)[0] + "/team-ws"  # a workspace not made: nothing is tracked in it, as for the ARM routes
+    response = client.call("POST", f"{typo}/api/2.0/mlflow/experiments/create", {"name": "e"})
+    assert response.status == 404 and response.json["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert "workspace 'team-ws' not found" in response.json["message"]
+    assert client.put(typo, {"location": "local"}).status == 200
+    assert client.call("POST", f"{typo}/api/2.0/mlflow/experiments/create", {"name": "e"}).status == 200
 
 
 def test_computes_have_the_builtin_local(client, rest_response):
