@@ -183,8 +183,10 @@ class Scheduler:
 
     def _round(self, schedule: dict, now: datetime) -> str | None:
         checked = moment(schedule["checked_at"])
-        if checked - now > LATE:  # the clock was set back: count from now, not from a time that has not come
-            checked = now
+        if checked - now > LATE:
+            # the clock was set back: count from a minute ago, not from a time that has not come (nor from now: what
+            # fell due since the last tick would be lost); what was handled then is not handled twice (see claim)
+            checked = now - LATE
         elif now <= checked:  # the clock went back a little (or another process is ahead): nothing due
             return None
         trigger = schedule["doc"]["trigger"]
