@@ -35,7 +35,8 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "tests")]
+from support.jobs import zygotes  # noqa: E402  (the tests' helpers, as the other benchmarks use them)
 AZML = [sys.executable, "-m", "azureml_v2.cli.main"]
 HOME = Path.home() / ".cache" / "azureml_v2-bench" / "warm-home"  # keeps the LightGBM example's environment
 COLD = {"AZUREML_V2_COLD_START": "1"}
@@ -92,13 +93,8 @@ def startups(home: Path, folder: Path, command: str, conda: bool, runs: int) -> 
 
 
 def kill_zygotes(home: Path) -> None:
-    for entry in os.listdir("/proc"):
-        try:
-            args = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if len(args) > 4 and args[1].endswith(b"zygote.py") and args[2] == b"serve" and str(home).encode() in args[4]:
-            os.kill(int(entry), signal.SIGKILL)
+    for pid in zygotes(home):
+        os.kill(pid, signal.SIGKILL)
 
 
 def sweep(home: Path, rounds: int = 1) -> dict:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support.jobs import ENV_ID, code_version, gone, wait
+from support.jobs import ENV_ID, code_version, gone, wait, zygotes
 from support.local import WS
 
 from azureml_v2._contract import PARALLEL_SUMMARY
@@ -376,17 +376,6 @@ def test_warm_workers_die_with_their_engine_though_the_zygote_is_their_parent(tm
     while not all(gone(pid) for pid in workers):
         assert time.monotonic() < deadline, "a warm worker outlived its engine"
         time.sleep(0.05)
-    for zygote in _zygotes(tmp_path / "home"):
+    for zygote in zygotes(tmp_path / "home"):
         os.kill(zygote, signal.SIGKILL)
 
-
-def _zygotes(home) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            args = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if len(args) > 4 and args[1].endswith(b"zygote.py") and args[2] == b"serve" and str(home).encode() in args[4]:
-            found.append(int(entry))
-    return found

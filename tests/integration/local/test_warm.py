@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support.jobs import ENV_ID, code_version, gone, read_pid, trials, wait
+from support.jobs import ENV_ID, code_version, gone, read_pid, trials, wait, zygotes
 from support.local import WS
 
 from azureml_v2.local.core.metrics import metrics
@@ -122,18 +122,6 @@ def test_an_import_that_leaves_a_thread_running_is_not_preloaded(client, home, t
     assert json.loads(denied.read_text()) == ["thready"]
 
 
-def _zygotes(home: Path) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                args = f.read().split(b"\0")
-        except OSError:
-            continue
-        if len(args) > 3 and args[1].endswith(b"zygote.py") and args[2] == b"serve" and str(home).encode() in args[4]:
-            found.append(int(entry))
-    return found
-
 
 TRIAL = """
 import os, sys, time
@@ -175,10 +163,10 @@ def test_warm_trials_log_bit_identical_metrics_and_survive_a_killed_zygote(clien
     assert wait(client, "cold", timeout=240)["status"] == "Completed"
     _sweep(client, "warm", warm_ran, 1.5, {})
     deadline = time.monotonic() + 120
-    while not _zygotes(home) or len(os.listdir(warm_ran)) < 3:  # two trials learned; a warm one runs
+    while not zygotes(home) or len(os.listdir(warm_ran)) < 3:  # two trials learned; a warm one runs
         assert time.monotonic() < deadline, "no warm trial started"
         time.sleep(0.05)
-    for pid in _zygotes(home):
+    for pid in zygotes(home):
         os.kill(pid, signal.SIGKILL)
     assert wait(client, "warm", timeout=240)["status"] == "Completed"
     found = trials(client, "warm")
@@ -216,7 +204,7 @@ def test_a_stopped_zygote_neither_hides_the_end_of_its_job_nor_holds_up_the_next
             break
     run(client, "long", "python main.py 3", code_id, statuses=("Running",))
     read_pid(home / "jobs/local/long/wd/pid")  # its process runs
-    (zygote,) = _zygotes(home)
+    (zygote,) = zygotes(home)
     os.kill(zygote, signal.SIGSTOP)
     try:
         props = wait(client, "long", timeout=20)
