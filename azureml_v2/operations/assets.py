@@ -321,6 +321,8 @@ class EnvironmentOperations(_ArchivableOperations):
         """A job's or component's `environment`: `@latest` is resolved; an inline Environment is created
         as an anonymous version named by its content, so the same definition is stored once."""
         if environment is None or isinstance(environment, str):
+            if environment and self._backend.keeps_curated_environment(environment):
+                return environment  # goes as it is, for a job's step as for the job
             return environment and self._resolve(environment)
         environment = copy.copy(environment)
         arm_id = environment_to_rest_id(environment, self._ml_client._scope)  # a local build context by its files

@@ -191,3 +191,13 @@ def test_a_registered_component_in_a_pipeline_is_named_not_copied(ml_client, pro
     created = ml_client.jobs.create_or_update(hello(), name="pipe3")
     assert created.jobs["greet"].component.endswith("/components/greet/versions/1")
     assert not [p for p in _puts(ml_client) if "azureml_anonymous" in p]
+
+
+def test_a_curated_environment_in_a_step_goes_as_it_is_as_at_the_top(ml_client, project):
+    curated = "azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu@latest"  # not a registered one: no lookup
+    text = PIPELINE.replace("environment: {image: python:3.11}", f"environment: {curated}")
+    (project / "pipeline.yml").write_text(text)
+    ml_client.jobs.create_or_update(load_job(project / "pipeline.yml"))
+    (component,) = [body for path, body in ml_client.sent.puts() if "/components/" in path and "command" in str(body)
+                    and "ls " in str(body)]
+    assert component["properties"]["componentSpec"]["environment"] == curated
