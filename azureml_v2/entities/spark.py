@@ -173,7 +173,6 @@ class SparkJob(Job, _SparkSettings):
         props.setdefault("identity", default_identity(self.compute, self.resources) or {"identityType": "UserIdentity"})
         return {"properties": props}
 
-
     @classmethod
     def _from_rest(cls, resource: dict) -> "SparkJob":
         props = resource.get("properties", {})

@@ -384,8 +384,9 @@ class JobOperations(Operations):
         if output_name is None and is_batch_scoring(props.get("tags")) and SCORE_OUTPUT in outputs:
             # as azure-ai-ml: a batch scoring job's download is its predictions, in the folder itself
             step = self._step_output(name, resource, SCORE_OUTPUT)
-            found = step is not None and self._download_output(*step, Path(download_path))
-            return [Path(download_path)] if found else []
+            if step is None:
+                raise ValidationError(f"job {name} has no predictions: its scoring step did not run ({status})")
+            return [Path(download_path)] if self._download_output(*step, Path(download_path)) else []
         owners = {}  # output -> (the job, its output's name) that hold it: a pipeline's output is its step's
         if props.get("jobType") == "Pipeline" and output_name in outputs:
             step = self._step_output(name, resource, output_name)
@@ -422,9 +423,8 @@ class JobOperations(Operations):
         if DATASTORE_URI.match(spec.get("uri") or ""):
             return self._download_uri(fill_output_path(spec["uri"], name, key), dest)
         default = self._ml_client.datastores.get_default().name
-        folder = default_output_path(name, key)
-        places = (f"azureml://datastores/{default}/paths/{folder}",
-                  f"azureml://datastores/{default}/paths/dataset/{folder[len('azureml/'):]}",
+        places = (f"azureml://datastores/{default}/paths/{default_output_path(name, key)}",
+                  f"azureml://datastores/{default}/paths/dataset/{name}/{key}/",
                   legacy_output_uri(name, key))
         for uri in places:
             if self._download_uri(uri, dest, missing_ok=True):
